@@ -1,0 +1,54 @@
+"""The FastAPI app factory: health, REST API, and the chat platforms that are configured."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot import api
+from bot.settings import Settings
+from bot.wiring import Wiring, build
+
+log = logging.getLogger("chatcrm.app")
+
+
+def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None,
+               prepare_database: bool = True) -> FastAPI:
+    w = wiring or build(settings)
+    if prepare_database:
+        w.prepare_database()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for start in w.extras.get("on_start", []):
+            start()
+        yield
+        for stop in w.extras.get("on_stop", []):
+            stop()
+
+    app = FastAPI(title="chatcrm", version="0.1.0", lifespan=lifespan,
+                  description="A CRM run from chat. REST API for lead capture and payment write-back.")
+    app.state.wiring = w
+    app.include_router(api.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        try:
+            with w.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+            log.warning("health check: database unreachable: %s", exc)
+            return JSONResponse(status_code=503, content={"status": "error", "database": "unreachable"})
+        return JSONResponse(content={"status": "ok", "database": "ok"})
+
+    _mount_platforms(app, w)
+    return app
+
+
+def _mount_platforms(app: FastAPI, w: Wiring) -> None:
+    """Each chat platform adds its routes here when configured; unconfigured routes answer 404."""
+    del app, w

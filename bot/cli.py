@@ -1,0 +1,125 @@
+"""The `chatcrm` command line (INTERFACE.md: serve, console, worker, scheduler, db upgrade, demo, import, check-config)."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.settings import Settings
+from crm_core.config import load_config
+from crm_core.errors import ConfigError
+
+app = typer.Typer(help="chatcrm — a CRM you run from chat.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk import.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _wiring():  # type: ignore[no-untyped-def]
+    from bot.wiring import build
+    try:
+        w = build(Settings())
+    except ConfigError as exc:
+        _config_problems(exc)
+        raise typer.Exit(2) from None
+    return w
+
+
+def _config_problems(exc: ConfigError) -> None:
+    err.print("[red]The configuration has problems:[/red]")
+    for path, msg in exc.problems:
+        err.print(f"  {path}: {msg}")
+
+
+@app.command()
+def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PORT or 8000)")] = None,
+          host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0") -> None:
+    """Run the web app (migrations applied automatically; embedded workers unless disabled)."""
+    import uvicorn
+
+    from bot.app import create_app
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    w = _wiring()
+    application = create_app(wiring=w)
+    uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info")
+
+
+@app.command()
+def console(as_: Annotated[str, typer.Option("--as", help="The user key to act as, e.g. li")]) -> None:
+    """Chat with the bot in the terminal. Reads one command per line; buttons are numbers."""
+    from bot.console import ConsoleSession, repl
+    w = _wiring()
+    w.prepare_database()
+    repl(ConsoleSession(w.runner, as_))
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox deliverer."""
+    from bot import processes
+    processes.run_worker(_wiring())
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduled jobs (SLA, renewals, stale deals, digests)."""
+    from bot import processes
+    processes.run_scheduler(_wiring())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations and sync users from the configuration."""
+    w = _wiring()
+    w.prepare_database()
+    typer.echo(f"Database is up to date ({w.engine.url.render_as_string(hide_password=True)}).")
+
+
+@app.command()
+def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] = 300,
+         force: Annotated[bool, typer.Option(help="Load even if the database already has data")] = False) -> None:
+    """Load a realistic sample: leads, deals across stages, activities."""
+    from bot.demo import demo_loaded, load_demo
+    w = _wiring()
+    w.prepare_database()
+    if demo_loaded(w.runner) and not force:
+        typer.echo("The database already has leads or deals; use --force to add the demo data anyway.")
+        raise typer.Exit(1)
+    stats = load_demo(w.runner, leads=leads)
+    typer.echo("Demo data loaded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+    typer.echo("Try: chatcrm console --as li   (then: my, deal list, pipeline, help)")
+
+
+@import_app.command("leads")
+def import_leads(file: Annotated[Path, typer.Argument(help="CSV file with a header row")]) -> None:
+    """Import leads from a CSV file (dedupe, scoring and assignment as for single leads)."""
+    from bot import processes
+    processes.run_import(_wiring(), file)
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path | None, typer.Argument(help="TOML file (default: $CHATCRM_CONFIG)")] = None) -> None:
+    """Validate the configuration file and print every problem with its key path."""
+    path = file or Settings().chatcrm_config
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        _config_problems(exc)
+        raise typer.Exit(1) from None
+    typer.echo(f"OK: {path or 'built-in sample team'} — {len(cfg.users)} users, "
+               f"{len(cfg.pipeline.stages)} stages, {len(cfg.approvals.levels)} approval levels, "
+               f"{len(cfg.products)} products.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`chatcrm demo`: a realistic sample — a few hundred leads and deals across stages, with activities."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from crm_core.clock import FrozenClock
+from crm_core.config import Stage
+from crm_core.errors import DomainError
+from crm_core.models import Deal, Lead, User
+from crm_core.refs import Ref
+from crm_core.services.activities import do_log_activity
+from crm_core.services.conversion import do_convert_lead
+from crm_core.services.deals import do_close, do_move_stage, do_set_fields
+from crm_core.services.leads import LeadInput, do_create_lead
+from handlers.notify import flush_events
+from handlers.runner import Runner
+
+CN_COMPANIES = ["华星", "远航", "云图", "金桥", "蓝海", "天衡", "博睿", "鼎盛", "启明", "万联", "青木", "汇通", "朗润",
+                "嘉禾", "峰火", "瑞达", "同创", "恒信", "星河", "正元"]
+CN_SUFFIX = ["科技有限公司", "软件有限公司", "智能制造有限公司", "网络科技有限公司", "信息技术有限公司"]
+CITIES = ["深圳", "上海", "北京", "杭州", "成都", "苏州"]
+EN_COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
+                "Soylent", "Vandelay", "Pied Piper", "Aperture", "Gringotts"]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明"]
+EN_NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Oscar"]
+NOTES = ["谈了预算和时间表", "客户关心数据安全", "Demo went well, they want a pilot", "Sent pricing sheet",
+         "约了下周现场拜访", "Legal asked for our DPA", "决策人是 CTO", "Competitor is cheaper but slower"]
+
+
+def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, int]:
+    """Create sample data through the same services people use (dedupe, scoring, assignment included)."""
+    rng = random.Random(seed)
+    real_now = runner.clock.now()
+    clock = FrozenClock(real_now - timedelta(days=90))
+    step = timedelta(days=88) / max(leads, 1)
+    stats = {"leads": 0, "duplicates": 0, "deals": 0, "won": 0, "lost": 0, "activities": 0}
+    stages = runner.config.pipeline.open_stages
+    for i in range(leads):
+        clock.set(real_now - timedelta(days=90) + step * i)
+        chinese = rng.random() < 0.6
+        if chinese:
+            company = f"{rng.choice(CITIES)}{rng.choice(CN_COMPANIES)}{rng.choice(CN_SUFFIX)}"
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+            region = rng.choice(["east", "east", "west"])
+            phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+        else:
+            company = f"{rng.choice(EN_COMPANIES)} {rng.choice(['Inc.', 'Ltd', 'LLC', 'GmbH'])}"
+            name = rng.choice(EN_NAMES) + " " + rng.choice(["Smith", "Lee", "Brown", "Khan", "Garcia"])
+            region = rng.choice(["intl", "west"])
+            phone = f"+44 20 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        data = LeadInput(name=name, company=company, phone=phone,
+                         email=f"contact{i}@example.com" if rng.random() < 0.7 else None,
+                         source=rng.choice(["web", "referral", "event", "ads", "api"]), region=region,
+                         industry=rng.choice(["software", "manufacturing", "finance", "retail"]),
+                         product=rng.choice(["PRO", "STD", "ENT"]))
+        with runner.uow() as uow:
+            result = do_create_lead(uow, data, actor=None, now=clock.now())
+            flush_events(uow, clock)
+            lead_id, owner_id, created = result.lead.id, result.lead.owner_id, result.created
+        stats["leads" if created else "duplicates"] += 1
+        if not created or rng.random() < 0.45:
+            continue
+        _work_lead(runner, clock, rng, lead_id, owner_id, stages, stats)
+    return stats
+
+
+def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: int, owner_id: int,
+               stages: list[Stage], stats: dict[str, int]) -> None:
+    with runner.uow() as uow:
+        owner = uow.session.get(User, owner_id)
+        assert owner is not None
+        clock.advance(minutes=rng.randint(3, 40))
+        do_log_activity(uow, owner, Ref("lead", lead_id), "call", rng.choice(NOTES), now=clock.now())
+        amount = Decimal(rng.choice([30000, 60000, 90000, 120000, 180000, 250000, 400000]))
+        conv = do_convert_lead(uow, owner, lead_id, amount=amount, now=clock.now())
+        deal = conv.deal
+        stats["deals"] += 1
+        stats["activities"] += 1
+        target = rng.randint(0, len(stages) - 1)
+        try:
+            for stage in stages[1:target + 1]:
+                clock.advance(days=rng.randint(1, 6))
+                do_set_fields(uow, owner, deal, _fill(stage.required, rng, clock.now().date()), now=clock.now())
+                do_move_stage(uow, owner, deal, stage, now=clock.now())
+                do_log_activity(uow, owner, Ref("deal", deal.id), rng.choice(["call", "meeting", "email"]),
+                                rng.choice(NOTES), now=clock.now())
+                stats["activities"] += 1
+            if target == len(stages) - 1 and rng.random() < 0.6:
+                won = rng.random() < 0.55
+                do_close(uow, owner, deal, won=won, reason=None if won else rng.choice(["价格", "budget cut", "竞品"]),
+                         now=clock.now())
+                stats["won" if won else "lost"] += 1
+        except DomainError:
+            pass  # a demo deal that cannot move further simply stays where it is
+        flush_events(uow, clock)
+
+
+def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str]:
+    values = {"budget": "yes", "decision_maker": rng.choice(["CTO", "CFO", "采购总监"]),
+              "close_date": (today + timedelta(days=rng.randint(20, 120))).isoformat()}
+    out = {f: values.get(f, "yes") for f in required if f not in ("amount", "contact")}
+    return out or {"source_note": "demo"}
+
+
+def demo_loaded(runner: Runner) -> bool:
+    with runner.session_factory() as s:
+        return (s.scalar(select(func.count(Lead.id))) or 0) > 0 or (s.scalar(select(func.count(Deal.id))) or 0) > 0

@@ -1,0 +1,73 @@
+"""Cards every area uses: errors, usage, notices, simple lists."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cards.i18n import translator
+from cards.model import Button, Card, Context, Field, Section
+
+CATALOG = {
+    "error.title": {"en": "Cannot do that", "zh_CN": "无法执行"},
+    "internal.title": {"en": "Something went wrong", "zh_CN": "出错了"},
+    "internal.body": {"en": "This is on our side, not yours. Reference: {ref}. Your change was not saved.",
+                      "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改未保存。"},
+    "usage.title": {"en": "How to use “{command}”", "zh_CN": "「{command}」的用法"},
+    "usage.unknown": {"en": "I don't know “{word}”.", "zh_CN": "无法识别「{word}」。"},
+    "usage.did_you_mean": {"en": "Did you mean: {suggestions}?", "zh_CN": "你是不是想输入：{suggestions}？"},
+    "usage.help": {"en": "Type help for all commands.", "zh_CN": "输入 帮助 查看全部命令。"},
+    "list.empty": {"en": "Nothing here yet.", "zh_CN": "暂无内容。"},
+    "list.more": {"en": "More", "zh_CN": "更多"},
+    "list.showing": {"en": "Showing {start}–{end}", "zh_CN": "第 {start}–{end} 条"},
+}
+t = translator(CATALOG)
+
+
+def error_card(locale: str, message: str, *, hint: str | None = None) -> Card:
+    blocks: list[Section | Context] = [Section(message)]
+    if hint:
+        blocks.append(Context(hint))
+    return Card(title=t(locale, "error.title"), locale=locale, blocks=tuple(blocks), kind="error")
+
+
+def internal_error_card(locale: str, reference: str) -> Card:
+    return Card(title=t(locale, "internal.title"), locale=locale,
+                blocks=(Section(t(locale, "internal.body", ref=reference)),), kind="error")
+
+
+@dataclass(frozen=True)
+class UsageView:
+    command: str
+    usage_lines: Sequence[str]
+    problem: str | None = None
+    suggestions: Sequence[str] = ()
+
+
+def usage_card(locale: str, view: UsageView) -> Card:
+    blocks: list[Section | Context] = []
+    if view.problem:
+        blocks.append(Section(view.problem))
+    if view.suggestions:
+        blocks.append(Section(t(locale, "usage.did_you_mean", suggestions=", ".join(view.suggestions))))
+    blocks.append(Section("\n".join(f"`{line}`" for line in view.usage_lines)))
+    blocks.append(Context(t(locale, "usage.help")))
+    return Card(title=t(locale, "usage.title", command=view.command), locale=locale, blocks=tuple(blocks),
+                kind="usage")
+
+
+def notice_card(locale: str, title: str, text: str | None = None, *, fields: Sequence[Field] = (),
+                buttons: Sequence[Button] = (), ref: str | None = None, kind: str = "info") -> Card:
+    return Card(title=title, locale=locale, blocks=(Section(text),) if text else (), fields=tuple(fields),
+                buttons=tuple(buttons), ref=ref, kind=kind)
+
+
+def list_card(locale: str, title: str, rows: Sequence[str], *, more: Button | None = None,
+              start: int = 1, subtitle: str | None = None) -> Card:
+    if not rows:
+        return Card(title=title, locale=locale, subtitle=subtitle, blocks=(Section(t(locale, "list.empty")),),
+                    kind="list")
+    blocks: list[Section | Context] = [Section("\n".join(rows))]
+    if more is not None:
+        blocks.append(Context(t(locale, "list.showing", start=start, end=start + len(rows) - 1)))
+    return Card(title=title, locale=locale, subtitle=subtitle, blocks=tuple(blocks),
+                buttons=(more,) if more else (), kind="list")

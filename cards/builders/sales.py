@@ -1,0 +1,151 @@
+"""Lead and deal cards."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from cards.i18n import translator
+from cards.model import Button, Card, Context, Field, Section
+
+CATALOG = {
+    "lead.title": {"en": "Lead {ref} · {name}", "zh_CN": "线索 {ref} · {name}"},
+    "lead.created": {"en": "New lead, assigned to {owner}.", "zh_CN": "已新建线索，负责人：{owner}。"},
+    "lead.duplicate": {"en": "Already known (same {matched_on}): updated {ref} instead of creating a second lead.",
+                       "zh_CN": "该线索已存在（{matched_on}相同）：已更新 {ref}，没有重复新建。"},
+    "lead.assigned_to_you": {"en": "You have a new lead: {ref} · {name}. Respond within {minutes} minutes.",
+                             "zh_CN": "你有一条新线索：{ref} · {name}。请在 {minutes} 分钟内跟进。"},
+    "lead.reassigned_to_you": {"en": "Lead {ref} · {name} was reassigned to you (first response missed).",
+                               "zh_CN": "线索 {ref} · {name} 因超时未跟进，已改派给你。"},
+    "f.company": {"en": "Company", "zh_CN": "公司"},
+    "f.email": {"en": "Email", "zh_CN": "邮箱"},
+    "f.phone": {"en": "Phone", "zh_CN": "电话"},
+    "f.owner": {"en": "Owner", "zh_CN": "负责人"},
+    "f.score": {"en": "Score", "zh_CN": "评分"},
+    "f.source": {"en": "Source", "zh_CN": "来源"},
+    "f.status": {"en": "Status", "zh_CN": "状态"},
+    "f.respond_by": {"en": "Respond by", "zh_CN": "跟进截止"},
+    "f.stage": {"en": "Stage", "zh_CN": "阶段"},
+    "f.amount": {"en": "Amount", "zh_CN": "金额"},
+    "f.weighted": {"en": "Weighted", "zh_CN": "加权金额"},
+    "f.close": {"en": "Close date", "zh_CN": "预计成交"},
+    "f.account": {"en": "Account", "zh_CN": "客户"},
+    "f.contact": {"en": "Contact", "zh_CN": "联系人"},
+    "f.in_stage": {"en": "In stage", "zh_CN": "停留"},
+    "f.missing": {"en": "Needed for {stage}", "zh_CN": "进入「{stage}」需要"},
+    "f.fields": {"en": "Fields", "zh_CN": "字段"},
+    "status.open": {"en": "open", "zh_CN": "进行中"},
+    "status.converted": {"en": "converted", "zh_CN": "已转化"},
+    "status.won": {"en": "won", "zh_CN": "赢单"},
+    "status.lost": {"en": "lost", "zh_CN": "输单"},
+    "days": {"en": "{n} d", "zh_CN": "{n} 天"},
+    "btn.convert": {"en": "Convert", "zh_CN": "转化"},
+    "btn.log": {"en": "Log activity", "zh_CN": "记录跟进"},
+    "btn.advance": {"en": "Advance stage", "zh_CN": "推进阶段"},
+    "btn.quote": {"en": "New quote", "zh_CN": "新建报价"},
+    "btn.swarm": {"en": "Open swarm", "zh_CN": "协作群"},
+    "btn.won": {"en": "Won", "zh_CN": "赢单"},
+    "deal.title": {"en": "Deal {ref} · {name}", "zh_CN": "商机 {ref} · {name}"},
+    "deal.created": {"en": "Deal created in {stage}.", "zh_CN": "商机已创建，阶段：{stage}。"},
+    "deal.converted": {"en": "{lead} converted: account {account}, contact {contact}, deal {deal}.",
+                       "zh_CN": "{lead} 已转化：客户 {account}，联系人 {contact}，商机 {deal}。"},
+    "deal.moved": {"en": "Moved from {from_stage} to {to_stage}.", "zh_CN": "已从「{from_stage}」推进到「{to_stage}」。"},
+    "deal.tasks": {"en": "New tasks: {tasks}", "zh_CN": "新任务：{tasks}"},
+    "deal.set": {"en": "Updated: {fields}", "zh_CN": "已更新：{fields}"},
+    "deal.won": {"en": "Closed won. Congratulations!", "zh_CN": "已赢单，恭喜！"},
+    "deal.lost": {"en": "Closed lost: {reason}", "zh_CN": "已输单：{reason}"},
+    "deal.recent": {"en": "Recent: {items}", "zh_CN": "最近跟进：{items}"},
+    "activity.logged": {"en": "Logged a {kind} on {ref}.", "zh_CN": "已在 {ref} 记录一条{kind}。"},
+    "kind.call": {"en": "call", "zh_CN": "电话"},
+    "kind.meeting": {"en": "meeting", "zh_CN": "会议"},
+    "kind.email": {"en": "email", "zh_CN": "邮件"},
+    "kind.note": {"en": "note", "zh_CN": "备注"},
+    "matched.email": {"en": "email", "zh_CN": "邮箱"},
+    "matched.phone": {"en": "phone", "zh_CN": "电话"},
+    "matched.company": {"en": "company", "zh_CN": "公司"},
+}
+t = translator(CATALOG)
+
+
+@dataclass(frozen=True)
+class LeadView:
+    ref: str
+    name: str
+    company: str | None
+    email: str | None
+    phone: str | None
+    owner: str
+    score: int
+    source: str
+    status: str
+    respond_by: str | None = None
+
+
+def lead_card(locale: str, v: LeadView, *, note: str | None = None) -> Card:
+    fields = [Field(t(locale, "f.owner"), v.owner), Field(t(locale, "f.score"), str(v.score)),
+              Field(t(locale, "f.status"), t(locale, f"status.{v.status}")),
+              Field(t(locale, "f.source"), v.source)]
+    for key, value in (("f.company", v.company), ("f.email", v.email), ("f.phone", v.phone),
+                       ("f.respond_by", v.respond_by)):
+        if value:
+            fields.append(Field(t(locale, key), value))
+    buttons: tuple[Button, ...] = ()
+    if v.status == "open":
+        buttons = (Button(t(locale, "btn.convert"), "lead.convert", v.ref, "primary"),
+                   Button(t(locale, "btn.log"), "lead.log", v.ref))
+    return Card(title=t(locale, "lead.title", ref=v.ref, name=v.name), locale=locale, fields=tuple(fields),
+                blocks=(Section(note),) if note else (), buttons=buttons, kind="lead", ref=v.ref)
+
+
+@dataclass(frozen=True)
+class DealView:
+    ref: str
+    name: str
+    stage: str
+    status: str
+    amount: str | None
+    weighted: str | None
+    close_date: date | None
+    account: str
+    contact: str | None
+    owner: str
+    days_in_stage: int
+    custom: dict[str, str] = field(default_factory=dict)
+    next_stage: str | None = None
+    missing_for_next: Sequence[str] = ()
+    recent: Sequence[str] = ()
+    has_swarm: bool = False
+
+
+def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
+    fields = [Field(t(locale, "f.stage"), v.stage), Field(t(locale, "f.owner"), v.owner),
+              Field(t(locale, "f.account"), v.account),
+              Field(t(locale, "f.amount"), v.amount or "—"), Field(t(locale, "f.weighted"), v.weighted or "—"),
+              Field(t(locale, "f.close"), v.close_date.isoformat() if v.close_date else "—"),
+              Field(t(locale, "f.in_stage"), t(locale, "days", n=v.days_in_stage))]
+    if v.contact:
+        fields.append(Field(t(locale, "f.contact"), v.contact))
+    if v.custom:
+        fields.append(Field(t(locale, "f.fields"), ", ".join(f"{k}={val}" for k, val in sorted(v.custom.items()))))
+    if v.next_stage and v.missing_for_next:
+        fields.append(Field(t(locale, "f.missing", stage=v.next_stage), ", ".join(v.missing_for_next)))
+    blocks: list[Section | Context] = [Section(n) for n in notes]
+    if v.recent:
+        blocks.append(Context(t(locale, "deal.recent", items=" · ".join(v.recent))))
+    buttons: tuple[Button, ...] = ()
+    if v.status == "open":
+        buttons = (Button(t(locale, "btn.log"), "deal.log", v.ref),
+                   Button(t(locale, "btn.advance"), "deal.advance", v.ref, "primary"),
+                   Button(t(locale, "btn.quote"), "deal.quote", v.ref),
+                   Button(t(locale, "btn.swarm"), "deal.swarm", v.ref))
+    return Card(title=t(locale, "deal.title", ref=v.ref, name=v.name), locale=locale,
+                subtitle=t(locale, f"status.{v.status}") if v.status != "open" else None,
+                fields=tuple(fields), blocks=tuple(blocks), buttons=buttons, kind="deal", ref=v.ref)
+
+
+def deal_line(locale: str, ref: str, name: str, stage: str, amount: str | None) -> str:
+    return f"{ref} · {name} · {stage} · {amount or '—'}"
+
+
+def kind_label(locale: str, kind: str) -> str:
+    return t(locale, f"kind.{kind}")

@@ -1,0 +1,23 @@
+"""Jinja2 templates for longer texts, one directory per locale (cards/templates/<locale>/)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cards.i18n import normalise_locale
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=False)
+
+
+def render(locale: str, name: str, **context: Any) -> str:
+    return environment().get_template(f"{normalise_locale(locale)}/{name}").render(**context).strip()

@@ -1,0 +1,303 @@
+"""The TOML configuration (INTERFACE.md), loaded into pydantic models and validated at start-up."""
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crm_core.errors import ConfigError
+
+Role = Literal["rep", "manager", "director", "vp", "admin"]
+ROLE_RANK: dict[str, int] = {"rep": 0, "manager": 1, "director": 2, "vp": 3, "admin": 4}
+Locale = Literal["zh_CN", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Company(_Strict):
+    name: str = "chatcrm"
+    locale: Locale = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return v
+
+
+class UserConfig(_Strict):
+    key: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str
+    role: Role = "rep"
+    manager: str | None = None
+    slack: str | None = None
+    wecom: str | None = None
+    email: str | None = None
+    locale: Locale | None = None
+    tags: list[str] = []
+    away: bool = False
+    primary: Literal["slack", "wecom"] | None = None
+    quota: Decimal | None = None
+
+
+class Product(_Strict):
+    sku: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str
+    price: Decimal = Field(ge=0)
+
+
+class LocalName(_Strict):
+    zh_CN: str
+    en: str
+
+
+class TaskTemplate(_Strict):
+    title: str
+    due_days: int = 2
+
+
+class Stage(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    name: LocalName
+    probability: int = Field(ge=0, le=100)
+    required: list[str] = []
+    tasks: list[str | TaskTemplate] = []
+    swarm: bool = False
+    stale_days: int | None = Field(default=None, ge=1)
+
+    def task_templates(self) -> list[TaskTemplate]:
+        return [TaskTemplate(title=t) if isinstance(t, str) else t for t in self.tasks]
+
+
+class Pipeline(_Strict):
+    stages: list[Stage]
+
+    @field_validator("stages")
+    @classmethod
+    def _at_least_three(cls, v: list[Stage]) -> list[Stage]:
+        if len(v) < 3:
+            raise ValueError("needs at least one open stage followed by the won and lost stages")
+        keys = [s.key for s in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError("stage keys must be unique")
+        return v
+
+    @property
+    def open_stages(self) -> list[Stage]:
+        return self.stages[:-2]
+
+    @property
+    def won(self) -> Stage:
+        return self.stages[-2]
+
+    @property
+    def lost(self) -> Stage:
+        return self.stages[-1]
+
+    def get(self, key: str) -> Stage | None:
+        for s in self.stages:
+            if s.key == key:
+                return s
+        return None
+
+    def index(self, key: str) -> int:
+        return [s.key for s in self.stages].index(key)
+
+
+class ApprovalLevel(_Strict):
+    above_discount: Decimal = Field(ge=0, le=100)
+    role: Role
+
+
+class Approvals(_Strict):
+    levels: list[ApprovalLevel] = []
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, v: list[ApprovalLevel]) -> list[ApprovalLevel]:
+        thresholds = [lv.above_discount for lv in v]
+        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+            raise ValueError("levels must be in strictly ascending order of above_discount")
+        return v
+
+
+class Swarm(_Strict):
+    min_amount: Decimal = Decimal("100000")
+    invite_tags: list[str] = []
+    archive_on_close: bool = True
+
+
+class AssignmentRule(_Strict):
+    match: dict[Literal["region", "industry", "product", "source"], str]
+    pool_tag: str
+
+
+class Assignment(_Strict):
+    rules: list[AssignmentRule] = []
+
+
+class Scoring(_Strict):
+    """Lead score = sum of the source weight and the fit weights that match, capped at 100."""
+
+    sources: dict[str, int] = {"referral": 40, "web": 25, "event": 20, "ads": 15, "api": 15, "chat": 10, "import": 10}
+    industry: dict[str, int] = {}
+    region: dict[str, int] = {}
+    product: dict[str, int] = {}
+    has_email: int = 10
+    has_phone: int = 10
+    has_company: int = 10
+
+
+class LeadSla(_Strict):
+    first_response_minutes: int = Field(default=15, gt=0)
+    warn_before_minutes: int = Field(default=5, ge=0)
+    on_breach: Literal["reassign", "escalate"] = "reassign"
+
+
+class TicketSla(_Strict):
+    respond_minutes: int = Field(gt=0)
+    resolve_minutes: int = Field(gt=0)
+    warn_before_minutes: int = Field(default=15, ge=0)
+
+
+def _default_ticket_sla() -> dict[str, TicketSla]:
+    return {
+        "urgent": TicketSla(respond_minutes=60, resolve_minutes=1440),
+        "high": TicketSla(respond_minutes=240, resolve_minutes=2880),
+        "normal": TicketSla(respond_minutes=480, resolve_minutes=7200),
+        "low": TicketSla(respond_minutes=1440, resolve_minutes=14400),
+    }
+
+
+class Sla(_Strict):
+    lead: LeadSla = LeadSla()
+    ticket: dict[Literal["urgent", "high", "normal", "low"], TicketSla] = Field(default_factory=_default_ticket_sla)
+
+
+class Renewals(_Strict):
+    remind_days: list[int] = [90, 60, 30]
+    default_term_days: int = 365
+
+
+class Digest(_Strict):
+    daily_at: str = "08:30"
+    weekly_on: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+
+    @field_validator("daily_at")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        try:
+            time.fromisoformat(v)
+        except ValueError as exc:
+            raise ValueError("use HH:MM, for example 08:30") from exc
+        return v
+
+
+class Quotes(_Strict):
+    tax_rate: Decimal = Field(default=Decimal("0.13"), ge=0, le=1)
+
+
+class Health(_Strict):
+    usage: int = 40
+    nps: int = 20
+    tickets: int = 20
+    payments: int = 20
+
+
+class Stale(_Strict):
+    no_activity_days: int = Field(default=14, ge=1)
+
+
+class Config(_Strict):
+    company: Company = Company()
+    users: list[UserConfig] = []
+    products: list[Product] = []
+    pipeline: Pipeline
+    approvals: Approvals = Approvals()
+    swarm: Swarm = Swarm()
+    assignment: Assignment = Assignment()
+    scoring: Scoring = Scoring()
+    sla: Sla = Sla()
+    renewals: Renewals = Renewals()
+    digest: Digest = Digest()
+    quotes: Quotes = Quotes()
+    health: Health = Health()
+    stale: Stale = Stale()
+
+    @model_validator(mode="after")
+    def _references(self) -> "Config":
+        keys = [u.key for u in self.users]
+        problems: list[str] = []
+        if len(set(keys)) != len(keys):
+            problems.append("users: user keys must be unique")
+        known = set(keys)
+        for i, u in enumerate(self.users):
+            if u.manager and u.manager not in known:
+                problems.append(f"users.{i}.manager: no user with key {u.manager!r}")
+            if u.manager == u.key:
+                problems.append(f"users.{i}.manager: a user cannot manage themself")
+        skus = [p.sku.upper() for p in self.products]
+        if len(set(skus)) != len(skus):
+            problems.append("products: skus must be unique")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def product(self, sku: str) -> Product | None:
+        for p in self.products:
+            if p.sku.upper() == sku.upper():
+                return p
+        return None
+
+    def user(self, key: str) -> UserConfig | None:
+        for u in self.users:
+            if u.key == key:
+                return u
+        return None
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append((path, msg))
+    return out
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc)) from exc
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load a TOML file, or the built-in sample team when path is None."""
+    if path is None:
+        path = SAMPLE_CONFIG_PATH
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([(str(p), f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([(str(p), f"not valid TOML: {exc}")]) from exc
+    return parse_config(data)
+
+
+SAMPLE_CONFIG_PATH = Path(__file__).with_name("sample_config.toml")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm_core.config import ROLE_RANK
+from crm_core.models.base import Base
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="rep")
+    manager_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    away: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    primary_platform: Mapped[Optional[str]] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+    manager: Mapped[Optional["User"]] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    identities: Mapped[list["ChatIdentity"]] = relationship(back_populates="user", lazy="selectin",
+                                                            cascade="all, delete-orphan")
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK.get(self.role, 0)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def identity(self, platform: str) -> Optional[str]:
+        for ident in self.identities:
+            if ident.platform == platform:
+                return ident.external_id
+        return None
+
+
+class ChatIdentity(Base):
+    """A user's id on one chat platform (Slack user id, WeCom userid)."""
+
+    __tablename__ = "chat_identities"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_chat_identities_platform_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+
+    user: Mapped[User] = relationship(back_populates="identities")

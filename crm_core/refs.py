@@ -1,0 +1,33 @@
+"""Record references as people type them: L-12, D-7, Q-3, A-5, T-9, C-4 (any case)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PREFIXES = {"L": "lead", "D": "deal", "Q": "quote", "A": "approval", "T": "ticket", "C": "contract", "O": "order"}
+KIND_PREFIX = {v: k for k, v in PREFIXES.items()}
+_REF = re.compile(r"^([LDQATCO])-?(\d{1,9})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: str
+    id: int
+
+    def __str__(self) -> str:
+        return f"{KIND_PREFIX[self.kind]}-{self.id}"
+
+
+def parse_ref(text: str, *kinds: str) -> Ref | None:
+    """Parse a reference; if kinds are given, only those kinds are accepted."""
+    m = _REF.match(text.strip())
+    if not m:
+        return None
+    ref = Ref(PREFIXES[m.group(1).upper()], int(m.group(2)))
+    if kinds and ref.kind not in kinds:
+        return None
+    return ref
+
+
+def ref_str(kind: str, id_: int) -> str:
+    return f"{KIND_PREFIX[kind]}-{id_}"

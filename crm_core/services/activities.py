@@ -1,0 +1,82 @@
+"""Activities (call, meeting, email, note) on leads, deals and tickets; tasks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm_core.errors import InvalidValue
+from crm_core.events import ActivityLogged
+from crm_core.models import Activity, Task, User
+from crm_core.refs import Ref
+from crm_core.services import audit
+from crm_core.services.deals import access_deal, local_today
+from crm_core.services.leads import access_lead
+from crm_core.uow import UnitOfWork
+
+KINDS = ("call", "meeting", "email", "note")
+KIND_ALIASES = {"电话": "call", "会议": "meeting", "拜访": "meeting", "邮件": "email", "备注": "note", "笔记": "note"}
+
+# Tickets arrive with the tickets area; it registers how to access one.
+ticket_access = None
+
+
+def check_kind(raw: str) -> str:
+    kind = KIND_ALIASES.get(raw.strip(), raw.strip().lower())
+    if kind not in KINDS:
+        raise InvalidValue("kind", raw, "one of call, meeting, email, note", "可选：call（电话）、meeting（会议）、email（邮件）、note（备注）")
+    return kind
+
+
+def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: str, *, now: datetime) -> Activity:
+    kind = check_kind(kind)
+    text = text.strip()
+    if not text:
+        raise InvalidValue("text", "", f"say what happened, e.g. log {target} {kind} talked about pricing",
+                           f"请写下内容，例如：记录 {target} {kind} 沟通了价格")
+    activity = Activity(kind=kind, text=text[:5000], actor_id=actor.id, at=now)
+    if target.kind == "deal":
+        deal = access_deal(uow, actor, target.id)
+        activity.deal_id = deal.id
+        deal.last_activity_at = now
+    elif target.kind == "lead":
+        lead = access_lead(uow, actor, target.id)
+        activity.lead_id = lead.id
+        if lead.first_responded_at is None:
+            lead.first_responded_at = now
+        lead.updated_at = now
+    elif target.kind == "ticket" and ticket_access is not None:
+        ticket = ticket_access(uow, actor, target.id)
+        activity.ticket_id = ticket.id
+    else:
+        raise InvalidValue("record", str(target), "log on a deal, lead or ticket: log D-7 call …",
+                           "请记录在商机、线索或工单上：记录 D-7 call …")
+    uow.session.add(activity)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="activity.log", record_type=target.kind,
+                 record_id=target.id, now=now, kind=kind)
+    uow.emit(ActivityLogged(activity_id=activity.id, deal_id=activity.deal_id, lead_id=activity.lead_id,
+                            ticket_id=activity.ticket_id, actor_id=actor.id))
+    return activity
+
+
+def recent_activities(uow: UnitOfWork, *, deal_id: int | None = None, lead_id: int | None = None,
+                      limit: int = 5) -> list[Activity]:
+    stmt = select(Activity)
+    if deal_id is not None:
+        stmt = stmt.where(Activity.deal_id == deal_id)
+    if lead_id is not None:
+        stmt = stmt.where(Activity.lead_id == lead_id)
+    return list(uow.session.scalars(stmt.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
+
+
+def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) -> list[Task]:
+    del now
+    return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None))
+                                    .order_by(Task.due_date, Task.id).limit(limit)))
+
+
+def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
+    today = local_today(uow, now)
+    return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None),
+                                                       Task.due_date <= today).order_by(Task.due_date, Task.id)))

@@ -1,0 +1,292 @@
+"""Deals: the pipeline blueprint (required fields per stage, tasks on entry), won / lost, history."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from crm_core.config import Stage
+from crm_core.errors import Conflict, InvalidValue, MissingFields, NotFound
+from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
+from crm_core.models import Account, Contact, Deal, StageChange, Task, User
+from crm_core.normalize import normalize_company
+from crm_core.services import audit
+from crm_core.services.money import parse_money
+from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.uow import UnitOfWork
+
+CORE_FIELDS = ("name", "amount", "close_date", "account", "contact")
+FIELD_ALIASES = {"close": "close_date"}
+_FIELD_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def local_today(uow: UnitOfWork, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(uow.config.company.timezone)).date()
+
+
+def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool = False) -> Deal:
+    stmt = select(Deal).where(Deal.id == deal_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Deal)
+    deal = uow.session.scalar(stmt)
+    if deal is None:
+        raise NotFound(ref=f"D-{deal_id}")
+    require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
+    return deal
+
+
+def find_or_create_account(uow: UnitOfWork, name: str, *, owner: User, now: datetime,
+                           industry: str | None = None, region: str | None = None) -> Account:
+    key = normalize_company(name)
+    account = uow.session.scalar(select(Account).where(Account.name_key == key).order_by(Account.id))
+    if account is None:
+        account = Account(name=name.strip(), name_key=key, owner_id=owner.id, industry=industry, region=region,
+                          created_at=now)
+        uow.session.add(account)
+        uow.session.flush()
+    return account
+
+
+def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: Decimal | None,
+                   name: str | None, close_date: date | None, now: datetime, owner: User | None = None,
+                   contact: Contact | None = None, lead_id: int | None = None) -> Deal:
+    if not account_name.strip():
+        raise InvalidValue("account", "", "name the customer, e.g. deal new Acme amount=50000",
+                           "请填写客户名称，例如：商机 新建 某某科技 amount=50000")
+    owner = owner or actor
+    account = find_or_create_account(uow, account_name, owner=owner, now=now)
+    first = uow.config.pipeline.stages[0]
+    deal = Deal(name=(name or account.name).strip()[:300], account_id=account.id, owner_id=owner.id,
+                stage=first.key, status="open", amount=amount, currency=uow.config.company.currency,
+                close_date=close_date, fields={}, stage_entered_at=now, created_at=now, updated_at=now,
+                contact_id=contact.id if contact else None, lead_id=lead_id)
+    uow.session.add(deal)
+    uow.session.flush()
+    uow.session.add(StageChange(deal_id=deal.id, from_stage=None, to_stage=first.key, actor_id=actor.id, at=now))
+    _create_stage_tasks(uow, deal, first, now)
+    audit.record(uow.session, actor_id=actor.id, action="deal.create", record_type="deal", record_id=deal.id,
+                 now=now, amount=str(amount) if amount is not None else None)
+    uow.emit(DealStageChanged(deal_id=deal.id, from_stage=None, to_stage=first.key, actor_id=actor.id))
+    return deal
+
+
+def normalise_field_name(name: str) -> str:
+    key = name.strip().lower()
+    key = FIELD_ALIASES.get(key, key)
+    if not key or not set(key) <= _FIELD_NAME_OK or len(key) > 40:
+        raise InvalidValue("field", name, "field names use letters, digits and _, e.g. budget=yes",
+                           "字段名只能用字母、数字和下划线，例如 budget=yes")
+    return key
+
+
+def parse_date(raw: str, field: str = "close_date") -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidValue(field, raw, "use YYYY-MM-DD, e.g. 2027-03-31", "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
+
+
+def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, str], *, now: datetime) -> list[str]:
+    """Fill deal fields; returns the names changed. Everything is validated before anything changes."""
+    if not values:
+        raise InvalidValue("fields", "", f"say what to set, e.g. deal set {deal.ref} close=2027-03-31 budget=yes",
+                           f"请说明要填写的字段，例如：商机 set {deal.ref} close=2027-03-31 budget=yes")
+    parsed: dict[str, Any] = {}
+    for raw_key, raw_value in values.items():
+        key = normalise_field_name(raw_key)
+        value = raw_value.strip()
+        if key == "amount":
+            parsed[key] = parse_money(value)
+        elif key == "close_date":
+            parsed[key] = parse_date(value)
+        elif key in ("name", "account", "contact"):
+            if not value:
+                raise InvalidValue(key, value, "must not be empty", "不能为空")
+            parsed[key] = value[:300]
+        else:
+            parsed[key] = value[:500]
+    if deal.status != "open":
+        raise Conflict(f"{deal.ref} is closed ({deal.status}); reopen is not supported.",
+                       f"{deal.ref} 已关闭（{deal.status}），不能再修改。")
+    custom = dict(deal.fields or {})
+    for key, value in parsed.items():
+        if key == "amount":
+            deal.amount = value
+        elif key == "close_date":
+            deal.close_date = value
+        elif key == "name":
+            deal.name = value
+        elif key == "account":
+            deal.account_id = find_or_create_account(uow, value, owner=deal.owner, now=now).id
+        elif key == "contact":
+            deal.contact_id = _contact_for(uow, deal, value, now).id
+        elif value == "":
+            custom.pop(key, None)
+        else:
+            custom[key] = value
+    deal.fields = custom
+    deal.updated_at = now
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="deal.set", record_type="deal", record_id=deal.id,
+                 now=now, fields={k: str(v) for k, v in parsed.items()})
+    return list(parsed)
+
+
+def _contact_for(uow: UnitOfWork, deal: Deal, name: str, now: datetime) -> Contact:
+    contact = uow.session.scalar(select(Contact).where(Contact.account_id == deal.account_id, Contact.name == name))
+    if contact is None:
+        contact = Contact(account_id=deal.account_id, name=name, owner_id=deal.owner_id, created_at=now)
+        uow.session.add(contact)
+        uow.session.flush()
+    return contact
+
+
+def field_is_set(deal: Deal, name: str) -> bool:
+    name = FIELD_ALIASES.get(name, name)
+    if name == "amount":
+        return deal.amount is not None and deal.amount > 0
+    if name == "close_date":
+        return deal.close_date is not None
+    if name == "name":
+        return bool(deal.name)
+    if name == "account":
+        return deal.account_id is not None
+    if name == "contact":
+        return deal.contact_id is not None
+    value = (deal.fields or {}).get(name)
+    return value is not None and str(value).strip() != ""
+
+
+def missing_fields(uow: UnitOfWork, deal: Deal, target: Stage) -> list[str]:
+    """Required fields of the target stage and of every open stage skipped on the way to it."""
+    stages = uow.config.pipeline.stages
+    current_i = uow.config.pipeline.index(deal.stage)
+    target_i = uow.config.pipeline.index(target.key)
+    needed: list[str] = []
+    if target_i > current_i and target_i < len(stages) - 2:
+        span = stages[current_i + 1: target_i + 1]
+    else:
+        span = [target]
+    for stage in span:
+        for f in stage.required:
+            f = FIELD_ALIASES.get(f, f)
+            if f not in needed and not field_is_set(deal, f):
+                needed.append(f)
+    return needed
+
+
+def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
+    pipeline = uow.config.pipeline
+    if name is None:
+        i = pipeline.index(deal.stage)
+        if i + 1 >= len(pipeline.open_stages):
+            raise Conflict(f"{deal.ref} is in the last open stage; close it with: won {deal.ref} or lost {deal.ref} reason=…",
+                           f"{deal.ref} 已在最后一个阶段；请用：赢单 {deal.ref} 或 输单 {deal.ref} reason=…")
+        return pipeline.stages[i + 1]
+    wanted = name.strip().lower()
+    for stage in pipeline.stages:
+        if wanted in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
+            return stage
+    names = ", ".join(s.key for s in pipeline.open_stages)
+    raise InvalidValue("stage", name, f"one of {names}", f"可选阶段：{names}")
+
+
+@dataclass(frozen=True)
+class StageMove:
+    change: StageChange
+    tasks: list[Task]
+
+
+def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, now: datetime) -> StageMove:
+    """Move an open deal to another open stage, enforcing the blueprint."""
+    pipeline = uow.config.pipeline
+    if deal.status != "open":
+        raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
+    if target.key in (pipeline.won.key, pipeline.lost.key):
+        raise Conflict(f"Close deals with: won {deal.ref} or lost {deal.ref} reason=…",
+                       f"请用 赢单 {deal.ref} 或 输单 {deal.ref} reason=… 关闭商机")
+    if target.key == deal.stage:
+        raise Conflict(f"{deal.ref} is already in {target.name.en}.", f"{deal.ref} 已在「{target.name.zh_CN}」阶段。")
+    missing = missing_fields(uow, deal, target)
+    if missing:
+        raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
+    return _enter_stage(uow, actor, deal, target, now)
+
+
+def _enter_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, now: datetime) -> StageMove:
+    previous = deal.stage
+    seconds = int((now - deal.stage_entered_at).total_seconds()) if deal.stage_entered_at else None
+    deal.stage = target.key
+    deal.stage_entered_at = now
+    deal.updated_at = now
+    change = StageChange(deal_id=deal.id, from_stage=previous, to_stage=target.key, actor_id=actor.id, at=now,
+                         seconds_in_previous=seconds)
+    uow.session.add(change)
+    tasks = _create_stage_tasks(uow, deal, target, now)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="deal.stage", record_type="deal", record_id=deal.id,
+                 now=now, from_stage=previous, to_stage=target.key)
+    uow.emit(DealStageChanged(deal_id=deal.id, from_stage=previous, to_stage=target.key, actor_id=actor.id))
+    if target.swarm and deal.amount is not None and deal.amount >= uow.config.swarm.min_amount:
+        uow.emit(SwarmRequested(record_type="deal", record_id=deal.id, actor_id=actor.id, reason="stage"))
+    return StageMove(change, tasks)
+
+
+def _create_stage_tasks(uow: UnitOfWork, deal: Deal, stage: Stage, now: datetime) -> list[Task]:
+    today = local_today(uow, now)
+    tasks = [Task(title=tpl.title, owner_id=deal.owner_id, deal_id=deal.id, stage=stage.key,
+                  due_date=today + timedelta(days=tpl.due_days), created_at=now) for tpl in stage.task_templates()]
+    uow.session.add_all(tasks)
+    return tasks
+
+
+def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str | None, now: datetime) -> None:
+    pipeline = uow.config.pipeline
+    if deal.status != "open":
+        raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
+    target = pipeline.won if won else pipeline.lost
+    if not won and not (reason or "").strip():
+        raise InvalidValue("reason", "", f"say why it was lost: lost {deal.ref} reason=\"price too high\"",
+                           f"请说明输单原因：输单 {deal.ref} reason=价格太高")
+    missing = [f for f in target.required if not field_is_set(deal, f)]
+    if missing:
+        raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
+    _enter_stage(uow, actor, deal, target, now)
+    deal.status = "won" if won else "lost"
+    deal.lost_reason = None if won else reason.strip()[:2000]  # type: ignore[union-attr]
+    deal.closed_at = now
+    for task in uow.session.scalars(select(Task).where(Task.deal_id == deal.id, Task.done_at.is_(None))):
+        task.done_at = now
+    uow.session.flush()
+    uow.emit(DealClosed(deal_id=deal.id, won=won, actor_id=actor.id))
+
+
+def _status_zh(status: str) -> str:
+    return {"won": "赢单", "lost": "输单", "open": "进行中"}.get(status, status)
+
+
+def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int = 20,
+               offset: int = 0) -> list[Deal]:
+    stmt = select(Deal).where(Deal.status == "open")
+    if scope == "team":
+        visible = visible_owner_ids(uow.session, actor)
+        if visible is not None:
+            stmt = stmt.where(Deal.owner_id.in_(visible))
+    else:
+        stmt = stmt.where(Deal.owner_id == actor.id)
+    return list(uow.session.scalars(stmt.order_by(Deal.updated_at.desc(), Deal.id.desc()).limit(limit).offset(offset)))
+
+
+def weighted_amount(uow: UnitOfWork, deal: Deal) -> Decimal:
+    stage = uow.config.pipeline.get(deal.stage)
+    if deal.amount is None or stage is None:
+        return Decimal("0.00")
+    return (deal.amount * Decimal(stage.probability) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+def stage_history(uow: UnitOfWork, deal: Deal) -> list[StageChange]:
+    return list(uow.session.scalars(select(StageChange).where(StageChange.deal_id == deal.id).order_by(StageChange.id)))

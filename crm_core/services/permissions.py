@@ -1,0 +1,58 @@
+"""Who may see and change what: a rep their own records, a manager their team's, admin everything."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_core.errors import Forbidden
+from crm_core.models import User
+
+
+def team_ids(session: Session, manager: User) -> set[int]:
+    """The manager and everybody below them in the manager chain (one query for all users)."""
+    rows = session.execute(select(User.id, User.manager_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for uid, mid in rows:
+        children.setdefault(mid, []).append(uid)
+    seen: set[int] = {manager.id}
+    stack = [manager.id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def visible_owner_ids(session: Session, actor: User) -> set[int] | None:
+    """Owner ids whose records the actor may see; None means everything (admin)."""
+    if actor.is_admin:
+        return None
+    if actor.rank == 0:
+        return {actor.id}
+    return team_ids(session, actor)
+
+
+def can_access(session: Session, actor: User, owner_id: int) -> bool:
+    visible = visible_owner_ids(session, actor)
+    return visible is None or owner_id in visible
+
+
+def require_access(session: Session, actor: User, owner_id: int, what_en: str, what_zh: str) -> None:
+    if not can_access(session, actor, owner_id):
+        raise Forbidden(what_en, what_zh)
+
+
+def manager_chain(user: User, session: Session) -> list[User]:
+    """The user's managers, nearest first (cycles cut)."""
+    chain: list[User] = []
+    seen = {user.id}
+    current = user
+    while current.manager_id is not None and current.manager_id not in seen:
+        mgr = session.get(User, current.manager_id)
+        if mgr is None:
+            break
+        chain.append(mgr)
+        seen.add(mgr.id)
+        current = mgr
+    return chain

@@ -1,0 +1,92 @@
+"""Users: synchronised from the configuration, created on first contact from a chat platform."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_core.config import Config
+from crm_core.errors import NotFound
+from crm_core.models import ChatIdentity, User
+
+PLATFORMS = ("slack", "wecom")
+
+
+def sync_users(session: Session, config: Config, now: datetime) -> None:
+    """Upsert every configured user by key; managers and chat identities follow the file."""
+    existing = {u.key: u for u in session.scalars(select(User))}
+    for uc in config.users:
+        user = existing.get(uc.key)
+        if user is None:
+            user = User(key=uc.key, name=uc.name, created_at=now, tags=[])
+            session.add(user)
+            existing[uc.key] = user
+        user.name = uc.name
+        user.role = uc.role
+        user.email = uc.email
+        user.locale = uc.locale
+        user.tags = list(uc.tags)
+        user.away = uc.away
+        user.primary_platform = uc.primary
+    session.flush()
+    for uc in config.users:
+        user = existing[uc.key]
+        user.manager_id = existing[uc.manager].id if uc.manager else None
+        for platform in PLATFORMS:
+            _set_identity(session, user, platform, getattr(uc, platform))
+    session.flush()
+
+
+def _set_identity(session: Session, user: User, platform: str, external_id: str | None) -> None:
+    current = next((i for i in user.identities if i.platform == platform), None)
+    if external_id is None:
+        if current is not None:
+            user.identities.remove(current)
+        return
+    if current is not None and current.external_id == external_id:
+        return
+    # The id may belong to an auto-created user: the configuration wins.
+    other = session.scalar(select(ChatIdentity).where(ChatIdentity.platform == platform,
+                                                      ChatIdentity.external_id == external_id))
+    if other is not None and other.user_id != user.id:
+        session.delete(other)
+        session.flush()
+    if current is not None:
+        current.external_id = external_id
+    else:
+        user.identities.append(ChatIdentity(platform=platform, external_id=external_id))
+
+
+def user_by_key(session: Session, key: str) -> User:
+    user = session.scalar(select(User).where(User.key == key))
+    if user is None:
+        raise NotFound(ref=key)
+    return user
+
+
+def user_by_identity(session: Session, platform: str, external_id: str) -> User | None:
+    return session.scalar(select(User).join(ChatIdentity).where(
+        ChatIdentity.platform == platform, ChatIdentity.external_id == external_id))
+
+
+def create_chat_user(session: Session, *, platform: str, external_id: str, name: str, now: datetime,
+                     locale: str | None = None) -> User:
+    """A chat user not in the configuration becomes a rep the first time they use the bot."""
+    base = f"{platform}-{external_id}".lower()[:60]
+    key = base
+    n = 1
+    while session.scalar(select(User.id).where(User.key == key)) is not None:
+        n += 1
+        key = f"{base}-{n}"
+    user = User(key=key, name=name or external_id, role="rep", created_at=now, tags=[], locale=locale)
+    user.identities.append(ChatIdentity(platform=platform, external_id=external_id))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def locale_of(user: User | None, config: Config) -> str:
+    if user is not None and user.locale:
+        return user.locale
+    return config.company.locale

@@ -1,0 +1,113 @@
+"""Deal use cases: new, show, list, set fields, advance (blueprint), won, lost."""
+from __future__ import annotations
+
+from cards.builders.common import list_card
+from cards.builders.sales import deal_card, deal_line, t
+from cards.model import Button, Reply
+from crm_core.clock import Clock
+from crm_core.models import Deal, User
+from crm_core.services.deals import (access_deal, do_close, do_create_deal, do_move_stage, do_set_fields,
+                                     list_deals, parse_date, resolve_stage)
+from crm_core.services.money import parse_money
+from crm_core.uow import UnitOfWork
+from handlers.activities import log_prompt
+from handlers.common import button_ref
+from handlers.invocation import Invocation
+from handlers.registry import action, command
+from handlers.views import deal_view, money, stage_name
+
+PAGE = 10
+
+
+def _card(uow: UnitOfWork, deal: Deal, locale: str, clock: Clock, *notes: str) -> Reply:
+    return Reply(cards=(deal_card(locale, deal_view(uow, deal, locale, clock.now()), notes=notes),))
+
+
+@command("deal new")
+def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    o = inv.options
+    amount = parse_money(o["amount"])
+    close = parse_date(o["close"]) if o.get("close") else None
+    deal = do_create_deal(uow, actor, account_name=inv.args["account"], amount=amount, name=o.get("name"),
+                          close_date=close, now=clock.now())
+    return _card(uow, deal, locale, clock, t(locale, "deal.created", stage=stage_name(uow, deal.stage, locale)))
+
+
+@command("deal", writes=False)
+def show_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _card(uow, access_deal(uow, actor, inv.args["deal"].id), locale, clock)
+
+
+@command("deal list", writes=False)
+def list_my_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
+    scope = inv.args.get("scope") or "mine"
+    return _deal_page(uow, actor, locale, scope, int(inv.args.get("offset", 0)))
+
+
+@action("deal.list_more", writes=False)
+def list_more_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
+    scope, _, offset = str(inv.args.get("value", "mine:0")).partition(":")
+    return _deal_page(uow, actor, locale, scope if scope in ("mine", "team") else "mine",
+                      int(offset) if offset.isdigit() else 0)
+
+
+def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: int) -> Reply:
+    deals = list_deals(uow, actor, scope=scope, limit=PAGE + 1, offset=offset)
+    more = None
+    if len(deals) > PAGE:
+        deals = deals[:PAGE]
+        more = Button("更多" if locale == "zh_CN" else "More", "deal.list_more", f"{scope}:{offset + PAGE}")
+    rows = [deal_line(locale, d.ref, d.name, stage_name(uow, d.stage, locale), money(d.amount, d.currency))
+            for d in deals]
+    title = ("团队商机" if scope == "team" else "我的商机") if locale == "zh_CN" else (
+        "Team deals" if scope == "team" else "My deals")
+    return Reply(cards=(list_card(locale, title, rows, more=more, start=offset + 1),))
+
+
+@command("deal set")
+def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
+    changed = do_set_fields(uow, actor, deal, inv.options, now=clock.now())
+    return _card(uow, deal, locale, clock, t(locale, "deal.set", fields=", ".join(changed)))
+
+
+def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: int, stage: str | None) -> Reply:
+    deal = access_deal(uow, actor, deal_id, for_update=True)
+    target = resolve_stage(uow, deal, stage)
+    previous = deal.stage
+    move = do_move_stage(uow, actor, deal, target, now=clock.now())
+    notes = [t(locale, "deal.moved", from_stage=stage_name(uow, previous, locale),
+               to_stage=stage_name(uow, target.key, locale))]
+    if move.tasks:
+        notes.append(t(locale, "deal.tasks", tasks="; ".join(f"{x.title} ({x.due_date:%m-%d})" for x in move.tasks)))
+    return _card(uow, deal, locale, clock, *notes)
+
+
+@command("advance")
+def advance_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"))
+
+
+@action("deal.advance")
+def advance_deal_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, inv.args.get("stage"))
+
+
+@command("won")
+def close_won(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
+    do_close(uow, actor, deal, won=True, reason=None, now=clock.now())
+    return _card(uow, deal, locale, clock, t(locale, "deal.won"))
+
+
+@command("lost")
+def close_lost(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
+    reason = inv.options.get("reason") or inv.args.get("reason") or ""
+    do_close(uow, actor, deal, won=False, reason=reason, now=clock.now())
+    return _card(uow, deal, locale, clock, t(locale, "deal.lost", reason=reason))
+
+
+@action("deal.log", writes=False)
+def log_deal_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
+    return log_prompt(uow, actor, locale, button_ref(inv, "deal"))

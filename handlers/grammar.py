@@ -1,0 +1,327 @@
+"""The chat command grammar of INTERFACE.md, as a pure parser.
+
+`parse(text)` returns a `Parsed` command or a `UsageError`; it never raises. Free text (a log entry,
+a lost reason, a rejection reason) is cut out of the original string, so whatever a person typed —
+quotes, emoji, Chinese, `=` signs — reaches the handler unchanged.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_core.refs import parse_ref
+
+QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$|^[\u4e00-\u9fff]{1,8}$")
+_LINE = re.compile(r"^([A-Za-z0-9_-]{1,32})\s*[x×*X]\s*(-?\d{1,9})$")
+_QTY = re.compile(r"^[x×*X](-?\d{1,9})$")
+
+OPTION_ALIASES = {
+    "公司": "company", "邮箱": "email", "电话": "phone", "手机": "phone", "来源": "source", "地区": "region",
+    "区域": "region", "行业": "industry", "产品": "product", "金额": "amount", "名称": "name", "名字": "name",
+    "成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    quoted: bool = False
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split on whitespace; "…", '…', “…” and 「…」 group words. An unmatched quote is literal."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        start, buf, quoted = i, [], False
+        while i < n and not text[i].isspace():
+            c = text[i]
+            if c in QUOTES and (i == start or text[i - 1] in "=＝"):
+                j = text.find(QUOTES[c], i + 1)
+                if j != -1:
+                    buf.append(text[i + 1:j])
+                    i = j + 1
+                    quoted = True
+                    continue
+            buf.append(c)
+            i += 1
+        tokens.append(Token("".join(buf), start, i, quoted))
+    return tokens
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    kind: str  # ref:deal,lead | word | choice:a,b | rest | lines | number
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    words: tuple[str, ...]
+    aliases: tuple[tuple[str, ...], ...]
+    args: tuple[Arg, ...]
+    options: frozenset[str]
+    usage_en: tuple[str, ...]
+    usage_zh: tuple[str, ...]
+    required_options: frozenset[str] = frozenset()
+
+    def usage(self, locale: str) -> tuple[str, ...]:
+        return self.usage_zh if locale == "zh_CN" else self.usage_en
+
+
+def _spec(name: str, aliases: list[str], args: list[Arg], options: str, usage_en: list[str],
+          usage_zh: list[str], required: str = "") -> Spec:
+    return Spec(name=name, words=tuple(name.split()), aliases=tuple(tuple(a.split()) for a in aliases),
+                args=tuple(args), options=frozenset(options.split()), usage_en=tuple(usage_en),
+                usage_zh=tuple(usage_zh), required_options=frozenset(required.split()))
+
+
+LEAD_OPTS = "company email phone source region industry product tags"
+SPECS: tuple[Spec, ...] = (
+    _spec("help", ["帮助"], [Arg("topic", "word", True)], "", ["help [topic]"], ["帮助 [主题]"]),
+    _spec("lead add", ["线索 新建", "线索 添加"], [Arg("name", "rest")], LEAD_OPTS,
+          ["lead add <name> [company= email= phone= source= region= industry= product=]"],
+          ["线索 新建 <姓名> [company= email= phone= source= region= industry= product=]"]),
+    _spec("lead list", ["线索 列表"], [], "", ["lead list"], ["线索 列表"]),
+    _spec("lead convert", ["线索 转化"], [Arg("lead", "ref:lead")], "amount",
+          ["lead convert <L-id> [amount=]"], ["线索 转化 <L-编号> [amount=]"]),
+    _spec("lead", ["线索"], [Arg("lead", "ref:lead")], "", ["lead <L-id>", "lead list", "lead add <name> …",
+          "lead convert <L-id> [amount=]"], ["线索 <L-编号>", "线索 列表", "线索 新建 <姓名> …", "线索 转化 <L-编号> [amount=]"]),
+    _spec("deal new", ["商机 新建"], [Arg("account", "rest")], "amount name close", 
+          ["deal new <account> amount=<n> [name= close=YYYY-MM-DD]"],
+          ["商机 新建 <客户> amount=<金额> [name= close=YYYY-MM-DD]"], required="amount"),
+    _spec("deal list", ["商机 列表"], [Arg("scope", "choice:mine,team", True)], "",
+          ["deal list [mine|team]"], ["商机 列表 [mine|team]"]),
+    _spec("deal set", ["商机 设置", "商机 set"], [Arg("deal", "ref:deal")], "*",
+          ["deal set <D-id> key=value …"], ["商机 设置 <D-编号> 字段=值 …"]),
+    _spec("deal", ["商机"], [Arg("deal", "ref:deal")], "",
+          ["deal <D-id>", "deal list [mine|team]", "deal new <account> amount=<n>", "deal set <D-id> key=value …"],
+          ["商机 <D-编号>", "商机 列表 [mine|team]", "商机 新建 <客户> amount=<金额>", "商机 设置 <D-编号> 字段=值 …"]),
+    _spec("advance", ["推进"], [Arg("deal", "ref:deal"), Arg("stage", "word", True)], "",
+          ["advance <D-id> [stage]"], ["推进 <D-编号> [阶段]"]),
+    _spec("won", ["赢单"], [Arg("deal", "ref:deal")], "", ["won <D-id>"], ["赢单 <D-编号>"]),
+    _spec("lost", ["输单"], [Arg("deal", "ref:deal"), Arg("reason", "rest", True)], "reason",
+          ["lost <D-id> reason=<text>"], ["输单 <D-编号> reason=<原因>"]),
+    _spec("log", ["记录"], [Arg("record", "ref:deal,lead,ticket"), Arg("kind", "word"), Arg("text", "rest")], "",
+          ["log <D-id|L-id|T-id> <call|meeting|email|note> <text>"],
+          ["记录 <D-/L-/T-编号> <call|meeting|email|note> <内容>"]),
+    _spec("quote", ["报价"], [Arg("deal", "ref:deal"), Arg("lines", "lines")], "discount",
+          ["quote <D-id> <sku>x<qty>… [discount=<pct>]", "e.g. quote D-7 PRO x10 STD x5 discount=15"],
+          ["报价 <D-编号> <产品>x<数量>… [discount=<百分比>]", "例如：报价 D-7 PRO x10 STD x5 discount=15"]),
+    _spec("approve", ["批准", "同意"], [Arg("approval", "ref:approval"), Arg("comment", "rest", True)], "",
+          ["approve <A-id> [comment]"], ["批准 <A-编号> [备注]"]),
+    _spec("reject", ["驳回", "拒绝"], [Arg("approval", "ref:approval"), Arg("reason", "rest")], "",
+          ["reject <A-id> <reason>"], ["驳回 <A-编号> <原因>"]),
+    _spec("order", ["订单"], [Arg("quote", "ref:quote")], "", ["order <Q-id>"], ["订单 <Q-编号>"]),
+    _spec("ticket new", ["工单 新建"], [Arg("account", "word"), Arg("priority", "choice:urgent,high,normal,low"),
+          Arg("subject", "rest")], "", ["ticket new <account> <urgent|high|normal|low> <subject>"],
+          ["工单 新建 <客户> <urgent|high|normal|low> <主题>"]),
+    _spec("ticket ack", ["工单 响应", "工单 受理"], [Arg("ticket", "ref:ticket")], "", ["ticket ack <T-id>"],
+          ["工单 响应 <T-编号>"]),
+    _spec("ticket close", ["工单 关闭"], [Arg("ticket", "ref:ticket")], "", ["ticket close <T-id>"],
+          ["工单 关闭 <T-编号>"]),
+    _spec("ticket", ["工单"], [Arg("ticket", "ref:ticket")], "",
+          ["ticket <T-id>", "ticket new <account> <priority> <subject>", "ticket ack <T-id>", "ticket close <T-id>"],
+          ["工单 <T-编号>", "工单 新建 <客户> <优先级> <主题>", "工单 响应 <T-编号>", "工单 关闭 <T-编号>"]),
+    _spec("swarm", ["协作群"], [Arg("record", "ref:deal,ticket")], "", ["swarm <D-id|T-id>"], ["协作群 <D-/T-编号>"]),
+    _spec("renewals", ["续费"], [Arg("days", "number", True)], "", ["renewals [days]"], ["续费 [天数]"]),
+    _spec("pipeline", ["漏斗"], [], "", ["pipeline"], ["漏斗"]),
+    _spec("my", ["我的"], [], "", ["my"], ["我的"]),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UsageError:
+    command: str | None  # nearest command, for its usage lines
+    problem_en: str
+    problem_zh: str
+    suggestions: tuple[str, ...] = ()
+
+    def usage(self, locale: str) -> tuple[str, ...]:
+        if self.command and self.command in SPEC_BY_NAME:
+            return SPEC_BY_NAME[self.command].usage(locale)
+        wanted = {w.lower() for w in self.suggestions}
+        near = [s.usage(locale)[0] for s in SPECS if {s.words[0], *(a[0] for a in s.aliases)} & wanted]
+        return tuple(near) or tuple(dict.fromkeys(s.usage(locale)[0].split()[0] for s in SPECS))
+
+
+def _match(tokens: list[Token]) -> tuple[Spec, int] | None:
+    lowered = [tok.text.lower() for tok in tokens]
+    best: tuple[Spec, int] | None = None
+    for spec in SPECS:
+        for words in (spec.words, *spec.aliases):
+            k = len(words)
+            if lowered[:k] == [w.lower() for w in words] and (best is None or k > best[1]):
+                best = (spec, k)
+    return best
+
+
+def _suggest(word: str) -> tuple[str, ...]:
+    vocab = sorted({w for s in SPECS for w in (s.words[0], *(a[0] for a in s.aliases))})
+    return tuple(difflib.get_close_matches(word.lower(), vocab, n=3, cutoff=0.5))
+
+
+def parse(text: str) -> Parsed | UsageError:
+    text = (text or "").strip()
+    if text.startswith("/crm"):
+        text = text[4:].strip()
+    tokens = tokenize(text)
+    if not tokens:
+        return Parsed("help")
+    matched = _match(tokens)
+    if matched is None:
+        word = tokens[0].text[:40]
+        return UsageError(None, f"I don't know “{word}”.", f"无法识别「{word}」。", _suggest(word))
+    spec, used = matched
+    return _bind(spec, text, tokens[used:])
+
+
+def _option(tok: Token) -> tuple[str, str] | None:
+    raw = tok.text
+    for sep in ("=", "＝"):
+        if sep in raw and not raw.startswith(sep):
+            key, value = raw.split(sep, 1)
+            if _KEY.match(key):
+                return OPTION_ALIASES.get(key, key.lower()), value
+    return None
+
+
+def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
+    options: dict[str, str] = {}
+    rest_tokens: list[Token] = []
+    has_rest = any(a.kind == "rest" for a in spec.args)
+    for i, tok in enumerate(tokens):
+        opt = _option(tok)
+        if opt and (spec.options == {"*"} or opt[0] in spec.options):
+            options[opt[0]] = opt[1]
+        elif opt and not has_rest and spec.options:
+            return _err(spec, f"Unknown option “{opt[0]}”. Allowed: {', '.join(sorted(spec.options))}.",
+                        f"不支持的选项「{opt[0]}」。可用：{'、'.join(sorted(spec.options))}。")
+        else:
+            rest_tokens.append(tok)
+    args: dict[str, Any] = {}
+    queue = list(rest_tokens)
+    for arg in spec.args:
+        if arg.kind == "rest":
+            value = _raw_rest(text, queue)
+            queue = []
+            if not value and not arg.optional:
+                return _err(spec, f"Missing {arg.name}.", f"缺少{_zh_name(arg.name)}。")
+            args[arg.name] = value or None
+            continue
+        if arg.kind == "lines":
+            lines, problem = _lines(queue)
+            queue = []
+            if problem:
+                return _err(spec, *problem)
+            args[arg.name] = lines
+            continue
+        if not queue:
+            if arg.optional:
+                args[arg.name] = None
+                continue
+            return _err(spec, f"Missing {arg.name}.", f"缺少{_zh_name(arg.name)}。")
+        tok = queue.pop(0)
+        value, problem = _convert(arg, tok.text)
+        if problem:
+            return _err(spec, *problem)
+        args[arg.name] = value
+    if queue:
+        extra = " ".join(t.text for t in queue)[:60]
+        return _err(spec, f"Unexpected “{extra}”.", f"多余的内容「{extra}」。")
+    for req in spec.required_options:
+        if req not in options:
+            return _err(spec, f"Missing {req}=….", f"缺少 {req}=…。")
+    return Parsed(spec.name, args, options)
+
+
+def _raw_rest(text: str, queue: list[Token]) -> str:
+    if not queue:
+        return ""
+    if len(queue) == 1 and queue[0].quoted:
+        return queue[0].text
+    # Keep the person's own words: slice the original text, skipping options that were taken out.
+    pieces, pos = [], queue[0].start
+    for tok in queue:
+        if tok.start > pos:
+            pieces.append(" ")
+        pieces.append(text[tok.start:tok.end])
+        pos = tok.end
+    joined = "".join(pieces)
+    contiguous = text[queue[0].start:queue[-1].end]
+    return contiguous if contiguous.split() == joined.split() else joined
+
+
+def _convert(arg: Arg, raw: str) -> tuple[Any, tuple[str, str] | None]:
+    kind, _, param = arg.kind.partition(":")
+    if kind == "ref":
+        kinds = param.split(",")
+        ref = parse_ref(raw, *kinds)
+        if ref is None:
+            example = {"deal": "D-7", "lead": "L-12", "ticket": "T-9", "approval": "A-5", "quote": "Q-3"}[kinds[0]]
+            return None, (f"“{raw[:40]}” is not a {'/'.join(kinds)} reference like {example}.",
+                          f"「{raw[:40]}」不是有效的编号，应类似 {example}。")
+        return ref, None
+    if kind == "choice":
+        choices = param.split(",")
+        if raw.lower() not in choices:
+            return None, (f"“{raw[:40]}” must be one of {', '.join(choices)}.",
+                          f"「{raw[:40]}」应为以下之一：{'、'.join(choices)}。")
+        return raw.lower(), None
+    if kind == "number":
+        if not raw.isdigit() or len(raw) > 5:
+            return None, (f"“{raw[:40]}” is not a number of days.", f"「{raw[:40]}」不是有效的天数。")
+        return int(raw), None
+    return raw, None
+
+
+def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], tuple[str, str] | None]:
+    lines: list[tuple[str, int]] = []
+    i = 0
+    while i < len(queue):
+        raw = queue[i].text
+        m = _LINE.match(raw)
+        if m:
+            sku, qty = m.group(1), int(m.group(2))
+            i += 1
+        elif i + 1 < len(queue) and _QTY.match(queue[i + 1].text) and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
+            sku, qty = raw, int(_QTY.match(queue[i + 1].text).group(1))  # type: ignore[union-attr]
+            i += 2
+        else:
+            return [], (f"“{raw[:40]}” is not a product line; write SKU x QTY, e.g. PRO x10.",
+                        f"「{raw[:40]}」不是有效的产品行，请写成 产品 x 数量，例如 PRO x10。")
+        if qty <= 0:
+            return [], (f"Quantity for {sku} must be positive.", f"{sku} 的数量必须大于 0。")
+        lines.append((sku.upper(), qty))
+    if not lines:
+        return [], ("Add at least one product line, e.g. PRO x10.", "请至少写一行产品，例如 PRO x10。")
+    return lines, None
+
+
+def _zh_name(name: str) -> str:
+    return {"name": "姓名", "account": "客户", "text": "内容", "reason": "原因", "subject": "主题",
+            "deal": "商机编号", "lead": "线索编号", "record": "记录编号", "kind": "类型",
+            "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号"}.get(name, name)
+
+
+def _err(spec: Spec, en: str, zh: str) -> UsageError:
+    return UsageError(spec.name, en, zh)

@@ -1,0 +1,57 @@
+"""help / 帮助, and `my` / 我的: what is on my plate."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cards.builders.common import list_card
+from cards.model import Card, Reply, Section
+from cards.templates import render
+from crm_core.clock import Clock
+from crm_core.models import User
+from crm_core.services.activities import open_tasks
+from crm_core.services.deals import list_deals
+from crm_core.services.leads import list_leads
+from crm_core.uow import UnitOfWork
+from handlers.grammar import SPECS
+from handlers.invocation import Invocation
+from handlers.registry import command
+from handlers.views import money, stage_name
+
+# Later areas (approvals, tickets) add sections to `my` here: fn(uow, actor, locale, clock) -> Card | None.
+MY_SECTIONS: list[Callable[[UnitOfWork, User, str, Clock], Card | None]] = []
+
+
+@command("help", writes=False)
+def show_help(inv: Invocation, locale: str) -> Reply:
+    topic = (inv.args.get("topic") or "").lower()
+    usage: list[str] = []
+    if topic:
+        for spec in SPECS:
+            words = [spec.words[0], *(a[0] for a in spec.aliases)]
+            if topic in [w.lower() for w in words]:
+                usage.extend(spec.usage(locale))
+    text = render(locale, "help.txt.j2", topic_usage=usage)
+    title = "chatcrm 帮助" if locale == "zh_CN" else "chatcrm help"
+    return Reply(cards=(Card(title=title, locale=locale, blocks=(Section(text),), kind="help"),))
+
+
+@command("my", writes=False)
+def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    zh = locale == "zh_CN"
+    leads = list_leads(uow, actor, limit=10)
+    deals = list_deals(uow, actor, limit=10)
+    tasks = open_tasks(uow, actor, now=clock.now(), limit=10)
+    cards = [
+        list_card(locale, "我的线索" if zh else "My open leads",
+                  [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads]),
+        list_card(locale, "我的商机" if zh else "My open deals",
+                  [f"{d.ref} · {d.name} · {stage_name(uow, d.stage, locale)} · {money(d.amount, d.currency) or '—'}"
+                   for d in deals]),
+        list_card(locale, "我的任务" if zh else "My tasks",
+                  [f"{x.due_date:%Y-%m-%d} · {x.title}" + (f" · D-{x.deal_id}" if x.deal_id else "") for x in tasks]),
+    ]
+    for section in MY_SECTIONS:
+        card = section(uow, actor, locale, clock)
+        if card is not None:
+            cards.append(card)
+    return Reply(cards=tuple(cards))

@@ -1,0 +1,38 @@
+"""Who hears about what: domain events of the sales area → outbox rows (delivered by the scheduler)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from cards.builders.sales import lead_card, t
+from crm_core.events import Event, LeadAssigned, SwarmRequested
+from crm_core.models import Lead, User
+from crm_core.outbox import enqueue
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.notify import on
+from handlers.views import lead_view
+
+
+@on(LeadAssigned)
+def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, LeadAssigned)
+    lead = uow.session.get(Lead, event.lead_id)
+    owner = uow.session.get(User, event.owner_id)
+    if lead is None or owner is None:
+        return
+    locale = locale_of(owner, uow.config)
+    key = "lead.reassigned_to_you" if event.reason == "reassigned" else "lead.assigned_to_you"
+    note = t(locale, key, ref=lead.ref, name=lead.name, minutes=uow.config.sla.lead.first_response_minutes)
+    card = lead_card(locale, lead_view(uow, lead), note=note)
+    enqueue(uow.session, dedupe_key=f"lead-assigned:{lead.id}:{owner.id}:{lead.reassign_count}",
+            kind="lead.assigned", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now,
+            record_type="lead", record_id=lead.id)
+
+
+@on(SwarmRequested)
+def request_swarm(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Creating the swarm channel is an effect on other people: it goes through the outbox, once per record."""
+    assert isinstance(event, SwarmRequested)
+    enqueue(uow.session, dedupe_key=f"swarm-create:{event.record_type}:{event.record_id}", kind="swarm.create",
+            op="swarm.create", target_type="swarm", target_id=event.record_id, record_type=event.record_type,
+            record_id=event.record_id, payload={"requested_by": event.actor_id, "reason": event.reason}, now=now)

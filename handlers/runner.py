@@ -1,0 +1,122 @@
+"""Runs one invocation in exactly one transaction and turns every outcome into a Reply.
+
+- A DomainError (a user mistake, a refusal, a stale click) rolls back and becomes an error card in
+  the actor's language.
+- Any other exception rolls back, is logged with a short reference id, and the user sees the id.
+- Events recorded by services become outbox rows before the commit.
+- An invocation carrying an idempotency key that was already handled returns the stored reply and
+  changes nothing (platform retries, double clicks).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cards.builders.common import UsageView, error_card, internal_error_card, usage_card
+from cards.model import Reply
+from crm_core.clock import Clock
+from crm_core.config import Config
+from crm_core.errors import DomainError
+from crm_core.models import ProcessedInvocation, User
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers import registry
+from handlers.grammar import Parsed, UsageError, parse
+from handlers.invocation import Invocation
+from handlers.notify import flush_events
+
+log = logging.getLogger("chatcrm.runner")
+
+
+class Runner:
+    def __init__(self, session_factory: sessionmaker[Session], config: Config, clock: Clock) -> None:
+        self.session_factory = session_factory
+        self.config = config
+        self.clock = clock
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.config)
+
+    def locale_for(self, actor_id: int) -> str:
+        with self.session_factory() as session:
+            return locale_of(session.get(User, actor_id), self.config)
+
+    def run_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
+                 idempotency_key: str | None = None) -> Reply:
+        parsed = parse(text)
+        if isinstance(parsed, UsageError):
+            return self.usage_reply(self.locale_for(actor_id), parsed)
+        inv = Invocation(actor_id=actor_id, kind="command", name=parsed.name, args=parsed.args,
+                         options=parsed.options, platform=platform, conversation=conversation,
+                         idempotency_key=idempotency_key, text=text)
+        return self.run(inv)
+
+    def usage_reply(self, locale: str, err: UsageError) -> Reply:
+        problem = err.problem_zh if locale == "zh_CN" else err.problem_en
+        view = UsageView(command=err.command or "help", usage_lines=err.usage(locale), problem=problem,
+                         suggestions=err.suggestions)
+        return Reply(cards=(usage_card(locale, view),))
+
+    def run(self, inv: Invocation) -> Reply:
+        table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
+        reg = table.get(inv.name)
+        locale = self.locale_for(inv.actor_id)
+        if reg is None:
+            return Reply(cards=(error_card(locale, _not_available(locale, inv.name)),))
+        try:
+            return self._run_in_transaction(inv, reg, locale)
+        except DomainError as exc:
+            return Reply(cards=(error_card(locale, exc.msg_format(locale)),))
+        except IntegrityError as exc:
+            if inv.idempotency_key and _already_processed(self.session_factory, inv.idempotency_key):
+                # Two deliveries of the same request raced; the other one won. Answer with its reply.
+                return self._stored_reply(inv.idempotency_key) or Reply()
+            return self._internal_error(inv, locale, exc)
+        except Exception as exc:  # noqa: BLE001 - the runner is the one place that turns crashes into ids
+            return self._internal_error(inv, locale, exc)
+
+    def _run_in_transaction(self, inv: Invocation, reg: registry.Registered, locale: str) -> Reply:
+        with self.uow() as uow:
+            if inv.idempotency_key:
+                done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
+                if done is not None:
+                    return Reply.from_dict(done.reply)
+            actor = uow.session.get(User, inv.actor_id)
+            if actor is None:
+                raise RuntimeError(f"unknown actor {inv.actor_id}")
+            deps: dict[str, Any] = {"inv": inv, "uow": uow, "clock": self.clock, "actor": actor, "locale": locale,
+                                    "config": self.config}
+            reply = registry.call(reg, deps)
+            flush_events(uow, self.clock)
+            if inv.idempotency_key:
+                uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
+                                                    at=self.clock.now()))
+            return reply
+
+    def _stored_reply(self, key: str) -> Reply | None:
+        with self.session_factory() as session:
+            row = session.get(ProcessedInvocation, key)
+            return Reply.from_dict(row.reply) if row else None
+
+    def _internal_error(self, inv: Invocation, locale: str, exc: Exception) -> Reply:
+        ref = secrets.token_hex(4)
+        log.error("internal error ref=%s invocation=%s %s args=%s", ref, inv.kind, inv.name, inv.args, exc_info=exc)
+        return Reply(cards=(internal_error_card(locale, ref),))
+
+
+def _already_processed(factory: sessionmaker[Session], key: str) -> bool:
+    with factory() as session:
+        return session.get(ProcessedInvocation, key) is not None
+
+
+def _not_available(locale: str, name: str) -> str:
+    if locale == "zh_CN":
+        return f"「{name}」功能尚未启用。输入 帮助 查看可用命令。"
+    return f"“{name}” is not available yet. Type help for what you can do."
+
+
+__all__ = ["Parsed", "Runner"]

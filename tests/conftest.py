@@ -1,0 +1,190 @@
+"""Shared fixtures. Every test talks to a real database: SQLite by default, PostgreSQL when
+CHATCRM_TEST_DATABASE_URL points at one. The schema is built once per run with the real Alembic
+migrations; after each test every table is emptied (so tests can commit for real, as the app does).
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from bot.console import ConsoleSession
+from bot.settings import Settings
+from bot.wiring import Wiring, build
+from crm_core.clock import FrozenClock
+from crm_core.config import Config, load_config
+from crm_core.db import make_engine
+from crm_core.models import Base, User
+from crm_core.services.users import user_by_key
+from crm_core.uow import UnitOfWork
+
+PG_URL = os.environ.get("CHATCRM_TEST_DATABASE_URL")
+# Monday 2026-03-02 09:00 in Asia/Shanghai.
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (skipped on SQLite)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set CHATCRM_TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if PG_URL:
+        return PG_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    from crm_core.migrate import upgrade
+    eng = make_engine(database_url)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+EXTRA_TABLES: list[str] = []  # tables outside our metadata that tests fill (platform stores)
+
+
+def _empty_all(eng: Engine) -> None:
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        existing = set(conn.dialect.get_table_names(conn))
+        names += [n for n in EXTRA_TABLES if n in existing]
+        if eng.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        else:
+            for n in names:
+                conn.execute(text(f'DELETE FROM "{n}"'))
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "engine" in request.fixturenames:
+        _empty_all(request.getfixturevalue("engine"))
+
+
+@pytest.fixture
+def config() -> Config:
+    return load_config(None)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, chatcrm_api_key="test-key", chatcrm_embedded_workers=False,
+                    _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def wiring(settings: Settings, engine: Engine, clock: FrozenClock, config: Config) -> Wiring:
+    w = build(settings, clock=clock, config=config, engine=engine)
+    w.prepare_database()
+    return w
+
+
+@pytest.fixture
+def runner(wiring: Wiring):  # type: ignore[no-untyped-def]
+    return wiring.runner
+
+
+@pytest.fixture
+def uow(wiring: Wiring) -> UnitOfWork:
+    return wiring.runner.uow()
+
+
+@pytest.fixture
+def user_id(wiring: Wiring) -> Callable[[str], int]:
+    def get(key: str) -> int:
+        with wiring.session_factory() as s:
+            return user_by_key(s, key).id
+    return get
+
+
+@pytest.fixture
+def console_bot(wiring: Wiring) -> Callable[[str], ConsoleSession]:
+    """console_bot("li").exec("deal D-1") -> the text li would see."""
+    return lambda key: ConsoleSession(wiring.runner, key)
+
+
+@pytest.fixture
+def as_user(wiring: Wiring) -> Callable[[str], User]:
+    def get(key: str) -> User:
+        with wiring.session_factory() as s:
+            return user_by_key(s, key)
+    return get
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA)", statement, re.I):
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def assert_query_count(engine: Engine) -> Callable[..., Any]:
+    """with assert_query_count(5): ... — fails printing every statement when the count differs."""
+
+    @contextmanager
+    def counting(expected: int | None = None, *, at_most: int | None = None) -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+        n = len(counter.statements)
+        listing = "\n".join(f"{i + 1}. {s}" for i, s in enumerate(counter.statements))
+        if expected is not None:
+            assert n == expected, f"expected {expected} queries, ran {n}:\n{listing}"
+        if at_most is not None:
+            assert n <= at_most, f"expected at most {at_most} queries, ran {n}:\n{listing}"
+
+    return counting
+
+
+@pytest.fixture
+def outbox_rows(wiring: Wiring) -> Callable[..., list[Any]]:
+    """The outbox as it stands, optionally filtered by kind (captured_outbox in spirit)."""
+    from sqlalchemy import select
+
+    from crm_core.models import OutboxMessage
+
+    def rows(kind: str | None = None) -> list[OutboxMessage]:
+        with wiring.session_factory() as s:
+            stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+            if kind:
+                stmt = stmt.where(OutboxMessage.kind == kind)
+            return list(s.scalars(stmt))
+    return rows
+
+
+ROOT = Path(__file__).resolve().parents[1]

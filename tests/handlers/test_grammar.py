@@ -1,0 +1,93 @@
+"""The command grammar: examples in English and Chinese, and a property test that nothing crashes it."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_core.refs import Ref
+from handlers.grammar import SPECS, Parsed, UsageError, parse, tokenize
+
+
+@pytest.mark.parametrize("text,name,args,options", [
+    ("lead add 张三 company=\"深圳某某科技有限公司\" phone=13800138000", "lead add", {"name": "张三"},
+     {"company": "深圳某某科技有限公司", "phone": "13800138000"}),
+    ("线索 新建 王五 公司=「某某 科技」", "lead add", {"name": "王五"}, {"company": "某某 科技"}),
+    ("LEAD l-12", "lead", {"lead": Ref("lead", 12)}, {}),
+    ("lead convert L-3 amount=5万", "lead convert", {"lead": Ref("lead", 3)}, {"amount": "5万"}),
+    ("商机 设置 D-7 close=2027-03-31 budget=yes", "deal set", {"deal": Ref("deal", 7)},
+     {"close": "2027-03-31", "budget": "yes"}),
+    ("deal new \"Acme Corp\" amount=50000 close=2027-01-31", "deal new", {"account": "Acme Corp"},
+     {"amount": "50000", "close": "2027-01-31"}),
+    ("推进 D-7 proposal", "advance", {"deal": Ref("deal", 7), "stage": "proposal"}, {}),
+    ("输单 D-7 reason=\"价格 太高\"", "lost", {"deal": Ref("deal", 7), "reason": None}, {"reason": "价格 太高"}),
+    ("quote D-7 PRO x10 STDx5 discount=15", "quote", {"deal": Ref("deal", 7), "lines": [("PRO", 10), ("STD", 5)]},
+     {"discount": "15"}),
+    ("驳回 A-5 折扣太大 请重新报价", "reject", {"approval": Ref("approval", 5), "reason": "折扣太大 请重新报价"}, {}),
+    ("ticket new Acme urgent 打印机 着火了", "ticket new",
+     {"account": "Acme", "priority": "urgent", "subject": "打印机 着火了"}, {}),
+    ("/crm my", "my", {}, {}),
+    ("", "help", {}, {}),
+])
+def test_examples_parse(text, name, args, options):  # type: ignore[no-untyped-def]
+    result = parse(text)
+    assert isinstance(result, Parsed), result
+    assert result.name == name
+    for k, v in args.items():
+        assert result.args[k] == v
+    assert result.options == options
+
+
+@pytest.mark.parametrize("text", [
+    'log D-7 call 客户说 "下周签" it\'s 50% off, price=100 😀  ok',
+    "log D-7 note   two  spaces   kept",
+    "log D-7 note DROP TABLE deals; --",
+])
+def test_log_text_reaches_the_handler_exactly_as_typed(text):  # type: ignore[no-untyped-def]
+    result = parse(text)
+    assert isinstance(result, Parsed)
+    assert result.args["text"] == text.split(" ", 3)[3].strip()
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("quote D-7 PRO x0", "positive"), ("quote D-7 PRO x-3", "positive"), ("quote D-7", "product line"),
+    ("deal new Acme", "amount"), ("advance 7", "reference"), ("lead", "Missing"), ("log D-7 call", "Missing"),
+    ("deal list everybody", "one of"), ("won D-7 extra words", "Unexpected"),
+])
+def test_malformed_commands_give_usage_for_that_command(text, problem):  # type: ignore[no-untyped-def]
+    result = parse(text)
+    assert isinstance(result, UsageError)
+    assert problem in result.problem_en
+    assert result.command is not None and result.usage("en")
+
+
+def test_unknown_word_suggests_the_nearest_commands():
+    result = parse("advnce D-7")
+    assert isinstance(result, UsageError) and result.command is None
+    assert "advance" in result.suggestions
+    assert any(line.startswith("advance") for line in result.usage("en"))
+
+
+def test_every_command_has_english_and_chinese_usage():
+    for spec in SPECS:
+        assert spec.usage_en and spec.usage_zh and spec.aliases, spec.name
+
+
+words = st.sampled_from([w for s in SPECS for w in (*s.words, *(x for a in s.aliases for x in a))]
+                        + ["D-7", "L-1", "A-5", "x10", "PRO", "discount=15", "reason=", "=", "\"", "「", "”", "x"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.lists(st.one_of(words, st.text(max_size=12)), max_size=10).map(" ".join)))
+def test_any_text_gives_a_command_or_a_usage_error_never_an_exception(text):  # type: ignore[no-untyped-def]
+    result = parse(text)
+    assert isinstance(result, (Parsed, UsageError))
+    if isinstance(result, UsageError):
+        assert result.problem_en and result.problem_zh
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=100))
+def test_tokens_never_lose_their_place_in_the_text(text):  # type: ignore[no-untyped-def]
+    for tok in tokenize(text):
+        assert 0 <= tok.start < tok.end <= len(text)
