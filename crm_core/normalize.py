@@ -285,13 +285,30 @@ def _drop_place_parens(s: str) -> str:
     return _PAREN_RE.sub(repl, s)
 
 
+# A place name is part of the identity of banks, universities, hospitals …: 北京银行 and 上海银行 are two
+# companies, as are 上海交通大学 and 北京交通大学. Keep the place when what follows names an institution or
+# is too short to identify a company by itself.
+_INSTITUTION_ENDINGS = ("银行", "大学", "学院", "医院", "中学", "小学", "证券", "保险", "电视台", "日报", "机场",
+                        "地铁", "研究院", "研究所", "政府", "农商行", "信用社", "海关", "图书馆", "博物馆")
+
+
+def _strip_leading_place(s: str) -> str:
+    stripped = _trim_junk(_LEADING_PLACE_RE.sub("", s))
+    if stripped == s:
+        return s
+    core = _trim_junk(_strip_suffix(stripped, _CN_SUFFIX_REV_RE))
+    if len(core) <= 2 or core.endswith(_INSTITUTION_ENDINGS):
+        return s
+    return stripped
+
+
 def _reduce(s: str) -> str:
     """Strip place names and legal forms from canonical text, then drop all junk."""
     while True:
         before = s
         s = _trim_junk(_drop_place_parens(s))
         s = _trim_junk(_LEADING_THE_RE.sub("", s))
-        s = _trim_junk(_LEADING_PLACE_RE.sub("", s))
+        s = _strip_leading_place(s)
         s = _trim_junk(_strip_suffix(s, _CN_SUFFIX_REV_RE))
         s = _trim_junk(_strip_suffix(s, _EN_SUFFIX_REV_RE))
         if s == before:

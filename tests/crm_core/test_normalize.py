@@ -253,7 +253,7 @@ def test_normalize_company_distinct(a: str, b: str) -> None:
         ("某某科技(研发中心)有限公司", "某某科技研发中心"),
         # nothing left after stripping: fall back to the input without punctuation
         ("深圳", "深圳"),
-        ("深圳市有限公司", "深圳市有限公司"),
+        ("深圳市有限公司", "深圳市"),
         ("Company Ltd.", "companyltd"),
         ("The Co.", "theco"),
         ("Inc.", "inc"),
@@ -281,7 +281,9 @@ def test_company_keys_equal_blank_never_matches() -> None:
 # Text biased toward the interesting parts of each grammar, mixed with arbitrary text.
 phone_like = st.one_of(
     st.text(),
-    st.from_regex(r"(\+|00|\+86|0086|86)?[ 0-9\-.()]{6,22}((ext|x|转|-) ?[0-9]{1,4})?", fullmatch=True),
+    st.from_regex(
+        r"(\+|00|\+86|0086|86)?[ 0-9\-.()]{6,22}((ext|x|转|-) ?[0-9]{1,4})?", fullmatch=True
+    ),
     st.from_regex(r"1[3-9][0-9]{9}|0(10|2[0-9]|[3-9][0-9]{2})-?[0-9]{7,8}", fullmatch=True),
 )
 email_like = st.one_of(st.text(), st.emails().map(lambda e: f" {e.upper()} "))
@@ -346,3 +348,10 @@ def test_normalize_company_not_empty_when_text_has_letters(raw: str) -> None:
 def test_company_keys_equal_is_reflexive_for_nonblank(raw: str) -> None:
     if normalize_company(raw):
         assert company_keys_equal(raw, raw)
+
+
+@pytest.mark.parametrize("a,b", [("北京银行", "上海银行"), ("上海交通大学", "北京交通大学"), ("中国银行", "建设银行"),
+                                 ("中山大学", "中南大学"), ("深圳市人民医院", "广州市人民医院")])
+def test_a_place_name_that_identifies_an_institution_is_kept(a: str, b: str) -> None:
+    assert not company_keys_equal(a, b)
+    assert normalize_company("上海银行股份有限公司") == normalize_company("上海银行")
