@@ -97,10 +97,12 @@ def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] 
 
 
 @import_app.command("leads")
-def import_leads(file: Annotated[Path, typer.Argument(help="CSV file with a header row")]) -> None:
-    """Import leads from a CSV file (dedupe, scoring and assignment as for single leads)."""
-    from bot import processes
-    processes.run_import(_wiring(), file)
+def import_leads(file: Annotated[Path, typer.Argument(help="CSV file with a header row (English or Chinese)")],
+                 batch_size: Annotated[int, typer.Option(help="Rows per transaction")] = 1000,
+                 progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True) -> None:
+    """Import leads from a CSV file (dedupe, scoring and assignment as for single leads; re-runnable)."""
+    from bot.importer import run_import
+    run_import(_wiring(), file, batch_size=batch_size, show_progress=progress)
 
 
 @app.command("check-config")

@@ -1,6 +1,8 @@
 """Assignment: the first matching rule names a pool (a tag); round-robin inside it, skipping away reps."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,15 @@ def pool_members(session: Session, pool: str) -> list[User]:
     return [u for u in users if u.role == "rep" and pool in (u.tags or [])]
 
 
+def after_cursor(members: Sequence[User], last_user_id: int | None) -> User:
+    """The member after the cursor in id order, wrapping around."""
+    if last_user_id is not None:
+        for user in members:
+            if user.id > last_user_id:
+                return user
+    return members[0]
+
+
 def next_in_pool(session: Session, pool: str, *, exclude: frozenset[int] = frozenset()) -> User | None:
     """The rep after the pool's cursor who is not away (and not excluded); moves the cursor.
 
@@ -38,10 +49,44 @@ def next_in_pool(session: Session, pool: str, *, exclude: frozenset[int] = froze
     if cursor is None:
         cursor = AssignmentCursor(pool=pool, last_user_id=None)
         session.add(cursor)
-    chosen = members[0]
-    if cursor.last_user_id is not None:
-        later = [u for u in members if u.id > cursor.last_user_id]
-        chosen = later[0] if later else members[0]
+    chosen = after_cursor(members, cursor.last_user_id)
     cursor.last_user_id = chosen.id
     session.flush()
     return chosen
+
+
+class BatchAssigner:
+    """Round-robin for many leads in one transaction: pools and cursors are read once, written once."""
+
+    def __init__(self, session: Session, config: Config) -> None:
+        self.session = session
+        self.config = config
+        self._members: dict[str, list[User]] = {}
+        self._cursors: dict[str, AssignmentCursor] = {}
+
+    def assign(self, fields: dict[str, str | None]) -> User | None:
+        pool = choose_pool(self.config, fields)
+        members = self._available(pool)
+        if not members and pool != ALL_REPS:
+            pool, members = ALL_REPS, self._available(ALL_REPS)
+        if not members:
+            return None
+        cursor = self._cursor(pool)
+        chosen = after_cursor(members, cursor.last_user_id)
+        cursor.last_user_id = chosen.id
+        return chosen
+
+    def _available(self, pool: str) -> list[User]:
+        if pool not in self._members:
+            self._members[pool] = [u for u in pool_members(self.session, pool) if not u.away]
+        return self._members[pool]
+
+    def _cursor(self, pool: str) -> AssignmentCursor:
+        if pool not in self._cursors:
+            cursor = self.session.scalar(select(AssignmentCursor).where(AssignmentCursor.pool == pool)
+                                         .with_for_update())
+            if cursor is None:
+                cursor = AssignmentCursor(pool=pool, last_user_id=None)
+                self.session.add(cursor)
+            self._cursors[pool] = cursor
+        return self._cursors[pool]

@@ -104,7 +104,7 @@ def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now:
     dup = find_duplicate(uow, data)
     if dup is not None:
         lead, matched_on = dup
-        _merge_duplicate(lead, data, now)
+        merge_duplicate(lead, data, now)
         audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.duplicate",
                      record_type="lead", record_id=lead.id, now=now, source=data.source, matched_on=matched_on)
         uow.emit(LeadUpdatedByDuplicate(lead_id=lead.id, source=data.source))
@@ -146,7 +146,7 @@ def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:
     return owner
 
 
-def _merge_duplicate(lead: Lead, data: LeadInput, now: datetime) -> None:
+def merge_duplicate(lead: Lead, data: LeadInput, now: datetime) -> None:
     lead.tags = sorted(set(lead.tags or []) | set(data.tags) | {f"src:{data.source}"})
     lead.last_source = data.source
     lead.duplicate_hits = (lead.duplicate_hits or 0) + 1

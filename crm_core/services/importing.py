@@ -1,0 +1,227 @@
+"""Bulk lead import: header mapping (English or Chinese), per-row validation with reasons, dedupe against
+the database and within the file, scoring and round-robin assignment as for single leads, batches of a
+bounded size (one transaction each), and resumable: a row already imported is skipped on a re-run.
+
+Imported leads do not start a first-response clock: an imported list is not a fresh inbound request,
+and starting 100 000 SLA clocks at once would only produce breaches. Their owners are told once per
+batch how many leads they received (not once per lead).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.config import Config
+from crm_core.errors import DomainError, InvalidValue
+from crm_core.events import Generic
+from crm_core.models import ImportedRow, Lead
+from crm_core.normalize import normalize_company
+from crm_core.services.assignment import BatchAssigner
+from crm_core.services.leads import LeadInput, check_lead_input, merge_duplicate
+from crm_core.services.scoring import score_lead
+from crm_core.uow import UnitOfWork
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full name", "contact", "contact name", "姓名", "名字", "联系人", "客户姓名"),
+    "company": ("company", "company name", "account", "organization", "organisation", "公司", "公司名称", "企业",
+                "企业名称", "单位"),
+    "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮件", "电子邮箱"),
+    "phone": ("phone", "mobile", "tel", "telephone", "phone number", "电话", "手机", "手机号", "联系电话", "电话号码"),
+    "source": ("source", "lead source", "channel", "来源", "渠道", "线索来源"),
+    "region": ("region", "area", "地区", "区域", "大区"),
+    "industry": ("industry", "sector", "行业", "所属行业"),
+    "product": ("product", "interest", "产品", "意向产品"),
+    "tags": ("tags", "labels", "标签"),
+}
+_LOOKUP = {alias: canonical for canonical, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+
+@dataclass
+class ImportStats:
+    read: int = 0
+    created: int = 0
+    merged: int = 0  # matched an existing lead (or an earlier row of the file) and updated it
+    already_imported: int = 0  # the same row was imported by an earlier run
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+    values: dict[str, str]
+
+
+@dataclass
+class ImportResult:
+    stats: ImportStats = field(default_factory=ImportStats)
+    rejected: list[Rejected] = field(default_factory=list)
+    unmapped_columns: list[str] = field(default_factory=list)
+
+
+def map_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column index per lead field, and the columns that were not recognised."""
+    mapping: dict[str, int] = {}
+    unmapped: list[str] = []
+    for i, raw in enumerate(header):
+        key = _LOOKUP.get(raw.strip().lstrip("\ufeff").lower())
+        if key and key not in mapping:
+            mapping[key] = i
+        else:
+            unmapped.append(raw)
+    if "name" not in mapping:
+        raise InvalidValue("header", ",".join(header)[:80],
+                           "the file needs a name column (name / 姓名 / 联系人) and a header row",
+                           "文件需要表头，且包含姓名列（name / 姓名 / 联系人）")
+    return mapping, unmapped
+
+
+def row_key(values: dict[str, str]) -> str:
+    canonical = "\x1f".join(f"{k}={values.get(k, '').strip()}" for k in sorted(HEADER_ALIASES))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _row_values(mapping: dict[str, int], row: list[str]) -> dict[str, str]:
+    return {k: (row[i].strip() if i < len(row) else "") for k, i in mapping.items()}
+
+
+def _lead_input(values: dict[str, str]) -> LeadInput:
+    return LeadInput(name=values.get("name", ""), company=values.get("company") or None,
+                     email=values.get("email") or None, phone=values.get("phone") or None,
+                     source=(values.get("source") or "import").lower(), region=values.get("region") or None,
+                     industry=values.get("industry") or None, product=values.get("product") or None,
+                     tags=[t for t in values.get("tags", "").replace("；", ";").replace(",", ";").split(";") if t])
+
+
+def _batches(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_leads(session_factory: sessionmaker[Session], config: Config, header: list[str],
+                 rows: Iterable[tuple[int, list[str]]], *, now: datetime, batch_size: int = 1000,
+                 on_batch: Callable[[ImportStats], None] | None = None,
+                 after_batch: Callable[[UnitOfWork], None] | None = None) -> ImportResult:
+    """Import (line number, cells) rows. Each batch is one transaction; memory is bounded by the batch."""
+    mapping, unmapped = map_columns(header)
+    result = ImportResult(unmapped_columns=unmapped)
+    for number, batch in enumerate(_batches(rows, batch_size)):
+        with UnitOfWork(session_factory, config) as uow:
+            _import_batch(uow, mapping, batch, now, result, number)
+            if after_batch is not None:
+                after_batch(uow)
+        if on_batch is not None:
+            on_batch(result.stats)
+    return result
+
+
+class _Index:
+    """Existing leads of one batch by email, phone and company key, plus the leads the batch creates."""
+
+    def __init__(self, session: Session, inputs: list[LeadInput]) -> None:
+        emails = {d.email for d in inputs if d.email}
+        phones = {d.phone for d in inputs if d.phone}
+        companies = {normalize_company(d.company) for d in inputs if d.company}
+        self.by: dict[str, dict[str, Lead]] = {"email": {}, "phone": {}, "company_key": {}}
+        conds = []
+        if emails:
+            conds.append(Lead.email.in_(emails))
+        if phones:
+            conds.append(Lead.phone.in_(phones))
+        if companies:
+            conds.append(Lead.company_key.in_(companies))
+        if conds:
+            for lead in session.scalars(select(Lead).where(or_(*conds)).order_by(Lead.id)):
+                self.add(lead)
+
+    def add(self, lead: Lead) -> None:
+        for attr in ("email", "phone", "company_key"):
+            value = getattr(lead, attr)
+            if value:
+                self.by[attr].setdefault(value, lead)
+
+    def find(self, data: LeadInput) -> Lead | None:
+        company_key = normalize_company(data.company) if data.company else None
+        for attr, value in (("email", data.email), ("phone", data.phone), ("company_key", company_key)):
+            if value and value in self.by[attr]:
+                return self.by[attr][value]
+        return None
+
+
+def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[int, list[str]]], now: datetime,
+                  result: ImportResult, batch_number: int) -> None:
+    session = uow.session
+    keyed = [(line, _row_values(mapping, cells)) for line, cells in batch]
+    keys = [row_key(values) for _, values in keyed]
+    done = set(session.scalars(select(ImportedRow.key).where(ImportedRow.key.in_(set(keys)))))
+    valid: list[tuple[str, LeadInput]] = []
+    for (line, values), key in zip(keyed, keys):
+        result.stats.read += 1
+        if key in done:
+            result.stats.already_imported += 1
+            continue
+        done.add(key)
+        try:
+            data = check_lead_input(_lead_input(values))
+            if not (data.email or data.phone or data.company):
+                raise InvalidValue("row", values.get("name", ""), "give at least an email, a phone or a company",
+                                   "请至少填写邮箱、电话或公司之一")
+        except DomainError as exc:
+            result.stats.rejected += 1
+            result.rejected.append(Rejected(line, exc.msg_format("en"), values))
+            continue
+        valid.append((key, data))
+    index = _Index(session, [d for _, d in valid])
+    assigner = BatchAssigner(session, uow.config)
+    received: Counter[int] = Counter()
+    imported: list[tuple[str, Lead, str]] = []
+    for key, data in valid:
+        existing = index.find(data)
+        if existing is not None:
+            merge_duplicate(existing, data, now)
+            index.add(existing)
+            result.stats.merged += 1
+            imported.append((key, existing, "merged"))
+            continue
+        owner = assigner.assign({"region": data.region, "industry": data.industry, "product": data.product,
+                                 "source": data.source})
+        if owner is None:
+            result.stats.rejected += 1
+            result.rejected.append(Rejected(0, "no rep is available to take the lead", {"name": data.name}))
+            continue
+        lead = _new_lead(uow, data, owner.id, now)
+        session.add(lead)
+        index.add(lead)
+        received[owner.id] += 1
+        result.stats.created += 1
+        imported.append((key, lead, "created"))
+    session.flush()  # gives the new leads their ids
+    session.add_all([ImportedRow(key=key, lead_id=lead.id, outcome=outcome, at=now) for key, lead, outcome in imported])
+    for owner_id, count in received.items():
+        uow.emit(Generic("leads.imported", {"owner_id": owner_id, "count": count, "batch": batch_number}))
+
+
+def _new_lead(uow: UnitOfWork, data: LeadInput, owner_id: int, now: datetime) -> Lead:
+    return Lead(
+        name=data.name, company=data.company, company_key=normalize_company(data.company) if data.company else None,
+        email=data.email, phone=data.phone, source=data.source, last_source=data.source, region=data.region,
+        industry=data.industry, product=data.product, tags=data.tags,
+        score=score_lead(uow.config.scoring, source=data.source, industry=data.industry, region=data.region,
+                         product=data.product, has_email=bool(data.email), has_phone=bool(data.phone),
+                         has_company=bool(data.company)),
+        status="open", owner_id=owner_id, created_by_id=None, assigned_at=now, first_response_due_at=None,
+        created_at=now, updated_at=now,
+    )
+

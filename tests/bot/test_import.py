@@ -1,0 +1,100 @@
+"""chatcrm import leads FILE.csv: mapping, validation report, dedupe, assignment, batches, resumable."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.importer import run_import
+from crm_core.models import Lead, OutboxMessage, User
+
+CN = """姓名,公司,邮箱,手机,地区,来源,备注
+张三,深圳某某科技有限公司,zs@example.com,13800138000,east,web,x
+李四,某某科技（深圳）有限公司,,,east,web,
+王五,北京银行,,,east,ads,
+赵六,上海银行,,,east,ads,
+坏邮箱,,not-an-email,,,,
+没联系方式,,,,,,
+"""
+EN = """Full Name,Company,E-mail,Phone,Region,Lead Source,Tags
+Ann,Acme Inc.,ann@acme.com,,intl,event,expo
+Bob,"ACME, Inc",,,intl,event,
+Cat,Globex,cat@globex.com,+44 20 7946 0958,west,referral,
+Dan,Initech,DAN@initech.com,,mars,fax-machine,
+Eve,Initech Ltd,,,,,
+"""
+
+
+def write(tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "leads.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def leads(wiring) -> list[Lead]:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return list(s.scalars(select(Lead).order_by(Lead.id)))
+
+
+def test_chinese_headers_dedupe_and_a_report_of_rejected_rows(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    path = write(tmp_path, CN)
+    result = run_import(wiring, path, show_progress=False)
+    s = result.stats
+    assert (s.read, s.created, s.merged, s.rejected) == (6, 3, 1, 2)
+    assert [lead.company for lead in leads(wiring)] == ["深圳某某科技有限公司", "北京银行", "上海银行"]
+    assert result.unmapped_columns == ["备注"]
+    report = list(csv.DictReader((tmp_path / "leads.rejected.csv").open(encoding="utf-8-sig")))
+    assert [r["line"] for r in report] == ["6", "7"]
+    assert "email" in report[0]["reason"] and "at least an email" in report[1]["reason"]
+
+
+def test_english_headers_validation_and_region_round_robin(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    result = run_import(wiring, write(tmp_path, EN), show_progress=False)
+    # Dan is rejected (unknown source), so Eve of "Initech Ltd" is new
+    assert (result.stats.created, result.stats.merged, result.stats.rejected) == (3, 1, 1)
+    by_name = {lead.name: lead for lead in leads(wiring)}
+    assert by_name["Ann"].owner.key == "emma"  # intl pool: emma is the only rep tagged intl
+    assert by_name["Cat"].owner.key == "tom"  # west pool
+    assert "src:event" in by_name["Ann"].tags and by_name["Ann"].duplicate_hits == 1
+    assert by_name["Ann"].first_response_due_at is None  # imports do not start SLA clocks
+    assert by_name["Cat"].score == 40 + 10 + 10 + 10  # referral + email + phone + company
+
+
+def test_rerunning_the_same_file_creates_nothing_and_says_so(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    path = write(tmp_path, CN)
+    run_import(wiring, path, show_progress=False)
+    before = [(lead.id, lead.duplicate_hits, lead.tags) for lead in leads(wiring)]
+    again = run_import(wiring, path, show_progress=False)
+    assert (again.stats.created, again.stats.merged, again.stats.already_imported) == (0, 0, 4)
+    assert [(lead.id, lead.duplicate_hits, lead.tags) for lead in leads(wiring)] == before
+
+
+def test_duplicates_across_batch_boundaries_are_caught(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    rows = "name,company\n" + "".join(f"p{i},Company {i % 7} Ltd\n" for i in range(40))
+    result = run_import(wiring, write(tmp_path, rows), batch_size=3, show_progress=False)
+    assert (result.stats.created, result.stats.merged) == (7, 33)
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(Lead.id))) == 7
+
+
+def test_owners_get_one_summary_per_batch_not_one_message_per_lead(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    rows = "name,company,region\n" + "".join(f"p{i},Firm{i} Ltd,east\n" for i in range(10))
+    run_import(wiring, write(tmp_path, rows), show_progress=False)
+    with wiring.session_factory() as s:
+        msgs = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "leads.imported")).all()
+        owners = {s.get(User, m.target_id).key: m.payload["title"] for m in msgs}
+    assert owners == {"li": "你收到 5 条导入的线索", "han": "你收到 5 条导入的线索"}
+
+
+def test_a_gbk_file_from_excel_is_read(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    result = run_import(wiring, write(tmp_path, CN, encoding="gb18030"), show_progress=False)
+    assert result.stats.created == 3 and leads(wiring)[0].name == "张三"
+
+
+def test_a_file_without_a_name_column_changes_nothing(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    import typer
+    with pytest.raises(typer.Exit):
+        run_import(wiring, write(tmp_path, "company,email\nAcme,a@acme.com\n"), show_progress=False)
+    assert leads(wiring) == []
