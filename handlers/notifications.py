@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cards.builders.common import notice_card
 from cards.builders.sales import lead_card, t
-from crm_core.events import Event, LeadAssigned, SwarmRequested
+from crm_core.events import Event, Generic, LeadAssigned, SwarmRequested
 from crm_core.models import Lead, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
@@ -36,3 +37,21 @@ def request_swarm(uow: UnitOfWork, event: Event, now: datetime) -> None:
     enqueue(uow.session, dedupe_key=f"swarm-create:{event.record_type}:{event.record_id}", kind="swarm.create",
             op="swarm.create", target_type="swarm", target_id=event.record_id, record_type=event.record_type,
             record_id=event.record_id, payload={"requested_by": event.actor_id, "reason": event.reason}, now=now)
+
+
+@on(Generic)
+def tell_owner_about_imported_leads(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """One message per owner per import batch, not one per lead."""
+    assert isinstance(event, Generic)
+    if event.name != "leads.imported":
+        return
+    owner = uow.session.get(User, event.data["owner_id"])
+    if owner is None:
+        return
+    locale = locale_of(owner, uow.config)
+    count = event.data["count"]
+    title = f"你收到 {count} 条导入的线索" if locale == "zh_CN" else f"You received {count} imported leads"
+    text = "输入 线索 列表 查看。" if locale == "zh_CN" else "Type lead list to see them."
+    card = notice_card(locale, title, text, kind="leads.imported")
+    enqueue(uow.session, dedupe_key=f"leads-imported:{now:%Y%m%dT%H%M%S}:{event.data['batch']}:{owner.id}",
+            kind="leads.imported", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now)
