@@ -21,6 +21,10 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     w = wiring or build(settings)
     if prepare_database:
         w.prepare_database()
+    if w.settings.chatcrm_embedded_workers and not w.extras.get("embedded_workers"):
+        from bot.processes import embed_workers  # the deliverer + scheduler start with the app (lifespan)
+        embed_workers(w)
+        w.extras["embedded_workers"] = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,4 +55,12 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
 
 def _mount_platforms(app: FastAPI, w: Wiring) -> None:
     """Each chat platform adds its routes here when configured; unconfigured routes answer 404."""
-    del app, w
+    if w.settings.slack_enabled:
+        from bot.slack.app import mount as mount_slack
+        mount_slack(app, w)
+    if w.settings.wecom_enabled:
+        from bot.wecom.routes import mount as mount_wecom
+        from bot.wecom.runtime import wecom_runtime
+        rt = wecom_runtime(w)
+        assert rt is not None
+        mount_wecom(app, rt)

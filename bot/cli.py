@@ -56,7 +56,7 @@ def console(as_: Annotated[str, typer.Option("--as", help="The user key to act a
     from bot.console import ConsoleSession, repl
     w = _wiring()
     w.prepare_database()
-    repl(ConsoleSession(w.runner, as_))
+    repl(ConsoleSession(w.runner, as_, inbox=True))
 
 
 @app.command()

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import select
 
-from cards.model import Button, Reply
-from cards.render.console import render_cards
+from bot.console_messenger import ConsoleInbox
+from cards.model import Attachment, Button, Card, Reply
+from cards.render.console import render_card
 from crm_core.errors import DomainError
 from crm_core.models import User
 from crm_core.services.users import user_by_key
@@ -18,8 +20,10 @@ from handlers.runner import Runner
 class ConsoleSession:
     """One person at the terminal. `exec(line)` returns what they would see (errbot's testbot style)."""
 
-    def __init__(self, runner: Runner, user_key: str) -> None:
+    def __init__(self, runner: Runner, user_key: str, *, inbox: bool = False, files_dir: Path | None = None) -> None:
         self.runner = runner
+        # Attachments of replies (quote documents) are written here; the reply shows the path.
+        self.files_dir = files_dir or Path("chatcrm-files")
         with runner.session_factory() as session:
             try:
                 user = user_by_key(session, user_key)
@@ -30,11 +34,13 @@ class ConsoleSession:
             self.user_name = user.name
         self.buttons: list[Button] = []
         self.last_reply: Reply | None = None
+        # Messages the deliverer put in this user's console inbox, shown before each reply.
+        self.inbox = ConsoleInbox(runner.session_factory, runner.clock, self.user_id) if inbox else None
 
     def exec(self, line: str) -> str:
         line = line.strip()
         if not line:
-            return ""
+            return self._show(Reply()) if self.inbox is not None else ""
         if line.isdigit() and len(line) < 4:
             if not self.buttons:
                 return "There are no buttons to press yet; type a command (help lists them). / 当前没有可按的按钮，请输入命令。"
@@ -51,9 +57,54 @@ class ConsoleSession:
 
     def _show(self, reply: Reply) -> str:
         self.last_reply = reply
-        text, buttons = render_cards(reply.cards)
+        incoming = self.inbox.take_unseen() if self.inbox is not None else []
+        if not incoming and not reply.cards:
+            return ""  # nothing new: the buttons shown last stay pressable
+        parts: list[str] = []
+        buttons: list[Button] = []
+        for card, channel, updated in incoming:
+            text, card_buttons = render_card(card, first_number=len(buttons) + 1)
+            parts.append(_incoming_header(card, channel, updated) + "\n" + text)
+            buttons.extend(card_buttons)
+        if reply.cards:
+            # The reply's buttons are numbered after the incoming ones.
+            text, reply_buttons = _render_after(reply.cards, len(buttons))
+            parts.append(text)
+            buttons.extend(reply_buttons)
+        parts.extend(f"[file] {path}" for path in save_attachments(reply.attachments, self.files_dir))
         self.buttons = buttons
-        return text
+        return "\n\n".join(parts)
+
+
+def save_attachments(attachments: tuple[Attachment, ...], directory: Path) -> list[Path]:
+    """Write each attachment into the directory (created when needed); returns the paths written."""
+    if not attachments:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for att in attachments:
+        path = directory / Path(att.filename).name  # never outside the directory
+        path.write_text(att.content, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _incoming_header(card: Card, channel: str | None, updated: bool) -> str:
+    zh = card.locale == "zh_CN"
+    where = f" #{channel}" if channel else ""
+    if updated:
+        return f">> 消息已更新{where}" if zh else f">> updated message{where}"
+    return f">> 新消息{where}" if zh else f">> new message{where}"
+
+
+def _render_after(cards: tuple[Card, ...], already: int) -> tuple[str, list[Button]]:
+    texts: list[str] = []
+    buttons: list[Button] = []
+    for card in cards:
+        text, card_buttons = render_card(card, first_number=already + len(buttons) + 1)
+        texts.append(text)
+        buttons.extend(card_buttons)
+    return "\n\n".join(texts), buttons
 
 
 def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
@@ -61,6 +112,9 @@ def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sy
     if interactive:
         stdout.write(f"chatcrm console — you are {session.user_name}. Type help, or a number to press a button. "
                      "Ctrl-D to leave.\n")
+        waiting = session.exec("")  # messages that arrived while away
+        if waiting:
+            stdout.write(waiting + "\n\n")
     while True:
         if interactive:
             stdout.write("> ")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 from crm_core.clock import FrozenClock
 from crm_core.config import Stage
 from crm_core.errors import DomainError
-from crm_core.models import Deal, Lead, User
+from crm_core.models import Account, Deal, Lead, User
 from crm_core.refs import Ref
 from crm_core.services.activities import do_log_activity
 from crm_core.services.conversion import do_convert_lead
-from crm_core.services.deals import do_close, do_move_stage, do_set_fields
+from crm_core.services.contracts import do_create_contract
+from crm_core.services.deals import do_close, do_move_stage, do_set_fields, local_today
 from crm_core.services.leads import LeadInput, do_create_lead
+from crm_core.services.tickets import do_ack, do_open_ticket
+from crm_core.services.tickets import do_close as do_close_ticket
 from handlers.notify import flush_events
 from handlers.runner import Runner
 
@@ -66,6 +69,7 @@ def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, i
         if not created or rng.random() < 0.45:
             continue
         _work_lead(runner, clock, rng, lead_id, owner_id, stages, stats)
+    stats.update(_service_demo(runner, rng, real_now))
     return stats
 
 
@@ -110,3 +114,42 @@ def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str
 def demo_loaded(runner: Runner) -> bool:
     with runner.session_factory() as s:
         return (s.scalar(select(func.count(Lead.id))) or 0) > 0 or (s.scalar(select(func.count(Deal.id))) or 0) > 0
+
+
+SUBJECTS = ["无法登录", "报表导出很慢", "Invoice shows the wrong tax", "数据同步失败", "API returns 500",
+            "需要增加账号", "Password reset mail never arrives", "打印模板错位"]
+
+
+def _service_demo(runner: Runner, rng: random.Random, real_now: datetime) -> dict[str, int]:
+    """Tickets on existing accounts (some acked, some closed, some breached) and contracts that come up
+    for renewal within 90 days, so `renewals`, `my` and `pipeline` have answers."""
+    term = runner.config.renewals.default_term_days
+    out = {"contracts": 0, "tickets": 0}
+    with runner.session_factory() as s:
+        accounts = [(a.id, a.name, a.owner_id) for a in s.scalars(select(Account).order_by(Account.id).limit(24))]
+        support = s.scalar(select(User.id).where(User.key == "sup"))
+    for i, (account_id, name, owner_id) in enumerate(accounts):
+        with runner.uow() as uow:
+            owner = uow.session.get(User, owner_id)
+            assert owner is not None
+            if i % 2 == 0:  # every other account has a contract ending in the next 10–85 days
+                start = local_today(uow, real_now) - timedelta(days=term - rng.randint(10, 85))
+                contract = do_create_contract(uow, account_id=account_id, owner_id=owner_id, start=start,
+                                              value=Decimal(rng.choice([36000, 60000, 120000, 240000])),
+                                              now=real_now, actor_id=owner_id)
+                contract.usage_pct, contract.nps = rng.randint(20, 100), rng.choice([None, -20, 10, 40, 70])
+                out["contracts"] += 1
+            if i % 3 != 2:  # two accounts in three have a ticket opened in the last four days
+                opened = real_now - timedelta(hours=rng.randint(1, 96))
+                actor = (uow.session.get(User, support) if support else None) or owner
+                ticket = do_open_ticket(uow, actor, account_name=name, subject=rng.choice(SUBJECTS),
+                                        priority=rng.choice(["urgent", "high", "normal", "normal", "low"]), now=opened)
+                out["tickets"] += 1
+                acked = opened + timedelta(minutes=rng.randint(5, 300))
+                if acked < real_now and rng.random() < 0.6:
+                    do_ack(uow, ticket.owner, ticket, now=acked)
+                    closed = acked + timedelta(hours=rng.randint(1, 20))
+                    if closed < real_now and rng.random() < 0.5:
+                        do_close_ticket(uow, ticket.owner, ticket, now=closed)
+            flush_events(uow, FrozenClock(real_now))
+    return out

@@ -108,6 +108,15 @@ def _block_from_dict(d: dict[str, Any]) -> Block:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (a quote document): the console saves it, chat adapters upload it."""
+
+    filename: str
+    content_type: str
+    content: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """What a handler returns to the person who acted."""
 
@@ -116,16 +125,21 @@ class Reply:
     replace_original: bool = False
     # A follow-up the adapter may offer as a form (Slack modal); None when not needed.
     form: dict[str, Any] | None = field(default=None)
+    attachments: tuple[Attachment, ...] = ()
 
     def text(self) -> str:
         return "\n\n".join(c.text() for c in self.cards)
 
     def to_dict(self) -> dict[str, Any]:
         return {"cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
-                "replace_original": self.replace_original, "form": self.form}
+                "replace_original": self.replace_original, "form": self.form,
+                "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
+                                for a in self.attachments]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Reply":
         return cls(cards=tuple(Card.from_dict(c) for c in d.get("cards", [])),
                    visibility=d.get("visibility", "ephemeral"), replace_original=d.get("replace_original", False),
-                   form=d.get("form"))
+                   form=d.get("form"),
+                   attachments=tuple(Attachment(a["filename"], a["content_type"], a["content"])
+                                     for a in d.get("attachments", [])))

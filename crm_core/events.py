@@ -62,3 +62,70 @@ class Generic(Event):
 
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TicketOpened(Event):
+    ticket_id: int
+    owner_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class TicketClosed(Event):
+    ticket_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class RenewalDealCreated(Event):
+    contract_id: int
+    deal_id: int
+    actor_id: int | None  # None: created by the scheduler
+
+
+# --- quotes, approvals, orders, payments (issue 3 part A) ---
+
+@dataclass(frozen=True)
+class QuoteCreated(Event):
+    quote_id: int
+    deal_id: int
+    actor_id: int
+    superseded_quote_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalStepOpened(Event):
+    """An approval now waits at `level` (1-based) for that step's approver."""
+
+    approval_id: int
+    level: int
+
+
+@dataclass(frozen=True)
+class ApprovalStepDecided(Event):
+    approval_id: int
+    level: int
+    decision: str  # approved | rejected
+    actor_id: int
+
+
+@dataclass(frozen=True)
+class ApprovalCancelled(Event):
+    """A pending approval stopped because a newer quote version superseded its quote."""
+
+    approval_id: int
+    level: int
+    by_quote_id: int
+
+
+@dataclass(frozen=True)
+class OrderCreated(Event):
+    order_id: int
+    actor_id: int
+
+
+@dataclass(frozen=True)
+class PaymentRecorded(Event):
+    payment_id: int
+    order_id: int

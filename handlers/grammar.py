@@ -81,8 +81,9 @@ class Spec:
 
 
 def _spec(name: str, aliases: list[str], args: list[Arg], options: str, usage_en: list[str],
-          usage_zh: list[str], required: str = "") -> Spec:
-    return Spec(name=name, words=tuple(name.split()), aliases=tuple(tuple(a.split()) for a in aliases),
+          usage_zh: list[str], required: str = "", words: str | None = None) -> Spec:
+    """`words` (default: the name) is what people type; specs sharing words are tried in order."""
+    return Spec(name=name, words=tuple((words or name).split()), aliases=tuple(tuple(a.split()) for a in aliases),
                 args=tuple(args), options=frozenset(options.split()), usage_en=tuple(usage_en),
                 usage_zh=tuple(usage_zh), required_options=frozenset(required.split()))
 
@@ -117,8 +118,12 @@ SPECS: tuple[Spec, ...] = (
           ["log <D-id|L-id|T-id> <call|meeting|email|note> <text>"],
           ["记录 <D-/L-/T-编号> <call|meeting|email|note> <内容>"]),
     _spec("quote", ["报价"], [Arg("deal", "ref:deal"), Arg("lines", "lines")], "discount",
-          ["quote <D-id> <sku>x<qty>… [discount=<pct>]", "e.g. quote D-7 PRO x10 STD x5 discount=15"],
-          ["报价 <D-编号> <产品>x<数量>… [discount=<百分比>]", "例如：报价 D-7 PRO x10 STD x5 discount=15"]),
+          ["quote <D-id> <sku>x<qty>… [discount=<pct>]", "e.g. quote D-7 PRO x10 STD x5 discount=15",
+           "quote <Q-id>  (show a quote version and its document)"],
+          ["报价 <D-编号> <产品>x<数量>… [discount=<百分比>]", "例如：报价 D-7 PRO x10 STD x5 discount=15",
+           "报价 <Q-编号>（查看某一版报价及报价单）"]),
+    _spec("quote show", ["报价"], [Arg("quote", "ref:quote")], "", ["quote <Q-id>"], ["报价 <Q-编号>"],
+          words="quote"),
     _spec("approve", ["批准", "同意"], [Arg("approval", "ref:approval"), Arg("comment", "rest", True)], "",
           ["approve <A-id> [comment]"], ["批准 <A-编号> [备注]"]),
     _spec("reject", ["驳回", "拒绝"], [Arg("approval", "ref:approval"), Arg("reason", "rest")], "",
@@ -136,6 +141,13 @@ SPECS: tuple[Spec, ...] = (
           ["工单 <T-编号>", "工单 新建 <客户> <优先级> <主题>", "工单 响应 <T-编号>", "工单 关闭 <T-编号>"]),
     _spec("swarm", ["协作群"], [Arg("record", "ref:deal,ticket")], "", ["swarm <D-id|T-id>"], ["协作群 <D-/T-编号>"]),
     _spec("renewals", ["续费"], [Arg("days", "number", True)], "", ["renewals [days]"], ["续费 [天数]"]),
+    _spec("contract set", ["合同 设置", "合同 set"], [Arg("contract", "ref:contract")], "usage nps",
+          ["contract set <C-id> usage=<0-100> nps=<-100..100>"], ["合同 设置 <C-编号> usage=<0-100> nps=<-100..100>"]),
+    _spec("contract renew", ["合同 续约"], [Arg("contract", "ref:contract")], "", ["contract renew <C-id>"],
+          ["合同 续约 <C-编号>"]),
+    _spec("contract", ["合同"], [Arg("contract", "ref:contract")], "",
+          ["contract <C-id>", "contract set <C-id> usage=80 nps=30", "contract renew <C-id>"],
+          ["合同 <C-编号>", "合同 设置 <C-编号> usage=80 nps=30", "合同 续约 <C-编号>"]),
     _spec("pipeline", ["漏斗"], [], "", ["pipeline"], ["漏斗"]),
     _spec("my", ["我的"], [], "", ["my"], ["我的"]),
 )
@@ -164,14 +176,19 @@ class UsageError:
         return tuple(near) or tuple(dict.fromkeys(s.usage(locale)[0].split()[0] for s in SPECS))
 
 
-def _match(tokens: list[Token]) -> tuple[Spec, int] | None:
+def _match(tokens: list[Token]) -> tuple[list[Spec], int] | None:
+    """The specs whose words match the longest prefix (several when they share words), in SPECS order."""
     lowered = [tok.text.lower() for tok in tokens]
-    best: tuple[Spec, int] | None = None
+    best: tuple[list[Spec], int] | None = None
     for spec in SPECS:
         for words in (spec.words, *spec.aliases):
             k = len(words)
-            if lowered[:k] == [w.lower() for w in words] and (best is None or k > best[1]):
-                best = (spec, k)
+            if lowered[:k] != [w.lower() for w in words]:
+                continue
+            if best is None or k > best[1]:
+                best = ([spec], k)
+            elif k == best[1] and spec not in best[0]:
+                best[0].append(spec)
     return best
 
 
@@ -191,8 +208,15 @@ def parse(text: str) -> Parsed | UsageError:
     if matched is None:
         word = tokens[0].text[:40]
         return UsageError(None, f"I don't know “{word}”.", f"无法识别「{word}」。", _suggest(word))
-    spec, used = matched
-    return _bind(spec, text, tokens[used:])
+    specs, used = matched
+    first: Parsed | UsageError | None = None
+    for spec in specs:  # e.g. `quote D-7 PRO x10` creates, `quote Q-3` shows: the first that binds wins
+        result = _bind(spec, text, tokens[used:])
+        if isinstance(result, Parsed):
+            return result
+        first = first or result
+    assert first is not None
+    return first
 
 
 def _option(tok: Token) -> tuple[str, str] | None:
@@ -277,7 +301,8 @@ def _convert(arg: Arg, raw: str) -> tuple[Any, tuple[str, str] | None]:
         kinds = param.split(",")
         ref = parse_ref(raw, *kinds)
         if ref is None:
-            example = {"deal": "D-7", "lead": "L-12", "ticket": "T-9", "approval": "A-5", "quote": "Q-3"}[kinds[0]]
+            example = {"deal": "D-7", "lead": "L-12", "ticket": "T-9", "approval": "A-5", "quote": "Q-3",
+                       "contract": "C-4"}.get(kinds[0], "D-7")
             return None, (f"“{raw[:40]}” is not a {'/'.join(kinds)} reference like {example}.",
                           f"「{raw[:40]}」不是有效的编号，应类似 {example}。")
         return ref, None
@@ -320,7 +345,8 @@ def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], tuple[str, str] |
 def _zh_name(name: str) -> str:
     return {"name": "姓名", "account": "客户", "text": "内容", "reason": "原因", "subject": "主题",
             "deal": "商机编号", "lead": "线索编号", "record": "记录编号", "kind": "类型",
-            "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号"}.get(name, name)
+            "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号",
+            "contract": "合同编号"}.get(name, name)
 
 
 def _err(spec: Spec, en: str, zh: str) -> UsageError:

@@ -63,7 +63,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-EXTRA_TABLES: list[str] = []  # tables outside our metadata that tests fill (platform stores)
+EXTRA_TABLES: list[str] = [
+    "slack_installations", "slack_bots", "slack_oauth_states",  # Slack OAuth stores (bot/slack/oauth.py)
+]  # tables outside our metadata that tests fill (platform stores)
 
 
 def _empty_all(eng: Engine) -> None:

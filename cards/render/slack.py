@@ -45,13 +45,14 @@ from slack_sdk.models.blocks import Block as SlackBlock
 from cards.model import Block, Button, Card, Context, Divider, Field, Image, Section
 
 __all__ = [
-    "SlackLimitError", "to_blocks", "to_message", "fallback_text", "action_name", "action_pattern",
-    "fit_text", "escape_mrkdwn",
-    "MAX_BLOCKS", "MAX_HEADER", "MAX_SECTION_TEXT", "MAX_FIELD_TEXT", "MAX_FIELDS_PER_SECTION",
+    "SlackLimitError", "to_blocks", "to_message", "to_view_blocks", "fallback_text", "action_name",
+    "action_pattern", "fit_text", "escape_mrkdwn",
+    "MAX_BLOCKS", "MAX_VIEW_BLOCKS", "MAX_HEADER", "MAX_SECTION_TEXT", "MAX_FIELD_TEXT", "MAX_FIELDS_PER_SECTION",
     "MAX_BUTTON_LABEL", "MAX_BUTTON_VALUE", "MAX_ACTIONS_PER_BLOCK", "MAX_ID", "MAX_FALLBACK",
 ]
 
-MAX_BLOCKS = 50  # per message (modals allow 100)
+MAX_BLOCKS = 50  # per message
+MAX_VIEW_BLOCKS = 100  # per modal or Home tab
 MAX_HEADER = 150
 MAX_SECTION_TEXT = 3000  # also used for context text
 MAX_FIELD_TEXT = 2000
@@ -113,6 +114,15 @@ def to_message(card_or_cards: Card | Sequence[Card]) -> dict[str, Any]:
     return {"text": text, "blocks": _render(cards)}
 
 
+def to_view_blocks(cards: Sequence[Card], *, leading: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Blocks for a modal or the Home tab (up to 100): `leading` blocks (already dicts) then the cards.
+
+    Action and block ids follow the same rules as for a message, over the whole view.
+    """
+    room = MAX_VIEW_BLOCKS - len(leading)
+    return [*leading, *_render(cards, max_blocks=room, what="view")] if cards else list(leading)
+
+
 def fallback_text(card: Card) -> str:
     """The message `text` sent with the blocks (notifications, old clients): title + first section."""
     return _fit_escaped(_fallback_raw(card), MAX_FALLBACK)
@@ -120,7 +130,7 @@ def fallback_text(card: Card) -> str:
 
 # --- rendering ------------------------------------------------------------------------------------------
 
-def _render(cards: Sequence[Card]) -> list[dict[str, Any]]:
+def _render(cards: Sequence[Card], *, max_blocks: int = MAX_BLOCKS, what: str = "message") -> list[dict[str, Any]]:
     action_ids = iter(_action_ids([b.action for c in cards for b in c.buttons]))
     block_ids: set[str] = set()
     blocks: list[SlackBlock] = []
@@ -128,8 +138,8 @@ def _render(cards: Sequence[Card]) -> list[dict[str, Any]]:
         if i:
             blocks.append(DividerBlock())
         blocks.extend(_card_blocks(card, action_ids, block_ids))
-    if len(blocks) > MAX_BLOCKS:
-        raise SlackLimitError(f"message has {len(blocks)} blocks; Slack allows {MAX_BLOCKS}")
+    if len(blocks) > max_blocks:
+        raise SlackLimitError(f"{what} has {len(blocks)} blocks; Slack allows {max_blocks}")
     return [_to_dict(b) for b in blocks]
 
 

@@ -1,13 +1,23 @@
 """All tables. Import every model module here so Base.metadata knows the whole schema."""
 from crm_core.models.audit import AssignmentCursor, AuditEntry, ProcessedInvocation
 from crm_core.models.base import Base
+from crm_core.models.delivery import (ConsoleChannel, ConsoleInboxMessage, DeliveryLogEntry, DeliveryPacing,
+                                     DigestSnapshot, SchedulerMark, SlaBreach)
 from crm_core.models.imports import ImportedRow
 from crm_core.models.outbox import OutboxMessage, SentMessage
+from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
+from crm_core.models.service import Contract, Ticket
 from crm_core.models.users import ChatIdentity, User
+from crm_core.models.wecom import WeComAccessToken, WeComCardTask, WeComInbound, WeComResponseCode
 
 __all__ = [
+    "ConsoleChannel", "ConsoleInboxMessage", "DeliveryLogEntry", "DeliveryPacing", "DigestSnapshot",
+    "SchedulerMark", "SlaBreach",
+    "WeComAccessToken", "WeComCardTask", "WeComInbound", "WeComResponseCode",
+    "Contract", "Ticket",
+    "Approval", "ApprovalStep", "Order", "Payment", "Quote", "QuoteLine",
     "Account", "Activity", "AssignmentCursor", "AuditEntry", "Base", "ChatIdentity", "Contact", "Deal",
     "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
 ]

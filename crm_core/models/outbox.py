@@ -31,12 +31,16 @@ class OutboxMessage(Base):
     record_id: Mapped[Optional[int]]
     ref_key: Mapped[Optional[str]] = mapped_column(String(255), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | failed | sent | dead | skipped
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
+    # Added by 0004_delivery: which deliverer pass holds the row (status "sending"), and when a dead row
+    # was reported to the admins.
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    dead_reported_at: Mapped[Optional[datetime]]
 
 
 class SentMessage(Base):
@@ -53,3 +57,5 @@ class SentMessage(Base):
     message_ref: Mapped[Optional[str]] = mapped_column(String(256))
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+    # Added by 0004_delivery: the person it reached (one delivery per recipient per outbox row).
+    recipient_user_id: Mapped[Optional[int]]

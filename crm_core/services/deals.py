@@ -262,6 +262,9 @@ def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str
     for task in uow.session.scalars(select(Task).where(Task.deal_id == deal.id, Task.done_at.is_(None))):
         task.done_at = now
     uow.session.flush()
+    if won:
+        from crm_core.services.contracts import contract_for_won_deal  # noqa: PLC0415 - contracts imports deals
+        contract_for_won_deal(uow, deal, actor_id=actor.id, now=now)
     uow.emit(DealClosed(deal_id=deal.id, won=won, actor_id=actor.id))
 
 

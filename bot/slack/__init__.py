@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt listeners, modals, App Home, the SlackMessenger (docs/slack.md)."""

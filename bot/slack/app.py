@@ -1,0 +1,165 @@
+"""The Bolt app and its FastAPI routes.
+
+Why the sync `App`: the CRM core is synchronous SQLAlchemy, and Bolt's sync App runs each listener in
+its thread pool after `ack()`. Bolt's own FastAPI adapter would call the blocking `App.dispatch` on the
+event loop (stalling every other request, and deadlocking against anything served from the same loop);
+the routes here run `dispatch` in Starlette's thread pool instead, so the loop stays free.
+
+Start-up makes no call to Slack: `token_verification_enabled=False` moves Bolt's auth.test to the first
+request (single workspace, then cached); in OAuth mode the per-workspace authorization is cached too.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.starlette.handler import to_starlette_response
+from slack_bolt.context.context import BoltContext
+from slack_bolt.request.internals import build_context
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from bot.slack import actions, commands, home, modals
+from bot.slack.context import SlackContext
+from bot.slack.messenger import SlackMessenger
+from bot.slack.oauth import OAuthParts, build_oauth, latest_bot_token
+from bot.wiring import Wiring
+from crm_core.models import ProcessedInvocation
+
+log = logging.getLogger("chatcrm.slack.app")
+FORM = "application/x-www-form-urlencoded"
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(w: Wiring, token: str | None) -> WebClient:
+    return WebClient(token=token, base_url=w.settings.slack_api_url, logger=logging.getLogger("chatcrm.slack.web"))
+
+
+def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> App:
+    s = w.settings
+    oauth: OAuthParts | None = None
+    if s.slack_oauth_enabled:
+        client = web_client(w, None)
+        oauth = build_oauth(s, w.engine, client)
+        bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=client,
+                   installation_store=oauth.installation_store, authorize=oauth.authorize,
+                   oauth_settings=oauth.settings, listener_executor=listener_executor,
+                   logger=logging.getLogger("chatcrm.slack.bolt"))
+        bolt.enable_token_revocation_listeners()
+        w.extras["slack_oauth"] = oauth
+    else:
+        bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
+                   token_verification_enabled=False, listener_executor=listener_executor,
+                   logger=logging.getLogger("chatcrm.slack.bolt"))
+    ctx = SlackContext(w)
+
+    def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
+        context["chatcrm"] = ctx
+        next()
+
+    bolt.middleware(attach_context)
+    bolt.middleware(_dedupe_events(w))
+    if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two
+
+        @bolt.event("app_uninstalled")
+        @bolt.event("tokens_revoked")
+        def on_uninstalled(event: dict[str, Any]) -> None:
+            log.warning("slack: %s — the bot token no longer works; reinstall the app", event.get("type"))
+
+    commands.register(bolt, ctx)
+    actions.register(bolt, ctx)
+    modals.register(bolt, ctx)
+    home.register(bolt, ctx)
+    return bolt
+
+
+def _dedupe_events(w: Wiring) -> Any:
+    """Bolt dispatches a retried event (X-Slack-Retry-Num) again: the first delivery of an event_id
+    claims it in the database; any later one is acknowledged and dropped."""
+
+    def dedupe_events(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not claim_event(w, str(event_id)):
+            log.info("slack: event %s already handled; dropping the retry", event_id)
+            return BoltResponse(status=200, body="")
+        return next()  # type: ignore[no-any-return]
+
+    return dedupe_events
+
+
+def claim_event(w: Wiring, event_id: str) -> bool:
+    key = f"slack:event:{event_id}"[:200]
+    try:
+        with w.session_factory.begin() as session:
+            if session.get(ProcessedInvocation, key) is not None:
+                return False
+            session.add(ProcessedInvocation(key=key, reply={}, at=w.clock.now()))
+    except IntegrityError:
+        return False  # a concurrent delivery of the same event claimed it first
+    return True
+
+
+def bolt_request(raw: str, query: str, headers: dict[str, str]) -> BoltRequest:
+    """A BoltRequest whose body is parsed correctly. Bolt treats any form body containing the letters
+    "payload" as an interactivity payload, so `/crm log D-1 note payload is late` would reach no listener;
+    a form body without a `payload` field is re-parsed as the plain form it is."""
+    req = BoltRequest(body=raw, query=query, headers=headers)
+    if (req.content_type or "").startswith(FORM) and "payload" in raw and not raw.startswith("{"):
+        fields = dict(parse_qsl(raw, keep_blank_values=True))
+        body = json.loads(fields["payload"]) if "payload" in fields else fields
+        if body != req.body:
+            req.body = body
+            req.context = build_context(BoltContext({}), body)
+    return req
+
+
+def mount(api: FastAPI, w: Wiring) -> App:
+    """POST /slack/events always; GET /slack/install and /slack/oauth_redirect only in OAuth mode."""
+    bolt = build_slack_app(w, listener_executor=w.extras.get("slack_listener_executor"))
+    w.extras["slack_app"] = bolt
+
+    async def slack_events(request: Request) -> Response:
+        raw = (await request.body()).decode("utf-8")
+        req = bolt_request(raw, request.url.query, dict(request.headers))
+        return to_starlette_response(await run_in_threadpool(bolt.dispatch, req))
+
+    api.add_api_route(EVENTS_PATH, slack_events, methods=["POST"], include_in_schema=False)
+    flow = bolt.oauth_flow
+    if flow is not None:
+        async def slack_install(request: Request) -> Response:
+            req = bolt_request("", request.url.query, dict(request.headers))
+            return to_starlette_response(await run_in_threadpool(flow.handle_installation, req))
+
+        async def slack_oauth_redirect(request: Request) -> Response:
+            req = bolt_request("", request.url.query, dict(request.headers))
+            return to_starlette_response(await run_in_threadpool(flow.handle_callback, req))
+
+        api.add_api_route(flow.install_path, slack_install, methods=["GET"], include_in_schema=False)
+        api.add_api_route(flow.redirect_uri_path, slack_oauth_redirect, methods=["GET"], include_in_schema=False)
+    return bolt
+
+
+def slack_messenger(w: Wiring) -> SlackMessenger | None:
+    """The deliverer's SlackMessenger for this process (None when Slack is not configured)."""
+    s = w.settings
+    if not (s.slack_bot_token or s.slack_oauth_enabled):
+        return None
+    if s.slack_oauth_enabled:
+        oauth: OAuthParts | None = w.extras.get("slack_oauth")
+        if oauth is None:
+            oauth = build_oauth(s, w.engine, web_client(w, None))
+            w.extras["slack_oauth"] = oauth
+        store = oauth.installation_store
+        return SlackMessenger(lambda: web_client(w, latest_bot_token(store)))
+    client = web_client(w, s.slack_bot_token)
+    return SlackMessenger(lambda: client)
+
+
+__all__ = ["build_slack_app", "mount", "slack_messenger", "bolt_request", "claim_event"]

@@ -1,0 +1,140 @@
+"""What every Slack listener shares: the process wiring, the actor lookup, and turning a Reply into
+what Slack is sent (ephemeral Block Kit through `respond`)."""
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+
+from bot.slack.identity import resolve_user_id
+from bot.wiring import Wiring
+from cards.builders.common import internal_error_card
+from cards.model import Card, Reply
+from cards.render.slack import SlackLimitError, fit_text, to_message
+from crm_core.services.users import locale_of, user_by_identity
+from handlers.invocation import Invocation
+from handlers.runner import Runner
+
+log = logging.getLogger("chatcrm.slack")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class SlackContext:
+    wiring: Wiring
+
+    @property
+    def runner(self) -> Runner:
+        return self.wiring.runner
+
+    def actor_id(self, client: WebClient | None, slack_user_id: str, fallback_name: str | None = None) -> int:
+        return resolve_user_id(self.wiring.session_factory, self.wiring.clock, client, slack_user_id, fallback_name)
+
+    def locale(self, actor_id: int | None) -> str:
+        if actor_id is None:
+            return self.wiring.config.company.locale
+        return self.runner.locale_for(actor_id)
+
+    def run(self, inv: Invocation) -> Reply:
+        return self.runner.run(inv)
+
+
+def new_ref() -> str:
+    return secrets.token_hex(4)
+
+
+def message_for(reply: Reply, locale: str) -> dict[str, Any]:
+    """`{"text", "blocks"}` for a reply. A card Slack would refuse is an internal error, logged with an id."""
+    cards = reply.cards or (Card(title="✓", locale=locale, kind="info"),)
+    try:
+        return to_message(cards)
+    except (SlackLimitError, ValueError) as exc:
+        ref = new_ref()
+        log.error("slack: cannot render reply ref=%s kinds=%s: %s", ref, [c.kind for c in cards], exc)
+        return to_message(internal_error_card(locale, ref))
+
+
+def respond_with(respond: Callable[..., Any], reply: Reply, locale: str, *, replace_original: bool = False) -> None:
+    msg = message_for(reply, locale)
+    respond(text=msg["text"], blocks=msg["blocks"], response_type=reply.visibility,
+            replace_original=replace_original or reply.replace_original)
+
+
+def error_text(reply: Reply) -> str | None:
+    """The message of an error reply (for a modal's field error), else None."""
+    for card in reply.cards:
+        if card.kind in ("error", "usage"):
+            texts = [getattr(b, "text", "") for b in card.blocks if getattr(b, "text", "")]
+            return " ".join(texts)[:600] or card.title
+    return None
+
+
+def guarded(what: str) -> Callable[[F], F]:
+    """Wrap a listener body: any crash is logged with a short reference id, and the person who acted is
+    told that id (through `respond` when the payload has a response_url). Nothing is swallowed silently."""
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            try:
+                return fn(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - the adapter's last line: log with an id, tell the user
+                ref = new_ref()
+                log.error("slack %s failed ref=%s", what, ref, exc_info=exc)
+                if not _acked_with_error_view(kwargs, ref):
+                    _tell(kwargs, ref)
+                return None
+        return wrapper  # type: ignore[return-value]
+    return deco
+
+
+def _locale(kwargs: dict[str, Any]) -> str:
+    """The language of the person who acted, for an error message; the company's when unknown."""
+    ctx: SlackContext | None = (kwargs.get("context") or {}).get("chatcrm")
+    if ctx is None:
+        return "en"
+    body = kwargs.get("body") or {}
+    slack_id = body.get("user_id") or (body.get("user") or {}).get("id") or (kwargs.get("event") or {}).get("user")
+    try:
+        with ctx.wiring.session_factory() as session:
+            user = user_by_identity(session, "slack", str(slack_id)) if slack_id else None
+            return locale_of(user, ctx.wiring.config)
+    except Exception as exc:  # noqa: BLE001 - already reporting an error; fall back, but say so
+        log.warning("slack: could not look up the language of %s: %s", slack_id, exc)
+        return ctx.wiring.config.company.locale
+
+
+def _acked_with_error_view(kwargs: dict[str, Any], ref: str) -> bool:
+    """A crash before the ack: acknowledge anyway (else Slack shows a timeout). A modal submission is
+    answered by replacing the modal with the reference id; True when that told the user."""
+    ack = kwargs.get("ack")
+    if ack is None or getattr(ack, "response", None) is not None:
+        return False
+    body = kwargs.get("body") or {}
+    if body.get("type") != "view_submission":
+        ack()
+        return False
+    card = internal_error_card(_locale(kwargs), ref)
+    view = View(type="modal", title=fit_text(card.title, 24), close="OK",
+                blocks=[SectionBlock(text=MarkdownTextObject(text=" ".join(getattr(b, "text", "") for b in card.blocks)))])
+    ack(response_action="update", view=view.to_dict())
+    return True
+
+
+def _tell(kwargs: dict[str, Any], ref: str) -> None:
+    respond = kwargs.get("respond")
+    body = kwargs.get("body") or {}
+    if respond is None or not (body.get("response_url") or body.get("response_urls")):
+        return
+    try:
+        msg = to_message(internal_error_card(_locale(kwargs), ref))
+        respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # noqa: BLE001 - reporting the error failed too; it is logged, not hidden
+        log.error("slack: could not tell the user about ref=%s: %s", ref, exc)

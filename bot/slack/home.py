@@ -1,0 +1,43 @@
+"""App Home: `views.publish` on app_home_opened — my open deals by stage, tasks due, approvals waiting
+on me, tickets near breach (everything the `home.show` use case and the areas' `my` sections give)."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+from slack_sdk.models.views import View
+
+from bot.slack.context import SlackContext, guarded, log, new_ref
+from cards.builders.common import internal_error_card
+from cards.render.slack import SlackLimitError, to_view_blocks
+from handlers.invocation import Invocation
+
+HINT = {"en": "Type `/crm help` anywhere for every command.", "zh_CN": "在任意位置输入 `/crm 帮助` 查看全部命令。"}
+
+
+def home_view(ctx: SlackContext, actor_id: int) -> dict[str, Any]:
+    locale = ctx.locale(actor_id)
+    reply = ctx.run(Invocation(actor_id=actor_id, kind="action", name="home.show", platform="slack"))
+    hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=HINT.get(locale, HINT["en"]))])
+    try:
+        blocks = to_view_blocks(reply.cards, leading=[hint.to_dict()])
+    except SlackLimitError as exc:
+        ref = new_ref()
+        log.error("slack: home view for user %s does not fit ref=%s: %s", actor_id, ref, exc)
+        blocks = to_view_blocks([internal_error_card(locale, ref)])
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str, actor_id: int) -> None:
+    client.views_publish(user_id=slack_user_id, view=home_view(ctx, actor_id))
+
+
+def register(app: App, ctx: SlackContext) -> None:
+    @app.event("app_home_opened")
+    @guarded("app_home_opened")
+    def on_home_opened(event: dict[str, Any], client: WebClient, context: Any) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"]))

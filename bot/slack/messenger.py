@@ -1,0 +1,214 @@
+"""SlackMessenger: the outbox deliverer's way into Slack (handlers.ports.Messenger).
+
+Only the deliverer calls these `*_now` methods. Failures become `DeliveryError`: HTTP 429 carries the
+`Retry-After` seconds; errors retrying cannot fix (unknown channel, archived, not in channel, a card
+Slack refuses, ...) are `permanent`; anything else (5xx, timeouts, network) is retried by the deliverer.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from anyascii import anyascii
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from cards.model import Card
+from cards.render.slack import SlackLimitError, to_message
+from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
+
+log = logging.getLogger("chatcrm.slack.messenger")
+PLATFORM = "slack"
+NAME_MAX = 80
+PERMANENT = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "user_not_visible", "cant_update_message",
+    "message_not_found", "edit_window_closed", "msg_too_long", "no_text", "invalid_blocks", "invalid_blocks_format",
+    "msg_blocks_too_long", "too_many_attachments", "invalid_arguments", "invalid_arg_name", "invalid_auth",
+    "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission", "missing_scope",
+    "restricted_action", "cannot_dm_bot", "invalid_name", "invalid_name_specials", "invalid_name_maxlength",
+    "invalid_name_punctuation", "invalid_name_required", "too_many_users", "cant_invite", "ekm_access_denied",
+    "channel_is_archived", "team_access_not_granted", "is_bot", "method_deprecated", "not_allowed_token_type",
+})
+IGNORABLE_INVITE = frozenset({"already_in_channel", "cant_invite_self"})
+# Errors about one of the invited people, not about the channel: skip that person, invite the rest.
+USER_LEVEL_INVITE_ERRORS = IGNORABLE_INVITE | {
+    "user_not_found", "cant_invite", "user_is_restricted", "user_is_ultra_restricted", "ura_max_channels",
+    "user_team_not_in_channel", "failed_for_some_users", "user_disabled", "not_allowed", "invalid_users"}
+ClientFactory = Callable[[], WebClient]
+
+
+def channel_name(record_type: str, record_id: int, title: str) -> str:
+    """Slack's rules: lowercase letters, digits, '-' and '_', at most 80 characters. Chinese (and other
+    scripts) are transliterated to ASCII (深圳 → shenzhen); emoji and anything else are dropped."""
+    prefix = f"{record_type}-{record_id}"
+    words: list[str] = []
+    for chunk in re.split(r"\s+", title or ""):
+        kept = "".join(ch for ch in chunk if not unicodedata.category(ch).startswith(("S", "C")))
+        ascii_text = anyascii(kept).lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+        if slug:
+            words.append(slug)
+    slug = "-".join(words)
+    name = f"{prefix}-{slug}" if slug else prefix
+    return name[:NAME_MAX].rstrip("-_")
+
+
+def with_suffix(name: str, n: int) -> str:
+    suffix = f"-{n}"
+    return name[: NAME_MAX - len(suffix)].rstrip("-_") + suffix
+
+
+def _error_of(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response.get("error") or "unknown_error")
+    except (AttributeError, TypeError):
+        return "unknown_error"
+
+
+def delivery_error(what: str, exc: Exception) -> DeliveryError:
+    """A Slack failure as the deliverer understands it."""
+    if isinstance(exc, SlackApiError):
+        code = _error_of(exc)
+        status = getattr(exc.response, "status_code", 200)
+        if status == 429 or code == "ratelimited":
+            headers = getattr(exc.response, "headers", {}) or {}
+            raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            try:
+                retry_after = float(raw[0] if isinstance(raw, list) else raw)
+            except (TypeError, ValueError):
+                retry_after = 1.0
+            return DeliveryError(f"slack {what}: rate limited", retry_after=retry_after)
+        return DeliveryError(f"slack {what}: {code}", permanent=code in PERMANENT)
+    if isinstance(exc, SlackLimitError):
+        return DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True)
+    return DeliveryError(f"slack {what}: {exc.__class__.__name__}: {exc}")
+
+
+class SlackMessenger:
+    platform = PLATFORM
+
+    def __init__(self, client_factory: ClientFactory) -> None:
+        self._client = client_factory
+        # Swarm channels whose creation got part of the way in this process: a retry resumes there
+        # instead of creating a second channel. (record_type, record_id) -> progress.
+        self._progress: dict[tuple[str, int], dict[str, Any]] = {}
+
+    # --- direct messages and cards in place ---
+
+    def send_now(self, recipient: Recipient, card: Card) -> PlatformRef:
+        msg = self._render(card, "chat.postMessage")
+        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=recipient.external_id, **msg))
+        return PlatformRef(platform=PLATFORM, channel=resp.get("channel"), message_ref=resp.get("ts"))
+
+    def update_now(self, ref: PlatformRef, card: Card) -> PlatformRef:
+        if not ref.channel or not ref.message_ref:
+            raise DeliveryError("slack chat.update: no channel/ts to update", permanent=True)
+        msg = self._render(card, "chat.update")
+        resp = self._call("chat.update", lambda c: c.chat_update(channel=ref.channel, ts=ref.message_ref, **msg))
+        return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or ref.channel,
+                           message_ref=resp.get("ts") or ref.message_ref, extra=dict(ref.extra))
+
+    # --- swarm channels ---
+
+    def create_swarm_now(self, spec: SwarmSpec) -> PlatformRef:
+        msg = self._render(spec.card, "swarm card")
+        key = (spec.record_type, spec.record_id)
+        state = self._progress.setdefault(key, {})
+        if "channel" not in state:
+            state["channel"], state["name"] = self._create_channel(spec)
+        channel = state["channel"]
+        if not state.get("invited"):
+            self._invite(channel, [u for u in (spec.owner_external_id, *spec.member_external_ids) if u])
+            state["invited"] = True
+        if not state.get("topic") and spec.topic:
+            self._call("conversations.setTopic", lambda c: c.conversations_setTopic(channel=channel,
+                                                                                    topic=spec.topic[:250]))
+            state["topic"] = True
+        if "ts" not in state:
+            resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg))
+            state["ts"] = resp.get("ts")
+        if not state.get("pinned") and state.get("ts"):
+            self._pin(channel, state["ts"])
+            state["pinned"] = True
+        self._progress.pop(key, None)
+        return PlatformRef(platform=PLATFORM, channel=channel, message_ref=state.get("ts"),
+                           extra={"name": state["name"]})
+
+    def post_swarm_now(self, channel: str, card: Card) -> PlatformRef:
+        msg = self._render(card, "chat.postMessage")
+        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg))
+        return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"))
+
+    def archive_swarm_now(self, channel: str) -> None:
+        try:
+            self._client().conversations_archive(channel=channel)
+        except SlackApiError as exc:
+            if _error_of(exc) == "already_archived":
+                return
+            raise delivery_error("conversations.archive", exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise delivery_error("conversations.archive", exc) from exc
+
+    # --- helpers ---
+
+    def _create_channel(self, spec: SwarmSpec) -> tuple[str, str]:
+        base = channel_name(spec.record_type, spec.record_id, spec.title)
+        name = base
+        for n in range(2, 52):
+            try:
+                resp = self._client().conversations_create(name=name, is_private=True)
+            except SlackApiError as exc:
+                if _error_of(exc) == "name_taken":
+                    name = with_suffix(base, n)
+                    continue
+                raise delivery_error("conversations.create", exc) from exc
+            except (SlackClientError, OSError) as exc:
+                raise delivery_error("conversations.create", exc) from exc
+            channel = resp.get("channel") or {}
+            return str(channel["id"]), str(channel.get("name") or name)
+        raise DeliveryError(f"slack conversations.create: no free name near {base!r}", permanent=True)
+
+    def _invite(self, channel: str, users: list[str]) -> None:
+        users = list(dict.fromkeys(users))
+        if not users:
+            return
+        try:
+            self._client().conversations_invite(channel=channel, users=",".join(users))
+            return
+        except SlackApiError as exc:
+            code = _error_of(exc)
+            if code not in USER_LEVEL_INVITE_ERRORS:
+                raise delivery_error("conversations.invite", exc) from exc
+            if len(users) == 1:
+                if code not in IGNORABLE_INVITE:
+                    log.warning("slack: could not invite %s to %s: %s", users[0], channel, code)
+                return
+        except (SlackClientError, OSError) as exc:
+            raise delivery_error("conversations.invite", exc) from exc
+        for user in users:  # one bad id fails the whole call: invite one by one, skipping the bad ones
+            self._invite(channel, [user])
+
+    def _pin(self, channel: str, ts: str) -> None:
+        try:
+            self._client().pins_add(channel=channel, timestamp=ts)
+        except SlackApiError as exc:
+            if _error_of(exc) == "already_pinned":
+                return
+            raise delivery_error("pins.add", exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise delivery_error("pins.add", exc) from exc
+
+    def _render(self, card: Card, what: str) -> dict[str, Any]:
+        try:
+            return to_message(card)
+        except (SlackLimitError, ValueError) as exc:
+            raise DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True) from exc
+
+    def _call(self, what: str, fn: Callable[[WebClient], Any]) -> Any:
+        try:
+            return fn(self._client())
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise delivery_error(what, exc) from exc

@@ -1,0 +1,64 @@
+"""Multi-workspace install (SLACK_CLIENT_ID / SLACK_CLIENT_SECRET): Bolt's OAuth flow with slack_sdk's
+SQLAlchemy installation and state stores, in the CRM's own database (tables slack_installations,
+slack_bots, slack_oauth_states — created by the stores themselves, not by our migrations)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, desc, select
+
+from bot.settings import Settings
+
+log = logging.getLogger("chatcrm.slack.oauth")
+# Least privilege for what the app does (slack_manifest.yml lists the same): /crm and the shortcut,
+# cards and DMs, users.info for new people, private swarm channels (create/invite/topic/archive), pins.
+DEFAULT_SCOPES = ("commands", "chat:write", "users:read", "groups:write", "pins:write")
+STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
+STATE_EXPIRATION_SECONDS = 600
+
+
+@dataclass
+class OAuthParts:
+    installation_store: SQLAlchemyInstallationStore
+    state_store: SQLAlchemyOAuthStateStore
+    settings: OAuthSettings
+    authorize: InstallationStoreAuthorize
+
+
+def scopes(settings: Settings) -> list[str]:
+    if settings.slack_scopes:
+        return [s.strip() for s in settings.slack_scopes.split(",") if s.strip()]
+    return list(DEFAULT_SCOPES)
+
+
+def build_oauth(settings: Settings, engine: Engine, client: WebClient) -> OAuthParts:
+    assert settings.slack_client_id and settings.slack_client_secret
+    installation_store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log)
+    state_store = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=log)
+    installation_store.metadata.create_all(engine)  # checkfirst: a no-op once the tables exist
+    state_store.metadata.create_all(engine)
+    oauth_settings = OAuthSettings(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=scopes(settings),
+        installation_store=installation_store, state_store=state_store, logger=log,
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS)
+    # Cache each workspace's authorization: without it Bolt calls auth.test on every request.
+    authorize = InstallationStoreAuthorize(
+        logger=log, installation_store=installation_store, client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret, cache_enabled=True, client=client)
+    return OAuthParts(installation_store, state_store, oauth_settings, authorize)
+
+
+def latest_bot_token(store: SQLAlchemyInstallationStore) -> str | None:
+    """The bot token of the most recent installation (the deliverer's token in OAuth mode; chatcrm serves
+    one team per database, so the newest install is the one in use)."""
+    c = store.bots.c
+    stmt = (select(c.bot_token).where(c.client_id == store.client_id, c.bot_token.is_not(None))
+            .order_by(desc(c.installed_at)).limit(1))
+    with store.engine.connect() as conn:
+        return conn.execute(stmt).scalar()

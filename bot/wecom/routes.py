@@ -1,0 +1,75 @@
+"""GET/POST /wecom/callback, mounted only when the WECOM_* variables are set (else the routes are 404).
+
+- GET: URL verification. The signature covers token, timestamp, nonce and echostr; the answer is the
+  decrypted echo as bare text/plain (no quotes, no newline), as WeCom requires.
+- POST: verify the signature over Encrypt, decrypt (a message for another corp id is refused), parse the
+  XML, claim the callback's retry identity (MsgId, TaskId+ResponseCode, FromUserName+CreateTime) and answer
+  an empty 200 at once. The work runs after the answer (a background task), well inside WeCom's 5 s.
+  A retry of a claimed callback gets the same empty 200 and changes nothing.
+- Refusals change nothing and are logged: bad signature or undecryptable ciphertext → 401, wrong corp
+  id → 403, missing query parameters or unreadable XML → 400 (WeCom retries a non-200 twice more, which
+  is harmless here).
+"""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.wecom.crypto import CallbackRefused, MalformedCallback, parse_callback
+from bot.wecom.runtime import WeComRuntime
+
+log = logging.getLogger("chatcrm.wecom.routes")
+PATH = "/wecom/callback"
+
+
+def build_router(rt: WeComRuntime) -> APIRouter:
+    router = APIRouter(tags=["wecom"], include_in_schema=False)
+
+    @router.get(PATH)
+    def verify_url(request: Request) -> Response:
+        q = request.query_params
+        params = [q.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr")]
+        if not all(params):
+            log.warning("WeCom URL verification refused: missing query parameters")
+            return PlainTextResponse("missing msg_signature, timestamp, nonce or echostr", status_code=400)
+        try:
+            echo = rt.crypto.verify_url(*params)
+        except CallbackRefused as exc:
+            log.warning("WeCom URL verification refused (%s) from %s", exc.reason, _peer(request))
+            return PlainTextResponse("", status_code=exc.status)
+        return PlainTextResponse(echo)
+
+    @router.post(PATH)
+    async def receive(request: Request, background: BackgroundTasks) -> Response:
+        q = request.query_params
+        params = [q.get(k, "") for k in ("msg_signature", "timestamp", "nonce")]
+        if not all(params):
+            log.warning("WeCom callback refused: missing msg_signature, timestamp or nonce")
+            return Response(status_code=400)
+        body = await request.body()
+        try:
+            cb = parse_callback(rt.crypto.decrypt(body, *params))
+        except CallbackRefused as exc:
+            log.warning("WeCom callback refused (%s) from %s", exc.reason, _peer(request))
+            return Response(status_code=exc.status)
+        except MalformedCallback as exc:
+            log.warning("WeCom callback refused: malformed XML (%s) from %s", exc, _peer(request))
+            return Response(status_code=400)
+        if not await run_in_threadpool(rt.inbound.claim, cb):
+            log.info("WeCom callback %s already handled (a retry): ignored", cb.dedupe_key)
+            return Response(status_code=200)
+        background.add_task(rt.handler, cb)
+        return Response(status_code=200)
+
+    return router
+
+
+def mount(app: FastAPI, rt: WeComRuntime) -> None:
+    app.include_router(build_router(rt))
+
+
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "?"

@@ -1,0 +1,55 @@
+"""The WeCom adapter's object graph, built once per process from Settings and the Wiring."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.wecom.client import WeComClient
+from bot.wecom.crypto import WeComCrypto
+from bot.wecom.identity import WeComIdentity
+from bot.wecom.inbound import CallbackHandler
+from bot.wecom.messenger import WeComMessenger
+from bot.wecom.store import CardStore, InboundLog
+from bot.wiring import Wiring
+from scheduler.pacing import Pacer
+
+EXTRAS_KEY = "wecom"
+
+
+@dataclass
+class WeComRuntime:
+    crypto: WeComCrypto
+    client: WeComClient
+    messenger: WeComMessenger
+    inbound: InboundLog
+    handler: CallbackHandler
+
+
+def wecom_runtime(w: Wiring) -> WeComRuntime | None:
+    """The process's WeCom runtime, or None when the WECOM_* variables are not set."""
+    s = w.settings
+    if not s.wecom_enabled:
+        return None
+    existing = w.extras.get(EXTRAS_KEY)
+    if isinstance(existing, WeComRuntime):
+        return existing
+    agent = (s.wecom_agent_id or "").strip()
+    if not agent.isdigit():
+        raise ValueError("WECOM_AGENT_ID must be set to the app's AgentId (a number, e.g. 1000002)")
+    assert s.wecom_corp_id and s.wecom_secret and s.wecom_token and s.wecom_aes_key  # wecom_enabled
+    client = WeComClient(s.wecom_corp_id, s.wecom_secret, api_url=s.wecom_api_url,
+                         session_factory=w.session_factory, clock=w.clock)
+    cards = CardStore(w.session_factory, w.clock)
+    messenger = WeComMessenger(client, int(agent), cards, locale=w.config.company.locale)
+    handler = CallbackHandler(session_factory=w.session_factory, runner=w.runner,
+                              identity=WeComIdentity(w.session_factory, client, w.clock), messenger=messenger,
+                              clock=w.clock, pacer=Pacer(w.session_factory))
+    rt = WeComRuntime(crypto=WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id), client=client,
+                      messenger=messenger, inbound=InboundLog(w.session_factory, w.clock), handler=handler)
+    w.extras[EXTRAS_KEY] = rt
+    return rt
+
+
+def wecom_messenger(w: Wiring) -> WeComMessenger | None:
+    """For the outbox deliverer: the WeCom messenger when WeCom is configured."""
+    rt = wecom_runtime(w)
+    return rt.messenger if rt else None

@@ -1,0 +1,86 @@
+"""The pipeline report card (funnel, conversion, win rate, lead response, forecast vs quota).
+
+Pure: it formats a crm_core.queries.pipeline.PipelineReport (plain data) and touches no database.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from cards.builders.service import money, span
+from cards.i18n import translator
+from cards.model import Card, Context, Field, Section
+from crm_core.queries.pipeline import Forecast, PipelineReport
+
+CATALOG = {
+    "title": {"en": "Pipeline · {scope}", "zh_CN": "销售漏斗 · {scope}"},
+    "scope.mine": {"en": "my deals", "zh_CN": "我的"},
+    "scope.team": {"en": "my team", "zh_CN": "我的团队"},
+    "scope.all": {"en": "everyone", "zh_CN": "全公司"},
+    "f.open": {"en": "Open deals", "zh_CN": "进行中商机"},
+    "f.win_rate": {"en": "Win rate ({days} d)", "zh_CN": "赢单率（{days} 天）"},
+    "f.lead_response": {"en": "Lead first response ({days} d)", "zh_CN": "线索首次响应（{days} 天）"},
+    "open": {"en": "{n} · {amount} · weighted {weighted}", "zh_CN": "{n} 个 · {amount} · 加权 {weighted}"},
+    "win_rate": {"en": "{rate} ({won} won / {lost} lost)", "zh_CN": "{rate}（赢 {won} / 输 {lost}）"},
+    "lead_response": {"en": "{avg} average over {n} leads", "zh_CN": "平均 {avg}（{n} 条线索）"},
+    "none": {"en": "no data yet", "zh_CN": "暂无数据"},
+    "funnel": {"en": "*Funnel (open deals)*", "zh_CN": "*漏斗（进行中商机）*"},
+    "funnel.row": {"en": "{stage} ({p}%): {n} · {amount} · weighted {weighted}",
+                   "zh_CN": "{stage}（{p}%）：{n} 个 · {amount} · 加权 {weighted}"},
+    "conversion": {"en": "*Stage conversion, last {days} days*", "zh_CN": "*阶段转化率（近 {days} 天）*"},
+    "conversion.row": {"en": "{a} → {b}: {advanced}/{entered} ({rate})",
+                       "zh_CN": "{a} → {b}：{advanced}/{entered}（{rate}）"},
+    "forecast": {"en": "*Forecast vs quota*", "zh_CN": "*预测与目标*"},
+    "forecast.row": {"en": "{period}: {weighted} weighted open + {won} won = {total}",
+                     "zh_CN": "{period}：加权进行中 {weighted} + 已赢单 {won} = {total}"},
+    "forecast.quota": {"en": " · quota {quota} ({pct})", "zh_CN": " · 目标 {quota}（完成 {pct}）"},
+    "forecast.no_quota": {"en": " · no quota set", "zh_CN": " · 未设置目标"},
+    "period.month": {"en": "{start:%b %Y}", "zh_CN": "{start:%Y 年 %m 月}"},
+    "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y} 年第 {q} 季度"},
+    "footer": {"en": "Weighted = amount × stage probability. Quota is per month; the quarter's is 3×.",
+               "zh_CN": "加权金额 = 金额 × 阶段赢率。目标按月计，季度目标为 3 倍。"},
+}
+t = translator(CATALOG)
+
+
+def _pct(value: Decimal | None, locale: str) -> str:
+    return t(locale, "none") if value is None else f"{value}%"
+
+
+def period_label(locale: str, f: Forecast) -> str:
+    p = f.period
+    return t(locale, f"period.{p.name}", start=p.start, q=(p.start.month - 1) // 3 + 1)
+
+
+def pipeline_card(locale: str, report: PipelineReport, *, scope: str, stage_names: Mapping[str, str],
+                  currency: str) -> Card:
+    """scope: mine | team | all. stage_names: stage key → its name in `locale`."""
+    def m(x: Decimal) -> str:
+        return money(x, currency)
+
+    def name(key: str) -> str:
+        return stage_names.get(key, key)
+
+    o, c, days = report.open, report.closed, report.window_days
+    fields = [
+        Field(t(locale, "f.open"), t(locale, "open", n=o.count, amount=m(o.amount), weighted=m(o.weighted))),
+        Field(t(locale, "f.win_rate", days=days),
+              t(locale, "win_rate", rate=_pct(c.win_rate, locale), won=c.won, lost=c.lost)),
+        Field(t(locale, "f.lead_response", days=days),
+              t(locale, "none") if report.leads.average_seconds is None else t(
+                  locale, "lead_response", avg=span(locale, round(report.leads.average_seconds / 60)),
+                  n=report.leads.responded)),
+    ]
+    funnel = [t(locale, "funnel")] + [
+        t(locale, "funnel.row", stage=name(s.stage), p=s.probability, n=s.count, amount=m(s.amount),
+          weighted=m(s.weighted)) for s in o.stages]
+    conversion = [t(locale, "conversion", days=days)] + [
+        t(locale, "conversion.row", a=name(r.from_stage), b=name(r.to_stage), advanced=r.advanced,
+          entered=r.entered, rate=_pct(r.rate, locale)) for r in report.conversion]
+    forecast = [t(locale, "forecast")] + [
+        t(locale, "forecast.row", period=period_label(locale, f), weighted=m(f.weighted_open), won=m(f.won),
+          total=m(f.total)) + (t(locale, "forecast.quota", quota=m(f.quota), pct=_pct(f.attainment, locale))
+                               if f.quota else t(locale, "forecast.no_quota")) for f in report.forecast]
+    return Card(title=t(locale, "title", scope=t(locale, f"scope.{scope}")), locale=locale, fields=tuple(fields),
+                blocks=(Section("\n".join(funnel)), Section("\n".join(conversion)), Section("\n".join(forecast)),
+                        Context(t(locale, "footer"))), kind="pipeline")

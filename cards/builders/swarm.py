@@ -1,0 +1,82 @@
+"""Swarm channel cards: the reply to `swarm D-7`, one-line updates, and the summary posted on close."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cards.i18n import translator
+from cards.model import Card, Context, Field, Section
+
+CATALOG = {
+    "swarm.title": {"en": "Swarm · {ref}", "zh_CN": "协作群 · {ref}"},
+    "swarm.requested": {"en": "Creating the swarm channel for {ref} · {name}. The owner, their manager and {tags} "
+                              "are invited; you will see it in your channel list in a moment.",
+                        "zh_CN": "正在为 {ref} · {name} 创建协作群，将邀请负责人、其经理以及{tags}。稍后即可在频道列表中看到。"},
+    "swarm.pending": {"en": "The swarm channel for {ref} is being created; it will appear in a moment.",
+                      "zh_CN": "{ref} 的协作群正在创建中，稍后即可看到。"},
+    "swarm.exists": {"en": "{ref} already has a swarm channel: {channels}", "zh_CN": "{ref} 已有协作群：{channels}"},
+    "swarm.tags_none": {"en": "nobody else", "zh_CN": "其他成员"},
+    "swarm.stage": {"en": "Stage: {from_stage} → {to_stage} (by {who})", "zh_CN": "阶段：{from_stage} → {to_stage}（{who}）"},
+    "swarm.activity": {"en": "{kind} by {who}: {text}", "zh_CN": "{who} 记录了{kind}：{text}"},
+    "swarm.won": {"en": "{ref} · {name}: won", "zh_CN": "{ref} · {name}：赢单"},
+    "swarm.lost": {"en": "{ref} · {name}: lost", "zh_CN": "{ref} · {name}：输单"},
+    "swarm.archived_note": {"en": "This channel is archived now. Thanks, everyone!",
+                            "zh_CN": "本频道即将归档，感谢大家的协作！"},
+    "f.amount": {"en": "Amount", "zh_CN": "金额"},
+    "f.owner": {"en": "Owner", "zh_CN": "负责人"},
+    "f.days_open": {"en": "Days open", "zh_CN": "历时"},
+    "f.activities": {"en": "Activities", "zh_CN": "跟进次数"},
+    "f.reason": {"en": "Reason", "zh_CN": "原因"},
+    "f.closed_by": {"en": "Closed by", "zh_CN": "关闭人"},
+    "days": {"en": "{n} d", "zh_CN": "{n} 天"},
+}
+t = translator(CATALOG)
+
+TITLE_NAME_MAX = 100  # keeps every title well inside Slack's 150-character header
+
+
+def short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def swarm_line_card(locale: str, ref: str, name: str, line: str) -> Card:
+    """A one-line update posted into a record's swarm channel."""
+    return Card(title=f"{ref} · {short(name, TITLE_NAME_MAX)}", locale=locale, blocks=(Section(short(line, 2900)),),
+                kind="swarm.update", ref=ref)
+
+
+@dataclass(frozen=True)
+class CloseSummary:
+    ref: str
+    name: str
+    won: bool
+    amount: str | None
+    owner: str
+    closed_by: str
+    days_open: int
+    activities: int
+    reason: str | None = None
+
+
+def swarm_summary_card(locale: str, v: CloseSummary, *, archiving: bool) -> Card:
+    fields = [Field(t(locale, "f.amount"), v.amount or "—"), Field(t(locale, "f.owner"), v.owner),
+              Field(t(locale, "f.closed_by"), v.closed_by), Field(t(locale, "f.days_open"), t(locale, "days", n=v.days_open)),
+              Field(t(locale, "f.activities"), str(v.activities))]
+    if v.reason:
+        fields.append(Field(t(locale, "f.reason"), short(v.reason, 1500)))
+    blocks = (Context(t(locale, "swarm.archived_note")),) if archiving else ()
+    title = t(locale, "swarm.won" if v.won else "swarm.lost", ref=v.ref, name=short(v.name, TITLE_NAME_MAX))
+    return Card(title=title, locale=locale, fields=tuple(fields), blocks=blocks, kind="swarm.summary", ref=v.ref)
+
+
+def swarm_status_card(locale: str, ref: str, name: str, *, channels: Sequence[str] = (), pending: bool = False,
+                      invite_tags: Sequence[str] = ()) -> Card:
+    """The reply to `swarm D-7`: the existing channel(s), or that creation is under way."""
+    if channels:
+        text = t(locale, "swarm.exists", ref=ref, channels=", ".join(channels))
+    elif pending:
+        text = t(locale, "swarm.pending", ref=ref)
+    else:
+        tags = ", ".join(invite_tags) if invite_tags else t(locale, "swarm.tags_none")
+        text = t(locale, "swarm.requested", ref=ref, name=short(name, TITLE_NAME_MAX), tags=tags)
+    return Card(title=t(locale, "swarm.title", ref=ref), locale=locale, blocks=(Section(text),), kind="swarm", ref=ref)

@@ -1,0 +1,241 @@
+"""Multi-level discount approvals: policy from [[approvals.levels]], a guarded state machine.
+
+- A discount above a level's threshold needs that level and every lower one.
+- The approver of a level is the requester's nearest manager-chain user whose role rank is at least
+  the level's role; when the chain has nobody that senior, an admin (never the requester).
+- Consecutive levels that resolve to the same person are merged into one step, so nobody is asked
+  to approve the same quote twice in a row (a manager quoting 25 % goes to their director once).
+- State: pending at step k → … → approved, or rejected (reason required) at any step; cancelled
+  when a newer quote version supersedes the quote first.
+- Only the step's designated approver or an admin may decide it, never the requester. A click that
+  comes late (already decided, or superseded) changes nothing and raises StaleAction saying why.
+- Double submits apply once, even concurrently: the approval row is read with SELECT … FOR UPDATE
+  (PostgreSQL) and carries a version column (every engine), so a second writer fails cleanly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm_core.config import ROLE_RANK, ApprovalLevel, Config
+from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, NotFound, StaleAction
+from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened
+from crm_core.models import Approval, ApprovalStep, Quote, User
+from crm_core.services import audit
+from crm_core.services.permissions import manager_chain
+from crm_core.uow import UnitOfWork
+
+ROLE_ZH = {"rep": "销售", "manager": "经理", "director": "总监", "vp": "副总裁", "admin": "管理员"}
+
+
+class ApprovalForbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+    messages = {"en": "{detail}", "zh_CN": "{detail_zh}"}
+
+    def __init__(self, detail: str, detail_zh: str) -> None:
+        super().__init__(detail=detail, detail_zh=detail_zh)
+
+
+def levels_needed(config: Config, discount_pct: Decimal) -> list[ApprovalLevel]:
+    """Every configured level whose threshold the discount is strictly above, lowest first."""
+    return [lv for lv in config.approvals.levels if discount_pct > lv.above_discount]
+
+
+def resolve_approver(session: Session, requester: User, role: str) -> User:
+    """Nearest manager-chain user with rank ≥ role; else an admin other than the requester."""
+    need = ROLE_RANK[role]
+    for boss in manager_chain(requester, session):
+        if boss.active and boss.rank >= need:
+            return boss
+    admin = session.scalar(select(User).where(User.role == "admin", User.active.is_(True), User.id != requester.id)
+                           .order_by(User.id).limit(1))
+    if admin is None:
+        raise Conflict(f"Nobody can approve a {role}-level discount for {requester.name}: add a manager chain or "
+                       "another admin to the configuration, or quote a smaller discount.",
+                       f"没有人可以审批 {requester.name} 的{ROLE_ZH.get(role, role)}级折扣：请在配置中设置上级或"
+                       "另一位管理员，或降低折扣。")
+    return admin
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    level: int
+    role: str
+    above_discount: Decimal
+    approver: User
+
+
+def plan_steps(session: Session, config: Config, requester: User, discount_pct: Decimal) -> list[PlannedStep]:
+    """The steps an approval will walk through; consecutive levels with the same approver merge."""
+    steps: list[PlannedStep] = []
+    for lv in levels_needed(config, discount_pct):
+        approver = resolve_approver(session, requester, lv.role)
+        if steps and steps[-1].approver.id == approver.id:
+            steps[-1] = PlannedStep(steps[-1].level, lv.role, lv.above_discount, approver)
+        else:
+            steps.append(PlannedStep(len(steps) + 1, lv.role, lv.above_discount, approver))
+    return steps
+
+
+def do_request_approval(uow: UnitOfWork, requester: User, quote: Quote, *, now: datetime) -> Approval:
+    steps = plan_steps(uow.session, uow.config, requester, Decimal(quote.discount_pct))
+    approval = Approval(quote_id=quote.id, deal_id=quote.deal_id, requester_id=requester.id,
+                        discount_pct=quote.discount_pct, status="pending", current_level=1,
+                        levels_needed=len(steps), created_at=now,
+                        steps=[ApprovalStep(level=s.level, role=s.role, above_discount=s.above_discount,
+                                            approver_id=s.approver.id, status="pending" if s.level == 1 else "waiting")
+                               for s in steps])
+    uow.session.add(approval)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=requester.id, action="approval.request", record_type="approval",
+                 record_id=approval.id, now=now, quote_id=quote.id, discount=str(quote.discount_pct),
+                 approvers=[s.approver.key for s in steps])
+    uow.emit(ApprovalStepOpened(approval_id=approval.id, level=1))
+    return approval
+
+
+def lock_approval(uow: UnitOfWork, approval_id: int) -> Approval:
+    stmt = (select(Approval).where(Approval.id == approval_id).with_for_update(of=Approval)
+            .execution_options(populate_existing=True))
+    approval = uow.session.scalar(stmt)
+    if approval is None:
+        raise NotFound(ref=f"A-{approval_id}")
+    return approval
+
+
+def _when(uow: UnitOfWork, at: datetime | None) -> str:
+    if at is None:
+        return "?"
+    return at.astimezone(ZoneInfo(uow.config.company.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _name(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.name if user else "?"
+
+
+def check_decidable(uow: UnitOfWork, actor: User, approval: Approval) -> ApprovalStep:
+    """The open step the actor may decide now, or the error that says what happened instead."""
+    s, ref = uow.session, approval.ref
+    quote = s.get(Quote, approval.quote_id)
+    if approval.status == "cancelled" or (quote is not None and quote.superseded_at is not None):
+        newer = s.scalar(select(Quote).where(Quote.deal_id == approval.deal_id, Quote.superseded_at.is_(None)))
+        newer_txt = f" by {newer.ref} (v{newer.version})" if newer else ""
+        newer_zh = f"（新版本 {newer.ref}，v{newer.version}）" if newer else ""
+        raise StaleAction(f"{ref} is for Q-{approval.quote_id}, which was superseded{newer_txt}; nothing changed.",
+                          f"{ref} 对应的报价 Q-{approval.quote_id} 已被新版本取代{newer_zh}，本次未做修改。")
+    if approval.status != "pending":
+        last = max((st for st in approval.steps if st.decided_at), key=lambda st: st.level, default=None)
+        who = _name(s, last.decided_by_id) if last else "?"
+        when = _when(uow, last.decided_at if last else approval.decided_at)
+        zh_status = "批准" if approval.status == "approved" else "驳回"
+        raise StaleAction(f"{ref} was already {approval.status} by {who} at {when}; nothing changed.",
+                          f"{ref} 已于 {when} 由 {who} {zh_status}，本次未做修改。")
+    if actor.id == approval.requester_id:
+        raise ApprovalForbidden(f"You requested {ref}, so you cannot decide it; it waits for "
+                                f"{_name(s, _step(approval).approver_id)}.",
+                                f"{ref} 是你发起的审批，不能自己审批；正在等待 {_name(s, _step(approval).approver_id)} 处理。")
+    step = _step(approval)
+    mine = [st for st in approval.steps if st.decided_by_id == actor.id and st.level < step.level]
+    if mine and actor.id != step.approver_id:
+        raise StaleAction(f"You already approved level {mine[-1].level} of {ref} at {_when(uow, mine[-1].decided_at)}; "
+                          f"it now waits for {_name(s, step.approver_id)} ({step.role}). Nothing changed.",
+                          f"你已于 {_when(uow, mine[-1].decided_at)} 批准 {ref} 的第 {mine[-1].level} 级；"
+                          f"现在等待 {_name(s, step.approver_id)}（{ROLE_ZH.get(step.role, step.role)}）处理，本次未做修改。")
+    if actor.id != step.approver_id and not actor.is_admin:
+        raise ApprovalForbidden(
+            f"{ref} waits for {_name(s, step.approver_id)} ({step.role}, level {step.level} of "
+            f"{approval.levels_needed}); only they or an admin can decide it.",
+            f"{ref} 正在等待 {_name(s, step.approver_id)}（{ROLE_ZH.get(step.role, step.role)}，第 {step.level}/"
+            f"{approval.levels_needed} 级）审批，只有该审批人或管理员可以处理。")
+    return step
+
+
+def _step(approval: Approval) -> ApprovalStep:
+    step = approval.step(approval.current_level)
+    if step is None:  # pragma: no cover - steps are created with the approval
+        raise RuntimeError(f"approval {approval.id} has no step {approval.current_level}")
+    return step
+
+
+@dataclass(frozen=True)
+class Decision:
+    approval: Approval
+    step: ApprovalStep
+    finished: bool  # the approval reached approved or rejected
+
+
+def do_decide(uow: UnitOfWork, actor: User, approval_id: int, *, approve: bool, text: str | None,
+              now: datetime) -> Decision:
+    """Approve or reject the approval's open step, once, whoever else is clicking at the same time."""
+    approval = lock_approval(uow, approval_id)
+    step = check_decidable(uow, actor, approval)
+    text = (text or "").strip() or None
+    if not approve and not text:
+        raise InvalidValue("reason", "", f"say why, e.g. reject {approval.ref} discount too deep for this volume",
+                           f"请写明原因，例如：驳回 {approval.ref} 该数量下折扣过大")
+    step.status = "approved" if approve else "rejected"
+    step.decided_by_id, step.decided_at, step.comment = actor.id, now, text
+    quote = uow.session.get(Quote, approval.quote_id)
+    assert quote is not None
+    finished = not approve or step.level >= approval.levels_needed
+    if not approve:
+        approval.status, approval.reason, approval.decided_at = "rejected", text, now
+        quote.status = "rejected"
+        for later in approval.steps:
+            if later.level > step.level:
+                later.status = "cancelled"
+    elif finished:
+        approval.status, approval.decided_at = "approved", now
+        quote.status, quote.approved_at = "approved", now
+    else:
+        approval.current_level = step.level + 1
+        _step(approval).status = "pending"
+    ref = approval.ref  # read before the flush: after a failed flush the session cannot load anything
+    try:
+        uow.session.flush()
+    except StaleDataError:
+        raise StaleAction(f"{ref} was decided by someone else at this very moment; nothing changed.",
+                          f"{ref} 恰好在此刻已被他人处理，本次未做修改。") from None
+    audit.record(uow.session, actor_id=actor.id, action="approval.approve" if approve else "approval.reject",
+                 record_type="approval", record_id=approval.id, now=now, level=step.level, role=step.role,
+                 quote_id=approval.quote_id, text=text, result=approval.status)
+    uow.emit(ApprovalStepDecided(approval_id=approval.id, level=step.level,
+                                 decision="approved" if approve else "rejected", actor_id=actor.id))
+    if approve and not finished:
+        uow.emit(ApprovalStepOpened(approval_id=approval.id, level=approval.current_level))
+    return Decision(approval, step, finished)
+
+
+def do_cancel_for_superseded(uow: UnitOfWork, quote: Quote, *, by_quote: Quote, now: datetime) -> None:
+    """The quote was superseded: a pending approval on it stops (its open card gets updated)."""
+    approval = uow.session.scalar(select(Approval).where(Approval.quote_id == quote.id)
+                                  .with_for_update(of=Approval).execution_options(populate_existing=True))
+    if approval is None or approval.status != "pending":
+        return
+    level = approval.current_level
+    approval.status, approval.decided_at = "cancelled", now
+    for st in approval.steps:
+        if st.status in ("pending", "waiting"):
+            st.status = "cancelled"
+    audit.record(uow.session, actor_id=by_quote.created_by_id, action="approval.cancel", record_type="approval",
+                 record_id=approval.id, now=now, superseded_by=by_quote.id)
+    uow.emit(ApprovalCancelled(approval_id=approval.id, level=level, by_quote_id=by_quote.id))
+
+
+def waiting_on(session: Session, user: User, *, limit: int = 20) -> list[tuple[Approval, ApprovalStep]]:
+    """Approvals whose open step waits for this user, oldest first (two queries)."""
+    steps = list(session.scalars(select(ApprovalStep).where(ApprovalStep.approver_id == user.id,
+                                                            ApprovalStep.status == "pending")
+                                 .order_by(ApprovalStep.id).limit(limit)))
+    if not steps:
+        return []
+    approvals = {a.id: a for a in session.scalars(select(Approval).where(
+        Approval.id.in_([s.approval_id for s in steps]), Approval.status == "pending"))}
+    return [(approvals[s.approval_id], s) for s in steps if s.approval_id in approvals]

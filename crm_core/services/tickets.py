@@ -1,0 +1,244 @@
+"""Support tickets on accounts: priority, SLA clocks fixed at creation, first response, resolution.
+
+Who owns a new ticket: the person who opens it when they carry the "support" tag; otherwise the
+support-tagged user with the fewest open tickets (ties: lowest id), so a rep who logs a customer's
+problem hands it to support. With nobody tagged "support", the person who opened it owns it.
+
+Who may work a ticket (show, ack, close, log on it): anyone tagged "support", whoever opened it,
+and whoever may see the ticket owner's or the account owner's records (the owner, their managers,
+admin).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from crm_core.config import Config
+from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.events import TicketClosed, TicketOpened
+from crm_core.models import Contact, Ticket, User
+from crm_core.services import activities, audit
+from crm_core.services.deals import find_or_create_account
+from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.uow import UnitOfWork
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+SUPPORT_TAG = "support"
+SUBJECT_MAX = 200  # longer text belongs in an activity: log T-9 note …
+
+
+@dataclass(frozen=True)
+class SlaDue:
+    respond_by: datetime
+    resolve_by: datetime
+
+
+def check_priority(raw: str) -> str:
+    priority = raw.strip().lower()
+    if priority not in PRIORITIES:
+        raise InvalidValue("priority", raw, "one of urgent, high, normal, low",
+                           "可选：urgent（紧急）、high（高）、normal（普通）、low（低）")
+    return priority
+
+
+def sla_due(config: Config, priority: str, opened_at: datetime) -> SlaDue:
+    """Respond-by and resolve-by for a ticket opened at `opened_at` (wall-clock minutes, no business hours)."""
+    sla = config.sla.ticket[check_priority(priority)]  # type: ignore[index]
+    return SlaDue(respond_by=opened_at + timedelta(minutes=sla.respond_minutes),
+                  resolve_by=opened_at + timedelta(minutes=sla.resolve_minutes))
+
+
+def is_support(user: User) -> bool:
+    return SUPPORT_TAG in (user.tags or [])
+
+
+def choose_owner(session: Session, actor: User) -> User:
+    if is_support(actor):
+        return actor
+    support = [u for u in session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+               if is_support(u) and not u.away]
+    if not support:
+        return actor
+    load = open_counts_by_owner(session, [u.id for u in support])
+    return min(support, key=lambda u: (load.get(u.id, 0), u.id))
+
+
+def open_counts_by_owner(session: Session, owner_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(owner_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Ticket.owner_id, func.count(Ticket.id))
+                           .where(Ticket.owner_id.in_(ids), Ticket.closed_at.is_(None)).group_by(Ticket.owner_id))
+    return {owner_id: int(n) for owner_id, n in rows}
+
+
+def open_counts_by_account(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Open tickets per account, one query (used by the contract health score)."""
+    ids = list(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Ticket.account_id, func.count(Ticket.id))
+                           .where(Ticket.account_id.in_(ids), Ticket.closed_at.is_(None)).group_by(Ticket.account_id))
+    return {account_id: int(n) for account_id, n in rows}
+
+
+def check_subject(raw: str | None) -> str:
+    subject = (raw or "").strip()
+    if not subject:
+        raise InvalidValue("subject", "", "say what is wrong, e.g. ticket new Acme high Login fails",
+                           "请写明问题，例如：工单 新建 某某科技 high 无法登录")
+    return subject[:SUBJECT_MAX]
+
+
+def do_open_ticket(uow: UnitOfWork, actor: User, *, account_name: str, priority: str, subject: str,
+                   now: datetime) -> Ticket:
+    priority = check_priority(priority)
+    subject = check_subject(subject)
+    if not account_name.strip():
+        raise InvalidValue("account", "", "name the customer, e.g. ticket new Acme high Login fails",
+                           "请填写客户名称，例如：工单 新建 某某科技 high 无法登录")
+    account = find_or_create_account(uow, account_name, owner=actor, now=now)
+    owner = choose_owner(uow.session, actor)
+    due = sla_due(uow.config, priority, now)
+    ticket = Ticket(account_id=account.id, subject=subject, priority=priority, status="open", owner_id=owner.id,
+                    created_by_id=actor.id, opened_at=now, respond_due_at=due.respond_by,
+                    resolve_due_at=due.resolve_by, updated_at=now)
+    uow.session.add(ticket)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="ticket.open", record_type="ticket", record_id=ticket.id,
+                 now=now, priority=priority, owner=owner.key, account=account.id)
+    uow.emit(TicketOpened(ticket_id=ticket.id, owner_id=owner.id, actor_id=actor.id))
+    return ticket
+
+
+def can_work(session: Session, actor: User, ticket: Ticket) -> bool:
+    if is_support(actor) or ticket.created_by_id == actor.id:
+        return True
+    visible = visible_owner_ids(session, actor)
+    return visible is None or ticket.owner_id in visible or ticket.account.owner_id in visible
+
+
+def access_ticket(uow: UnitOfWork, actor: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    stmt = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Ticket)
+    ticket = uow.session.scalar(stmt)
+    if ticket is None:
+        raise NotFound(ref=f"T-{ticket_id}")
+    if not can_work(uow.session, actor, ticket):
+        # Same wording as every other refusal; the support team and the owner's managers can help.
+        require_access(uow.session, actor, ticket.owner_id, f"work on T-{ticket_id}", f"处理 T-{ticket_id}")
+    return ticket
+
+
+def _local(uow: UnitOfWork, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(uow.config.company.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def do_ack(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> bool:
+    """Record the first response. Returns False (and changes nothing) when it was already recorded."""
+    if ticket.closed_at is not None:
+        when = _local(uow, ticket.closed_at)
+        raise Conflict(f"{ticket.ref} is closed ({when}); there is nothing to acknowledge. "
+                       f"For a new problem type: ticket new <account> <priority> <subject>",
+                       f"{ticket.ref} 已于 {when} 关闭，无需响应。如有新问题请输入：工单 新建 <客户> <优先级> <主题>")
+    if ticket.responded_at is not None:
+        return False
+    ticket.responded_at = now
+    ticket.responded_by_id = actor.id
+    ticket.updated_at = now
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="ticket.ack", record_type="ticket", record_id=ticket.id,
+                 now=now, late=now > ticket.respond_due_at)
+    return True
+
+
+def do_close(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> None:
+    """Resolve the ticket. A ticket closed before anyone acknowledged it counts as responded now too."""
+    if ticket.closed_at is not None:
+        when = _local(uow, ticket.closed_at)
+        raise Conflict(f"{ticket.ref} was already closed on {when}. Nothing changed; see it with: ticket {ticket.ref}",
+                       f"{ticket.ref} 已于 {when} 关闭，未做任何修改。查看：工单 {ticket.ref}")
+    if ticket.responded_at is None:
+        ticket.responded_at = now
+        ticket.responded_by_id = actor.id
+    ticket.closed_at = now
+    ticket.closed_by_id = actor.id
+    ticket.status = "closed"
+    ticket.updated_at = now
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="ticket.close", record_type="ticket", record_id=ticket.id,
+                 now=now, late=now > ticket.resolve_due_at)
+    uow.emit(TicketClosed(ticket_id=ticket.id, actor_id=actor.id))
+
+
+# --- the clocks, as facts to query -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClockState:
+    """One SLA clock: "met" / "late" (done, before / after due), "running" or "breached" (not done)."""
+
+    state: str
+    due: datetime
+    done_at: datetime | None
+    minutes: int  # running: minutes left; breached: minutes over; met/late: minutes before/after due
+
+
+def clock_state(due: datetime, done_at: datetime | None, now: datetime) -> ClockState:
+    if done_at is not None:
+        delta = int((done_at - due).total_seconds() // 60)
+        return ClockState("late" if done_at > due else "met", due, done_at, abs(delta))
+    if now > due:
+        return ClockState("breached", due, None, int((now - due).total_seconds() // 60))
+    return ClockState("running", due, None, int((due - now).total_seconds() // 60))
+
+
+def response_overdue(session: Session, now: datetime, *, limit: int = 100) -> list[Ticket]:
+    """Open tickets past respond-by (strictly) with no first response (index range scan on ix_tickets_respond_due_open)."""
+    return list(session.scalars(select(Ticket).where(Ticket.responded_at.is_(None), Ticket.respond_due_at < now)
+                                .order_by(Ticket.respond_due_at, Ticket.id).limit(limit)))
+
+
+def resolution_overdue(session: Session, now: datetime, *, limit: int = 100) -> list[Ticket]:
+    """Open tickets past resolve-by (index range scan on ix_tickets_resolve_due_open)."""
+    return list(session.scalars(select(Ticket).where(Ticket.closed_at.is_(None), Ticket.resolve_due_at < now)
+                                .order_by(Ticket.resolve_due_at, Ticket.id).limit(limit)))
+
+
+def next_due(ticket: Ticket) -> datetime:
+    return ticket.respond_due_at if ticket.responded_at is None else ticket.resolve_due_at
+
+
+def near_breach(session: Session, owner_id: int, now: datetime, *, within: timedelta = timedelta(hours=24),
+                limit: int = 10) -> list[Ticket]:
+    """The owner's open tickets whose next clock (response, else resolution) runs out within `within`
+    or already has, soonest first."""
+    horizon = now + within
+    stmt = select(Ticket).where(Ticket.owner_id == owner_id, Ticket.closed_at.is_(None), or_(
+        (Ticket.responded_at.is_(None)) & (Ticket.respond_due_at <= horizon),
+        Ticket.resolve_due_at <= horizon))
+    tickets = list(session.scalars(stmt))
+    return sorted(tickets, key=lambda t: (next_due(t), t.id))[:limit]
+
+
+def csat_recipient(session: Session, ticket: Ticket) -> tuple[User, Contact | None]:
+    """Who is asked to check satisfaction: the owner of the account's (first) contact, else the account owner."""
+    contact = session.scalar(select(Contact).where(Contact.account_id == ticket.account_id).order_by(Contact.id)
+                             .limit(1))
+    owner_id = contact.owner_id if contact is not None else ticket.account.owner_id
+    user = session.get(User, owner_id)
+    assert user is not None
+    return user, contact
+
+
+def _ticket_access_for_activities(uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
+    return access_ticket(uow, actor, ticket_id)
+
+
+# `log T-9 call …` finds the ticket through this hook (activities cannot import tickets: tickets imports deals).
+activities.ticket_access = _ticket_access_for_activities

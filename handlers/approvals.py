@@ -1,0 +1,227 @@
+"""Discount approvals: approve / reject (commands and card buttons), the notifications each step
+writes to the outbox, and the `my` section listing approvals waiting on me.
+
+Who may decide: only the open step's designated approver, or an admin; never the requester. A
+late click (already decided, superseded quote) changes nothing and says what happened.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cards.builders.common import list_card
+from cards.builders.quotes import ApprovalView, approval_card, quote_card, t
+from cards.model import Button, Card, Reply, Section
+from crm_core.clock import Clock
+from crm_core.errors import NotFound
+from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, Event
+from crm_core.models import Approval, Deal, Quote, User
+from crm_core.outbox import enqueue
+from crm_core.services.approvals import check_decidable, do_decide, waiting_on
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.common import button_ref
+from handlers.help import MY_SECTIONS
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.quotes import fmt_money, fmt_pct, local_time, quote_view, role_name, step_views, swarm_line, user_name
+from handlers.registry import action, command
+
+MY_LIMIT = 10
+MY_BUTTONS = 5
+
+
+def approval_view(uow: UnitOfWork, approval: Approval, level: int) -> ApprovalView:
+    quote = uow.session.get(Quote, approval.quote_id)
+    assert quote is not None
+    step = approval.step(level) or approval.steps[0]
+    return ApprovalView(ref=approval.ref, quote=quote_view(uow, quote), requester=user_name(uow, approval.requester_id),
+                        discount_pct=fmt_pct(approval.discount_pct), status=approval.status, level=step.level,
+                        levels=approval.levels_needed, role=step.role, approver=user_name(uow, step.approver_id),
+                        steps=step_views(uow, approval))
+
+
+def _sep(locale: str) -> str:
+    return "" if locale == "zh_CN" else " "
+
+
+def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str) -> str:
+    step = approval.step(level)
+    assert step is not None
+    if step.status == "rejected":
+        return t(locale, "approval.you_rejected", ref=approval.ref, reason=step.comment or "")
+    note = t(locale, "approval.you_approved", level=level, ref=approval.ref)
+    if approval.status == "approved":
+        return note + _sep(locale) + t(locale, "approval.done", ref=approval.ref, quote=f"Q-{approval.quote_id}")
+    nxt = approval.current_step
+    if nxt is not None:
+        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow, nxt.approver_id),
+                        role=role_name(locale, nxt.role))
+    return note
+
+
+def _decide(uow: UnitOfWork, clock: Clock, actor: User, locale: str, approval_id: int, *, approve: bool,
+            text: str | None) -> Reply:
+    decision = do_decide(uow, actor, approval_id, approve=approve, text=text, now=clock.now())
+    a, level = decision.approval, decision.step.level
+    note = _decision_note(uow, a, level, locale)
+    return Reply(cards=(approval_card(locale, approval_view(uow, a, level), actionable=False, notes=(note,)),),
+                 replace_original=True)
+
+
+@command("approve")
+def approve_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _decide(uow, clock, actor, locale, inv.args["approval"].id, approve=True, text=inv.args.get("comment"))
+
+
+@command("reject")
+def reject_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _decide(uow, clock, actor, locale, inv.args["approval"].id, approve=False, text=inv.args.get("reason"))
+
+
+@action("approval.approve")
+def approve_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _decide(uow, clock, actor, locale, button_ref(inv, "approval").id, approve=True,
+                   text=inv.args.get("comment"))
+
+
+@action("approval.reject")
+def reject_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """With a reason (Slack / WeCom collect one in a form) it rejects; without, it says what to type."""
+    ref = button_ref(inv, "approval")
+    reason = str(inv.args.get("reason") or "").strip()
+    if reason:
+        return _decide(uow, clock, actor, locale, ref.id, approve=False, text=reason)
+    approval = uow.session.get(Approval, ref.id)
+    if approval is None:
+        raise NotFound(ref=str(ref))
+    check_decidable(uow, actor, approval)  # a stale or foreign click says so now, not after typing a reason
+    body = t(locale, "approval.reject_how.body", ref=approval.ref, requester=user_name(uow, approval.requester_id))
+    card = Card(title=t(locale, "approval.reject_how", ref=approval.ref), locale=locale, blocks=(Section(body),),
+                kind="prompt", ref=approval.ref)
+    return Reply(cards=(card,), form={"type": "reject", "ref": approval.ref})
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+def _step_ref(approval_id: int, level: int) -> str:
+    return f"approval:{approval_id}:step:{level}"
+
+
+@on(ApprovalStepOpened)
+def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, ApprovalStepOpened)
+    approval = uow.session.get(Approval, event.approval_id)
+    step = approval.step(event.level) if approval else None
+    if approval is None or step is None:
+        return
+    approver = uow.session.get(User, step.approver_id)
+    locale = locale_of(approver, uow.config)
+    view = approval_view(uow, approval, step.level)
+    note = t(locale, "approval.ask", requester=view.requester, discount=view.discount_pct,
+             deal=f"{view.quote.deal_ref} {view.quote.deal_name}", level=step.level, levels=approval.levels_needed,
+             role=role_name(locale, step.role))
+    ref_key = _step_ref(approval.id, step.level)
+    enqueue(uow.session, dedupe_key=f"{ref_key}:ask", kind="approval.request", target_type="user",
+            target_id=step.approver_id, payload=approval_card(locale, view, actionable=True, notes=(note,)).to_dict(),
+            now=now, record_type="approval", record_id=approval.id, ref_key=ref_key)
+    c = uow.config.company.locale
+    swarm_line(uow, approval.deal_id, key=f"{ref_key}:swarm", kind="approval.request", now=now,
+               text=t(c, "approval.requested_swarm", quote=view.quote.ref, discount=view.discount_pct,
+                      total=view.quote.total, ref=approval.ref, approver=view.approver))
+
+
+@on(ApprovalStepDecided)
+def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, ApprovalStepDecided)
+    approval = uow.session.get(Approval, event.approval_id)
+    step = approval.step(event.level) if approval else None
+    if approval is None or step is None:
+        return
+    ref_key = _step_ref(approval.id, step.level)
+    who, at = user_name(uow, event.actor_id), local_time(uow, step.decided_at) or ""
+    # 1. The approver's card for this step is replaced in place: who decided, and when.
+    approver = uow.session.get(User, step.approver_id)
+    a_loc = locale_of(approver, uow.config)
+    decided = t(a_loc, "approval.decided_by", decision=t(a_loc, f"decision.{event.decision}"), who=who, at=at)
+    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
+            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
+            payload=approval_card(a_loc, approval_view(uow, approval, step.level), actionable=False,
+                                  notes=(decided,)).to_dict())
+    # 2. The requester hears about every decision.
+    requester = uow.session.get(User, approval.requester_id)
+    r_loc = locale_of(requester, uow.config)
+    quote = uow.session.get(Quote, approval.quote_id)
+    assert quote is not None
+    notes = [_requester_note(uow, approval, step.level, r_loc, who)]
+    enqueue(uow.session, dedupe_key=f"{ref_key}:requester", kind="approval.decided", target_type="user",
+            target_id=approval.requester_id, now=now, record_type="approval", record_id=approval.id,
+            payload=quote_card(r_loc, quote_view(uow, quote), notes=notes).to_dict())
+    # 3. The deal's swarm channel, if it has one.
+    c = uow.config.company.locale
+    swarm_line(uow, approval.deal_id, key=f"{ref_key}:decided:swarm", kind="approval.decided", now=now,
+               text=_requester_note(uow, approval, step.level, c, who))
+
+
+def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str, who: str) -> str:
+    step = approval.step(level)
+    assert step is not None
+    quote_ref, deal_ref = f"Q-{approval.quote_id}", f"D-{approval.deal_id}"
+    if step.status == "rejected":
+        return (t(locale, "approval.step_rejected", ref=approval.ref, who=who, reason=step.comment or "") + _sep(locale)
+                + t(locale, "approval.quote_rejected", quote=quote_ref, deal=deal_ref))
+    note = t(locale, "approval.step_approved", ref=approval.ref, level=level, role=role_name(locale, step.role), who=who)
+    if approval.status == "approved":
+        return note + _sep(locale) + t(locale, "approval.quote_approved", quote=quote_ref)
+    nxt = approval.current_step
+    if nxt is not None:
+        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow, nxt.approver_id),
+                        role=role_name(locale, nxt.role))
+    return note
+
+
+@on(ApprovalCancelled)
+def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """The quote was superseded: the approver's open card loses its buttons and says why."""
+    assert isinstance(event, ApprovalCancelled)
+    approval = uow.session.get(Approval, event.approval_id)
+    step = approval.step(event.level) if approval else None
+    if approval is None or step is None:
+        return
+    approver = uow.session.get(User, step.approver_id)
+    locale = locale_of(approver, uow.config)
+    note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
+    ref_key = _step_ref(approval.id, step.level)
+    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
+            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
+            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
+                                  notes=(note,)).to_dict())
+
+
+# --- `my`: approvals waiting on me --------------------------------------------------------------
+
+def approvals_waiting_on_me(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> Card | None:
+    """A bounded number of queries whatever the number of rows (quotes, deals, requesters in one go each)."""
+    rows = waiting_on(uow.session, actor, limit=MY_LIMIT)
+    if not rows and actor.rank == 0:
+        return None
+    s = uow.session
+    quotes = {q.id: q for q in s.scalars(select(Quote).where(Quote.id.in_([a.quote_id for a, _ in rows])))}
+    deals = {d.id: d for d in s.scalars(select(Deal).where(Deal.id.in_([a.deal_id for a, _ in rows])))}
+    names = dict(s.execute(select(User.id, User.name).where(User.id.in_([a.requester_id for a, _ in rows]))).all())
+    lines, buttons = [], []
+    for approval, step in rows:
+        quote, deal = quotes[approval.quote_id], deals[approval.deal_id]
+        lines.append(f"{approval.ref} · {quote.ref} · {deal.ref} {deal.name} · {fmt_pct(approval.discount_pct)}%"
+                     f" · {fmt_money(quote.total, quote.currency)} · {names.get(approval.requester_id, '—')}"
+                     f" · {step.level}/{approval.levels_needed}")
+        if len(buttons) < MY_BUTTONS:
+            buttons.append(Button(f"{t(locale, 'btn.approve')} {approval.ref}", "approval.approve", approval.ref,
+                                  "primary"))
+    card = list_card(locale, t(locale, "approval.mine.title"), lines)
+    return Card(title=card.title, locale=locale, blocks=card.blocks, buttons=tuple(buttons), kind="list")
+
+
+if approvals_waiting_on_me not in MY_SECTIONS:
+    MY_SECTIONS.append(approvals_waiting_on_me)

@@ -1,0 +1,39 @@
+"""Use cases behind forms (Slack modals): the same rules as the commands, shaped for a form.
+
+`form.advance` is the "Advance stage" button where a form can be shown: with nothing missing it
+advances at once; with required fields missing it changes nothing and answers with
+`Reply.form = {"type": "advance", "ref", "stage", "stage_name", "fields"}` so the adapter can ask for
+them; the submitted form comes back as the same action with the stage and the field values
+(`options`), which fills the fields and advances in one transaction.
+"""
+from __future__ import annotations
+
+from cards.builders.common import notice_card
+from cards.model import Reply
+from crm_core.clock import Clock
+from crm_core.models import User
+from crm_core.services.deals import access_deal, do_set_fields, missing_fields, resolve_stage
+from crm_core.uow import UnitOfWork
+from handlers.common import button_ref
+from handlers.deals import _advance
+from handlers.invocation import Invocation
+from handlers.registry import action
+from handlers.views import stage_name
+
+
+@action("form.advance")
+def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    ref = button_ref(inv, "deal")
+    deal = access_deal(uow, actor, ref.id, for_update=True)
+    target = resolve_stage(uow, deal, inv.args.get("stage"))
+    values = {k: v for k, v in inv.options.items() if str(v).strip()}
+    if values:
+        do_set_fields(uow, actor, deal, values, now=clock.now())
+    missing = missing_fields(uow, deal, target)
+    if missing and not values:
+        name = stage_name(uow, target.key, locale)
+        title = f"推进 {deal.ref} 到「{name}」" if locale == "zh_CN" else f"Advance {deal.ref} to {name}"
+        text = (f"请先填写：{', '.join(missing)}" if locale == "zh_CN" else f"Fill in first: {', '.join(missing)}")
+        form = {"type": "advance", "ref": deal.ref, "stage": target.key, "stage_name": name, "fields": missing}
+        return Reply(cards=(notice_card(locale, title, text, ref=deal.ref, kind="prompt"),), form=form)
+    return _advance(uow, clock, actor, locale, deal.id, target.key)

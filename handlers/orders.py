@@ -1,0 +1,78 @@
+"""Orders: `order Q-3` and the approved quote's "Create order" button; who hears about orders and payments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cards.builders.quotes import order_card, payment_card, t
+from cards.model import Reply
+from crm_core.clock import Clock
+from crm_core.events import Event, OrderCreated, PaymentRecorded
+from crm_core.models import Deal, Order, Payment, User
+from crm_core.outbox import enqueue
+from crm_core.services.orders import do_create_order
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.common import button_ref
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.quotes import fmt_money, order_view
+from handlers.registry import action, command
+
+
+def _create(uow: UnitOfWork, clock: Clock, actor: User, locale: str, quote_id: int) -> Reply:
+    order = do_create_order(uow, actor, quote_id, now=clock.now())
+    note = t(locale, "order.created", quote=f"Q-{quote_id}", due=order.due_date.isoformat())
+    return Reply(cards=(order_card(locale, order_view(uow, order), notes=(note,)),))
+
+
+@command("order")
+def create_order(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _create(uow, clock, actor, locale, inv.args["quote"].id)
+
+
+@action("quote.order")
+def create_order_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _create(uow, clock, actor, locale, button_ref(inv, "quote").id)
+
+
+def finance_users(uow: UnitOfWork) -> list[User]:
+    users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [u for u in users if "finance" in (u.tags or [])]
+
+
+@on(OrderCreated)
+def tell_finance_about_order(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, OrderCreated)
+    order = uow.session.get(Order, event.order_id)
+    if order is None:
+        return
+    view = order_view(uow, order)
+    for user in finance_users(uow):
+        if user.id == event.actor_id:
+            continue
+        locale = locale_of(user, uow.config)
+        note = t(locale, "order.for_finance", invoice=order.invoice_no, account=view.account, amount=view.amount,
+                 due=view.due_date)
+        enqueue(uow.session, dedupe_key=f"order:{order.id}:finance:{user.id}", kind="order.created",
+                target_type="user", target_id=user.id, payload=order_card(locale, view, notes=(note,)).to_dict(),
+                now=now, record_type="order", record_id=order.id)
+
+
+@on(PaymentRecorded)
+def tell_owner_and_finance_about_payment(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, PaymentRecorded)
+    payment = uow.session.get(Payment, event.payment_id)
+    order = uow.session.get(Order, event.order_id)
+    deal = uow.session.get(Deal, order.deal_id) if order else None
+    if payment is None or order is None or deal is None:
+        return
+    view = order_view(uow, order)
+    amount = fmt_money(payment.amount, order.currency)
+    recipients = {deal.owner_id: deal.owner, **{u.id: u for u in finance_users(uow)}}
+    for user_id, user in recipients.items():
+        card = payment_card(locale_of(user, uow.config), view, amount)
+        enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind="payment.received",
+                target_type="user", target_id=user_id, payload=card.to_dict(), now=now, record_type="order",
+                record_id=order.id)

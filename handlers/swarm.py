@@ -1,0 +1,209 @@
+"""Swarm channels: `swarm D-7|T-9` / the deal card's "Open swarm" button (the ticket card's button is
+handlers/tickets.py's "ticket.swarm"), and what the record's channel hears about.
+
+Creating the channel is an effect on other people, so it only ever happens through the outbox: the
+command emits `SwarmRequested` (handlers.notifications turns it into one op "swarm.create" row per
+record) and the deliverer creates the channel. Updates into an existing (or requested) channel are
+outbox rows with target_type "swarm"; `post_to_swarm` is the one helper every area uses for that.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from cards.builders.sales import kind_label
+from cards.builders.swarm import CloseSummary, swarm_line_card, swarm_status_card, swarm_summary_card, t
+from cards.model import Card, Reply
+from crm_core.errors import Conflict, NotFound
+from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event, SwarmRequested
+from crm_core.models import Activity, Deal, OutboxMessage, StageChange, Swarm, User
+from crm_core.outbox import enqueue
+from crm_core.refs import Ref
+from crm_core.services import activities as activity_service
+from crm_core.services.deals import access_deal
+from crm_core.uow import UnitOfWork
+from handlers.common import button_ref
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.registry import action, command
+from handlers.views import money, stage_name
+
+SWARM_CREATE_KEY = "swarm-create:{record_type}:{record_id}"
+SWARM_ARCHIVE_KEY = "swarm-archive:{record_type}:{record_id}"
+
+
+# --- the command and the buttons ------------------------------------------------------------------------
+
+@command("swarm")
+def open_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
+    return _open(uow, actor, locale, inv.args["record"])
+
+
+@action("deal.swarm")
+def open_deal_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
+    return _open(uow, actor, locale, button_ref(inv, "deal"))
+
+
+def _open(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
+    name, is_open = _access(uow, actor, ref)
+    channels = [_label(s) for s in live_swarms(uow, ref.kind, ref.id)]
+    if channels:
+        return _reply(swarm_status_card(locale, str(ref), name, channels=channels))
+    if _create_row(uow, ref.kind, ref.id) is not None and not _archive_requested(uow, ref.kind, ref.id):
+        return _reply(swarm_status_card(locale, str(ref), name, pending=True))
+    if not is_open:
+        raise Conflict(f"{ref} is closed; a swarm channel is only opened for open records.",
+                       f"{ref} 已关闭，只有进行中的记录才能创建协作群。")
+    uow.emit(SwarmRequested(record_type=ref.kind, record_id=ref.id, actor_id=actor.id, reason="command"))
+    return _reply(swarm_status_card(locale, str(ref), name, invite_tags=uow.config.swarm.invite_tags))
+
+
+def _access(uow: UnitOfWork, actor: User, ref: Ref) -> tuple[str, bool]:
+    """The record's display name and whether it is still open; raises NotFound / Forbidden."""
+    if ref.kind == "deal":
+        deal = access_deal(uow, actor, ref.id)
+        return deal.name, deal.status == "open"
+    ticket_access = activity_service.ticket_access
+    if ref.kind == "ticket" and ticket_access is not None:
+        ticket = ticket_access(uow, actor, ref.id)
+        name = getattr(ticket, "subject", None) or getattr(ticket, "title", None) or str(ref)
+        return str(name), getattr(ticket, "status", "open") not in ("closed", "resolved")
+    raise NotFound(ref=str(ref))
+
+
+def _label(swarm: Swarm) -> str:
+    """"#deal-7-acme" when the stored name is the channel's own name, else the name and the platform."""
+    if re.fullmatch(r"[a-z0-9_-]{1,80}", swarm.name):
+        return f"#{swarm.name}"
+    return f"{swarm.name} ({swarm.platform})"
+
+
+def _reply(card: Card) -> Reply:
+    return Reply(cards=(card,))
+
+
+# --- what a swarm channel exists for ---------------------------------------------------------------------
+
+def live_swarms(uow: UnitOfWork, record_type: str, record_id: int) -> list[Swarm]:
+    return list(uow.session.scalars(select(Swarm).where(
+        Swarm.record_type == record_type, Swarm.record_id == record_id, Swarm.archived_at.is_(None))
+        .order_by(Swarm.id)))
+
+
+def _create_row(uow: UnitOfWork, record_type: str, record_id: int) -> int | None:
+    key = SWARM_CREATE_KEY.format(record_type=record_type, record_id=record_id)
+    return uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key,
+                                                             OutboxMessage.status != "dead"))
+
+
+def _archive_requested(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
+    key = SWARM_ARCHIVE_KEY.format(record_type=record_type, record_id=record_id)
+    return uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
+
+
+def has_swarm(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
+    """True when the record has a live swarm channel, or one is requested and not yet archived."""
+    if _archive_requested(uow, record_type, record_id):
+        return False
+    if live_swarms(uow, record_type, record_id):
+        return True
+    return _create_row(uow, record_type, record_id) is not None
+
+
+def post_to_swarm(uow: UnitOfWork, record_type: str, record_id: int, card: Card, *, dedupe_key: str, kind: str,
+                  now: datetime) -> bool:
+    """Queue `card` for the record's swarm channel(s), if it has one. Returns whether a row was written.
+
+    Other areas (quotes, approvals, tickets, the scheduler) call this too; dedupe_key makes it idempotent.
+    """
+    if not has_swarm(uow, record_type, record_id):
+        return False
+    row = enqueue(uow.session, dedupe_key=dedupe_key, kind=kind, target_type="swarm", target_id=record_id,
+                  record_type=record_type, record_id=record_id, payload=card.to_dict(), now=now)
+    return row is not None
+
+
+def _swarm_requested_now(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
+    """The same transaction asks for the channel: its first message (the record's card) says it all."""
+    return any(isinstance(e, SwarmRequested) and e.record_type == record_type and e.record_id == record_id
+               for e in uow.events)
+
+
+def _channel_locale(uow: UnitOfWork) -> str:
+    return uow.config.company.locale
+
+
+def _name_of(uow: UnitOfWork, user_id: int | None) -> str:
+    user = uow.session.get(User, user_id) if user_id is not None else None
+    return user.name if user is not None else "chatcrm"
+
+
+# --- notifiers ------------------------------------------------------------------------------------------
+
+@on(DealStageChanged)
+def tell_swarm_stage_changed(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, DealStageChanged)
+    pipeline = uow.config.pipeline
+    if event.from_stage is None or event.to_stage in (pipeline.won.key, pipeline.lost.key):
+        return  # creation has no channel yet; closing posts a summary instead (DealClosed)
+    if _swarm_requested_now(uow, "deal", event.deal_id) or not has_swarm(uow, "deal", event.deal_id):
+        return
+    deal = uow.session.get(Deal, event.deal_id)
+    if deal is None:
+        return
+    change_id = uow.session.scalar(select(func.max(StageChange.id)).where(
+        StageChange.deal_id == deal.id, StageChange.to_stage == event.to_stage))
+    locale = _channel_locale(uow)
+    line = t(locale, "swarm.stage", from_stage=stage_name(uow, event.from_stage, locale),
+             to_stage=stage_name(uow, event.to_stage, locale), who=_name_of(uow, event.actor_id))
+    post_to_swarm(uow, "deal", deal.id, swarm_line_card(locale, deal.ref, deal.name, line),
+                  dedupe_key=f"swarm-line:deal:{deal.id}:stage:{change_id}", kind="swarm.stage", now=now)
+
+
+@on(ActivityLogged)
+def tell_swarm_activity(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, ActivityLogged)
+    if event.deal_id is None or not has_swarm(uow, "deal", event.deal_id):
+        return
+    deal = uow.session.get(Deal, event.deal_id)
+    activity = uow.session.get(Activity, event.activity_id)
+    if deal is None or activity is None:
+        return
+    locale = _channel_locale(uow)
+    line = t(locale, "swarm.activity", kind=kind_label(locale, activity.kind), who=_name_of(uow, event.actor_id),
+             text=activity.text[:500])
+    post_to_swarm(uow, "deal", deal.id, swarm_line_card(locale, deal.ref, deal.name, line),
+                  dedupe_key=f"swarm-line:activity:{activity.id}", kind="swarm.activity", now=now)
+
+
+@on(DealClosed)
+def tell_swarm_deal_closed(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Post the summary, then (config swarm.archive_on_close) queue the archive right behind it."""
+    assert isinstance(event, DealClosed)
+    if not has_swarm(uow, "deal", event.deal_id):
+        return
+    deal = uow.session.get(Deal, event.deal_id)
+    if deal is None:
+        return
+    archive = uow.config.swarm.archive_on_close
+    locale = _channel_locale(uow)
+    activities = uow.session.scalar(select(func.count(Activity.id)).where(Activity.deal_id == deal.id)) or 0
+    summary = CloseSummary(ref=deal.ref, name=deal.name, won=event.won, amount=money(deal.amount, deal.currency),
+                           owner=deal.owner.name, closed_by=_name_of(uow, event.actor_id),
+                           days_open=max(0, int((now - deal.created_at).total_seconds() // 86400)),
+                           activities=int(activities), reason=deal.lost_reason)
+    post_to_swarm(uow, "deal", deal.id, swarm_summary_card(locale, summary, archiving=archive),
+                  dedupe_key=f"swarm-summary:deal:{deal.id}", kind="swarm.summary", now=now)
+    if archive:
+        request_swarm_archive(uow, "deal", deal.id, now=now)
+
+
+def request_swarm_archive(uow: UnitOfWork, record_type: str, record_id: int, *, now: datetime) -> None:
+    """Queue op "swarm.archive" for the record (after anything already queued for its channel)."""
+    payload: dict[str, Any] = {}
+    enqueue(uow.session, dedupe_key=SWARM_ARCHIVE_KEY.format(record_type=record_type, record_id=record_id),
+            kind="swarm.archive", op="swarm.archive", target_type="swarm", target_id=record_id,
+            record_type=record_type, record_id=record_id, payload=payload, now=now)

@@ -1,0 +1,170 @@
+"""Ticket use cases: new, show, ack, close; the owner's and the CSAT notifications; `my` section.
+
+The card's "Open swarm" button (action "ticket.swarm") is handled with `swarm T-9` in handlers/swarm.py.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cards.builders.service import (TITLE_TEXT_MAX, ClockView, CsatView, TicketView, csat_card, my_tickets_card,
+                                    notice, priority_label, short, ticket_card)
+from cards.builders.sales import kind_label
+from cards.model import Card, Reply
+from crm_core.clock import Clock
+from crm_core.events import Event, TicketClosed, TicketOpened
+from crm_core.models import Activity, Ticket, User
+from crm_core.outbox import enqueue
+from crm_core.services.tickets import (access_ticket, clock_state, csat_recipient, do_ack, do_close,
+                                       do_open_ticket, near_breach)
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.common import button_ref
+from handlers.help import MY_SECTIONS
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.registry import action, command
+from handlers.swarm import has_swarm, post_to_swarm, request_swarm_archive
+from handlers.views import local_time
+
+
+def _clock(uow: UnitOfWork, due: datetime, done_at: datetime | None, now: datetime) -> ClockView:
+    state = clock_state(due, done_at, now)
+    return ClockView(due=local_time(uow, due) or "", state=state.state, minutes=state.minutes)
+
+
+def ticket_view(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *, recent: bool = True) -> TicketView:
+    activities = [] if not recent else list(uow.session.scalars(
+        select(Activity).where(Activity.ticket_id == ticket.id).order_by(Activity.at.desc(), Activity.id.desc())
+        .limit(3)))
+    return TicketView(
+        ref=ticket.ref, subject=ticket.subject, account=ticket.account.name, priority=ticket.priority,
+        status=ticket.status, owner=ticket.owner.name, opened=local_time(uow, ticket.opened_at) or "",
+        respond=_clock(uow, ticket.respond_due_at, ticket.responded_at, now),
+        resolve=_clock(uow, ticket.resolve_due_at, ticket.closed_at, now),
+        responded=ticket.responded_at is not None,
+        recent=[f"{kind_label(locale, a.kind)} {a.text[:30]}" for a in activities])
+
+
+def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: str) -> Reply:
+    return Reply(cards=(ticket_card(locale, ticket_view(uow, ticket, locale, now), notes=notes),))
+
+
+@command("ticket new")
+def open_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    now = clock.now()
+    ticket = do_open_ticket(uow, actor, account_name=inv.args["account"], priority=inv.args["priority"],
+                            subject=inv.args["subject"], now=now)
+    note = notice(locale, "ticket.opened", account=short(ticket.account.name, TITLE_TEXT_MAX), owner=ticket.owner.name,
+                  respond_by=local_time(uow, ticket.respond_due_at) or "")
+    return _card(uow, ticket, locale, now, note)
+
+
+@command("ticket", writes=False)
+def show_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _card(uow, access_ticket(uow, actor, inv.args["ticket"].id), locale, clock.now())
+
+
+def _ack(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int) -> Reply:
+    now = clock.now()
+    ticket = access_ticket(uow, actor, ticket_id, for_update=True)
+    if do_ack(uow, actor, ticket, now=now):
+        return _card(uow, ticket, locale, now, notice(locale, "ticket.acked"))
+    return _card(uow, ticket, locale, now,
+                 notice(locale, "ticket.already_acked", at=local_time(uow, ticket.responded_at) or ""))
+
+
+def _close(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int) -> Reply:
+    now = clock.now()
+    ticket = access_ticket(uow, actor, ticket_id, for_update=True)
+    do_close(uow, actor, ticket, now=now)
+    who, _ = csat_recipient(uow.session, ticket)
+    return _card(uow, ticket, locale, now, notice(locale, "ticket.closed", who=who.name))
+
+
+@command("ticket ack")
+def ack_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _ack(uow, clock, actor, locale, inv.args["ticket"].id)
+
+
+@action("ticket.ack")
+def ack_ticket_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _ack(uow, clock, actor, locale, button_ref(inv, "ticket").id)
+
+
+@command("ticket close")
+def close_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _close(uow, clock, actor, locale, inv.args["ticket"].id)
+
+
+@action("ticket.close")
+def close_ticket_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _close(uow, clock, actor, locale, button_ref(inv, "ticket").id)
+
+
+# --- notifications -----------------------------------------------------------------------------------
+
+@on(TicketOpened)
+def tell_ticket_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, TicketOpened)
+    if event.owner_id == event.actor_id:
+        return
+    ticket = uow.session.get(Ticket, event.ticket_id)
+    owner = uow.session.get(User, event.owner_id)
+    by = uow.session.get(User, event.actor_id) if event.actor_id else None
+    if ticket is None or owner is None:
+        return
+    locale = locale_of(owner, uow.config)
+    note = notice(locale, "ticket.assigned_to_you", priority=priority_label(locale, ticket.priority),
+                  by=by.name if by else "chatcrm", respond_by=local_time(uow, ticket.respond_due_at) or "")
+    card = ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False), notes=(note,))
+    enqueue(uow.session, dedupe_key=f"ticket-assigned:{ticket.id}:{owner.id}", kind="ticket.assigned",
+            target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="ticket",
+            record_id=ticket.id)
+
+
+@on(TicketClosed)
+def ask_for_csat(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """A closed ticket → a satisfaction check for the account's contact owner (else the account owner)."""
+    assert isinstance(event, TicketClosed)
+    ticket = uow.session.get(Ticket, event.ticket_id)
+    if ticket is None:
+        return
+    recipient, contact = csat_recipient(uow.session, ticket)
+    closer = uow.session.get(User, ticket.closed_by_id) if ticket.closed_by_id else None
+    locale = locale_of(recipient, uow.config)
+    card = csat_card(locale, CsatView(ref=ticket.ref, subject=ticket.subject, account=ticket.account.name,
+                                      closer=closer.name if closer else "chatcrm",
+                                      contact=contact.name if contact else ticket.account.name))
+    enqueue(uow.session, dedupe_key=f"ticket-csat:{ticket.id}", kind="ticket.csat", target_type="user",
+            target_id=recipient.id, payload=card.to_dict(), now=now, record_type="ticket", record_id=ticket.id)
+
+
+@on(TicketClosed)
+def tell_swarm_ticket_closed(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """A ticket with a swarm channel: post the closed card there, then archive it (swarm.archive_on_close)."""
+    assert isinstance(event, TicketClosed)
+    ticket = uow.session.get(Ticket, event.ticket_id)
+    if ticket is None or not has_swarm(uow, "ticket", ticket.id):
+        return
+    locale = uow.config.company.locale
+    card = ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False))
+    post_to_swarm(uow, "ticket", ticket.id, card, dedupe_key=f"swarm-summary:ticket:{ticket.id}",
+                  kind="swarm.summary", now=now)
+    if uow.config.swarm.archive_on_close:
+        request_swarm_archive(uow, "ticket", ticket.id, now=now)
+
+
+# --- `my`: tickets near breach -----------------------------------------------------------------------
+
+def my_tickets_near_breach(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> Card | None:
+    now = clock.now()
+    tickets = near_breach(uow.session, actor.id, now)
+    if not tickets:
+        return None
+    return my_tickets_card(locale, [ticket_view(uow, x, locale, now, recent=False) for x in tickets])
+
+
+if my_tickets_near_breach not in MY_SECTIONS:
+    MY_SECTIONS.append(my_tickets_near_breach)

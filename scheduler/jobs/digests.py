@@ -1,0 +1,125 @@
+"""Digests: daily at digest.daily_at (company time) — on digest.weekly_on the weekly one instead —
+to every manager (manager, director, vp) for their team and to every admin for everyone.
+
+Once per person per day (key digest:<period>:<day>:<user>); the pipeline each digest showed is kept
+(digest_snapshots) so the next one says what changed since.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import partial
+
+from sqlalchemy import select
+
+from cards.builders.digests import DigestView, ForecastLine, RepLine, StageLine, bar, digest_card, duration
+from cards.builders.reports import period_label
+from crm_core.clock import Clock
+from crm_core.config import Config
+from crm_core.models import User
+from crm_core.services.permissions import team_ids
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.views import money
+from scheduler.digests import DigestData, collect, save_snapshot
+from scheduler.jobs.common import existing_keys, is_marked, local_date, mark, notify, past_daily_time, run_each
+
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+DIGEST_ROLES = ("manager", "director", "vp", "admin")
+
+
+def period_of(config: Config, day: date) -> str:
+    return "weekly" if day.weekday() == WEEKDAYS[config.digest.weekly_on] else "daily"
+
+
+def digest_key(period: str, day: date, user_id: int) -> str:
+    return f"digest:{period}:{day.isoformat()}:{user_id}"
+
+
+def run_digests(*, uow: UnitOfWork, clock: Clock) -> int:
+    now = clock.now()
+    config = uow.config
+    if not past_daily_time(config, now):
+        return 0
+    day = local_date(config, now)
+    period = period_of(config, day)
+    day_mark = f"digests:{day.isoformat()}"
+    with uow:
+        if is_marked(uow.session, day_mark):
+            return 0
+        recipients = list(uow.session.scalars(select(User.id).where(User.active.is_(True),
+                                                                    User.role.in_(DIGEST_ROLES)).order_by(User.id)))
+        done = existing_keys(uow.session, [digest_key(period, day, uid) for uid in recipients])
+    todo = [uid for uid in recipients if digest_key(period, day, uid) not in done]
+    sent = run_each(uow, clock, todo, partial(_send, period, day), what="digests")
+    with uow:
+        if len(existing_keys(uow.session, [digest_key(period, day, uid) for uid in recipients])) == len(recipients):
+            mark(uow.session, day_mark, clock.now())
+    return sent
+
+
+def _send(period: str, day: date, uow: UnitOfWork, user_id: int, now: datetime) -> int:
+    session = uow.session
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return 0
+    if user.is_admin:
+        scope, owner_ids, team_of = "all", None, None
+    else:
+        scope, owner_ids, team_of = f"team:{user.id}", team_ids(session, user), user.name
+    data = collect(session, uow.config, owner_ids, scope=scope, period=period, day=day, now=now)
+    locale = locale_of(user, uow.config)
+    card = digest_card(locale, digest_view(uow.config, data, locale, team_of=team_of))
+    sent = notify(session, user, card, key=digest_key(period, day, user.id), kind=f"digest.{period}", now=now)
+    save_snapshot(session, data, period, now)
+    if period == "weekly":
+        save_snapshot(session, data, "daily", now)  # tomorrow's daily digest compares with today
+    return int(sent)
+
+
+def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str | None) -> DigestView:
+    currency = config.company.currency
+
+    def m(amount: Decimal) -> str:
+        return money(amount, currency) or "—"
+
+    def delta(count: int, amount: Decimal, before: dict[str, object] | None) -> str | None:
+        if data.previous is None:
+            return None
+        before = before or {}
+        dn = count - int(str(before.get("count", 0)))
+        da = amount - Decimal(str(before.get("amount", "0")))
+        if dn == 0 and da == 0:
+            return "±0"
+        sign = "+" if da >= 0 else "-"
+        return f"{dn:+d} · {sign}{m(abs(da))}"
+
+    previous_stages = (data.previous or {}).get("stages", {})
+    largest = max((float(s.amount) for s in data.pipeline.stages), default=0.0)
+    stages = tuple(
+        StageLine(name=_stage_name(config, s.stage, locale), count=s.count, amount=m(s.amount),
+                  bar=bar(float(s.amount), largest), delta=delta(s.count, s.amount, previous_stages.get(s.stage)))
+        for s in data.pipeline.stages)
+    previous_total = None if data.previous is None else {"count": data.previous.get("open_count", 0),
+                                                         "amount": data.previous.get("open_amount", "0")}
+    total = StageLine(name="", count=data.pipeline.count, amount=m(data.pipeline.amount),
+                      delta=delta(data.pipeline.count, data.pipeline.amount, previous_total))
+    forecast = tuple(ForecastLine(period=period_label(locale, f), weighted=m(f.weighted_open), won=m(f.won),
+                                  total=m(f.total), quota=m(f.quota) if f.quota else None,
+                                  attainment=f"{f.attainment}%" if f.attainment is not None else None)
+                     for f in data.forecast)
+    reps = tuple(RepLine(name=r.name, open=f"{r.open_count} · {m(r.open_amount)}", won=r.won, lost=r.lost,
+                         win_rate=f"{r.win_rate}%" if r.win_rate is not None else None,
+                         response=duration(locale, r.response_seconds), breaches=r.breaches, stale=r.stale)
+                 for r in data.reps)
+    return DigestView(period=data.period, team_of=team_of, day=data.day.isoformat(), previous_day=data.previous_day,
+                      stages=stages, total=total, forecast=forecast, won=data.won, won_amount=m(data.won_amount),
+                      lost=data.lost, lost_amount=m(data.lost_amount), breaches=data.breaches, stale=data.stale,
+                      reps=reps)
+
+
+def _stage_name(config: Config, key: str, locale: str) -> str:
+    stage = config.pipeline.get(key)
+    if stage is None:
+        return key
+    return stage.name.zh_CN if locale == "zh_CN" else stage.name.en

@@ -1,0 +1,104 @@
+"""Pace sends to each platform's published limits instead of hitting them.
+
+- Slack: about one message per second per channel (`chat.postMessage`).
+- WeCom: at most 30 per minute and 1 000 per hour per member — WeCom silently drops the excess, so
+  over-sending loses messages without an error.
+
+State lives in the database (`delivery_pacing`, `delivery_log`), so any number of workers share one
+budget per recipient. A send that would break a limit is not made: the caller leaves the outbox row
+waiting until the returned time. A platform's "wait" answer (HTTP 429 Retry-After, WeCom 45009)
+blocks only that recipient / channel (`block`); other recipients keep flowing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.models import DeliveryLogEntry, DeliveryPacing
+
+
+@dataclass(frozen=True)
+class Rule:
+    min_interval: float = 0.0  # seconds between two sends to the same key
+    windows: tuple[tuple[int, int], ...] = ()  # (window seconds, max sends in any such window)
+
+
+RULES: dict[str, Rule] = {
+    "slack": Rule(min_interval=1.0),
+    "wecom": Rule(windows=((60, 30), (3600, 1000))),
+}
+LOG_KEEP = timedelta(hours=1, minutes=5)
+
+
+def pacing_key(platform: str, target: str) -> str:
+    return f"{platform}:{target}"[:200]
+
+
+class Pacer:
+    def __init__(self, session_factory: sessionmaker[Session], rules: dict[str, Rule] | None = None) -> None:
+        self._factory = session_factory
+        self.rules = RULES if rules is None else rules
+
+    def reserve(self, platform: str, target: str, now: datetime) -> datetime | None:
+        """Take a send slot for (platform, target): None means go ahead (the send is counted);
+        otherwise the earliest time a slot frees up. Unpaced platforms (console) always go ahead."""
+        rule = self.rules.get(platform)
+        if rule is None:
+            return None
+        key = pacing_key(platform, target)
+        with self._factory.begin() as session:
+            state = _locked_state(session, key)
+            wait = _wait_until(session, state, rule, now)
+            if wait is not None:
+                return wait
+            state.last_sent_at = now
+            if rule.windows:
+                session.add(DeliveryLogEntry(key=key, at=now))
+        return None
+
+    def block(self, platform: str, target: str, until: datetime) -> None:
+        """The platform asked us to wait: nothing more goes to this key before `until`."""
+        key = pacing_key(platform, target)
+        with self._factory.begin() as session:
+            state = _locked_state(session, key)
+            if state.blocked_until is None or state.blocked_until < until:
+                state.blocked_until = until
+
+    def prune(self, now: datetime) -> int:
+        """Forget sends older than the longest window."""
+        with self._factory.begin() as session:
+            result = session.execute(delete(DeliveryLogEntry).where(DeliveryLogEntry.at < now - LOG_KEEP))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _locked_state(session: Session, key: str) -> DeliveryPacing:
+    """The key's state row, locked (FOR UPDATE on PostgreSQL) so workers take slots one at a time."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(DeliveryPacing).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    state = session.scalar(select(DeliveryPacing).where(DeliveryPacing.key == key).with_for_update())
+    assert state is not None
+    return state
+
+
+def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime) -> datetime | None:
+    if state.blocked_until is not None and state.blocked_until > now:
+        return state.blocked_until
+    if rule.min_interval and state.last_sent_at is not None:
+        free_at = state.last_sent_at + timedelta(seconds=rule.min_interval)
+        if free_at > now:
+            return free_at
+    for seconds, limit in rule.windows:
+        since = now - timedelta(seconds=seconds)
+        in_window = select(DeliveryLogEntry.at).where(DeliveryLogEntry.key == state.key, DeliveryLogEntry.at > since)
+        count = session.scalar(select(func.count()).select_from(in_window.subquery())) or 0
+        if count >= limit:
+            # The window frees a slot when the limit-th most recent send leaves it.
+            oldest_counted = session.scalar(in_window.order_by(DeliveryLogEntry.at.desc()).offset(limit - 1).limit(1))
+            assert oldest_counted is not None
+            return oldest_counted + timedelta(seconds=seconds)
+    return None

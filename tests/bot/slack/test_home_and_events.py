@@ -1,0 +1,96 @@
+"""Events API: App Home, retried deliveries, url_verification, ssl_check; acks inside 3 s."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from tests.bot.slack.harness import FORM, SlackPlayer, blocks_text
+
+
+def test_app_home_shows_deals_by_stage_tasks_due_and_approvals_waiting(slack, fake_slack, clock):
+    slack.command("U01EMMA", "deal new Acme amount=250000 close=2027-03-31")
+    slack.command("U01EMMA", "deal new Globex amount=1000")
+    slack.command("U01EMMA", "deal set D-2 contact=Bob")
+    slack.command("U01EMMA", "advance D-2")
+    slack.command("U01EMMA", "quote D-1 PRO x10 discount=15")  # waits on Sam (manager)
+    clock.advance(days=3)  # the stage tasks fall due
+    r = slack.home_opened("U01EMMA")
+    assert r.status_code == 200
+    home = fake_slack.homes["U01EMMA"]
+    assert home["type"] == "home"
+    text = blocks_text(home)
+    assert "My open deals (2)" in text and "*Qualify* (1)" in text and "*Discovery* (1)" in text
+    assert "D-1 · Acme" in text and "Tasks due" in text and "Confirm budget and timeline" in text
+    slack.home_opened("U01SAM")
+    sam = blocks_text(fake_slack.homes["U01SAM"])
+    assert "A-1" in sam  # approvals waiting on me
+
+
+def test_a_retried_event_is_handled_once(slack, fake_slack):
+    slack.home_opened("U01EMMA", event_id="Ev42")
+    r = slack.home_opened("U01EMMA", event_id="Ev42", retry_num=1)
+    assert r.status_code == 200
+    assert len(fake_slack.calls_to("views.publish")) == 1
+
+
+def test_the_messages_tab_publishes_nothing(slack, fake_slack):
+    slack.event({"type": "app_home_opened", "user": "U01EMMA", "channel": "D01EMMA", "tab": "messages",
+                 "event_ts": "1700000003.000400"})
+    assert fake_slack.calls_to("views.publish") == []
+
+
+def test_url_verification_echoes_the_challenge_when_signed(slack):
+    body = json.dumps({"token": "vtok", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
+    r = slack.post(body, "application/json")
+    assert r.status_code == 200 and r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+    assert slack.post(body, "application/json", secret="nope").status_code == 401
+
+
+def test_ssl_check_is_answered(slack):
+    assert slack.post("token=vtok&ssl_check=1", FORM).status_code == 200
+
+
+def test_approving_from_the_home_tab_answers_by_dm_and_refreshes_home(slack, fake_slack):
+    slack.command("U01EMMA", "deal new Acme amount=250000")
+    slack.command("U01EMMA", "quote D-1 PRO x10 discount=15")
+    slack.click("U01SAM", "approval.approve", "A-1", home=True)
+    dm = fake_slack.dm_messages("U01SAM")[-1]
+    assert "A-1" in blocks_text(dm)
+    assert "U01SAM" in fake_slack.homes
+
+
+def test_every_request_is_acked_well_inside_3_seconds_and_the_work_follows(slack_wiring, fake_slack):
+    """With Bolt's real thread pool: the ack returns at once although answering takes 2 s."""
+    slack_wiring.extras["slack_listener_executor"] = ThreadPoolExecutor(max_workers=2)
+    fake_slack.delays["response_url"] = 2.0
+    with TestClient(create_app(wiring=slack_wiring, prepare_database=False), base_url="https://testserver") as tc:
+        player = SlackPlayer(tc, fake_slack)
+        started = time.monotonic()
+        r = player.command("U01EMMA", "help")
+        took = time.monotonic() - started
+        assert r.status_code == 200 and took < 1.5
+        fake_slack.wait_for("response_url", timeout=10)
+    slack_wiring.extras["slack_listener_executor"].shutdown(wait=True)
+
+
+def test_slack_routes_answer_404_when_slack_is_not_configured(wiring):
+    with TestClient(create_app(wiring=wiring, prepare_database=False), base_url="https://testserver") as tc:
+        assert tc.post("/slack/events", content=b"x=1", headers={"Content-Type": FORM}).status_code == 404
+        assert tc.get("/slack/install").status_code == 404
+        assert tc.get("/slack/oauth_redirect").status_code == 404
+
+
+def test_install_routes_answer_404_in_single_workspace_mode(slack_api):
+    assert slack_api.get("/slack/install").status_code == 404
+    assert slack_api.get("/slack/oauth_redirect?code=x&state=y").status_code == 404
+
+
+def test_block_kit_in_every_reply_passed_slacks_server_side_limits(slack, fake_slack):
+    for text in ["help", "my", "pipeline", "deal list team", "lead list", "renewals", "帮助"]:
+        slack.command("U01WANG", text)
+    assert len(slack.responses()) == 7
+    assert all(r["blocks"] for r in slack.responses())

@@ -1,0 +1,151 @@
+"""Buttons that open modals, and what a submission does: log activity, advance with the missing fields,
+new quote, reject with reason, and the "Log to CRM" message shortcut."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from crm_core.models import Activity, Deal, OutboxMessage
+from tests.bot.slack.harness import blocks_text, buttons, date, number, select as chosen, text
+
+
+def _deal(slack, user="U01EMMA", extra=""):
+    slack.command(user, f"deal new Acme amount=250000 {extra}".strip())
+    return slack.last_response()
+
+
+def test_log_activity_button_opens_a_modal_and_the_submission_logs_it(slack, fake_slack, slack_wiring):
+    card = _deal(slack)
+    assert ("Log activity", "deal.log", "D-1") in buttons(card)
+    slack.click("U01EMMA", "deal.log", "D-1")
+    view = slack.opened_view()
+    assert view["callback_id"] == "crm.log" and view["title"]["text"] == "Log activity"
+    assert json.loads(view["private_metadata"])["ref"] == "D-1"
+    r = slack.submit("U01EMMA", view, {"kind": chosen("meeting"), "text": text('Met the CFO & "legal" 👍')})
+    assert r.status_code == 200 and r.text == ""  # the modal closes
+    with slack_wiring.session_factory() as s:
+        assert s.scalars(select(Activity.text)).all() == ['Met the CFO & "legal" 👍']
+    assert "Logged a meeting on D-1" in blocks_text(slack.last_response())
+
+
+def test_an_empty_log_comes_back_as_an_error_on_the_text_field(slack):
+    _deal(slack)
+    slack.click("U01EMMA", "deal.log", "D-1")
+    r = slack.submit("U01EMMA", slack.opened_view(), {"kind": chosen("call"), "text": text("   ")})
+    assert r.json() == {"response_action": "errors", "errors": {"text": "This cannot be empty."}}
+
+
+def test_advance_with_missing_fields_asks_for_them_in_a_modal(slack, slack_wiring):
+    _deal(slack)
+    slack.command("U01EMMA", "deal set D-1 contact=Ann")
+    slack.command("U01EMMA", "advance D-1")  # into discovery; proposal needs amount, close_date, budget
+    slack.click("U01EMMA", "deal.advance", "D-1")
+    view = slack.opened_view()
+    assert view["callback_id"] == "crm.advance"
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert inputs == ["field:close_date", "field:budget"]  # amount is already set
+    assert "*Proposal*" in blocks_text({"blocks": view["blocks"]})
+    with slack_wiring.session_factory() as s:
+        assert s.get(Deal, 1).stage == "discovery"  # opening the form changed nothing
+
+    r = slack.submit("U01EMMA", view, {"field:close_date": date("2027-03-31"), "field:budget": text("yes")})
+    assert r.status_code == 200 and r.text == ""
+    with slack_wiring.session_factory() as s:
+        deal = s.get(Deal, 1)
+        assert (deal.stage, deal.close_date.isoformat(), deal.fields["budget"]) == ("proposal", "2027-03-31", "yes")
+    assert "Moved from Discovery to Proposal" in blocks_text(slack.last_response())
+
+
+def test_a_bad_amount_in_the_advance_modal_is_an_error_on_that_field(slack, slack_wiring):
+    slack.command("U01EMMA", "deal new Acme amount=0")
+    slack.command("U01EMMA", "deal set D-1 contact=Ann")
+    slack.command("U01EMMA", "advance D-1")
+    slack.click("U01EMMA", "deal.advance", "D-1")
+    view = slack.opened_view()
+    r = slack.submit("U01EMMA", view, {"field:amount": text("lots"), "field:close_date": date("2027-03-31"),
+                                        "field:budget": text("yes")})
+    body = r.json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["field:amount"]
+    assert "“lots” is not valid" in body["errors"]["field:amount"]
+    with slack_wiring.session_factory() as s:
+        assert s.get(Deal, 1).stage == "discovery"
+
+
+def test_advance_with_nothing_missing_moves_at_once(slack, fake_slack, slack_wiring):
+    _deal(slack)
+    slack.command("U01EMMA", "deal set D-1 contact=Ann")
+    slack.click("U01EMMA", "deal.advance", "D-1")
+    assert fake_slack.calls_to("views.open") == []
+    assert "Moved from Qualify to Discovery" in blocks_text(slack.last_response())
+    with slack_wiring.session_factory() as s:
+        assert s.get(Deal, 1).stage == "discovery"
+
+
+def test_a_submitted_modal_applies_once(slack, slack_wiring):
+    _deal(slack)
+    slack.click("U01EMMA", "deal.log", "D-1")
+    view = slack.opened_view()
+    for _ in range(2):
+        slack.submit("U01EMMA", view, {"kind": chosen("call"), "text": text("once")}, view_id="V777")
+    with slack_wiring.session_factory() as s:
+        assert len(s.scalars(select(Activity)).all()) == 1
+
+
+def test_new_quote_modal_checks_each_field_and_creates_the_quote(slack, slack_wiring):
+    _deal(slack)
+    slack.click("U01EMMA", "deal.quote", "D-1")
+    view = slack.opened_view()
+    assert view["callback_id"] == "crm.quote"
+    products = [o["value"] for b in view["blocks"] if b.get("block_id") == "product"
+                for o in b["element"]["options"]]
+    assert products == ["PRO", "STD", "ENT", "SVC"]
+    bad = slack.submit("U01EMMA", view, {"product": chosen("PRO"), "quantity": number("0"), "discount": number("120")})
+    assert set(bad.json()["errors"]) == {"quantity", "discount"}
+    ok = slack.submit("U01EMMA", view, {"product": chosen("PRO"), "quantity": number("10"), "discount": number("25")})
+    assert ok.status_code == 200 and ok.text == ""
+    text_ = blocks_text(slack.last_response())
+    assert "Q-1" in text_
+    with slack_wiring.session_factory() as s:
+        kinds = [r.kind for r in s.scalars(select(OutboxMessage))]
+    assert "approval.request" in kinds
+
+
+def test_the_log_to_crm_shortcut_logs_a_channel_message_on_a_chosen_deal(slack, slack_wiring):
+    _deal(slack)
+    slack.command("U01EMMA", "deal new Globex amount=1000")
+    slack.log_message_shortcut("U01EMMA", "Customer says the invoice address is wrong & needs <fix>")
+    view = slack.opened_view()
+    assert view["callback_id"] == "crm.log_message"
+    deal_options = [o["value"] for b in view["blocks"] if b.get("block_id") == "deal" for o in b["element"]["options"]]
+    assert sorted(deal_options) == ["D-1", "D-2"]
+    initial = next(b for b in view["blocks"] if b.get("block_id") == "text")["element"]["initial_value"]
+    assert initial == "Customer says the invoice address is wrong & needs <fix>"
+    slack.submit("U01EMMA", view, {"deal": chosen("D-2"), "kind": chosen("note"), "text": text(initial)})
+    with slack_wiring.session_factory() as s:
+        activity = s.scalars(select(Activity)).one()
+        assert (activity.deal_id, activity.kind, activity.text) == (2, "note", initial)
+
+
+def test_the_shortcut_without_open_deals_says_so(slack):
+    slack.log_message_shortcut("U01TOM", "hello")
+    view = slack.opened_view()
+    assert "No open deals" in blocks_text({"blocks": view["blocks"]}) and "submit" not in view
+
+
+def test_a_crash_while_submitting_replaces_the_modal_with_a_reference_id(slack, monkeypatch, caplog):
+    from bot.slack import modals
+
+    _deal(slack)
+    slack.click("U01EMMA", "deal.log", "D-1")
+    view = slack.opened_view()
+
+    def boom(*_a, **_k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(modals, "log_invocation", boom)
+    r = slack.submit("U01EMMA", view, {"kind": chosen("call"), "text": text("hello")})
+    body = r.json()
+    assert body["response_action"] == "update" and body["view"]["type"] == "modal"
+    shown = blocks_text({"blocks": body["view"]["blocks"]})
+    ref = shown.split("：")[-1].split("。")[0] if "参考编号" in shown else shown.split("Reference: ")[1].split(".")[0]
+    assert any(ref in rec.getMessage() for rec in caplog.records)
