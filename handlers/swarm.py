@@ -69,8 +69,8 @@ def _access(uow: UnitOfWork, actor: User, ref: Ref) -> tuple[str, bool]:
     ticket_access = activity_service.ticket_access
     if ref.kind == "ticket" and ticket_access is not None:
         ticket = ticket_access(uow, actor, ref.id)
-        name = getattr(ticket, "subject", None) or getattr(ticket, "title", None) or str(ref)
-        return str(name), getattr(ticket, "status", "open") not in ("closed", "resolved")
+        name = getattr(ticket, "subject", None) or str(ref)
+        return str(name), bool(getattr(ticket, "is_open", True))
     raise NotFound(ref=str(ref))
 
 

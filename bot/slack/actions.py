@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack.context import SlackContext, guarded, message_for, respond_with
+from bot.slack.context import SlackContext, guarded, message_for, respond_with, send_attachments
 from bot.slack.home import publish_home
 from bot.slack.modals import LOG_MESSAGE, Meta, deals_for_picker, log_message_view, open_form
 from cards.render.slack import action_name
@@ -54,6 +54,7 @@ def register(app: App, ctx: SlackContext) -> None:
         else:
             msg = message_for(reply, locale)
             client.chat_postMessage(channel=user["id"], text=msg["text"], blocks=msg["blocks"])
+        send_attachments(client, user["id"], reply)
         if surface == "home":
             publish_home(ctx, client, user["id"], actor)
 

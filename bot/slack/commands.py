@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack.context import SlackContext, guarded, respond_with
+from bot.slack.context import SlackContext, guarded, respond_with, send_attachments
 from bot.slack.modals import Meta, open_form
 
 COMMAND = "/crm"
@@ -33,3 +33,4 @@ def register(app: App, ctx: SlackContext) -> None:
             if open_form(client, body.get("trigger_id"), reply.form, meta, ctx):
                 return
         respond_with(respond, reply, locale)
+        send_attachments(client, body["user_id"], reply)

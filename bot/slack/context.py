@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
@@ -65,6 +66,21 @@ def respond_with(respond: Callable[..., Any], reply: Reply, locale: str, *, repl
     msg = message_for(reply, locale)
     respond(text=msg["text"], blocks=msg["blocks"], response_type=reply.visibility,
             replace_original=replace_original or reply.replace_original)
+
+
+def send_attachments(client: WebClient, slack_user_id: str, reply: Reply) -> None:
+    """Files that go with a reply (a quote document) land in the person's DM with the app: ephemeral
+    messages cannot carry files. A failure is logged; the reply itself was already shown."""
+    if not reply.attachments:
+        return
+    try:
+        dm = client.conversations_open(users=slack_user_id)["channel"]["id"]
+        for att in reply.attachments:
+            client.files_upload_v2(channel=dm, content=att.content.encode("utf-8"), filename=att.filename,
+                                   title=att.filename)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("slack: could not upload %s for %s: %s", [a.filename for a in reply.attachments],
+                    slack_user_id, exc)
 
 
 def error_text(reply: Reply) -> str | None:

@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.context import SlackContext, error_text, guarded, message_for
+from bot.slack.context import SlackContext, error_text, guarded, message_for, send_attachments
 from cards.builders.sales import kind_label
 from cards.i18n import translator
 from cards.model import Reply
@@ -375,6 +375,7 @@ def register(app: App, ctx: SlackContext) -> None:
             return
         ack()
         deliver(client, user["id"], meta, reply, ctx.locale(actor))
+        send_attachments(client, user["id"], reply)
 
 
 def deliver(client: WebClient, slack_user_id: str, meta: Meta, reply: Reply, locale: str) -> None:

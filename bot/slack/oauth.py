@@ -17,8 +17,9 @@ from bot.settings import Settings
 
 log = logging.getLogger("chatcrm.slack.oauth")
 # Least privilege for what the app does (slack_manifest.yml lists the same): /crm and the shortcut,
-# cards and DMs, users.info for new people, private swarm channels (create/invite/topic/archive), pins.
-DEFAULT_SCOPES = ("commands", "chat:write", "users:read", "groups:write", "pins:write")
+# cards and DMs, users.info for new people, private swarm channels (create/invite/topic/archive), pins,
+# and quote documents uploaded into the person's DM with the app.
+DEFAULT_SCOPES = ("commands", "chat:write", "users:read", "groups:write", "pins:write", "im:write", "files:write")
 STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 STATE_EXPIRATION_SECONDS = 600
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,9 @@ from crm_core.models import WeComCardTask, WeComInbound, WeComResponseCode
 log = logging.getLogger("chatcrm.wecom.store")
 
 CODE_LIFETIME = timedelta(hours=72)  # a response_code allows one update_template_card within 72 h
+INBOUND_KEEP = timedelta(days=7)  # WeCom retries within seconds
+TASK_KEEP = timedelta(days=30)  # a click on an older card still works; it just cannot be updated
+PRUNE_ONE_IN = 200  # claims that also prune (housekeeping rides along, no job needed)
 _NOT_TASK_CHARS = re.compile(r"[^0-9A-Za-z_\-@]")
 
 
@@ -34,14 +38,30 @@ class InboundLog:
             with self._factory.begin() as session:
                 session.add(WeComInbound(key=cb.dedupe_key, kind=cb.kind[:16], from_user=cb.from_user[:64],
                                          received_at=self._clock.now()))
-            return True
         except IntegrityError:  # seen before: a retry
             return False
+        if zlib.crc32(cb.dedupe_key.encode()) % PRUNE_ONE_IN == 0:
+            self.housekeeping()
+        return True
+
+    def housekeeping(self) -> None:
+        """Forget old callbacks, card tasks and their codes. Failures are logged, never raised."""
+        now = self._clock.now()
+        try:
+            gone = self.prune(now - INBOUND_KEEP)
+            with self._factory.begin() as session:
+                tasks = session.execute(delete(WeComCardTask).where(WeComCardTask.created_at < now - TASK_KEEP))
+                codes = session.execute(delete(WeComResponseCode).where(
+                    WeComResponseCode.issued_at < now - TASK_KEEP))
+            log.info("WeCom housekeeping: %s callbacks, %s card tasks, %s codes forgotten", gone,
+                     tasks.rowcount, codes.rowcount)
+        except Exception:  # noqa: BLE001 - housekeeping must never cost a message
+            log.exception("WeCom housekeeping failed")
 
     def prune(self, before: datetime) -> int:
         """Forget callbacks received before `before` (WeCom retries within seconds; a week is plenty)."""
         with self._factory.begin() as session:
-            rows = session.execute(WeComInbound.__table__.delete().where(WeComInbound.received_at < before))
+            rows = session.execute(delete(WeComInbound).where(WeComInbound.received_at < before))
             return int(rows.rowcount or 0)
 
 

@@ -71,9 +71,10 @@ def test_only_the_lock_holder_fires_and_the_other_takes_over_when_it_dies(wiring
         assert b.run_job("lead_sla") is None  # B stands by
         assert b.run_job("digests") is None
         clock.advance(minutes=5)
-        # A dies: its connection goes away (as when the process is killed).
+        # A dies: its connection goes away (as when the process is killed). The timeout makes
+        # pg_terminate_backend wait until the backend is really gone (PostgreSQL 14+).
         with wiring.engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": a.leader.backend_pid})
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": a.leader.backend_pid})
         assert b.run_job("lead_sla") == 2  # B took over on its next tick
         assert a.run_job("lead_sla") is None  # A (restarted) now stands by
         kinds = [k for _, k, _ in messages(wiring, kinds=("nudge.",))]

@@ -60,6 +60,8 @@ class FakeSlack:
         self.channels: dict[str, Channel] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, str] = {}  # file id -> content
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> {title, channel}
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens = {TOKEN}
         self.delays: dict[str, float] = {}
@@ -302,6 +304,26 @@ class FakeSlack:
         check_view(view, view.get("type", "modal"))
         return {"view": view}
 
+    def _conversations_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(body.get("users", "")).split(",") if u]
+        if len(users) != 1 or users[0] not in self.users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": dm_channel(users[0])}}
+
+    def _files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("filename") or not str(body.get("length", "")).isdigit():
+            raise SlackError("invalid_arguments")
+        file_id = f"F{self._next():05d}"
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(str(body.get("files", "[]")))
+        for f in files:
+            if f["id"] not in self.uploads:
+                raise SlackError("file_not_found")
+            self.files[f["id"]] = {"title": f.get("title"), "channel": body.get("channel_id")}
+        return {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
     def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(body.get("user", "")))
         if user is None:
@@ -394,6 +416,15 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             else:
                 body = dict(parse_qsl(raw, keep_blank_values=True))
             path = self.path.split("?")[0]
+            if path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes, no token
+                fake.uploads[path.rsplit("/", 1)[-1]] = raw
+                data = b"OK - " + str(len(raw)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if path.startswith("/response_url/"):
                 method = "response_url"
                 body = {**body, "_path": path}

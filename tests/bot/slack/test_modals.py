@@ -149,3 +149,12 @@ def test_a_crash_while_submitting_replaces_the_modal_with_a_reference_id(slack, 
     shown = blocks_text({"blocks": body["view"]["blocks"]})
     ref = shown.split("：")[-1].split("。")[0] if "参考编号" in shown else shown.split("Reference: ")[1].split(".")[0]
     assert any(ref in rec.getMessage() for rec in caplog.records)
+
+
+def test_the_quote_document_lands_in_the_requesters_dm_as_a_file(slack, fake_slack):
+    _deal(slack)
+    slack.command("U01EMMA", "quote D-1 PRO x10 discount=5")
+    assert "Quote document: " in blocks_text(slack.last_response())
+    (file_id, meta), = fake_slack.files.items()
+    assert meta["channel"] == "D01EMMA" and meta["title"].endswith(".html")
+    assert "Acme" in fake_slack.uploads[file_id] and "<html" in fake_slack.uploads[file_id].lower()

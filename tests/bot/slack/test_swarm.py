@@ -80,3 +80,14 @@ def test_somebody_elses_deal_cannot_get_a_swarm(slack):
     _small_deal(slack)
     slack.command("U01TOM", "swarm D-1")
     assert "not allowed" in blocks_text(slack.last_response())
+
+
+def test_a_ticket_gets_a_swarm_with_support_and_the_account_owner(slack, fake_slack, slack_wiring, clock):
+    slack.command("U01EMMA", "deal new Initech amount=1000")  # Emma owns the account
+    slack.command("U01TOM", "ticket new Initech urgent Printer on fire 🔥")
+    assert "T-1" in blocks_text(slack.last_response())
+    slack.command("U01TOM", "swarm T-1")
+    assert "Creating the swarm channel for T-1" in blocks_text(slack.last_response())
+    deliver_all(slack_wiring, clock)
+    channel = fake_slack.channel_named("ticket-1-printer-on-fire")
+    assert channel.members >= {"U01SUP", "U01WANG", "U01EMMA"}  # support owner, their manager, account owner

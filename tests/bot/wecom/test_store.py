@@ -48,3 +48,25 @@ def test_task_ids_follow_wecoms_rules() -> None:
     assert tid.startswith("crm-") and all(c.isascii() and (c.isalnum() or c in "_-@") for c in tid)
     long = CardStore.new_task_id(Card(title="x", kind="k" * 300, ref="r"))
     assert len(long.encode()) <= 128
+
+
+def test_housekeeping_forgets_old_callbacks_tasks_and_codes(wecom_rt: WeComRuntime, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from crm_core.models import WeComCardTask, WeComInbound, WeComResponseCode
+    cards = wecom_rt.messenger.cards
+    old = WeComCallback(kind="text", from_user="lilei", create_time="1", msg_type="text", msg_id="1")
+    assert wecom_rt.inbound.claim(old)
+    cards.record_task("old-task", "lilei", Card(title="x"))
+    cards.add_code("old-task", "RC-old", "send")
+    clock.advance(days=31)
+    new = WeComCallback(kind="text", from_user="lilei", create_time="2", msg_type="text", msg_id="2")
+    assert wecom_rt.inbound.claim(new)
+    cards.record_task("new-task", "lilei", Card(title="x"))
+    cards.add_code("new-task", "RC-new", "send")
+    wecom_rt.inbound.housekeeping()
+    with wecom_rt.messenger.cards._factory() as s:
+        assert list(s.scalars(select(WeComInbound.key))) == [new.dedupe_key]
+        assert list(s.scalars(select(WeComCardTask.task_id))) == ["new-task"]
+        assert s.scalar(select(func.count(WeComResponseCode.id))) == 1
+    assert not wecom_rt.inbound.claim(new)  # still remembered: a retry is still a retry
