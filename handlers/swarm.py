@@ -39,15 +39,16 @@ SWARM_ARCHIVE_KEY = "swarm-archive:{record_type}:{record_id}"
 
 @command("swarm")
 def open_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    return _open(uow, actor, locale, inv.args["record"])
+    return swarm_reply(uow, actor, locale, inv.args["record"])
 
 
 @action("deal.swarm")
 def open_deal_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    return _open(uow, actor, locale, button_ref(inv, "deal"))
+    return swarm_reply(uow, actor, locale, button_ref(inv, "deal"))
 
 
-def _open(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
+def swarm_reply(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
+    """Show the record's swarm channel, or ask for it (once): what `swarm D-7` and the buttons do."""
     name, is_open = _access(uow, actor, ref)
     channels = [_label(s) for s in live_swarms(uow, ref.kind, ref.id)]
     if channels:

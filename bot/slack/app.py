@@ -126,7 +126,7 @@ def mount(api: FastAPI, w: Wiring) -> App:
     w.extras["slack_app"] = bolt
 
     async def slack_events(request: Request) -> Response:
-        raw = (await request.body()).decode("utf-8")
+        raw = (await request.body()).decode("utf-8", errors="replace")  # not UTF-8: the signature fails
         req = bolt_request(raw, request.url.query, dict(request.headers))
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, req))
 
