@@ -18,7 +18,7 @@ from bot.slack.identity import resolve_user_id
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
-from cards.render.slack import SlackLimitError, fit_text, to_message
+from cards.render.slack import SlackLimitError, fit_card, fit_text, to_message
 from crm_core.services.users import locale_of, user_by_identity
 from handlers.invocation import Invocation
 from handlers.runner import Runner
@@ -55,7 +55,7 @@ def message_for(reply: Reply, locale: str) -> dict[str, Any]:
     """`{"text", "blocks"}` for a reply. A card Slack would refuse is an internal error, logged with an id."""
     cards = reply.cards or (Card(title="✓", locale=locale, kind="info"),)
     try:
-        return to_message(cards)
+        return to_message([fit_card(c) for c in cards])
     except (SlackLimitError, ValueError) as exc:
         ref = new_ref()
         log.error("slack: cannot render reply ref=%s kinds=%s: %s", ref, [c.kind for c in cards], exc)

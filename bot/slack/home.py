@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from cards.builders.common import internal_error_card
-from cards.render.slack import SlackLimitError, to_view_blocks
+from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
 from handlers.invocation import Invocation
 
 HINT = {"en": "Type `/crm help` anywhere for every command.", "zh_CN": "在任意位置输入 `/crm 帮助` 查看全部命令。"}
@@ -22,7 +22,7 @@ def home_view(ctx: SlackContext, actor_id: int) -> dict[str, Any]:
     reply = ctx.run(Invocation(actor_id=actor_id, kind="action", name="home.show", platform="slack"))
     hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=HINT.get(locale, HINT["en"]))])
     try:
-        blocks = to_view_blocks(reply.cards, leading=[hint.to_dict()])
+        blocks = to_view_blocks([fit_card(c) for c in reply.cards], leading=[hint.to_dict()])
     except SlackLimitError as exc:
         ref = new_ref()
         log.error("slack: home view for user %s does not fit ref=%s: %s", actor_id, ref, exc)

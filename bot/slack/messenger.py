@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from cards.model import Card
-from cards.render.slack import SlackLimitError, to_message
+from cards.render.slack import SlackLimitError, fit_card, to_message
 from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
 
 log = logging.getLogger("chatcrm.slack.messenger")
@@ -203,7 +203,7 @@ class SlackMessenger:
 
     def _render(self, card: Card, what: str) -> dict[str, Any]:
         try:
-            return to_message(card)
+            return to_message(fit_card(card))
         except (SlackLimitError, ValueError) as exc:
             raise DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True) from exc
 

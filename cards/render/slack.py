@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -46,7 +47,7 @@ from cards.model import Block, Button, Card, Context, Divider, Field, Image, Sec
 
 __all__ = [
     "SlackLimitError", "to_blocks", "to_message", "to_view_blocks", "fallback_text", "action_name",
-    "action_pattern", "fit_text", "escape_mrkdwn",
+    "action_pattern", "fit_text", "fit_card", "escape_mrkdwn",
     "MAX_BLOCKS", "MAX_VIEW_BLOCKS", "MAX_HEADER", "MAX_SECTION_TEXT", "MAX_FIELD_TEXT", "MAX_FIELDS_PER_SECTION",
     "MAX_BUTTON_LABEL", "MAX_BUTTON_VALUE", "MAX_ACTIONS_PER_BLOCK", "MAX_ID", "MAX_FALLBACK",
 ]
@@ -86,6 +87,44 @@ def fit_text(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - len(ellipsis)] + ellipsis
+
+
+def fit_card(card: Card) -> Card:
+    """A copy of `card` with every text cut (with an ellipsis) to Slack's length limits, for adapters that
+    would rather show a shortened card than none (a 300-character deal name in a 150-character header).
+    Lengths are measured as sent, i.e. after escaping. Button values are references and are never cut,
+    and the number of blocks is not changed: those limits still raise in `to_message`."""
+    def fit_field(f: Field) -> Field:
+        room = MAX_FIELD_TEXT - (len(escape_mrkdwn(f.label)) + 3 if f.label else 0)
+        return Field(_fit_raw(f.label, MAX_FIELD_TEXT // 2), _fit_raw(f.value, max(room, 10)))
+
+    def fit_block(b: Block) -> Block:
+        if isinstance(b, Section):
+            return Section(_fit_raw(b.text, MAX_SECTION_TEXT))
+        if isinstance(b, Context):
+            return Context(_fit_raw(b.text, MAX_SECTION_TEXT))
+        return b
+
+    return replace(
+        card, title=fit_text(card.title, MAX_HEADER) if card.title else card.title,
+        subtitle=_fit_raw(card.subtitle, MAX_SECTION_TEXT) if card.subtitle else card.subtitle,
+        fields=tuple(fit_field(f) for f in card.fields), blocks=tuple(fit_block(b) for b in card.blocks),
+        buttons=tuple(replace(b, label=fit_text(b.label, MAX_BUTTON_LABEL)) for b in card.buttons))
+
+
+def _fit_raw(text: str, limit: int) -> str:
+    """The longest start of `text` (plus an ellipsis) whose escaped form has at most `limit` characters."""
+    if len(escape_mrkdwn(text)) <= limit:
+        return text
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        size = len(_ESCAPES.get(ch, ch))
+        if used + size > limit - len(ELLIPSIS):
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + ELLIPSIS
 
 
 def action_name(action_id: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cards.builders.nudges import t
@@ -44,12 +44,14 @@ def scan_renewals(session: Session, config: Config, now: datetime) -> list[DueRe
     thresholds = sorted(set(config.renewals.remind_days), reverse=True)
     if not thresholds:
         return []
-    ranges = [and_(Contract.end_date <= today + timedelta(days=d),
-                   Contract.end_date > today + timedelta(days=d - LOOKBACK_DAYS)) for d in thresholds]
-    rows = session.execute(select(Contract.id, Contract.end_date).where(or_(*ranges), Contract.end_date >= today)
-                           .order_by(Contract.end_date, Contract.id))
+    found: dict[int, date] = {}
+    for d in thresholds:  # one tight range per threshold (an OR of ranges can fall back to a wide scan)
+        lowest = max(today, today + timedelta(days=d - LOOKBACK_DAYS + 1))
+        rows = session.execute(select(Contract.id, Contract.end_date).where(
+            Contract.end_date >= lowest, Contract.end_date <= today + timedelta(days=d)))
+        found.update({contract_id: end for contract_id, end in rows})
     out: list[DueRenewal] = []
-    for contract_id, end in rows:
+    for contract_id, end in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
         # The smallest threshold the contract has crossed is the current reminder.
         crossed = [d for d in thresholds if end <= today + timedelta(days=d)]
         out.append(DueRenewal(contract_id, min(crossed), end))

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from crm_core.models import Activity, Lead, OutboxMessage, User
+from crm_core.models import Activity, Deal, Lead, User
 from tests.bot.slack.harness import FORM, blocks_text, buttons
 
 
@@ -121,6 +121,15 @@ def test_a_command_changes_things_once_even_if_the_same_request_arrives_twice(sl
     assert slack.post(body, FORM).status_code == 200
     assert slack.post(body, FORM).status_code == 200
     with slack_wiring.session_factory() as s:
-        from crm_core.models import Deal
         assert len(s.scalars(select(Deal)).all()) == 1
-        assert s.scalars(select(OutboxMessage)).all() is not None
+    first, second = slack.responses()
+    assert blocks_text(first) == blocks_text(second)  # the repeat answers with the stored reply
+
+
+def test_a_deal_with_a_very_long_name_still_shows_in_slack(slack):
+    for i in range(10):
+        slack.command("U01EMMA", f'deal new Acme amount=1000 name="{"长名字&" * 70}{i}"')
+    card = slack.last_response()
+    assert card["blocks"][0]["type"] == "header" and len(card["blocks"][0]["text"]["text"]) <= 150
+    slack.command("U01EMMA", "deal list")
+    assert "My deals" in blocks_text(slack.last_response())

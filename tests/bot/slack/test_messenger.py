@@ -116,8 +116,15 @@ def test_a_server_error_is_retried_later(messenger, fake_slack):
     assert not err.value.permanent and err.value.retry_after is None
 
 
+def test_long_texts_are_shortened_not_refused(messenger, fake_slack):
+    long = Card(title="Deal D-1 · " + "名" * 300, blocks=(Section("&" * 5000),))
+    messenger.send_now(Recipient(user_id=3, platform="slack", external_id="U01SAM", locale="en"), long)
+    header = fake_slack.dm_messages("U01SAM")[0]["blocks"][0]["text"]["text"]
+    assert len(header) == 150 and header.endswith("…")
+
+
 def test_a_card_slack_would_refuse_is_permanent_and_never_sent(messenger, fake_slack):
-    too_long = Card(title="x" * 151)
+    too_long = Card(title="x", buttons=(Button("b", "deal.log", "D" * 2001),))
     with pytest.raises(DeliveryError) as err:
         messenger.send_now(Recipient(user_id=3, platform="slack", external_id="U01SAM", locale="en"), too_long)
     assert err.value.permanent and fake_slack.methods() == []
