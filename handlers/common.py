@@ -15,5 +15,11 @@ def button_ref(inv: Invocation, *kinds: str) -> Ref:
     return ref
 
 
+def button_detail(inv: Invocation) -> str | None:
+    """What a button's value says after the reference ("D-7:proposal" -> "proposal"), if anything."""
+    _, sep, detail = str(inv.args.get("value", "")).partition(":")
+    return detail if sep and detail else None
+
+
 def zh(locale: str) -> bool:
     return locale == "zh_CN"

@@ -6,12 +6,12 @@ from cards.builders.sales import deal_card, deal_line, t
 from cards.model import Button, Reply
 from crm_core.clock import Clock
 from crm_core.models import Deal, User
-from crm_core.services.deals import (access_deal, do_close, do_create_deal, do_move_stage, do_set_fields,
-                                     list_deals, parse_date, resolve_stage)
+from crm_core.services.deals import (access_deal, check_shown_stage, do_close, do_create_deal, do_move_stage,
+                                     do_set_fields, list_deals, parse_date, resolve_stage)
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
-from handlers.common import button_ref
+from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
 from handlers.registry import action, command
 from handlers.views import deal_view, money, stage_name
@@ -71,8 +71,10 @@ def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User,
     return _card(uow, deal, locale, clock, t(locale, "deal.set", fields=", ".join(changed)))
 
 
-def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: int, stage: str | None) -> Reply:
+def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: int, stage: str | None,
+             shown_stage: str | None = None) -> Reply:
     deal = access_deal(uow, actor, deal_id, for_update=True)
+    check_shown_stage(uow, deal, shown_stage)
     target = resolve_stage(uow, deal, stage)
     previous = deal.stage
     move = do_move_stage(uow, actor, deal, target, now=clock.now())
@@ -90,7 +92,7 @@ def advance_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
 
 @action("deal.advance")
 def advance_deal_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, inv.args.get("stage"))
+    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, inv.args.get("stage"), button_detail(inv))
 
 
 @command("won")

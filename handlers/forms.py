@@ -12,9 +12,9 @@ from cards.builders.common import notice_card
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
-from crm_core.services.deals import access_deal, do_set_fields, missing_fields, resolve_stage
+from crm_core.services.deals import access_deal, check_shown_stage, do_set_fields, missing_fields, resolve_stage
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
+from handlers.common import button_detail, button_ref
 from handlers.deals import _advance
 from handlers.invocation import Invocation
 from handlers.registry import action
@@ -25,6 +25,7 @@ from handlers.views import stage_name
 def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     ref = button_ref(inv, "deal")
     deal = access_deal(uow, actor, ref.id, for_update=True)
+    check_shown_stage(uow, deal, button_detail(inv))
     target = resolve_stage(uow, deal, inv.args.get("stage"))
     values = {k: v for k, v in inv.options.items() if str(v).strip()}
     if values:

@@ -57,5 +57,5 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         weighted=money(weighted_amount(uow, deal), deal.currency) if deal.amount is not None else None,
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
         owner=deal.owner.name, days_in_stage=days, custom={k: str(v) for k, v in (deal.fields or {}).items()},
-        next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm,
+        next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
     )

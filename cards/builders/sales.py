@@ -115,6 +115,7 @@ class DealView:
     missing_for_next: Sequence[str] = ()
     recent: Sequence[str] = ()
     has_swarm: bool = False
+    stage_key: str = ""  # the stage the card shows; the advance button carries it so a stale click is refused
 
 
 def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
@@ -135,7 +136,8 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
     buttons: tuple[Button, ...] = ()
     if v.status == "open":
         buttons = (Button(t(locale, "btn.log"), "deal.log", v.ref),
-                   Button(t(locale, "btn.advance"), "deal.advance", v.ref, "primary"),
+                   Button(t(locale, "btn.advance"), "deal.advance", f"{v.ref}:{v.stage_key}" if v.stage_key else v.ref,
+                          "primary"),
                    Button(t(locale, "btn.quote"), "deal.quote", v.ref),
                    Button(t(locale, "btn.swarm"), "deal.swarm", v.ref))
     return Card(title=t(locale, "deal.title", ref=v.ref, name=v.name), locale=locale,

@@ -124,7 +124,7 @@ def check_task_id(task_id: str) -> str:
 def command_hint(button: Button, locale: str) -> str | None:
     """What a person types to do what the button does ("批准 A-5"), or None when there is no text form."""
     entry = _HINTS.get(button.action)
-    return entry[_zh(locale)].format(v=button.value) if entry else None
+    return entry[_zh(locale)].format(v=button.value.split(":", 1)[0]) if entry else None
 
 
 # --- template card --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from crm_core.config import Stage
-from crm_core.errors import Conflict, InvalidValue, MissingFields, NotFound
+from crm_core.errors import Conflict, InvalidValue, MissingFields, NotFound, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Account, Contact, Deal, StageChange, Task, User
 from crm_core.normalize import normalize_company
@@ -199,6 +199,19 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
 class StageMove:
     change: StageChange
     tasks: list[Task]
+
+
+def check_shown_stage(uow: UnitOfWork, deal: Deal, shown_stage: str | None) -> None:
+    """A click on a card shown at another stage (a double click, an old card) changes nothing."""
+    if shown_stage is None or shown_stage == deal.stage:
+        return
+    pipeline = uow.config.pipeline
+    now_at = pipeline.get(deal.stage)
+    name_en = now_at.name.en if now_at else deal.stage
+    name_zh = now_at.name.zh_CN if now_at else deal.stage
+    raise StaleAction(f"{deal.ref} has already moved on: it is in {name_en} now. Nothing was changed; "
+                      f"here is what to do next: deal {deal.ref}",
+                      f"{deal.ref} 已经推进过了，当前阶段：「{name_zh}」。本次未做修改；查看最新情况：商机 {deal.ref}")
 
 
 def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, now: datetime) -> StageMove:

@@ -84,3 +84,19 @@ def test_my_lists_open_leads_deals_and_tasks(console_bot):  # type: ignore[no-un
     emma.exec("deal new Globex amount=1000")
     out = emma.exec("my")
     assert "L-1 · Zoe · Initech" in out and "D-1 · Globex" in out and "Confirm budget and timeline" in out
+
+
+def test_a_double_click_on_advance_moves_the_deal_once(console_bot, runner, user_id, wiring):  # type: ignore[no-untyped-def]
+    from handlers.invocation import Invocation
+    emma = console_bot("emma")
+    out = emma.exec("deal new Globex amount=1000 ")
+    emma.exec("deal set D-1 contact=Ann")
+    advance = next(b for b in emma.buttons if b.action == "deal.advance")
+    assert advance.value == "D-1:qualify"
+    click = Invocation(actor_id=user_id("emma"), kind="action", name="deal.advance", args={"value": advance.value})
+    first, second = runner.run(click), runner.run(click)
+    assert "Moved from Qualify to Discovery" in first.text()
+    assert "already moved on" in second.text() and "Discovery" in second.text()
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 1).stage == "discovery"
+    assert "Deal D-1" in out
