@@ -102,9 +102,10 @@ def measure(label: str, url_for: "callable[[str], str]", csv_path: Path, rows: i
     started = time.perf_counter()
     result = run_import(w, csv_path, show_progress=False)
     t_import = time.perf_counter() - started
-    w2 = build(Settings(database_url=url_for("floor")))
-    w2.prepare_database()
-    t_floor = floor(url_for("floor"), csv_path)
+    floor_url = url_for("floor")
+    w2 = build(Settings(database_url=floor_url))
+    w2.prepare_database()  # users exist, so the floor's rows have a valid owner
+    t_floor = floor(floor_url, csv_path)
     s = result.stats
     print(f"  [{label}] created {s.created}, merged {s.merged}, rejected {s.rejected}")
     return label, rows / t_import, rows / t_floor

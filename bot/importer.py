@@ -82,7 +82,7 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
                 raise typer.Exit(2) from None
     s = result.stats
     typer.echo(f"read {s.read} rows: {s.created} new leads, {s.merged} merged into existing leads, "
-               f"{s.already_imported} already imported earlier, {s.rejected} rejected.")
+               f"{s.already_imported} skipped (imported by an earlier run, or an exact repeat), {s.rejected} rejected.")
     if result.unmapped_columns:
         typer.echo("ignored columns: " + ", ".join(result.unmapped_columns))
     report = write_report(path, result)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.config import Config
@@ -127,14 +127,53 @@ def import_leads(session_factory: sessionmaker[Session], config: Config, header:
     return result
 
 
-class _Index:
-    """Existing leads of one batch by email, phone and company key, plus the leads the batch creates."""
+@dataclass
+class _NewLead:
+    """A lead this batch creates, before it is inserted: merge_duplicate can update it like a Lead."""
 
-    def __init__(self, session: Session, inputs: list[LeadInput]) -> None:
-        emails = {d.email for d in inputs if d.email}
-        phones = {d.phone for d in inputs if d.phone}
-        companies = {normalize_company(d.company) for d in inputs if d.company}
-        self.by: dict[str, dict[str, Lead]] = {"email": {}, "phone": {}, "company_key": {}}
+    name: str
+    company: str | None
+    company_key: str | None
+    email: str | None
+    phone: str | None
+    source: str
+    last_source: str
+    region: str | None
+    industry: str | None
+    product: str | None
+    tags: list[str]
+    score: int
+    owner_id: int
+    assigned_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    duplicate_hits: int = 0
+    id: int | None = None
+
+    def row(self) -> dict[str, object]:
+        values = {k: v for k, v in self.__dict__.items() if k != "id"}
+        values.update(status="open", created_by_id=None, first_response_due_at=None, reassign_count=0)
+        return values
+
+
+LeadRecord = Lead | _NewLead
+
+
+@dataclass(frozen=True)
+class _Valid:
+    key: str
+    data: LeadInput
+    company_key: str | None  # normalised once per row
+
+
+class _Index:
+    """Leads of one batch by email, phone and company key: existing ones, then the ones the batch creates."""
+
+    def __init__(self, session: Session, rows: list[_Valid]) -> None:
+        emails = {r.data.email for r in rows if r.data.email}
+        phones = {r.data.phone for r in rows if r.data.phone}
+        companies = {r.company_key for r in rows if r.company_key}
+        self.by: dict[str, dict[str, LeadRecord]] = {"email": {}, "phone": {}, "company_key": {}}
         conds = []
         if emails:
             conds.append(Lead.email.in_(emails))
@@ -146,27 +185,22 @@ class _Index:
             for lead in session.scalars(select(Lead).where(or_(*conds)).order_by(Lead.id)):
                 self.add(lead)
 
-    def add(self, lead: Lead) -> None:
+    def add(self, lead: LeadRecord) -> None:
         for attr in ("email", "phone", "company_key"):
             value = getattr(lead, attr)
             if value:
                 self.by[attr].setdefault(value, lead)
 
-    def find(self, data: LeadInput) -> Lead | None:
-        company_key = normalize_company(data.company) if data.company else None
-        for attr, value in (("email", data.email), ("phone", data.phone), ("company_key", company_key)):
+    def find(self, row: _Valid) -> LeadRecord | None:
+        for attr, value in (("email", row.data.email), ("phone", row.data.phone), ("company_key", row.company_key)):
             if value and value in self.by[attr]:
                 return self.by[attr][value]
         return None
 
 
-def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[int, list[str]]], now: datetime,
-                  result: ImportResult, batch_number: int) -> None:
-    session = uow.session
-    keyed = [(line, _row_values(mapping, cells)) for line, cells in batch]
-    keys = [row_key(values) for _, values in keyed]
-    done = set(session.scalars(select(ImportedRow.key).where(ImportedRow.key.in_(set(keys)))))
-    valid: list[tuple[str, LeadInput]] = []
+def _validate(keyed: list[tuple[int, dict[str, str]]], keys: list[str], done: set[str],
+              result: ImportResult) -> list[_Valid]:
+    valid: list[_Valid] = []
     for (line, values), key in zip(keyed, keys):
         result.stats.read += 1
         if key in done:
@@ -182,46 +216,69 @@ def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[in
             result.stats.rejected += 1
             result.rejected.append(Rejected(line, exc.msg_format("en"), values))
             continue
-        valid.append((key, data))
-    index = _Index(session, [d for _, d in valid])
+        valid.append(_Valid(key, data, normalize_company(data.company) if data.company else None))
+    return valid
+
+
+def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[int, list[str]]], now: datetime,
+                  result: ImportResult, batch_number: int) -> None:
+    session = uow.session
+    keyed = [(line, _row_values(mapping, cells)) for line, cells in batch]
+    keys = [row_key(values) for _, values in keyed]
+    done = set(session.scalars(select(ImportedRow.key).where(ImportedRow.key.in_(set(keys)))))
+    valid = _validate(keyed, keys, done, result)
+    index = _Index(session, valid)
     assigner = BatchAssigner(session, uow.config)
     received: Counter[int] = Counter()
-    imported: list[tuple[str, Lead, str]] = []
-    for key, data in valid:
-        existing = index.find(data)
+    imported: list[tuple[str, LeadRecord, str]] = []
+    created: list[_NewLead] = []
+    for row in valid:
+        existing = index.find(row)
         if existing is not None:
-            merge_duplicate(existing, data, now)
+            merge_duplicate(existing, row.data, now)
             index.add(existing)
             result.stats.merged += 1
-            imported.append((key, existing, "merged"))
+            imported.append((row.key, existing, "merged"))
             continue
-        owner = assigner.assign({"region": data.region, "industry": data.industry, "product": data.product,
-                                 "source": data.source})
+        owner = assigner.assign({"region": row.data.region, "industry": row.data.industry,
+                                 "product": row.data.product, "source": row.data.source})
         if owner is None:
             result.stats.rejected += 1
-            result.rejected.append(Rejected(0, "no rep is available to take the lead", {"name": data.name}))
+            result.rejected.append(Rejected(0, "no rep is available to take the lead", {"name": row.data.name}))
             continue
-        lead = _new_lead(uow, data, owner.id, now)
-        session.add(lead)
+        lead = _new_lead(uow, row, owner.id, now)
+        created.append(lead)
         index.add(lead)
         received[owner.id] += 1
         result.stats.created += 1
-        imported.append((key, lead, "created"))
-    session.flush()  # gives the new leads their ids
-    session.add_all([ImportedRow(key=key, lead_id=lead.id, outcome=outcome, at=now) for key, lead, outcome in imported])
+        imported.append((row.key, lead, "created"))
+    _insert(session, created, imported, now)
     for owner_id, count in received.items():
         uow.emit(Generic("leads.imported", {"owner_id": owner_id, "count": count, "batch": batch_number}))
 
 
-def _new_lead(uow: UnitOfWork, data: LeadInput, owner_id: int, now: datetime) -> Lead:
-    return Lead(
-        name=data.name, company=data.company, company_key=normalize_company(data.company) if data.company else None,
-        email=data.email, phone=data.phone, source=data.source, last_source=data.source, region=data.region,
-        industry=data.industry, product=data.product, tags=data.tags,
+def _insert(session: Session, created: list[_NewLead], imported: list[tuple[str, LeadRecord, str]],
+            now: datetime) -> None:
+    """New leads and the import ledger with Core INSERT … RETURNING: no ORM object per row."""
+    if created:
+        ids = session.scalars(insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
+                              [lead.row() for lead in created]).all()
+        for lead, new_id in zip(created, ids):
+            lead.id = new_id
+    session.flush()  # merged existing leads
+    if imported:
+        session.execute(insert(ImportedRow), [{"key": key, "lead_id": lead.id, "outcome": outcome, "at": now}
+                                              for key, lead, outcome in imported])
+
+
+def _new_lead(uow: UnitOfWork, row: _Valid, owner_id: int, now: datetime) -> _NewLead:
+    data = row.data
+    return _NewLead(
+        name=data.name, company=data.company, company_key=row.company_key, email=data.email, phone=data.phone,
+        source=data.source, last_source=data.source, region=data.region, industry=data.industry,
+        product=data.product, tags=list(data.tags),
         score=score_lead(uow.config.scoring, source=data.source, industry=data.industry, region=data.region,
                          product=data.product, has_email=bool(data.email), has_phone=bool(data.phone),
                          has_company=bool(data.company)),
-        status="open", owner_id=owner_id, created_by_id=None, assigned_at=now, first_response_due_at=None,
-        created_at=now, updated_at=now,
+        owner_id=owner_id, assigned_at=now, created_at=now, updated_at=now,
     )
-

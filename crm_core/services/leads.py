@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -146,7 +147,23 @@ def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:
     return owner
 
 
-def merge_duplicate(lead: Lead, data: LeadInput, now: datetime) -> None:
+class Mergeable(Protocol):
+    """What merge_duplicate touches: a Lead, or a lead a bulk import is about to insert."""
+
+    tags: list[str]
+    last_source: str | None
+    duplicate_hits: int
+    email: str | None
+    phone: str | None
+    company: str | None
+    company_key: str | None
+    region: str | None
+    industry: str | None
+    product: str | None
+    updated_at: datetime
+
+
+def merge_duplicate(lead: Mergeable, data: LeadInput, now: datetime) -> None:
     lead.tags = sorted(set(lead.tags or []) | set(data.tags) | {f"src:{data.source}"})
     lead.last_source = data.source
     lead.duplicate_hits = (lead.duplicate_hits or 0) + 1
