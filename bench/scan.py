@@ -208,8 +208,13 @@ def main() -> None:
     if make_url(args.pg).database == "test":
         parser.error("refusing to fill the database named 'test' (it belongs to CI)")
     config = load_config(None)
-    path = args.sqlite or str(Path(tempfile.mkdtemp(prefix="chatcrm-scan-")) / "scan.db")
-    bench("SQLite", f"sqlite:///{path}", args.sizes, config)
+    scratch = None if args.sqlite else tempfile.TemporaryDirectory(prefix="chatcrm-scan-")
+    path = args.sqlite or str(Path(scratch.name) / "scan.db")  # type: ignore[union-attr]
+    try:
+        bench("SQLite", f"sqlite:///{path}", args.sizes, config)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
     if not args.no_pg and pg_reachable(args.pg):
         bench("PostgreSQL", args.pg, args.sizes, config)
 

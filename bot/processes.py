@@ -79,6 +79,7 @@ def run_worker(w: Wiring) -> None:
 
 def run_scheduler(w: Wiring) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our jobs log what they do
     w.prepare_database()
     service = scheduler_service(w)
     sched = service.build(BlockingScheduler(timezone=w.config.company.timezone))
@@ -96,6 +97,7 @@ def embed_workers(w: Wiring) -> None:
     process, started and stopped with the app (lifespan hooks in w.extras)."""
     loop = delivery_loop(w)
     service = scheduler_service(w, name="embedded scheduler")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     def start() -> None:
         loop.start()

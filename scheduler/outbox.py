@@ -108,8 +108,7 @@ class _Row:
     ref_key: str | None
     payload: dict[str, Any]
     attempts: int
-    next_attempt_at: datetime
-    merged_ids: list[int] = field(default_factory=list)
+    merged_ids: list[int] = field(default_factory=list)  # rows delivered inside this one's message
 
 
 def deliver_due(session_factory: sessionmaker[Session], messengers: Mapping[str, Messenger], clock: Clock,
@@ -149,19 +148,21 @@ class Deliverer:
         self.worker_id = (worker_id or f"w{secrets.token_hex(3)}")[:40]
         self.rng = rng or random.Random()
         self.pacer = pacer or Pacer(session_factory)
+        self._held: dict[tuple[str, str], datetime] = {}  # keys known to be waiting, this pass
 
     # --- one pass --------------------------------------------------------------------------------------
 
     def run_once(self, *, limit: int = 100) -> DeliveryStats:
         stats = DeliveryStats()
         token = f"{self.worker_id}:{secrets.token_hex(4)}"
+        self._held = {}
         try:
             rows = self._claim(token, limit)
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker loop
             log.exception("deliverer: claiming due outbox rows failed")
             return stats
         stats.claimed = len(rows)
-        for row in self._merge(rows, token):
+        for row in self._merge(rows):
             stats.merged += len(row.merged_ids)
             self._deliver_row(row, token, stats)
         try:
@@ -220,10 +221,10 @@ class Deliverer:
             order = {i: n for n, i in enumerate(ids)}
             return sorted((_Row(id=r.id, op=r.op, kind=r.kind, target_type=r.target_type, target_id=r.target_id,
                                 record_type=r.record_type, record_id=r.record_id, ref_key=r.ref_key,
-                                payload=dict(r.payload or {}), attempts=r.attempts, next_attempt_at=now)
+                                payload=dict(r.payload or {}), attempts=r.attempts)
                            for r in rows), key=lambda r: order[r.id])
 
-    def _merge(self, rows: list[_Row], token: str) -> list[_Row]:
+    def _merge(self, rows: list[_Row]) -> list[_Row]:
         """Nudges and digests to one person claimed in the same pass go out as one message."""
         groups: dict[int, list[_Row]] = {}
         out: list[_Row] = []
@@ -237,8 +238,12 @@ class Deliverer:
             if len(group) == 1:
                 out.append(group[0])
                 continue
+            try:
+                cards = [Card.from_dict(r.payload) for r in group]
+            except (KeyError, TypeError, ValueError):
+                out.extend(group)  # a bad payload goes on its own (and fails on its own)
+                continue
             first = group[0]
-            cards = [Card.from_dict(r.payload) for r in group]
             first.payload = merged_card(cards[0].locale, cards).to_dict()
             first.merged_ids = [r.id for r in group[1:]]
             out.append(first)
@@ -380,11 +385,17 @@ class Deliverer:
         return outcome
 
     def _archive_swarm(self, row: _Row) -> _Outcome:
+        outcome = _Outcome()
         with self.factory() as session:
             swarms = list(session.scalars(select(Swarm).where(
                 Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
                 Swarm.archived_at.is_(None)).order_by(Swarm.id)))
-        outcome = _Outcome()
+            creating = self._ready_at(session, self.clock.now(), OutboxMessage.op == "swarm.create",
+                                      OutboxMessage.record_type == row.record_type,
+                                      OutboxMessage.record_id == row.record_id)
+        if creating is not None:
+            outcome.wait(creating, "the swarm channel to archive is still being created")
+            return outcome
         for swarm in swarms:
             messenger = self.messengers.get(swarm.platform)
             if messenger is None:
@@ -417,8 +428,10 @@ class Deliverer:
         """One messenger call for one recipient / channel, paced; the result is folded into `outcome`."""
         now = self.clock.now()
         if paced:
-            wait = self.pacer.reserve(platform, target, now)
+            held = self._held.get((platform, target))
+            wait = held if held is not None and held > now else self.pacer.reserve(platform, target, now)
             if wait is not None:
+                self._held[(platform, target)] = wait
                 outcome.wait(wait, f"paced: {platform}:{target}")
                 return
         try:
@@ -429,6 +442,7 @@ class Deliverer:
             elif exc.retry_after is not None:
                 until = now + timedelta(seconds=max(0.0, float(exc.retry_after)))
                 self.pacer.block(platform, target, until)
+                self._held[(platform, target)] = until
                 outcome.wait(until, f"{platform}:{target}: asked to wait {exc.retry_after}s: {exc}")
             else:
                 outcome.error = f"{platform}:{target}: {exc}"

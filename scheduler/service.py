@@ -86,9 +86,11 @@ class SchedulerService:
         """Register the job table on an APScheduler scheduler (a BackgroundScheduler by default)."""
         sched = scheduler or BackgroundScheduler(timezone=ZoneInfo(self.config.company.timezone))
         for spec in self.specs.values():
+            # Interval scans also run once right at start-up (a restarted scheduler catches up at once).
+            first = {"next_run_time": self.clock.now()} if isinstance(spec.trigger, IntervalTrigger) else {}
             sched.add_job(self.run_job, trigger=spec.trigger, args=[spec.id], id=spec.id, name=spec.func.__name__,
                           replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=spec.misfire_grace_time)
+                          misfire_grace_time=spec.misfire_grace_time, **first)
         self.scheduler = sched
         return sched
 

@@ -22,7 +22,7 @@ from handlers.invocation import Invocation
 
 # Where a form can be shown, "Advance stage" asks for the missing fields instead of refusing.
 SLACK_ACTIONS = {"deal.advance": "form.advance"}
-ANY_ACTION = re.compile(r".+")
+ANY_ACTION = re.compile(r".*")  # every block action is acknowledged, even one with an empty action_id
 
 
 def register(app: App, ctx: SlackContext) -> None:

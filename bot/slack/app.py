@@ -30,6 +30,7 @@ from bot.slack import actions, commands, home, modals
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, build_oauth, latest_bot_token
+from bot.slack.replay import refuse_replays
 from bot.wiring import Wiring
 from crm_core.models import ProcessedInvocation
 
@@ -38,8 +39,12 @@ FORM = "application/x-www-form-urlencoded"
 EVENTS_PATH = "/slack/events"
 
 
-def web_client(w: Wiring, token: str | None) -> WebClient:
-    return WebClient(token=token, base_url=w.settings.slack_api_url, logger=logging.getLogger("chatcrm.slack.web"))
+def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> WebClient:
+    """`own_retries=False` for the deliverer: it retries itself (backoff, Retry-After, recorded on the outbox
+    row), so slack_sdk's built-in connection-error retry — a blocking sleep — is switched off there."""
+    extra: dict[str, Any] = {} if own_retries else {"retry_handlers": []}
+    return WebClient(token=token, base_url=w.settings.slack_api_url, logger=logging.getLogger("chatcrm.slack.web"),
+                     **extra)
 
 
 def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> App:
@@ -64,6 +69,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         context["chatcrm"] = ctx
         next()
 
+    bolt.middleware(refuse_replays(w.session_factory, w.clock))  # behind Bolt's signature check (replay.py)
     bolt.middleware(attach_context)
     bolt.middleware(_dedupe_events(w))
     if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two
@@ -157,8 +163,8 @@ def slack_messenger(w: Wiring) -> SlackMessenger | None:
             oauth = build_oauth(s, w.engine, web_client(w, None))
             w.extras["slack_oauth"] = oauth
         store = oauth.installation_store
-        return SlackMessenger(lambda: web_client(w, latest_bot_token(store)))
-    client = web_client(w, s.slack_bot_token)
+        return SlackMessenger(lambda: web_client(w, latest_bot_token(store), own_retries=False))
+    client = web_client(w, s.slack_bot_token, own_retries=False)
     return SlackMessenger(lambda: client)
 
 

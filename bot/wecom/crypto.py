@@ -16,6 +16,7 @@ import binascii
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import xmltodict
@@ -24,7 +25,12 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 from xml.parsers.expat import ExpatError
 
-__all__ = ["CallbackRefused", "MalformedCallback", "WeComCallback", "WeComCrypto", "parse_callback"]
+__all__ = ["MAX_SKEW_SECONDS", "CallbackRefused", "MalformedCallback", "WeComCallback", "WeComCrypto",
+           "check_fresh", "parse_callback"]
+
+# A callback whose timestamp is further than this from now is refused (401): WeCom sends at once and its
+# own retries come within seconds, so only a captured-and-replayed request is that old.
+MAX_SKEW_SECONDS = 300
 
 
 class CallbackRefused(Exception):
@@ -83,6 +89,18 @@ class WeComCrypto:
             raise CallbackRefused("message is for another corp id (receiveid mismatch)", 403) from exc
         except _DECRYPT_ERRORS as exc:
             raise CallbackRefused(f"ciphertext does not decrypt ({exc.__class__.__name__})", 401) from exc
+
+
+def check_fresh(timestamp: str, now: datetime, *, max_skew: float = MAX_SKEW_SECONDS) -> None:
+    """CallbackRefused (401) unless the callback's `timestamp` (Unix seconds) is within `max_skew` of now.
+    The signature covers the timestamp, so an old request cannot be made fresh without the token."""
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise CallbackRefused("timestamp is not a number", 401) from None
+    skew = now.timestamp() - sent
+    if abs(skew) > max_skew:
+        raise CallbackRefused(f"stale timestamp ({int(skew)} s from now; at most {int(max_skew)} s allowed)", 401)
 
 
 def _parse_xml(data: bytes | str) -> dict[str, Any]:

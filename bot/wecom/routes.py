@@ -6,7 +6,8 @@
   XML, claim the callback's retry identity (MsgId, TaskId+ResponseCode, FromUserName+CreateTime) and answer
   an empty 200 at once. The work runs after the answer (a background task), well inside WeCom's 5 s.
   A retry of a claimed callback gets the same empty 200 and changes nothing.
-- Refusals change nothing and are logged: bad signature or undecryptable ciphertext → 401, wrong corp
+- Refusals change nothing and are logged: a timestamp more than 5 minutes from now (a replayed capture;
+  WeCom's own retries come within seconds), bad signature or undecryptable ciphertext → 401, wrong corp
   id → 403, missing query parameters or unreadable XML → 400 (WeCom retries a non-200 twice more, which
   is harmless here).
 """
@@ -18,7 +19,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.wecom.crypto import CallbackRefused, MalformedCallback, parse_callback
+from bot.wecom.crypto import CallbackRefused, MalformedCallback, check_fresh, parse_callback
 from bot.wecom.runtime import WeComRuntime
 
 log = logging.getLogger("chatcrm.wecom.routes")
@@ -51,7 +52,9 @@ def build_router(rt: WeComRuntime) -> APIRouter:
             return Response(status_code=400)
         body = await request.body()
         try:
-            cb = parse_callback(rt.crypto.decrypt(body, *params))
+            xml = rt.crypto.decrypt(body, *params)  # the signature covers the timestamp: check it first
+            check_fresh(params[1], rt.clock.now())
+            cb = parse_callback(xml)
         except CallbackRefused as exc:
             log.warning("WeCom callback refused (%s) from %s", exc.reason, _peer(request))
             return Response(status_code=exc.status)

@@ -10,6 +10,7 @@ from bot.wecom.inbound import CallbackHandler
 from bot.wecom.messenger import WeComMessenger
 from bot.wecom.store import CardStore, InboundLog
 from bot.wiring import Wiring
+from crm_core.clock import Clock
 from scheduler.pacing import Pacer
 
 EXTRAS_KEY = "wecom"
@@ -22,6 +23,7 @@ class WeComRuntime:
     messenger: WeComMessenger
     inbound: InboundLog
     handler: CallbackHandler
+    clock: Clock  # callback freshness (routes: a timestamp more than 5 minutes off is refused)
 
 
 def wecom_runtime(w: Wiring) -> WeComRuntime | None:
@@ -44,7 +46,8 @@ def wecom_runtime(w: Wiring) -> WeComRuntime | None:
                               identity=WeComIdentity(w.session_factory, client, w.clock), messenger=messenger,
                               clock=w.clock, pacer=Pacer(w.session_factory))
     rt = WeComRuntime(crypto=WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id), client=client,
-                      messenger=messenger, inbound=InboundLog(w.session_factory, w.clock), handler=handler)
+                      messenger=messenger, inbound=InboundLog(w.session_factory, w.clock), handler=handler,
+                      clock=w.clock)
     w.extras[EXTRAS_KEY] = rt
     return rt
 

@@ -6,6 +6,7 @@ from crm_core.models.delivery import (ConsoleChannel, ConsoleInboxMessage, Deliv
 from crm_core.models.imports import ImportedRow
 from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
+from crm_core.models.replay import SeenSignature
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
 from crm_core.models.service import Contract, Ticket
@@ -20,4 +21,5 @@ __all__ = [
     "Approval", "ApprovalStep", "Order", "Payment", "Quote", "QuoteLine",
     "Account", "Activity", "AssignmentCursor", "AuditEntry", "Base", "ChatIdentity", "Contact", "Deal",
     "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
+    "SeenSignature",
 ]

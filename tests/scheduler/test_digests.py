@@ -102,4 +102,4 @@ def test_a_team_digest_costs_the_same_queries_whatever_the_data(wiring, console_
     for i in range(25):
         emma.exec(f"deal new Customer{i} amount={1000 * (i + 1)}")
     assert "Closed lost" in emma.exec("lost D-2 reason=budget")
-    assert count() == small <= 12
+    assert count() == small == 10

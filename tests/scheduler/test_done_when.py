@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
@@ -16,9 +17,15 @@ from scheduler.outbox import Deliverer
 SHANGHAI = timezone(timedelta(hours=8))
 
 
-def test_sla_warning_and_morning_digest_arrive_on_time_in_the_console(wiring, clock) -> None:  # type: ignore[no-untyped-def]
-    load_demo(wiring.runner, leads=40)
+@pytest.fixture
+def service(wiring):  # type: ignore[no-untyped-def]
     service = scheduler_service(wiring)
+    yield service
+    service.leader.release()  # on PostgreSQL: give the scheduler lock back
+
+
+def test_sla_warning_and_morning_digest_arrive_on_time_in_the_console(wiring, clock, service) -> None:  # type: ignore[no-untyped-def]
+    load_demo(wiring.runner, leads=40)
     deliverer = Deliverer(wiring.session_factory, build_messengers(wiring), clock, wiring.config)
 
     def tick() -> None:  # what `chatcrm serve` does every 30 s with embedded workers

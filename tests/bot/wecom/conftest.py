@@ -66,13 +66,16 @@ def side() -> WeComServerSide:
 class WeComHarness:
     """Plays WeCom towards the app: encrypted callbacks in, the fake API's records out."""
 
-    def __init__(self, client: TestClient, side: WeComServerSide, fake: FakeWeCom) -> None:
-        self.client, self.side, self.fake = client, side, fake
+    def __init__(self, client: TestClient, side: WeComServerSide, fake: FakeWeCom, clock: FrozenClock) -> None:
+        self.client, self.side, self.fake, self.clock = client, side, fake, clock
         self._msg_ids = itertools.count(7300000000000000001)
         self._times = itertools.count(1700000000)
 
-    def post(self, xml: str, **kw: Any) -> httpx.Response:
-        query, body = self.side.callback(xml, timestamp=str(next(self._times)), **kw)
+    def post(self, xml: str, *, timestamp: int | None = None, **kw: Any) -> httpx.Response:
+        """Signed with the app clock's time, as WeCom signs with the time it sends (the app refuses a
+        timestamp more than 5 minutes off)."""
+        ts = int(self.clock.now().timestamp()) if timestamp is None else timestamp
+        query, body = self.side.callback(xml, timestamp=str(ts), **kw)
         return self.client.post(f"/wecom/callback?{query}", content=body)
 
     def say(self, userid: str, text: str, *, msg_id: str | None = None) -> httpx.Response:
@@ -107,5 +110,5 @@ def wecom_client(wecom_wiring: Wiring) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def wecom(wecom_client: TestClient, side: WeComServerSide, fake_wecom: FakeWeCom) -> WeComHarness:
-    return WeComHarness(wecom_client, side, fake_wecom)
+def wecom(wecom_client: TestClient, side: WeComServerSide, fake_wecom: FakeWeCom, clock: FrozenClock) -> WeComHarness:
+    return WeComHarness(wecom_client, side, fake_wecom, clock)

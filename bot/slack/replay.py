@@ -1,0 +1,96 @@
+"""Replay protection for signed Slack requests.
+
+Bolt checks `X-Slack-Signature` (HMAC-SHA256 over `v0:<timestamp>:<body>`) and refuses a timestamp more
+than 5 minutes from now — but inside that window it accepts the *same* signed request any number of times.
+So after Bolt's verification (this middleware runs behind it), the signature is claimed in the database
+(`seen_signatures`, shared by every web process); a second request carrying it is answered 401 and
+reaches no listener.
+
+Slack's own retries are not replays: Slack re-signs every delivery with the time it is sent, and only
+Events API callbacks are retried (`X-Slack-Retry-Num`). A retried event is keyed by its retry number as
+well, so even a retry signed in the same second as the original passes here — and is then dropped by the
+event_id dedupe (app._dedupe_events). Slash commands and interactivity are never retried by Slack.
+
+A signature is remembered for `KEEP`: Bolt accepts it while |now − timestamp| ≤ 300 s, so one first seen
+at t (≥ timestamp − 300 s) can no longer pass verification after t + 600 s. Old rows are pruned by one
+claim in `PRUNE_ONE_IN` (index range scan on `at`), so the table holds about ten minutes of traffic.
+"""
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import BoltRequest, BoltResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.clock import Clock
+from crm_core.models import SeenSignature
+
+log = logging.getLogger("chatcrm.slack.replay")
+
+WINDOW = timedelta(minutes=5)  # Bolt's (and Slack's documented) signature freshness window
+KEEP = 2 * WINDOW
+PRUNE_ONE_IN = 32
+KEY_MAX = 200
+
+
+def _header(req: BoltRequest, name: str) -> str:
+    values = req.headers.get(name) or [""]
+    return str(values[0] or "")
+
+
+def replay_key(req: BoltRequest) -> str | None:
+    """The request's replay identity: its signature (+ the retry number of a retried event)."""
+    signature = _header(req, "x-slack-signature").strip()
+    if not signature:
+        return None
+    key = f"slack:{signature}"
+    retry = _header(req, "x-slack-retry-num").strip()
+    if retry and isinstance(req.body, dict) and req.body.get("type") == "event_callback":
+        key += f":retry{retry[:8]}"
+    return key[:KEY_MAX]
+
+
+def claim_signature(session_factory: sessionmaker[Session], clock: Clock, key: str) -> bool:
+    """True the first time `key` is seen (within KEEP); False for a replay."""
+    now = clock.now()
+    try:
+        with session_factory.begin() as session:
+            session.add(SeenSignature(key=key, at=now))
+    except IntegrityError:
+        return False
+    if zlib.crc32(key.encode()) % PRUNE_ONE_IN == 0:
+        prune(session_factory, clock)
+    return True
+
+
+def prune(session_factory: sessionmaker[Session], clock: Clock) -> int:
+    """Forget signatures that can no longer pass verification. Failures are logged, never raised."""
+    try:
+        with session_factory.begin() as session:
+            result = session.execute(delete(SeenSignature).where(SeenSignature.at < clock.now() - KEEP))
+            return int(getattr(result, "rowcount", 0) or 0)
+    except Exception:  # noqa: BLE001 - housekeeping must never cost a request
+        log.exception("slack: pruning seen signatures failed")
+        return 0
+
+
+def refuse_replays(session_factory: sessionmaker[Session], clock: Clock) -> Any:
+    """A Bolt middleware (registered after Bolt's own request verification): 401 to a replayed request."""
+
+    def refuse_replayed_request(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        key = replay_key(req)
+        if key is not None and not claim_signature(session_factory, clock, key):
+            log.warning("slack: refused a replayed request (signature already used, timestamp %s)",
+                        _header(req, "x-slack-request-timestamp"))
+            return BoltResponse(status=401, body={"error": "invalid request"})
+        return next()  # type: ignore[no-any-return]
+
+    return refuse_replayed_request
+
+
+__all__ = ["KEEP", "claim_signature", "prune", "refuse_replays", "replay_key"]
