@@ -98,3 +98,18 @@ def test_a_file_without_a_name_column_changes_nothing(wiring, tmp_path):  # type
     with pytest.raises(typer.Exit):
         run_import(wiring, write(tmp_path, "company,email\nAcme,a@acme.com\n"), show_progress=False)
     assert leads(wiring) == []
+
+
+def test_the_import_ledger_points_at_the_lead_each_row_became(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    from crm_core.models import ImportedRow
+    rows = "name,company,email\n" + "".join(f"p{i},Firm{i % 30} Ltd,p{i}@x.com\n" for i in range(60))
+    run_import(wiring, write(tmp_path, rows), batch_size=7, show_progress=False)
+    with wiring.session_factory() as s:
+        by_email = {lead.email: lead for lead in s.scalars(select(Lead))}
+        ledger = s.scalars(select(ImportedRow)).all()
+        assert len(ledger) == 60 and {r.outcome for r in ledger} == {"created", "merged"}
+        for row in ledger:
+            lead = s.get(Lead, row.lead_id)
+            assert lead is not None
+        created = [r for r in ledger if r.outcome == "created"]
+        assert sorted(r.lead_id for r in created) == sorted(lead.id for lead in by_email.values())
