@@ -81,6 +81,9 @@ def signed(body: str, content_type: str) -> dict[str, str]:
     return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
 
 
+RESPONSE_URL = "http://127.0.0.1:9/response"  # replaced by the fake's address in main()
+
+
 def request_body(rng: random.Random, deals: int) -> str:
     user = rng.choice(USERS)
     d = rng.randint(1, deals)
@@ -90,7 +93,7 @@ def request_body(rng: random.Random, deals: int) -> str:
                    "api_app_id": "A0001", "token": "t", "trigger_id": f"{time.time()}.1.x",
                    "team": {"id": "T0001", "domain": "bench"}, "container": {"type": "message", "message_ts": "1.1",
                    "channel_id": "C0001", "is_ephemeral": True}, "channel": {"id": "C0001", "name": "sales"},
-                   "response_url": "http://127.0.0.1:9/response", "state": {"values": {}},
+                   "response_url": RESPONSE_URL, "state": {"values": {}},
                    "actions": [{"type": "button", "action_id": "deal.advance", "block_id": f"actions:D-{d}",
                                 "value": f"D-{d}", "text": {"type": "plain_text", "text": "Advance"},
                                 "action_ts": f"{time.time()}"}]}
@@ -99,7 +102,7 @@ def request_body(rng: random.Random, deals: int) -> str:
                        f"deal D-{d}", "my"])
     return urlencode({"token": "t", "team_id": "T0001", "team_domain": "bench", "channel_id": "C0001",
                       "channel_name": "sales", "user_id": user, "user_name": user, "command": "/crm", "text": text,
-                      "api_app_id": "A0001", "response_url": "http://127.0.0.1:9/response",
+                      "api_app_id": "A0001", "response_url": RESPONSE_URL,
                       "trigger_id": f"{time.time()}.1.x"})
 
 
@@ -148,7 +151,9 @@ def main() -> None:
     args = parser.parse_args()
     fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeSlack)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
+    global RESPONSE_URL
     api_url = f"http://127.0.0.1:{fake.server_address[1]}/api/"
+    RESPONSE_URL = f"http://127.0.0.1:{fake.server_address[1]}/response"
     tmp = Path(tempfile.mkdtemp(prefix="chatcrm-ack-"))
     db = args.pg or f"sqlite:///{tmp / 'bench.db'}"
     env = {**os.environ, "DATABASE_URL": db, "SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-bench",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from fastapi import FastAPI, Request
 from slack_bolt import App
@@ -18,7 +19,7 @@ def crm(ack):  # type: ignore[no-untyped-def]
     ack()
 
 
-@bolt.action({"type": "block_actions"})
+@bolt.action(re.compile(".*"))
 def any_action(ack):  # type: ignore[no-untyped-def]
     ack()
 

@@ -9,6 +9,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+WRITE_INTENT = "chatcrm_write_intent"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -30,7 +33,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+            # A unit of work begins IMMEDIATE: it takes the write lock at the start. A deferred transaction
+            # that reads and then writes fails at once with "database is locked" when another writer
+            # committed in between (a WAL snapshot cannot be upgraded), whatever the busy timeout; an
+            # immediate one waits its turn. Plain read sessions stay deferred, so they never block.
+            immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.config import Config
+from crm_core.db import WRITE_INTENT
 from crm_core.events import Event
 
 
@@ -34,6 +35,8 @@ class UnitOfWork:
         self.events = []
         self.session = self._factory()
         self.session.begin()
+        # Procure the connection now, declaring the intent to write (SQLite: BEGIN IMMEDIATE; see crm_core.db).
+        self.session.connection(execution_options={WRITE_INTENT: True})
         return self
 
     def emit(self, event: Event) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -47,8 +47,13 @@ def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> Web
                      **extra)
 
 
+LISTENER_THREADS = 64  # Bolt's default is 10: work done after the ack would starve new requests of a thread to ack
+
+
 def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> App:
     s = w.settings
+    listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                                                thread_name_prefix="slack-listener")
     oauth: OAuthParts | None = None
     if s.slack_oauth_enabled:
         client = web_client(w, None)
