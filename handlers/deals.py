@@ -48,7 +48,7 @@ def list_my_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) ->
 def list_more_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     scope, _, offset = str(inv.args.get("value", "mine:0")).partition(":")
     return _deal_page(uow, actor, locale, scope if scope in ("mine", "team") else "mine",
-                      int(offset) if offset.isdigit() else 0)
+                      int(offset) if offset.isdecimal() and len(offset) < 10 else 0)
 
 
 def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: int) -> Reply:

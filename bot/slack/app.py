@@ -74,7 +74,8 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         context["chatcrm"] = ctx
         next()
 
-    bolt.middleware(refuse_replays(w.session_factory, w.clock))  # behind Bolt's signature check (replay.py)
+    # Behind Bolt's signature check (replay.py); SQLite is one process, so its memory of signatures is enough.
+    bolt.middleware(refuse_replays(w.session_factory, w.clock, in_memory=w.engine.dialect.name == "sqlite"))
     bolt.middleware(attach_context)
     bolt.middleware(_dedupe_events(w))
     if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two

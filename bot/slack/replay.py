@@ -18,8 +18,9 @@ claim in `PRUNE_ONE_IN` (index range scan on `at`), so the table holds about ten
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
@@ -36,6 +37,7 @@ WINDOW = timedelta(minutes=5)  # Bolt's (and Slack's documented) signature fresh
 KEEP = 2 * WINDOW
 PRUNE_ONE_IN = 32
 KEY_MAX = 200
+PRUNE_AT = 20_000  # entries kept in memory before expired ones are dropped
 
 
 def _header(req: BoltRequest, name: str) -> str:
@@ -79,12 +81,40 @@ def prune(session_factory: sessionmaker[Session], clock: Clock) -> int:
         return 0
 
 
-def refuse_replays(session_factory: sessionmaker[Session], clock: Clock) -> Any:
-    """A Bolt middleware (registered after Bolt's own request verification): 401 to a replayed request."""
+class MemorySeen:
+    """Signatures seen by this process. For SQLite, the embedded single-process deployment: claiming a
+    signature in the database there would queue each request's ack behind the one writer (bench/ack.py
+    showed the tail), and no other web process needs to see the claim."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        now = self._clock.now()
+        with self._lock:
+            if len(self._seen) >= PRUNE_AT:
+                self._seen = {k: at for k, at in self._seen.items() if now - at < KEEP}
+            at = self._seen.get(key)
+            if at is not None and now - at < KEEP:
+                return False
+            self._seen[key] = now
+            return True
+
+
+def refuse_replays(session_factory: sessionmaker[Session], clock: Clock, *, in_memory: bool = False) -> Any:
+    """A Bolt middleware (registered after Bolt's own request verification): 401 to a replayed request.
+
+    `in_memory`: remember signatures in this process (SQLite) instead of the shared table (PostgreSQL)."""
+    memory = MemorySeen(clock) if in_memory else None
+
+    def claim(key: str) -> bool:
+        return memory.claim(key) if memory is not None else claim_signature(session_factory, clock, key)
 
     def refuse_replayed_request(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
         key = replay_key(req)
-        if key is not None and not claim_signature(session_factory, clock, key):
+        if key is not None and not claim(key):
             log.warning("slack: refused a replayed request (signature already used, timestamp %s)",
                         _header(req, "x-slack-request-timestamp"))
             return BoltResponse(status=401, body={"error": "invalid request"})
@@ -93,4 +123,4 @@ def refuse_replays(session_factory: sessionmaker[Session], clock: Clock) -> Any:
     return refuse_replayed_request
 
 
-__all__ = ["KEEP", "claim_signature", "prune", "refuse_replays", "replay_key"]
+__all__ = ["KEEP", "MemorySeen", "claim_signature", "prune", "refuse_replays", "replay_key"]

@@ -285,8 +285,12 @@ def _status_zh(status: str) -> str:
     return {"won": "赢单", "lost": "输单", "open": "进行中"}.get(status, status)
 
 
+MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow
+
+
 def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int = 20,
                offset: int = 0) -> list[Deal]:
+    offset = min(max(0, offset), MAX_OFFSET)  # a tampered "More" button must not reach the database as 10**20
     stmt = select(Deal).where(Deal.status == "open")
     if scope == "team":
         visible = visible_owner_ids(uow.session, actor)

@@ -27,8 +27,8 @@ from crm_core.services.users import create_chat_user
 from scheduler.outbox import DeliveryStats, deliver_due
 from tests.reliability.chaos import ChaosSlack, half_down
 
-PEOPLE = 125
-EACH = 4  # 500 notifications
+PEOPLE = 250
+EACH = 2  # 500 notifications
 TITLE = re.compile(r"Notice (\d+)")
 
 
