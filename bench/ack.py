@@ -34,10 +34,16 @@ USERS = ["U01LI", "U01HAN", "U01EMMA", "U01TOM"]
 
 
 class FakeSlack(BaseHTTPRequestHandler):
+    replies = 0  # answers posted to response_url: the work done after the acks
+    lock = threading.Lock()
+
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         method = self.path.rsplit("/", 1)[-1]
+        if method == "response":
+            with FakeSlack.lock:
+                FakeSlack.replies += 1
         body: dict[str, object] = {"ok": True}
         if method == "auth.test":
             body.update(user_id="UBOT", bot_id="BBOT", team_id="T0001", team="bench")
@@ -139,6 +145,18 @@ def drive(url: str, concurrency: int, seconds: float, deals: int) -> dict[str, f
             "n": len(latencies), "errors": errors}
 
 
+def settle(count: "callable[[], int]", quiet: float = 1.0, limit: float = 120) -> None:  # type: ignore[valid-type]
+    """Wait until the work queued after the acks is done (no new replies for `quiet` seconds)."""
+    deadline = time.time() + limit
+    last = count()
+    while time.time() < deadline:
+        time.sleep(quiet)
+        now = count()
+        if now == last:
+            return
+        last = now
+
+
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
@@ -175,8 +193,12 @@ def main() -> None:
         wait_up(f"http://127.0.0.1:{p2}/slack/events")
         rows = []
         for level in [int(x) for x in args.levels.split(",")]:
+            before = FakeSlack.replies
             ours = drive(f"http://127.0.0.1:{p1}/slack/events", level, args.seconds, deals=60)
+            ours["answered"] = (FakeSlack.replies - before) / args.seconds  # replies/s delivered meanwhile
+            settle(lambda: FakeSlack.replies)
             base = drive(f"http://127.0.0.1:{p2}/slack/events", level, args.seconds, deals=60)
+            base["answered"] = float("nan")
             rows.append((level, ours, base))
     finally:
         for p in (crm, bare):
@@ -184,11 +206,15 @@ def main() -> None:
             p.wait(timeout=10)
         fake.shutdown()
     print(f"\nSlack request → ack on loopback ({'PostgreSQL' if args.pg else 'SQLite'}), {args.seconds:.0f} s per level")
-    print(f"{'conc':>4} | {'app':<9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-200':>8} | ratio p50")
+    print(f"{'conc':>4} | {'app':<9}{'acks/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-200':>8}"
+          f"{'replies/s':>10} | ratio p50")
     for level, ours, base in rows:
         for name, r in (("chatcrm", ours), ("bare", base)):
+            answered = "" if name == "bare" else f"{r['answered']:.1f}"
             print(f"{level:>4} | {name:<9}{r['rps']:>8.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}"
-                  f"{r['errors']:>8}" + (f" | {ours['p50'] / base['p50']:.2f}" if name == "bare" else " |"))
+                  f"{r['errors']:>8}{answered:>10}" + (f" | {ours['p50'] / base['p50']:.2f}" if name == "bare" else " |"))
+    print("replies/s: answers chatcrm posted to response_url during the level (the work after the acks; "
+          "the bare app does no work)")
     print(f"logs: {tmp}")
 
 

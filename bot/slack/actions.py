@@ -27,10 +27,14 @@ ANY_ACTION = re.compile(r".*")  # every block action is acknowledged, even one w
 
 def register(app: App, ctx: SlackContext) -> None:
     @app.block_action(ANY_ACTION)
-    @guarded("button")
     def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: WebClient,
                   context: Any) -> None:
         ack()
+        ctx.defer(run_button, ack=ack, body=body, action=action, respond=respond, client=client, context=context)
+
+    @guarded("button")
+    def run_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: WebClient,
+                   context: Any) -> None:
         surface = (body.get("view") or {}).get("type")
         if surface == "modal":
             return  # our modals dispatch no block actions; the submission carries the state

@@ -24,6 +24,7 @@ from slack_bolt.context.context import BoltContext
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from bot.slack import actions, commands, home, modals
@@ -32,6 +33,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, build_oauth, latest_bot_token
 from bot.slack.replay import refuse_replays
 from bot.wiring import Wiring
+from crm_core.db import make_engine, make_session_factory
 from crm_core.models import ProcessedInvocation
 
 log = logging.getLogger("chatcrm.slack.app")
@@ -47,11 +49,26 @@ def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> Web
                      **extra)
 
 
-LISTENER_THREADS = 64  # Bolt's default is 10: work done after the ack would starve new requests of a thread to ack
+def ack_path_sessions(w: Wiring) -> sessionmaker[Session]:
+    """Sessions for what must happen before an ack, on a small pool nobody else uses."""
+    if "ack_sessions" not in w.extras:
+        engine = make_engine(w.engine.url.render_as_string(hide_password=False), pool_size=2, max_overflow=6)
+        w.extras["ack_sessions"] = make_session_factory(engine)
+        w.extras.setdefault("on_stop", []).append(engine.dispose)
+    return w.extras["ack_sessions"]  # type: ignore[no-any-return]
+
+
+LISTENER_THREADS = 64  # Bolt's default is 10; ours only ack, so they are quick to come back
+WORK_THREADS = 8  # use cases after the ack (they serialise on the database anyway)
 
 
 def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> App:
     s = w.settings
+    # Listener threads only ack; the work after the ack runs on a small pool of its own (fewer threads
+    # fighting for the GIL keeps acks quick). Tests pass an inline executor and get both inline.
+    work_executor = w.extras.get("slack_work_executor") or (listener_executor if listener_executor is not None else
+                                                            ThreadPoolExecutor(max_workers=WORK_THREADS,
+                                                                               thread_name_prefix="slack-work"))
     listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                                 thread_name_prefix="slack-listener")
     oauth: OAuthParts | None = None
@@ -68,14 +85,18 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
                    logger=logging.getLogger("chatcrm.slack.bolt"))
-    ctx = SlackContext(w)
+    ctx = SlackContext(w, work=work_executor)
 
     def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
         context["chatcrm"] = ctx
         next()
 
     # Behind Bolt's signature check (replay.py); SQLite is one process, so its memory of signatures is enough.
-    bolt.middleware(refuse_replays(w.session_factory, w.clock, in_memory=w.engine.dialect.name == "sqlite"))
+    # Elsewhere the claim runs before the ack, so it gets a pool of its own: it must never wait for a
+    # connection held by work done after other requests' acks (bench/ack.py showed that tail).
+    in_memory = w.engine.dialect.name == "sqlite"
+    bolt.middleware(refuse_replays(w.session_factory if in_memory else ack_path_sessions(w), w.clock,
+                                   in_memory=in_memory))
     bolt.middleware(attach_context)
     bolt.middleware(_dedupe_events(w))
     if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two

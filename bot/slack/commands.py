@@ -19,9 +19,12 @@ COMMAND = "/crm"
 
 def register(app: App, ctx: SlackContext) -> None:
     @app.command(COMMAND)
-    @guarded("/crm")
     def on_crm(ack: Any, body: dict[str, Any], respond: Any, client: WebClient, context: Any) -> None:
         ack()
+        ctx.defer(run_crm, ack=ack, body=body, respond=respond, client=client, context=context)
+
+    @guarded("/crm")
+    def run_crm(ack: Any, body: dict[str, Any], respond: Any, client: WebClient, context: Any) -> None:
         actor = ctx.actor_id(client, body["user_id"], body.get("user_name"))
         key = f"slack:cmd:{body.get('team_id', '')}:{body.get('trigger_id', '')}"
         reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",

@@ -6,6 +6,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +31,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass
 class SlackContext:
     wiring: Wiring
+    work: Executor | None = None  # where work after the ack runs; None: in the listener's own thread
+
+    def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
+        """Run `fn(**kwargs)` after the ack, off Bolt's listener threads (those only ack, so a burst of slow
+        work never delays another request's ack). `fn` is a @guarded listener body: it reports its own
+        errors; anything escaping even that is logged here."""
+        if self.work is None:
+            fn(**kwargs)
+            return
+        future = self.work.submit(fn, **kwargs)
+        future.add_done_callback(_log_escaped)
 
     @property
     def runner(self) -> Runner:
@@ -45,6 +57,12 @@ class SlackContext:
 
     def run(self, inv: Invocation) -> Reply:
         return self.runner.run(inv)
+
+
+def _log_escaped(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("slack: deferred work failed outside its guard", exc_info=exc)
 
 
 def new_ref() -> str:
