@@ -16,8 +16,7 @@ from cards.builders.quotes import (OrderView, QuoteLineView, QuoteView, StepView
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, QuoteCreated
-from crm_core.models import Approval, Deal, Order, OutboxMessage, Quote, Swarm, User
-from crm_core.outbox import enqueue
+from crm_core.models import Approval, Deal, Order, Quote, User
 from crm_core.services.approvals import ROLE_ZH
 from crm_core.services.deals import access_deal
 from crm_core.services.orders import order_for_quote
@@ -29,6 +28,7 @@ from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
+from handlers.swarm import post_to_swarm
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
@@ -147,24 +147,10 @@ def quote_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> 
 
 # --- the deal's swarm channel hears about quotes and approvals ---------------------------------
 
-def has_swarm(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
-    """A swarm exists, or its creation is queued (messages wait in the outbox behind it)."""
-    live = uow.session.scalar(select(Swarm.id).where(Swarm.record_type == record_type, Swarm.record_id == record_id,
-                                                     Swarm.archived_at.is_(None)).limit(1))
-    if live is not None:
-        return True
-    queued = uow.session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.op == "swarm.create", OutboxMessage.record_type == record_type,
-        OutboxMessage.record_id == record_id, OutboxMessage.status != "dead").limit(1))
-    return queued is not None
-
-
 def swarm_line(uow: UnitOfWork, deal_id: int, *, key: str, kind: str, text: str, now: datetime) -> None:
-    if not has_swarm(uow, "deal", deal_id):
-        return
+    """One line into the deal's swarm channel, when it has one (handlers.swarm decides that)."""
     card = line_card(uow.config.company.locale, text, ref=f"D-{deal_id}")
-    enqueue(uow.session, dedupe_key=key, kind=kind, target_type="swarm", target_id=deal_id, record_type="deal",
-            record_id=deal_id, payload=card.to_dict(), now=now)
+    post_to_swarm(uow, "deal", deal_id, card, dedupe_key=key, kind=kind, now=now)
 
 
 @on(QuoteCreated)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import or_, select
 
