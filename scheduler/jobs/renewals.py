@@ -77,7 +77,7 @@ def _remind(uow: UnitOfWork, due: DueRenewal, now: datetime) -> int:
             return 0  # renewed (or lost): no more reminders
     else:
         create_renewal_deal(uow, contract, None, now)
-    health = health_of(session, uow.config, [contract])[contract.id]
+    health = health_of(session, uow.config, [contract], now)[contract.id]
     owner = contract.owner
     people: list[tuple[User, str]] = [(owner, "owner")]
     if health.band == "risk" and owner.manager_id is not None:
