@@ -150,6 +150,8 @@ SPECS: tuple[Spec, ...] = (
           ["合同 <C-编号>", "合同 设置 <C-编号> usage=80 nps=30", "合同 续约 <C-编号>"]),
     _spec("pipeline", ["漏斗"], [], "", ["pipeline"], ["漏斗"]),
     _spec("my", ["我的"], [], "", ["my"], ["我的"]),
+    _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by my)"],
+          ["任务 完成 <任务编号>（编号见 我的）"]),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
@@ -312,8 +314,14 @@ def _convert(arg: Arg, raw: str) -> tuple[Any, tuple[str, str] | None]:
             return None, (f"“{raw[:40]}” must be one of {', '.join(choices)}.",
                           f"「{raw[:40]}」应为以下之一：{'、'.join(choices)}。")
         return raw.lower(), None
+    if kind == "id":
+        digits = raw.lstrip("#")
+        if not digits.isdecimal() or len(digits) > 9:
+            return None, (f"“{raw[:40]}” is not a task number; my lists them as #12.",
+                          f"「{raw[:40]}」不是任务编号；我的 列表中显示为 #12。")
+        return int(digits), None
     if kind == "number":
-        if not raw.isdigit() or len(raw) > 5:
+        if not raw.isdecimal() or len(raw) > 5:
             return None, (f"“{raw[:40]}” is not a number of days.", f"「{raw[:40]}」不是有效的天数。")
         return int(raw), None
     return raw, None

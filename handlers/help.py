@@ -48,7 +48,8 @@ def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
                   [f"{d.ref} · {d.name} · {stage_name(uow, d.stage, locale)} · {money(d.amount, d.currency) or '—'}"
                    for d in deals]),
         list_card(locale, "我的任务" if zh else "My tasks",
-                  [f"{x.due_date:%Y-%m-%d} · {x.title}" + (f" · D-{x.deal_id}" if x.deal_id else "") for x in tasks]),
+                  [f"#{x.id} · {x.due_date:%Y-%m-%d} · {x.title}" + (f" · D-{x.deal_id}" if x.deal_id else "")
+                   for x in tasks]),
     ]
     for section in MY_SECTIONS:
         card = section(uow, actor, locale, clock)

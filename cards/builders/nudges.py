@@ -32,7 +32,8 @@ CATALOG = {
     "tasks.title": {"en": "Your tasks for today ({n})", "zh_CN": "今日待办（{n}）"},
     "tasks.overdue": {"en": "overdue since {date}", "zh_CN": "{date} 起逾期"},
     "tasks.today": {"en": "due today", "zh_CN": "今天到期"},
-    "tasks.hint": {"en": "Type my to see everything waiting on you.", "zh_CN": "输入 我的 查看全部待办。"},
+    "tasks.hint": {"en": "Done with one? Type task done #12. Type my to see everything waiting on you.",
+                   "zh_CN": "完成后输入 任务 完成 #12；输入 我的 查看全部待办。"},
     # tickets
     "ticket.warn.respond": {"en": "Respond to {ref} within {minutes} min (by {time}): ticket ack {ref}",
                             "zh_CN": "请在 {minutes} 分钟内（{time} 前）响应 {ref}：工单 ack {ref}"},
@@ -66,13 +67,15 @@ class TaskLine:
     ref: str | None
     due: str  # local date, 2026-03-02
     overdue: bool
+    number: int | None = None  # the task's id, for "task done #12"
 
 
 def tasks_card(locale: str, tasks: Sequence[TaskLine]) -> Card:
     rows = []
     for task in tasks:
         when = t(locale, "tasks.overdue", date=task.due) if task.overdue else t(locale, "tasks.today")
-        rows.append(f"• {task.title}" + (f" · {task.ref}" if task.ref else "") + f" · {when}")
+        number = f"#{task.number} " if task.number is not None else ""
+        rows.append(f"• {number}{task.title}" + (f" · {task.ref}" if task.ref else "") + f" · {when}")
     return Card(title=t(locale, "tasks.title", n=len(tasks)), locale=locale,
                 blocks=(Section("\n".join(rows)), Context(t(locale, "tasks.hint"))), kind="tasks")
 

@@ -5,13 +5,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from crm_core.errors import InvalidValue
+from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import ActivityLogged
 from crm_core.models import Activity, Task, User
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.deals import access_deal, local_today
 from crm_core.services.leads import access_lead
+from crm_core.services.permissions import require_access
 from crm_core.uow import UnitOfWork
 
 KINDS = ("call", "meeting", "email", "note")
@@ -80,3 +81,16 @@ def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
     today = local_today(uow, now)
     return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None),
                                                        Task.due_date <= today).order_by(Task.due_date, Task.id)))
+
+
+def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:
+    """Mark a task done: its owner, or someone who may see the owner's records."""
+    task = uow.session.get(Task, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound(ref=f"#{task_id}")
+    require_access(uow.session, actor, task.owner_id, f"complete task #{task_id}", f"完成任务 #{task_id}")
+    if task.done_at is not None:
+        raise Conflict(f"Task #{task_id} is already done.", f"任务 #{task_id} 已经完成。")
+    task.done_at = now
+    audit.record(uow.session, actor_id=actor.id, action="task.done", record_type="task", record_id=task.id, now=now)
+    return task

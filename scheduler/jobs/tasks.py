@@ -38,7 +38,7 @@ def run_tasks_due(*, uow: UnitOfWork, clock: Clock) -> int:
             if owner is None or not owner.active:
                 continue
             lines = [TaskLine(title=task.title, ref=_ref(task), due=task.due_date.isoformat(),
-                              overdue=task.due_date < today) for task in owned[:MAX_LINES]]
+                              overdue=task.due_date < today, number=task.id) for task in owned[:MAX_LINES]]
             card = tasks_card(locale_of(owner, config), lines)
             sent += notify(uow.session, owner, card, key=f"tasks-due:{owner.id}:{today.isoformat()}", kind=KIND,
                            now=now)

@@ -100,3 +100,19 @@ def test_a_double_click_on_advance_moves_the_deal_once(console_bot, runner, user
     with wiring.session_factory() as s:
         assert s.get(Deal, 1).stage == "discovery"
     assert "Deal D-1" in out
+
+
+def test_a_task_from_my_list_can_be_marked_done_once(console_bot, wiring):  # type: ignore[no-untyped-def]
+    from crm_core.models import Task
+    emma = console_bot("emma")
+    emma.exec("deal new Globex amount=1000")
+    out = emma.exec("my")
+    assert "#1 · " in out and "Confirm budget and timeline" in out
+    assert "not allowed" in console_bot("tom").exec("task done 1")  # tom is not emma's manager
+    assert "Task #1 done" in emma.exec("task done #1")
+    assert "already done" in emma.exec("task done 1")
+    assert "was not found" in emma.exec("task done 99")
+    assert "已完成任务 #" not in console_bot("li").exec("任务 完成 1")  # li may not either
+    with wiring.session_factory() as s:
+        assert s.get(Task, 1).done_at is not None
+    assert "Confirm budget and timeline" not in emma.exec("my")

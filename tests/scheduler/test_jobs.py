@@ -72,7 +72,7 @@ class TestMorningTasks:
         assert run_tasks_due(uow=uow(wiring), clock=clock) == 1
         rows = messages(wiring, since_id=mark)
         assert [(who, kind) for who, kind, _ in rows] == [("emma", "tasks.due")]
-        assert rows[0][2].startswith("Your tasks for today (1)\n• Confirm budget and timeline · D-1 · due today")
+        assert rows[0][2].startswith("Your tasks for today (1)\n• #1 Confirm budget and timeline · D-1 · due today")
         shanghai(clock, 4, 9, 30)
         assert run_tasks_due(uow=uow(wiring), clock=clock) == 0
         shanghai(clock, 5, 8, 30)
