@@ -207,6 +207,7 @@ class Digest(_Strict):
 
 class Quotes(_Strict):
     tax_rate: Decimal = Field(default=Decimal("0.13"), ge=0, le=1)
+    payment_terms_days: int = Field(default=30, ge=0, le=365)  # an order's invoice is due this many days later
 
 
 class Health(_Strict):

@@ -478,8 +478,10 @@ class Deliverer:
         assert row.record_type is not None and row.record_id is not None
         try:
             with self.factory.begin() as session:
+                # The platform's own name for the channel (Slack: deal-7-acme-expansion) when it says one.
+                channel_name = str((ref.extra or {}).get("name") or name)
                 session.add(Swarm(record_type=row.record_type, record_id=row.record_id, platform=platform,
-                                  channel=ref.channel or "", name=name[:200], created_at=self.clock.now()))
+                                  channel=ref.channel or "", name=channel_name[:200], created_at=self.clock.now()))
                 session.add(SentMessage(outbox_id=row.id, ref_key=None, platform=platform, channel=ref.channel,
                                         message_ref=ref.message_ref, extra=dict(ref.extra or {}),
                                         at=self.clock.now()))

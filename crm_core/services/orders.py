@@ -2,7 +2,7 @@
 
 - Only an approved quote that is still the deal's latest version converts, and only once.
 - The invoice number is INV-<year>-<order id, 6 digits> (year in the company's timezone), unique.
-- The due date is the order date (company timezone) + PAYMENT_TERMS_DAYS.
+- The due date is the order date (company timezone) + [quotes] payment_terms_days (default 30).
 - Payments are written back by the finance system through the REST API, idempotent by external id.
 - Overdue = due date passed and not fully paid: `mark_overdue(session, today)` flips unpaid and
   partially paid orders (the scheduler calls it daily); a payment re-evaluates its order at once.
@@ -25,7 +25,6 @@ from crm_core.services import audit
 from crm_core.services.quotes import access_quote, approval_of, round_money, successor
 from crm_core.uow import UnitOfWork
 
-PAYMENT_TERMS_DAYS = 30
 OPEN_STATUSES = ("unpaid", "partially_paid", "overdue")
 
 
@@ -94,7 +93,8 @@ def do_create_order(uow: UnitOfWork, actor: User, quote_id: int, *, now: datetim
     today = local_date(uow, now)
     order = Order(deal_id=deal.id, account_id=deal.account_id, quote_id=quote.id,
                   invoice_no=f"TMP-{uuid.uuid4().hex[:24]}", currency=quote.currency, amount=quote.total,
-                  paid=Decimal(0), status="unpaid", due_date=today + timedelta(days=PAYMENT_TERMS_DAYS),
+                  paid=Decimal(0), status="unpaid",
+                  due_date=today + timedelta(days=uow.config.quotes.payment_terms_days),
                   created_by_id=actor.id, created_at=now)
     uow.session.add(order)
     uow.session.flush()
