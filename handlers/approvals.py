@@ -16,7 +16,7 @@ from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.errors import NotFound
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, Event
-from crm_core.models import Approval, Deal, Quote, User
+from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.outbox import enqueue
 from crm_core.services.approvals import check_decidable, do_decide, waiting_on
 from crm_core.services.users import locale_of
@@ -109,13 +109,22 @@ def _step_ref(approval_id: int, level: int) -> str:
     return f"approval:{approval_id}:step:{level}"
 
 
+def _approval_step(uow: UnitOfWork, approval_id: int, level: int) -> tuple[Approval, ApprovalStep] | None:
+    """The approval and the step an event names; None when either is gone (nothing to tell then)."""
+    approval = uow.session.get(Approval, approval_id)
+    step = approval.step(level) if approval else None
+    if approval is None or step is None:
+        return None
+    return approval, step
+
+
 @on(ApprovalStepOpened)
 def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, ApprovalStepOpened)
-    approval = uow.session.get(Approval, event.approval_id)
-    step = approval.step(event.level) if approval else None
-    if approval is None or step is None:
+    found = _approval_step(uow, event.approval_id, event.level)
+    if found is None:
         return
+    approval, step = found
     approver = uow.session.get(User, step.approver_id)
     locale = locale_of(approver, uow.config)
     view = approval_view(uow, approval, step.level)
@@ -135,10 +144,10 @@ def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
 @on(ApprovalStepDecided)
 def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, ApprovalStepDecided)
-    approval = uow.session.get(Approval, event.approval_id)
-    step = approval.step(event.level) if approval else None
-    if approval is None or step is None:
+    found = _approval_step(uow, event.approval_id, event.level)
+    if found is None:
         return
+    approval, step = found
     ref_key = _step_ref(approval.id, step.level)
     who, at = user_name(uow, event.actor_id), local_time(uow, step.decided_at) or ""
     # 1. The approver's card for this step is replaced in place: who decided, and when.
@@ -185,10 +194,10 @@ def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str
 def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
     """The quote was superseded: the approver's open card loses its buttons and says why."""
     assert isinstance(event, ApprovalCancelled)
-    approval = uow.session.get(Approval, event.approval_id)
-    step = approval.step(event.level) if approval else None
-    if approval is None or step is None:
+    found = _approval_step(uow, event.approval_id, event.level)
+    if found is None:
         return
+    approval, step = found
     approver = uow.session.get(User, step.approver_id)
     locale = locale_of(approver, uow.config)
     note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
