@@ -20,6 +20,7 @@ class Recipient:
     platform: str
     external_id: str  # Slack user id, WeCom userid, console user key
     locale: str
+    team: str | None = None  # Slack: the user's workspace (picks the bot token in multi-workspace mode)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class SwarmSpec:
     member_external_ids: tuple[str, ...]
     card: Card  # posted (and pinned where the platform can) as the first message
     locale: str = "en"
+    team: str | None = None  # Slack: the owner's workspace, where the channel is created
 
 
 class DeliveryError(Exception):

@@ -123,14 +123,16 @@ def choose_recipient(user: User, available: Iterable[str], config: Config) -> Re
     """Exactly one place per person: their chat identities that have a messenger; with both Slack and
     WeCom, their primary platform (else Slack); with none, the console. None when not even that exists."""
     available = set(available)
-    idents = {i.platform: i.external_id for i in user.identities if i.platform in available and i.platform != "console"}
+    chat = {i.platform: i for i in user.identities if i.platform in available and i.platform != "console"}
+    idents = {p: i.external_id for p, i in chat.items()}
     locale = locale_of(user, config)
     if idents:
         if user.primary_platform in idents:
             platform = user.primary_platform
         else:
             platform = next((p for p in ("slack", "wecom") if p in idents), sorted(idents)[0])
-        return Recipient(user_id=user.id, platform=platform, external_id=idents[platform], locale=locale)
+        return Recipient(user_id=user.id, platform=platform, external_id=idents[platform], locale=locale,
+                         team=chat[platform].team)
     if "console" in available:
         return Recipient(user_id=user.id, platform="console", external_id=user.key, locale=locale)
     return None

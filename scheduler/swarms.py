@@ -32,6 +32,11 @@ def external_id(user: User, platform: str) -> str | None:
     return user.key if platform == "console" else user.identity(platform)
 
 
+def identity_team(user: User, platform: str) -> str | None:
+    """The workspace recorded on the user's identity on `platform` (Slack team id), if any."""
+    return next((i.team for i in user.identities if i.platform == platform), None)
+
+
 def swarm_platforms(owner: User, available: set[str]) -> list[str]:
     """Where the record's channel is created: every chat platform the owner is on and we can reach;
     the console when there is none."""
@@ -81,7 +86,8 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
     ids = [external_id(u, platform) for u in members if u.id != owner.id]
     return SwarmSpec(record_type=record_type, record_id=record_id, ref=ref, title=title[:200], topic=topic[:250],
                      owner_external_id=external_id(owner, platform),
-                     member_external_ids=tuple(dict.fromkeys(i for i in ids if i)), card=card, locale=locale)
+                     member_external_ids=tuple(dict.fromkeys(i for i in ids if i)), card=card, locale=locale,
+                     team=identity_team(owner, platform) if platform == "slack" else None)
 
 
 def _members(session: Session, owner: User, tags: set[str], *, also: int | None = None) -> list[User]:

@@ -39,7 +39,7 @@ def register(app: App, ctx: SlackContext) -> None:
         if surface == "modal":
             return  # our modals dispatch no block actions; the submission carries the state
         user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"))
+        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
         locale = ctx.locale(actor)
         name = action_name(str(action.get("action_id", "")))
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
@@ -67,7 +67,7 @@ def register(app: App, ctx: SlackContext) -> None:
     def on_log_message(ack: Any, body: dict[str, Any], client: WebClient, respond: Any, context: Any) -> None:
         ack()
         user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"))
+        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
         message = body.get("message") or {}
         channel = body.get("channel") or {}
         meta = Meta(ref="", locale=ctx.locale(actor), response_url=body.get("response_url"), channel=channel.get("id"),

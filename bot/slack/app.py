@@ -10,6 +10,7 @@ request (single workspace, then cached); in OAuth mode the per-workspace authori
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -23,6 +24,7 @@ from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -30,11 +32,11 @@ from starlette.concurrency import run_in_threadpool
 from bot.slack import actions, commands, home, modals
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
-from bot.slack.oauth import OAuthParts, build_oauth, latest_bot_token
+from bot.slack.oauth import OAuthParts, bot_token_for, build_oauth
 from bot.slack.replay import refuse_replays
 from bot.wiring import Wiring
 from crm_core.db import make_engine, make_session_factory
-from crm_core.models import ProcessedInvocation
+from crm_core.models import ProcessedInvocation, SentMessage
 
 log = logging.getLogger("chatcrm.slack.app")
 FORM = "application/x-www-form-urlencoded"
@@ -190,9 +192,22 @@ def slack_messenger(w: Wiring) -> SlackMessenger | None:
             oauth = build_oauth(s, w.engine, web_client(w, None))
             w.extras["slack_oauth"] = oauth
         store = oauth.installation_store
-        return SlackMessenger(lambda: web_client(w, latest_bot_token(store), own_retries=False))
+        # Each message with its workspace's bot token (see bot.slack.messenger for how the team is found).
+        return SlackMessenger(lambda team: web_client(w, bot_token_for(store, team), own_retries=False),
+                              channel_team=functools.partial(channel_team, w.session_factory))
     client = web_client(w, s.slack_bot_token, own_retries=False)
-    return SlackMessenger(lambda: client)
+    return SlackMessenger(lambda team: client)
+
+
+def channel_team(session_factory: sessionmaker[Session], channel: str) -> str | None:
+    """The workspace of a Slack channel the deliverer created or posted to, as stored with its first
+    delivery there (sent_messages.extra["team"]); None when never recorded (then: the newest installation).
+    The messenger asks once per channel per process, and not at all for channels it created itself."""
+    with session_factory() as session:
+        extra = session.scalar(select(SentMessage.extra).where(
+            SentMessage.platform == "slack", SentMessage.channel == channel).order_by(SentMessage.id).limit(1))
+    team = (extra or {}).get("team")
+    return str(team) if team else None
 
 
 __all__ = ["build_slack_app", "mount", "slack_messenger", "bolt_request", "claim_event"]

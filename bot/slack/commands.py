@@ -25,7 +25,7 @@ def register(app: App, ctx: SlackContext) -> None:
 
     @guarded("/crm")
     def run_crm(ack: Any, body: dict[str, Any], respond: Any, client: WebClient, context: Any) -> None:
-        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"))
+        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
         key = f"slack:cmd:{body.get('team_id', '')}:{body.get('trigger_id', '')}"
         reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
                                     conversation=body.get("channel_id"), idempotency_key=key)

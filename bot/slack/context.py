@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.slack.identity import resolve_user_id
+from bot.slack.identity import resolve_user_id, team_of
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
@@ -47,8 +47,11 @@ class SlackContext:
     def runner(self) -> Runner:
         return self.wiring.runner
 
-    def actor_id(self, client: WebClient | None, slack_user_id: str, fallback_name: str | None = None) -> int:
-        return resolve_user_id(self.wiring.session_factory, self.wiring.clock, client, slack_user_id, fallback_name)
+    def actor_id(self, client: WebClient | None, slack_user_id: str, fallback_name: str | None = None, *,
+                 body: dict[str, Any] | None = None) -> int:
+        """The CRM user of a Slack user; `body` (the request's) tells their workspace, recorded for delivery."""
+        return resolve_user_id(self.wiring.session_factory, self.wiring.clock, client, slack_user_id, fallback_name,
+                               team=team_of(body))
 
     def locale(self, actor_id: int | None) -> str:
         if actor_id is None:

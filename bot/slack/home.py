@@ -37,7 +37,7 @@ def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str, actor
 def register(app: App, ctx: SlackContext) -> None:
     @app.event("app_home_opened")
     @guarded("app_home_opened")
-    def on_home_opened(event: dict[str, Any], client: WebClient, context: Any) -> None:
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
         if event.get("tab", "home") != "home":
             return
-        publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"]))
+        publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"], body=body))

@@ -1,6 +1,13 @@
 """SlackMessenger: the outbox deliverer's way into Slack (handlers.ports.Messenger).
 
-Only the deliverer calls these `*_now` methods. Failures become `DeliveryError`: HTTP 429 carries the
+Only the deliverer calls these `*_now` methods. Each call goes out with the bot token of the workspace
+it belongs to (multi-workspace OAuth mode; one token otherwise): a DM with the recipient's team
+(`Recipient.team`), a new swarm channel with its owner's (`SwarmSpec.team`); later calls about a message
+or a channel find the team in `PlatformRef.extra["team"]` (set on every result and kept by the deliverer
+in sent_messages.extra), or — for swarm posts and archiving, which only get the channel id — in a
+channel → team map filled by `create_swarm_now`, else through the `channel_team` lookup (the team stored
+with the channel's creation in sent_messages). Unknown team: the client factory's default (the newest
+installation). Failures become `DeliveryError`: HTTP 429 carries the
 `Retry-After` seconds; errors retrying cannot fix (unknown channel, archived, not in channel, a card
 Slack refuses, ...) are `permanent`; anything else (5xx, timeouts, network) is retried by the deliverer.
 """
@@ -37,7 +44,9 @@ IGNORABLE_INVITE = frozenset({"already_in_channel", "cant_invite_self"})
 USER_LEVEL_INVITE_ERRORS = IGNORABLE_INVITE | {
     "user_not_found", "cant_invite", "user_is_restricted", "user_is_ultra_restricted", "ura_max_channels",
     "user_team_not_in_channel", "failed_for_some_users", "user_disabled", "not_allowed", "invalid_users"}
-ClientFactory = Callable[[], WebClient]
+# The Web API client for a workspace (team id; None: unknown — the factory picks its default).
+ClientFactory = Callable[[str | None], WebClient]
+ChannelTeam = Callable[[str], str | None]
 
 
 def channel_name(record_type: str, record_id: int, title: str) -> str:
@@ -59,6 +68,10 @@ def channel_name(record_type: str, record_id: int, title: str) -> str:
 def with_suffix(name: str, n: int) -> str:
     suffix = f"-{n}"
     return name[: NAME_MAX - len(suffix)].rstrip("-_") + suffix
+
+
+def _team_extra(team: str | None) -> dict[str, Any]:
+    return {"team": team} if team else {}
 
 
 def _error_of(exc: SlackApiError) -> str:
@@ -90,8 +103,10 @@ def delivery_error(what: str, exc: Exception) -> DeliveryError:
 class SlackMessenger:
     platform = PLATFORM
 
-    def __init__(self, client_factory: ClientFactory) -> None:
+    def __init__(self, client_factory: ClientFactory, *, channel_team: ChannelTeam | None = None) -> None:
         self._client = client_factory
+        self._channel_team = channel_team
+        self._teams: dict[str, str | None] = {}  # channel id -> team, learnt in this process
         # Swarm channels whose creation got part of the way in this process: a retry resumes there
         # instead of creating a second channel. (record_type, record_id) -> progress.
         self._progress: dict[tuple[str, int], dict[str, Any]] = {}
@@ -100,51 +115,77 @@ class SlackMessenger:
 
     def send_now(self, recipient: Recipient, card: Card) -> PlatformRef:
         msg = self._render(card, "chat.postMessage")
-        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=recipient.external_id, **msg))
-        return PlatformRef(platform=PLATFORM, channel=resp.get("channel"), message_ref=resp.get("ts"))
+        team = recipient.team
+        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=recipient.external_id, **msg),
+                          team)
+        channel = resp.get("channel")
+        if channel and team:
+            self._teams[str(channel)] = team
+        return PlatformRef(platform=PLATFORM, channel=channel, message_ref=resp.get("ts"), extra=_team_extra(team))
 
     def update_now(self, ref: PlatformRef, card: Card) -> PlatformRef:
         if not ref.channel or not ref.message_ref:
             raise DeliveryError("slack chat.update: no channel/ts to update", permanent=True)
         msg = self._render(card, "chat.update")
-        resp = self._call("chat.update", lambda c: c.chat_update(channel=ref.channel, ts=ref.message_ref, **msg))
+        team = (ref.extra or {}).get("team") or self.team_of_channel(ref.channel)
+        resp = self._call("chat.update", lambda c: c.chat_update(channel=ref.channel, ts=ref.message_ref, **msg),
+                          team)
         return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or ref.channel,
-                           message_ref=resp.get("ts") or ref.message_ref, extra=dict(ref.extra))
+                           message_ref=resp.get("ts") or ref.message_ref, extra={**ref.extra, **_team_extra(team)})
+
+    def team_of_channel(self, channel: str | None) -> str | None:
+        """The workspace of a channel this messenger posted to: learnt in this process, else looked up."""
+        if not channel:
+            return None
+        if channel not in self._teams:
+            team = None
+            if self._channel_team is not None:
+                try:
+                    team = self._channel_team(channel)
+                except Exception as exc:  # noqa: BLE001 - unknown team: the default token is the best guess
+                    log.warning("slack: could not look up the team of channel %s: %s", channel, exc)
+                    return None
+            self._teams[channel] = team
+        return self._teams[channel]
 
     # --- swarm channels ---
 
     def create_swarm_now(self, spec: SwarmSpec) -> PlatformRef:
         msg = self._render(spec.card, "swarm card")
         key = (spec.record_type, spec.record_id)
+        team = spec.team
         state = self._progress.setdefault(key, {})
         if "channel" not in state:
             state["channel"], state["name"] = self._create_channel(spec)
         channel = state["channel"]
+        self._teams[channel] = team
         if not state.get("invited"):
-            self._invite(channel, [u for u in (spec.owner_external_id, *spec.member_external_ids) if u])
+            self._invite(channel, [u for u in (spec.owner_external_id, *spec.member_external_ids) if u], team)
             state["invited"] = True
         if not state.get("topic") and spec.topic:
             self._call("conversations.setTopic", lambda c: c.conversations_setTopic(channel=channel,
-                                                                                    topic=spec.topic[:250]))
+                                                                                    topic=spec.topic[:250]), team)
             state["topic"] = True
         if "ts" not in state:
-            resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg))
+            resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg), team)
             state["ts"] = resp.get("ts")
         if not state.get("pinned") and state.get("ts"):
-            self._pin(channel, state["ts"])
+            self._pin(channel, state["ts"], team)
             state["pinned"] = True
         self._progress.pop(key, None)
         return PlatformRef(platform=PLATFORM, channel=channel, message_ref=state.get("ts"),
-                           extra={"name": state["name"]})
+                           extra={"name": state["name"], **_team_extra(team)})
 
     def post_swarm_now(self, channel: str, card: Card) -> PlatformRef:
         msg = self._render(card, "chat.postMessage")
-        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg))
-        return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"))
+        team = self.team_of_channel(channel)
+        resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg), team)
+        return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"),
+                           extra=_team_extra(team))
 
     def archive_swarm_now(self, channel: str) -> None:
         try:
-            self._client().conversations_archive(channel=channel)
+            self._client(self.team_of_channel(channel)).conversations_archive(channel=channel)
         except SlackApiError as exc:
             if _error_of(exc) == "already_archived":
                 return
@@ -159,7 +200,7 @@ class SlackMessenger:
         name = base
         for n in range(2, 52):
             try:
-                resp = self._client().conversations_create(name=name, is_private=True)
+                resp = self._client(spec.team).conversations_create(name=name, is_private=True)
             except SlackApiError as exc:
                 if _error_of(exc) == "name_taken":
                     name = with_suffix(base, n)
@@ -171,12 +212,12 @@ class SlackMessenger:
             return str(channel["id"]), str(channel.get("name") or name)
         raise DeliveryError(f"slack conversations.create: no free name near {base!r}", permanent=True)
 
-    def _invite(self, channel: str, users: list[str]) -> None:
+    def _invite(self, channel: str, users: list[str], team: str | None) -> None:
         users = list(dict.fromkeys(users))
         if not users:
             return
         try:
-            self._client().conversations_invite(channel=channel, users=",".join(users))
+            self._client(team).conversations_invite(channel=channel, users=",".join(users))
             return
         except SlackApiError as exc:
             code = _error_of(exc)
@@ -189,11 +230,11 @@ class SlackMessenger:
         except (SlackClientError, OSError) as exc:
             raise delivery_error("conversations.invite", exc) from exc
         for user in users:  # one bad id fails the whole call: invite one by one, skipping the bad ones
-            self._invite(channel, [user])
+            self._invite(channel, [user], team)
 
-    def _pin(self, channel: str, ts: str) -> None:
+    def _pin(self, channel: str, ts: str, team: str | None) -> None:
         try:
-            self._client().pins_add(channel=channel, timestamp=ts)
+            self._client(team).pins_add(channel=channel, timestamp=ts)
         except SlackApiError as exc:
             if _error_of(exc) == "already_pinned":
                 return
@@ -207,8 +248,8 @@ class SlackMessenger:
         except (SlackLimitError, ValueError) as exc:
             raise DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True) from exc
 
-    def _call(self, what: str, fn: Callable[[WebClient], Any]) -> Any:
+    def _call(self, what: str, fn: Callable[[WebClient], Any], team: str | None) -> Any:
         try:
-            return fn(self._client())
+            return fn(self._client(team))
         except (SlackApiError, SlackClientError, OSError) as exc:
             raise delivery_error(what, exc) from exc

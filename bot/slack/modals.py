@@ -359,7 +359,7 @@ def register(app: App, ctx: SlackContext) -> None:
     @guarded("view submission")
     def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any) -> None:
         user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name"))
+        actor = ctx.actor_id(client, user["id"], user.get("name"), body=body)
         meta = Meta.load(view.get("private_metadata"))
         callback = view["callback_id"]
         try:

@@ -55,9 +55,19 @@ def build_oauth(settings: Settings, engine: Engine, client: WebClient) -> OAuthP
     return OAuthParts(installation_store, state_store, oauth_settings, authorize)
 
 
+def bot_token_for(store: SQLAlchemyInstallationStore, team: str | None) -> str | None:
+    """The deliverer's token in OAuth mode: the bot token of `team`'s installation (workspace id, as recorded
+    on the recipient's Slack identity); the newest installation's when the team is unknown or has none."""
+    if team:
+        bot = store.find_bot(enterprise_id=None, team_id=team)
+        if bot is not None and bot.bot_token:
+            return bot.bot_token
+        log.warning("slack: no installation for team %s; using the newest installation's bot token", team)
+    return latest_bot_token(store)
+
+
 def latest_bot_token(store: SQLAlchemyInstallationStore) -> str | None:
-    """The bot token of the most recent installation (the deliverer's token in OAuth mode; chatcrm serves
-    one team per database, so the newest install is the one in use)."""
+    """The bot token of the most recent installation (the fallback when a message's team is unknown)."""
     c = store.bots.c
     stmt = (select(c.bot_token).where(c.client_id == store.client_id, c.bot_token.is_not(None))
             .order_by(desc(c.installed_at)).limit(1))

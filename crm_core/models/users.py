@@ -55,5 +55,8 @@ class ChatIdentity(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
+    # Added by 0009_identity_team: the Slack workspace (team id) the user was last seen in, so the
+    # deliverer sends with that workspace's bot token (multi-workspace OAuth). None elsewhere / unknown.
+    team: Mapped[Optional[str]] = mapped_column(String(32))
 
     user: Mapped[User] = relationship(back_populates="identities")

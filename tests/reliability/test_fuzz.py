@@ -164,6 +164,7 @@ def test_every_button_refuses_a_rep_on_another_teams_records(slack: SlackPlayer,
                                                              caplog: pytest.LogCaptureFixture):
     assert set(TARGETED) == set(registry.ACTIONS), "a new button action: add what it would carry to TARGETED"
     _li_has_records(slack)
+    slack.command("U01TOM", "help")  # Tom's first contact records his workspace on his identity
     caplog.set_level(logging.WARNING)
     engine = slack_wiring.engine
     n = 0
@@ -183,6 +184,7 @@ def test_every_button_refuses_a_rep_on_another_teams_records(slack: SlackPlayer,
 def test_no_mutated_click_crashes_or_changes_anything(slack: SlackPlayer, slack_wiring,
                                                       caplog: pytest.LogCaptureFixture):
     _li_has_records(slack)
+    slack.command("U01TOM", "help")  # Tom's first contact records his workspace on his identity
     caplog.set_level(logging.WARNING)
     engine = slack_wiring.engine
     counter = iter(range(1, 10**6))

@@ -23,6 +23,10 @@ BOT_ID = "B0BOT"
 TEAM = "T0001"
 TOKEN = "xoxb-test-token"
 INSTALLED_TOKEN = "xoxb-installed-token"
+# A second workspace, for multi-workspace OAuth: installing with code "good-code-2" gives this team its token.
+TEAM_2 = "T0002"
+INSTALLED_TOKEN_2 = "xoxb-installed-token-2"
+INSTALLS = {"good-code": (TEAM, "Acme", INSTALLED_TOKEN), "good-code-2": (TEAM_2, "Beta", INSTALLED_TOKEN_2)}
 _NAME = re.compile(r"^[a-z0-9_-]+$")
 LIMIT_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments"})
 
@@ -64,10 +68,12 @@ class FakeSlack:
         self.files: dict[str, dict[str, Any]] = {}  # file id -> {title, channel}
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens = {TOKEN}
+        self.token_teams: dict[str, str] = {}  # tokens of a workspace other than TEAM (auth.test answers it)
         self.delays: dict[str, float] = {}
         self._failures: dict[str, list[SlackError]] = {}
         self._lock = threading.Lock()
         self._n = 0
+        self._token = ""  # the bearer token of the call being handled (under the lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="fake-slack", daemon=True)
@@ -94,8 +100,9 @@ class FakeSlack:
         return f"{self.url}/response_url/{TEAM}/{n}/x"
 
     # --- test controls ---
-    def add_user(self, user_id: str, real_name: str, *, locale: str = "en-US", name: str | None = None) -> None:
-        self.users[user_id] = {"id": user_id, "team_id": TEAM, "name": name or real_name.lower().replace(" ", "."),
+    def add_user(self, user_id: str, real_name: str, *, locale: str = "en-US", name: str | None = None,
+                 team: str = TEAM) -> None:
+        self.users[user_id] = {"id": user_id, "team_id": team, "name": name or real_name.lower().replace(" ", "."),
                                "real_name": real_name, "tz": "Asia/Shanghai", "locale": locale, "is_bot": False,
                                "deleted": False, "profile": {"real_name": real_name, "display_name": real_name,
                                                              "email": f"{user_id.lower()}@example.com"}}
@@ -158,6 +165,7 @@ class FakeSlack:
                     return 200, {"Content-Type": "text/plain"}, "ok"
                 if method != "oauth.v2.access":
                     self._check_token(headers)
+                self._token = headers.get("authorization", "").removeprefix("Bearer ")
                 impl = getattr(self, "_" + method.replace(".", "_"), None)
                 if impl is None:
                     raise SlackError("unknown_method")
@@ -180,7 +188,8 @@ class FakeSlack:
         return self._n
 
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://acme.slack.com/", "team": "Acme", "user": "chatcrm", "team_id": TEAM,
+        team = self.token_teams.get(self._token, TEAM)
+        return {"url": "https://acme.slack.com/", "team": "Acme", "user": "chatcrm", "team_id": team,
                 "user_id": BOT_USER, "bot_id": BOT_ID, "enterprise_id": None, "is_enterprise_install": False,
                 "app_id": "A0001", "app_name": "chatcrm"}
 
@@ -331,11 +340,14 @@ class FakeSlack:
         return {"user": user}
 
     def _oauth_v2_access(self, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("code") != "good-code":
+        install = INSTALLS.get(str(body.get("code")))
+        if install is None:
             raise SlackError("invalid_code")
-        self.tokens.add(INSTALLED_TOKEN)
-        return {"access_token": INSTALLED_TOKEN, "token_type": "bot", "scope": "commands,chat:write",
-                "bot_user_id": BOT_USER, "app_id": "A0001", "team": {"id": TEAM, "name": "Acme"},
+        team, team_name, token = install
+        self.tokens.add(token)
+        self.token_teams[token] = team
+        return {"access_token": token, "token_type": "bot", "scope": "commands,chat:write",
+                "bot_user_id": BOT_USER, "app_id": "A0001", "team": {"id": team, "name": team_name},
                 "enterprise": None, "is_enterprise_install": False,
                 "authed_user": {"id": "U01LI", "scope": "", "access_token": None, "token_type": None}}
 

@@ -73,10 +73,11 @@ class SlackPlayer:
         return self.post(f"payload={quote(json.dumps(payload))}", FORM, **kw)
 
     # --- slash command ---
-    def command_body(self, user: str, text_: str, *, channel: str = "C0001", user_name: str | None = None) -> str:
+    def command_body(self, user: str, text_: str, *, channel: str = "C0001", user_name: str | None = None,
+                     team: str = TEAM) -> str:
         n = next(_ids)
         return urlencode({
-            "token": "vtok", "team_id": TEAM, "team_domain": "acme", "channel_id": channel, "channel_name": "sales",
+            "token": "vtok", "team_id": team, "team_domain": "acme", "channel_id": channel, "channel_name": "sales",
             "user_id": user, "user_name": user_name or user.lower(), "command": "/crm", "text": text_,
             "api_app_id": "A0001", "is_enterprise_install": "false",
             "response_url": self.fake.response_url(f"cmd{n}"), "trigger_id": f"{n}.{n}.cmd{n}"})

@@ -14,7 +14,7 @@ from tests.bot.slack.harness import blocks_text, buttons
 @pytest.fixture
 def messenger(fake_slack: FakeSlack) -> SlackMessenger:
     client = WebClient(token=TOKEN, base_url=fake_slack.api_url)
-    return SlackMessenger(lambda: client)
+    return SlackMessenger(lambda team: client)
 
 
 CARD = Card(title="Approval A-1 · 25 % off", fields=(Field("Total", "¥9,000.00"),), blocks=(Section("Please decide"),),
@@ -146,3 +146,31 @@ def test_update_without_a_message_reference_is_permanent(messenger):
     with pytest.raises(DeliveryError) as err:
         messenger.update_now(PlatformRef(platform="slack"), CARD)
     assert err.value.permanent
+
+
+def test_every_call_asks_for_the_client_of_the_workspace_it_belongs_to(fake_slack):
+    client = WebClient(token=TOKEN, base_url=fake_slack.api_url)
+    asked: list[str | None] = []
+
+    def client_for(team: str | None) -> WebClient:
+        asked.append(team)
+        return client
+
+    m = SlackMessenger(client_for, channel_team=lambda channel: {"D01SAM": "T0002"}.get(channel))
+    ref = m.send_now(Recipient(user_id=3, platform="slack", external_id="U01SAM", locale="en", team="T0002"), CARD)
+    assert ref.extra == {"team": "T0002"} and asked == ["T0002"]
+    # The deliverer hands back what it stored (sent_messages.extra): the update goes to the same workspace.
+    asked.clear()
+    m.update_now(PlatformRef(platform="slack", channel=ref.channel, message_ref=ref.message_ref, extra=ref.extra), CARD)
+    assert asked == ["T0002"]
+    swarm = m.create_swarm_now(SwarmSpec(**{**spec().__dict__, "team": "T0003"}))
+    assert swarm.extra["team"] == "T0003" and set(asked[1:]) == {"T0003"}
+    asked.clear()
+    m.post_swarm_now(swarm.channel, CARD)  # only the channel id: the team learnt when creating it
+    m.archive_swarm_now(swarm.channel)
+    assert asked == ["T0003", "T0003"]
+    # A messenger that never saw the message (another process): the channel_team lookup says where it is.
+    asked.clear()
+    other = SlackMessenger(client_for, channel_team=lambda channel: {"D01SAM": "T0002"}.get(channel))
+    other.update_now(PlatformRef(platform="slack", channel=ref.channel, message_ref=ref.message_ref), CARD)
+    assert asked == ["T0002"]
