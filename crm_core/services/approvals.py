@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm_core.config import ROLE_RANK, ApprovalLevel, Config
-from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, NotFound, StaleAction
+from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened
 from crm_core.models import Approval, ApprovalStep, Quote, User
 from crm_core.services import audit
+from crm_core.services.records import load_record
 from crm_core.services.permissions import manager_chain
 from crm_core.uow import UnitOfWork
 
@@ -101,12 +102,7 @@ def do_request_approval(uow: UnitOfWork, requester: User, quote: Quote, *, now: 
 
 
 def lock_approval(uow: UnitOfWork, approval_id: int) -> Approval:
-    stmt = (select(Approval).where(Approval.id == approval_id).with_for_update(of=Approval)
-            .execution_options(populate_existing=True))
-    approval = uow.session.scalar(stmt)
-    if approval is None:
-        raise NotFound(ref=f"A-{approval_id}")
-    return approval
+    return load_record(uow.session, Approval, approval_id, "approval", for_update=True)
 
 
 def _when(uow: UnitOfWork, at: datetime | None) -> str:

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config, Health
-from crm_core.errors import InvalidValue, NotFound
+from crm_core.errors import InvalidValue
 from crm_core.events import RenewalDealCreated
 from crm_core.models import Contract, Deal, User
 from crm_core.services import audit
+from crm_core.services.records import load_record
 from crm_core.services.deals import do_create_deal, local_today
 from crm_core.services.orders import overdue_orders_count
 from crm_core.services.permissions import require_access, visible_owner_ids
@@ -140,12 +141,7 @@ def can_see(session: Session, actor: User, contract: Contract) -> bool:
 
 
 def access_contract(uow: UnitOfWork, actor: User, contract_id: int, *, for_update: bool = False) -> Contract:
-    stmt = select(Contract).where(Contract.id == contract_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Contract)
-    contract = uow.session.scalar(stmt)
-    if contract is None:
-        raise NotFound(ref=f"C-{contract_id}")
+    contract = load_record(uow.session, Contract, contract_id, "contract", for_update=for_update)
     if not can_see(uow.session, actor, contract):
         require_access(uow.session, actor, contract.owner_id, f"work on C-{contract_id}", f"操作 C-{contract_id}")
     return contract

@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from crm_core.config import Stage
-from crm_core.errors import Conflict, InvalidValue, MissingFields, NotFound, StaleAction
+from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Account, Contact, Deal, StageChange, Task, User
 from crm_core.normalize import normalize_company
 from crm_core.services import audit
 from crm_core.services.money import parse_money
 from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.services.records import load_record
 from crm_core.uow import UnitOfWork
 
 CORE_FIELDS = ("name", "amount", "close_date", "account", "contact")
@@ -29,12 +30,7 @@ def local_today(uow: UnitOfWork, now: datetime) -> date:
 
 
 def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool = False) -> Deal:
-    stmt = select(Deal).where(Deal.id == deal_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Deal)
-    deal = uow.session.scalar(stmt)
-    if deal is None:
-        raise NotFound(ref=f"D-{deal_id}")
+    deal = load_record(uow.session, Deal, deal_id, "deal", for_update=for_update)
     require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
     return deal
 

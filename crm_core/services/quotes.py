@@ -16,10 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
-from crm_core.errors import Conflict, InvalidValue, NotFound, StaleAction
+from crm_core.errors import Conflict, InvalidValue, StaleAction
 from crm_core.events import QuoteCreated
 from crm_core.models import Approval, Deal, Quote, QuoteLine, User
 from crm_core.services import audit
+from crm_core.services.records import load_record
 from crm_core.services.approvals import do_cancel_for_superseded, do_request_approval, levels_needed
 from crm_core.services.deals import access_deal
 from crm_core.uow import UnitOfWork
@@ -117,12 +118,7 @@ def price(config: Config, lines: Sequence[tuple[str, int]], discount_pct: Decima
 
 
 def access_quote(uow: UnitOfWork, actor: User, quote_id: int, *, for_update: bool = False) -> tuple[Quote, Deal]:
-    stmt = select(Quote).where(Quote.id == quote_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Quote).execution_options(populate_existing=True)
-    quote = uow.session.scalar(stmt)
-    if quote is None:
-        raise NotFound(ref=f"Q-{quote_id}")
+    quote = load_record(uow.session, Quote, quote_id, "quote", for_update=for_update)
     deal = access_deal(uow, actor, quote.deal_id)
     return quote, deal
 

@@ -19,10 +19,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
-from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.errors import Conflict, InvalidValue
 from crm_core.events import TicketClosed, TicketOpened
 from crm_core.models import Contact, Ticket, User
 from crm_core.services import activities, audit
+from crm_core.services.records import load_record
 from crm_core.services.deals import find_or_create_account
 from crm_core.services.permissions import require_access, visible_owner_ids
 from crm_core.uow import UnitOfWork
@@ -124,12 +125,7 @@ def can_work(session: Session, actor: User, ticket: Ticket) -> bool:
 
 
 def access_ticket(uow: UnitOfWork, actor: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
-    stmt = select(Ticket).where(Ticket.id == ticket_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Ticket)
-    ticket = uow.session.scalar(stmt)
-    if ticket is None:
-        raise NotFound(ref=f"T-{ticket_id}")
+    ticket = load_record(uow.session, Ticket, ticket_id, "ticket", for_update=for_update)
     if not can_work(uow.session, actor, ticket):
         # Same wording as every other refusal; the support team and the owner's managers can help.
         require_access(uow.session, actor, ticket.owner_id, f"work on T-{ticket_id}", f"处理 T-{ticket_id}")
