@@ -53,6 +53,9 @@ class LeadOut(BaseModel):
     duplicate_matched_on: str | None
     owner: str
     score: int
+    merge_id: int | None = None  # a duplicate: the merge record (split it back with lead split L-n)
+    differences: dict[str, str] = {}  # a duplicate: values you sent that differ from the lead's (kept in the record)
+    same_company_as: str | None = None  # a new lead: the oldest other lead at the same company, e.g. "L-1"
 
 
 class ErrorOut(BaseModel):
@@ -79,7 +82,9 @@ def create_lead(body: LeadIn, w: Annotated[Wiring, Depends(wiring)]) -> JSONResp
             flush_events(uow, w.clock)
             out = LeadOut(id=result.lead.id, ref=result.lead.ref, created=result.created,
                           duplicate_matched_on=result.matched_on, owner=result.lead.owner.key,
-                          score=result.lead.score)
+                          score=result.lead.score, merge_id=result.merge.id if result.merge else None,
+                          differences=result.differences,
+                          same_company_as=result.same_company.ref if result.same_company else None)
     except DomainError as exc:
         return domain_error_response(exc)
     return JSONResponse(status_code=201 if out.created else 200, content=out.model_dump())

@@ -129,3 +129,15 @@ class OrderCreated(Event):
 class PaymentRecorded(Event):
     payment_id: int
     order_id: int
+
+
+@dataclass(frozen=True)
+class LeadMerged(Event):
+    """A lead was merged into another (by hand) or split back out: both owners hear of it."""
+
+    merge_id: int
+    kept_lead_id: int
+    merged_lead_id: int | None
+    actor_id: int | None
+    owner_ids: tuple[int, ...]
+    split: bool = False

@@ -97,6 +97,12 @@ SPECS: tuple[Spec, ...] = (
     _spec("lead list", ["线索 列表"], [], "", ["lead list"], ["线索 列表"]),
     _spec("lead convert", ["线索 转化"], [Arg("lead", "ref:lead")], "amount",
           ["lead convert <L-id> [amount=]"], ["线索 转化 <L-编号> [amount=]"]),
+    _spec("lead merge", ["线索 合并"], [Arg("lead", "ref:lead"), Arg("keep", "ref:lead")], "",
+          ["lead merge <L-id> <L-id>  (merges the first into the second, which is kept)"],
+          ["线索 合并 <L-编号> <L-编号>（把第一条合并进第二条，保留第二条）"]),
+    _spec("lead split", ["线索 拆分"], [Arg("lead", "ref:lead")], "", ["lead split <L-id>  (within 30 days of the merge)"],
+          ["线索 拆分 <L-编号>（合并后 30 天内）"]),
+    _spec("undo", ["撤销"], [], "", ["undo  (takes back your most recent lead merge)"], ["撤销（撤回你最近一次线索合并）"]),
     _spec("lead", ["线索"], [Arg("lead", "ref:lead")], "", ["lead <L-id>", "lead list", "lead add <name> …",
           "lead convert <L-id> [amount=]"], ["线索 <L-编号>", "线索 列表", "线索 新建 <姓名> …", "线索 转化 <L-编号> [amount=]"]),
     _spec("deal new", ["商机 新建"], [Arg("account", "rest")], "amount name close", 
@@ -354,7 +360,8 @@ def _zh_name(name: str) -> str:
     return {"name": "姓名", "account": "客户", "text": "内容", "reason": "原因", "subject": "主题",
             "deal": "商机编号", "lead": "线索编号", "record": "记录编号", "kind": "类型",
             "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号",
-            "contract": "合同编号"}.get(name, name)
+            "contract": "合同编号",
+            "keep": "要保留的线索编号"}.get(name, name)
 
 
 def _err(spec: Spec, en: str, zh: str) -> UsageError:

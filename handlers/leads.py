@@ -1,18 +1,29 @@
-"""Lead use cases: add (with dedupe), show, list, convert, log prompt."""
+"""Lead use cases: add (with dedupe), show, list, convert, log prompt, merge, split, undo."""
 from __future__ import annotations
 
 from cards.builders.common import list_card
-from cards.builders.sales import deal_card, lead_card, t
-from cards.model import Reply
+from datetime import datetime
+
+from sqlalchemy import select
+
+from cards.builders.sales import deal_card, lead_card, merge_button, t
+from cards.model import Card, Reply
 from crm_core.clock import Clock
-from crm_core.models import User
+from crm_core.errors import NotFound
+from crm_core.events import Event, LeadMerged
+from crm_core.models import Lead, LeadMerge, User
+from crm_core.outbox import enqueue
+from crm_core.refs import parse_ref
 from crm_core.services.conversion import do_convert_lead
-from crm_core.services.leads import LeadInput, access_lead, do_create_lead, list_leads
+from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
+from crm_core.services.leads import LeadInput, LeadResult, access_lead, do_create_lead, list_leads
+from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
-from handlers.common import button_ref
+from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
+from handlers.notify import on
 from handlers.registry import action, command
 from handlers.views import deal_view, lead_view
 
@@ -24,17 +35,36 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
                      source=o.get("source", "chat"), region=o.get("region"), industry=o.get("industry"),
                      product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x])
     result = do_create_lead(uow, data, actor=actor, now=clock.now())
+    return Reply(cards=(lead_result_card(uow, locale, result),))
+
+
+def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult) -> Card:
+    """What `lead add` answers: new (maybe with a colleague at the same company to merge with), or updated."""
+    lead, notes, buttons = result.lead, [], []
     if result.created:
-        note = t(locale, "lead.created", owner=result.lead.owner.name)
+        notes.append(t(locale, "lead.created", owner=lead.owner.name))
+        if result.same_company is not None:
+            other = result.same_company
+            notes.append(t(locale, "lead.same_company", ref=other.ref, owner=other.owner.name, new=lead.ref))
+            buttons.append(merge_button(locale, lead.ref, other.ref))
     else:
-        note = t(locale, "lead.duplicate", ref=result.lead.ref, matched_on=t(locale, f"matched.{result.matched_on}"))
-    return Reply(cards=(lead_card(locale, lead_view(uow, result.lead), note=note),))
+        notes.append(t(locale, "lead.duplicate", ref=lead.ref, matched_on=t(locale, f"matched.{result.matched_on}")))
+        if result.differences:
+            items = ", ".join(f"{k}={v}" for k, v in sorted(result.differences.items()))
+            notes.append(t(locale, "lead.differences", items=items))
+        notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
+    return lead_card(locale, lead_view(uow, lead), notes=notes, extra_buttons=buttons)
 
 
 @command("lead", writes=False)
 def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     lead = access_lead(uow, actor, inv.args["lead"].id)
-    return Reply(cards=(lead_card(locale, lead_view(uow, lead)),))
+    notes = []
+    if lead.status == "merged":
+        into = merged_into(uow, lead.id)
+        if into is not None:
+            notes.append(t(locale, "lead.merged_into", ref=f"L-{into}", self=lead.ref, days=UNDO_DAYS))
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead), notes=notes),))
 
 
 @command("lead list", writes=False)
@@ -68,3 +98,77 @@ def convert_lead_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: U
 @action("lead.log", writes=False)
 def log_lead_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     return log_prompt(uow, actor, locale, button_ref(inv, "lead"))
+
+
+def merged_into(uow: UnitOfWork, lead_id: int) -> int | None:
+    return uow.session.scalar(select(LeadMerge.kept_lead_id).where(LeadMerge.merged_lead_id == lead_id,
+                                                                   LeadMerge.split_at.is_(None))
+                              .order_by(LeadMerge.id.desc()).limit(1))
+
+
+def _merge(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merged_id: int, kept_id: int) -> Reply:
+    merge = do_merge_leads(uow, actor, merged_id, kept_id, now=clock.now())
+    moved = merge.moved
+    filled = t(locale, "lead.merged_filled", fields=", ".join(sorted(moved["filled"]))) if moved["filled"] else ""
+    kept = uow.session.get(Lead, merge.kept_lead_id)
+    assert kept is not None
+    note = t(locale, "lead.merged", merged=f"L-{merged_id}", kept=kept.ref, activities=len(moved["activities"]),
+             tasks=len(moved["tasks"]), filled=filled, days=UNDO_DAYS)
+    return Reply(cards=(lead_card(locale, lead_view(uow, kept), note=note),))
+
+
+@command("lead merge")
+def merge_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _merge(uow, clock, actor, locale, inv.args["lead"].id, inv.args["keep"].id)
+
+
+@action("lead.merge")
+def merge_leads_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    merged = button_ref(inv, "lead")
+    kept = parse_ref(button_detail(inv) or "", "lead")
+    if kept is None:
+        raise NotFound(ref=str(inv.args.get("value", ""))[:40] or "?")
+    return _merge(uow, clock, actor, locale, merged.id, kept.id)
+
+
+def _split(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merge_id: int) -> Reply:
+    result = do_split(uow, actor, merge_id, now=clock.now())
+    note = t(locale, "lead.split", restored=result.restored.ref, kept=result.kept.ref)
+    return Reply(cards=(lead_card(locale, lead_view(uow, result.restored), note=note),
+                        lead_card(locale, lead_view(uow, result.kept))))
+
+
+@command("lead split")
+def split_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _split(uow, clock, actor, locale, merge_to_split(uow, actor, inv.args["lead"].id).id)
+
+
+@command("undo")
+def undo_last_merge(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _split(uow, clock, actor, locale, last_merge_of(uow, actor).id)
+
+
+@on(LeadMerged)
+def tell_owners_about_merge(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Both owners learn of a merge (or split) that takes or gives back their lead; the actor already knows."""
+    assert isinstance(event, LeadMerged)
+    actor = uow.session.get(User, event.actor_id) if event.actor_id else None
+    kept = uow.session.get(Lead, event.kept_lead_id)
+    other = uow.session.get(Lead, event.merged_lead_id) if event.merged_lead_id else None
+    if kept is None or other is None:
+        return
+    for owner_id in event.owner_ids:
+        owner = uow.session.get(User, owner_id)
+        if owner is None or (actor is not None and owner.id == actor.id):
+            continue
+        locale = locale_of(owner, uow.config)
+        who = actor.name if actor else "—"
+        if event.split:
+            note = t(locale, "lead.split_notice", actor=who, restored=other.ref, kept=kept.ref)
+        else:
+            note = t(locale, "lead.merged_notice", actor=who, merged=other.ref, name=other.name, kept=kept.ref,
+                     days=UNDO_DAYS)
+        card = lead_card(locale, lead_view(uow, kept), note=note)
+        enqueue(uow.session, dedupe_key=f"lead-merge:{event.merge_id}:{int(event.split)}:{owner.id}",
+                kind="lead.split" if event.split else "lead.merged", target_type="user", target_id=owner.id,
+                payload=card.to_dict(), now=now, record_type="lead", record_id=kept.id)

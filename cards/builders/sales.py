@@ -63,6 +63,29 @@ CATALOG = {
     "matched.email": {"en": "email", "zh_CN": "邮箱"},
     "matched.phone": {"en": "phone", "zh_CN": "电话"},
     "matched.company": {"en": "company", "zh_CN": "公司"},
+    "matched.name": {"en": "name at the same company", "zh_CN": "姓名和公司"},
+    "status.merged": {"en": "merged", "zh_CN": "已合并"},
+    "status.disqualified": {"en": "disqualified", "zh_CN": "已作废"},
+    "lead.split_hint": {"en": "Not the same person? lead split {ref} (within {days} days) makes it a lead of its own.",
+                        "zh_CN": "不是同一个人？{days} 天内输入 线索 拆分 {ref} 可拆成单独的线索。"},
+    "lead.differences": {"en": "Kept the existing values; what you typed differently is kept in the merge record: {items}",
+                         "zh_CN": "已保留原有信息；你填写的不同信息记录在合并记录中：{items}"},
+    "lead.same_company": {"en": "Same company as {ref} (owner {owner}). The same person? Merge: lead merge {new} {ref}",
+                          "zh_CN": "与 {ref} 同一公司（负责人 {owner}）。如是同一人，可合并：线索 合并 {new} {ref}"},
+    "btn.merge_into": {"en": "Merge into {ref}", "zh_CN": "合并到 {ref}"},
+    "lead.merged": {"en": "Merged {merged} into {kept}: moved {activities} activities and {tasks} tasks{filled}. "
+                          "Take it back within {days} days: lead split {merged} (or undo).",
+                    "zh_CN": "已将 {merged} 合并到 {kept}：移动了 {activities} 条跟进记录、{tasks} 个任务{filled}。"
+                             "{days} 天内可撤回：线索 拆分 {merged}（或 撤销）。"},
+    "lead.merged_filled": {"en": "; filled {fields}", "zh_CN": "；补充了 {fields}"},
+    "lead.merged_notice": {"en": "{actor} merged {merged} · {name} into {kept}. Undo within {days} days: lead split {merged}",
+                           "zh_CN": "{actor} 将 {merged} · {name} 合并到了 {kept}。{days} 天内可撤回：线索 拆分 {merged}"},
+    "lead.split_notice": {"en": "{actor} split {restored} back out of {kept}.",
+                          "zh_CN": "{actor} 已把 {restored} 从 {kept} 中拆分出来。"},
+    "lead.split": {"en": "Split: {restored} is a lead of its own again; {kept} is as it was before the merge.",
+                   "zh_CN": "已拆分：{restored} 重新成为独立线索；{kept} 已恢复到合并前。"},
+    "lead.merged_into": {"en": "Merged into {ref}. lead split {self} takes it back (within {days} days).",
+                         "zh_CN": "已合并到 {ref}。{days} 天内可用 线索 拆分 {self} 撤回。"},
 }
 t = translator(CATALOG)
 
@@ -81,7 +104,8 @@ class LeadView:
     respond_by: str | None = None
 
 
-def lead_card(locale: str, v: LeadView, *, note: str | None = None) -> Card:
+def lead_card(locale: str, v: LeadView, *, note: str | None = None, notes: Sequence[str] = (),
+              extra_buttons: Sequence[Button] = ()) -> Card:
     fields = [Field(t(locale, "f.owner"), v.owner), Field(t(locale, "f.score"), str(v.score)),
               Field(t(locale, "f.status"), t(locale, f"status.{v.status}")),
               Field(t(locale, "f.source"), v.source)]
@@ -93,8 +117,14 @@ def lead_card(locale: str, v: LeadView, *, note: str | None = None) -> Card:
     if v.status == "open":
         buttons = (Button(t(locale, "btn.convert"), "lead.convert", v.ref, "primary"),
                    Button(t(locale, "btn.log"), "lead.log", v.ref))
+    blocks = tuple(Section(n) for n in ((note,) if note else ()) + tuple(notes))
     return Card(title=t(locale, "lead.title", ref=v.ref, name=v.name), locale=locale, fields=tuple(fields),
-                blocks=(Section(note),) if note else (), buttons=buttons, kind="lead", ref=v.ref)
+                blocks=blocks, buttons=buttons + tuple(extra_buttons), kind="lead", ref=v.ref)
+
+
+def merge_button(locale: str, merged_ref: str, kept_ref: str) -> Button:
+    """Merge the new lead into the older one of the same company; the value names both leads, nothing else."""
+    return Button(t(locale, "btn.merge_into", ref=kept_ref), "lead.merge", f"{merged_ref}:{kept_ref}")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
@@ -35,6 +37,21 @@ def after_cursor(members: Sequence[User], last_user_id: int | None) -> User:
     return members[0]
 
 
+def locked_cursor(session: Session, pool: str) -> AssignmentCursor:
+    """The pool's cursor row, created if missing, locked (FOR UPDATE on PostgreSQL) until the transaction ends.
+
+    The row is created with INSERT … ON CONFLICT DO NOTHING, so the first leads of a fresh database, arriving at
+    once, all find one row instead of racing to insert it (which was a unique violation, answered 500).
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert(AssignmentCursor) if dialect == "postgresql" else sqlite_insert(AssignmentCursor))
+    session.execute(stmt.values(pool=pool, last_user_id=None).on_conflict_do_nothing(index_elements=["pool"]))
+    cursor = session.scalar(select(AssignmentCursor).where(AssignmentCursor.pool == pool)
+                            .with_for_update().execution_options(populate_existing=True))
+    assert cursor is not None
+    return cursor
+
+
 def next_in_pool(session: Session, pool: str, *, exclude: frozenset[int] = frozenset()) -> User | None:
     """The rep after the pool's cursor who is not away (and not excluded); moves the cursor.
 
@@ -45,10 +62,7 @@ def next_in_pool(session: Session, pool: str, *, exclude: frozenset[int] = froze
         return next_in_pool(session, ALL_REPS, exclude=exclude)
     if not members:
         return None
-    cursor = session.scalar(select(AssignmentCursor).where(AssignmentCursor.pool == pool).with_for_update())
-    if cursor is None:
-        cursor = AssignmentCursor(pool=pool, last_user_id=None)
-        session.add(cursor)
+    cursor = locked_cursor(session, pool)
     chosen = after_cursor(members, cursor.last_user_id)
     cursor.last_user_id = chosen.id
     session.flush()
@@ -83,10 +97,5 @@ class BatchAssigner:
 
     def _cursor(self, pool: str) -> AssignmentCursor:
         if pool not in self._cursors:
-            cursor = self.session.scalar(select(AssignmentCursor).where(AssignmentCursor.pool == pool)
-                                         .with_for_update())
-            if cursor is None:
-                cursor = AssignmentCursor(pool=pool, last_user_id=None)
-                self.session.add(cursor)
-            self._cursors[pool] = cursor
+            self._cursors[pool] = locked_cursor(self.session, pool)
         return self._cursors[pool]

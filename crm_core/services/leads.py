@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import LeadAssigned, LeadUpdatedByDuplicate
-from crm_core.models import Lead, User
-from crm_core.normalize import normalize_company, normalize_email, normalize_phone
+from crm_core.models import Lead, LeadIdentity, LeadMerge, User
+from crm_core.normalize import normalize_email, normalize_phone
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
+from crm_core.services.lead_identity import KINDS, company_key_of, identity_keys, normalize_person_name
 from crm_core.services.permissions import require_access
 from crm_core.services.scoring import score_lead
 from crm_core.uow import UnitOfWork
@@ -38,7 +43,10 @@ class LeadInput:
 class LeadResult:
     lead: Lead
     created: bool
-    matched_on: str | None = None  # email | phone | company when it was a duplicate
+    matched_on: str | None = None  # email | phone | name when it was a duplicate
+    merge: LeadMerge | None = None  # the record of the automatic merge, when it was a duplicate
+    differences: dict[str, str] = field(default_factory=dict)  # values the newcomer typed that differ
+    same_company: Lead | None = None  # a new lead: the oldest other lead at the same company
 
 
 def check_lead_input(data: LeadInput) -> LeadInput:
@@ -79,56 +87,139 @@ def _clean(value: str | None) -> str | None:
 
 
 def find_duplicate(uow: UnitOfWork, data: LeadInput) -> tuple[Lead, str] | None:
-    """A lead with the same email, phone or normalised company name (in that order of strength)."""
-    conds = []
-    company_key = normalize_company(data.company) if data.company else None
-    if data.email:
-        conds.append(Lead.email == data.email)
-    if data.phone:
-        conds.append(Lead.phone == data.phone)
-    if company_key:
-        conds.append(Lead.company_key == company_key)
-    if not conds:
+    """The lead that is the same person: same e-mail, phone, or name at the same company (strongest first).
+
+    `data` must have been through check_lead_input. The lead row is locked (FOR UPDATE on PostgreSQL), so two
+    duplicates arriving at once update it one after the other.
+    """
+    keys = identity_keys(name=data.name, company_key=company_key_of(data.company), email=data.email,
+                         phone=data.phone)
+    found = find_by_keys(uow.session, keys)
+    if found is None:
         return None
-    candidates = uow.session.scalars(select(Lead).where(or_(*conds)).order_by(Lead.id)).all()
-    for attr, value in (("email", data.email), ("phone", data.phone), ("company_key", company_key)):
-        for lead in candidates:
-            if value and getattr(lead, attr) == value:
-                return lead, "company" if attr == "company_key" else attr
+    lead_id, kind = found
+    lead = uow.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update(of=Lead))
+    return (lead, kind) if lead is not None else None
+
+
+def find_by_keys(session: Session, keys: list[tuple[str, str]]) -> tuple[int, str] | None:
+    """(lead id, matched kind) of the strongest key some lead already holds."""
+    if not keys:
+        return None
+    rows = session.execute(select(LeadIdentity.kind, LeadIdentity.lead_id)
+                           .where(or_(*(and_(LeadIdentity.kind == k, LeadIdentity.value == v) for k, v in keys))))
+    held = {kind: lead_id for kind, lead_id in rows}
+    for kind in KINDS:
+        if kind in held:
+            return held[kind], kind
     return None
 
 
+def add_identity_keys(session: Session, lead_id: int, keys: list[tuple[str, str]]) -> list[list[str]]:
+    """Give the lead the keys nobody holds yet (a key another lead holds stays with it); returns the keys added."""
+    if not keys:
+        return []
+    rows = session.execute(select(LeadIdentity.kind, LeadIdentity.value)
+                           .where(or_(*(and_(LeadIdentity.kind == k, LeadIdentity.value == v) for k, v in keys))))
+    taken = {(k, v) for k, v in rows}
+    fresh = [(k, v) for k, v in keys if (k, v) not in taken]
+    if fresh:
+        session.execute(_insert_ignoring_conflicts(session), [{"kind": k, "value": v, "lead_id": lead_id}
+                                                               for k, v in sorted(fresh)])
+    return [[k, v] for k, v in fresh]
+
+
+def _insert_ignoring_conflicts(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on lead_identities, in the dialect of the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(LeadIdentity).on_conflict_do_nothing(index_elements=["kind", "value"])
+    return sqlite_insert(LeadIdentity).on_conflict_do_nothing(index_elements=["kind", "value"])
+
+
 def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now: datetime) -> LeadResult:
-    """Create a lead, or update the existing one it duplicates (and say so)."""
+    """Create a lead, or update the existing lead of the same person (and record that as a merge that can be split).
+
+    The identity keys are unique in the database: a transaction that loses the race to insert the same person
+    rolls back to its savepoint, finds the winner and updates it instead.
+    """
     data = check_lead_input(data)
-    dup = find_duplicate(uow, data)
-    if dup is not None:
-        lead, matched_on = dup
-        merge_duplicate(lead, data, now)
-        audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.duplicate",
-                     record_type="lead", record_id=lead.id, now=now, source=data.source, matched_on=matched_on)
-        uow.emit(LeadUpdatedByDuplicate(lead_id=lead.id, source=data.source))
-        return LeadResult(lead=lead, created=False, matched_on=matched_on)
+    company_key = company_key_of(data.company)
+    keys = identity_keys(name=data.name, company_key=company_key, email=data.email, phone=data.phone)
+    for _attempt in range(5):
+        dup = find_duplicate(uow, data)
+        if dup is not None:
+            return _update_duplicate(uow, dup[0], dup[1], data, actor, now)
+        try:
+            with uow.session.begin_nested():
+                owner = _pick_owner(uow, data, actor)
+                lead = _new_lead(uow, data, company_key, owner, actor, now)
+                uow.session.add(lead)
+                uow.session.flush()
+                uow.session.add_all([LeadIdentity(kind=k, value=v, lead_id=lead.id) for k, v in sorted(keys)])
+                uow.session.flush()
+        except IntegrityError:
+            continue  # another transaction stored this person first: find it and update it
+        audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.create", record_type="lead",
+                     record_id=lead.id, now=now, owner=owner.key, source=data.source)
+        if actor is None or owner.id != actor.id:
+            uow.emit(LeadAssigned(lead_id=lead.id, owner_id=owner.id))
+        return LeadResult(lead=lead, created=True, same_company=same_company_lead(uow, lead))
+    raise Conflict("This lead is being changed by someone else right now. Please try again.",
+                   "该线索正被他人同时修改，请重试。")
+
+
+def _new_lead(uow: UnitOfWork, data: LeadInput, company_key: str | None, owner: User, actor: User | None,
+              now: datetime, *, sla: bool = True) -> Lead:
     config = uow.config
-    owner = _pick_owner(uow, data, actor)
-    lead = Lead(
-        name=data.name, company=data.company, company_key=normalize_company(data.company) if data.company else None,
+    return Lead(
+        name=data.name, company=data.company, company_key=company_key,
         email=data.email, phone=data.phone, source=data.source, last_source=data.source, region=data.region,
-        industry=data.industry, product=data.product, tags=data.tags,
+        industry=data.industry, product=data.product, tags=list(data.tags),
         score=score_lead(config.scoring, source=data.source, industry=data.industry, region=data.region,
                          product=data.product, has_email=bool(data.email), has_phone=bool(data.phone),
                          has_company=bool(data.company)),
         status="open", owner_id=owner.id, created_by_id=actor.id if actor else None, assigned_at=now,
-        first_response_due_at=now + timedelta(minutes=config.sla.lead.first_response_minutes),
+        first_response_due_at=now + timedelta(minutes=config.sla.lead.first_response_minutes) if sla else None,
         created_at=now, updated_at=now,
     )
-    uow.session.add(lead)
+
+
+def _update_duplicate(uow: UnitOfWork, lead: Lead, matched_on: str, data: LeadInput, actor: User | None,
+                      now: datetime) -> LeadResult:
+    previous = {"last_source": lead.last_source, "tags": list(lead.tags or [])}
+    change = merge_duplicate(lead, data, now)
     uow.session.flush()
-    audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.create", record_type="lead",
-                 record_id=lead.id, now=now, owner=owner.key, source=data.source)
-    if actor is None or owner.id != actor.id:
-        uow.emit(LeadAssigned(lead_id=lead.id, owner_id=owner.id))
-    return LeadResult(lead=lead, created=True)
+    added_keys = add_identity_keys(uow.session, lead.id, identity_keys(
+        name=lead.name, company_key=lead.company_key, email=lead.email, phone=lead.phone))
+    merge = LeadMerge(kind="auto", kept_lead_id=lead.id, merged_lead_id=None, actor_id=actor.id if actor else None,
+                      matched_on=matched_on, snapshot=input_snapshot(data),
+                      moved={"filled": change.filled, "identities_added": added_keys,
+                             "tags_added": sorted(set(lead.tags) - set(previous["tags"])),
+                             "last_source": previous["last_source"], "duplicate_hits": 1},
+                      differences=change.differences, at=now)
+    uow.session.add(merge)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.duplicate",
+                 record_type="lead", record_id=lead.id, now=now, source=data.source, matched_on=matched_on,
+                 merge_id=merge.id, differences=change.differences)
+    uow.emit(LeadUpdatedByDuplicate(lead_id=lead.id, source=data.source))
+    return LeadResult(lead=lead, created=False, matched_on=matched_on, merge=merge, differences=change.differences)
+
+
+def input_snapshot(data: LeadInput) -> dict[str, Any]:
+    """What a newcomer typed, as JSON: kept with an automatic merge so it can be split back into its own lead."""
+    return {"name": data.name, "company": data.company, "email": data.email, "phone": data.phone,
+            "source": data.source, "region": data.region, "industry": data.industry, "product": data.product,
+            "tags": list(data.tags)}
+
+
+def same_company_lead(uow: UnitOfWork, lead: Lead) -> Lead | None:
+    """The oldest other live lead at the same (normalised) company: a colleague, linked by the company key."""
+    if not lead.company_key:
+        return None
+    return uow.session.scalar(select(Lead).where(Lead.company_key == lead.company_key, Lead.id != lead.id,
+                                                 Lead.status.in_(("open", "converted")))
+                              .order_by(Lead.id).limit(1))
 
 
 def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:
@@ -149,6 +240,7 @@ def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:
 class Mergeable(Protocol):
     """What merge_duplicate touches: a Lead, or a lead a bulk import is about to insert."""
 
+    name: str
     tags: list[str]
     last_source: str | None
     duplicate_hits: int
@@ -162,16 +254,43 @@ class Mergeable(Protocol):
     updated_at: datetime
 
 
-def merge_duplicate(lead: Mergeable, data: LeadInput, now: datetime) -> None:
+@dataclass(frozen=True)
+class MergeChange:
+    filled: dict[str, str]  # field -> the value the newcomer brought into an empty field
+    differences: dict[str, str]  # field -> the newcomer's value where the lead already had another one
+
+
+FILLABLE = ("email", "phone", "company", "region", "industry", "product")
+
+
+def merge_duplicate(lead: Mergeable, data: LeadInput, now: datetime) -> MergeChange:
+    """Fill the lead's empty fields from the newcomer; never overwrite, and report the values that differ."""
     lead.tags = sorted(set(lead.tags or []) | set(data.tags) | {f"src:{data.source}"})
     lead.last_source = data.source
     lead.duplicate_hits = (lead.duplicate_hits or 0) + 1
-    for attr in ("email", "phone", "company", "region", "industry", "product"):
-        if getattr(lead, attr) in (None, "") and getattr(data, attr):
-            setattr(lead, attr, getattr(data, attr))
-    if data.company and not lead.company_key:
-        lead.company_key = normalize_company(data.company)
+    filled: dict[str, str] = {}
+    differences: dict[str, str] = {}
+    for attr in FILLABLE:
+        mine, theirs = getattr(lead, attr), getattr(data, attr)
+        if not theirs:
+            continue
+        if mine in (None, ""):
+            setattr(lead, attr, theirs)
+            filled[attr] = theirs
+        elif not _same_value(attr, mine, theirs):
+            differences[attr] = theirs
+    if normalize_person_name(lead.name) != normalize_person_name(data.name):
+        differences["name"] = data.name
+    if "company" in filled:
+        lead.company_key = company_key_of(data.company)
     lead.updated_at = now
+    return MergeChange(filled=filled, differences=differences)
+
+
+def _same_value(attr: str, a: str, b: str) -> bool:
+    if attr == "company":
+        return company_key_of(a) == company_key_of(b)
+    return a.strip().casefold() == b.strip().casefold()
 
 
 def access_lead(uow: UnitOfWork, actor: User, lead_id: int) -> Lead:
