@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.config import Config
 from crm_core.errors import DomainError, InvalidValue
 from crm_core.events import Generic
-from crm_core.models import ImportedRow, Lead
+from crm_core.models import ImportedRow, Lead, LeadIdentity, LeadMerge
 from crm_core.normalize import normalize_company
 from crm_core.services.assignment import BatchAssigner
-from crm_core.services.leads import LeadInput, check_lead_input, merge_duplicate
+from crm_core.services.lead_identity import identity_keys
+from crm_core.services.leads import (LeadInput, MergeChange, check_lead_input, input_snapshot,
+                                     insert_ignoring_conflicts, merge_duplicate)
 from crm_core.services.scoring import score_lead
 from crm_core.uow import UnitOfWork
 
@@ -149,9 +151,10 @@ class _NewLead:
     updated_at: datetime
     duplicate_hits: int = 0
     id: int | None = None
+    keys_at_creation: list[tuple[str, str]] = field(default_factory=list)
 
     def row(self) -> dict[str, object]:
-        values = {k: v for k, v in self.__dict__.items() if k != "id"}
+        values = {k: v for k, v in self.__dict__.items() if k not in ("id", "keys_at_creation")}
         values.update(status="open", created_by_id=None, first_response_due_at=None, reassign_count=0)
         return values
 
@@ -166,36 +169,66 @@ class _Valid:
     company_key: str | None  # normalised once per row
 
 
+def _keys(lead: LeadRecord | LeadInput, company_key: str | None) -> list[tuple[str, str]]:
+    return identity_keys(name=lead.name, company_key=company_key, email=lead.email, phone=lead.phone)
+
+
 class _Index:
-    """Leads of one batch by email, phone and company key: existing ones, then the ones the batch creates."""
+    """Leads of one batch by identity key (e-mail, phone, name at company): existing ones, then the batch's new ones.
+
+    The same rule as a single lead (crm_core.services.leads): the same company with another person is a new lead.
+    """
 
     def __init__(self, session: Session, rows: list[_Valid]) -> None:
-        emails = {r.data.email for r in rows if r.data.email}
-        phones = {r.data.phone for r in rows if r.data.phone}
-        companies = {r.company_key for r in rows if r.company_key}
-        self.by: dict[str, dict[str, LeadRecord]] = {"email": {}, "phone": {}, "company_key": {}}
-        conds = []
-        if emails:
-            conds.append(Lead.email.in_(emails))
-        if phones:
-            conds.append(Lead.phone.in_(phones))
-        if companies:
-            conds.append(Lead.company_key.in_(companies))
-        if conds:
-            for lead in session.scalars(select(Lead).where(or_(*conds)).order_by(Lead.id)):
-                self.add(lead)
+        self.by: dict[tuple[str, str], LeadRecord] = {}
+        self.in_db: set[tuple[str, str]] = set()
+        wanted = {key for r in rows for key in _keys(r.data, r.company_key)}
+        values = {v for _, v in wanted}
+        if not values:
+            return
+        lead_ids = {lid for k, v, lid in session.execute(
+            select(LeadIdentity.kind, LeadIdentity.value, LeadIdentity.lead_id).where(LeadIdentity.value.in_(values)))
+            if (k, v) in wanted}
+        if not lead_ids:
+            return
+        leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
+        # every key those leads hold, so a key a lead already has is never mistaken for one a row added
+        for kind, value, lead_id in session.execute(select(LeadIdentity.kind, LeadIdentity.value, LeadIdentity.lead_id)
+                                                    .where(LeadIdentity.lead_id.in_(lead_ids))):
+            self.by[(kind, value)] = leads[lead_id]
+            self.in_db.add((kind, value))
 
-    def add(self, lead: LeadRecord) -> None:
-        for attr in ("email", "phone", "company_key"):
-            value = getattr(lead, attr)
-            if value:
-                self.by[attr].setdefault(value, lead)
+    def add(self, lead: LeadRecord) -> list[list[str]]:
+        """Index the lead under its keys that nobody holds yet; returns those keys (new identities to store)."""
+        added = []
+        for key in _keys(lead, lead.company_key):
+            if key not in self.by:
+                self.by[key] = lead
+                added.append(list(key))
+        return added
 
-    def find(self, row: _Valid) -> LeadRecord | None:
-        for attr, value in (("email", row.data.email), ("phone", row.data.phone), ("company_key", row.company_key)):
-            if value and value in self.by[attr]:
-                return self.by[attr][value]
+    def find(self, row: _Valid) -> tuple[LeadRecord, str] | None:
+        for key in _keys(row.data, row.company_key):
+            if key in self.by:
+                return self.by[key], key[0]
         return None
+
+    def new_identities(self) -> list[dict[str, object]]:
+        return [{"kind": k, "value": v, "lead_id": lead.id} for (k, v), lead in sorted(self.by.items())
+                if (k, v) not in self.in_db and lead.id is not None]
+
+
+@dataclass
+class _Merged:
+    """An automatic merge of a row into a lead (existing or new in this batch), recorded once ids are known."""
+
+    lead: LeadRecord
+    data: LeadInput
+    matched_on: str
+    change: MergeChange
+    previous_source: str | None
+    tags_added: list[str]
+    identities_added: list[list[str]]
 
 
 def _validate(keyed: list[tuple[int, dict[str, str]]], keys: list[str], done: set[str],
@@ -232,11 +265,15 @@ def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[in
     received: Counter[int] = Counter()
     imported: list[tuple[str, LeadRecord, str]] = []
     created: list[_NewLead] = []
+    merges: list[_Merged] = []
     for row in valid:
-        existing = index.find(row)
-        if existing is not None:
-            merge_duplicate(existing, row.data, now)
-            index.add(existing)
+        found = index.find(row)
+        if found is not None:
+            existing, matched_on = found
+            previous_source, previous_tags = existing.last_source, set(existing.tags or [])
+            change = merge_duplicate(existing, row.data, now)
+            merges.append(_Merged(existing, row.data, matched_on, change, previous_source,
+                                  sorted(set(existing.tags) - previous_tags), index.add(existing)))
             result.stats.merged += 1
             imported.append((row.key, existing, "merged"))
             continue
@@ -253,6 +290,7 @@ def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[in
         result.stats.created += 1
         imported.append((row.key, lead, "created"))
     _insert(session, created, imported, now)
+    _record_identities_and_merges(session, index, merges, now)
     for owner_id, count in received.items():
         uow.emit(Generic("leads.imported", {"owner_id": owner_id, "count": count, "batch": batch_number}))
 
@@ -263,22 +301,20 @@ def _insert(session: Session, created: list[_NewLead], imported: list[tuple[str,
 
     (INSERT … RETURNING with ids in parameter order runs row by row on SQLite and splices the results
     quadratically; a plain executemany and one query to read the ids back is far cheaper.) Every created
-    lead has an email, phone or company key that no other lead of the batch shares — the dedupe index
-    guarantees it — so those keys find each new id among the rows this batch inserted.
+    lead has identity keys (e-mail, phone, name at company) that no other lead of the batch shares — the
+    dedupe index guarantees it — so those keys find each new id among the rows this batch inserted.
     """
     if created:
         floor_id = session.scalar(select(func.max(Lead.id))) or 0
         session.execute(insert(Lead), [lead.row() for lead in created])
-        fresh = session.execute(select(Lead.id, Lead.email, Lead.phone, Lead.company_key)
+        fresh = session.execute(select(Lead.id, Lead.name, Lead.email, Lead.phone, Lead.company_key)
                                 .where(Lead.id > floor_id, Lead.created_at == now, Lead.created_by_id.is_(None)))
         ids: dict[tuple[str, str], int] = {}
-        for lead_id, email, phone, company_key in fresh:
-            for attr, value in (("email", email), ("phone", phone), ("company_key", company_key)):
-                if value:
-                    ids.setdefault((attr, value), lead_id)
+        for lead_id, name, email, phone, company_key in fresh:
+            for key in identity_keys(name=name, company_key=company_key, email=email, phone=phone):
+                ids.setdefault(key, lead_id)
         for lead in created:
-            lead.id = next(ids[(attr, v)] for attr in ("email", "phone", "company_key")
-                           if (v := getattr(lead, attr)) and (attr, v) in ids)
+            lead.id = next(ids[key] for key in lead.keys_at_creation if key in ids)
     session.flush()  # merged existing leads
     if imported:
         session.execute(insert(ImportedRow), [{"key": key, "lead_id": lead.id, "outcome": outcome, "at": now}
@@ -295,4 +331,21 @@ def _new_lead(uow: UnitOfWork, row: _Valid, owner_id: int, now: datetime) -> _Ne
                          product=data.product, has_email=bool(data.email), has_phone=bool(data.phone),
                          has_company=bool(data.company)),
         owner_id=owner_id, assigned_at=now, created_at=now, updated_at=now,
+        keys_at_creation=_keys(data, row.company_key),
     )
+
+
+def _record_identities_and_merges(session: Session, index: _Index, merges: list[_Merged], now: datetime) -> None:
+    """The batch's new identity keys (ON CONFLICT DO NOTHING: a lead stored meanwhile by chat keeps its key) and
+    one merge record per row that updated a lead, so each can be split back into a lead of its own."""
+    rows = index.new_identities()
+    if rows:
+        session.execute(insert_ignoring_conflicts(session), rows)
+    if merges:
+        session.execute(insert(LeadMerge), [
+            {"kind": "auto", "kept_lead_id": m.lead.id, "merged_lead_id": None, "actor_id": None,
+             "matched_on": m.matched_on, "snapshot": input_snapshot(m.data),
+             "moved": {"filled": m.change.filled, "identities_added": m.identities_added,
+                       "tags_added": m.tags_added, "last_source": m.previous_source, "duplicate_hits": 1},
+             "differences": m.change.differences, "at": now, "split_at": None, "split_by_id": None,
+             "split_lead_id": None} for m in merges])

@@ -124,12 +124,12 @@ def add_identity_keys(session: Session, lead_id: int, keys: list[tuple[str, str]
     taken = {(k, v) for k, v in rows}
     fresh = [(k, v) for k, v in keys if (k, v) not in taken]
     if fresh:
-        session.execute(_insert_ignoring_conflicts(session), [{"kind": k, "value": v, "lead_id": lead_id}
+        session.execute(insert_ignoring_conflicts(session), [{"kind": k, "value": v, "lead_id": lead_id}
                                                                for k, v in sorted(fresh)])
     return [[k, v] for k, v in fresh]
 
 
-def _insert_ignoring_conflicts(session: Session) -> Any:
+def insert_ignoring_conflicts(session: Session) -> Any:
     """INSERT … ON CONFLICT DO NOTHING on lead_identities, in the dialect of the session's database."""
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(LeadIdentity).on_conflict_do_nothing(index_elements=["kind", "value"])

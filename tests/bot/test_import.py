@@ -21,6 +21,7 @@ CN = """姓名,公司,邮箱,手机,地区,来源,备注
 EN = """Full Name,Company,E-mail,Phone,Region,Lead Source,Tags
 Ann,Acme Inc.,ann@acme.com,,intl,event,expo
 Bob,"ACME, Inc",,,intl,event,
+ANN,Acme Inc,ANN@ACME.COM,,intl,event,expo
 Cat,Globex,cat@globex.com,+44 20 7946 0958,west,referral,
 Dan,Initech,DAN@initech.com,,mars,fax-machine,
 Eve,Initech Ltd,,,,,
@@ -42,8 +43,10 @@ def test_chinese_headers_dedupe_and_a_report_of_rejected_rows(wiring, tmp_path):
     path = write(tmp_path, CN)
     result = run_import(wiring, path, show_progress=False)
     s = result.stats
-    assert (s.read, s.created, s.merged, s.rejected) == (6, 3, 1, 2)
-    assert [lead.company for lead in leads(wiring)] == ["深圳某某科技有限公司", "北京银行", "上海银行"]
+    # 李四 works at 张三's company but is another person: a lead of his own (so are the two banks)
+    assert (s.read, s.created, s.merged, s.rejected) == (6, 4, 0, 2)
+    assert [lead.company for lead in leads(wiring)] == ["深圳某某科技有限公司", "某某科技（深圳）有限公司", "北京银行",
+                                                        "上海银行"]
     assert result.unmapped_columns == ["备注"]
     report = list(csv.DictReader((tmp_path / "leads.rejected.csv").open(encoding="utf-8-sig")))
     assert [r["line"] for r in report] == ["6", "7"]
@@ -52,8 +55,9 @@ def test_chinese_headers_dedupe_and_a_report_of_rejected_rows(wiring, tmp_path):
 
 def test_english_headers_validation_and_region_round_robin(wiring, tmp_path):  # type: ignore[no-untyped-def]
     result = run_import(wiring, write(tmp_path, EN), show_progress=False)
-    # Dan is rejected (unknown source), so Eve of "Initech Ltd" is new
-    assert (result.stats.created, result.stats.merged, result.stats.rejected) == (3, 1, 1)
+    # Dan is rejected (unknown source), so Eve of "Initech Ltd" is new; Bob of "ACME, Inc" is not Ann: new too;
+    # ANN with her e-mail in capitals is Ann again
+    assert (result.stats.created, result.stats.merged, result.stats.rejected) == (4, 1, 1)
     by_name = {lead.name: lead for lead in leads(wiring)}
     assert by_name["Ann"].owner.key == "emma"  # intl pool: emma is the only rep tagged intl
     assert by_name["Cat"].owner.key == "tom"  # west pool
@@ -72,7 +76,7 @@ def test_rerunning_the_same_file_creates_nothing_and_says_so(wiring, tmp_path): 
 
 
 def test_duplicates_across_batch_boundaries_are_caught(wiring, tmp_path):  # type: ignore[no-untyped-def]
-    rows = "name,company\n" + "".join(f"p{i},Company {i % 7} Ltd\n" for i in range(40))
+    rows = "name,company,tags\n" + "".join(f"p{i % 7},Company {i % 7} Ltd,t{i}\n" for i in range(40))
     result = run_import(wiring, write(tmp_path, rows), batch_size=3, show_progress=False)
     assert (result.stats.created, result.stats.merged) == (7, 33)
     with wiring.session_factory() as s:
@@ -90,7 +94,7 @@ def test_owners_get_one_summary_per_batch_not_one_message_per_lead(wiring, tmp_p
 
 def test_a_gbk_file_from_excel_is_read(wiring, tmp_path):  # type: ignore[no-untyped-def]
     result = run_import(wiring, write(tmp_path, CN, encoding="gb18030"), show_progress=False)
-    assert result.stats.created == 3 and leads(wiring)[0].name == "张三"
+    assert result.stats.created == 4 and leads(wiring)[0].name == "张三"
 
 
 def test_a_file_without_a_name_column_changes_nothing(wiring, tmp_path):  # type: ignore[no-untyped-def]
@@ -102,7 +106,7 @@ def test_a_file_without_a_name_column_changes_nothing(wiring, tmp_path):  # type
 
 def test_the_import_ledger_points_at_the_lead_each_row_became(wiring, tmp_path):  # type: ignore[no-untyped-def]
     from crm_core.models import ImportedRow
-    rows = "name,company,email\n" + "".join(f"p{i},Firm{i % 30} Ltd,p{i}@x.com\n" for i in range(60))
+    rows = "name,company,email\n" + "".join(f"p{i},Firm{i % 30} Ltd,p{i % 30}@x.com\n" for i in range(60))
     run_import(wiring, write(tmp_path, rows), batch_size=7, show_progress=False)
     with wiring.session_factory() as s:
         by_email = {lead.email: lead for lead in s.scalars(select(Lead))}

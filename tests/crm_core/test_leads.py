@@ -29,17 +29,26 @@ def lead_count(wiring) -> int:  # type: ignore[no-untyped-def]
 
 class TestDedupe:
     @pytest.mark.parametrize("second", ["某某科技（深圳）有限公司", "某某科技", "深圳市某某科技有限公司"])
-    def test_chinese_company_spellings_are_one_company(self, wiring, second):  # type: ignore[no-untyped-def]
+    def test_the_same_name_at_any_spelling_of_the_company_is_one_person(self, wiring, second):  # type: ignore[no-untyped-def]
         first_id, created, _, _, _ = create(wiring, LeadInput(name="张三", company="深圳某某科技有限公司"), "li")
-        again_id, created2, matched, _, _ = create(wiring, LeadInput(name="李四", company=second), "li")
+        again_id, created2, matched, _, _ = create(wiring, LeadInput(name="张三", company=second), "li")
         assert created and not created2
-        assert again_id == first_id and matched == "company"
+        assert again_id == first_id and matched == "name"
         assert lead_count(wiring) == 1
 
-    def test_acme_spellings_are_one_company(self, wiring):  # type: ignore[no-untyped-def]
+    @pytest.mark.parametrize("second", ["某某科技（深圳）有限公司", "深圳市某某科技有限公司"])
+    def test_another_person_at_the_same_company_is_a_new_lead(self, wiring, second):  # type: ignore[no-untyped-def]
+        first_id, *_ = create(wiring, LeadInput(name="张三", company="深圳某某科技有限公司"), "li")
+        again_id, created, matched, *_ = create(wiring, LeadInput(name="李四", company=second), "li")
+        assert created and again_id != first_id and matched is None
+        assert lead_count(wiring) == 2
+
+    def test_acme_spellings_are_one_company_but_bob_is_not_ann(self, wiring):  # type: ignore[no-untyped-def]
         a, *_ = create(wiring, LeadInput(name="Ann", company="Acme Inc."), "emma")
         b, created, matched, *_ = create(wiring, LeadInput(name="Bo", company="ACME, Inc"), "emma")
-        assert a == b and not created and matched == "company"
+        assert a != b and created and matched is None
+        c, created, matched, *_ = create(wiring, LeadInput(name="ann", company="ACME, Inc"), "emma")
+        assert a == c and not created and matched == "name"
 
     def test_different_companies_stay_apart(self, wiring):  # type: ignore[no-untyped-def]
         create(wiring, LeadInput(name="Ann", company="Acme Inc."), "emma")

@@ -11,7 +11,11 @@ def test_a_rep_runs_a_lead_to_a_won_deal_in_english(console_bot, wiring):  # typ
     out = emma.exec('lead add "Ann Lee" company="Acme Inc." email=ann@acme.com')
     assert "Lead L-1 · Ann Lee" in out and "New lead, assigned to Emma Jones" in out
     out = emma.exec("lead add Bob company='ACME, Inc'")
-    assert "Already known (same company): updated L-1" in out
+    # Bob is another person at the same company: a lead of his own, with a hint and a merge button
+    assert "Lead L-2 · Bob" in out and "Same company as L-1 (owner Emma Jones)" in out
+    assert "[3] Merge into L-1" in out
+    out = emma.exec('lead add "ann  LEE" email=ANN@Acme.com')  # Ann again: her lead is updated
+    assert "Already known (same email): updated L-1" in out and "lead split L-1" in out
     out = emma.exec("1")  # the Convert button of the card above
     assert "Deal D-1" in out and "L-1 converted" in out
     out = emma.exec("advance D-1 proposal")
@@ -36,7 +40,9 @@ def test_a_rep_runs_a_lead_to_a_won_deal_in_english(console_bot, wiring):  # typ
 def test_a_rep_runs_the_same_flow_in_chinese(console_bot, wiring):  # type: ignore[no-untyped-def]
     li = console_bot("li")
     assert "已新建线索" in li.exec("线索 新建 张三 公司=深圳某某科技有限公司 电话=13800138000")
-    assert "该线索已存在（公司相同）" in li.exec("线索 新建 张三丰 公司=某某科技（深圳）有限公司")
+    out = li.exec("线索 新建 张三丰 公司=某某科技（深圳）有限公司")
+    assert "线索 L-2 · 张三丰" in out and "与 L-1 同一公司（负责人 李雷）" in out and "合并到 L-1" in out
+    assert "该线索已存在（电话相同）：已更新 L-1" in li.exec("线索 新建 张三 电话=\"+86 138-0013-8000\"")
     assert "商机 D-1" in li.exec("线索 转化 L-1 amount=12万")
     out = li.exec("推进 D-1 方案报价")
     assert "还不能进入「方案报价」" in out and "close_date, budget" in out
