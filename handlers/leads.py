@@ -133,7 +133,8 @@ def merge_leads_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Us
 
 def _split(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merge_id: int) -> Reply:
     result = do_split(uow, actor, merge_id, now=clock.now())
-    note = t(locale, "lead.split", restored=result.restored.ref, kept=result.kept.ref)
+    key = "lead.split" if result.merge.kind == "manual" else "lead.split_auto"
+    note = t(locale, key, restored=result.restored.ref, kept=result.kept.ref)
     return Reply(cards=(lead_card(locale, lead_view(uow, result.restored), note=note),
                         lead_card(locale, lead_view(uow, result.kept))))
 

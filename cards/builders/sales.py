@@ -84,6 +84,9 @@ CATALOG = {
                           "zh_CN": "{actor} 已把 {restored} 从 {kept} 中拆分出来。"},
     "lead.split": {"en": "Split: {restored} is a lead of its own again; {kept} is as it was before the merge.",
                    "zh_CN": "已拆分：{restored} 重新成为独立线索；{kept} 已恢复到合并前。"},
+    "lead.split_auto": {"en": "Split: what was merged into {kept} is now a lead of its own, {restored}; {kept} is as it was "
+                              "before.",
+                       "zh_CN": "已拆分：合并进 {kept} 的信息已成为独立线索 {restored}；{kept} 已恢复到合并前。"},
     "lead.merged_into": {"en": "Merged into {ref}. lead split {self} takes it back (within {days} days).",
                          "zh_CN": "已合并到 {ref}。{days} 天内可用 线索 拆分 {self} 撤回。"},
 }

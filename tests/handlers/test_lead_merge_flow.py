@@ -1,0 +1,91 @@
+"""lead add / lead merge / lead split / undo through the console (same runner as Slack and WeCom), in English and
+Chinese: the same-company hint with its merge button, the merge notice to the other owner, split and undo."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from crm_core.models import Activity, Lead, LeadMerge, OutboxMessage, User
+
+
+def open_leads(wiring) -> list[str]:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return list(s.scalars(select(Lead.name).where(Lead.status == "open").order_by(Lead.id)))
+
+
+def test_bob_gets_his_own_lead_and_the_merge_button_merges_it_in_english(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('lead add "Ann Lee" company="Acme Inc." email=ann@acme.com')
+    out = emma.exec("lead add Bob company='ACME, Inc'")
+    assert "Lead L-2 · Bob" in out and "New lead, assigned to Emma Jones." in out
+    assert "Same company as L-1 (owner Emma Jones)" in out and "[3] Merge into L-1" in out
+    emma.exec("log L-2 note met Bob at the expo")
+    out = emma.exec("lead L-2")
+    out = emma.exec("lead add Bob company='ACME, Inc'")  # Bob again: his lead, not Ann's
+    assert "Already known (same name at the same company): updated L-2" in out
+    out = console_bot("emma").exec("lead merge L-2 L-1")
+    assert "Merged L-2 into L-1: moved 1 activities and 0 tasks" in out and "lead split L-2" in out
+    assert open_leads(wiring) == ["Ann Lee"]
+    assert "L-2 · Bob" not in emma.exec("lead list")
+    out = emma.exec("lead L-2")
+    assert "Status" in out and "merged" in out and "Merged into L-1" in out
+    out = emma.exec("undo")
+    assert "Split: L-2 is a lead of its own again" in out
+    assert open_leads(wiring) == ["Ann Lee", "Bob"]
+    with wiring.session_factory() as s:
+        assert s.scalar(select(Activity.lead_id).where(Activity.text == "met Bob at the expo")) == 2
+
+
+def test_pressing_the_merge_button_merges_the_two_leads(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('lead add "Ann Lee" company="Acme Inc."')
+    emma.exec("lead add Bob company='ACME, Inc'")
+    out = emma.exec("3")  # [3] Merge into L-1
+    assert "Merged L-2 into L-1" in out
+    assert open_leads(wiring) == ["Ann Lee"]
+
+
+def test_the_same_walk_in_chinese_with_the_other_owner_told(console_bot, wiring, outbox_rows):  # type: ignore[no-untyped-def]
+    li, wang = console_bot("li"), console_bot("wang")
+    li.exec("线索 新建 李雷的客户 公司=深圳某某科技有限公司 电话=13800138000")
+    han = console_bot("han")
+    out = han.exec("线索 新建 李四 公司=某某科技（深圳）有限公司")
+    assert "线索 L-2 · 李四" in out and "与 L-1 同一公司（负责人 李雷）" in out and "合并到 L-1" in out
+    assert "没有权限" in han.exec("线索 合并 L-2 L-1")  # han may not touch li's lead
+    out = wang.exec("线索 合并 L-2 L-1")  # their manager may
+    assert "已将 L-2 合并到 L-1" in out and "线索 拆分 L-2" in out
+    with wiring.session_factory() as s:
+        told = {s.get(User, r.target_id).key: r.payload for r in outbox_rows("lead.merged")}
+    assert sorted(told) == ["han", "li"]
+    assert "王" in str(told["li"]) and "合并到了 L-1" in str(told["li"])
+    out = wang.exec("线索 拆分 L-2")
+    assert "已拆分：L-2 重新成为独立线索" in out
+    assert open_leads(wiring) == ["李雷的客户", "李四"]
+    assert sorted(r.target_id for r in outbox_rows("lead.split")) == sorted(
+        [r.target_id for r in outbox_rows("lead.merged")])
+    assert "没有可拆分的合并记录" in wang.exec("线索 拆分 L-2")
+    assert "没有可撤销" in li.exec("撤销")
+
+
+def test_a_duplicate_with_differing_values_says_what_was_kept_and_can_be_split(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec("lead add Ann email=ann@acme.com phone=13800138000")
+    out = emma.exec("lead add Ann email=ANN@acme.com phone=13900139000")
+    assert "Already known (same email): updated L-1" in out
+    assert "phone=+8613900139000" in out and "merge record" in out
+    out = emma.exec("lead split L-1")
+    assert "Split: what was merged into L-1 is now a lead of its own, L-2" in out
+    with wiring.session_factory() as s:
+        assert s.get(Lead, 2).phone == "+8613900139000" and s.get(Lead, 1).phone == "+8613800138000"
+        assert s.scalar(select(func.count(LeadMerge.id)).where(LeadMerge.split_at.is_not(None))) == 1
+
+
+def test_bad_merge_commands_get_usage_and_change_nothing(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec("lead add Ann email=ann@acme.com")
+    assert "lead merge <L-id> <L-id>" in emma.exec("lead merge L-1")
+    assert "L-9 was not found" in emma.exec("lead merge L-9 L-1")
+    assert "two different leads" in emma.exec("lead merge L-1 L-1")
+    assert "要保留的线索编号" in console_bot("li").exec("线索 合并 L-1")
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(LeadMerge.id))) == 0
+        assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "lead.merged")) == 0
