@@ -59,3 +59,66 @@ def test_invalid_fields_are_422_with_a_message_naming_the_field(client, body, fi
 def test_docs_and_openapi_are_served(client):  # type: ignore[no-untyped-def]
     assert client.get("/docs").status_code == 200
     assert "/api/leads" in client.get("/openapi.json").json()["paths"]
+
+
+# --- leads are people (issue "Data a team can trust") ---------------------------------------------
+
+def test_another_person_at_the_same_company_is_a_new_lead_that_names_the_first(client, wiring):  # type: ignore[no-untyped-def]
+    first = client.post("/api/leads", json={"name": "Carol King", "company": "Initech Ltd"}, headers=KEY)
+    r = client.post("/api/leads", json={"name": "Dan Brown", "company": "INITECH"}, headers=KEY)
+    assert first.status_code == 201 and r.status_code == 201, r.text
+    assert r.json()["ref"] == "L-2" and r.json()["same_company_as"] == "L-1"
+    again = client.post("/api/leads", json={"name": "dan  brown", "company": "Initech, Ltd.", "phone": "13800138000"},
+                        headers=KEY)
+    assert again.status_code == 200 and again.json()["ref"] == "L-2" and again.json()["duplicate_matched_on"] == "name"
+    assert again.json()["merge_id"] is not None
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(Lead.id))) == 2
+
+
+def test_a_differing_value_is_reported_back_not_dropped(client):  # type: ignore[no-untyped-def]
+    client.post("/api/leads", json={"name": "A", "email": "a@acme.com", "phone": "13800138000"}, headers=KEY)
+    r = client.post("/api/leads", json={"name": "A", "email": "a@acme.com", "phone": "13900139000"}, headers=KEY)
+    assert r.status_code == 200 and r.json()["differences"] == {"phone": "+8613900139000"}
+
+
+def _post_in_threads(client, bodies):  # type: ignore[no-untyped-def]
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        return client.post("/api/leads", json=body, headers=KEY)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def _twenty_posts_of_one_person_leave_one_lead(client, wiring):  # type: ignore[no-untyped-def]
+    bodies = [{"name": "Ann Lee", "email": f"{'ANN' if i % 2 else 'ann'}@acme.com", "company": "Acme",
+               "region": "east", "source": "web"} for i in range(20)]
+    responses = _post_in_threads(client, bodies)
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * 19 + [201], [r.text for r in responses if r.status_code >= 500]
+    assert {r.json()["ref"] for r in responses} == {"L-1"}
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(Lead.id))) == 1
+
+
+def test_twenty_simultaneous_posts_of_one_person_leave_one_lead_and_no_500(client, wiring):  # type: ignore[no-untyped-def]
+    _twenty_posts_of_one_person_leave_one_lead(client, wiring)
+
+
+@pytest.mark.postgres
+def test_twenty_simultaneous_posts_of_one_person_on_postgres(client, wiring, engine):  # type: ignore[no-untyped-def]
+    assert engine.dialect.name == "postgresql"
+    _twenty_posts_of_one_person_leave_one_lead(client, wiring)
+
+
+def test_twenty_simultaneous_first_posts_on_a_fresh_database_all_succeed(client, wiring):  # type: ignore[no-untyped-def]
+    responses = _post_in_threads(client, [{"name": f"P{i}", "email": f"p{i}@x.com", "region": "east"}
+                                          for i in range(20)])
+    assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses if r.status_code != 201]
+    assert sorted(r.json()["owner"] for r in responses) == ["han"] * 10 + ["li"] * 10

@@ -117,3 +117,49 @@ def test_the_import_ledger_points_at_the_lead_each_row_became(wiring, tmp_path):
             assert lead is not None
         created = [r for r in ledger if r.outcome == "created"]
         assert sorted(r.lead_id for r in created) == sorted(lead.id for lead in by_email.values())
+
+
+def test_two_people_at_one_company_are_two_leads_and_a_repeat_person_is_recorded(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    from crm_core.models import LeadIdentity, LeadMerge
+    rows = ("name,company,email,phone\n"
+            "Carol King,Initech Ltd,carol@initech.com,\n"
+            "Dan Brown,\"INITECH, Inc.\",,\n"
+            "dan brown,Initech,,13800138000\n"
+            "李四,深圳某某科技有限公司,,\n"
+            "李四,某某科技（深圳）有限公司,,+86 138-0013-8001\n")
+    result = run_import(wiring, write(tmp_path, rows), show_progress=False)
+    assert (result.stats.created, result.stats.merged) == (3, 2)
+    by_name = {lead.name: lead for lead in leads(wiring)}
+    assert sorted(by_name) == ["Carol King", "Dan Brown", "李四"]
+    assert by_name["Dan Brown"].phone == "+8613800138000" and by_name["李四"].phone == "+8613800138001"
+    with wiring.session_factory() as s:
+        merges = s.scalars(select(LeadMerge).order_by(LeadMerge.id)).all()
+        assert [(m.kind, m.kept_lead_id, m.matched_on) for m in merges] == [
+            ("auto", by_name["Dan Brown"].id, "name"), ("auto", by_name["李四"].id, "name")]
+        assert merges[0].moved["filled"] == {"phone": "+8613800138000"}
+        owners = dict(s.execute(select(LeadIdentity.value, LeadIdentity.lead_id)
+                                .where(LeadIdentity.kind == "phone")).all())
+        assert owners == {"+8613800138000": by_name["Dan Brown"].id, "+8613800138001": by_name["李四"].id}
+    # the same people typed in chat afterwards find their imported leads
+    from crm_core.services.leads import LeadInput, do_create_lead
+    with wiring.runner.uow() as uow:
+        again = do_create_lead(uow, LeadInput(name="Carol  King", company="initech", phone="13800138009"),
+                               actor=None, now=wiring.clock.now())
+        assert not again.created and again.lead.id == by_name["Carol King"].id
+
+
+def test_a_batch_costs_the_same_number_of_queries_for_30_rows_as_for_300(wiring, tmp_path, assert_query_count):  # type: ignore[no-untyped-def]
+    def rows(prefix: str, n: int) -> str:
+        return "name,company,email\n" + "".join(f"{prefix}{i},{prefix}Firm{i % 50} Ltd,{prefix}{i % (n // 2)}@x.com\n"
+                                                for i in range(n))
+    with assert_query_count() as small:
+        result = run_import(wiring, write(tmp_path, rows("a", 30), name="a.csv"), batch_size=300, show_progress=False)
+    assert (result.stats.created, result.stats.merged) == (15, 15)
+    with assert_query_count() as large:
+        result = run_import(wiring, write(tmp_path, rows("b", 300), name="b.csv"), batch_size=300, show_progress=False)
+    assert (result.stats.created, result.stats.merged) == (150, 150)
+    # (owners are told once per batch: those statements grow with the number of owners, not of rows)
+    def lead_work(counter) -> list[str]:  # type: ignore[no-untyped-def]
+        return [q.split("(")[0].split(" WHERE")[0] for q in counter.statements
+                if any(t in q for t in ("leads", "lead_identities", "lead_merges", "imported_rows", "assignment"))]
+    assert lead_work(large) == lead_work(small) and len(lead_work(large)) <= 14
