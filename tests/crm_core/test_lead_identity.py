@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from alembic import command
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.db import make_engine

@@ -89,3 +89,13 @@ def test_bad_merge_commands_get_usage_and_change_nothing(console_bot, wiring):  
     with wiring.session_factory() as s:
         assert s.scalar(select(func.count(LeadMerge.id))) == 0
         assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "lead.merged")) == 0
+
+
+def test_the_grammar_reads_merge_split_and_undo_in_both_languages() -> None:
+    from handlers.grammar import Parsed, parse
+    for text in ("lead merge L-2 L-1", "线索 合并 l-2 L1"):
+        parsed = parse(text)
+        assert isinstance(parsed, Parsed) and parsed.name == "lead merge"
+        assert (parsed.args["lead"].id, parsed.args["keep"].id) == (2, 1)
+    assert parse("线索 拆分 L-2") == parse("lead split L-2")
+    assert isinstance(parse("撤销"), Parsed) and parse("撤销").name == parse("undo").name == "undo"  # type: ignore[union-attr]
