@@ -2,18 +2,61 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot import api
 from bot.settings import Settings
 from bot.wiring import Wiring, build
+from crm_core.db import read_only_engine
 
 log = logging.getLogger("chatcrm.app")
+
+RETRY_AFTER_SECONDS = 5
+
+
+def error_id() -> str:
+    return secrets.token_hex(6)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A connectivity problem (server down, connection killed, unreachable host, SQLite busy), as opposed
+    to a bad statement or a constraint: those are bugs (500), this is "try again shortly" (503)."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def unavailable_response(ref: str) -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                        content={"error": "database unavailable", "error_id": ref})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every unhandled error answers JSON with an error id that is also in the log: 503 when the
+    database is away, 500 otherwise. Never a bare traceback to the caller."""
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        ref = error_id()
+        if database_unavailable(exc):
+            log.error("database unavailable error_id=%s %s %s: %s", ref, request.method, request.url.path,
+                      str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+            return unavailable_response(ref)
+        log.error("internal error error_id=%s %s %s", ref, request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref})
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        ref = error_id()
+        log.error("internal error error_id=%s %s %s", ref, request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref})
 
 
 def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None,
@@ -37,16 +80,22 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     app = FastAPI(title="chatcrm", version="0.1.0", lifespan=lifespan,
                   description="A CRM run from chat. REST API for lead capture and payment write-back.")
     app.state.wiring = w
+    install_error_handlers(app)
     app.include_router(api.router)
+    reader = read_only_engine(w.engine)  # a health check never takes SQLite's write lock
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
         try:
-            with w.engine.connect() as conn:
+            with reader.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - reported, not swallowed
-            log.warning("health check: database unreachable: %s", exc)
-            return JSONResponse(status_code=503, content={"status": "error", "database": "unreachable"})
+            ref = error_id()
+            log.warning("health check: database unreachable error_id=%s: %s", ref,
+                        (str(exc).strip().splitlines() or [""])[0])
+            return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                                content={"status": "error", "database": "unreachable",
+                                         "error": "database unavailable", "error_id": ref})
         return JSONResponse(content={"status": "ok", "database": "ok"})
 
     _mount_platforms(app, w)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +34,45 @@ def _wiring():  # type: ignore[no-untyped-def]
     return w
 
 
+class OneLineFormatter(logging.Formatter):
+    """Log lines for a person at a terminal: the exception's type and first line, never a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc_info, exc_text = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = exc_info, exc_text
+        if exc_info and exc_info[1] is not None:
+            first = (str(exc_info[1]).strip().splitlines() or [""])[0][:300]
+            line += f" ({type(exc_info[1]).__name__}: {first})"
+        return line
+
+
+def _terminal_logging() -> None:
+    """Commands a person runs in a terminal (console, demo, import, db upgrade) log warnings to stderr
+    one line each, with the reference the person was shown."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
+@contextmanager
+def _database_errors(what: str) -> Iterator[None]:
+    """A database that is away or busy ends the command with a short message and an error id, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+    try:
+        yield
+    except DBAPIError as exc:
+        ref = secrets.token_hex(4)
+        logging.getLogger("chatcrm.cli").error("%s: database error ref=%s", what, ref, exc_info=exc)
+        err.print(f"[red]{what}: the database is unavailable (reference {ref}). Check DATABASE_URL and that the "
+                  f"database is running, then try again.[/red]")
+        err.print(f"[red]{what}：数据库暂时不可用（参考编号 {ref}）。请检查 DATABASE_URL 和数据库是否在运行，然后重试。[/red]")
+        raise typer.Exit(1) from None
+
+
 def _config_problems(exc: ConfigError) -> None:
     err.print("[red]The configuration has problems:[/red]")
     for path, msg in exc.problems:
@@ -46,7 +88,8 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
     from bot.app import create_app
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     w = _wiring()
-    application = create_app(wiring=w)
+    with _database_errors("serve"):
+        application = create_app(wiring=w)  # migrates (a no-op when `chatcrm db upgrade` ran first)
     uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info")
 
 
@@ -54,9 +97,12 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
 def console(as_: Annotated[str, typer.Option("--as", help="The user key to act as, e.g. li")]) -> None:
     """Chat with the bot in the terminal. Reads one command per line; buttons are numbers."""
     from bot.console import ConsoleSession, repl
+    _terminal_logging()
     w = _wiring()
-    w.prepare_database()
-    repl(ConsoleSession(w.runner, as_, inbox=True))
+    with _database_errors("console"):
+        w.prepare_database()
+        session = ConsoleSession(w.runner, as_, inbox=True)
+    repl(session)  # never raises for a failing command: each one answers, with an error id when it crashed
 
 
 @app.command()
@@ -76,8 +122,10 @@ def scheduler() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations and sync users from the configuration."""
+    _terminal_logging()
     w = _wiring()
-    w.prepare_database()
+    with _database_errors("db upgrade"):
+        w.prepare_database()
     typer.echo(f"Database is up to date ({w.engine.url.render_as_string(hide_password=True)}).")
 
 
@@ -86,12 +134,14 @@ def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] 
          force: Annotated[bool, typer.Option(help="Load even if the database already has data")] = False) -> None:
     """Load a realistic sample: leads, deals across stages, activities."""
     from bot.demo import demo_loaded, load_demo
+    _terminal_logging()
     w = _wiring()
-    w.prepare_database()
-    if demo_loaded(w.runner) and not force:
-        typer.echo("The database already has leads or deals; use --force to add the demo data anyway.")
-        raise typer.Exit(1)
-    stats = load_demo(w.runner, leads=leads)
+    with _database_errors("demo"):
+        w.prepare_database()
+        if demo_loaded(w.runner) and not force:
+            typer.echo("The database already has leads or deals; use --force to add the demo data anyway.")
+            raise typer.Exit(1)
+        stats = load_demo(w.runner, leads=leads)
     typer.echo("Demo data loaded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
     typer.echo("Try: chatcrm console --as li   (then: my, deal list, pipeline, help)")
 
@@ -102,7 +152,10 @@ def import_leads(file: Annotated[Path, typer.Argument(help="CSV file with a head
                  progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True) -> None:
     """Import leads from a CSV file (dedupe, scoring and assignment as for single leads; re-runnable)."""
     from bot.importer import run_import
-    run_import(_wiring(), file, batch_size=batch_size, show_progress=progress)
+    _terminal_logging()
+    w = _wiring()
+    with _database_errors("import"):
+        run_import(w, file, batch_size=batch_size, show_progress=progress)
 
 
 @app.command("check-config")

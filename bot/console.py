@@ -1,6 +1,8 @@
 """The console adapter: chat with the bot in a terminal, same grammar and cards; buttons are numbers."""
 from __future__ import annotations
 
+import logging
+import secrets
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -10,11 +12,27 @@ from sqlalchemy import select
 from bot.console_messenger import ConsoleInbox
 from cards.model import Attachment, Button, Card, Reply
 from cards.render.console import render_card
+from crm_core.db import read_only
 from crm_core.errors import DomainError
 from crm_core.models import User
-from crm_core.services.users import user_by_key
+from crm_core.services.users import locale_of, user_by_key
 from handlers.invocation import Invocation
 from handlers.runner import Runner
+
+log = logging.getLogger("chatcrm.console")
+
+TEXTS = {
+    "crashed": {"en": "Something went wrong on our side (reference {ref}); the console keeps going. "
+                      "You typed: {line}\nIf that changed something, check before typing it again "
+                      "(e.g. lead list, my).",
+                "zh_CN": "系统出错（参考编号 {ref}），控制台可以继续使用。你输入的是：{line}\n"
+                         "如果这条命令可能已生效，请先查看（例如 线索 列表、我的）再决定是否重新输入。"},
+}
+
+
+def text(locale: str, key: str, **kw: str) -> str:
+    entry = TEXTS[key]
+    return entry.get(locale, entry["en"]).format(**kw)
 
 
 class ConsoleSession:
@@ -24,7 +42,7 @@ class ConsoleSession:
         self.runner = runner
         # Attachments of replies (quote documents) are written here; the reply shows the path.
         self.files_dir = files_dir or Path("chatcrm-files")
-        with runner.session_factory() as session:
+        with read_only(runner.session_factory)() as session:
             try:
                 user = user_by_key(session, user_key)
             except DomainError:
@@ -32,6 +50,7 @@ class ConsoleSession:
                 raise SystemExit(f"No user with key {user_key!r}. Known users: {keys}") from None
             self.user_id = user.id
             self.user_name = user.name
+            self.locale = locale_of(user, runner.config)
         self.buttons: list[Button] = []
         self.last_reply: Reply | None = None
         # Messages the deliverer put in this user's console inbox, shown before each reply.
@@ -57,7 +76,12 @@ class ConsoleSession:
 
     def _show(self, reply: Reply) -> str:
         self.last_reply = reply
-        incoming = self.inbox.take_unseen() if self.inbox is not None else []
+        incoming = []
+        if self.inbox is not None:
+            try:
+                incoming = self.inbox.take_unseen()
+            except Exception:  # noqa: BLE001 - the reply is shown anyway; the messages stay unseen for next time
+                log.warning("console: could not read the inbox of user %s", self.user_id, exc_info=True)
         if not incoming and not reply.cards:
             return ""  # nothing new: the buttons shown last stay pressable
         parts: list[str] = []
@@ -107,12 +131,23 @@ def _render_after(cards: tuple[Card, ...], already: int) -> tuple[str, list[Butt
     return "\n\n".join(texts), buttons
 
 
+def exec_safely(session: ConsoleSession, line: str) -> str:
+    """`session.exec(line)`, but a crash (the database away, a bug) becomes a short message with a
+    reference that is also in the log; the console never dies and what was typed is shown back."""
+    try:
+        return session.exec(line)
+    except Exception as exc:  # noqa: BLE001 - the console is the last place that can turn a crash into an id
+        ref = secrets.token_hex(4)
+        log.error("console: internal error ref=%s user=%s line=%r", ref, session.user_id, line.strip(), exc_info=exc)
+        return text(getattr(session, "locale", "en"), "crashed", ref=ref, line=line.strip())
+
+
 def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     interactive = stdin.isatty()
     if interactive:
         stdout.write(f"chatcrm console — you are {session.user_name}. Type help, or a number to press a button. "
                      "Ctrl-D to leave.\n")
-        waiting = session.exec("")  # messages that arrived while away
+        waiting = exec_safely(session, "")  # messages that arrived while away
         if waiting:
             stdout.write(waiting + "\n\n")
     while True:
@@ -122,7 +157,7 @@ def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sy
         line = stdin.readline()
         if not line:
             break
-        out = session.exec(line)
+        out = exec_safely(session, line)
         if out:
             stdout.write(out + "\n\n")
             stdout.flush()

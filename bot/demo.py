@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from crm_core.clock import FrozenClock
 from crm_core.config import Stage
+from crm_core.db import read_only
 from crm_core.errors import DomainError
 from crm_core.models import Account, Deal, Lead, User
 from crm_core.refs import Ref
@@ -112,7 +113,7 @@ def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str
 
 
 def demo_loaded(runner: Runner) -> bool:
-    with runner.session_factory() as s:
+    with read_only(runner.session_factory)() as s:
         return (s.scalar(select(func.count(Lead.id))) or 0) > 0 or (s.scalar(select(func.count(Deal.id))) or 0) > 0
 
 
@@ -125,7 +126,7 @@ def _service_demo(runner: Runner, rng: random.Random, real_now: datetime) -> dic
     for renewal within 90 days, so `renewals`, `my` and `pipeline` have answers."""
     term = runner.config.renewals.default_term_days
     out = {"contracts": 0, "tickets": 0}
-    with runner.session_factory() as s:
+    with read_only(runner.session_factory)() as s:
         accounts = [(a.id, a.name, a.owner_id) for a in s.scalars(select(Account).order_by(Account.id).limit(24))]
         support = s.scalar(select(User.id).where(User.key == "sup"))
     for i, (account_id, name, owner_id) in enumerate(accounts):

@@ -12,7 +12,7 @@ from bot.settings import Settings
 from crm_core.clock import Clock, SystemClock
 from crm_core.config import Config, load_config
 from crm_core.db import make_engine, make_session_factory
-from crm_core.migrate import upgrade
+from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
 from handlers.runner import Runner
 
@@ -28,10 +28,12 @@ class Wiring:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def prepare_database(self) -> None:
-        """Apply migrations and bring users in line with the configuration."""
-        upgrade(self.engine)
-        with self.session_factory.begin() as session:
-            sync_users(session, self.config, self.clock.now())
+        """Apply migrations and bring users in line with the configuration (under the start-up lock, so
+        processes starting together neither migrate nor insert the configured users twice)."""
+        with startup_lock(self.engine):
+            upgrade(self.engine)
+            with self.session_factory.begin() as session:
+                sync_users(session, self.config, self.clock.now())
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, config: Config | None = None,

@@ -1,6 +1,25 @@
-"""Engine and session factory. SQLite for the embedded default, PostgreSQL in production."""
+"""Engine and session factory. SQLite for the embedded default, PostgreSQL in production.
+
+The transaction policy lives here, once, for every caller (docs/reliability.md, "SQLite under load"):
+
+- Every transaction may write unless it was opened read-only, so on SQLite every transaction begins
+  `BEGIN IMMEDIATE`: it takes the single write lock at the start and waits its turn (the busy timeout)
+  instead of failing. A deferred transaction that reads and then writes fails at once with "database is
+  locked" when another writer committed in between (a WAL snapshot cannot be upgraded), whatever the
+  busy timeout — that is the error this policy makes impossible.
+- Pure reads say so: `read_only(factory)` / `read_only_engine(engine)` (the `chatcrm_read_only`
+  execution option). On SQLite they begin deferred (a WAL snapshot: they never block writers and
+  writers never block them) with `PRAGMA query_only` on; on PostgreSQL the transaction is READ ONLY.
+  A read that turns into a write therefore fails loudly at its first write, on both databases.
+- A connection opened with isolation_level="AUTOCOMMIT" gets no BEGIN at all.
+- SQLite has one write lock per file: a second transaction opened by the thread that already holds it
+  (a look-up session inside a unit of work) could only wait for itself. It begins read-only instead, so
+  it reads at once, and a write through it fails at once rather than hanging for the busy timeout.
+"""
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +27,30 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "chatcrm_read_only"
+WRITE_INTENT = "chatcrm_write_intent"  # the default now; kept so existing callers may still say it
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the write lock before giving up
 
-WRITE_INTENT = "chatcrm_write_intent"
+_read_engines: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_local = threading.local()  # per thread: {id(engine): {id(dbapi connection) holding the write lock}}
+
+
+def _writers(engine: Any) -> dict[int, "weakref.ref[Any]"]:
+    held: dict[int, dict[int, weakref.ref[Any]]] = _local.__dict__.setdefault("held", {})
+    return held.setdefault(id(engine), {})
+
+
+def _holds_write_lock_elsewhere(engine: Any, me: int) -> bool:
+    writers = _writers(engine)
+    for key, ref in list(writers.items()):
+        other = ref()
+        if key == me:
+            continue
+        if other is None or other.invalidated or not other.in_transaction():
+            del writers[key]  # stale: that transaction ended without telling us
+            continue
+        return True
+    return False
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -17,28 +58,54 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if u.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("check_same_thread", False)
-        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+        busy_ms = int(float(connect_args["timeout"]) * 1000)
+        on_file = bool(u.database and u.database != ":memory:" and not u.database.startswith("file::memory:"))
         engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
             # Let SQLAlchemy issue BEGIN itself, so transactions are real on pysqlite.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            # First, so that everything below (switching to WAL needs a lock too) waits instead of failing.
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
-            if u.database and u.database != ":memory:":
+            if on_file:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            record.info["query_only"] = False
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # A unit of work begins IMMEDIATE: it takes the write lock at the start. A deferred transaction
-            # that reads and then writes fails at once with "database is locked" when another writer
-            # committed in between (a WAL snapshot cannot be upgraded), whatever the busy timeout; an
-            # immediate one waits its turn. Plain read sessions stay deferred, so they never block.
-            immediate = conn.get_execution_options().get(WRITE_INTENT, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            opts = conn.get_execution_options()
+            if opts.get("isolation_level") == "AUTOCOMMIT":
+                return
+            read_only = bool(opts.get(READ_ONLY, False))
+            fairy = conn.connection
+            me = id(fairy.dbapi_connection)
+            if not read_only and _holds_write_lock_elsewhere(engine, me):
+                read_only = True  # this thread already holds the write lock on another connection
+            if fairy.info.get("query_only", False) != read_only:
+                # Straight on the driver: a pragma is no statement of the transaction (nor of query counts).
+                fairy.dbapi_connection.execute(f"PRAGMA query_only={1 if read_only else 0}")
+                fairy.info["query_only"] = read_only
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if not read_only:
+                _writers(engine)[me] = weakref.ref(conn)
+
+        def _released(conn: Any, *_: Any) -> None:
+            try:
+                _writers(engine).pop(id(conn.connection.dbapi_connection), None)
+            except Exception:  # noqa: BLE001 - an invalidated connection holds nothing
+                pass
+
+        event.listen(engine, "commit", _released)
+        event.listen(engine, "rollback", _released)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _checked_in(dbapi_conn: Any, _record: Any) -> None:
+            _writers(engine).pop(id(dbapi_conn), None)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -49,8 +116,36 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def read_only_engine(engine: Engine) -> Engine:
+    """The same engine (same pool) whose transactions are read-only: never taking SQLite's write lock,
+    READ ONLY on PostgreSQL. A write through it fails."""
+    ro = _read_engines.get(engine)
+    if ro is None:
+        opts: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            opts["postgresql_readonly"] = True
+        ro = engine.execution_options(**opts)
+        _read_engines[engine] = ro
+    return ro
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that may write (SQLite: BEGIN IMMEDIATE). Use `read_only(factory)` for pure reads."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def read_only(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The read-only twin of a session factory (cached on it): for look-ups that never write."""
+    twin = factory.__dict__.get("_chatcrm_read_only")
+    if twin is not None:
+        return twin  # type: ignore[no-any-return]
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return factory  # bound to a connection (a test's transaction): that connection's policy applies
+    kw = {k: v for k, v in factory.kw.items() if k != "bind"}
+    twin = sessionmaker(bind=read_only_engine(bind), **kw)
+    factory.__dict__["_chatcrm_read_only"] = twin
+    return twin
 
 
 def sqlite_path(url: str) -> Path | None:

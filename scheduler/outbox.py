@@ -33,6 +33,7 @@ from cards.builders.nudges import DeadRow, dead_letter_card, merged_card
 from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.config import Config
+from crm_core.db import read_only
 from crm_core.models import Deal, OutboxMessage, SentMessage, Swarm, Ticket, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
@@ -278,7 +279,7 @@ class Deliverer:
     def _send_to_people(self, row: _Row) -> _Outcome:
         outcome = _Outcome()
         card = self._card(row)
-        with self.factory() as session:
+        with read_only(self.factory)() as session:
             if row.target_type == "user":
                 user = session.get(User, row.target_id) if row.target_id is not None else None
                 if user is None or not user.active:
@@ -307,7 +308,7 @@ class Deliverer:
     def _send_to_swarm(self, row: _Row) -> _Outcome:
         card = self._card(row)
         now = self.clock.now()
-        with self.factory() as session:
+        with read_only(self.factory)() as session:
             swarms = list(session.scalars(select(Swarm).where(
                 Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
                 Swarm.archived_at.is_(None)).order_by(Swarm.id)))
@@ -338,7 +339,7 @@ class Deliverer:
     def _update(self, row: _Row) -> _Outcome:
         card = self._card(row)
         now = self.clock.now()
-        with self.factory() as session:
+        with read_only(self.factory)() as session:
             earlier = self._ready_at(session, now, OutboxMessage.ref_key == row.ref_key, OutboxMessage.op == "send",
                                      OutboxMessage.id < row.id) if row.ref_key else None
             if earlier is not None:
@@ -370,7 +371,7 @@ class Deliverer:
     def _create_swarm(self, row: _Row) -> _Outcome:
         assert row.record_type is not None and row.record_id is not None
         now = self.clock.now()
-        with self.factory() as session:
+        with read_only(self.factory)() as session:
             owner = _record_owner(session, row.record_type, row.record_id)
             if owner is None:
                 return _Outcome(skipped=f"{row.record_type} {row.record_id} does not exist")
@@ -388,7 +389,7 @@ class Deliverer:
 
     def _archive_swarm(self, row: _Row) -> _Outcome:
         outcome = _Outcome()
-        with self.factory() as session:
+        with read_only(self.factory)() as session:
             swarms = list(session.scalars(select(Swarm).where(
                 Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
                 Swarm.archived_at.is_(None)).order_by(Swarm.id)))

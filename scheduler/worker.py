@@ -39,7 +39,12 @@ class DeliveryLoop:
         log.info("deliverer %s started (messengers: %s)", self.deliverer.worker_id,
                  ", ".join(sorted(self.deliverer.messengers)))
         while not self.stop_event.is_set():
-            stats = self.deliverer.run_once(limit=self.batch)
+            try:
+                stats = self.deliverer.run_once(limit=self.batch)
+            except Exception:  # noqa: BLE001 - the database away for a moment must not end the deliverer
+                log.exception("deliverer %s: a pass failed; trying again shortly", self.deliverer.worker_id)
+                self.stop_event.wait(self.idle_seconds)
+                continue
             self._prune()
             if stats.claimed < self.batch:
                 self.stop_event.wait(self.idle_seconds)

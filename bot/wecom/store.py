@@ -15,6 +15,7 @@ from bot.wecom.crypto import WeComCallback
 from cards.model import Card
 from cards.render.wecom import MAX_TASK_ID_BYTES, check_task_id
 from crm_core.clock import Clock
+from crm_core.db import read_only
 from crm_core.models import WeComCardTask, WeComInbound, WeComResponseCode
 
 log = logging.getLogger("chatcrm.wecom.store")
@@ -84,7 +85,7 @@ class CardStore:
                                       card_kind=card.kind[:32], created_at=self._clock.now()))
 
     def task(self, task_id: str) -> WeComCardTask | None:
-        with self._factory() as session:
+        with read_only(self._factory)() as session:
             return session.get(WeComCardTask, task_id)
 
     def add_code(self, task_id: str, code: str, source: str, *, userid: str | None = None) -> int | None:
@@ -119,7 +120,7 @@ class CardStore:
             if code is not None:
                 newest = newest.where(WeComResponseCode.code == code)
             newest = newest.order_by(WeComResponseCode.issued_at.desc(), WeComResponseCode.id.desc()).limit(1)
-            with self._factory.begin() as session:
+            with read_only(self._factory)() as session:
                 candidate = session.scalar(newest)
                 if candidate is None:
                     return None
@@ -139,6 +140,6 @@ class CardStore:
 
     def was_updated(self, task_id: str) -> bool:
         """True when some code of the task was already spent on an update."""
-        with self._factory() as session:
+        with read_only(self._factory)() as session:
             return session.scalar(select(WeComResponseCode.id).where(
                 WeComResponseCode.task_id == task_id, WeComResponseCode.used_at.is_not(None)).limit(1)) is not None

@@ -1,0 +1,86 @@
+"""crm_core.db's one transaction policy: sessions may write (SQLite: BEGIN IMMEDIATE) unless opened
+read-only; a read-only session cannot write; a look-up inside a unit of work never waits for itself;
+a long reader never blocks a writer."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from crm_core.db import read_only
+from crm_core.models import User
+
+
+def _rename(factory, key: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    with factory.begin() as s:
+        s.scalars(select(User).where(User.key == key)).one().name = name
+
+
+def test_a_read_only_session_cannot_write(wiring):  # type: ignore[no-untyped-def]
+    with pytest.raises(DBAPIError, match="(?i)read.?only"):
+        _rename(read_only(wiring.session_factory), "li", "changed")
+    with wiring.session_factory() as s:
+        assert s.scalar(select(User.name).where(User.key == "li")) == "李雷"
+
+
+def test_a_lookup_inside_a_unit_of_work_answers_at_once_and_cannot_write(wiring):  # type: ignore[no-untyped-def]
+    with wiring.runner.uow() as uow:
+        uow.session.scalars(select(User).where(User.key == "li")).one().name = "Li Lei"
+        uow.session.flush()
+        # A plain session from the same thread: on SQLite the write lock is ours already, so it reads.
+        with wiring.session_factory() as other:
+            assert other.scalar(select(func.count(User.id))) > 0
+        if wiring.engine.dialect.name == "sqlite":
+            with pytest.raises(DBAPIError, match="(?i)read.?only"):
+                _rename(wiring.session_factory, "emma", "nested")
+    with wiring.session_factory() as s:
+        assert s.scalar(select(User.name).where(User.key == "li")) == "Li Lei"
+
+
+def test_a_long_reader_never_blocks_a_writer(wiring):  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            _rename(wiring.session_factory, "li", "written meanwhile")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    with read_only(wiring.session_factory)() as reader:
+        before = reader.scalar(select(User.name).where(User.key == "li"))
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(20)
+        assert not writer.is_alive() and errors == []
+        # The reader keeps its snapshot on SQLite (and reads committed data on PostgreSQL).
+        assert reader.scalar(select(func.count(User.id))) > 0
+    assert before == "李雷"
+    with read_only(wiring.session_factory)() as s:
+        assert s.scalar(select(User.name).where(User.key == "li")) == "written meanwhile"
+
+
+def test_every_transaction_that_may_write_begins_immediate_on_sqlite(wiring, engine):  # type: ignore[no-untyped-def]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's locking")
+    from sqlalchemy import event
+    begins: list[str] = []
+
+    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with wiring.session_factory() as s:
+            s.scalar(select(func.count(User.id)))
+        with wiring.runner.uow() as uow:
+            uow.session.scalar(select(func.count(User.id)))
+        with read_only(wiring.session_factory)() as s:
+            s.scalar(select(func.count(User.id)))
+        with engine.connect() as conn:
+            conn.scalar(select(func.count(User.id)))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE", "BEGIN", "BEGIN IMMEDIATE"]
