@@ -6,14 +6,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, desc, select
 
 from bot.settings import Settings
+from bot.slack.workspaces import WorkspaceGate
+from cards.builders.workspaces import install_refused_page
 
 log = logging.getLogger("chatcrm.slack.oauth")
 # Least privilege for what the app does (slack_manifest.yml lists the same): /crm and the shortcut,
@@ -26,7 +32,7 @@ STATE_EXPIRATION_SECONDS = 600
 
 @dataclass
 class OAuthParts:
-    installation_store: SQLAlchemyInstallationStore
+    installation_store: InvitedInstallationStore
     state_store: SQLAlchemyOAuthStateStore
     settings: OAuthSettings
     authorize: InstallationStoreAuthorize
@@ -38,16 +44,53 @@ def scopes(settings: Settings) -> list[str]:
     return list(DEFAULT_SCOPES)
 
 
-def build_oauth(settings: Settings, engine: Engine, client: WebClient) -> OAuthParts:
+class WorkspaceNotAllowed(BoltError):
+    """An install from a workspace that is not in SLACK_ALLOWED_TEAMS."""
+
+    def __init__(self, team: str | None) -> None:
+        super().__init__(f"workspace {team} is not in SLACK_ALLOWED_TEAMS")
+        self.team = team
+
+
+class InvitedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store that saves only installations of invited workspaces (the gate's allowed ids).
+    Refusing in `save` means Bolt's callback has exchanged the code but stores nothing: no token of a
+    stranger's workspace is kept, and its requests stay unauthorized."""
+
+    gate: WorkspaceGate | None = None
+
+    def save(self, installation: Installation) -> None:
+        if self.gate is not None and not self.gate.admits_installation(installation.team_id, installation.enterprise_id):
+            log.warning("slack: refused the install of workspace team=%s enterprise=%s (not in SLACK_ALLOWED_TEAMS)",
+                        installation.team_id, installation.enterprise_id)
+            raise WorkspaceNotAllowed(installation.team_id or installation.enterprise_id)
+        super().save(installation)
+
+
+def _installed(args: SuccessArgs) -> BoltResponse:
+    return args.default.success(args)
+
+
+def _install_failed(args: FailureArgs) -> BoltResponse:
+    """A refused workspace gets a page that says so (in English and Chinese); other failures Bolt's page."""
+    if isinstance(args.error, WorkspaceNotAllowed):
+        return BoltResponse(status=403, body=install_refused_page(args.error.team),
+                            headers={"content-type": "text/html; charset=utf-8"})
+    return args.default.failure(args)
+
+
+def build_oauth(settings: Settings, engine: Engine, client: WebClient, *, gate: WorkspaceGate | None = None) -> OAuthParts:
     assert settings.slack_client_id and settings.slack_client_secret
-    installation_store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log)
+    installation_store = InvitedInstallationStore(client_id=settings.slack_client_id, engine=engine, logger=log)
+    installation_store.gate = gate or WorkspaceGate.from_settings(settings)
     state_store = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=log)
     installation_store.metadata.create_all(engine)  # checkfirst: a no-op once the tables exist
     state_store.metadata.create_all(engine)
     oauth_settings = OAuthSettings(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=scopes(settings),
         installation_store=installation_store, state_store=state_store, logger=log,
-        state_expiration_seconds=STATE_EXPIRATION_SECONDS)
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS,
+        callback_options=CallbackOptions(success=_installed, failure=_install_failed))
     # Cache each workspace's authorization: without it Bolt calls auth.test on every request.
     authorize = InstallationStoreAuthorize(
         logger=log, installation_store=installation_store, client_id=settings.slack_client_id,
