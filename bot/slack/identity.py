@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cards.i18n import normalise_locale
 from crm_core.clock import Clock
+from crm_core.db import WRITE_INTENT
 from crm_core.models import ChatIdentity
 from crm_core.services.users import create_chat_user
 
@@ -56,6 +57,7 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
     profile = fetch_profile(client, slack_user_id, fallback_name)
     try:
         with session_factory.begin() as session:
+            session.connection(execution_options={WRITE_INTENT: True})  # SQLite: BEGIN IMMEDIATE, waits its turn
             user = create_chat_user(session, platform=PLATFORM, external_id=slack_user_id, name=profile.name,
                                     now=clock.now(), locale=profile.locale, team=team)
             return user.id
@@ -79,6 +81,7 @@ def _bind(session_factory: sessionmaker[Session], slack_user_id: str, team: str)
     """Bind a configured Slack id (no team yet) to `team`; the user id, or None when there is none to bind.
     The UPDATE only matches a row still without a team, so of two racing first requests exactly one binds."""
     with session_factory.begin() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
         user_id = session.scalar(update(ChatIdentity).where(
             ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id,
             ChatIdentity.team.is_(None)).values(team=team).returning(ChatIdentity.user_id))
