@@ -129,3 +129,9 @@ class OrderCreated(Event):
 class PaymentRecorded(Event):
     payment_id: int
     order_id: int
+
+
+@dataclass(frozen=True)
+class WorkspaceRequested(Event):
+    """A chat workspace that is not invited asked to install (crm_core/services/workspaces.py): ask the admins."""
+    workspace_id: int

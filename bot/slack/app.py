@@ -35,7 +35,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, bot_token_for, build_oauth
 from bot.slack.escaping import unescape_incoming
 from bot.slack.replay import refuse_replays
-from bot.slack.workspaces import WorkspaceGate, refuse_other_workspaces
+from bot.slack.workspaces import WorkspaceGate, approved_in_database, refuse_other_workspaces, request_install
 from bot.wiring import Wiring
 from crm_core.db import make_engine, make_session_factory
 from crm_core.models import ProcessedInvocation, SentMessage
@@ -81,6 +81,8 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     if s.slack_oauth_enabled:
         client = web_client(w, None)
         oauth = build_oauth(s, w.engine, client, gate=gate)
+        gate.approved = approved_in_database(w.session_factory)  # workspaces an admin approved in chat
+        oauth.installation_store.on_request = functools.partial(request_install, w)
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=client,
                    installation_store=oauth.installation_store, authorize=oauth.authorize,
                    oauth_settings=oauth.settings, listener_executor=listener_executor,

@@ -4,6 +4,7 @@ slack_bots, slack_oauth_states — created by the stores themselves, not by our 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import BoltResponse
@@ -52,18 +53,28 @@ class WorkspaceNotAllowed(BoltError):
         self.team = team
 
 
+class WorkspacePending(WorkspaceNotAllowed):
+    """An install from a workspace that is not invited: recorded, waiting for an admin's approval."""
+
+
 class InvitedInstallationStore(SQLAlchemyInstallationStore):
-    """slack_sdk's store that saves only installations of invited workspaces (the gate's allowed ids).
-    Refusing in `save` means Bolt's callback has exchanged the code but stores nothing: no token of a
-    stranger's workspace is kept, and its requests stay unauthorized."""
+    """slack_sdk's store that saves only installations of invited workspaces (the gate's allowed ids, or
+    approved by an admin). Refusing in `save` means Bolt's callback has exchanged the code but stores
+    nothing: no token of a stranger's workspace is kept, and its requests stay unauthorized. With
+    `on_request` (set by app.py) such an install is recorded as a request the admins decide."""
 
     gate: WorkspaceGate | None = None
+    on_request: Callable[[str, str | None], str] | None = None  # (workspace id, name) -> its status
 
     def save(self, installation: Installation) -> None:
+        team = installation.team_id or installation.enterprise_id
         if self.gate is not None and not self.gate.admits_installation(installation.team_id, installation.enterprise_id):
-            log.warning("slack: refused the install of workspace team=%s enterprise=%s (not in SLACK_ALLOWED_TEAMS)",
-                        installation.team_id, installation.enterprise_id)
-            raise WorkspaceNotAllowed(installation.team_id or installation.enterprise_id)
+            status = self.on_request(str(team), installation.team_name or installation.enterprise_name) \
+                if self.on_request is not None and team else "refused"
+            log.warning("slack: did not install workspace team=%s enterprise=%s (not invited; request %s)",
+                        installation.team_id, installation.enterprise_id, status)
+            if status != "approved":
+                raise WorkspacePending(team) if status == "pending" else WorkspaceNotAllowed(team)
         super().save(installation)
 
 
@@ -74,7 +85,8 @@ def _installed(args: SuccessArgs) -> BoltResponse:
 def _install_failed(args: FailureArgs) -> BoltResponse:
     """A refused workspace gets a page that says so (in English and Chinese); other failures Bolt's page."""
     if isinstance(args.error, WorkspaceNotAllowed):
-        return BoltResponse(status=403, body=install_refused_page(args.error.team),
+        pending = isinstance(args.error, WorkspacePending)
+        return BoltResponse(status=403, body=install_refused_page(args.error.team, pending=pending),
                             headers={"content-type": "text/html; charset=utf-8"})
     return args.default.failure(args)
 

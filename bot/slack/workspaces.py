@@ -4,7 +4,8 @@ Single-workspace mode (SLACK_BOT_TOKEN) serves its own workspace only: `SLACK_TE
 team (or, for an Enterprise Grid org-wide install, the enterprise) that `auth.test` reports for the bot
 token. Bolt calls auth.test through SLACK_API_URL on the first request (then caches it), so start-up still
 makes no call to Slack. OAuth mode (SLACK_CLIENT_ID/SECRET) serves the ids in `SLACK_ALLOWED_TEAMS` and
-nobody else — an empty list serves nobody — and installs only those (oauth.py).
+those an admin approved in chat (`workspace approve T…`), nobody else, and installs only those (oauth.py);
+an install from another workspace is recorded as pending and the admins are asked (handlers/workspaces.py).
 
 A request from any other workspace is refused by a Bolt middleware that runs after the signature check and
 before any listener: a slash command is answered with an ephemeral text, a click or shortcut gets that
@@ -16,16 +17,28 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltResponse
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
 from cards.builders.workspaces import refused_text
+from crm_core.models import ChatWorkspace
+from crm_core.services.workspaces import do_request_workspace, workspace_status
+from crm_core.uow import UnitOfWork
+from handlers.notify import flush_events
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = logging.getLogger("chatcrm.slack.workspaces")
+PLATFORM = "slack"
 RESPOND_TIMEOUT = 2  # seconds; the refusal is a courtesy and must not hold the ack
 
 
@@ -35,6 +48,8 @@ class WorkspaceGate:
     configured: tuple[str, ...] = ()  # SLACK_TEAM_ID (single) or SLACK_ALLOWED_TEAMS (OAuth)
     _learned: str | None = None  # single mode without SLACK_TEAM_ID: the bot token's workspace (auth.test)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # OAuth mode: workspaces an admin approved in chat (chat_workspaces), looked up when not in the settings
+    approved: Callable[[list[str]], bool] | None = None
 
     @classmethod
     def from_settings(cls, s: Settings) -> "WorkspaceGate":
@@ -62,9 +77,13 @@ class WorkspaceGate:
         return (self._learned,) if self._learned else ()
 
     def admits(self, team_id: str | None, enterprise_id: str | None) -> bool:
-        """A workspace is served when its team id — or its Grid enterprise id — is an allowed id."""
+        """A workspace is served when its team id — or its Grid enterprise id — is an allowed id (OAuth: or
+        one an admin approved)."""
         allowed = self.allowed
-        return bool((team_id and team_id in allowed) or (enterprise_id and enterprise_id in allowed))
+        if (team_id and team_id in allowed) or (enterprise_id and enterprise_id in allowed):
+            return True
+        ids = [i for i in (team_id, enterprise_id) if i]
+        return bool(self.oauth and ids and self.approved is not None and self.approved(ids))
 
     def admits_installation(self, team_id: str | None, enterprise_id: str | None) -> bool:
         return self.admits(team_id, enterprise_id)
@@ -75,6 +94,35 @@ class WorkspaceGate:
         workspace, the first allowed id in OAuth mode; None: whichever workspace it is first seen in."""
         allowed = self.allowed
         return allowed[0] if allowed else None
+
+
+def approved_in_database(session_factory: sessionmaker[Session]) -> Callable[[list[str]], bool]:
+    """A lookup of approved workspaces (one indexed query, only for ids not invited in the settings)."""
+
+    def approved(ids: list[str]) -> bool:
+        with session_factory() as session:
+            return session.scalar(select(ChatWorkspace.id).where(
+                ChatWorkspace.platform == PLATFORM, ChatWorkspace.external_id.in_(ids),
+                ChatWorkspace.status == "approved").limit(1)) is not None
+
+    return approved
+
+
+def request_install(w: Wiring, team: str, name: str | None) -> str:
+    """An install from a workspace that is not invited: its status — `pending` (recorded now, the admins
+    asked through the outbox in the same transaction, or already waiting), `approved` or `refused`."""
+    for _ in range(2):
+        try:
+            with UnitOfWork(w.session_factory, w.config) as uow:
+                status = workspace_status(uow.session, PLATFORM, team)
+                if status is None:
+                    do_request_workspace(uow, PLATFORM, team, name, w.clock.now())
+                    flush_events(uow, w.clock)
+                    status = "pending"
+            return status
+        except IntegrityError:
+            continue  # a simultaneous install of the same workspace recorded it first: read its status
+    return "pending"
 
 
 def workspace_of(context: Any) -> str | None:
@@ -114,4 +162,4 @@ def refusal(body: dict[str, Any], team: str | None) -> BoltResponse:
     return BoltResponse(status=200, body="")
 
 
-__all__ = ["WorkspaceGate", "refuse_other_workspaces", "workspace_of"]
+__all__ = ["WorkspaceGate", "approved_in_database", "refuse_other_workspaces", "request_install", "workspace_of"]

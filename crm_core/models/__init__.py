@@ -10,7 +10,7 @@ from crm_core.models.replay import SeenSignature
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
 from crm_core.models.service import Contract, Ticket
-from crm_core.models.users import ChatIdentity, User
+from crm_core.models.users import ChatIdentity, ChatWorkspace, User
 from crm_core.models.wecom import WeComAccessToken, WeComCardTask, WeComInbound, WeComResponseCode
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "Account", "Activity", "AssignmentCursor", "AuditEntry", "Base", "ChatIdentity", "Contact", "Deal",
     "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
     "SeenSignature",
+    "ChatWorkspace",
 ]

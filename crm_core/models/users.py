@@ -70,3 +70,21 @@ class ChatIdentity(Base):
     team: Mapped[Optional[str]] = mapped_column(String(32))
 
     user: Mapped[User] = relationship(back_populates="identities")
+
+
+class ChatWorkspace(Base):
+    """A chat workspace (a Slack team or Grid enterprise) that asked to use the CRM and is not invited by the
+    process settings: `pending` until an admin decides, then `approved` (it may install and is served) or
+    `refused`. Workspaces invited in the settings have no row. Added by migration 0013."""
+
+    __tablename__ = "chat_workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_chat_workspaces_platform_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | refused
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[Optional[datetime]]
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -20,7 +20,8 @@ from sqlalchemy import text as sql
 
 from bot.app import create_app
 from bot.wiring import Wiring, build
-from crm_core.models import ChatIdentity, Deal, Lead, User
+from handlers.invocation import Invocation
+from crm_core.models import ChatIdentity, ChatWorkspace, Deal, Lead, OutboxMessage, User
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import INSTALLED_TOKEN_2, TEAM, TEAM_2, TOKEN, FakeSlack
 from tests.bot.slack.harness import SECRET, InlineExecutor, SlackPlayer, blocks_text
@@ -169,14 +170,22 @@ OAUTH = {"slack_client_id": "111.222", "slack_client_secret": "client-secret"}
 
 
 class TestAllowList:
-    def test_a_strangers_install_is_refused_with_a_clear_page_and_nothing_is_stored(self, slack_with, fake_slack):
+    def test_a_strangers_install_is_not_installed_and_waits_for_an_admin(self, slack_with, fake_slack):
         slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
         done = _install(slack.client, "good-code-2")  # workspace T0002, not invited
         assert done.status_code == 403
-        assert "T0002" in done.text and "SLACK_ALLOWED_TEAMS" in done.text and "安装被拒绝" in done.text
+        assert "T0002" in done.text and "waiting for approval" in done.text and "安装等待审批" in done.text
         assert _bot_teams(w) == []  # its token was not kept
         assert _install(slack.client, "good-code").status_code == 200  # the invited one installs
         assert _bot_teams(w) == [TEAM]
+
+    def test_a_refused_workspace_gets_the_refusal_page_on_every_install(self, slack_with, console_bot):
+        slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
+        _install(slack.client, "good-code-2")
+        assert "T0002" in console_bot("admin").exec("workspace refuse T0002")
+        again = _install(slack.client, "good-code-2")
+        assert again.status_code == 403 and "安装被拒绝" in again.text and "SLACK_ALLOWED_TEAMS" in again.text
+        assert _bot_teams(w) == []
 
     def test_an_uninvited_workspace_gets_no_users_no_leads_and_reads_nothing(self, slack_with, fake_slack, clock):
         slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
@@ -250,3 +259,63 @@ class TestIdempotencyKeys:
             assert slack.post(body, payloads.FORM).status_code == 200
         with slack_wiring.session_factory() as s:
             assert sorted(s.scalars(select(Deal.name))) == ["Acme", "Globex"]
+
+
+# --- OAuth mode: a workspace that is not invited asks, an admin decides in chat --------------------------
+
+class TestPendingApproval:
+    def test_the_admins_are_asked_and_an_approval_lets_the_workspace_install_and_work(
+            self, slack_with, fake_slack, console_bot):
+        slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
+        assert _install(slack.client, "good-code-2").status_code == 403
+        assert _install(slack.client, "good-code-2").status_code == 403  # asking twice asks the admins once
+        with w.session_factory() as s:
+            asks = s.execute(select(OutboxMessage.target_id, OutboxMessage.payload).where(
+                OutboxMessage.kind == "workspace.requested")).all()
+            admin_id = s.scalar(select(User.id).where(User.key == "admin"))
+        assert [a.target_id for a in asks] == [admin_id]
+        card = asks[0].payload
+        assert card["title"] == "Workspace T0002 asks to use the CRM"
+        assert [b[1] if isinstance(b, list) else b["action"] for b in card["buttons"]] == \
+            ["workspace.approve", "workspace.refuse"]
+
+        rep = console_bot("emma").exec("workspace approve T0002")
+        assert "not allowed" in rep  # only admins decide
+        admin = console_bot("admin")
+        assert "T0002" in admin.exec("workspace list") and "pending" in admin.exec("workspace list")
+        assert "approved" in admin.exec("workspace approve T0002")
+        assert "approved" in admin.exec("workspace list")
+
+        assert _install(slack.client, "good-code-2").status_code == 200
+        assert _bot_teams(w) == [TEAM_2]
+        fake_slack.add_user("U02BOB", "Bob Beta", team=TEAM_2)
+        slack.command("U02BOB", "deal new Beta amount=2", team=TEAM_2)
+        assert "Beta" in blocks_text(slack.last_response())
+        assert [team for team, _ in _identities(w, "U02BOB")] == [TEAM_2]
+
+    def test_the_chinese_commands_and_a_bad_id(self, slack_with, console_bot):
+        slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
+        _install(slack.client, "good-code-2")
+        admin = console_bot("admin")
+        assert "T0002" in admin.exec("工作区 列表")
+        assert "T0002 is refused" in admin.exec("工作区 拒绝 T0002")  # Ada reads English
+        bad = admin.exec("workspace approve hello")
+        assert "workspace list" in bad  # says what to type instead
+        assert "T0009" in admin.exec("workspace approve T0009")  # unknown id: not found, nothing created
+        with w.session_factory() as s:
+            assert s.scalar(select(func.count(ChatWorkspace.id))) == 1
+
+    def test_the_approve_button_on_the_admins_card_approves(self, slack_with):
+        slack, w = slack_with(**OAUTH, slack_allowed_teams=TEAM)
+        _install(slack.client, "good-code-2")
+        with w.session_factory() as s:
+            admin_id = s.scalar(select(User.id).where(User.key == "admin"))
+            emma_id = s.scalar(select(User.id).where(User.key == "emma"))
+        click = Invocation(actor_id=emma_id, kind="action", name="workspace.approve", args={"value": TEAM_2},
+                           platform="slack")
+        assert w.runner.run(click).cards[0].kind == "error"  # a rep's click (a forwarded card) decides nothing
+        reply = w.runner.run(Invocation(actor_id=admin_id, kind="action", name="workspace.approve",
+                                        args={"value": TEAM_2}, platform="slack"))
+        assert reply.replace_original and "T0002 is approved" in reply.cards[0].blocks[0].text  # type: ignore[union-attr]
+        assert w.extras["slack_workspaces"].admits(TEAM_2, None)
+        assert not w.extras["slack_workspaces"].admits("T0003", None)
