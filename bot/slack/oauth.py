@@ -114,7 +114,9 @@ def bot_token_for(store: SQLAlchemyInstallationStore, team: str | None) -> str |
     """The deliverer's token in OAuth mode: the bot token of `team`'s installation (workspace id, as recorded
     on the recipient's Slack identity); the newest installation's when the team is unknown or has none."""
     if team:
-        bot = store.find_bot(enterprise_id=None, team_id=team)
+        # An org-wide Grid install keys its people by the enterprise id (workspaces.workspace_of).
+        bot = (store.find_bot(enterprise_id=team, team_id=None, is_enterprise_install=True) if team.startswith("E")
+               else store.find_bot(enterprise_id=None, team_id=team))
         if bot is not None and bot.bot_token:
             return bot.bot_token
         log.warning("slack: no installation for team %s; using the newest installation's bot token", team)
