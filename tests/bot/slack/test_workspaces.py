@@ -74,6 +74,11 @@ class TestSingleWorkspace:
         assert len(fake_slack.calls) == calls  # no handler ran: no reply, no users.info
         assert _identities(slack_wiring, "U01EMMA") == [(TEAM, "emma")]  # her team was not overwritten
 
+    def test_a_foreign_request_is_refused_without_touching_the_database(self, slack, assert_query_count):
+        slack.command("U01EMMA", "my")  # the own workspace is learnt (auth.test) on a first request
+        with assert_query_count(0):
+            _refusal_text(payloads.post_form(slack, payloads.form("command_foreign_team_known_user", slack, "q")))
+
     def test_a_foreign_request_arriving_first_neither_runs_as_nor_binds_the_configured_user(
             self, slack, slack_wiring):
         before = snapshot(slack_wiring.engine)
