@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.slack.escaping import unescape
 from crm_core.models import Account, Activity, Deal
 from tests.bot.slack import payloads
-from tests.bot.slack.harness import blocks_text, select as chosen, slack_escape, text
+from tests.bot.slack.harness import select as chosen, slack_escape, text
 
 TYPED = "AT&T Wireless <HQ>"
 

@@ -23,7 +23,7 @@ from bot.wiring import Wiring, build
 from handlers.invocation import Invocation
 from crm_core.models import ChatIdentity, ChatWorkspace, Deal, Lead, OutboxMessage, User
 from tests.bot.slack import payloads
-from tests.bot.slack.fake_slack import INSTALLED_TOKEN_2, TEAM, TEAM_2, TOKEN, FakeSlack
+from tests.bot.slack.fake_slack import INSTALLED_TOKEN_2, TEAM, TEAM_2, TOKEN
 from tests.bot.slack.harness import SECRET, InlineExecutor, SlackPlayer, blocks_text
 from tests.reliability.snapshot import changes, snapshot
 
