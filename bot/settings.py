@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     slack_client_secret: str | None = None
     slack_scopes: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Workspaces (docs/slack.md "Workspaces"): single-workspace mode serves only its own team — this id,
+    # else the team auth.test reports for SLACK_BOT_TOKEN; OAuth mode installs and serves only these
+    # comma-separated team (T…) or Enterprise Grid (E…) ids, and nobody when the list is empty.
+    slack_team_id: str | None = None
+    slack_allowed_teams: str | None = None
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
@@ -34,6 +39,12 @@ class Settings(BaseSettings):
     @property
     def slack_oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_allowed_team_ids(self) -> tuple[str, ...]:
+        """SLACK_ALLOWED_TEAMS as a tuple of ids, in the order given (the first binds configured users)."""
+        ids = [t.strip() for t in (self.slack_allowed_teams or "").split(",") if t.strip()]
+        return tuple(dict.fromkeys(ids))
 
     @property
     def wecom_enabled(self) -> bool:

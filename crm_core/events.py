@@ -141,3 +141,9 @@ class LeadMerged(Event):
     actor_id: int | None
     owner_ids: tuple[int, ...]
     split: bool = False
+
+
+@dataclass(frozen=True)
+class WorkspaceRequested(Event):
+    """A chat workspace that is not invited asked to install (crm_core/services/workspaces.py): ask the admins."""
+    workspace_id: int

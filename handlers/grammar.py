@@ -158,6 +158,11 @@ SPECS: tuple[Spec, ...] = (
     _spec("my", ["我的"], [], "", ["my"], ["我的"]),
     _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by my)"],
           ["任务 完成 <任务编号>（编号见 我的）"]),
+    _spec("workspace list", ["工作区 列表"], [], "", ["workspace list  (admins)"], ["工作区 列表（管理员）"]),
+    _spec("workspace approve", ["工作区 批准"], [Arg("workspace", "word")], "", ["workspace approve <T-id>  (admins)"],
+          ["工作区 批准 <工作区ID>（管理员）"]),
+    _spec("workspace refuse", ["工作区 拒绝"], [Arg("workspace", "word")], "", ["workspace refuse <T-id>  (admins)"],
+          ["工作区 拒绝 <工作区ID>（管理员）"]),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 

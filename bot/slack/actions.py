@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack.context import SlackContext, guarded, message_for, respond_with, send_attachments
+from bot.slack.context import SlackContext, guarded, idempotency_key, message_for, respond_with, send_attachments
 from bot.slack.home import publish_home
 from bot.slack.modals import LOG_MESSAGE, Meta, deals_for_picker, log_message_view, open_form
 from cards.render.slack import action_name
@@ -44,10 +44,9 @@ def register(app: App, ctx: SlackContext) -> None:
         name = action_name(str(action.get("action_id", "")))
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        team = (body.get("team") or {}).get("id", "")
         inv = Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name), args={"value": value},
                          platform="slack", conversation=channel,
-                         idempotency_key=f"slack:action:{team}:{body.get('trigger_id', '')}")
+                         idempotency_key=idempotency_key("action", body, user["id"]))
         reply = ctx.run(inv)
         meta = Meta(ref=str((reply.form or {}).get("ref", value.split(":")[0])), locale=locale,
                     response_url=body.get("response_url"), channel=channel)

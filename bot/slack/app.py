@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.context.context import BoltContext
@@ -33,7 +33,9 @@ from bot.slack import actions, commands, home, modals
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, bot_token_for, build_oauth
+from bot.slack.escaping import unescape_incoming
 from bot.slack.replay import refuse_replays
+from bot.slack.workspaces import WorkspaceGate, approved_in_database, refuse_other_workspaces, request_install
 from bot.wiring import Wiring
 from crm_core.db import make_engine, make_session_factory
 from crm_core.models import ProcessedInvocation, SentMessage
@@ -74,9 +76,13 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                                 thread_name_prefix="slack-listener")
     oauth: OAuthParts | None = None
+    gate = WorkspaceGate.from_settings(s)  # only invited workspaces get in (workspaces.py)
+    w.extras["slack_workspaces"] = gate
     if s.slack_oauth_enabled:
         client = web_client(w, None)
-        oauth = build_oauth(s, w.engine, client)
+        oauth = build_oauth(s, w.engine, client, gate=gate)
+        gate.approved = approved_in_database(w.session_factory)  # workspaces an admin approved in chat
+        oauth.installation_store.on_request = functools.partial(request_install, w)
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=client,
                    installation_store=oauth.installation_store, authorize=oauth.authorize,
                    oauth_settings=oauth.settings, listener_executor=listener_executor,
@@ -87,7 +93,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
                    logger=logging.getLogger("chatcrm.slack.bolt"))
-    ctx = SlackContext(w, work=work_executor)
+    ctx = SlackContext(w, work=work_executor, workspaces=gate)
 
     def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
         context["chatcrm"] = ctx
@@ -97,6 +103,8 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     # Elsewhere the claim runs before the ack, so it gets a pool of its own: it must never wait for a
     # connection held by work done after other requests' acks (bench/ack.py showed that tail).
     in_memory = w.engine.dialect.name == "sqlite"
+    bolt.middleware(refuse_other_workspaces(gate))  # first: a stranger's request writes nothing at all
+    bolt.middleware(_unescape_text)
     bolt.middleware(refuse_replays(w.session_factory if in_memory else ack_path_sessions(w), w.clock,
                                    in_memory=in_memory))
     bolt.middleware(attach_context)
@@ -113,6 +121,12 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     modals.register(bolt, ctx)
     home.register(bolt, ctx)
     return bolt
+
+
+def _unescape_text(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+    """Slack's `&amp;` `&lt;` `&gt;` in command and message text, undone once before any listener (escaping.py)."""
+    unescape_incoming(body)
+    return next()  # type: ignore[no-any-return]
 
 
 def _dedupe_events(w: Wiring) -> Any:
@@ -161,6 +175,8 @@ def mount(api: FastAPI, w: Wiring) -> App:
     w.extras["slack_app"] = bolt
 
     async def slack_events(request: Request) -> Response:
+        if not well_formed_signature_headers(request.headers):
+            return JSONResponse(status_code=401, content={"error": "invalid request"})
         raw = (await request.body()).decode("utf-8", errors="replace")  # not UTF-8: the signature fails
         req = bolt_request(raw, request.url.query, dict(request.headers))
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, req))
@@ -179,6 +195,13 @@ def mount(api: FastAPI, w: Wiring) -> App:
         api.add_api_route(flow.install_path, slack_install, methods=["GET"], include_in_schema=False)
         api.add_api_route(flow.redirect_uri_path, slack_oauth_redirect, methods=["GET"], include_in_schema=False)
     return bolt
+
+
+def well_formed_signature_headers(headers: Any) -> bool:
+    """Bolt's verifier answers 500 to a non-numeric X-Slack-Request-Timestamp (its int() raises): refuse a
+    missing or malformed timestamp or a missing signature here, with the 401 Bolt gives a bad signature."""
+    ts = (headers.get("x-slack-request-timestamp") or "").strip()
+    return ts.isascii() and ts.isdigit() and len(ts) <= 12 and bool((headers.get("x-slack-signature") or "").strip())
 
 
 def slack_messenger(w: Wiring) -> SlackMessenger | None:

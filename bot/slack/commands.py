@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack.context import SlackContext, guarded, respond_with, send_attachments
+from bot.slack.context import SlackContext, guarded, idempotency_key, respond_with, send_attachments
 from bot.slack.modals import Meta, open_form
 
 COMMAND = "/crm"
@@ -26,7 +26,7 @@ def register(app: App, ctx: SlackContext) -> None:
     @guarded("/crm")
     def run_crm(ack: Any, body: dict[str, Any], respond: Any, client: WebClient, context: Any) -> None:
         actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
-        key = f"slack:cmd:{body.get('team_id', '')}:{body.get('trigger_id', '')}"
+        key = idempotency_key("cmd", body, body["user_id"])
         reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
                                     conversation=body.get("channel_id"), idempotency_key=key)
         locale = ctx.locale(actor)

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.slack.identity import resolve_user_id, team_of
+from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
@@ -32,6 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class SlackContext:
     wiring: Wiring
     work: Executor | None = None  # where work after the ack runs; None: in the listener's own thread
+    workspaces: WorkspaceGate | None = None  # which workspaces are served (configured ids bind to binding_team)
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the ack, off Bolt's listener threads (those only ack, so a burst of slow
@@ -49,9 +51,11 @@ class SlackContext:
 
     def actor_id(self, client: WebClient | None, slack_user_id: str, fallback_name: str | None = None, *,
                  body: dict[str, Any] | None = None) -> int:
-        """The CRM user of a Slack user; `body` (the request's) tells their workspace, recorded for delivery."""
+        """The CRM user of a Slack user of the request's workspace (`body` tells it): users are keyed by
+        (workspace, user id), so a request never runs as a user of another workspace."""
         return resolve_user_id(self.wiring.session_factory, self.wiring.clock, client, slack_user_id, fallback_name,
-                               team=team_of(body))
+                               team=team_of(body),
+                               binding_team=self.workspaces.binding_team if self.workspaces is not None else None)
 
     def locale(self, actor_id: int | None) -> str:
         if actor_id is None:
@@ -60,6 +64,16 @@ class SlackContext:
 
     def run(self, inv: Invocation) -> Reply:
         return self.runner.run(inv)
+
+
+def idempotency_key(kind: str, body: dict[str, Any], slack_user_id: str) -> str | None:
+    """The key that makes a request run once: its trigger id, with the workspace and the person, so two
+    people's requests (or two workspaces') never share one. No trigger id: no key — the request runs, and
+    is never mistaken for somebody else's."""
+    trigger = str(body.get("trigger_id") or "").strip()
+    if not trigger:
+        return None
+    return f"slack:{kind}:{team_of(body) or ''}:{slack_user_id}:{trigger}"[:200]
 
 
 def _log_escaped(future: Future[Any]) -> None:
@@ -141,7 +155,7 @@ def _locale(kwargs: dict[str, Any]) -> str:
     slack_id = body.get("user_id") or (body.get("user") or {}).get("id") or (kwargs.get("event") or {}).get("user")
     try:
         with ctx.wiring.session_factory() as session:
-            user = user_by_identity(session, "slack", str(slack_id)) if slack_id else None
+            user = user_by_identity(session, "slack", str(slack_id), team=team_of(body)) if slack_id else None
             return locale_of(user, ctx.wiring.config)
     except Exception as exc:  # noqa: BLE001 - already reporting an error; fall back, but say so
         log.warning("slack: could not look up the language of %s: %s", slack_id, exc)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cards.i18n import normalise_locale
 from crm_core.clock import Clock
+from crm_core.db import WRITE_INTENT
 from crm_core.models import ChatIdentity
 from crm_core.services.users import create_chat_user
 
@@ -29,58 +30,64 @@ class Profile:
 
 def team_of(body: dict[str, Any] | None) -> str | None:
     """The workspace (team id) a request comes from: `team_id` of a slash command or an event callback,
-    `team.id` of an interaction (buttons, shortcuts, view submissions), else the acting user's `team_id`."""
+    `team.id` of an interaction (buttons, shortcuts, view submissions), else the acting user's `team_id`;
+    an org-wide Enterprise Grid request that names no team is keyed by its enterprise id."""
     body = body or {}
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    team = (body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+            or body.get("enterprise_id") or (body.get("enterprise") or {}).get("id"))
     return str(team)[:32] if team else None
 
 
 def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client: WebClient | None,
-                    slack_user_id: str, fallback_name: str | None = None, *, team: str | None = None) -> int:
-    """The CRM user id for a Slack user, creating the user on first contact. `team`: the workspace the
-    request came from, recorded on the user's Slack identity (the deliverer sends with its bot token)."""
-    known = _known(session_factory, slack_user_id)
+                    slack_user_id: str, fallback_name: str | None = None, *, team: str | None = None,
+                    binding_team: str | None = None) -> int:
+    """The CRM user id of Slack user `slack_user_id` of workspace `team`, creating the user on first contact.
+
+    Users are keyed by (workspace, user id): the same id in another workspace is another person, and a
+    stored team is never overwritten. A configured id (stored without a team) is bound, once, to the first
+    workspace it is seen in — when `binding_team` is given (the single workspace; OAuth: the first allowed
+    one), only to that workspace; elsewhere the id is a new person."""
+    known = _known(session_factory, slack_user_id, team)
     if known is not None:
-        user_id, stored_team = known
-        if team and team != stored_team:
-            _record_team(session_factory, slack_user_id, team)
-        return user_id
+        return known
+    if team is not None and binding_team in (None, team):
+        bound = _bind(session_factory, slack_user_id, team)
+        if bound is not None:
+            return bound
     profile = fetch_profile(client, slack_user_id, fallback_name)
     try:
         with session_factory.begin() as session:
+            session.connection(execution_options={WRITE_INTENT: True})  # SQLite: BEGIN IMMEDIATE, waits its turn
             user = create_chat_user(session, platform=PLATFORM, external_id=slack_user_id, name=profile.name,
-                                    now=clock.now(), locale=profile.locale)
-            if team:
-                for ident in user.identities:
-                    if ident.platform == PLATFORM and ident.external_id == slack_user_id:
-                        ident.team = team
+                                    now=clock.now(), locale=profile.locale, team=team)
             return user.id
     except IntegrityError:
-        # Two first requests from the same person raced; the other one created the user.
-        known = _known(session_factory, slack_user_id)
+        # Two first requests from the same person raced; the other one created (or bound) the user.
+        known = _known(session_factory, slack_user_id, team)
         if known is None:
             raise
-        if team and team != known[1]:
-            _record_team(session_factory, slack_user_id, team)
-        return known[0]
+        return known
 
 
-def _known(session_factory: sessionmaker[Session], slack_user_id: str) -> tuple[int, str | None] | None:
-    """(user id, recorded team) of a Slack user we know."""
+def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:
+    """The user of this Slack id in this workspace (team None: the identity stored without a team)."""
+    team_is = ChatIdentity.team.is_(None) if team is None else ChatIdentity.team == team
     with session_factory() as session:
-        row = session.execute(select(ChatIdentity.user_id, ChatIdentity.team).where(
-            ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id)).first()
-        return (int(row[0]), row[1]) if row is not None else None
+        return session.scalar(select(ChatIdentity.user_id).where(
+            ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id, team_is))
 
 
-def _record_team(session_factory: sessionmaker[Session], slack_user_id: str, team: str) -> None:
-    """Remember (or correct) the workspace of a Slack user. Best effort: a failure is logged, the request goes on."""
-    try:
-        with session_factory.begin() as session:
-            session.execute(update(ChatIdentity).where(
-                ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id).values(team=team))
-    except Exception as exc:  # noqa: BLE001 - the request itself must not fail over this bookkeeping
-        log.warning("slack: could not record team %s for %s: %s", team, slack_user_id, exc)
+def _bind(session_factory: sessionmaker[Session], slack_user_id: str, team: str) -> int | None:
+    """Bind a configured Slack id (no team yet) to `team`; the user id, or None when there is none to bind.
+    The UPDATE only matches a row still without a team, so of two racing first requests exactly one binds."""
+    with session_factory.begin() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        user_id = session.scalar(update(ChatIdentity).where(
+            ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id,
+            ChatIdentity.team.is_(None)).values(team=team).returning(ChatIdentity.user_id))
+    if user_id is not None:
+        log.info("slack: configured id %s bound to workspace %s", slack_user_id, team)
+    return user_id
 
 
 def fetch_profile(client: WebClient | None, slack_user_id: str, fallback_name: str | None) -> Profile:

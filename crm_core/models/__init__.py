@@ -11,7 +11,7 @@ from crm_core.models.replay import SeenSignature
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
 from crm_core.models.service import Contract, Ticket
-from crm_core.models.users import ChatIdentity, User
+from crm_core.models.users import ChatIdentity, ChatWorkspace, User
 from crm_core.models.wecom import WeComAccessToken, WeComCardTask, WeComInbound, WeComResponseCode
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
     "SeenSignature",
     "LeadIdentity", "LeadMerge",
+    "ChatWorkspace",
 ]

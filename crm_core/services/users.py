@@ -46,16 +46,19 @@ def _set_identity(session: Session, user: User, platform: str, external_id: str 
         return
     if current is not None and current.external_id == external_id:
         return
-    # The id may belong to an auto-created user: the configuration wins.
-    other = session.scalar(select(ChatIdentity).where(ChatIdentity.platform == platform,
-                                                      ChatIdentity.external_id == external_id))
-    if other is not None and other.user_id != user.id:
+    # The id may belong to an auto-created user: the configuration wins (and keeps the workspace it was seen in).
+    others = [o for o in session.scalars(select(ChatIdentity).where(
+        ChatIdentity.platform == platform, ChatIdentity.external_id == external_id)) if o.user_id != user.id]
+    teams = {o.team for o in others}
+    for other in others:
         session.delete(other)
-        session.flush()
+    session.flush()
+    team = teams.pop() if len(teams) == 1 else None
     if current is not None:
         current.external_id = external_id
+        current.team = team
     else:
-        user.identities.append(ChatIdentity(platform=platform, external_id=external_id))
+        user.identities.append(ChatIdentity(platform=platform, external_id=external_id, team=team))
 
 
 def user_by_key(session: Session, key: str) -> User:
@@ -65,13 +68,19 @@ def user_by_key(session: Session, key: str) -> User:
     return user
 
 
-def user_by_identity(session: Session, platform: str, external_id: str) -> User | None:
-    return session.scalar(select(User).join(ChatIdentity).where(
-        ChatIdentity.platform == platform, ChatIdentity.external_id == external_id))
+def user_by_identity(session: Session, platform: str, external_id: str, *, team: str | None = None) -> User | None:
+    """The user with this chat id; with `team`, only the one of that workspace (or a configured id not yet
+    bound to one) — a Slack id never finds a user of another workspace."""
+    stmt = select(User).join(ChatIdentity).where(ChatIdentity.platform == platform,
+                                                 ChatIdentity.external_id == external_id)
+    if team is not None:
+        stmt = stmt.where((ChatIdentity.team == team) | ChatIdentity.team.is_(None)).order_by(
+            ChatIdentity.team.is_(None))
+    return session.scalars(stmt.limit(1)).first()
 
 
 def create_chat_user(session: Session, *, platform: str, external_id: str, name: str, now: datetime,
-                     locale: str | None = None) -> User:
+                     locale: str | None = None, team: str | None = None) -> User:
     """A chat user not in the configuration becomes a rep the first time they use the bot."""
     base = f"{platform}-{external_id}".lower()[:60]
     key = base
@@ -80,7 +89,7 @@ def create_chat_user(session: Session, *, platform: str, external_id: str, name:
         n += 1
         key = f"{base}-{n}"
     user = User(key=key, name=name or external_id, role="rep", created_at=now, tags=[], locale=locale)
-    user.identities.append(ChatIdentity(platform=platform, external_id=external_id))
+    user.identities.append(ChatIdentity(platform=platform, external_id=external_id, team=team))
     session.add(user)
     session.flush()
     return user

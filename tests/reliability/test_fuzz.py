@@ -158,6 +158,7 @@ TARGETED = {
     "lead.log": ["L-1"], "ticket.ack": ["T-1"], "ticket.close": ["T-1"], "contract.renew": ["C-1"],
     "home.show": [""],
     "lead.merge": ["L-1", "L-1:L-1", "L-1:L-2", "L-2:L-1", "L-1:D-1"],
+    "workspace.approve": ["T0002", "T0001"], "workspace.refuse": ["T0002", "T0001"],
 }
 
 

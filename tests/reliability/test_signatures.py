@@ -84,6 +84,35 @@ def test_slack_refuses_forged_and_stale_requests_and_changes_nothing(slack_with_
     assert len(fake_slack.calls) == calls  # no reply, no Slack call of any kind
 
 
+MALFORMED_HEADERS = {
+    "non-numeric timestamp": lambda h: {**h, "X-Slack-Request-Timestamp": "yesterday"},
+    "timestamp with a fraction": lambda h: {**h, "X-Slack-Request-Timestamp": h["X-Slack-Request-Timestamp"] + ".5"},
+    "empty timestamp": lambda h: {**h, "X-Slack-Request-Timestamp": ""},
+    "missing timestamp": lambda h: {k: v for k, v in h.items() if k != "X-Slack-Request-Timestamp"},
+    "huge timestamp": lambda h: {**h, "X-Slack-Request-Timestamp": "9" * 400},
+    "missing signature": lambda h: {k: v for k, v in h.items() if k != "X-Slack-Signature"},
+    "empty signature": lambda h: {**h, "X-Slack-Signature": ""},
+}
+
+
+@pytest.mark.parametrize("request_kind", ["command", "click"])
+@pytest.mark.parametrize("malformed", list(MALFORMED_HEADERS))
+def test_slack_answers_401_to_malformed_signature_headers_and_changes_nothing(slack_with_approval, slack_wiring,
+                                                                              fake_slack, malformed, request_kind):
+    """Bolt's verifier int()s the timestamp and answered 500 to `yesterday`; it must be the same 401 as any
+    bad signature, with nothing run."""
+    slack = slack_with_approval
+    body, _ = _requests(slack)[request_kind]
+    headers = MALFORMED_HEADERS[malformed](signed_headers(body, FORM))
+    before, calls = snapshot(slack_wiring.engine), len(fake_slack.calls)
+
+    r = _send(slack, body, headers)
+
+    assert r.status_code == 401 and r.json() == {"error": "invalid request"}
+    assert changes(before, snapshot(slack_wiring.engine)) == {}
+    assert len(fake_slack.calls) == calls
+
+
 @pytest.mark.parametrize("request_kind", ["command", "click"])
 def test_slack_refuses_the_same_signed_request_twice(slack_with_approval, slack_wiring, fake_slack, request_kind):
     slack = slack_with_approval

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from concurrent.futures import Executor, Future
 from typing import Any
@@ -17,6 +18,21 @@ from slack_sdk.signature import SignatureVerifier
 from tests.bot.slack.fake_slack import BOT_ID, BOT_USER, TEAM, FakeSlack
 
 SECRET = "test-signing-secret"
+# Slack's own references, sent as real <…> (a mention, a channel, a special mention, a link)
+_REFERENCE = re.compile(r"<(?:[@#!]|https?://|mailto:)[^<>]*>")
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def slack_escape(text_: str) -> str:
+    """What Slack does to typed text before sending it (slash-command text, message text): `&`, `<`, `>`
+    become `&amp;`, `&lt;`, `&gt;`; its own references (`<@U123>`, `<#C1|sales>`, `<!here>`) stay as they are."""
+    out, last = [], 0
+    for m in _REFERENCE.finditer(text_):
+        out.append("".join(_ESCAPES.get(c, c) for c in text_[last:m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append("".join(_ESCAPES.get(c, c) for c in text_[last:]))
+    return "".join(out)
 FORM = "application/x-www-form-urlencoded"
 _ids = itertools.count(1)
 
@@ -75,10 +91,11 @@ class SlackPlayer:
     # --- slash command ---
     def command_body(self, user: str, text_: str, *, channel: str = "C0001", user_name: str | None = None,
                      team: str = TEAM) -> str:
+        """`text_` as the person typed it; the body carries it escaped, as Slack sends it."""
         n = next(_ids)
         return urlencode({
             "token": "vtok", "team_id": team, "team_domain": "acme", "channel_id": channel, "channel_name": "sales",
-            "user_id": user, "user_name": user_name or user.lower(), "command": "/crm", "text": text_,
+            "user_id": user, "user_name": user_name or user.lower(), "command": "/crm", "text": slack_escape(text_),
             "api_app_id": "A0001", "is_enterprise_install": "false",
             "response_url": self.fake.response_url(f"cmd{n}"), "trigger_id": f"{n}.{n}.cmd{n}"})
 
@@ -140,7 +157,8 @@ class SlackPlayer:
             "action_ts": f"1700000002.{n:06d}", "token": "vtok", "team": {"id": TEAM, "domain": "acme"},
             "user": {"id": user, "name": user.lower()}, "channel": {"id": "C0001", "name": "sales"},
             "message_ts": "1700000000.000100",
-            "message": {"type": "message", "user": author, "ts": "1700000000.000100", "text": message_text},
+            "message": {"type": "message", "user": author, "ts": "1700000000.000100",
+                        "text": slack_escape(message_text)},
             "response_url": self.fake.response_url(f"sc{n}")})
 
     # --- events ---

@@ -26,7 +26,8 @@ from tests.bot.slack.harness import SECRET, InlineExecutor, SlackPlayer, blocks_
 @pytest.fixture
 def oauth_wiring(settings, fake_slack, engine, clock, config):
     s = settings.model_copy(update={"slack_client_id": "111.222", "slack_client_secret": "client-secret",
-                                    "slack_signing_secret": SECRET, "slack_api_url": fake_slack.api_url})
+                                    "slack_signing_secret": SECRET, "slack_api_url": fake_slack.api_url,
+                                    "slack_allowed_teams": f"{TEAM},{TEAM_2}"})
     w = build(s, clock=clock, config=config, engine=engine)
     w.prepare_database()
     w.extras["slack_listener_executor"] = InlineExecutor()
