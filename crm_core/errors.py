@@ -106,3 +106,19 @@ class ConfigError(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("\n".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class UnknownField(DomainError):
+    """A `key=value` whose key is not a field of this record (crm_core/fields.py); nothing is stored."""
+
+    code = ErrorCode.INVALID
+    messages = {
+        "en": "Unknown field “{field}”.{hint} Known: {known}. Nothing was changed.",
+        "zh_CN": "未知字段「{field}」。{hint_zh}可用字段：{known}。未做任何修改。",
+    }
+
+    def __init__(self, field: str, suggestions: list[str], known: list[str]) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        hint_zh = f"你是不是想输入：{'、'.join(suggestions)}？" if suggestions else ""
+        super().__init__(field=field, hint=hint, hint_zh=hint_zh, known=", ".join(known),
+                         suggestions=list(suggestions))

@@ -7,7 +7,7 @@ from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.services.conversion import do_convert_lead
-from crm_core.services.leads import LeadInput, access_lead, do_create_lead, list_leads
+from crm_core.services.leads import LEAD_FIELDS, LeadInput, access_lead, do_create_lead, list_leads
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
@@ -22,7 +22,8 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
     o = inv.options
     data = LeadInput(name=inv.args["name"], company=o.get("company"), email=o.get("email"), phone=o.get("phone"),
                      source=o.get("source", "chat"), region=o.get("region"), industry=o.get("industry"),
-                     product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x])
+                     product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x],
+                     fields={k: v for k, v in o.items() if k not in LEAD_FIELDS})  # declared, or refused
     result = do_create_lead(uow, data, actor=actor, now=clock.now())
     if result.created:
         note = t(locale, "lead.created", owner=result.lead.owner.name)
