@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     app = FastAPI(title="chatcrm", version="0.1.0", lifespan=lifespan,
                   description="A CRM run from chat. REST API for lead capture and payment write-back.")
     app.state.wiring = w
+    app.add_middleware(api.BodyLimit)  # 413 for bodies over 64 KiB (/api) or 1 MiB (chat callbacks), before parsing
     app.include_router(api.router)
 
     @app.get("/healthz", tags=["ops"])

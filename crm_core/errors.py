@@ -122,3 +122,17 @@ class UnknownField(DomainError):
         hint_zh = f"你是不是想输入：{'、'.join(suggestions)}？" if suggestions else ""
         super().__init__(field=field, hint=hint, hint_zh=hint_zh, known=", ".join(known),
                          suggestions=list(suggestions))
+
+
+class InvalidFieldValue(InvalidValue):
+    """InvalidValue that names the field in Chinese too (crm_core/fields.py)."""
+
+    messages = {
+        "en": "{field} “{value}” is not valid: {hint}",
+        "zh_CN": "{field_zh}「{value}」无效：{hint_zh}",
+    }
+
+    def __init__(self, field: str, value: Any, hint: str, hint_zh: str | None = None,
+                 field_zh: str | None = None) -> None:
+        DomainError.__init__(self, field=field, value=value, hint=hint, hint_zh=hint_zh or hint,
+                             field_zh=field_zh or field)

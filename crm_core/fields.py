@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from crm_core.config import Config, FieldDecl, PicklistChoice
-from crm_core.errors import InvalidValue, UnknownField
+from crm_core.errors import InvalidFieldValue, UnknownField
 
 NAME_MAX = 200        # a person's name, a contact
 COMPANY_MAX = 300     # a company / account, a deal name
@@ -36,6 +36,18 @@ NUMBER_MAX = Decimal("1e15")  # numbers and amounts stay below this (Numeric(18,
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+FIELD_ZH = {"name": "姓名", "company": "公司", "email": "邮箱", "phone": "电话", "source": "来源", "region": "地区",
+            "industry": "行业", "product": "产品", "tags": "标签", "amount": "金额", "account": "客户",
+            "contact": "联系人", "reason": "原因", "subject": "主题", "priority": "优先级", "text": "内容",
+            "close_date": "成交日期", "comment": "备注", "level": "客户级别"}
+
+
+def InvalidValue(field: str, value: str, hint: str, hint_zh: str | None = None,  # noqa: N802 - an error factory
+                 field_zh: str | None = None) -> InvalidFieldValue:
+    """The field's error, naming it in the reader's language."""
+    return InvalidFieldValue(field, value, hint, hint_zh, field_zh or FIELD_ZH.get(field, field))
 
 
 def shown(value: str, n: int = 30) -> str:
@@ -155,19 +167,23 @@ def find_decl(config: Config, kind: str, raw_key: str) -> FieldDecl | None:
 
 def check_custom(config: Config, decl: FieldDecl, raw: str) -> str:
     """The stored (canonical, text) value of a declared field; raises InvalidValue with what to type."""
-    text = check_text(decl.key, raw, decl.max_length, required=True)
-    assert text is not None
-    if decl.type == "number":
-        return format(check_number(decl.key, text).normalize(), "f")
-    if decl.type == "date":
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise InvalidValue(decl.key, shown(text), "use YYYY-MM-DD, e.g. 2027-03-31",
-                               "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
-    if decl.type == "choice":
-        return resolve_choice(decl.key, text, decl_choices(config, decl))
-    return text
+    try:
+        text = check_text(decl.key, raw, decl.max_length, required=True)
+        assert text is not None
+        if decl.type == "number":
+            return format(check_number(decl.key, text).normalize(), "f")
+        if decl.type == "date":
+            try:
+                return date.fromisoformat(text).isoformat()
+            except ValueError:
+                raise InvalidValue(decl.key, shown(text), "use YYYY-MM-DD, e.g. 2027-03-31",
+                                   "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
+        if decl.type == "choice":
+            return resolve_choice(decl.key, text, decl_choices(config, decl))
+        return text
+    except InvalidFieldValue as exc:
+        exc.data["field_zh"] = decl.name.zh_CN
+        raise
 
 
 def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -> tuple[str, str]:
@@ -186,3 +202,15 @@ def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = 
     names = list(dict.fromkeys(known))
     near = difflib.get_close_matches(_norm(raw_key), names, n=3, cutoff=0.5)
     return UnknownField(shown(raw_key, 40), [*extra, *near], names)
+
+
+LOST_REASON_MAX = 2000
+
+
+def check_lost_reason(config: Config, raw: str | None) -> str:
+    """A lost reason: the key of [picklists.lost_reason] when one is configured, else free text (≤ 2000)."""
+    text = check_text("reason", raw, LOST_REASON_MAX, multiline=True) or ""
+    picklist = config.picklist("lost_reason")
+    if picklist is None or not text:
+        return text
+    return resolve_choice("reason", text, picklist.choices)

@@ -29,13 +29,13 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
         note = t(locale, "lead.created", owner=result.lead.owner.name)
     else:
         note = t(locale, "lead.duplicate", ref=result.lead.ref, matched_on=t(locale, f"matched.{result.matched_on}"))
-    return Reply(cards=(lead_card(locale, lead_view(uow, result.lead), note=note),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, result.lead, locale), note=note),))
 
 
 @command("lead", writes=False)
 def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     lead = access_lead(uow, actor, inv.args["lead"].id)
-    return Reply(cards=(lead_card(locale, lead_view(uow, lead)),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale)),))
 
 
 @command("lead list", writes=False)
