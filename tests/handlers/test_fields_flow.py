@@ -133,3 +133,15 @@ def test_no_input_becomes_an_internal_error(console_bot, wiring, template):  # t
     for value in ODD:
         out = emma.exec(template.format(v=value))
         assert "Something went wrong" not in out, (template, value[:20], out)
+
+
+def test_refused_fields_write_nothing_and_cost_no_extra_queries(console_bot, wiring, assert_query_count):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec("deal new Acme amount=5000")
+    with assert_query_count() as refused:
+        emma.exec("deal set D-1 budget=yes colour=red")
+    with assert_query_count() as accepted:
+        emma.exec("deal set D-1 budget=yes")
+    writes = [s for s in refused.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert len(refused.statements) < len(accepted.statements)
