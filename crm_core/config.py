@@ -360,6 +360,12 @@ class Config(_Strict):
                     if spelling in seen and seen[spelling] != d.key:
                         problems.append(f"{path}: name or alias {spelling!r} is also used by field {seen[spelling]!r}")
                     seen.setdefault(spelling, d.key)
+        for i, rule in enumerate(self.assignment.rules):  # a rule on a value nobody can type never matches
+            for name, value in rule.match.items():
+                pick = self.picklists.get(name)  # type: ignore[call-overload]
+                if pick is not None and value.lower() not in pick.keys():
+                    problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
+                                    f"[picklists.{name}] ({', '.join(pick.keys())})")
         prio = self.picklists.get("priority")
         if prio is not None:
             for i, key in enumerate(prio.keys()):

@@ -193,7 +193,9 @@ class TestCheckConfig:
         data["fields"]["deal"].append({"key": "tier", "name": {"zh_CN": "等级", "en": "Tier"}, "type": "choice",
                                        "picklist": "lost_reason"})
         data["fields"]["deal"].append({"key": "rival", "name": {"zh_CN": "竞争对手", "en": "Rival"}})
+        data["assignment"]["rules"].append({"match": {"region": "mars"}, "pool_tag": "east"})
         found = dict(problems(data))
+        assert "'mars' is not a key of [picklists.region]" in found["assignment.rules.3.match.region"]
         assert "built-in lead field" in found["fields.lead.1.key"]
         assert "no [picklists.lost_reason]" in found["fields.deal.2.picklist"]
         assert "also used by field 'competitor'" in found["fields.deal.3"]
