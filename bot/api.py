@@ -4,16 +4,19 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError
 
 from bot.wiring import Wiring
 from crm_core.errors import Conflict, DomainError, NotFound
+from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, FIELD_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX,
+                             control_problem)
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.orders import PaymentInput, PaymentResult, do_record_payment
 from handlers.notify import flush_events
@@ -34,16 +37,97 @@ def require_api_key(w: Annotated[Wiring, Depends(wiring)],
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing or wrong X-API-Key header.")
 
 
-class LeadIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    company: str | None = Field(default=None, max_length=300)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
-    source: str = Field(default="api", max_length=50)
-    region: str | None = Field(default=None, max_length=100)
-    industry: str | None = Field(default=None, max_length=100)
-    product: str | None = Field(default=None, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+# --- limits: every request body, every string ------------------------------------------------------
+
+API_BODY_MAX = 64 * 1024       # bytes of one /api/* request body
+CHAT_BODY_MAX = 1024 * 1024    # bytes of any other request body (Slack, WeCom callbacks)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a body over the limit is answered 413 (JSON) before anything parses it.
+
+    It reads the body itself (Content-Length first, so a declared 10 MB upload is refused unread) and
+    hands the buffered body on, so chunked uploads without a Content-Length are bounded too.
+    """
+
+    def __init__(self, app: ASGIApp, *, api_max: int = API_BODY_MAX, other_max: int = CHAT_BODY_MAX) -> None:
+        self.app, self.api_max, self.other_max = app, api_max, other_max
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.api_max if scope.get("path", "").startswith("/api/") else self.other_max
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or len(declared) > 15 or int(declared) > limit):
+            await self._too_large(send, limit)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._too_large(send, limit)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _too_large(send: Send, limit: int) -> None:
+        await JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE, content={
+            "error": "too_large", "message": f"The request body is larger than {limit} bytes.",
+            "message_zh": f"请求体超过 {limit} 字节。"})({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class _Clean(BaseModel):
+    """Strings without control characters (NUL, escape …): 422 naming the field, never a database error."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        for item in (v if isinstance(v, list) else [v]):
+            if isinstance(item, str) and (bad := control_problem(item)):
+                raise ValueError(f"control character {bad} is not allowed")
+        return v
+
+
+class LeadIn(_Clean):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    company: str | None = Field(default=None, max_length=COMPANY_MAX)
+    email: str | None = Field(default=None, max_length=EMAIL_MAX)
+    phone: str | None = Field(default=None, max_length=PHONE_MAX)
+    source: str = Field(default="api", max_length=50, description="a key, label or alias of [picklists.source]")
+    region: str | None = Field(default=None, max_length=SHORT_MAX)
+    industry: str | None = Field(default=None, max_length=SHORT_MAX)
+    product: str | None = Field(default=None, max_length=SHORT_MAX)
+    tags: list[Annotated[str, Field(max_length=TAG_MAX)]] = Field(default_factory=list, max_length=TAGS_MAX)
+    fields: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=FIELD_MAX)]] = Field(
+        default_factory=dict, max_length=50, description="declared [[fields.lead]] by key, e.g. {\"level\": \"a\"}")
+
+    @field_validator("fields", mode="after")
+    @classmethod
+    def _clean_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if (bad := control_problem(key) or control_problem(value)):
+                raise ValueError(f"control character {bad} is not allowed")
+        return v
 
 
 class LeadOut(BaseModel):
@@ -75,7 +159,7 @@ def domain_error_response(exc: DomainError, code: int = status.HTTP_422_UNPROCES
 def create_lead(body: LeadIn, w: Annotated[Wiring, Depends(wiring)]) -> JSONResponse:
     data = LeadInput(name=body.name, company=body.company, email=body.email, phone=body.phone,
                      source=body.source, region=body.region, industry=body.industry, product=body.product,
-                     tags=body.tags)
+                     tags=body.tags, fields=body.fields)
     try:
         with w.runner.uow() as uow:
             result = do_create_lead(uow, data, actor=None, now=w.clock.now())
@@ -92,11 +176,11 @@ def create_lead(body: LeadIn, w: Annotated[Wiring, Depends(wiring)]) -> JSONResp
 
 # --- payments: write-back from the finance system (issue 3 A) ------------------------------------
 
-class PaymentIn(BaseModel):
+class PaymentIn(_Clean):
     external_id: str = Field(min_length=1, max_length=128, description="the payment's id in the finance system")
-    order_id: int | None = None
+    order_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     invoice_no: str | None = Field(default=None, max_length=32, description="e.g. INV-2026-000123")
-    amount: Decimal
+    amount: Decimal = Field(gt=Decimal("-1e15"), lt=Decimal("1e15"), allow_inf_nan=False)
     paid_at: datetime | None = Field(default=None, description="ISO 8601; without a zone: company time")
 
 

@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
                   description="A CRM run from chat. REST API for lead capture and payment write-back.")
     app.state.wiring = w
     install_error_handlers(app)
+    app.add_middleware(api.BodyLimit)  # 413 for bodies over 64 KiB (/api) or 1 MiB (chat callbacks), before parsing
     app.include_router(api.router)
     reader = read_only_engine(w.engine)  # a health check never takes SQLite's write lock
 

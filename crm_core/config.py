@@ -5,7 +5,7 @@ import tomllib
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -221,7 +221,89 @@ class Stale(_Strict):
     no_activity_days: int = Field(default=14, ge=1)
 
 
+PICKLIST_NAMES = ("source", "industry", "region", "level", "priority", "lost_reason")
+PicklistName = Literal["source", "industry", "region", "level", "priority", "lost_reason"]
+FIELD_TYPES = ("text", "number", "date", "choice")
+_CHOICE_KEY = r"^[a-z0-9][a-z0-9_-]{0,49}$"
+
+
+class PicklistChoice(_Strict):
+    """One allowed value: stored as `key`, shown as the label of the reader's language, typed as any of them."""
+
+    key: str = Field(pattern=_CHOICE_KEY)
+    zh_CN: str = Field(min_length=1, max_length=100)
+    en: str = Field(min_length=1, max_length=100)
+    aliases: list[str] = []
+
+    def spellings(self) -> list[str]:
+        return [self.key, self.zh_CN, self.en, *self.aliases]
+
+
+def _ambiguous_spellings(choices: list[PicklistChoice]) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for i, c in enumerate(choices):
+        for spelling in dict.fromkeys(s.strip().lower() for s in c.spellings()):
+            if not spelling:
+                problems.append(f"choices.{i}: an empty alias")
+            elif spelling in seen and seen[spelling] != c.key:
+                problems.append(f"choices.{i}: duplicate alias {spelling!r} (also used by {seen[spelling]!r})")
+            elif spelling in seen:
+                problems.append(f"choices.{i}: duplicate key {spelling!r}")
+            seen.setdefault(spelling, c.key)
+    return problems
+
+
+class Picklist(_Strict):
+    choices: list[PicklistChoice] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, v: Any) -> Any:
+        return {"choices": v} if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Picklist":
+        problems = _ambiguous_spellings(self.choices)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def keys(self) -> list[str]:
+        return [c.key for c in self.choices]
+
+
+class FieldDecl(_Strict):
+    """A declared custom field of leads or deals (`[[fields.lead]]`, `[[fields.deal]]`)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    name: LocalName
+    type: Literal["text", "number", "date", "choice"] = "text"
+    choices: list[PicklistChoice] = []
+    picklist: PicklistName | None = None
+    max_length: int = Field(default=500, ge=1, le=5000)
+    aliases: list[str] = []
+
+    @model_validator(mode="after")
+    def _choices(self) -> "FieldDecl":
+        if self.type == "choice" and not self.choices and not self.picklist:
+            raise ValueError("a choice field needs choices = [...] or picklist = \"<name>\"")
+        if self.type != "choice" and (self.choices or self.picklist):
+            raise ValueError(f"choices / picklist only apply to type = \"choice\" (this field is {self.type})")
+        problems = _ambiguous_spellings(self.choices)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Fields(_Strict):
+    lead: list[FieldDecl] = []
+    deal: list[FieldDecl] = []
+
+
 class Config(_Strict):
+    picklists: dict[PicklistName, Picklist] = {}
+    fields: Fields = Fields()
     company: Company = Company()
     users: list[UserConfig] = []
     products: list[Product] = []
@@ -252,9 +334,48 @@ class Config(_Strict):
         skus = [p.sku.upper() for p in self.products]
         if len(set(skus)) != len(skus):
             problems.append("products: skus must be unique")
+        problems += self._field_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    # Built-in names a declared field may not take (they already mean something).
+    _BUILTIN_FIELDS: ClassVar[dict[str, frozenset[str]]] = {
+        "lead": frozenset("name company email phone source region industry product tags amount owner".split()),
+        "deal": frozenset("name amount close close_date account contact owner stage reason".split()),
+    }
+
+    def _field_problems(self) -> list[str]:
+        problems: list[str] = []
+        for kind in ("lead", "deal"):
+            decls: list[FieldDecl] = getattr(self.fields, kind)
+            seen: dict[str, str] = {}
+            for i, d in enumerate(decls):
+                path = f"fields.{kind}.{i}"
+                if d.key in self._BUILTIN_FIELDS[kind]:
+                    problems.append(f"{path}.key: {d.key!r} is a built-in {kind} field; choose another key")
+                if d.picklist and d.picklist not in self.picklists:
+                    problems.append(f"{path}.picklist: no [picklists.{d.picklist}] in this file")
+                for spelling in dict.fromkeys(x.strip().lower() for x in (d.key, d.name.en, d.name.zh_CN, *d.aliases)):
+                    if spelling in seen and seen[spelling] != d.key:
+                        problems.append(f"{path}: name or alias {spelling!r} is also used by field {seen[spelling]!r}")
+                    seen.setdefault(spelling, d.key)
+        for i, rule in enumerate(self.assignment.rules):  # a rule on a value nobody can type never matches
+            for name, value in rule.match.items():
+                pick = self.picklists.get(name)  # type: ignore[call-overload]
+                if pick is not None and value.lower() not in pick.keys():
+                    problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
+                                    f"[picklists.{name}] ({', '.join(pick.keys())})")
+        prio = self.picklists.get("priority")
+        if prio is not None:
+            for i, key in enumerate(prio.keys()):
+                if key not in self.sla.ticket:
+                    problems.append(f"picklists.priority.choices.{i}.key: {key!r} has no [sla.ticket.{key}] "
+                                    "(use urgent, high, normal or low)")
+        return problems
+
+    def picklist(self, name: str) -> Picklist | None:
+        return self.picklists.get(name)  # type: ignore[call-overload, no-any-return]
 
     def product(self, sku: str) -> Product | None:
         for p in self.products:
@@ -274,6 +395,11 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
+        if path == "(top level)" and ": " in msg:  # cross-section checks name their own key paths
+            for part in msg.split("; "):
+                sub, _, text = part.partition(": ")
+                out.append((sub, text) if text else (path, part))
+            continue
         out.append((path, msg))
     return out
 

@@ -106,3 +106,33 @@ class ConfigError(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("\n".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class UnknownField(DomainError):
+    """A `key=value` whose key is not a field of this record (crm_core/fields.py); nothing is stored."""
+
+    code = ErrorCode.INVALID
+    messages = {
+        "en": "Unknown field “{field}”.{hint} Known: {known}. Nothing was changed.",
+        "zh_CN": "未知字段「{field}」。{hint_zh}可用字段：{known}。未做任何修改。",
+    }
+
+    def __init__(self, field: str, suggestions: list[str], known: list[str]) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        hint_zh = f"你是不是想输入：{'、'.join(suggestions)}？" if suggestions else ""
+        super().__init__(field=field, hint=hint, hint_zh=hint_zh, known=", ".join(known),
+                         suggestions=list(suggestions))
+
+
+class InvalidFieldValue(InvalidValue):
+    """InvalidValue that names the field in Chinese too (crm_core/fields.py)."""
+
+    messages = {
+        "en": "{field} “{value}” is not valid: {hint}",
+        "zh_CN": "{field_zh}「{value}」无效：{hint_zh}",
+    }
+
+    def __init__(self, field: str, value: Any, hint: str, hint_zh: str | None = None,
+                 field_zh: str | None = None) -> None:
+        DomainError.__init__(self, field=field, value=value, hint=hint, hint_zh=hint_zh or hint,
+                             field_zh=field_zh or field)

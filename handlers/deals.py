@@ -5,6 +5,7 @@ from cards.builders.common import list_card
 from cards.builders.sales import deal_card, deal_line, t
 from cards.model import Button, Reply
 from crm_core.clock import Clock
+from crm_core.fields import check_lost_reason, picklist_label
 from crm_core.models import Deal, User
 from crm_core.services.deals import (access_deal, check_shown_stage, do_close, do_create_deal, do_move_stage,
                                      do_set_fields, list_deals, parse_date, resolve_stage)
@@ -105,9 +106,11 @@ def close_won(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, local
 @command("lost")
 def close_lost(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
-    reason = inv.options.get("reason") or inv.args.get("reason") or ""
+    typed = [x for x in (inv.options.get("reason"), inv.args.get("reason")) if x]  # reason=… and/or free text
+    reason = check_lost_reason(uow.config, " ".join(typed))
     do_close(uow, actor, deal, won=False, reason=reason, now=clock.now())
-    return _card(uow, deal, locale, clock, t(locale, "deal.lost", reason=reason))
+    shown = picklist_label(uow.config, "lost_reason", reason, locale) if reason else reason
+    return _card(uow, deal, locale, clock, t(locale, "deal.lost", reason=shown))
 
 
 @action("deal.log", writes=False)

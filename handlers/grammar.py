@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_core.fields import COMMAND_MAX, control_problem
 from crm_core.refs import parse_ref
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
@@ -22,6 +23,8 @@ OPTION_ALIASES = {
     "公司": "company", "邮箱": "email", "电话": "phone", "手机": "phone", "来源": "source", "地区": "region",
     "区域": "region", "行业": "industry", "产品": "product", "金额": "amount", "名称": "name", "名字": "name",
     "成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
+    "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
+    "联系人": "contact", "客户": "account", "竞争对手": "competitor",
 }
 
 
@@ -61,7 +64,9 @@ def tokenize(text: str) -> list[Token]:
 @dataclass(frozen=True)
 class Arg:
     name: str
-    kind: str  # ref:deal,lead | word | choice:a,b | rest | lines | number
+    kind: str  # ref:deal,lead | word | choice:a,b | rest | text | lines | number
+    # rest: the remaining words as a name (an unknown key=value there is an error, never part of the name);
+    # text: free text (a log entry, a reason): key=value stays in the text as typed.
     optional: bool = False
 
 
@@ -88,7 +93,7 @@ def _spec(name: str, aliases: list[str], args: list[Arg], options: str, usage_en
                 usage_zh=tuple(usage_zh), required_options=frozenset(required.split()))
 
 
-LEAD_OPTS = "company email phone source region industry product tags"
+LEAD_OPTS = "company email phone source region industry product tags +"  # +: declared [[fields.lead]], checked by the service
 SPECS: tuple[Spec, ...] = (
     _spec("help", ["帮助"], [Arg("topic", "word", True)], "", ["help [topic]"], ["帮助 [主题]"]),
     _spec("lead add", ["线索 新建", "线索 添加"], [Arg("name", "rest")], LEAD_OPTS,
@@ -118,9 +123,9 @@ SPECS: tuple[Spec, ...] = (
     _spec("advance", ["推进"], [Arg("deal", "ref:deal"), Arg("stage", "word", True)], "",
           ["advance <D-id> [stage]"], ["推进 <D-编号> [阶段]"]),
     _spec("won", ["赢单"], [Arg("deal", "ref:deal")], "", ["won <D-id>"], ["赢单 <D-编号>"]),
-    _spec("lost", ["输单"], [Arg("deal", "ref:deal"), Arg("reason", "rest", True)], "reason",
+    _spec("lost", ["输单"], [Arg("deal", "ref:deal"), Arg("reason", "text", True)], "reason",
           ["lost <D-id> reason=<text>"], ["输单 <D-编号> reason=<原因>"]),
-    _spec("log", ["记录"], [Arg("record", "ref:deal,lead,ticket"), Arg("kind", "word"), Arg("text", "rest")], "",
+    _spec("log", ["记录"], [Arg("record", "ref:deal,lead,ticket"), Arg("kind", "word"), Arg("text", "text")], "",
           ["log <D-id|L-id|T-id> <call|meeting|email|note> <text>"],
           ["记录 <D-/L-/T-编号> <call|meeting|email|note> <内容>"]),
     _spec("quote", ["报价"], [Arg("deal", "ref:deal"), Arg("lines", "lines")], "discount",
@@ -130,14 +135,15 @@ SPECS: tuple[Spec, ...] = (
            "报价 <Q-编号>（查看某一版报价及报价单）"]),
     _spec("quote show", ["报价"], [Arg("quote", "ref:quote")], "", ["quote <Q-id>"], ["报价 <Q-编号>"],
           words="quote"),
-    _spec("approve", ["批准", "同意"], [Arg("approval", "ref:approval"), Arg("comment", "rest", True)], "",
+    _spec("approve", ["批准", "同意"], [Arg("approval", "ref:approval"), Arg("comment", "text", True)], "",
           ["approve <A-id> [comment]"], ["批准 <A-编号> [备注]"]),
-    _spec("reject", ["驳回", "拒绝"], [Arg("approval", "ref:approval"), Arg("reason", "rest")], "",
+    _spec("reject", ["驳回", "拒绝"], [Arg("approval", "ref:approval"), Arg("reason", "text")], "",
           ["reject <A-id> <reason>"], ["驳回 <A-编号> <原因>"]),
     _spec("order", ["订单"], [Arg("quote", "ref:quote")], "", ["order <Q-id>"], ["订单 <Q-编号>"]),
-    _spec("ticket new", ["工单 新建"], [Arg("account", "word"), Arg("priority", "choice:urgent,high,normal,low"),
-          Arg("subject", "rest")], "", ["ticket new <account> <urgent|high|normal|low> <subject>"],
-          ["工单 新建 <客户> <urgent|high|normal|low> <主题>"]),
+    _spec("ticket new", ["工单 新建"], [Arg("account", "word"), Arg("priority", "word"),
+          Arg("subject", "text")], "priority", ["ticket new <account> <urgent|high|normal|low> <subject>",
+                                                "ticket new <account> <subject> priority=<urgent|high|normal|low>"],
+          ["工单 新建 <客户> <紧急|高|普通|低> <主题>", "工单 新建 <客户> <主题> 优先级=<紧急|高|普通|低>"]),
     _spec("ticket ack", ["工单 响应", "工单 受理"], [Arg("ticket", "ref:ticket")], "", ["ticket ack <T-id>"],
           ["工单 响应 <T-编号>"]),
     _spec("ticket close", ["工单 关闭"], [Arg("ticket", "ref:ticket")], "", ["ticket close <T-id>"],
@@ -212,6 +218,14 @@ def _suggest(word: str) -> tuple[str, ...]:
 
 def parse(text: str) -> Parsed | UsageError:
     text = (text or "").strip()
+    if len(text) > COMMAND_MAX:  # before any parsing: a 10 MB paste costs nothing
+        return UsageError(None, f"That message has {len(text)} characters; a command may have at most {COMMAND_MAX}. "
+                          "Shorten it, or put long text in several log entries.",
+                          f"这条消息有 {len(text)} 个字符，一条命令最多 {COMMAND_MAX} 个。请缩短，或分成几条记录。")
+    bad = control_problem(text, multiline=True)
+    if bad:
+        return UsageError(None, f"The message contains the control character {bad}; remove it and send again.",
+                          f"消息中含有控制字符 {bad}，请删除后重新发送。")
     if text.startswith("/crm"):
         text = text[4:].strip()
     tokens = tokenize(text)
@@ -232,8 +246,10 @@ def parse(text: str) -> Parsed | UsageError:
     return first
 
 
-def _option(tok: Token) -> tuple[str, str] | None:
+def _option(tok: Token, text: str) -> tuple[str, str] | None:
     raw = tok.text
+    if tok.quoted and text[tok.start] in QUOTES:  # "a=b" in quotes is a word, not an option
+        return None
     for sep in ("=", "＝"):
         if sep in raw and not raw.startswith(sep):
             key, value = raw.split(sep, 1)
@@ -245,20 +261,25 @@ def _option(tok: Token) -> tuple[str, str] | None:
 def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     options: dict[str, str] = {}
     rest_tokens: list[Token] = []
-    has_rest = any(a.kind == "rest" for a in spec.args)
-    for i, tok in enumerate(tokens):
-        opt = _option(tok)
-        if opt and (spec.options == {"*"} or opt[0] in spec.options):
+    free_text = any(a.kind == "text" for a in spec.args)
+    open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
+    for tok in tokens:
+        opt = _option(tok, text)
+        if opt and (open_options or opt[0] in spec.options):
+            if opt[0] in options:
+                return _err(spec, f"“{opt[0]}” is given twice; keep one.", f"「{opt[0]}」写了两次，请只保留一个。")
             options[opt[0]] = opt[1]
-        elif opt and not has_rest and spec.options:
-            return _err(spec, f"Unknown option “{opt[0]}”. Allowed: {', '.join(sorted(spec.options))}.",
-                        f"不支持的选项「{opt[0]}」。可用：{'、'.join(sorted(spec.options))}。")
+        elif opt and not free_text:
+            return _unknown_option(spec, opt[0])
         else:
             rest_tokens.append(tok)
     args: dict[str, Any] = {}
     queue = list(rest_tokens)
     for arg in spec.args:
-        if arg.kind == "rest":
+        if arg.kind not in ("rest", "text") and arg.name in options:  # e.g. ticket new Acme VPN down 优先级=紧急
+            args[arg.name] = options.pop(arg.name)
+            continue
+        if arg.kind in ("rest", "text"):
             value = _raw_rest(text, queue)
             queue = []
             if not value and not arg.optional:
@@ -289,6 +310,19 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         if req not in options:
             return _err(spec, f"Missing {req}=….", f"缺少 {req}=…。")
     return Parsed(spec.name, args, options)
+
+
+def _unknown_option(spec: Spec, key: str) -> UsageError:
+    allowed = sorted(spec.options - {"*", "+"})
+    shown_key = key[:40]
+    if not allowed:
+        return _err(spec, f"“{shown_key}=” is not an option of {spec.name}; it takes none.",
+                    f"「{shown_key}=」不是该命令的选项；该命令没有选项。")
+    near = difflib.get_close_matches(key.lower(), allowed, n=3, cutoff=0.5)
+    hint_en = f" Did you mean: {', '.join(near)}?" if near else ""
+    hint_zh = f"你是不是想输入：{'、'.join(near)}？" if near else ""
+    return _err(spec, f"Unknown option “{shown_key}”.{hint_en} Allowed: {', '.join(allowed)}. Nothing was changed.",
+                f"不支持的选项「{shown_key}」。{hint_zh}可用：{'、'.join(allowed)}。未做任何修改。")
 
 
 def _raw_rest(text: str, queue: list[Token]) -> str:

@@ -16,7 +16,7 @@ from crm_core.outbox import enqueue
 from crm_core.refs import parse_ref
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
-from crm_core.services.leads import LeadInput, LeadResult, access_lead, do_create_lead, list_leads
+from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead, list_leads
 from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
@@ -33,7 +33,8 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
     o = inv.options
     data = LeadInput(name=inv.args["name"], company=o.get("company"), email=o.get("email"), phone=o.get("phone"),
                      source=o.get("source", "chat"), region=o.get("region"), industry=o.get("industry"),
-                     product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x])
+                     product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x],
+                     fields={k: v for k, v in o.items() if k not in LEAD_FIELDS})  # declared, or refused
     result = do_create_lead(uow, data, actor=actor, now=clock.now())
     return Reply(cards=(lead_result_card(uow, locale, result),))
 
@@ -53,7 +54,7 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult) -> Card:
             items = ", ".join(f"{k}={v}" for k, v in sorted(result.differences.items()))
             notes.append(t(locale, "lead.differences", items=items))
         notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
-    return lead_card(locale, lead_view(uow, lead), notes=notes, extra_buttons=buttons)
+    return lead_card(locale, lead_view(uow, lead, locale), notes=notes, extra_buttons=buttons)
 
 
 @command("lead", writes=False)
@@ -64,7 +65,7 @@ def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Rep
         into = merged_into(uow, lead.id)
         if into is not None:
             notes.append(t(locale, "lead.merged_into", ref=f"L-{into}", self=lead.ref, days=UNDO_DAYS))
-    return Reply(cards=(lead_card(locale, lead_view(uow, lead), notes=notes),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale), notes=notes),))
 
 
 @command("lead list", writes=False)
@@ -114,7 +115,7 @@ def _merge(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merged_id: i
     assert kept is not None
     note = t(locale, "lead.merged", merged=f"L-{merged_id}", kept=kept.ref, activities=len(moved["activities"]),
              tasks=len(moved["tasks"]), filled=filled, days=UNDO_DAYS)
-    return Reply(cards=(lead_card(locale, lead_view(uow, kept), note=note),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, kept, locale), note=note),))
 
 
 @command("lead merge")
@@ -135,8 +136,8 @@ def _split(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merge_id: in
     result = do_split(uow, actor, merge_id, now=clock.now())
     key = "lead.split" if result.merge.kind == "manual" else "lead.split_auto"
     note = t(locale, key, restored=result.restored.ref, kept=result.kept.ref)
-    return Reply(cards=(lead_card(locale, lead_view(uow, result.restored), note=note),
-                        lead_card(locale, lead_view(uow, result.kept))))
+    return Reply(cards=(lead_card(locale, lead_view(uow, result.restored, locale), note=note),
+                        lead_card(locale, lead_view(uow, result.kept, locale))))
 
 
 @command("lead split")
@@ -169,7 +170,7 @@ def tell_owners_about_merge(uow: UnitOfWork, event: Event, now: datetime) -> Non
         else:
             note = t(locale, "lead.merged_notice", actor=who, merged=other.ref, name=other.name, kept=kept.ref,
                      days=UNDO_DAYS)
-        card = lead_card(locale, lead_view(uow, kept), note=note)
+        card = lead_card(locale, lead_view(uow, kept, locale), note=note)
         enqueue(uow.session, dedupe_key=f"lead-merge:{event.merge_id}:{int(event.split)}:{owner.id}",
                 kind="lead.split" if event.split else "lead.merged", target_type="user", target_id=owner.id,
                 payload=card.to_dict(), now=now, record_type="lead", record_id=kept.id)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from cards.builders.sales import kind_label
 from cards.builders.swarm import CloseSummary, swarm_line_card, swarm_status_card, swarm_summary_card, t
 from cards.model import Card, Reply
+from crm_core.fields import picklist_label
 from crm_core.errors import Conflict, NotFound
 from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event, SwarmRequested
 from crm_core.models import Activity, Deal, OutboxMessage, StageChange, Swarm, User
@@ -195,7 +196,8 @@ def tell_swarm_deal_closed(uow: UnitOfWork, event: Event, now: datetime) -> None
     summary = CloseSummary(ref=deal.ref, name=deal.name, won=event.won, amount=money(deal.amount, deal.currency),
                            owner=deal.owner.name, closed_by=_name_of(uow, event.actor_id),
                            days_open=max(0, int((now - deal.created_at).total_seconds() // 86400)),
-                           activities=int(activities), reason=deal.lost_reason)
+                           activities=int(activities),
+                           reason=picklist_label(uow.config, "lost_reason", deal.lost_reason, locale))
     post_to_swarm(uow, "deal", deal.id, swarm_summary_card(locale, summary, archiving=archive),
                   dedupe_key=f"swarm-summary:deal:{deal.id}", kind="swarm.summary", now=now)
     if archive:

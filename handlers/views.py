@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from cards.builders.sales import DealView, LeadView, kind_label
 from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
+from crm_core.fields import custom_label, picklist_label
 from crm_core.services.deals import missing_fields, weighted_amount
 from crm_core.uow import UnitOfWork
 
@@ -32,9 +33,18 @@ def stage_name(uow: UnitOfWork, key: str, locale: str) -> str:
     return stage.name.zh_CN if locale == "zh_CN" else stage.name.en
 
 
-def lead_view(uow: UnitOfWork, lead: Lead) -> LeadView:
+def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadView:
+    config = uow.config
+    source = picklist_label(config, "source", lead.source, locale) if locale else lead.source
+    extra: list[tuple[str, str]] = []
+    if locale:  # picklisted and declared fields, labelled in the reader's language
+        for name, key in (("region", lead.region), ("industry", lead.industry)):
+            if key:
+                extra.append((name, picklist_label(config, name, key, locale) or key))
+        extra += [custom_label(config, "lead", k, str(v), locale) for k, v in sorted((lead.fields or {}).items())]
     return LeadView(ref=lead.ref, name=lead.name, company=lead.company, email=lead.email, phone=lead.phone,
-                    owner=lead.owner.name, score=lead.score, source=lead.source, status=lead.status,
+                    owner=lead.owner.name, score=lead.score, source=source or lead.source, status=lead.status,
+                    extra=tuple(extra),
                     respond_by=local_time(uow, lead.first_response_due_at) if lead.first_responded_at is None
                     and lead.status == "open" else None)
 
@@ -56,6 +66,6 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         amount=money(deal.amount, deal.currency),
         weighted=money(weighted_amount(uow, deal), deal.currency) if deal.amount is not None else None,
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
-        owner=deal.owner.name, days_in_stage=days, custom={k: str(v) for k, v in (deal.fields or {}).items()},
+        owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(uow.config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
         next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
     )

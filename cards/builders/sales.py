@@ -23,6 +23,8 @@ CATALOG = {
     "f.owner": {"en": "Owner", "zh_CN": "负责人"},
     "f.score": {"en": "Score", "zh_CN": "评分"},
     "f.source": {"en": "Source", "zh_CN": "来源"},
+    "f.region": {"en": "Region", "zh_CN": "地区"},
+    "f.industry": {"en": "Industry", "zh_CN": "行业"},
     "f.status": {"en": "Status", "zh_CN": "状态"},
     "f.respond_by": {"en": "Respond by", "zh_CN": "跟进截止"},
     "f.stage": {"en": "Stage", "zh_CN": "阶段"},
@@ -105,6 +107,7 @@ class LeadView:
     source: str
     status: str
     respond_by: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # (label, value): region, industry, declared fields, already localised
 
 
 def lead_card(locale: str, v: LeadView, *, note: str | None = None, notes: Sequence[str] = (),
@@ -116,6 +119,8 @@ def lead_card(locale: str, v: LeadView, *, note: str | None = None, notes: Seque
                        ("f.respond_by", v.respond_by)):
         if value:
             fields.append(Field(t(locale, key), value))
+    for label, value in v.extra:
+        fields.append(Field(t(locale, f"f.{label}") if f"f.{label}" in CATALOG else label, value))
     buttons: tuple[Button, ...] = ()
     if v.status == "open":
         buttons = (Button(t(locale, "btn.convert"), "lead.convert", v.ref, "primary"),

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import Base
@@ -56,6 +56,7 @@ class Lead(Base):
     industry: Mapped[Optional[str]] = mapped_column(String(100))
     product: Mapped[Optional[str]] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(default=list)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))  # declared custom fields (0011)
     score: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | converted | disqualified
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

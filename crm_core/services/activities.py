@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from crm_core.fields import TEXT_MAX, check_text
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import ActivityLogged
 from crm_core.models import Activity, Task, User
@@ -31,11 +32,11 @@ def check_kind(raw: str) -> str:
 
 def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: str, *, now: datetime) -> Activity:
     kind = check_kind(kind)
-    text = text.strip()
+    text = check_text("text", text, TEXT_MAX, multiline=True) or ""
     if not text:
         raise InvalidValue("text", "", f"say what happened, e.g. log {target} {kind} talked about pricing",
                            f"请写下内容，例如：记录 {target} {kind} 沟通了价格")
-    activity = Activity(kind=kind, text=text[:5000], actor_id=actor.id, at=now)
+    activity = Activity(kind=kind, text=text, actor_id=actor.id, at=now)
     if target.kind == "deal":
         deal = access_deal(uow, actor, target.id)
         activity.deal_id = deal.id

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm_core.fields import TEXT_MAX, check_text
 from crm_core.config import ROLE_RANK, ApprovalLevel, Config
 from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened
@@ -172,7 +173,7 @@ def do_decide(uow: UnitOfWork, actor: User, approval_id: int, *, approve: bool, 
     """Approve or reject the approval's open step, once, whoever else is clicking at the same time."""
     approval = lock_approval(uow, approval_id)
     step = check_decidable(uow, actor, approval)
-    text = (text or "").strip() or None
+    text = check_text("reason" if not approve else "comment", text, TEXT_MAX, multiline=True)
     if not approve and not text:
         raise InvalidValue("reason", "", f"say why, e.g. reject {approval.ref} discount too deep for this volume",
                            f"请写明原因，例如：驳回 {approval.ref} 该数量下折扣过大")

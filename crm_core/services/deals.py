@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from crm_core.config import Stage
+from crm_core.config import Config, Stage
+from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
 from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Account, Contact, Deal, StageChange, Task, User
@@ -37,6 +38,7 @@ def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool 
 
 def find_or_create_account(uow: UnitOfWork, name: str, *, owner: User, now: datetime,
                            industry: str | None = None, region: str | None = None) -> Account:
+    name = check_text("account", name, COMPANY_MAX, required=True) or ""
     key = normalize_company(name)
     account = uow.session.scalar(select(Account).where(Account.name_key == key).order_by(Account.id))
     if account is None:
@@ -54,6 +56,7 @@ def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: D
         raise InvalidValue("account", "", "name the customer, e.g. deal new Acme amount=50000",
                            "请填写客户名称，例如：商机 新建 某某科技 amount=50000")
     owner = owner or actor
+    name = check_text("name", name, COMPANY_MAX)
     account = find_or_create_account(uow, account_name, owner=owner, now=now)
     first = uow.config.pipeline.stages[0]
     deal = Deal(name=(name or account.name).strip()[:300], account_id=account.id, owner_id=owner.id,
@@ -86,25 +89,50 @@ def parse_date(raw: str, field: str = "close_date") -> date:
         raise InvalidValue(field, raw, "use YYYY-MM-DD, e.g. 2027-03-31", "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
 
 
+def deal_field_key(config: Config, raw_key: str) -> str:
+    """The canonical name of a field `deal set` may fill, or UnknownField with the nearest names.
+
+    Known: the deal's own fields, `owner` (the handler transfers it), every name a stage's `required`
+    list uses (free-text custom fields, INTERFACE.md) and the declared [[fields.deal]] (key, labels, aliases).
+    """
+    key = FIELD_ALIASES.get(raw_key.strip().lower(), raw_key.strip().lower())
+    required = {FIELD_ALIASES.get(f, f) for stage in config.pipeline.stages for f in stage.required}
+    if key in CORE_FIELDS or key == "owner" or key in required:
+        return key
+    decl = find_decl(config, "deal", raw_key)
+    if decl is not None:
+        return decl.key
+    known = [*CORE_FIELDS, "close", "owner", *sorted(required - set(CORE_FIELDS)), *(d.key for d in config.fields.deal)]
+    raise unknown_field(raw_key, known)
+
+
 def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, str], *, now: datetime) -> list[str]:
-    """Fill deal fields; returns the names changed. Everything is validated before anything changes."""
+    """Fill deal fields; returns the names changed. Everything is validated before anything changes.
+
+    `owner` is let through by the validation but not stored here: the deal handler transfers ownership.
+    """
     if not values:
         raise InvalidValue("fields", "", f"say what to set, e.g. deal set {deal.ref} close=2027-03-31 budget=yes",
                            f"请说明要填写的字段，例如：商机 set {deal.ref} close=2027-03-31 budget=yes")
     parsed: dict[str, Any] = {}
+    config = uow.config
     for raw_key, raw_value in values.items():
-        key = normalise_field_name(raw_key)
-        value = raw_value.strip()
+        key = deal_field_key(config, raw_key)
+        if key == "owner":
+            continue
+        decl = find_decl(config, "deal", key)
         if key == "amount":
-            parsed[key] = parse_money(value)
+            parsed[key] = parse_money(check_text(key, raw_value, 50, required=True) or "")
         elif key == "close_date":
-            parsed[key] = parse_date(value)
-        elif key in ("name", "account", "contact"):
-            if not value:
-                raise InvalidValue(key, value, "must not be empty", "不能为空")
-            parsed[key] = value[:300]
+            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "")
+        elif key in ("name", "account"):
+            parsed[key] = check_text(key, raw_value, COMPANY_MAX, required=True)
+        elif key == "contact":
+            parsed[key] = check_text(key, raw_value, NAME_MAX, required=True)
+        elif decl is not None and key not in CORE_FIELDS:
+            parsed[key] = check_custom(config, decl, raw_value) if raw_value.strip() else ""
         else:
-            parsed[key] = value[:500]
+            parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
     if deal.status != "open":
         raise Conflict(f"{deal.ref} is closed ({deal.status}); reopen is not supported.",
                        f"{deal.ref} 已关闭（{deal.status}），不能再修改。")

@@ -232,7 +232,7 @@ class _Merged:
 
 
 def _validate(keyed: list[tuple[int, dict[str, str]]], keys: list[str], done: set[str],
-              result: ImportResult) -> list[_Valid]:
+              result: ImportResult, config: Config | None = None) -> list[_Valid]:
     valid: list[_Valid] = []
     for (line, values), key in zip(keyed, keys):
         result.stats.read += 1
@@ -241,7 +241,7 @@ def _validate(keyed: list[tuple[int, dict[str, str]]], keys: list[str], done: se
             continue
         done.add(key)
         try:
-            data = check_lead_input(_lead_input(values))
+            data = check_lead_input(_lead_input(values), config)  # picklists apply to imports too
             if not (data.email or data.phone or data.company):
                 raise InvalidValue("row", values.get("name", ""), "give at least an email, a phone or a company",
                                    "请至少填写邮箱、电话或公司之一")
@@ -259,7 +259,7 @@ def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[in
     keyed = [(line, _row_values(mapping, cells)) for line, cells in batch]
     keys = [row_key(values) for _, values in keyed]
     done = set(session.scalars(select(ImportedRow.key).where(ImportedRow.key.in_(set(keys)))))
-    valid = _validate(keyed, keys, done, result)
+    valid = _validate(keyed, keys, done, result, uow.config)
     index = _Index(session, valid)
     assigner = BatchAssigner(session, uow.config)
     received: Counter[int] = Counter()

@@ -11,7 +11,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX, check_custom,
+                             check_text, find_decl, picklist_value, shown, unknown_field)
 from crm_core.events import LeadAssigned, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
 from crm_core.normalize import normalize_email, normalize_phone
@@ -23,7 +26,9 @@ from crm_core.services.scoring import score_lead
 from crm_core.uow import UnitOfWork
 
 SOURCES = ("chat", "web", "referral", "event", "ads", "api", "import", "partner", "other")
-PICKLISTS: dict[str, tuple[str, ...]] = {"source": SOURCES}
+# Fields that are picklists when the configuration has [picklists.<name>] (crm_core/fields.py).
+PICKLISTS: dict[str, str] = {"source": "source", "region": "region", "industry": "industry"}
+LEAD_FIELDS = ("company", "email", "phone", "source", "region", "industry", "product", "tags")
 
 
 @dataclass
@@ -37,6 +42,7 @@ class LeadInput:
     industry: str | None = None
     product: str | None = None
     tags: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)  # declared custom fields ([[fields.lead]]), by key
 
 
 @dataclass(frozen=True)
@@ -49,41 +55,58 @@ class LeadResult:
     same_company: Lead | None = None  # a new lead: the oldest other lead at the same company
 
 
-def check_lead_input(data: LeadInput) -> LeadInput:
-    """Validate and normalise; raises InvalidValue naming the field and what to type instead."""
-    name = (data.name or "").strip()
+def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput:
+    """Validate and normalise; raises InvalidValue / UnknownField naming the field and what to type instead.
+
+    With a configuration, source / region / industry are resolved through its picklists and `fields`
+    must be declared [[fields.lead]]; without one (a bare check) source must be one of SOURCES.
+    """
+    name = check_text("name", data.name, NAME_MAX)
     if not name:
         raise InvalidValue("name", "", "a lead needs a name, e.g. lead add 张三 company=某某科技",
                            "线索需要姓名，例如：线索 新建 张三 company=某某科技")
-    if len(name) > 200:
-        raise InvalidValue("name", name[:20] + "…", "at most 200 characters", "最多 200 个字符")
     email = None
-    if data.email:
-        email = normalize_email(data.email)
-        if email is None:
-            raise InvalidValue("email", data.email, "use an address like name@example.com",
+    raw_email = check_text("email", data.email, EMAIL_MAX)
+    if raw_email:
+        email = normalize_email(raw_email)
+        if email is None or len(email) > EMAIL_MAX:
+            raise InvalidValue("email", shown(raw_email), "use an address like name@example.com",
                                "请使用 name@example.com 这样的邮箱")
     phone = None
-    if data.phone:
-        phone = normalize_phone(data.phone)
-        if phone is None:
-            raise InvalidValue("phone", data.phone,
+    raw_phone = check_text("phone", data.phone, PHONE_MAX)
+    if raw_phone:
+        phone = normalize_phone(raw_phone)
+        if phone is None or len(phone) > PHONE_MAX:
+            raise InvalidValue("phone", shown(raw_phone),
                                "use a Chinese mobile (13800138000), a landline with area code (010-12345678) "
                                "or the international form (+44 20 7946 0958)",
                                "请填写 11 位手机号（13800138000）、带区号的座机（010-12345678）或国际格式（+44 20 7946 0958）")
-    source = (data.source or "chat").strip().lower()
-    if source not in SOURCES:
-        raise InvalidValue("source", data.source, "one of " + ", ".join(SOURCES),
-                           "可选值：" + "、".join(SOURCES))
-    company = (data.company or "").strip() or None
+    if config is not None:
+        source = picklist_value(config, "source", "source", data.source or "chat", max_len=50) or "chat"
+        region = picklist_value(config, "region", "region", data.region)
+        industry = picklist_value(config, "industry", "industry", data.industry)
+    else:
+        source = (check_text("source", data.source, 50) or "chat").lower()
+        if source not in SOURCES:
+            raise InvalidValue("source", shown(data.source or ""), "one of " + ", ".join(SOURCES),
+                               "可选值：" + "、".join(SOURCES))
+        region = (check_text("region", data.region, SHORT_MAX) or "").lower() or None
+        industry = (check_text("industry", data.industry, SHORT_MAX) or "").lower() or None
+    company = check_text("company", data.company, COMPANY_MAX)
+    product = (check_text("product", data.product, SHORT_MAX) or "").lower() or None
+    tags = sorted({(check_text("tags", t, TAG_MAX) or "").lower() for t in data.tags} - {""})
+    if len(tags) > TAGS_MAX:
+        raise InvalidValue("tags", f"{len(tags)} tags", f"at most {TAGS_MAX} tags", f"最多 {TAGS_MAX} 个标签")
+    custom: dict[str, str] = {}
+    for raw_key, raw_value in data.fields.items():
+        decl = find_decl(config, "lead", raw_key) if config is not None else None
+        if decl is None:
+            known = [*LEAD_FIELDS, *(d.key for d in (config.fields.lead if config is not None else []))]
+            extra = ("lead convert <L-id> amount=…",) if raw_key.strip().lower() in ("amount", "金额") else ()
+            raise unknown_field(raw_key, known, extra=extra)
+        custom[decl.key] = check_custom(config, decl, raw_value)  # type: ignore[arg-type]
     return LeadInput(name=name, company=company, email=email, phone=phone, source=source,
-                     region=_clean(data.region), industry=_clean(data.industry), product=_clean(data.product),
-                     tags=sorted({t.strip().lower() for t in data.tags if t.strip()}))
-
-
-def _clean(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value.lower() if value else None
+                     region=region, industry=industry, product=product, tags=tags, fields=custom)
 
 
 def find_duplicate(uow: UnitOfWork, data: LeadInput) -> tuple[Lead, str] | None:
@@ -142,7 +165,7 @@ def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now:
     The identity keys are unique in the database: a transaction that loses the race to insert the same person
     rolls back to its savepoint, finds the winner and updates it instead.
     """
-    data = check_lead_input(data)
+    data = check_lead_input(data, uow.config)
     company_key = company_key_of(data.company)
     keys = identity_keys(name=data.name, company_key=company_key, email=data.email, phone=data.phone)
     for _attempt in range(5):
@@ -174,7 +197,7 @@ def _new_lead(uow: UnitOfWork, data: LeadInput, company_key: str | None, owner: 
     return Lead(
         name=data.name, company=data.company, company_key=company_key,
         email=data.email, phone=data.phone, source=data.source, last_source=data.source, region=data.region,
-        industry=data.industry, product=data.product, tags=list(data.tags),
+        industry=data.industry, product=data.product, tags=list(data.tags), fields=data.fields,
         score=score_lead(config.scoring, source=data.source, industry=data.industry, region=data.region,
                          product=data.product, has_email=bool(data.email), has_phone=bool(data.phone),
                          has_company=bool(data.company)),
@@ -279,6 +302,15 @@ def merge_duplicate(lead: Mergeable, data: LeadInput, now: datetime) -> MergeCha
             filled[attr] = theirs
         elif not _same_value(attr, mine, theirs):
             differences[attr] = theirs
+    custom = dict(getattr(lead, "fields", None) or {})
+    for key, value in (data.fields or {}).items():  # declared custom fields: filled or reported, never dropped
+        if custom.get(key) in (None, ""):
+            custom[key] = value
+            filled[key] = value
+        elif str(custom[key]).strip().casefold() != str(value).strip().casefold():
+            differences[key] = value
+    if custom != (getattr(lead, "fields", None) or {}) and hasattr(lead, "fields"):
+        lead.fields = custom
     if normalize_person_name(lead.name) != normalize_person_name(data.name):
         differences["name"] = data.name
     if "company" in filled:

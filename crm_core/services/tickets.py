@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue
+from crm_core.fields import check_text, shown
 from crm_core.events import TicketClosed, TicketOpened
 from crm_core.models import Contact, Ticket, User
 from crm_core.services import activities, audit
@@ -39,12 +40,27 @@ class SlaDue:
     resolve_by: datetime
 
 
-def check_priority(raw: str) -> str:
-    priority = raw.strip().lower()
-    if priority not in PRIORITIES:
-        raise InvalidValue("priority", raw, "one of urgent, high, normal, low",
-                           "可选：urgent（紧急）、high（高）、normal（普通）、low（低）")
-    return priority
+PRIORITY_ZH = {"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"}
+
+
+def check_priority(raw: str, config: Config | None = None) -> str:
+    """urgent | high | normal | low, typed as the key, a label or an alias of [picklists.priority] (紧急 …)."""
+    text = (raw or "").strip()
+    picklist = config.picklist("priority") if config is not None else None
+    if picklist is not None:
+        choices = picklist.choices
+        wanted = text.lower()
+        for c in choices:
+            if wanted in {x.strip().lower() for x in c.spellings()}:
+                return c.key
+        keys, zh = [c.key for c in choices], [c.zh_CN for c in choices]
+    else:
+        if text.lower() in PRIORITIES:
+            return text.lower()
+        keys, zh = list(PRIORITIES), [PRIORITY_ZH[p] for p in PRIORITIES]
+    raise InvalidValue("priority", shown(text), f"must be one of {', '.join(keys)} ({'/'.join(zh)}), "
+                       f"e.g. ticket new Acme {keys[0]} VPN is down",
+                       f"应为以下之一：{'、'.join(zh)}（{', '.join(keys)}），例如：工单 新建 某某科技 {zh[0]} VPN 连不上")
 
 
 def sla_due(config: Config, priority: str, opened_at: datetime) -> SlaDue:
@@ -89,7 +105,7 @@ def open_counts_by_account(session: Session, account_ids: Iterable[int]) -> dict
 
 
 def check_subject(raw: str | None) -> str:
-    subject = (raw or "").strip()
+    subject = check_text("subject", raw, SUBJECT_MAX) or ""
     if not subject:
         raise InvalidValue("subject", "", "say what is wrong, e.g. ticket new Acme high Login fails",
                            "请写明问题，例如：工单 新建 某某科技 high 无法登录")
@@ -98,7 +114,7 @@ def check_subject(raw: str | None) -> str:
 
 def do_open_ticket(uow: UnitOfWork, actor: User, *, account_name: str, priority: str, subject: str,
                    now: datetime) -> Ticket:
-    priority = check_priority(priority)
+    priority = check_priority(priority, uow.config)
     subject = check_subject(subject)
     if not account_name.strip():
         raise InvalidValue("account", "", "name the customer, e.g. ticket new Acme high Login fails",

@@ -122,3 +122,67 @@ def test_twenty_simultaneous_first_posts_on_a_fresh_database_all_succeed(client,
                                           for i in range(20)])
     assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses if r.status_code != 201]
     assert sorted(r.json()["owner"] for r in responses) == ["han"] * 10 + ["li"] * 10
+# --- limits and picklists (docs/fields.md) -------------------------------------------------------
+
+def lead_count(wiring) -> int:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return s.scalar(select(func.count(Lead.id)))
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": "A\x00B"}, "name"), ({"name": "A", "company": "x" * 100_000}, "company"),
+    ({"name": "A", "tags": ["ok", "b\x00d"]}, "tags"), ({"name": "A", "email": "a" * 321}, "email"),
+    ({"name": "A", "tags": [f"t{i}" for i in range(21)]}, "tags"), ({"name": "A", "fields": {"level": "a\x1b"}}, "fields"),
+])
+def test_control_characters_and_oversized_strings_are_422_with_json(client, wiring, body, field):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", json=body, headers=KEY)
+    assert r.status_code in (413, 422), r.text
+    if r.status_code == 422:
+        assert any(field in str(e["loc"]) for e in r.json()["detail"])
+    assert lead_count(wiring) == 0
+
+
+def test_a_body_over_64_kib_is_413_before_parsing(client, wiring):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", content=b'{"name": "' + b"x" * 70_000 + b'"}', headers={**KEY,
+                    "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large" and r.json()["message_zh"]
+    r = client.post("/api/leads", content=iter([b'{"name": "', b"x" * 70_000, b'"}']),  # chunked, no length
+                    headers={**KEY, "Content-Type": "application/json"})
+    assert r.status_code == 413
+    r = client.post("/api/leads", content=b"{}", headers={**KEY, "Content-Length": "99999999999999999999"})
+    assert r.status_code == 413
+    assert lead_count(wiring) == 0
+
+
+def test_a_body_under_the_limit_passes_through(client, wiring):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", content=iter([b'{"name": "Chunk', b'ed"}']),
+                    headers={**KEY, "Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert lead_count(wiring) == 1
+
+
+def test_picklist_aliases_and_declared_fields_work_over_rest(client, wiring):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", json={"name": "王五", "source": "展会", "region": "华东", "fields": {"level": "重点"}},
+                    headers=KEY)
+    assert r.status_code == 201, r.text
+    with wiring.session_factory() as s:
+        lead = s.scalar(select(Lead))
+        assert (lead.source, lead.region, lead.fields) == ("event", "east", {"level": "a"})
+
+
+@pytest.mark.parametrize("body,words", [({"name": "A", "region": "mars"}, "east (East)"),
+                                        ({"name": "A", "fields": {"colour": "red"}}, "Unknown field"),
+                                        ({"name": "A", "company": "x" * 300 + "\u2028"}, "company")])
+def test_values_the_configuration_does_not_allow_are_422(client, wiring, body, words):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", json=body, headers=KEY)
+    assert r.status_code == 422, r.text
+    assert words in r.text
+    assert lead_count(wiring) == 0
+
+
+@pytest.mark.parametrize("body", [{"external_id": "p1", "order_id": 10 ** 30, "amount": "5"},
+                                  {"external_id": "p1", "order_id": 1, "amount": "1e400"},
+                                  {"external_id": "p\x00", "order_id": 1, "amount": "5"}])
+def test_payment_numbers_out_of_range_are_422(client, body):  # type: ignore[no-untyped-def]
+    r = client.post("/api/payments", json=body, headers=KEY)
+    assert r.status_code == 422, r.text

@@ -119,7 +119,7 @@ class TestAssignment:
         assert owners == ["han"] * 4
 
     def test_no_matching_rule_goes_round_robin_over_all_reps(self, wiring):  # type: ignore[no-untyped-def]
-        owners = {create(wiring, LeadInput(name=f"L{i}", region="mars"))[3] for i in range(30)}
+        owners = {create(wiring, LeadInput(name=f"L{i}", region="north"))[3] for i in range(30)}
         with wiring.session_factory() as s:
             reps = set(s.scalars(select(User.key).where(User.role == "rep")))
         assert owners == reps

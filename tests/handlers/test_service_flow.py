@@ -152,7 +152,7 @@ def test_every_service_card_fits_slack_and_wecom(wiring, console_bot, clock):  #
     long_name = "深圳市前海" + "超长名称" * 40 + "科技有限公司"
     cards = []
     for key, lines in (("admin", ["renewals 365", "pipeline", "contract C-1", "ticket T-1"]),
-                       ("li", ["续费 365", "漏斗", f"工单 新建 {long_name} urgent " + "打印机坏了" * 60]),
+                       ("li", ["续费 365", "漏斗", f"工单 新建 {long_name} urgent " + "打印机坏了" * 40]),
                        ("sup", ["我的", "工单 T-1", "工单 关闭 T-1"])):
         bot = console_bot(key)
         for line in lines:

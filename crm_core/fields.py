@@ -1,0 +1,216 @@
+"""Declared fields, picklists and input limits: what a person may type, checked before anything is stored.
+
+- **Limits.** Every text a person types has a length limit and may not carry control characters
+  (NUL, escape, …); free text (a log entry, a reason) may carry newlines and tabs. Values over a limit
+  are refused with the limit, never cut short.
+- **Picklists** (`[picklists.<name>]` in the configuration): a value is stored as the choice's key,
+  shown as the label of the reader's language, and may be typed as the key, either label or an alias
+  (case-insensitive). A picklist that is not configured leaves its field free text.
+- **Declared fields** (`[[fields.lead]]`, `[[fields.deal]]`): the only custom fields there are. An
+  unknown `key=value` is refused with the nearest known names (difflib), never stored.
+
+See docs/fields.md.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from crm_core.config import Config, FieldDecl, PicklistChoice
+from crm_core.errors import InvalidFieldValue, UnknownField
+
+NAME_MAX = 200        # a person's name, a contact
+COMPANY_MAX = 300     # a company / account, a deal name
+EMAIL_MAX = 320       # RFC 5321 path limit
+PHONE_MAX = 32        # as typed, before normalising
+SHORT_MAX = 100       # region, industry, product, source when they are free text
+TAG_MAX = 50          # one tag
+TAGS_MAX = 20         # tags on one lead
+FIELD_MAX = 500       # a custom field without its own max_length
+TEXT_MAX = 5000       # free text: a log entry, a lost / rejection reason, a comment
+COMMAND_MAX = 10_000  # one whole chat command, checked before parsing
+NUMBER_MAX = Decimal("1e15")  # numbers and amounts stay below this (Numeric(18, 2))
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+FIELD_ZH = {"name": "姓名", "company": "公司", "email": "邮箱", "phone": "电话", "source": "来源", "region": "地区",
+            "industry": "行业", "product": "产品", "tags": "标签", "amount": "金额", "account": "客户",
+            "contact": "联系人", "reason": "原因", "subject": "主题", "priority": "优先级", "text": "内容",
+            "close_date": "成交日期", "comment": "备注", "level": "客户级别"}
+
+
+def InvalidValue(field: str, value: str, hint: str, hint_zh: str | None = None,  # noqa: N802 - an error factory
+                 field_zh: str | None = None) -> InvalidFieldValue:
+    """The field's error, naming it in the reader's language."""
+    return InvalidFieldValue(field, value, hint, hint_zh, field_zh or FIELD_ZH.get(field, field))
+
+
+def shown(value: str, n: int = 30) -> str:
+    """A safe, short rendering of what was typed, for an error message."""
+    short = value[:n] + ("…" if len(value) > n else "")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\\u{:04x}".format(
+        ord(m.group())), short)
+
+
+def control_problem(value: str, *, multiline: bool = False) -> str | None:
+    """The first control character in value (as \\x00), or None."""
+    m = (_CONTROL if multiline else _CONTROL_LINE).search(value)
+    if m is None:
+        return None
+    return f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+
+
+def check_text(field: str, value: str | None, max_len: int, *, multiline: bool = False,
+               required: bool = False) -> str | None:
+    """Strip; refuse control characters and anything longer than max_len. Empty gives None (or refuses)."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidValue(field, "", "must not be empty", "不能为空")
+        return None
+    bad = control_problem(text, multiline=multiline)
+    if bad:
+        allowed = " (line breaks and tabs are fine)" if multiline else ""
+        allowed_zh = "（换行和制表符可以）" if multiline else ""
+        raise InvalidValue(field, shown(text), f"remove the control character {bad}{allowed}",
+                           f"请删除控制字符 {bad}{allowed_zh}")
+    if len(text) > max_len:
+        raise InvalidValue(field, shown(text), f"at most {max_len} characters (this one has {len(text)}); "
+                           "shorten it", f"最多 {max_len} 个字符（当前 {len(text)} 个），请缩短")
+    return text
+
+
+def check_number(field: str, raw: str, *, integer: bool = False) -> Decimal:
+    """A finite, non-negative number below NUMBER_MAX; refuses 1e400, NaN, 30-digit numbers, negatives."""
+    text = raw.strip().replace(",", "").replace("，", "")
+    try:
+        value = Decimal(text) if len(text) <= 40 else Decimal("NaN")
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidValue(field, shown(raw), "use a number such as 12 or 12.5", "请填写数字，例如 12 或 12.5")
+    if value < 0 or value >= NUMBER_MAX or (integer and value != value.to_integral_value()):
+        kind, kind_zh = ("a whole number", "整数") if integer else ("a number", "数")
+        raise InvalidValue(field, shown(raw), f"use {kind} from 0 to 999999999999999",
+                           f"请填写 0 到 999999999999999 之间的{kind_zh}")
+    return value
+
+
+# --- picklists ------------------------------------------------------------------------------------
+
+def _norm(s: str) -> str:
+    return s.strip().lower()
+
+
+def resolve_choice(field: str, raw: str, choices: Sequence[PicklistChoice]) -> str:
+    wanted = _norm(raw)
+    for c in choices:
+        if wanted in {_norm(s) for s in c.spellings()}:
+            return c.key
+    raise InvalidValue(field, shown(raw), "one of " + ", ".join(f"{c.key} ({c.en})" for c in choices),
+                       "可选：" + "、".join(f"{c.zh_CN}（{c.key}）" for c in choices))
+
+
+def choice_label(choices: Sequence[PicklistChoice], key: str | None, locale: str) -> str | None:
+    if key is None:
+        return None
+    for c in choices:
+        if c.key == key:
+            return c.zh_CN if locale == "zh_CN" else c.en
+    return key
+
+
+def picklist_value(config: Config, name: str, field: str, raw: str | None, *, max_len: int = SHORT_MAX) -> str | None:
+    """A picklisted field: the canonical key. Without a configured picklist: free text, lower-cased."""
+    text = check_text(field, raw, max_len)
+    if text is None:
+        return None
+    picklist = config.picklist(name)
+    if picklist is None:
+        return text.lower()
+    return resolve_choice(field, text, picklist.choices)
+
+
+def picklist_label(config: Config, name: str, key: str | None, locale: str) -> str | None:
+    picklist = config.picklist(name)
+    if picklist is None or key is None:
+        return key
+    return choice_label(picklist.choices, key, locale)
+
+
+# --- declared custom fields ------------------------------------------------------------------------
+
+def decl_choices(config: Config, decl: FieldDecl) -> list[PicklistChoice]:
+    if decl.choices:
+        return list(decl.choices)
+    picklist = config.picklist(decl.picklist) if decl.picklist else None
+    return list(picklist.choices) if picklist else []
+
+
+def declared(config: Config, kind: str) -> list[FieldDecl]:
+    return list(getattr(config.fields, kind))
+
+
+def find_decl(config: Config, kind: str, raw_key: str) -> FieldDecl | None:
+    """A declared field by key, either label or an alias (case-insensitive)."""
+    wanted = _norm(raw_key)
+    for d in declared(config, kind):
+        if wanted in {_norm(s) for s in (d.key, d.name.en, d.name.zh_CN, *d.aliases)}:
+            return d
+    return None
+
+
+def check_custom(config: Config, decl: FieldDecl, raw: str) -> str:
+    """The stored (canonical, text) value of a declared field; raises InvalidValue with what to type."""
+    try:
+        text = check_text(decl.key, raw, decl.max_length, required=True)
+        assert text is not None
+        if decl.type == "number":
+            return format(check_number(decl.key, text).normalize(), "f")
+        if decl.type == "date":
+            try:
+                return date.fromisoformat(text).isoformat()
+            except ValueError:
+                raise InvalidValue(decl.key, shown(text), "use YYYY-MM-DD, e.g. 2027-03-31",
+                                   "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
+        if decl.type == "choice":
+            return resolve_choice(decl.key, text, decl_choices(config, decl))
+        return text
+    except InvalidFieldValue as exc:
+        exc.data["field_zh"] = decl.name.zh_CN
+        raise
+
+
+def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -> tuple[str, str]:
+    """(field label, value label) of a stored custom field in the reader's language."""
+    decl = find_decl(config, kind, key)
+    if decl is None or decl.key != key:
+        return key, value
+    label = decl.name.zh_CN if locale == "zh_CN" else decl.name.en
+    if decl.type == "choice":
+        return label, choice_label(decl_choices(config, decl), value, locale) or value
+    return label, value
+
+
+def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = ()) -> UnknownField:
+    """The error for a key nobody declared: the nearest known names first (difflib), then all of them."""
+    names = list(dict.fromkeys(known))
+    near = difflib.get_close_matches(_norm(raw_key), names, n=3, cutoff=0.5)
+    return UnknownField(shown(raw_key, 40), [*extra, *near], names)
+
+
+LOST_REASON_MAX = 2000
+
+
+def check_lost_reason(config: Config, raw: str | None) -> str:
+    """A lost reason: the key of [picklists.lost_reason] when one is configured, else free text (≤ 2000)."""
+    text = check_text("reason", raw, LOST_REASON_MAX, multiline=True) or ""
+    picklist = config.picklist("lost_reason")
+    if picklist is None or not text:
+        return text
+    return resolve_choice("reason", text, picklist.choices)

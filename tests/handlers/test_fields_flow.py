@@ -1,0 +1,147 @@
+"""Declared fields, picklists and limits through the console and the runner, in English and Chinese."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm_core.models import Activity, Deal, Lead, Ticket
+
+
+def count(wiring, model) -> int:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return s.scalar(select(func.count(model.id)))
+
+
+class TestEnglish:
+    def test_an_unknown_option_is_refused_never_glued_onto_the_name(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        out = console_bot("emma").exec("lead add Carl amount=25万")
+        assert "Unknown field “amount”" in out and "lead convert <L-id> amount=" in out and "Nothing was changed" in out
+        assert count(wiring, Lead) == 0
+
+    def test_picklists_accept_aliases_and_show_labels(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        out = console_bot("emma").exec('lead add "Ann Lee" source=expo region=intl industry=software level=A')
+        assert "Trade show / event" in out and "International" in out and "A (key account)" in out
+        with wiring.session_factory() as s:
+            lead = s.scalar(select(Lead))
+            assert (lead.source, lead.region, lead.industry, lead.fields) == ("event", "intl", "software", {"level": "a"})
+
+    def test_a_value_outside_the_picklist_is_refused_listing_the_allowed_values(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        out = console_bot("emma").exec("lead add Bob region=mars")
+        assert "region “mars” is not valid" in out and "east (East)" in out and "west (West)" in out
+        assert count(wiring, Lead) == 0
+
+    def test_deal_set_refuses_an_undeclared_field_and_stores_nothing(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        emma = console_bot("emma")
+        emma.exec("deal new Acme amount=5000")
+        out = emma.exec("deal set D-1 budget=yes colour=red")
+        assert "Unknown field “colour”. Did you mean:" in out and "Nothing was changed" in out
+        out = emma.exec("deal set D-1 budget=yes level=b competitor=Initech")
+        assert "Updated: budget, level, competitor" in out and "Customer level=B" in out
+        with wiring.session_factory() as s:
+            assert s.get(Deal, 1).fields == {"budget": "yes", "level": "b", "competitor": "Initech"}
+
+    @pytest.mark.parametrize("amount", ["1e400", "123456789012345678901234567890", "-5", "NaN"])
+    def test_amounts_out_of_range_answer_a_clear_message(self, console_bot, wiring, amount):  # type: ignore[no-untyped-def]
+        out = console_bot("emma").exec(f"deal new Acme amount={amount}")
+        assert "amount" in out and ("below 10^15" in out or "120,000" in out)
+        assert count(wiring, Deal) == 0
+
+    def test_ticket_priority_as_word_or_option_and_free_text_keeps_its_equals_signs(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        emma = console_bot("emma")
+        assert "Ticket T-1" in emma.exec("ticket new Acme urgent VPN down")
+        assert "Ticket T-2" in emma.exec("ticket new Acme VPN down priority=high")
+        out = emma.exec("ticket new Acme whenever it breaks")
+        assert "must be one of urgent, high, normal, low" in out
+        assert "Logged" in emma.exec("log T-1 note retry=3 timeout=30s")
+        with wiring.session_factory() as s:
+            assert [t.priority for t in s.scalars(select(Ticket).order_by(Ticket.id))] == ["urgent", "high"]
+            assert s.scalar(select(Activity.text)) == "retry=3 timeout=30s"
+
+    def test_a_closed_option_list_suggests_the_nearest(self, console_bot):  # type: ignore[no-untyped-def]
+        out = console_bot("emma").exec("deal new Acme amount=5 clse=2027-01-01")
+        assert "Unknown option “clse”. Did you mean: close?" in out
+
+
+class TestChinese:
+    def test_a_chinese_source_alias_works(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        out = console_bot("li").exec("线索 新建 王五 来源=展会 地区=华南 客户级别=重点")
+        assert "线索 L-1 · 王五" in out and "展会" in out and "华南" in out and "A 类（重点）" in out
+        with wiring.session_factory() as s:
+            lead = s.scalar(select(Lead))
+            assert (lead.name, lead.source, lead.region, lead.fields) == ("王五", "event", "south", {"level": "a"})
+
+    def test_a_value_outside_the_picklist_is_refused_in_chinese(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        out = console_bot("li").exec("线索 新建 李四 地区=火星")
+        assert "地区「火星」无效" in out and "华东（east）" in out and "海外（intl）" in out
+        assert count(wiring, Lead) == 0
+
+    def test_unknown_field_in_chinese(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        li.exec("商机 新建 某某科技 amount=5万")
+        out = li.exec("商机 设置 D-1 颜色=红")
+        assert "未知字段「颜色」" in out and "未做任何修改" in out
+        with wiring.session_factory() as s:
+            assert s.get(Deal, 1).fields == {}
+
+    def test_ticket_priority_in_chinese(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        assert "工单 T-1" in li.exec("工单 新建 某某科技 紧急 VPN 连不上")
+        assert "工单 T-2" in li.exec("工单 新建 某某科技 VPN 连不上 优先级=紧急")
+        with wiring.session_factory() as s:
+            assert list(s.scalars(select(Ticket.priority))) == ["urgent", "urgent"]
+
+    def test_a_huge_company_and_a_nul_byte_are_refused(self, console_bot, wiring):  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        out = li.exec("线索 新建 赵六 公司=" + "深" * 100_000)
+        assert "一条命令最多 10000 个" in out
+        out = li.exec("线索 新建 赵六 公司=" + "深" * 301)
+        assert "公司" in out and "最多 300 个字符（当前 301 个）" in out
+        out = li.exec("线索 新建 赵\x00六")
+        assert "控制字符 \\x00" in out
+        assert count(wiring, Lead) == 0
+
+
+LONG = "x" * 6000
+# Every command with an oversized or poisoned value where a person types one: a clear message, never a 500.
+COMMANDS = [
+    "lead add {v}", "lead add A company={v}", "lead add A email={v}", "lead add A phone={v}", "lead add A product={v}",
+    "lead add A tags={v}", "lead add A level={v}", "lead convert L-1 amount={v}", "deal new {v} amount=5",
+    "deal new A amount={v}", "deal new A amount=5 name={v}", "deal new A amount=5 close={v}",
+    "deal set D-1 name={v}", "deal set D-1 account={v}", "deal set D-1 contact={v}", "deal set D-1 budget={v}",
+    "deal set D-1 competitor={v}", "deal set D-1 {v}=1", "advance D-1 {v}", "lost D-1 reason={v}", "lost D-1 {v}",
+    "log D-1 note {v}", "quote D-1 PRO x1 discount={v}", "approve A-1 {v}", "reject A-1 {v}",
+    "ticket new {v} urgent down", "ticket new A {v} down", "ticket new A urgent {v}", "contract set C-1 usage={v}",
+    "renewals {v}", "task done {v}", "help {v}", "{v}",
+]
+REFUSED = [LONG, "a\x00b", "a\x1bb"]        # refused wherever they are typed
+ODD = ["9" * 40, "1e400", "-1" + "0" * 30]  # a fine name or note, a refused number or reference: never a 500
+
+
+@pytest.mark.parametrize("template", COMMANDS)
+def test_no_input_becomes_an_internal_error(console_bot, wiring, template):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('lead add "Seed" company=Seedco')
+    emma.exec("deal new Seedco amount=1000")
+    before = (count(wiring, Lead), count(wiring, Deal), count(wiring, Ticket), count(wiring, Activity))
+    for value in REFUSED:
+        out = emma.exec(template.format(v=value))
+        refused = "Cannot do that" in out or "How to use" in out or template.startswith("help")  # help: a read
+        assert "Something went wrong" not in out and refused, (
+            template, value[:20], out)
+        after = (count(wiring, Lead), count(wiring, Deal), count(wiring, Ticket), count(wiring, Activity))
+        assert after == before, (template, value[:20], out)
+    for value in ODD:
+        out = emma.exec(template.format(v=value))
+        assert "Something went wrong" not in out, (template, value[:20], out)
+
+
+def test_refused_fields_write_nothing_and_cost_no_extra_queries(console_bot, wiring, assert_query_count):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec("deal new Acme amount=5000")
+    with assert_query_count() as refused:
+        emma.exec("deal set D-1 budget=yes colour=red")
+    with assert_query_count() as accepted:
+        emma.exec("deal set D-1 budget=yes")
+    writes = [s for s in refused.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert len(refused.statements) < len(accepted.statements)
