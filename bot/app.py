@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     app = FastAPI(title="chatcrm", version="0.1.0", lifespan=lifespan,
                   description="A CRM run from chat. REST API for lead capture and payment write-back.")
     app.state.wiring = w
+    if w.settings.chatcrm_test_crash_after_ack:  # test-only hook (bot/crashpoint.py); inert unless set
+        from bot.crashpoint import CrashAfterAck
+        app.add_middleware(CrashAfterAck)
     app.include_router(api.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -4,6 +4,7 @@ from crm_core.models.base import Base
 from crm_core.models.delivery import (ConsoleChannel, ConsoleInboxMessage, DeliveryLogEntry, DeliveryPacing,
                                      DigestSnapshot, SchedulerMark, SlaBreach)
 from crm_core.models.imports import ImportedRow
+from crm_core.models.inbox import InboxItem
 from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.replay import SeenSignature
@@ -22,4 +23,5 @@ __all__ = [
     "Account", "Activity", "AssignmentCursor", "AuditEntry", "Base", "ChatIdentity", "Contact", "Deal",
     "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
     "SeenSignature",
+    "InboxItem",
 ]
