@@ -25,6 +25,10 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
         from bot.processes import embed_workers  # the deliverer + scheduler start with the app (lifespan)
         embed_workers(w)
         w.extras["embedded_workers"] = True
+    elif (w.settings.slack_enabled or w.settings.wecom_enabled) and not w.extras.get("inbox_recovery_at_start"):
+        from bot.processes import recover_at_start  # requests a dead process acked but did not finish
+        w.extras.setdefault("on_start", []).append(lambda: recover_at_start(w))
+        w.extras["inbox_recovery_at_start"] = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
