@@ -61,6 +61,7 @@ INBOX_PROCESSORS = (
     ("wecom", "bot.wecom.inbound", "recover", ("wecom.callback",)),
 )
 RECOVERY_EVERY = 5.0  # seconds between recovery passes (at most; never longer than the lease)
+PRUNE_EVERY = 60  # passes between two prunes of replied rows older than inbox.KEEP
 
 
 def recover_inbox(w: Wiring, *, limit: int = 20) -> int:
@@ -101,11 +102,14 @@ class InboxRecovery:
         self.every = min(RECOVERY_EVERY, max(0.2, w.settings.chatcrm_inbox_lease_seconds))
 
     def run(self) -> None:
+        passes = 0
         while True:
             try:
                 while recover_inbox(self.w) and not self.stop_event.is_set():
                     pass
-                inbox.prune(self.w.session_factory, self.w.clock.now())
+                if passes % PRUNE_EVERY == 0:
+                    inbox.prune(self.w.session_factory, self.w.clock.now())
+                passes += 1
             except Exception:  # noqa: BLE001 - a pass that fails is logged; the next one runs anyway
                 log.exception("inbox recovery pass failed")
             if self.stop_event.wait(self.every):
