@@ -19,6 +19,7 @@ from bot import crashpoint
 from bot.slack import inbox as slack_inbox
 from bot.slack.context import SlackContext, guarded
 from bot.slack.modals import LOG_MESSAGE, Meta, deals_for_picker, log_message_view
+
 ANY_ACTION = re.compile(r".*")  # every block action is acknowledged, even one with an empty action_id
 
 
