@@ -68,6 +68,10 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
         from bot.processes import embed_workers  # the deliverer + scheduler start with the app (lifespan)
         embed_workers(w)
         w.extras["embedded_workers"] = True
+    elif (w.settings.slack_enabled or w.settings.wecom_enabled) and not w.extras.get("inbox_recovery_at_start"):
+        from bot.processes import recover_at_start  # requests a dead process acked but did not finish
+        w.extras.setdefault("on_start", []).append(lambda: recover_at_start(w))
+        w.extras["inbox_recovery_at_start"] = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +86,9 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     app.state.wiring = w
     install_error_handlers(app)
     app.add_middleware(api.BodyLimit)  # 413 for bodies over 64 KiB (/api) or 1 MiB (chat callbacks), before parsing
+    if w.settings.chatcrm_test_crash_after_ack:  # test-only hook (bot/crashpoint.py); inert unless set
+        from bot.crashpoint import CrashAfterAck
+        app.add_middleware(CrashAfterAck)
     app.include_router(api.router)
     reader = read_only_engine(w.engine)  # a health check never takes SQLite's write lock
 

@@ -12,6 +12,11 @@ class Settings(BaseSettings):
     port: int = 8000
     chatcrm_api_key: str | None = None
     chatcrm_embedded_workers: bool = True
+    # How long the process that acknowledged an inbound request owns it before recovery may redo it.
+    chatcrm_inbox_lease_seconds: float = 60.0
+    # TEST ONLY (tests/reliability/test_kill_after_ack.py): exit the process right after the first inbound
+    # request was recorded and acknowledged, before its work. Inert unless set to 1.
+    chatcrm_test_crash_after_ack: bool = False
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

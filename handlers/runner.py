@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cards.builders.common import UsageView, error_card, internal_error_card, usage_card
 from cards.model import Reply
+from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.errors import DomainError
@@ -95,6 +96,10 @@ class Runner:
             if inv.idempotency_key:
                 uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
                                                     at=self.clock.now()))
+                # The request's inbox row (if it has one) is finished in this same transaction: a crash
+                # leaves either "pending, nothing done" or "done, reply stored" (crm_core.inbox).
+                inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
+                                actor_id=inv.actor_id)
             return reply
 
     def _stored_reply(self, key: str) -> Reply | None:

@@ -94,6 +94,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
                    token_verification_enabled=False, listener_executor=listener_executor,
                    logger=logging.getLogger("chatcrm.slack.bolt"))
     ctx = SlackContext(w, work=work_executor, workspaces=gate)
+    w.extras["slack_ctx"] = ctx  # inbox recovery (bot/processes.py) answers through the same context
 
     def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
         context["chatcrm"] = ctx

@@ -94,7 +94,8 @@ def message_for(reply: Reply, locale: str) -> dict[str, Any]:
     except (SlackLimitError, ValueError) as exc:
         ref = new_ref()
         log.error("slack: cannot render reply ref=%s kinds=%s: %s", ref, [c.kind for c in cards], exc)
-        return to_message(internal_error_card(locale, ref))
+        # The work is over (its outcome is what failed to render): whether it saved anything is not known here.
+        return to_message(internal_error_card(locale, ref, saved=None))
 
 
 def respond_with(respond: Callable[..., Any], reply: Reply, locale: str, *, replace_original: bool = False) -> None:
@@ -172,7 +173,7 @@ def _acked_with_error_view(kwargs: dict[str, Any], ref: str) -> bool:
     if body.get("type") != "view_submission":
         ack()
         return False
-    card = internal_error_card(_locale(kwargs), ref)
+    card = internal_error_card(_locale(kwargs), ref, saved=None)  # the submission may have been applied
     view = View(type="modal", title=fit_text(card.title, 24), close="OK",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=" ".join(getattr(b, "text", "") for b in card.blocks)))])
     ack(response_action="update", view=view.to_dict())
@@ -185,7 +186,9 @@ def _tell(kwargs: dict[str, Any], ref: str) -> None:
     if respond is None or not (body.get("response_url") or body.get("response_urls")):
         return
     try:
-        msg = to_message(internal_error_card(_locale(kwargs), ref))
+        # A view submission may have been applied before the crash; other listeners crash before any work.
+        saved = None if body.get("type") == "view_submission" else False
+        msg = to_message(internal_error_card(_locale(kwargs), ref, saved=saved))
         respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=False)
     except Exception as exc:  # noqa: BLE001 - reporting the error failed too; it is logged, not hidden
         log.error("slack: could not tell the user about ref=%s: %s", ref, exc)

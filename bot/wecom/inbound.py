@@ -13,24 +13,33 @@
   reply becomes an outbox row (op "send" to the user), so the deliverer retries it.
 - An image, voice or file message gets a hint that only text commands work. Other events
   (enter_agent, …) only make sure the user exists.
+- Durable: the callback was written to the inbox (crm_core.inbox) before WeCom got its 200. The work marks
+  the row done with its reply in the runner's transaction; sending the reply is recorded on the row after.
+  A process that dies leaves the row to `recover` (bot/processes.py), which redoes only what is missing;
+  a reply sent that late is headed by a card saying what was saved.
 """
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wecom.crypto import WeComCallback
 from bot.wecom.identity import WeComIdentity
 from bot.wecom.messenger import WeComMessenger
-from cards.builders.common import notice_card
-from cards.model import Card
+from cards.builders.common import internal_error_card, notice_card, saved_notice_card
+from cards.model import Card, Reply
 from cards.render.wecom import parse_button_key
+from crm_core import inbox
 from crm_core.clock import Clock
+from crm_core.models import InboxItem
 from crm_core.outbox import enqueue
+from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
 from handlers.ports import DeliveryError, Recipient
 from handlers.runner import Runner
@@ -41,6 +50,7 @@ SLASH_PREFIX = re.compile(r"^/(crm\b\s*)?", re.IGNORECASE)
 ONLY_TEXT = {"zh_CN": ("只支持文字命令", "请发送文字命令，例如 `我的`。输入 `帮助` 查看全部命令。"),
              "en": ("Text commands only", "Send a text command, for example `my`. Type `help` for all commands.")}
 ERROR_KINDS = frozenset({"error", "usage"})  # reply cards that never replace the clicked card
+KIND = "wecom.callback"  # inbox rows of this adapter
 
 
 @dataclass
@@ -51,46 +61,115 @@ class CallbackHandler:
     messenger: WeComMessenger
     clock: Clock
     pacer: Pacer | None = None
+    lease: timedelta = inbox.LEASE
 
-    def __call__(self, cb: WeComCallback) -> None:
-        """Never raises: this runs after the HTTP answer, so a failure can only be logged."""
+    # --- the inbox (crm_core.inbox): accepted before the answer, worked on and answered after it ---
+
+    def inbox_row(self, cb: WeComCallback) -> InboxItem:
+        """The callback as an inbox row, committed with its dedupe claim before WeCom gets its 200."""
+        return inbox.new_row(key=cb.dedupe_key, platform="wecom", kind=KIND, external_user=cb.from_user,
+                             team=None, payload=asdict(cb), reply_to={"wecom_user": cb.from_user},
+                             now=self.clock.now(), lease=self.lease)
+
+    def run_live(self, key: str) -> None:
+        """After the answer, in the process that accepted the callback (unless recovery took it already)."""
+        item = inbox.claim_key(self.session_factory, key, self.clock.now(), lease=self.lease, first=True)
+        if item is not None:
+            self.process(item)
+
+    def take_over(self, key: str) -> None:
+        """A WeCom retry of an accepted callback: worked on only when its process's lease ran out."""
+        item = inbox.claim_key(self.session_factory, key, self.clock.now(), lease=self.lease)
+        if item is not None:
+            self.process(item, late=True)
+
+    def process(self, item: inbox.Item, *, late: bool = False) -> None:
+        """Do the work unless done, then send the reply unless sent. Never raises (background work): a failure
+        is recorded on the row and the next recovery pass (after the lease) tries again."""
+        cb = WeComCallback(**item.payload)
         try:
-            self.handle(cb)
-        except Exception:  # noqa: BLE001 - background work: log with the callback's identity
-            log.exception("WeCom callback %s from %s failed", cb.dedupe_key, cb.from_user)
+            if item.status == "pending":
+                try:
+                    item = self.work(item, cb)
+                except Exception as exc:  # noqa: BLE001 - rolled back: answered "nothing saved", with an id
+                    item = self._give_up(item, exc)
+            if item.reply_sent_at is None:
+                self.send_reply(item, cb, late=late)
+        except Exception as exc:  # noqa: BLE001 - recorded; recovery retries after the lease
+            log.exception("WeCom callback %s from %s failed (left for recovery)", cb.dedupe_key, cb.from_user)
+            inbox.note_error(self.session_factory, item.key, f"{exc.__class__.__name__}: {exc}")
 
-    def handle(self, cb: WeComCallback) -> None:
+    def work(self, item: inbox.Item, cb: WeComCallback) -> inbox.Item:
         actor_id = self.identity.resolve(cb.from_user)
+        reply = Reply()
+        if item.attempts > inbox.MAX_ATTEMPTS:
+            return self._give_up(item, None, actor_id)
         if cb.kind == "text":
             text = SLASH_PREFIX.sub("", cb.content.strip())  # "/crm deal D-7" typed out of Slack habit
-            if not text:
-                return
-            reply = self.runner.run_text(actor_id, text, platform="wecom", conversation=cb.from_user,
-                                         idempotency_key=cb.dedupe_key)
-            self.deliver(actor_id, cb, reply.cards)
+            if text:
+                reply = self.runner.run_text(actor_id, text, platform="wecom", conversation=cb.from_user,
+                                             idempotency_key=cb.dedupe_key)
         elif cb.kind == "card_click":
-            self.click(actor_id, cb)
+            reply = self.click(actor_id, cb)
         elif cb.kind == "other":  # an image, a voice message, a file…
             locale = self.runner.locale_for(actor_id)
-            self.deliver(actor_id, cb, (notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"]),))
+            reply = Reply(cards=(notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"]),))
         else:
             log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
+        done = inbox.finish(self.session_factory, item.key, reply.to_dict(), self.clock.now(), actor_id=actor_id)
+        assert done is not None
+        return done
 
-    def click(self, actor_id: int, cb: WeComCallback) -> None:
+    def _give_up(self, item: inbox.Item, exc: Exception | None, actor_id: int | None = None) -> inbox.Item:
+        ref = secrets.token_hex(4)
+        log.error("WeCom callback %s failed ref=%s (attempt %s)", item.key, ref, item.attempts, exc_info=exc)
+        actor_id = actor_id or item.actor_id or self._actor_of(item.external_user)
+        locale = self.runner.locale_for(actor_id) if actor_id is not None else self.messenger.locale
+        reply = Reply(cards=(internal_error_card(locale, ref, saved=False),))
+        done = inbox.finish(self.session_factory, item.key, reply.to_dict(), self.clock.now(), actor_id=actor_id,
+                            error_ref=ref)
+        assert done is not None
+        return done
+
+    def _actor_of(self, userid: str) -> int | None:
+        with self.session_factory() as session:
+            user = user_by_identity(session, "wecom", userid)
+            return user.id if user else None
+
+    def send_reply(self, item: inbox.Item, cb: WeComCallback, *, late: bool = False) -> None:
+        """Send the stored reply once: to the person now, or through the outbox when WeCom refuses it now. A
+        reply sent late (after a crash) is headed by what was saved. The row is marked replied afterwards."""
+        reply = Reply.from_dict(item.reply or {})
+        cards = list(reply.cards)
+        if item.actor_id is None or not cards:
+            self._replied(item.key)
+            return
+        if late:
+            saved = bool(item.saved) and not any(c.kind in ERROR_KINDS for c in cards)
+            locale = cards[0].locale
+            refs = [c.ref for c in cards if c.ref] if saved else []
+            what = cb.content.strip() if cb.kind == "text" else cb.event_key.split("|")[0]
+            cards.insert(0, saved_notice_card(locale, what, refs, saved=saved))
+        elif cb.kind == "card_click" and reply.replace_original and cards[0].kind not in ERROR_KINDS:
+            if self._replace_clicked(cb, cards[0]):
+                cards = cards[1:]
+        self.deliver(item.actor_id, cb, cards)
+        self._replied(item.key)
+
+    def _replied(self, key: str) -> None:
+        with self.session_factory.begin() as session:
+            inbox.mark_replied(session, key, self.clock.now())
+
+    def click(self, actor_id: int, cb: WeComCallback) -> Reply:
         parsed = parse_button_key(cb.event_key)
         if parsed is None:
             log.warning("WeCom card click with a key we did not make: %r (task %s)", cb.event_key, cb.task_id)
-            return
+            return Reply()
         action, value = parsed
         self.messenger.cards.add_code(cb.task_id, cb.response_code, "click", userid=cb.from_user)
         inv = Invocation(actor_id=actor_id, kind="action", name=action, args={"value": value}, platform="wecom",
                          conversation=cb.from_user, idempotency_key=cb.dedupe_key)
-        reply = self.runner.run(inv)
-        cards = list(reply.cards)
-        if reply.replace_original and cards and cards[0].kind not in ERROR_KINDS:
-            if self._replace_clicked(cb, cards[0]):
-                cards = cards[1:]
-        self.deliver(actor_id, cb, cards)
+        return self.runner.run(inv)
 
     def _replace_clicked(self, cb: WeComCallback, card: Card) -> bool:
         try:
@@ -126,4 +205,12 @@ class CallbackHandler:
                     not_before=not_before)
 
 
-__all__ = ["CallbackHandler"]
+def recover(w: Any, item: inbox.Item) -> None:
+    """The recovery pass (bot/processes.py) hands over a row left by a process that died."""
+    from bot.wecom.runtime import wecom_runtime
+    rt = wecom_runtime(w)
+    if rt is not None:
+        rt.handler.process(item, late=True)
+
+
+__all__ = ["KIND", "CallbackHandler", "recover"]

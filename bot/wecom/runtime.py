@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
@@ -24,6 +25,7 @@ class WeComRuntime:
     inbound: InboundLog
     handler: CallbackHandler
     clock: Clock  # callback freshness (routes: a timestamp more than 5 minutes off is refused)
+    crash_after_ack: bool = False  # test only (bot/crashpoint.py): CHATCRM_TEST_CRASH_AFTER_ACK
 
 
 def wecom_runtime(w: Wiring) -> WeComRuntime | None:
@@ -44,10 +46,11 @@ def wecom_runtime(w: Wiring) -> WeComRuntime | None:
     messenger = WeComMessenger(client, int(agent), cards, locale=w.config.company.locale)
     handler = CallbackHandler(session_factory=w.session_factory, runner=w.runner,
                               identity=WeComIdentity(w.session_factory, client, w.clock), messenger=messenger,
-                              clock=w.clock, pacer=Pacer(w.session_factory))
+                              clock=w.clock, pacer=Pacer(w.session_factory),
+                              lease=timedelta(seconds=s.chatcrm_inbox_lease_seconds))
     rt = WeComRuntime(crypto=WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id), client=client,
                       messenger=messenger, inbound=InboundLog(w.session_factory, w.clock), handler=handler,
-                      clock=w.clock)
+                      clock=w.clock, crash_after_ack=s.chatcrm_test_crash_after_ack)
     w.extras[EXTRAS_KEY] = rt
     return rt
 

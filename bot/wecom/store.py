@@ -34,11 +34,14 @@ class InboundLog:
         self._factory = session_factory
         self._clock = clock
 
-    def claim(self, cb: WeComCallback) -> bool:
+    def claim(self, cb: WeComCallback, *, also: object | None = None) -> bool:
+        """`also`: a row committed in the same transaction (the request's inbox row, crm_core.inbox)."""
         try:  # insert first (no read): the primary key decides, also between racing processes
             with self._factory.begin() as session:
                 session.add(WeComInbound(key=cb.dedupe_key, kind=cb.kind[:16], from_user=cb.from_user[:64],
                                          received_at=self._clock.now()))
+                if also is not None:
+                    session.add(also)
         except IntegrityError:  # seen before: a retry
             return False
         if zlib.crc32(cb.dedupe_key.encode()) % PRUNE_ONE_IN == 0:

@@ -12,6 +12,20 @@ CATALOG = {
     "internal.title": {"en": "Something went wrong", "zh_CN": "出错了"},
     "internal.body": {"en": "This is on our side, not yours. Reference: {ref}. Your change was not saved.",
                       "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改未保存。"},
+    "internal.body_saved": {"en": "This is on our side, not yours. Reference: {ref}. Your change was saved; "
+                                  "do not type it again.",
+                            "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改已保存，请勿重复输入。"},
+    "internal.body_unknown": {"en": "This is on our side, not yours. Reference: {ref}. Check the record before "
+                                    "typing it again: your change may have been saved.",
+                              "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改可能已保存，"
+                                       "请先查看记录再决定是否重新输入。"},
+    "saved.title": {"en": "Done earlier: {command}", "zh_CN": "之前的命令已执行：{command}"},
+    "saved.records": {"en": "Saved: {refs}. The answer could not be shown at the time; here it is.",
+                      "zh_CN": "已保存：{refs}。当时未能显示结果，现补发如下。"},
+    "saved.no_records": {"en": "It was carried out. The answer could not be shown at the time; here it is.",
+                         "zh_CN": "已执行完成。当时未能显示结果，现补发如下。"},
+    "saved.nothing": {"en": "Nothing was saved. The answer could not be shown at the time; here it is.",
+                      "zh_CN": "没有保存任何修改。当时未能显示结果，现补发如下。"},
     "usage.title": {"en": "How to use “{command}”", "zh_CN": "「{command}」的用法"},
     "usage.unknown": {"en": "I don't know “{word}”.", "zh_CN": "无法识别「{word}」。"},
     "usage.did_you_mean": {"en": "Did you mean: {suggestions}?", "zh_CN": "你是不是想输入：{suggestions}？"},
@@ -30,9 +44,23 @@ def error_card(locale: str, message: str, *, hint: str | None = None) -> Card:
     return Card(title=t(locale, "error.title"), locale=locale, blocks=tuple(blocks), kind="error")
 
 
-def internal_error_card(locale: str, reference: str) -> Card:
+def internal_error_card(locale: str, reference: str, *, saved: bool | None = False) -> Card:
+    """`saved`: False — the change was rolled back; True — it was committed; None — not known."""
+    key = {False: "internal.body", True: "internal.body_saved", None: "internal.body_unknown"}[saved]
     return Card(title=t(locale, "internal.title"), locale=locale,
-                blocks=(Section(t(locale, "internal.body", ref=reference)),), kind="error")
+                blocks=(Section(t(locale, key, ref=reference)),), kind="error")
+
+
+def saved_notice_card(locale: str, command: str, refs: Sequence[str], *, saved: bool) -> Card:
+    """Heads a reply that is delivered late (the first delivery failed): says truthfully what was saved."""
+    if not saved:
+        text = t(locale, "saved.nothing")
+    elif refs:
+        text = t(locale, "saved.records", refs=", ".join(refs))
+    else:
+        text = t(locale, "saved.no_records")
+    return Card(title=t(locale, "saved.title", command=command[:80]), locale=locale, blocks=(Section(text),),
+                kind="info")
 
 
 @dataclass(frozen=True)

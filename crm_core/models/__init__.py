@@ -5,6 +5,7 @@ from crm_core.models.delivery import (ConsoleChannel, ConsoleInboxMessage, Deliv
                                      DigestSnapshot, SchedulerMark, SlaBreach)
 from crm_core.models.imports import ImportedRow
 from crm_core.models.lead_identity import LeadIdentity, LeadMerge
+from crm_core.models.inbox import InboxItem
 from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.replay import SeenSignature
@@ -25,4 +26,5 @@ __all__ = [
     "SeenSignature",
     "LeadIdentity", "LeadMerge",
     "ChatWorkspace",
+    "InboxItem",
 ]

@@ -11,7 +11,8 @@ from crm_core.models import Base
 # "you may not do that" — is remembered so a retry answers the same; a first contact creates the user's
 # pacing row, etc.). Business state lives in every other table.
 BOOKKEEPING = frozenset({"processed_invocations", "seen_signatures", "delivery_pacing", "delivery_log",
-                         "wecom_inbound", "wecom_card_tasks", "wecom_response_codes", "wecom_access_tokens"})
+                         "wecom_inbound", "wecom_card_tasks", "wecom_response_codes", "wecom_access_tokens",
+                         "inbox"})
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 

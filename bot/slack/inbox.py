@@ -1,0 +1,280 @@
+"""Slack's side of the transactional inbox (crm_core.inbox): nothing acknowledged is lost, nothing doubled.
+
+1. Before the ack, the listener writes the request to the inbox (`accept`): the payload needed to redo the
+   work, who sent it (user + workspace) and where to answer (`response_url`). Only after that commit does
+   Slack get its 200. A request whose key (team + trigger_id) is already in the inbox is a retry: it is
+   acknowledged, and worked on only when the process that took it is gone (its lease ran out).
+2. The work (`work`) runs through the shared runner with the inbox key as idempotency key; the runner marks
+   the row done, with its reply, in the same transaction as the change.
+3. The reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while Slack still
+   accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the outbox, headed by
+   a card that says what was saved. A reply recorded as sent is never sent again.
+A row left pending or undelivered by a process that died is picked up by `recover` (bot/processes.py).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
+from bot.wiring import Wiring
+from cards.builders.common import internal_error_card, saved_notice_card
+from cards.model import Reply
+from cards.render.slack import action_name
+from crm_core import inbox
+from crm_core.outbox import enqueue
+from crm_core.services.users import user_by_identity
+from handlers.invocation import Invocation
+
+log = logging.getLogger("chatcrm.slack.inbox")
+
+COMMAND = "slack.command"
+ACTION = "slack.action"
+KINDS = (COMMAND, ACTION)
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack: a response_url works for 30 minutes…
+RESPONSE_URL_USES = 5  # …and 5 posts
+# Where a form can be shown, "Advance stage" asks for the missing fields instead of refusing.
+SLACK_ACTIONS = {"deal.advance": "form.advance"}
+ACTION_FIELDS = ("type", "user", "team", "trigger_id", "response_url", "channel", "container", "api_app_id")
+
+
+def lease(w: Wiring) -> timedelta:
+    return timedelta(seconds=w.settings.chatcrm_inbox_lease_seconds)
+
+
+def _ack_sessions(w: Wiring) -> sessionmaker[Session]:
+    if w.engine.dialect.name == "sqlite":
+        return w.session_factory
+    from bot.slack.app import ack_path_sessions  # the ack path's own small pool (see app.py)
+    return ack_path_sessions(w)
+
+
+def command_key(body: dict[str, Any]) -> str:
+    """Workspace + person + trigger id (context.idempotency_key); a request without a trigger id gets a key of
+    its own, so two people's requests never share one (and a retry of it is not recognised)."""
+    return idempotency_key("cmd", body, str(body.get("user_id", ""))) or f"slack:cmd:once:{uuid.uuid4().hex}"
+
+
+def action_key(body: dict[str, Any]) -> str:
+    user = str((body.get("user") or {}).get("id", ""))
+    return idempotency_key("action", body, user) or f"slack:action:once:{uuid.uuid4().hex}"
+
+
+def accept(ctx: SlackContext, kind: str, key: str, body: dict[str, Any], *, user_id: str, team: str | None) -> bool:
+    """Write the request to the inbox (committed before the caller acks). False: it was there already."""
+    w = ctx.wiring
+    if kind == ACTION:
+        payload: dict[str, Any] = {k: body[k] for k in ACTION_FIELDS if k in body}
+        payload["actions"] = (body.get("actions") or [])[:1]
+        payload["view"] = {"type": (body.get("view") or {}).get("type")}
+    else:
+        payload = {k: v for k, v in body.items() if k != "token"}
+    row = inbox.new_row(key=key, platform="slack", kind=kind, external_user=user_id, team=team, payload=payload,
+                        reply_to={"response_url": body.get("response_url")}, now=w.clock.now(), lease=lease(w))
+    return inbox.record(_ack_sessions(w), row)
+
+
+def run_live(ctx: SlackContext, key: str, client: WebClient | None) -> None:
+    """After the ack, in the process that acknowledged: take the row (unless recovery already did) and do it."""
+    item = inbox.claim_key(ctx.wiring.session_factory, key, ctx.wiring.clock.now(), lease=lease(ctx.wiring),
+                           first=True)
+    if item is not None:
+        process(ctx, item, client, live=True)
+
+
+def take_over(ctx: SlackContext, key: str, client: WebClient | None) -> None:
+    """A platform retry of a request already in the inbox: worked on only if its owner's lease ran out."""
+    item = inbox.claim_key(ctx.wiring.session_factory, key, ctx.wiring.clock.now(), lease=lease(ctx.wiring))
+    if item is None:
+        log.info("slack: %s is already in the inbox; the retry is acknowledged and changes nothing", key)
+        return
+    process(ctx, item, client, live=False)
+
+
+def recover(w: Wiring, item: inbox.Item) -> None:
+    """The recovery pass (bot/processes.py) hands over a claimed row left by a process that died."""
+    ctx = w.extras.get("slack_ctx") or SlackContext(w)
+    process(ctx, item, client_for_team(w, item.team), live=False)
+
+
+def client_for_team(w: Wiring, team: str | None) -> WebClient | None:
+    from bot.slack.app import web_client
+    s = w.settings
+    if s.slack_oauth_enabled:
+        from bot.slack.oauth import bot_token_for, build_oauth
+        oauth = w.extras.get("slack_oauth") or build_oauth(s, w.engine, web_client(w, None))
+        w.extras["slack_oauth"] = oauth
+        return web_client(w, bot_token_for(oauth.installation_store, team))
+    return web_client(w, s.slack_bot_token) if s.slack_bot_token else None
+
+
+def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool) -> None:
+    """Do the work of a claimed row unless it is done, then deliver its reply unless sent. Never raises: a
+    failure is recorded on the row, and the next recovery pass (after the lease) tries again."""
+    w = ctx.wiring
+    try:
+        if item.status == "pending":
+            try:
+                item = work(ctx, item, client) if item.attempts <= inbox.MAX_ATTEMPTS else give_up(ctx, item)
+            except Exception as exc:  # noqa: BLE001 - its transaction rolled back: answered "nothing saved"
+                item = give_up(ctx, item, exc)
+        if item.reply_sent_at is None:
+            deliver(ctx, item, client, live=live)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row and logged with an id; recovery retries
+        ref = new_ref()
+        log.error("slack: inbox %s failed ref=%s (left for recovery)", item.key, ref, exc_info=exc)
+        inbox.note_error(w.session_factory, item.key, f"ref={ref} {exc.__class__.__name__}: {exc}")
+
+
+def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None) -> inbox.Item:
+    w = ctx.wiring
+    body = item.payload
+    if item.kind == COMMAND:
+        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
+        reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
+                                    conversation=body.get("channel_id"), idempotency_key=item.key)
+    else:
+        user = body["user"]
+        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
+        if (body.get("view") or {}).get("type") == "modal":
+            reply = Reply()  # our modals dispatch no block actions; the submission carries the state
+        else:
+            action = (body.get("actions") or [{}])[0]
+            name = action_name(str(action.get("action_id", "")))
+            value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+            reply = ctx.run(Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name),
+                                       args={"value": value}, platform="slack", conversation=_channel(body),
+                                       idempotency_key=item.key))
+    done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor)
+    assert done is not None
+    return done
+
+
+def give_up(ctx: SlackContext, item: inbox.Item, exc: Exception | None = None) -> inbox.Item:
+    """The work raised (or its process died MAX_ATTEMPTS times): answer with an error card saying nothing was
+    saved — true, since the runner's transaction rolled back. Should the work have committed after all (it
+    failed after the runner), the row is done already and keeps its real reply."""
+    w = ctx.wiring
+    ref = new_ref()
+    log.error("slack: %s failed ref=%s (attempt %s)", item.key, ref, item.attempts, exc_info=exc)
+    actor = item.actor_id or _actor_of(w, item)
+    reply = Reply(cards=(internal_error_card(ctx.locale(actor), ref, saved=False),))
+    done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor, error_ref=ref)
+    assert done is not None
+    return done
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+
+
+def _actor_of(w: Wiring, item: inbox.Item) -> int | None:
+    with w.session_factory() as session:
+        user = user_by_identity(session, "slack", item.external_user)
+        return user.id if user else None
+
+
+def deliver(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool) -> None:
+    """Send the stored reply once. Live and fresh: as the reply; recovered: headed by what was saved."""
+    from bot.slack.home import publish_home
+    from bot.slack.modals import Meta, open_form
+    w = ctx.wiring
+    reply = Reply.from_dict(item.reply or {})
+    locale = ctx.locale(item.actor_id)
+    body = item.payload
+    user_id = item.external_user
+    if live and reply.form and client is not None:
+        value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+        meta = Meta(ref=str(reply.form.get("ref", value.split(":")[0])), locale=locale,
+                    response_url=body.get("response_url"), channel=body.get("channel_id") or _channel(body))
+        if open_form(client, body.get("trigger_id"), reply.form, meta, ctx):
+            _replied(w, item.key)
+            return
+    base = reply
+    if not live:
+        reply = _with_outcome(item, reply, locale)
+    url = item.reply_to.get("response_url")
+    fresh = w.clock.now() - item.received_at < RESPONSE_URL_LIFETIME and item.attempts <= RESPONSE_URL_USES
+    sent = False
+    if url and fresh:
+        sent = _post_response_url(w, item.key, url, reply, locale)
+    elif not url and client is not None:  # the Home tab has no response_url: a DM from the app
+        msg = message_for(reply, locale)
+        client.chat_postMessage(channel=user_id, text=msg["text"], blocks=msg["blocks"])
+        sent = True
+    if sent:
+        _replied(w, item.key)
+    elif url and fresh:
+        return  # the next recovery pass (after the lease) tries the response_url again
+    else:
+        _to_outbox(ctx, item, _with_outcome(item, base, locale))
+        return
+    if client is not None:
+        send_attachments(client, user_id, reply)
+        if (body.get("view") or {}).get("type") == "home" and item.actor_id is not None:
+            publish_home(ctx, client, user_id, item.actor_id)
+
+
+def _with_outcome(item: inbox.Item, reply: Reply, locale: str) -> Reply:
+    """A late reply says first what happened to the request: saved (and which records), or nothing saved."""
+    saved = bool(item.saved) and not any(c.kind in ("error", "usage") for c in reply.cards)
+    refs = [c.ref for c in reply.cards if c.ref] if saved else []
+    head = saved_notice_card(locale, _what(item), refs, saved=saved)
+    return Reply(cards=(head, *reply.cards), visibility="ephemeral", attachments=reply.attachments)
+
+
+def _what(item: inbox.Item) -> str:
+    body = item.payload
+    if item.kind == COMMAND:
+        return f"/crm {body.get('text', '')}".strip()
+    action = (body.get("actions") or [{}])[0]
+    return str(((action.get("text") or {}).get("text")) or action_name(str(action.get("action_id", ""))))
+
+
+def _post_response_url(w: Wiring, key: str, url: str, reply: Reply, locale: str) -> bool:
+    msg = message_for(reply, locale)
+    try:
+        resp = WebhookClient(url, logger=logging.getLogger("chatcrm.slack.web")).send(
+            text=msg["text"], blocks=msg["blocks"], response_type=reply.visibility,
+            replace_original=reply.replace_original)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row; the next pass tries again
+        log.warning("slack: reply of %s not posted (%s); will retry", key, exc)
+        inbox.note_error(w.session_factory, key, f"response_url: {exc.__class__.__name__}: {exc}")
+        return False
+    if resp.status_code != 200:
+        log.warning("slack: reply of %s refused by response_url (%s %s); will retry", key, resp.status_code,
+                    resp.body)
+        inbox.note_error(w.session_factory, key, f"response_url: HTTP {resp.status_code} {resp.body}"[:2000])
+        return False
+    return True
+
+
+def _replied(w: Wiring, key: str) -> None:
+    with w.session_factory.begin() as session:
+        inbox.mark_replied(session, key, w.clock.now())
+
+
+def _to_outbox(ctx: SlackContext, item: inbox.Item, reply: Reply) -> None:
+    """The response_url is spent or keeps failing: the reply (headed by what was saved) goes to the person
+    as a DM through the outbox, and the row is marked replied in the same transaction."""
+    w = ctx.wiring
+    actor = item.actor_id or _actor_of(w, item)
+    now = w.clock.now()
+    with w.session_factory.begin() as session:
+        if actor is not None:
+            for i, card in enumerate(reply.cards):
+                enqueue(session, dedupe_key=f"inbox-reply:{item.key}:{i}"[:255], kind="reply", target_type="user",
+                        target_id=actor, payload=card.to_dict(), now=now)
+        else:
+            log.error("slack: reply of %s has nobody to go to (unknown user %s)", item.key, item.external_user)
+        inbox.mark_replied(session, item.key, now)
+
+
+__all__ = ["ACTION", "COMMAND", "KINDS", "accept", "action_key", "command_key", "process", "recover", "run_live",
+           "take_over"]

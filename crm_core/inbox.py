@@ -1,0 +1,160 @@
+"""The transactional inbox (crm_core.models.inbox.InboxItem): record, claim, finish, mark the reply sent.
+
+The life of a row:
+
+    record()         pending   written and committed BEFORE the platform is acknowledged
+    claim_key()      pending   the process that acknowledged takes it (attempts 0 → 1); a recovery pass
+                               that already took it (lease expired) wins instead, never both
+    mark_done()      done      in the runner's own transaction: the change and "done + reply" commit together
+    finish()         done      outcomes that committed nothing (usage error, refusal, crash): saved = False
+    mark_replied()   replied   the reply reached the person (or was handed to the outbox)
+
+`claim_due()` is the recovery pass: rows still pending or done-but-not-replied whose lease ran out (their
+process died, or is stuck), oldest first; on PostgreSQL with FOR UPDATE SKIP LOCKED so several processes
+share them, on SQLite inside one IMMEDIATE transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.db import WRITE_INTENT
+from crm_core.models import InboxItem
+
+LEASE = timedelta(seconds=60)  # how long a process owns a row before a recovery pass may take it over
+MAX_ATTEMPTS = 5  # work that crashed this often is given up (answered with an error card, nothing saved)
+KEEP = timedelta(days=7)  # replied rows are forgotten after this (platform retries come within minutes)
+OPEN = ("pending", "done")
+
+
+@dataclass(frozen=True)
+class Item:
+    """A detached snapshot of a row, safe to hand to another thread."""
+
+    id: int
+    key: str
+    platform: str
+    kind: str
+    external_user: str
+    team: str | None
+    payload: dict[str, Any]
+    reply_to: dict[str, Any]
+    status: str
+    saved: bool | None
+    actor_id: int | None
+    reply: dict[str, Any] | None
+    attempts: int
+    received_at: datetime
+    reply_sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: InboxItem) -> "Item":
+        return cls(id=row.id, key=row.key, platform=row.platform, kind=row.kind, external_user=row.external_user,
+                   team=row.team, payload=dict(row.payload or {}), reply_to=dict(row.reply_to or {}),
+                   status=row.status, saved=row.saved, actor_id=row.actor_id,
+                   reply=dict(row.reply) if row.reply is not None else None, attempts=row.attempts,
+                   received_at=row.received_at, reply_sent_at=row.reply_sent_at)
+
+
+def new_row(*, key: str, platform: str, kind: str, external_user: str, team: str | None, payload: dict[str, Any],
+            reply_to: dict[str, Any], now: datetime, lease: timedelta = LEASE) -> InboxItem:
+    return InboxItem(key=key[:200], platform=platform, kind=kind, external_user=external_user[:64],
+                     team=(team or None) and team[:64], payload=payload, reply_to=reply_to, status="pending",
+                     attempts=0, received_at=now, lease_until=now + lease)
+
+
+def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
+    """Commit a new row. False when a row with its key exists (a platform retry: nothing is written)."""
+    try:
+        with factory.begin() as session:
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def get(factory: sessionmaker[Session], key: str) -> Item | None:
+    with factory() as session:
+        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        return Item.of(row) if row is not None else None
+
+
+def claim_key(factory: sessionmaker[Session], key: str, now: datetime, *, lease: timedelta = LEASE,
+              first: bool = False) -> Item | None:
+    """Take one open row for this process: `first` (the process that acknowledged it) only while nobody took
+    it yet; otherwise only when its lease ran out. None when it is not ours to work on."""
+    cond = [InboxItem.key == key[:200], InboxItem.status.in_(OPEN)]
+    cond.append(InboxItem.attempts == 0 if first else InboxItem.lease_until <= now)
+    with factory.begin() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        got = session.execute(update(InboxItem).where(*cond).values(
+            attempts=InboxItem.attempts + 1, lease_until=now + lease)).rowcount
+        if not got:
+            return None
+        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        return Item.of(row) if row is not None else None
+
+
+def claim_due(factory: sessionmaker[Session], now: datetime, *, kinds: tuple[str, ...], lease: timedelta = LEASE,
+              limit: int = 20) -> list[Item]:
+    """The recovery pass: up to `limit` open rows of `kinds` (what this process can answer) whose lease ran
+    out, now leased to this process."""
+    with factory.begin() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        ids = list(session.scalars(
+            select(InboxItem.id).where(InboxItem.status.in_(OPEN), InboxItem.lease_until <= now,
+                                       InboxItem.kind.in_(kinds))
+            .order_by(InboxItem.id).limit(limit).with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+        session.execute(update(InboxItem).where(InboxItem.id.in_(ids)).values(
+            attempts=InboxItem.attempts + 1, lease_until=now + lease))
+        rows = session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id))
+        return [Item.of(r) for r in rows]
+
+
+def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, *, actor_id: int | None) -> int:
+    """In the work's own transaction: the change is saved and this is its reply. 0 when no inbox row
+    (the console, a test calling the runner directly) or the row was finished already."""
+    return int(session.execute(update(InboxItem).where(
+        InboxItem.key == key[:200], InboxItem.status == "pending").values(
+        status="done", saved=True, reply=reply, actor_id=actor_id, done_at=now)).rowcount or 0)
+
+
+def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now: datetime, *,
+           actor_id: int | None, error_ref: str | None = None) -> Item | None:
+    """An outcome that committed no change (usage error, refusal, internal error) — unless the work's own
+    transaction already marked the row done. Returns the row as it stands."""
+    with factory.begin() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        session.execute(update(InboxItem).where(InboxItem.key == key[:200], InboxItem.status == "pending").values(
+            status="done", saved=False, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
+        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        return Item.of(row) if row is not None else None
+
+
+def mark_replied(session: Session, key: str, now: datetime) -> bool:
+    """The reply reached the person (or the outbox, in this same transaction). False when it had already."""
+    return bool(session.execute(update(InboxItem).where(
+        InboxItem.key == key[:200], InboxItem.reply_sent_at.is_(None)).values(
+        status="replied", reply_sent_at=now, last_error=None)).rowcount)
+
+
+def note_error(factory: sessionmaker[Session], key: str, error: str) -> None:
+    with factory.begin() as session:
+        session.execute(update(InboxItem).where(InboxItem.key == key[:200]).values(last_error=error[:2000]))
+
+
+def prune(factory: sessionmaker[Session], now: datetime, keep: timedelta = KEEP) -> int:
+    with factory.begin() as session:
+        return int(session.execute(delete(InboxItem).where(
+            InboxItem.status == "replied", InboxItem.received_at < now - keep)).rowcount or 0)
+
+
+__all__ = ["Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
+           "mark_replied", "new_row", "note_error", "prune", "record"]
