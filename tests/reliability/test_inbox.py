@@ -91,7 +91,7 @@ def test_a_retry_while_the_owner_still_holds_the_lease_changes_nothing(slack: Sl
                                                                         clock: FrozenClock) -> None:
     body = slack.command_body("U01EMMA", LEAD)
     with slack_wiring.session_factory.begin() as s:  # as if another process acked it a moment ago
-        s.add(inbox.new_row(key="slack:cmd:T0001:" + body.split("trigger_id=")[1], platform="slack",
+        s.add(inbox.new_row(key="slack:cmd:T0001:U01EMMA:" + body.split("trigger_id=")[1], platform="slack",
                             kind="slack.command", external_user="U01EMMA", team="T0001", payload={},
                             reply_to={}, now=clock.now()))
     assert slack.post(body, "application/x-www-form-urlencoded").status_code == 200

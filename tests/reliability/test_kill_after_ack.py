@@ -174,7 +174,7 @@ def test_a_slack_command_acked_by_a_process_that_died_is_done_once_and_answered_
     player = SlackPlayer(None, slack)  # type: ignore[arg-type] - only builds bodies here
     body = player.command_body("U01EMMA", 'lead add "Kill Test" company="Phoenix Ltd" email=kill@phoenix.example')
     form = dict(parse_qsl(body))
-    key = f"slack:cmd:{form['team_id']}:{form['trigger_id']}"
+    key = f"slack:cmd:{form['team_id']}:{form['user_id']}:{form['trigger_id']}"
 
     server.start(crash_after_ack=True)
     ack = server.post("/slack/events", body.encode(), signed(body))
