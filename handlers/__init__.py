@@ -3,3 +3,4 @@ from handlers import activities, deals, help, leads, notifications  # noqa: F401
 from handlers import forms, home, swarm  # noqa: F401  (Slack issue: form actions, home surface, swarm)
 from handlers import approvals, orders, quotes  # noqa: F401  (issue 3 A: quotes, approvals, orders)
 from handlers import renewals, reports, tickets  # noqa: F401  (issue 3 B: tickets, contracts, reports)
+from handlers import ownership  # noqa: F401  (data a team can trust: owners really move)

@@ -68,3 +68,14 @@ def convert_lead_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: U
 @action("lead.log", writes=False)
 def log_lead_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     return log_prompt(uow, actor, locale, button_ref(inv, "lead"))
+
+
+@command("lead assign")
+def assign_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """`lead assign L-3 tom` (线索 分配): the owner gives it away, or a manager / admin reassigns it."""
+    from crm_core.services.ownership import do_assign_lead, resolve_user  # noqa: PLC0415 - kept with this handler
+
+    new_owner = resolve_user(uow, inv.args["owner"])
+    lead = do_assign_lead(uow, actor, inv.args["lead"].id, new_owner, now=clock.now())
+    note = t(locale, "lead.assigned", ref=lead.ref, owner=new_owner.name)
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead), note=note),))

@@ -47,7 +47,7 @@ def test_partial_then_full_payment_moves_the_status_and_tells_owner_and_finance(
     assert r.json() | {"payment_id": 0} == {
         "payment_id": 0, "external_id": "tx-1", "order_id": 1, "invoice_no": "INV-2026-000001", "amount": "500.00",
         "currency": "CNY", "order_amount": "1288.20", "order_paid": "500.00", "order_status": "partially_paid",
-        "duplicate": False}
+        "duplicate": False, "order_overpaid": "0.00"}
     r = pay(client, external_id="tx-2", invoice_no="inv-2026-000001", amount="788.20", paid_at="2026-03-05T10:00:00")
     assert r.status_code == 201 and r.json()["order_status"] == "paid"
     with wiring.session_factory() as s:
