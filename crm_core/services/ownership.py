@@ -138,13 +138,14 @@ def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User
         raise Conflict("Name two different people: transfer <from> <to>, e.g. transfer li wang.",
                        "请写两个不同的人：交接 <原负责人> <新负责人>，例如：交接 li wang")
     s, today = uow.session, local_today(uow, now)
+    from_id, to_id, actor_id = from_user.id, to_user.id, actor.id
     statements = {
         "leads": update(Lead).where(Lead.owner_id == from_user.id, Lead.status == "open")
         .values(owner_id=to_user.id, assigned_at=now, updated_at=now),
         "deals": update(Deal).where(Deal.owner_id == from_user.id, Deal.status == "open")
         .values(owner_id=to_user.id, updated_at=now, version=Deal.version + 1),
         "tickets": update(Ticket).where(Ticket.owner_id == from_user.id, Ticket.closed_at.is_(None))
-        .values(owner_id=to_user.id),
+        .values(owner_id=to_user.id, updated_at=now, version=Ticket.version + 1),
         "contracts": update(Contract).where(Contract.owner_id == from_user.id, Contract.end_date >= today)
         .values(owner_id=to_user.id, updated_at=now),
         "tasks": update(Task).where(Task.owner_id == from_user.id, Task.done_at.is_(None),
@@ -156,8 +157,13 @@ def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User
     for kind in TRANSFER_KINDS:
         result = s.execute(statements[kind].execution_options(synchronize_session=False))
         counts[kind] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    s.expire_all()
-    audit_id = _audit(uow, actor, "owner.transfer", "user", from_user.id, now, to_user_id=to_user.id, **counts)
-    uow.emit(RecordsTransferred(from_user_id=from_user.id, to_user_id=to_user.id, actor_id=actor.id,
-                                counts=counts, audit_id=audit_id))
+    for model in (Lead, Deal, Ticket, Contract, Task):  # loaded copies must not keep the old owner
+        for obj in [o for o in s.identity_map.values() if isinstance(o, model)]:
+            s.expire(obj)
+    entry = AuditEntry(actor_id=actor_id, action="owner.transfer", record_type="user", record_id=from_id,
+                       data={"to_user_id": to_id, **counts}, at=now)
+    s.add(entry)
+    s.flush()
+    uow.emit(RecordsTransferred(from_user_id=from_id, to_user_id=to_id, actor_id=actor_id, counts=counts,
+                                audit_id=entry.id))
     return Transfer(from_user, to_user, counts)
