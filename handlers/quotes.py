@@ -80,7 +80,9 @@ def quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
         superseded_by=newer.ref if newer else None, is_latest=quote.superseded_at is None,
         approval_ref=approval.ref if approval else None, steps=step_views(uow, approval),
         invoice_no=order.invoice_no if order else None,
-        deal_amount_differs=deal.status == "open" and deal.amount != quote.total)
+        deal_amount_differs=deal.status == "open" and deal.amount != quote.total,
+        order_flag=order_view(uow, order).flag if order is not None else None,
+        order_overpaid=order_view(uow, order).overpaid if order is not None else None)
 
 
 def order_view(uow: UnitOfWork, order: Order) -> OrderView:

@@ -167,6 +167,8 @@ class QuoteView:
     steps: Sequence[StepView] = ()
     invoice_no: str | None = None
     deal_amount_differs: bool = False  # an approved quote proposes its total as the (open) deal's amount
+    order_flag: str | None = None  # overpaid | cancelled_order: its order received money it should not have
+    order_overpaid: str | None = None
 
 
 def step_line(locale: str, s: StepView) -> str:
@@ -196,6 +198,8 @@ def quote_card(locale: str, v: QuoteView, *, notes: Sequence[str] = ()) -> Card:
                               + " · ".join(step_line(locale, s) for s in v.steps)))
     if v.superseded_by:
         blocks.append(Context(t(locale, "quote.superseded_by", ref=v.superseded_by)))
+    if v.order_flag and v.order_overpaid:
+        blocks.append(Context(f"{v.invoice_no}: " + t(locale, f"order.flag.{v.order_flag}", amount=v.order_overpaid)))
     buttons: tuple[Button, ...] = ()
     if v.status == "approved" and v.is_latest and not v.invoice_no:
         buttons = (Button(t(locale, "btn.order"), "quote.order", v.ref, "primary"),)
