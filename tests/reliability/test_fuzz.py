@@ -157,6 +157,7 @@ TARGETED = {
     "deal.swarm": ["D-1"], "deal.log": ["D-1"], "deal.list_more": ["team:0", "mine:0"], "lead.convert": ["L-1"],
     "lead.log": ["L-1"], "ticket.ack": ["T-1"], "ticket.close": ["T-1"], "contract.renew": ["C-1"],
     "home.show": [""],
+    "deal.advance_confirm": [*(f"D-1:{st}:qualify" for st in STAGES), "D-1"], "deal.amount_from_quote": ["Q-1"],
 }
 
 
