@@ -78,8 +78,9 @@ def _audit(uow: UnitOfWork, actor: User, action: str, record_type: str, record_i
     return entry.id
 
 
-def _check_new_owner(ref: str, old_owner: User, new_owner: User) -> None:
-    if old_owner.id == new_owner.id:
+def _check_new_owner(ref: str, old_owner_id: int, new_owner: User) -> None:
+    # by id: after waiting for a row lock, PostgreSQL's re-check can leave an eager-loaded owner empty
+    if old_owner_id == new_owner.id:
         raise Conflict(f"{ref} already belongs to {new_owner.name}; nothing changed.",
                        f"{ref} 的负责人已经是 {new_owner.name}，本次未做修改。")
 
@@ -87,7 +88,7 @@ def _check_new_owner(ref: str, old_owner: User, new_owner: User) -> None:
 def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, *, now: datetime) -> None:
     """Give an open deal (and its open tasks) to another person."""
     check_can_move(uow, actor, deal.owner_id, deal.ref)
-    _check_new_owner(deal.ref, deal.owner, new_owner)
+    _check_new_owner(deal.ref, deal.owner_id, new_owner)
     if deal.status != "open":
         raise Conflict(f"{deal.ref} is closed ({deal.status}); only open deals change owner.",
                        f"{deal.ref} 已关闭，只有进行中的商机可以改派。")
@@ -105,7 +106,7 @@ def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, 
 def do_assign_lead(uow: UnitOfWork, actor: User, lead_id: int, new_owner: User, *, now: datetime) -> Lead:
     lead = load_record(uow.session, Lead, lead_id, "lead", for_update=True)
     check_can_move(uow, actor, lead.owner_id, lead.ref)
-    _check_new_owner(lead.ref, lead.owner, new_owner)
+    _check_new_owner(lead.ref, lead.owner_id, new_owner)
     if lead.status != "open":
         raise Conflict(f"{lead.ref} is {lead.status}; only open leads can be assigned.",
                        f"{lead.ref} 已不是进行中的线索，不能再分配。")

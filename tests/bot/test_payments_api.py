@@ -177,6 +177,7 @@ def test_an_overpayment_is_accepted_flagged_and_told_once_to_owner_finance_and_a
     emma = console_bot("emma")
     assert "INV-2026-000001: ⚠ ¥100.00 received beyond the invoice total" in emma.exec("quote Q-1")
     assert "Globex ⚠ overpaid ¥100.00" in emma.exec("deal D-1")
+    assert "Globex ⚠ 多付 ¥100.00" in console_bot("chen").exec("商机 D-1")  # emma's director reads Chinese
 
 
 def test_a_payment_to_a_cancelled_order_is_kept_and_flagged(client, wiring, order, user_id):  # type: ignore[no-untyped-def]

@@ -168,3 +168,30 @@ class TestDealRulesInChat:
         li = console_bot("li")
         li.exec("deal new Acme amount=5000")
         assert "还没有已批准的报价" in li.exec("商机 设置 D-2 金额=报价")
+
+
+def test_eight_simultaneous_reassignments_move_the_deal_once(console_bot, wiring, outbox_rows, user_id) -> None:  # type: ignore[no-untyped-def]
+    """Double submits from a manager (SQLite: IMMEDIATE transactions; PostgreSQL: the deal row lock)."""
+    import threading
+
+    console_bot("li").exec("deal new Acme amount=50000")
+    barrier, lock, texts = threading.Barrier(8), threading.Lock(), []
+
+    def submit() -> None:
+        barrier.wait()
+        text = wiring.runner.run_text(user_id("wang"), "deal set D-1 owner=han").text()
+        with lock:
+            texts.append(text)
+
+    workers = [threading.Thread(target=submit) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    moved = [t for t in texts if "D-1 的负责人已改为 韩梅梅" in t]
+    assert len(texts) == 8 and len(moved) == 1, texts
+    assert all("已经是 韩梅梅" in t for t in texts if t not in moved), texts
+    assert owner_of(wiring, 1) == "han"
+    assert sorted(r.target_id for r in outbox_rows("owner.changed")) == sorted([user_id("li"), user_id("han")])
+    with wiring.session_factory() as s:
+        assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "deal.owner")).all()) == 1
