@@ -25,7 +25,7 @@ from handlers.registry import command
 
 @command("transfer")
 def transfer_records(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    from_user = resolve_user(uow, inv.args["from"])
+    from_user = resolve_user(uow, inv.args["from"], active_only=False)  # typically someone who has left
     to_user = resolve_user(uow, inv.args["to"])
     done = do_transfer_all(uow, actor, from_user, to_user, now=clock.now())
     names = {"from_user": from_user.name, "to_user": to_user.name}

@@ -32,6 +32,9 @@ def local_today(uow: UnitOfWork, now: datetime) -> date:
 
 def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool = False) -> Deal:
     deal = load_record(uow.session, Deal, deal_id, "deal", for_update=for_update)
+    if for_update and (deal.owner is None or deal.owner.id != deal.owner_id):
+        # the owner changed while we waited for the row lock: PostgreSQL's re-check leaves the joined owner empty
+        uow.session.expire(deal, ["owner"])
     require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
     return deal
 

@@ -32,22 +32,25 @@ _MENTION = re.compile(r"^<@([A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>$")
 TRANSFER_KINDS = ("leads", "deals", "tickets", "contracts", "tasks")
 
 
-def resolve_user(uow: UnitOfWork, raw: str) -> User:
-    """The active user named by key, display name, `<@SLACKID>`, `@name` or a chat user id."""
+def resolve_user(uow: UnitOfWork, raw: str, *, active_only: bool = True) -> User:
+    """The active user named by key, display name, `<@SLACKID>`, `@name` or a chat user id.
+
+    `active_only=False` also finds people who have left (the `from` side of a transfer)."""
     text = (raw or "").strip()
     mention = _MENTION.match(text)
     wanted = mention.group(1) if mention else text.lstrip("@＠").strip()
     if not wanted:
         raise InvalidValue("owner", raw, "name a person, e.g. owner=tom", "请指定负责人，例如 owner=li")
     s = uow.session
-    active = list(s.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    stmt = select(User).order_by(User.id)
+    active = list(s.scalars(stmt.where(User.active.is_(True)) if active_only else stmt))
     low = wanted.lower()
     for match in (lambda u: u.key.lower() == low, lambda u: u.name == wanted, lambda u: u.name.lower() == low):
         found = [u for u in active if match(u)]
         if len(found) == 1:
             return found[0]
     ident = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == wanted))
-    if ident is not None and ident.user.active:
+    if ident is not None and (ident.user.active or not active_only):
         return ident.user
     names = {u.key: u for u in active} | {u.name: u for u in active}
     near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)

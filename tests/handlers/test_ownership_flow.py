@@ -97,6 +97,16 @@ def test_transfer_moves_the_book_with_one_message_each_side(console_bot, wiring,
     assert "Moved 0 leads, 0 deals" in console_bot("admin").exec("transfer li han")
 
 
+def test_transfer_from_someone_who_left_but_never_to_them(console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
+    console_bot("li").exec("deal new Acme amount=50000")
+    with wiring.runner.uow() as uow:
+        uow.session.scalar(select(User).where(User.key == "li")).active = False
+    admin = console_bot("admin")
+    assert "no active user is called that" in admin.exec("transfer han li")
+    assert "Moved 0 leads, 1 deals" in admin.exec("transfer li han")
+    assert owner_of(wiring, 1) == "han"
+
+
 class TestDealRulesInChat:
     def test_won_without_amount_is_refused_in_both_languages(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
         li, emma = console_bot("li"), console_bot("emma")
@@ -195,3 +205,27 @@ def test_eight_simultaneous_reassignments_move_the_deal_once(console_bot, wiring
     assert sorted(r.target_id for r in outbox_rows("owner.changed")) == sorted([user_id("li"), user_id("han")])
     with wiring.session_factory() as s:
         assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "deal.owner")).all()) == 1
+
+
+def test_an_edit_waiting_behind_a_reassignment_sees_the_new_owner(console_bot, wiring, user_id) -> None:  # type: ignore[no-untyped-def]
+    """wang edits D-1 while li gives it to han: whichever runs second works on the new state, no crash."""
+    import threading
+
+    console_bot("li").exec("deal new Acme amount=50000")
+    barrier, texts = threading.Barrier(2), {}
+
+    def run(key: str, text: str) -> None:
+        barrier.wait()
+        texts[key] = wiring.runner.run_text(user_id(key), text).text()
+
+    workers = [threading.Thread(target=run, args=("li", "deal set D-1 owner=han")),
+               threading.Thread(target=run, args=("wang", "deal set D-1 budget=yes"))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert "D-1 的负责人已改为 韩梅梅" in texts["li"]
+    assert "已更新：budget" in texts["wang"] and "出错了" not in texts["wang"], texts
+    assert owner_of(wiring, 1) == "han"
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 1).fields == {"budget": "yes"}
