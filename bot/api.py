@@ -195,13 +195,14 @@ class PaymentOut(BaseModel):
     order_paid: str
     order_status: str
     duplicate: bool
+    order_overpaid: str = Field(default="0.00", description="money received beyond the invoice total (flagged)")
 
 
 def _payment_out(result: PaymentResult) -> PaymentOut:
     p, o = result.payment, result.order
     return PaymentOut(payment_id=p.id, external_id=p.external_id, order_id=o.id, invoice_no=o.invoice_no,
                       amount=str(p.amount), currency=o.currency, order_amount=str(o.amount), order_paid=str(o.paid),
-                      order_status=o.status, duplicate=not result.created)
+                      order_status=o.status, duplicate=not result.created, order_overpaid=str(o.overpaid))
 
 
 def _record_payment(w: Wiring, data: PaymentInput) -> PaymentOut:

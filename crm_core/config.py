@@ -83,6 +83,7 @@ class Stage(_Strict):
 
 class Pipeline(_Strict):
     stages: list[Stage]
+    won_requires_amount: bool = True  # `won D-1` is refused until the deal has an amount
 
     @field_validator("stages")
     @classmethod

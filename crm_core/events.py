@@ -147,3 +147,45 @@ class LeadMerged(Event):
 class WorkspaceRequested(Event):
     """A chat workspace that is not invited asked to install (crm_core/services/workspaces.py): ask the admins."""
     workspace_id: int
+# --- ownership, deal rules, payment flags (issue "Data a team can trust", h3) ---
+
+@dataclass(frozen=True)
+class OwnerChanged(Event):
+    """One record changed hands: both the old and the new owner are told."""
+
+    record_type: str  # deal | lead
+    record_id: int
+    old_owner_id: int
+    new_owner_id: int
+    actor_id: int
+    audit_id: int
+
+
+@dataclass(frozen=True)
+class RecordsTransferred(Event):
+    """`transfer li wang`: everything open of one person moved to another; one message to each side."""
+
+    from_user_id: int
+    to_user_id: int
+    actor_id: int
+    counts: dict[str, int]
+    audit_id: int
+
+
+@dataclass(frozen=True)
+class ApprovalWithdrawn(Event):
+    """The deal was closed (won or lost) while the approval was pending: its open card is retired."""
+
+    approval_id: int
+    level: int
+    deal_id: int
+    deal_status: str  # won | lost
+
+
+@dataclass(frozen=True)
+class PaymentFlagged(Event):
+    """A payment beyond the invoice total, or to a cancelled order: accepted, and owner + finance are told."""
+
+    payment_id: int
+    order_id: int
+    reason: str  # overpaid | cancelled_order

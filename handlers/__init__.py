@@ -4,3 +4,4 @@ from handlers import forms, home, swarm  # noqa: F401  (Slack issue: form action
 from handlers import approvals, orders, quotes  # noqa: F401  (issue 3 A: quotes, approvals, orders)
 from handlers import renewals, reports, tickets  # noqa: F401  (issue 3 B: tickets, contracts, reports)
 from handlers import workspaces  # noqa: F401  (Slack workspaces: invitations decided by admins)
+from handlers import ownership  # noqa: F401  (data a team can trust: owners really move)

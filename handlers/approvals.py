@@ -15,7 +15,7 @@ from cards.builders.quotes import ApprovalView, approval_card, quote_card, t
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.errors import NotFound
-from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, Event
+from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn, Event
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.outbox import enqueue
 from crm_core.services.approvals import check_decidable, do_decide, waiting_on
@@ -202,6 +202,24 @@ def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
     locale = locale_of(approver, uow.config)
     note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
     ref_key = _step_ref(approval.id, step.level)
+    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
+            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
+            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
+                                  notes=(note,)).to_dict())
+
+
+@on(ApprovalWithdrawn)
+def retire_card_of_closed_deal(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """The deal was won or lost: the approver's open card is updated in place, without buttons, saying why."""
+    assert isinstance(event, ApprovalWithdrawn)
+    found = _approval_step(uow, event.approval_id, event.level)
+    if found is None:
+        return
+    approval, step = found
+    ref_key = _step_ref(approval.id, step.level)
+    locale = locale_of(uow.session.get(User, step.approver_id), uow.config)
+    note = t(locale, "approval.withdrawn", ref=approval.ref, deal=f"D-{event.deal_id}",
+             status=t(locale, f"deal.{event.deal_status}"))
     enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
             target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
             payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from cards.builders.common import list_card
 from cards.builders.sales import deal_card, deal_line, t
-from cards.model import Button, Reply
+from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.fields import check_lost_reason, picklist_label
+from crm_core.errors import InvalidValue
 from crm_core.models import Deal, User
-from crm_core.services.deals import (access_deal, check_shown_stage, do_close, do_create_deal, do_move_stage,
-                                     do_set_fields, list_deals, parse_date, resolve_stage)
+from crm_core.services.deals import (access_deal, amount_from_quote, check_shown_stage, do_close, do_create_deal,
+                                     do_move_stage, do_set_fields, is_backwards, list_deals, parse_date,
+                                     resolve_stage)
+from crm_core.services.ownership import do_transfer_deal, resolve_user
+from crm_core.services.quotes import access_quote
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
@@ -68,17 +72,48 @@ def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: in
 @command("deal set")
 def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
-    changed = do_set_fields(uow, actor, deal, inv.options, now=clock.now())
+    options = dict(inv.options)
+    notes = []
+    owner_raw = options.pop("owner", None)
+    if owner_raw is not None:  # a transfer, not a field: its own rules (who may) and notifications (both owners)
+        new_owner = resolve_user(uow, owner_raw)
+        do_transfer_deal(uow, actor, deal, new_owner, now=clock.now())
+        notes.append(t(locale, "deal.owner_changed", ref=deal.ref, owner=new_owner.name))
+    if str(options.get("amount", "")).strip().lower() in ("quote", "报价"):
+        options["amount"] = amount_from_quote(uow, deal)
+    if options or owner_raw is None:
+        changed = do_set_fields(uow, actor, deal, options, now=clock.now())
+        notes.insert(0, t(locale, "deal.set", fields=", ".join(changed)))
+    return _card(uow, deal, locale, clock, *notes)
+
+
+@action("deal.amount_from_quote")
+def amount_from_quote_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """The approved quote's "Use quote total as deal amount" button."""
+    quote, _deal = access_quote(uow, actor, button_ref(inv, "quote").id)
+    deal = access_deal(uow, actor, quote.deal_id, for_update=True)
+    if quote.status != "approved" or quote.superseded_at is not None:
+        amount = amount_from_quote(uow, deal)  # the latest approved version, or the refusal saying there is none
+    else:
+        amount = str(quote.total)
+    changed = do_set_fields(uow, actor, deal, {"amount": amount}, now=clock.now())
     return _card(uow, deal, locale, clock, t(locale, "deal.set", fields=", ".join(changed)))
 
 
+CONFIRM_WORDS = ("confirm", "确认")
+
+
 def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: int, stage: str | None,
-             shown_stage: str | None = None) -> Reply:
+             shown_stage: str | None = None, confirmed: bool = False) -> Reply:
     deal = access_deal(uow, actor, deal_id, for_update=True)
     check_shown_stage(uow, deal, shown_stage)
+    if stage is not None and stage.strip().lower() in CONFIRM_WORDS:
+        stage, confirmed = None, True
     target = resolve_stage(uow, deal, stage)
+    if is_backwards(uow, deal, target) and not confirmed:
+        return _confirm_back(uow, deal, target.key, locale, clock)
     previous = deal.stage
-    move = do_move_stage(uow, actor, deal, target, now=clock.now())
+    move = do_move_stage(uow, actor, deal, target, now=clock.now(), confirmed=confirmed)
     notes = [t(locale, "deal.moved", from_stage=stage_name(uow, previous, locale),
                to_stage=stage_name(uow, target.key, locale))]
     if move.tasks:
@@ -86,9 +121,30 @@ def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: i
     return _card(uow, deal, locale, clock, *notes)
 
 
+def _confirm_back(uow: UnitOfWork, deal: Deal, target: str, locale: str, clock: Clock) -> Reply:
+    """Moving back asks first: nothing changes until Confirm (or the text form with `confirm`)."""
+    names = {"from_stage": stage_name(uow, deal.stage, locale), "to_stage": stage_name(uow, target, locale)}
+    body = t(locale, "deal.back.body", ref=deal.ref, stage=target, **names)
+    card = Card(title=t(locale, "deal.back.title", ref=deal.ref, **names), locale=locale, blocks=(Section(body),),
+                buttons=(Button(t(locale, "btn.confirm_back"), "deal.advance_confirm", f"{deal.ref}:{deal.stage}:{target}",
+                                "danger"),), kind="prompt", ref=deal.ref)
+    return Reply(cards=(card,))
+
+
 @command("advance")
 def advance_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"))
+    return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"),
+                    confirmed=inv.args.get("confirm") is not None)
+
+
+@action("deal.advance_confirm")
+def advance_back_confirmed(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """The Confirm button of a backwards move: value D-1:<stage shown>:<target>; a stale card changes nothing."""
+    shown, _, target = button_detail(inv).partition(":") if button_detail(inv) else ("", "", "")
+    if not shown or not target:
+        raise InvalidValue("button", str(inv.args.get("value", ""))[:40], "type: advance D-1 <stage> confirm",
+                           "请输入：推进 D-1 <阶段> 确认")
+    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, target, shown, confirmed=True)
 
 
 @action("deal.advance")

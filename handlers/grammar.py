@@ -120,8 +120,10 @@ SPECS: tuple[Spec, ...] = (
     _spec("deal", ["商机"], [Arg("deal", "ref:deal")], "",
           ["deal <D-id>", "deal list [mine|team]", "deal new <account> amount=<n>", "deal set <D-id> key=value …"],
           ["商机 <D-编号>", "商机 列表 [mine|team]", "商机 新建 <客户> amount=<金额>", "商机 设置 <D-编号> 字段=值 …"]),
-    _spec("advance", ["推进"], [Arg("deal", "ref:deal"), Arg("stage", "word", True)], "",
-          ["advance <D-id> [stage]"], ["推进 <D-编号> [阶段]"]),
+    _spec("advance", ["推进"], [Arg("deal", "ref:deal"), Arg("stage", "word", True),
+                                Arg("confirm", "choice:confirm,确认", True)], "",
+          ["advance <D-id> [stage] [confirm]  (confirm: moving back to an earlier stage)"],
+          ["推进 <D-编号> [阶段] [确认]（退回更早的阶段时需要 确认）"]),
     _spec("won", ["赢单"], [Arg("deal", "ref:deal")], "", ["won <D-id>"], ["赢单 <D-编号>"]),
     _spec("lost", ["输单"], [Arg("deal", "ref:deal"), Arg("reason", "text", True)], "reason",
           ["lost <D-id> reason=<text>"], ["输单 <D-编号> reason=<原因>"]),
@@ -169,6 +171,12 @@ SPECS: tuple[Spec, ...] = (
           ["工作区 批准 <工作区ID>（管理员）"]),
     _spec("workspace refuse", ["工作区 拒绝"], [Arg("workspace", "word")], "", ["workspace refuse <T-id>  (admins)"],
           ["工作区 拒绝 <工作区ID>（管理员）"]),
+    _spec("lead assign", ["线索 分配"], [Arg("lead", "ref:lead"), Arg("owner", "rest")], "",
+          ["lead assign <L-id> <person>  (user key, name or @mention)"],
+          ["线索 分配 <L-编号> <负责人>（用户名、姓名或 @提及）"]),
+    _spec("transfer", ["交接"], [Arg("from", "word"), Arg("to", "word")], "",
+          ["transfer <from> <to>  (managers and admins: every open record of a person who leaves)"],
+          ["交接 <原负责人> <新负责人>（经理和管理员：离职人员的全部进行中记录）"]),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
@@ -399,7 +407,7 @@ def _zh_name(name: str) -> str:
     return {"name": "姓名", "account": "客户", "text": "内容", "reason": "原因", "subject": "主题",
             "deal": "商机编号", "lead": "线索编号", "record": "记录编号", "kind": "类型",
             "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号",
-            "contract": "合同编号",
+            "contract": "合同编号", "owner": "负责人", "from": "原负责人", "to": "新负责人",
             "keep": "要保留的线索编号"}.get(name, name)
 
 

@@ -174,3 +174,14 @@ def tell_owners_about_merge(uow: UnitOfWork, event: Event, now: datetime) -> Non
         enqueue(uow.session, dedupe_key=f"lead-merge:{event.merge_id}:{int(event.split)}:{owner.id}",
                 kind="lead.split" if event.split else "lead.merged", target_type="user", target_id=owner.id,
                 payload=card.to_dict(), now=now, record_type="lead", record_id=kept.id)
+
+
+@command("lead assign")
+def assign_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """`lead assign L-3 tom` (线索 分配): the owner gives it away, or a manager / admin reassigns it."""
+    from crm_core.services.ownership import do_assign_lead, resolve_user  # noqa: PLC0415 - kept with this handler
+
+    new_owner = resolve_user(uow, inv.args["owner"])
+    lead = do_assign_lead(uow, actor, inv.args["lead"].id, new_owner, now=clock.now())
+    note = t(locale, "lead.assigned", ref=lead.ref, owner=new_owner.name)
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale), note=note),))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from cards.builders.quotes import order_card, payment_card, t
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.events import Event, OrderCreated, PaymentRecorded
+from crm_core.events import Event, OrderCreated, PaymentFlagged, PaymentRecorded
 from crm_core.models import Deal, Order, Payment, User
 from crm_core.outbox import enqueue
 from crm_core.services.orders import do_create_order
@@ -66,13 +66,40 @@ def tell_owner_and_finance_about_payment(uow: UnitOfWork, event: Event, now: dat
     payment = uow.session.get(Payment, event.payment_id)
     order = uow.session.get(Order, event.order_id)
     deal = uow.session.get(Deal, order.deal_id) if order else None
-    if payment is None or order is None or deal is None:
-        return
+    if payment is None or order is None or deal is None or payment.excess > 0:
+        return  # a flagged payment is told once, by tell_about_flagged_payment
     view = order_view(uow, order)
     amount = fmt_money(payment.amount, order.currency)
     recipients = {deal.owner_id: deal.owner, **{u.id: u for u in finance_users(uow)}}
     for user_id, user in recipients.items():
         card = payment_card(locale_of(user, uow.config), view, amount)
         enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind="payment.received",
+                target_type="user", target_id=user_id, payload=card.to_dict(), now=now, record_type="order",
+                record_id=order.id)
+
+
+def finance_and_admins(uow: UnitOfWork) -> list[User]:
+    users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [u for u in users if "finance" in (u.tags or []) or u.is_admin]
+
+
+@on(PaymentFlagged)
+def tell_about_flagged_payment(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Money beyond the invoice (or for a cancelled order): the owner, finance and admins get one message each.
+
+    The key is the payment's, so a retried identical payment (same external_id) never tells again.
+    """
+    assert isinstance(event, PaymentFlagged)
+    payment = uow.session.get(Payment, event.payment_id)
+    order = uow.session.get(Order, event.order_id)
+    deal = uow.session.get(Deal, order.deal_id) if order else None
+    if payment is None or order is None or deal is None:
+        return
+    view = order_view(uow, order)
+    amount = fmt_money(payment.amount, order.currency)
+    recipients = {deal.owner_id: deal.owner, **{u.id: u for u in finance_and_admins(uow)}}
+    for user_id, user in recipients.items():
+        card = payment_card(locale_of(user, uow.config), view, amount, flag=event.reason)
+        enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind="payment.flagged",
                 target_type="user", target_id=user_id, payload=card.to_dict(), now=now, record_type="order",
                 record_id=order.id)

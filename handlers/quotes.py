@@ -79,7 +79,10 @@ def quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
         tax_amount=fmt_money(quote.tax_amount, cur), total=fmt_money(quote.total, cur),
         superseded_by=newer.ref if newer else None, is_latest=quote.superseded_at is None,
         approval_ref=approval.ref if approval else None, steps=step_views(uow, approval),
-        invoice_no=order.invoice_no if order else None)
+        invoice_no=order.invoice_no if order else None,
+        deal_amount_differs=deal.status == "open" and deal.amount != quote.total,
+        order_flag=order_view(uow, order).flag if order is not None else None,
+        order_overpaid=order_view(uow, order).overpaid if order is not None else None)
 
 
 def order_view(uow: UnitOfWork, order: Order) -> OrderView:
@@ -89,7 +92,10 @@ def order_view(uow: UnitOfWork, order: Order) -> OrderView:
     return OrderView(invoice_no=order.invoice_no, quote_ref=f"Q-{order.quote_id}", deal_ref=deal.ref,
                      deal_name=deal.name, account=deal.account.name, amount=fmt_money(order.amount, cur),
                      paid=fmt_money(order.paid, cur), outstanding=fmt_money(max(order.outstanding, Decimal(0)), cur),
-                     status=order.status, due_date=order.due_date.isoformat())
+                     status=order.status, due_date=order.due_date.isoformat(),
+                     overpaid=fmt_money(order.overpaid, cur) if order.overpaid > 0 else None,
+                     flag=("cancelled_order" if order.status == "cancelled" else "overpaid") if order.overpaid > 0
+                     else None)
 
 
 def document_locale(uow: UnitOfWork, quote: Quote) -> str:

@@ -10,6 +10,7 @@ from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
 from crm_core.fields import custom_label, picklist_label
 from crm_core.services.deals import missing_fields, weighted_amount
+from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
 
 
@@ -61,6 +62,7 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
             missing = missing_fields(uow, deal, target)
     recent = [f"{kind_label(locale, a.kind)} {a.text[:40]}" for a in recent_activities(uow, deal_id=deal.id, limit=3)]
     days = max(0, int((now - deal.stage_entered_at).total_seconds() // 86400))
+    overpaid = account_overpaid(uow.session, deal.account_id)
     return DealView(
         ref=deal.ref, name=deal.name, stage=stage_name(uow, deal.stage, locale), status=deal.status,
         amount=money(deal.amount, deal.currency),
@@ -68,4 +70,5 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
         owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(uow.config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
         next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
+        account_overpaid=money(overpaid, deal.currency) if overpaid > 0 else None,
     )

@@ -89,6 +89,21 @@ CATALOG = {
     "approval.reject_how.body": {"en": "Type: reject {ref} <reason> (the reason is sent to {requester}).",
                                  "zh_CN": "请输入：驳回 {ref} <原因>（原因会发送给 {requester}）。"},
     "approval.mine.title": {"en": "Approvals waiting on me", "zh_CN": "待我审批"},
+    "approval.withdrawn": {"en": "Withdrawn: {deal} was {status}, so {ref} needs no decision any more.",
+                           "zh_CN": "已撤回：{deal} 已{status}，{ref} 无需再审批。"},
+    "deal.won": {"en": "won", "zh_CN": "赢单"},
+    "deal.lost": {"en": "lost", "zh_CN": "输单"},
+    "status.withdrawn": {"en": "withdrawn (deal closed)", "zh_CN": "已撤回（商机已关闭）"},
+    "btn.use_total": {"en": "Use quote total {total} as deal amount", "zh_CN": "用报价总额 {total} 作为商机金额"},
+    "f.overpaid": {"en": "⚠ Overpaid", "zh_CN": "⚠ 多付"},
+    "order.flag.overpaid": {"en": "⚠ {amount} received beyond the invoice total: check with the customer "
+                                  "(refund or credit).",
+                            "zh_CN": "⚠ 收款超出发票金额 {amount}：请与客户核对（退款或抵扣）。"},
+    "order.flag.cancelled_order": {"en": "⚠ {amount} received for a cancelled order: check with the customer "
+                                          "(refund or credit).",
+                                   "zh_CN": "⚠ 已取消的订单收到 {amount}：请与客户核对（退款或抵扣）。"},
+    "status.cancelled_order": {"en": "cancelled", "zh_CN": "已取消"},
+    "payment.flag.title": {"en": "⚠ Payment flagged · {invoice}", "zh_CN": "⚠ 付款异常 · {invoice}"},
     "decision.approved": {"en": "Approved", "zh_CN": "批准"},
     "decision.rejected": {"en": "Rejected", "zh_CN": "驳回"},
     "order.title": {"en": "Order {invoice} · {deal} {deal_name}", "zh_CN": "订单 {invoice} · {deal} {deal_name}"},
@@ -151,6 +166,9 @@ class QuoteView:
     approval_ref: str | None = None
     steps: Sequence[StepView] = ()
     invoice_no: str | None = None
+    deal_amount_differs: bool = False  # an approved quote proposes its total as the (open) deal's amount
+    order_flag: str | None = None  # overpaid | cancelled_order: its order received money it should not have
+    order_overpaid: str | None = None
 
 
 def step_line(locale: str, s: StepView) -> str:
@@ -180,9 +198,13 @@ def quote_card(locale: str, v: QuoteView, *, notes: Sequence[str] = ()) -> Card:
                               + " · ".join(step_line(locale, s) for s in v.steps)))
     if v.superseded_by:
         blocks.append(Context(t(locale, "quote.superseded_by", ref=v.superseded_by)))
+    if v.order_flag and v.order_overpaid:
+        blocks.append(Context(f"{v.invoice_no}: " + t(locale, f"order.flag.{v.order_flag}", amount=v.order_overpaid)))
     buttons: tuple[Button, ...] = ()
     if v.status == "approved" and v.is_latest and not v.invoice_no:
         buttons = (Button(t(locale, "btn.order"), "quote.order", v.ref, "primary"),)
+    if v.status == "approved" and v.is_latest and v.deal_amount_differs:
+        buttons += (Button(t(locale, "btn.use_total", total=v.total), "deal.amount_from_quote", v.ref),)
     return Card(title=t(locale, "quote.title", ref=v.ref, deal=v.deal_ref, deal_name=v.deal_name, version=v.version),
                 locale=locale, fields=tuple(fields), blocks=tuple(blocks), buttons=buttons, kind="quote", ref=v.ref)
 
@@ -253,21 +275,38 @@ class OrderView:
     outstanding: str
     status: str
     due_date: str
+    overpaid: str | None = None  # money received beyond the invoice total (or for a cancelled order)
+    flag: str | None = None  # overpaid | cancelled_order
+
+
+def _status_label(locale: str, status: str) -> str:
+    return t(locale, "status.cancelled_order") if status == "cancelled" else t(locale, f"status.{status}")
+
+
+def order_flag_line(locale: str, v: OrderView) -> str | None:
+    return t(locale, f"order.flag.{v.flag}", amount=v.overpaid) if v.flag and v.overpaid else None
 
 
 def order_card(locale: str, v: OrderView, *, notes: Sequence[str] = ()) -> Card:
-    fields = [Field(t(locale, "f.status"), t(locale, f"status.{v.status}")), Field(t(locale, "f.amount"), v.amount),
+    fields = [Field(t(locale, "f.status"), _status_label(locale, v.status)), Field(t(locale, "f.amount"), v.amount),
               Field(t(locale, "f.paid"), v.paid), Field(t(locale, "f.outstanding"), v.outstanding),
               Field(t(locale, "f.due"), v.due_date), Field(t(locale, "f.quote"), v.quote_ref),
               Field(t(locale, "f.account"), v.account)]
+    if v.overpaid:
+        fields.append(Field(t(locale, "f.overpaid"), v.overpaid))
+    flag = order_flag_line(locale, v)
+    blocks = tuple(Section(n) for n in notes) + ((Context(flag),) if flag else ())
     return Card(title=t(locale, "order.title", invoice=v.invoice_no, deal=v.deal_ref, deal_name=v.deal_name),
-                locale=locale, fields=tuple(fields), blocks=tuple(Section(n) for n in notes), kind="order",
-                ref=v.invoice_no)
+                locale=locale, fields=tuple(fields), blocks=blocks, kind="order", ref=v.invoice_no)
 
 
-def payment_card(locale: str, v: OrderView, amount: str) -> Card:
+def payment_card(locale: str, v: OrderView, amount: str, *, flag: str | None = None) -> Card:
+    """A payment notice; with `flag` (overpaid | cancelled_order) it says what finance must check."""
     body = t(locale, "payment.body", amount=amount, invoice=v.invoice_no, account=v.account, paid=v.paid,
-             total=v.amount, status=t(locale, f"status.{v.status}"))
-    return Card(title=t(locale, "payment.title", invoice=v.invoice_no), locale=locale, blocks=(Section(body),),
+             total=v.amount, status=_status_label(locale, v.status))
+    if flag and v.overpaid:
+        body += "\n" + t(locale, f"order.flag.{flag}", amount=v.overpaid)
+    title = t(locale, "payment.flag.title" if flag else "payment.title", invoice=v.invoice_no)
+    return Card(title=title, locale=locale, blocks=(Section(body),),
                 fields=(Field(t(locale, "f.outstanding"), v.outstanding), Field(t(locale, "f.due"), v.due_date)),
                 kind="payment", ref=v.invoice_no)

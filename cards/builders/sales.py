@@ -91,6 +91,34 @@ CATALOG = {
                        "zh_CN": "已拆分：合并进 {kept} 的信息已成为独立线索 {restored}；{kept} 已恢复到合并前。"},
     "lead.merged_into": {"en": "Merged into {ref}. lead split {self} takes it back (within {days} days).",
                          "zh_CN": "已合并到 {ref}。{days} 天内可用 线索 拆分 {self} 撤回。"},
+    "lead.assigned": {"en": "{ref} now belongs to {owner}.", "zh_CN": "{ref} 的负责人已改为 {owner}。"},
+    "deal.owner_changed": {"en": "{ref} now belongs to {owner}.", "zh_CN": "{ref} 的负责人已改为 {owner}。"},
+    "deal.back.title": {"en": "Move {ref} back to {to_stage}?", "zh_CN": "确定把 {ref} 退回「{to_stage}」吗？"},
+    "deal.back.body": {"en": "{ref} is in {from_stage}; {to_stage} is an earlier stage. Nothing has changed yet. "
+                               "Press Confirm, or type: advance {ref} {stage} confirm. "
+                               "Tasks already created for that stage are not created again.",
+                       "zh_CN": "{ref} 当前在「{from_stage}」，「{to_stage}」是更早的阶段，目前尚未修改。"
+                                "请点「确认退回」，或输入：推进 {ref} {stage} 确认。该阶段已创建过的任务不会重复创建。"},
+    "btn.confirm_back": {"en": "Confirm: move back", "zh_CN": "确认退回"},
+    "account.overpaid": {"en": "{account} ⚠ overpaid {amount}", "zh_CN": "{account} ⚠ 多付 {amount}"},
+    "owner.you_got": {"en": "{ref} · {name} was moved to you by {actor} (previous owner: {old}).",
+                      "zh_CN": "{actor} 已把 {ref} · {name} 改派给你（原负责人：{old}）。"},
+    "owner.you_lost": {"en": "{ref} · {name} was moved from you to {new} by {actor}.",
+                       "zh_CN": "{actor} 已把 {ref} · {name} 从你名下改派给 {new}。"},
+    "owner.title": {"en": "Owner changed · {ref}", "zh_CN": "负责人变更 · {ref}"},
+    "transfer.title": {"en": "Handover: {from_user} → {to_user}", "zh_CN": "交接：{from_user} → {to_user}"},
+    "transfer.summary": {"en": "Moved {leads} leads, {deals} deals, {tickets} tickets, {contracts} contracts and "
+                                 "{tasks} tasks from {from_user} to {to_user}.",
+                         "zh_CN": "已把 {from_user} 的 {leads} 条线索、{deals} 个商机、{tickets} 个工单、"
+                                  "{contracts} 份合同和 {tasks} 项任务交接给 {to_user}。"},
+    "transfer.you_got": {"en": "{actor} handed {from_user}'s open records over to you: {leads} leads, {deals} deals, "
+                                 "{tickets} tickets, {contracts} contracts, {tasks} tasks. Type my to see them.",
+                         "zh_CN": "{actor} 已把 {from_user} 的进行中记录交接给你：{leads} 条线索、{deals} 个商机、"
+                                  "{tickets} 个工单、{contracts} 份合同、{tasks} 项任务。输入 我的 查看。"},
+    "transfer.you_lost": {"en": "{actor} handed your open records over to {to_user}: {leads} leads, {deals} deals, "
+                                  "{tickets} tickets, {contracts} contracts, {tasks} tasks.",
+                          "zh_CN": "{actor} 已把你的进行中记录交接给 {to_user}：{leads} 条线索、{deals} 个商机、"
+                                   "{tickets} 个工单、{contracts} 份合同、{tasks} 项任务。"},
 }
 t = translator(CATALOG)
 
@@ -154,11 +182,13 @@ class DealView:
     recent: Sequence[str] = ()
     has_swarm: bool = False
     stage_key: str = ""  # the stage the card shows; the advance button carries it so a stale click is refused
+    account_overpaid: str | None = None  # money the account paid beyond its invoices (flagged for finance)
 
 
 def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
     fields = [Field(t(locale, "f.stage"), v.stage), Field(t(locale, "f.owner"), v.owner),
-              Field(t(locale, "f.account"), v.account),
+              Field(t(locale, "f.account"), t(locale, "account.overpaid", account=v.account, amount=v.account_overpaid)
+                    if v.account_overpaid else v.account),
               Field(t(locale, "f.amount"), v.amount or "—"), Field(t(locale, "f.weighted"), v.weighted or "—"),
               Field(t(locale, "f.close"), v.close_date.isoformat() if v.close_date else "—"),
               Field(t(locale, "f.in_stage"), t(locale, "days", n=v.days_in_stage))]

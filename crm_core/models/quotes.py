@@ -154,6 +154,8 @@ class Order(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     paid_at: Mapped[Optional[datetime]]
+    # Added by 0012: money received beyond the invoice total (or for a cancelled order); flagged, never refused.
+    overpaid: Mapped[Decimal] = mapped_column(default=Decimal("0"), server_default="0")
 
     @property
     def ref(self) -> str:
@@ -175,3 +177,5 @@ class Payment(Base):
     amount: Mapped[Decimal]
     paid_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # Added by 0012: the part of this payment beyond the invoice total (all of it for a cancelled order).
+    excess: Mapped[Decimal] = mapped_column(default=Decimal("0"), server_default="0")

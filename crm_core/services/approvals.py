@@ -26,8 +26,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.config import ROLE_RANK, ApprovalLevel, Config
 from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction
-from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened
-from crm_core.models import Approval, ApprovalStep, Quote, User
+from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn
+from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.services import audit
 from crm_core.services.records import load_record
 from crm_core.services.permissions import manager_chain
@@ -127,6 +127,13 @@ def check_decidable(uow: UnitOfWork, actor: User, approval: Approval) -> Approva
         newer_zh = f"（新版本 {newer.ref}，v{newer.version}）" if newer else ""
         raise StaleAction(f"{ref} is for Q-{approval.quote_id}, which was superseded{newer_txt}; nothing changed.",
                           f"{ref} 对应的报价 Q-{approval.quote_id} 已被新版本取代{newer_zh}，本次未做修改。")
+    if approval.status == "withdrawn":
+        deal = s.get(Deal, approval.deal_id)
+        closed = deal.status if deal else "closed"
+        raise StaleAction(f"{ref} was withdrawn when D-{approval.deal_id} was closed ({closed}) at "
+                          f"{_when(uow, approval.decided_at)}; there is nothing to decide any more.",
+                          f"D-{approval.deal_id} 已于 {_when(uow, approval.decided_at)} "
+                          f"{'赢单' if closed == 'won' else '输单'}，{ref} 已撤回，无需再审批。")
     if approval.status != "pending":
         last = max((st for st in approval.steps if st.decided_at), key=lambda st: st.level, default=None)
         who = _name(s, last.decided_by_id) if last else "?"
@@ -224,6 +231,31 @@ def do_cancel_for_superseded(uow: UnitOfWork, quote: Quote, *, by_quote: Quote, 
     audit.record(uow.session, actor_id=by_quote.created_by_id, action="approval.cancel", record_type="approval",
                  record_id=approval.id, now=now, superseded_by=by_quote.id)
     uow.emit(ApprovalCancelled(approval_id=approval.id, level=level, by_quote_id=by_quote.id))
+
+
+def do_withdraw_for_closed_deal(uow: UnitOfWork, actor: User, deal: Deal, *, now: datetime) -> list[Approval]:
+    """The deal was won or lost: its pending approvals are withdrawn (audited) and their open cards retired.
+
+    Their quotes become `withdrawn` too, so `order Q-n` refuses them.
+    """
+    pending = list(uow.session.scalars(select(Approval).where(Approval.deal_id == deal.id, Approval.status == "pending")
+                                       .order_by(Approval.id).with_for_update(of=Approval)
+                                       .execution_options(populate_existing=True)))
+    for approval in pending:
+        level = approval.current_level
+        approval.status, approval.decided_at = "withdrawn", now
+        for st in approval.steps:
+            if st.status in ("pending", "waiting"):
+                st.status = "cancelled"
+        quote = uow.session.get(Quote, approval.quote_id)
+        if quote is not None and quote.status == "pending":
+            quote.status = "withdrawn"
+        audit.record(uow.session, actor_id=actor.id, action="approval.withdraw", record_type="approval",
+                     record_id=approval.id, now=now, deal_id=deal.id, deal_status=deal.status, level=level)
+        uow.emit(ApprovalWithdrawn(approval_id=approval.id, level=level, deal_id=deal.id, deal_status=deal.status))
+    if pending:
+        uow.session.flush()
+    return pending
 
 
 def waiting_on(session: Session, user: User, *, limit: int = 20) -> list[tuple[Approval, ApprovalStep]]:

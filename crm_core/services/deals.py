@@ -13,9 +13,10 @@ from crm_core.config import Config, Stage
 from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
 from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
-from crm_core.models import Account, Contact, Deal, StageChange, Task, User
+from crm_core.models import Account, Contact, Deal, Quote, StageChange, Task, User
 from crm_core.normalize import normalize_company
 from crm_core.services import audit
+from crm_core.services.approvals import do_withdraw_for_closed_deal
 from crm_core.services.money import parse_money
 from crm_core.services.permissions import require_access, visible_owner_ids
 from crm_core.services.records import load_record
@@ -32,6 +33,9 @@ def local_today(uow: UnitOfWork, now: datetime) -> date:
 
 def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool = False) -> Deal:
     deal = load_record(uow.session, Deal, deal_id, "deal", for_update=for_update)
+    if for_update and (deal.owner is None or deal.owner.id != deal.owner_id):
+        # the owner changed while we waited for the row lock: PostgreSQL's re-check leaves the joined owner empty
+        uow.session.expire(deal, ["owner"])
     require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
     return deal
 
@@ -55,6 +59,7 @@ def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: D
     if not account_name.strip():
         raise InvalidValue("account", "", "name the customer, e.g. deal new Acme amount=50000",
                            "请填写客户名称，例如：商机 新建 某某科技 amount=50000")
+    check_close_date(uow, close_date, now)
     owner = owner or actor
     name = check_text("name", name, COMPANY_MAX)
     account = find_or_create_account(uow, account_name, owner=owner, now=now)
@@ -106,6 +111,39 @@ def deal_field_key(config: Config, raw_key: str) -> str:
     raise unknown_field(raw_key, known)
 
 
+def check_close_date(uow: UnitOfWork, close_date: date | None, now: datetime, *, ref: str = "D-1") -> None:
+    """An open deal's expected close date is today or later (today in the company's timezone)."""
+    if close_date is None:
+        return
+    today = local_today(uow, now)
+    if close_date < today:
+        raise InvalidValue("close_date", close_date.isoformat(),
+                           f"that date has passed (today is {today.isoformat()}); give the date you now expect, "
+                           f"e.g. deal set {ref} close={(today + timedelta(days=30)).isoformat()}",
+                           f"该日期已过（今天是 {today.isoformat()}）；请填写现在预计的成交日期，例如："
+                           f"商机 设置 {ref} close={(today + timedelta(days=30)).isoformat()}")
+
+
+def latest_approved_quote(uow: UnitOfWork, deal: Deal) -> Quote | None:
+    """The deal's newest approved (or ordered) quote version, if any."""
+    return uow.session.scalar(select(Quote).where(Quote.deal_id == deal.id, Quote.status == "approved")
+                              .order_by(Quote.version.desc()).limit(1))
+
+
+def amount_from_quote(uow: UnitOfWork, deal: Deal) -> str:
+    """`deal set D-1 amount=quote`: the latest approved quote's total, as the text do_set_fields parses."""
+    quote = latest_approved_quote(uow, deal)
+    if quote is None:
+        raise Conflict(f"{deal.ref} has no approved quote yet; give the amount itself: deal set {deal.ref} amount=50000",
+                       f"{deal.ref} 还没有已批准的报价；请直接填写金额：商机 设置 {deal.ref} amount=50000")
+    return str(quote.total)
+
+
+def is_backwards(uow: UnitOfWork, deal: Deal, target: Stage) -> bool:
+    pipeline = uow.config.pipeline
+    return deal.status == "open" and pipeline.index(target.key) < pipeline.index(deal.stage)
+
+
 def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, str], *, now: datetime) -> list[str]:
     """Fill deal fields; returns the names changed. Everything is validated before anything changes.
 
@@ -133,6 +171,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
             parsed[key] = check_custom(config, decl, raw_value) if raw_value.strip() else ""
         else:
             parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
+    check_close_date(uow, parsed.get("close_date"), now, ref=deal.ref)
     if deal.status != "open":
         raise Conflict(f"{deal.ref} is closed ({deal.status}); reopen is not supported.",
                        f"{deal.ref} 已关闭（{deal.status}），不能再修改。")
@@ -238,8 +277,9 @@ def check_shown_stage(uow: UnitOfWork, deal: Deal, shown_stage: str | None) -> N
                       f"{deal.ref} 已经推进过了，当前阶段：「{name_zh}」。本次未做修改；查看最新情况：商机 {deal.ref}")
 
 
-def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, now: datetime) -> StageMove:
-    """Move an open deal to another open stage, enforcing the blueprint."""
+def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, now: datetime,
+                  confirmed: bool = False) -> StageMove:
+    """Move an open deal to another open stage, enforcing the blueprint; backwards only when confirmed."""
     pipeline = uow.config.pipeline
     if deal.status != "open":
         raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
@@ -248,6 +288,10 @@ def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, no
                        f"请用 赢单 {deal.ref} 或 输单 {deal.ref} reason=… 关闭商机")
     if target.key == deal.stage:
         raise Conflict(f"{deal.ref} is already in {target.name.en}.", f"{deal.ref} 已在「{target.name.zh_CN}」阶段。")
+    if is_backwards(uow, deal, target) and not confirmed:
+        raise Conflict(f"{target.name.en} is an earlier stage; to move {deal.ref} back, type: "
+                       f"advance {deal.ref} {target.key} confirm",
+                       f"「{target.name.zh_CN}」是更早的阶段；确定要退回请输入：推进 {deal.ref} {target.key} 确认")
     missing = missing_fields(uow, deal, target)
     if missing:
         raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
@@ -274,9 +318,12 @@ def _enter_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, now: d
 
 
 def _create_stage_tasks(uow: UnitOfWork, deal: Deal, stage: Stage, now: datetime) -> list[Task]:
+    """The stage's tasks, except those already created for this deal and stage (open or done)."""
     today = local_today(uow, now)
+    existing = set(uow.session.scalars(select(Task.title).where(Task.deal_id == deal.id, Task.stage == stage.key)))
     tasks = [Task(title=tpl.title, owner_id=deal.owner_id, deal_id=deal.id, stage=stage.key,
-                  due_date=today + timedelta(days=tpl.due_days), created_at=now) for tpl in stage.task_templates()]
+                  due_date=today + timedelta(days=tpl.due_days), created_at=now) for tpl in stage.task_templates()
+             if tpl.title not in existing]
     uow.session.add_all(tasks)
     return tasks
 
@@ -289,6 +336,11 @@ def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str
     if not won and not (reason or "").strip():
         raise InvalidValue("reason", "", f"say why it was lost: lost {deal.ref} reason=\"price too high\"",
                            f"请说明输单原因：输单 {deal.ref} reason=价格太高")
+    if won and pipeline.won_requires_amount and not field_is_set(deal, "amount"):
+        hint = " (or amount=quote to use the approved quote's total)" if latest_approved_quote(uow, deal) else ""
+        hint_zh = "（或 amount=报价 使用已批准报价的总额）" if hint else ""
+        raise Conflict(f"{deal.ref} cannot be won without an amount. Set it first: deal set {deal.ref} amount=…{hint}",
+                       f"{deal.ref} 还没有金额，不能赢单。请先填写：商机 设置 {deal.ref} amount=…{hint_zh}")
     missing = [f for f in target.required if not field_is_set(deal, f)]
     if missing:
         raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
@@ -299,6 +351,7 @@ def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str
     for task in uow.session.scalars(select(Task).where(Task.deal_id == deal.id, Task.done_at.is_(None))):
         task.done_at = now
     uow.session.flush()
+    do_withdraw_for_closed_deal(uow, actor, deal, now=now)
     if won:
         from crm_core.services.contracts import contract_for_won_deal  # noqa: PLC0415 - contracts imports deals
         contract_for_won_deal(uow, deal, actor_id=actor.id, now=now)

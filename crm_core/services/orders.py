@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crm_core.errors import Conflict, InvalidValue, NotFound, StaleAction
-from crm_core.events import OrderCreated, PaymentRecorded
+from crm_core.events import OrderCreated, PaymentFlagged, PaymentRecorded
 from crm_core.models import Deal, Order, Payment, Quote, User
 from crm_core.services import audit
 from crm_core.services.quotes import access_quote, approval_of, round_money, successor
@@ -82,6 +82,9 @@ def check_orderable(uow: UnitOfWork, quote: Quote) -> None:
         ref = approval.ref if approval else "the approval"
         raise Conflict(f"{quote.ref} is waiting for approval ({ref}); it can be ordered once approved.",
                        f"{quote.ref} 正在等待审批（{ref}），批准后才能下单。")
+    if quote.status == "withdrawn":
+        raise Conflict(f"{quote.ref}'s approval was withdrawn when D-{quote.deal_id} was closed; it cannot be ordered.",
+                       f"D-{quote.deal_id} 已关闭，{quote.ref} 的审批已撤回，不能下单。")
     if quote.status != "approved":
         raise Conflict(f"{quote.ref} was {quote.status}; make a new quote with: quote D-{quote.deal_id} <sku>x<qty>…",
                        f"{quote.ref} 已被驳回；请重新报价：报价 D-{quote.deal_id} <产品>x<数量>…")
@@ -89,6 +92,9 @@ def check_orderable(uow: UnitOfWork, quote: Quote) -> None:
 
 def do_create_order(uow: UnitOfWork, actor: User, quote_id: int, *, now: datetime) -> Order:
     quote, deal = access_quote(uow, actor, quote_id, for_update=True)
+    if deal.status == "lost":
+        raise Conflict(f"{deal.ref} was lost, so {quote.ref} cannot become an order.",
+                       f"{deal.ref} 已输单，{quote.ref} 不能下单。")
     check_orderable(uow, quote)
     today = local_date(uow, now)
     order = Order(deal_id=deal.id, account_id=deal.account_id, quote_id=quote.id,
@@ -164,14 +170,43 @@ def do_record_payment(uow: UnitOfWork, data: PaymentInput, *, now: datetime) -> 
     payment = Payment(order_id=order.id, external_id=data.external_id, amount=amount, paid_at=paid_at, created_at=now)
     uow.session.add(payment)
     order.paid = order.paid + amount
+    excess = _excess(order, amount)
+    if excess > 0:  # money arrived, so it is recorded; the excess is flagged for the owner and finance
+        payment.excess = excess
+        order.overpaid = (order.overpaid or Decimal(0)) + excess
+    if order.status == "cancelled":
+        uow.session.flush()
+        audit.record(uow.session, actor_id=None, action="order.payment", record_type="order", record_id=order.id,
+                     now=now, external_id=data.external_id, amount=str(amount), status=order.status,
+                     flagged="cancelled_order")
+        uow.emit(PaymentRecorded(payment_id=payment.id, order_id=order.id))
+        uow.emit(PaymentFlagged(payment_id=payment.id, order_id=order.id, reason="cancelled_order"))
+        return PaymentResult(payment, order, created=True)
     order.status = status_for(order, local_date(uow, now))
     if order.status == "paid" and order.paid_at is None:
         order.paid_at = paid_at
     uow.session.flush()
     audit.record(uow.session, actor_id=None, action="order.payment", record_type="order", record_id=order.id,
-                 now=now, external_id=data.external_id, amount=str(amount), status=order.status)
+                 now=now, external_id=data.external_id, amount=str(amount), status=order.status,
+                 overpaid=str(excess) if excess > 0 else None)
     uow.emit(PaymentRecorded(payment_id=payment.id, order_id=order.id))
+    if excess > 0:
+        uow.emit(PaymentFlagged(payment_id=payment.id, order_id=order.id, reason="overpaid"))
     return PaymentResult(payment, order, created=True)
+
+
+def _excess(order: Order, amount: Decimal) -> Decimal:
+    """What of this payment goes beyond the invoice total (all of it for a cancelled order)."""
+    if order.status == "cancelled":
+        return amount
+    before = order.paid - amount
+    return min(amount, max(Decimal(0), order.paid - max(before, order.amount)))
+
+
+def account_overpaid(session: Session, account_id: int) -> Decimal:
+    """Money received beyond the invoices of an account's orders (shown on the deal card's account line)."""
+    return Decimal(session.scalar(select(func.coalesce(func.sum(Order.overpaid), 0))
+                                  .where(Order.account_id == account_id)) or 0)
 
 
 def payment_by_external_id(session: Session, external_id: str) -> Payment | None:

@@ -47,7 +47,7 @@ def test_partial_then_full_payment_moves_the_status_and_tells_owner_and_finance(
     assert r.json() | {"payment_id": 0} == {
         "payment_id": 0, "external_id": "tx-1", "order_id": 1, "invoice_no": "INV-2026-000001", "amount": "500.00",
         "currency": "CNY", "order_amount": "1288.20", "order_paid": "500.00", "order_status": "partially_paid",
-        "duplicate": False}
+        "duplicate": False, "order_overpaid": "0.00"}
     r = pay(client, external_id="tx-2", invoice_no="inv-2026-000001", amount="788.20", paid_at="2026-03-05T10:00:00")
     assert r.status_code == 201 and r.json()["order_status"] == "paid"
     with wiring.session_factory() as s:
@@ -141,3 +141,52 @@ def test_the_same_payment_arriving_on_eight_connections_at_once_is_recorded_once
     assert count(wiring, Payment) == 1
     with wiring.session_factory() as s:
         assert s.get(Order, 1).paid == Decimal("300.00")
+
+
+# --- money that adds up: a payment beyond the invoice, or to a cancelled order, is kept and flagged -------
+
+def flagged(wiring) -> list:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "payment.flagged")
+                              .order_by(OutboxMessage.id)))
+
+
+def test_an_overpayment_is_accepted_flagged_and_told_once_to_owner_finance_and_admin(  # type: ignore[no-untyped-def]
+        client, wiring, order, user_id, console_bot):
+    r = pay(client, external_id="tx-1", order_id=1, amount="1000")
+    assert r.json()["order_overpaid"] == "0.00" and flagged(wiring) == []
+    r = pay(client, external_id="tx-2", order_id=1, amount="388.20")  # 100.00 more than the invoice
+    assert r.status_code == 201, r.text
+    assert (r.json()["order_status"], r.json()["order_paid"], r.json()["order_overpaid"]) == ("paid", "1388.20",
+                                                                                          "100.00")
+    rows = flagged(wiring)
+    assert [m.target_id for m in rows] == [user_id("emma"), user_id("admin"), user_id("lawyer")]
+    by_user = {m.target_id: str(m.payload) for m in rows}
+    assert "¥100.00 received beyond the invoice total" in by_user[user_id("emma")]
+    assert "收款超出发票金额 ¥100.00" in by_user[user_id("lawyer")]  # finance reads the company's Chinese
+    # the flagged payment is told once: no second, ordinary "payment received" for it
+    assert count(wiring, OutboxMessage, OutboxMessage.kind == "payment.received") == 2  # tx-1: owner + finance
+    again = pay(client, external_id="tx-2", order_id=1, amount="388.20")  # the finance system retries
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert len(flagged(wiring)) == 3
+    with wiring.session_factory() as s:
+        assert s.get(Order, 1).overpaid == Decimal("100.00")
+        assert [p.excess for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal("0.00"),
+                                                                                       Decimal("100.00")]
+    # the flag shows on the quote / order card and on the deal card's account line
+    emma = console_bot("emma")
+    assert "INV-2026-000001: ⚠ ¥100.00 received beyond the invoice total" in emma.exec("quote Q-1")
+    assert "Globex ⚠ overpaid ¥100.00" in emma.exec("deal D-1")
+    assert "Globex ⚠ 多付 ¥100.00" in console_bot("chen").exec("商机 D-1")  # emma's director reads Chinese
+
+
+def test_a_payment_to_a_cancelled_order_is_kept_and_flagged(client, wiring, order, user_id):  # type: ignore[no-untyped-def]
+    with wiring.runner.uow() as uow:
+        uow.session.get(Order, 1).status = "cancelled"
+    r = pay(client, external_id="tx-c", order_id=1, amount="50")
+    assert r.status_code == 201 and r.json()["order_status"] == "cancelled" and r.json()["order_overpaid"] == "50.00"
+    rows = flagged(wiring)
+    assert {m.target_id for m in rows} == {user_id("emma"), user_id("admin"), user_id("lawyer")}
+    assert "¥50.00 received for a cancelled order" in str(rows[0].payload)
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "order.payment")) == 1

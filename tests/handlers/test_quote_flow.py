@@ -57,7 +57,8 @@ def test_rep_quotes_25_off_manager_then_director_approve_then_order_and_payment(
     assert "A-1 已全部批准：Q-1 已批准" in out
     final = rows(outbox_rows, "approval.decided")[-1]
     assert final.target_id == user_id("li") and "订单 Q-1" in str(final.payload)
-    assert [b["action"] for b in final.payload["buttons"]] == ["quote.order"]
+    # the approved total differs from the deal's amount (200000): the card also proposes it as the deal amount
+    assert [b["action"] for b in final.payload["buttons"]] == ["quote.order", "deal.amount_from_quote"]
     assert "已于 2026-03-02 09:07 由 陈静 批准" in chen.exec("approve A-1")
 
     out = li.exec("order Q-1")

@@ -159,6 +159,7 @@ TARGETED = {
     "home.show": [""],
     "lead.merge": ["L-1", "L-1:L-1", "L-1:L-2", "L-2:L-1", "L-1:D-1"],
     "workspace.approve": ["T0002", "T0001"], "workspace.refuse": ["T0002", "T0001"],
+    "deal.advance_confirm": [*(f"D-1:{st}:qualify" for st in STAGES), "D-1"], "deal.amount_from_quote": ["Q-1"],
 }
 
 

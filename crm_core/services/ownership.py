@@ -1,0 +1,173 @@
+"""Who owns a record, and moving it: `deal set D-1 owner=tom`, `lead assign L-3 tom`, `transfer li wang`.
+
+- Who may move a record: its current owner (to give it away), anyone above the owner in the manager
+  chain, or an admin. A rep may not take someone else's record.
+- `transfer` (a person leaves) is for managers and admins only: every open lead, open deal, open
+  ticket, active contract and open task of one person goes to another, in one transaction; both
+  sides get one message, not one per record.
+- The new owner is named by user key, display name, a Slack mention `<@U123>` or a WeCom userid;
+  only active users can receive records. An unknown name is refused with "did you mean".
+- Every change is in the audit log; the events carry the audit entry's id, which keys the outbox
+  rows, so a retried request cannot notify twice.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from crm_core.errors import Conflict, Forbidden, InvalidValue
+from crm_core.events import OwnerChanged, RecordsTransferred
+from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
+from crm_core.services.deals import local_today
+from crm_core.services.permissions import can_access
+from crm_core.services.records import load_record
+from crm_core.uow import UnitOfWork
+
+_MENTION = re.compile(r"^<@([A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>$")
+TRANSFER_KINDS = ("leads", "deals", "tickets", "contracts", "tasks")
+
+
+def resolve_user(uow: UnitOfWork, raw: str, *, active_only: bool = True) -> User:
+    """The active user named by key, display name, `<@SLACKID>`, `@name` or a chat user id.
+
+    `active_only=False` also finds people who have left (the `from` side of a transfer)."""
+    text = (raw or "").strip()
+    mention = _MENTION.match(text)
+    wanted = mention.group(1) if mention else text.lstrip("@＠").strip()
+    if not wanted:
+        raise InvalidValue("owner", raw, "name a person, e.g. owner=tom", "请指定负责人，例如 owner=li")
+    s = uow.session
+    stmt = select(User).order_by(User.id)
+    active = list(s.scalars(stmt.where(User.active.is_(True)) if active_only else stmt))
+    low = wanted.lower()
+    for match in (lambda u: u.key.lower() == low, lambda u: u.name == wanted, lambda u: u.name.lower() == low):
+        found = [u for u in active if match(u)]
+        if len(found) == 1:
+            return found[0]
+    ident = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == wanted))
+    if ident is not None and (ident.user.active or not active_only):
+        return ident.user
+    names = {u.key: u for u in active} | {u.name: u for u in active}
+    near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
+    near += [k for k in names if low and low in k.lower() and k not in near][:3 - len(near)]
+    hint = ", ".join(f"{names[k].key} ({names[k].name})" for k in dict.fromkeys(near)) if near else ""
+    raise InvalidValue("owner", raw,
+                       f"no active user is called that; did you mean {hint}?" if hint else
+                       "no active user is called that; use a user key (e.g. tom) or a display name",
+                       f"没有这位在职用户；你是不是要找：{hint}？" if hint else "没有这位在职用户；请使用用户名（例如 li）或姓名")
+
+
+def check_can_move(uow: UnitOfWork, actor: User, owner_id: int, ref: str) -> None:
+    """The owner, anyone above the owner in the manager chain, or an admin."""
+    if actor.id == owner_id or (actor.rank > 0 and can_access(uow.session, actor, owner_id)) or actor.is_admin:
+        return
+    owner = uow.session.get(User, owner_id)
+    who = owner.name if owner else "?"
+    raise Forbidden(f"move {ref}: it belongs to {who}; only {who}, their managers or an admin can reassign it",
+                    f"转移 {ref}：它属于 {who}；只有 {who}、其上级或管理员可以改派")
+
+
+def _audit(uow: UnitOfWork, actor: User, action: str, record_type: str, record_id: int, now: datetime,
+           **data: Any) -> int:
+    entry = AuditEntry(actor_id=actor.id, action=action, record_type=record_type, record_id=record_id,
+                       data={k: v for k, v in data.items()}, at=now)
+    uow.session.add(entry)
+    uow.session.flush()
+    return entry.id
+
+
+def _check_new_owner(ref: str, old_owner_id: int, new_owner: User) -> None:
+    # by id: after waiting for a row lock, PostgreSQL's re-check can leave an eager-loaded owner empty
+    if old_owner_id == new_owner.id:
+        raise Conflict(f"{ref} already belongs to {new_owner.name}; nothing changed.",
+                       f"{ref} 的负责人已经是 {new_owner.name}，本次未做修改。")
+
+
+def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, *, now: datetime) -> None:
+    """Give an open deal (and its open tasks) to another person."""
+    check_can_move(uow, actor, deal.owner_id, deal.ref)
+    _check_new_owner(deal.ref, deal.owner_id, new_owner)
+    if deal.status != "open":
+        raise Conflict(f"{deal.ref} is closed ({deal.status}); only open deals change owner.",
+                       f"{deal.ref} 已关闭，只有进行中的商机可以改派。")
+    old_id = deal.owner_id
+    deal.owner_id, deal.updated_at = new_owner.id, now
+    uow.session.execute(update(Task).where(Task.deal_id == deal.id, Task.owner_id == old_id, Task.done_at.is_(None))
+                        .values(owner_id=new_owner.id).execution_options(synchronize_session=False))
+    uow.session.flush()
+    uow.session.expire(deal, ["owner"])
+    audit_id = _audit(uow, actor, "deal.owner", "deal", deal.id, now, old_owner_id=old_id, new_owner_id=new_owner.id)
+    uow.emit(OwnerChanged(record_type="deal", record_id=deal.id, old_owner_id=old_id, new_owner_id=new_owner.id,
+                          actor_id=actor.id, audit_id=audit_id))
+
+
+def do_assign_lead(uow: UnitOfWork, actor: User, lead_id: int, new_owner: User, *, now: datetime) -> Lead:
+    lead = load_record(uow.session, Lead, lead_id, "lead", for_update=True)
+    check_can_move(uow, actor, lead.owner_id, lead.ref)
+    _check_new_owner(lead.ref, lead.owner_id, new_owner)
+    if lead.status != "open":
+        raise Conflict(f"{lead.ref} is {lead.status}; only open leads can be assigned.",
+                       f"{lead.ref} 已不是进行中的线索，不能再分配。")
+    old_id = lead.owner_id
+    lead.owner_id, lead.assigned_at, lead.updated_at = new_owner.id, now, now
+    uow.session.flush()
+    uow.session.expire(lead, ["owner"])
+    audit_id = _audit(uow, actor, "lead.owner", "lead", lead.id, now, old_owner_id=old_id, new_owner_id=new_owner.id)
+    uow.emit(OwnerChanged(record_type="lead", record_id=lead.id, old_owner_id=old_id, new_owner_id=new_owner.id,
+                          actor_id=actor.id, audit_id=audit_id))
+    return lead
+
+
+@dataclass(frozen=True)
+class Transfer:
+    from_user: User
+    to_user: User
+    counts: dict[str, int]
+
+
+def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User, *, now: datetime) -> Transfer:
+    """Everything open of `from_user` goes to `to_user`: five UPDATE statements, one transaction."""
+    if actor.rank == 0:
+        raise Forbidden("transfer someone's records (managers and admins only)", "交接他人的记录（仅限经理和管理员）")
+    if from_user.id == actor.id and not actor.is_admin:
+        raise Forbidden("transfer your own records; your manager or an admin does that",
+                        "交接你自己的记录；请由你的上级或管理员操作")
+    check_can_move(uow, actor, from_user.id, from_user.name)
+    if from_user.id == to_user.id:
+        raise Conflict("Name two different people: transfer <from> <to>, e.g. transfer li wang.",
+                       "请写两个不同的人：交接 <原负责人> <新负责人>，例如：交接 li wang")
+    s, today = uow.session, local_today(uow, now)
+    from_id, to_id, actor_id = from_user.id, to_user.id, actor.id
+    statements = {
+        "leads": update(Lead).where(Lead.owner_id == from_user.id, Lead.status == "open")
+        .values(owner_id=to_user.id, assigned_at=now, updated_at=now),
+        "deals": update(Deal).where(Deal.owner_id == from_user.id, Deal.status == "open")
+        .values(owner_id=to_user.id, updated_at=now, version=Deal.version + 1),
+        "tickets": update(Ticket).where(Ticket.owner_id == from_user.id, Ticket.closed_at.is_(None))
+        .values(owner_id=to_user.id, updated_at=now, version=Ticket.version + 1),
+        "contracts": update(Contract).where(Contract.owner_id == from_user.id, Contract.end_date >= today)
+        .values(owner_id=to_user.id, updated_at=now),
+        "tasks": update(Task).where(Task.owner_id == from_user.id, Task.done_at.is_(None),
+                                    or_(Task.deal_id.is_(None), Task.deal_id.in_(
+                                        select(Deal.id).where(Deal.status == "open"))))
+        .values(owner_id=to_user.id),
+    }
+    counts: dict[str, int] = {}
+    for kind in TRANSFER_KINDS:
+        result = s.execute(statements[kind].execution_options(synchronize_session=False))
+        counts[kind] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    for model in (Lead, Deal, Ticket, Contract, Task):  # loaded copies must not keep the old owner
+        for obj in [o for o in s.identity_map.values() if isinstance(o, model)]:
+            s.expire(obj)
+    entry = AuditEntry(actor_id=actor_id, action="owner.transfer", record_type="user", record_id=from_id,
+                       data={"to_user_id": to_id, **counts}, at=now)
+    s.add(entry)
+    s.flush()
+    uow.emit(RecordsTransferred(from_user_id=from_id, to_user_id=to_id, actor_id=actor_id, counts=counts,
+                                audit_id=entry.id))
+    return Transfer(from_user, to_user, counts)

@@ -1,0 +1,76 @@
+"""Ownership: `transfer li wang` (交接) for a person who leaves, and who hears about owner changes.
+
+`deal set D-1 owner=tom` lives in handlers/deals.py and `lead assign L-3 tom` in handlers/leads.py;
+both call crm_core/services/ownership.py and end up in the notifiers below: the old and the new owner
+each get one message per change, and a handover sends one message to each side, not one per record.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from cards.builders.common import notice_card
+from cards.builders.sales import t
+from cards.model import Card, Reply, Section
+from crm_core.clock import Clock
+from crm_core.events import Event, OwnerChanged, RecordsTransferred
+from crm_core.models import Deal, Lead, User
+from crm_core.outbox import enqueue
+from crm_core.services.ownership import do_transfer_all, resolve_user
+from crm_core.services.users import locale_of
+from crm_core.uow import UnitOfWork
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.registry import command
+
+
+@command("transfer")
+def transfer_records(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    from_user = resolve_user(uow, inv.args["from"], active_only=False)  # typically someone who has left
+    to_user = resolve_user(uow, inv.args["to"])
+    done = do_transfer_all(uow, actor, from_user, to_user, now=clock.now())
+    names = {"from_user": from_user.name, "to_user": to_user.name}
+    card = Card(title=t(locale, "transfer.title", **names), locale=locale, kind="notice",
+                blocks=(Section(t(locale, "transfer.summary", **names, **done.counts)),))
+    return Reply(cards=(card,))
+
+
+def _record(uow: UnitOfWork, event: OwnerChanged) -> tuple[str, str] | None:
+    model = Deal if event.record_type == "deal" else Lead
+    record = uow.session.get(model, event.record_id)
+    return (record.ref, record.name) if record is not None else None
+
+
+@on(OwnerChanged)
+def tell_both_owners(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, OwnerChanged)
+    found = _record(uow, event)
+    if found is None:
+        return
+    ref, name = found
+    s = uow.session
+    actor, old, new = s.get(User, event.actor_id), s.get(User, event.old_owner_id), s.get(User, event.new_owner_id)
+    if actor is None or old is None or new is None:
+        return
+    for user, key in ((new, "owner.you_got"), (old, "owner.you_lost")):
+        locale = locale_of(user, uow.config)
+        text = t(locale, key, ref=ref, name=name, actor=actor.name, old=old.name, new=new.name)
+        card = notice_card(locale, t(locale, "owner.title", ref=ref), text, kind="owner.changed")
+        enqueue(s, dedupe_key=f"owner:{event.audit_id}:{user.id}", kind="owner.changed", target_type="user",
+                target_id=user.id, payload=card.to_dict(), now=now, record_type=event.record_type,
+                record_id=event.record_id)
+
+
+@on(RecordsTransferred)
+def tell_both_sides_of_handover(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, RecordsTransferred)
+    s = uow.session
+    actor, old, new = s.get(User, event.actor_id), s.get(User, event.from_user_id), s.get(User, event.to_user_id)
+    if actor is None or old is None or new is None:
+        return
+    for user, key in ((new, "transfer.you_got"), (old, "transfer.you_lost")):
+        locale = locale_of(user, uow.config)
+        names = {"from_user": old.name, "to_user": new.name}
+        text = t(locale, key, actor=actor.name, **names, **event.counts)
+        card = notice_card(locale, t(locale, "transfer.title", **names), text, kind="owner.transferred")
+        enqueue(s, dedupe_key=f"transfer:{event.audit_id}:{user.id}", kind="owner.transferred", target_type="user",
+                target_id=user.id, payload=card.to_dict(), now=now)
