@@ -90,7 +90,9 @@ def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: 
         try:
             for stage in stages[1:target + 1]:
                 clock.advance(days=rng.randint(1, 6))
-                do_set_fields(uow, owner, deal, _fill(stage.required, rng, clock.now().date()), now=clock.now())
+                values = _fill(stage.required, rng, clock.now().date())
+                if values:
+                    do_set_fields(uow, owner, deal, values, now=clock.now())
                 do_move_stage(uow, owner, deal, stage, now=clock.now())
                 do_log_activity(uow, owner, Ref("deal", deal.id), rng.choice(["call", "meeting", "email"]),
                                 rng.choice(NOTES), now=clock.now())
@@ -108,8 +110,7 @@ def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: 
 def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str]:
     values = {"budget": "yes", "decision_maker": rng.choice(["CTO", "CFO", "采购总监"]),
               "close_date": (today + timedelta(days=rng.randint(20, 120))).isoformat()}
-    out = {f: values.get(f, "yes") for f in required if f not in ("amount", "contact")}
-    return out or {"source_note": "demo"}
+    return {f: values.get(f, "yes") for f in required if f not in ("amount", "contact")}
 
 
 def demo_loaded(runner: Runner) -> bool:

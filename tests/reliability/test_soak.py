@@ -143,7 +143,7 @@ def _write_csv(path: Path) -> None:
 
 def test_everyone_writing_at_once_never_sees_locked(server: Server, soak_env: dict[str, str],
                                                     tmp_path: Path) -> None:
-    users = ["li", "emma"]
+    users = ["li", "tom"]  # a Chinese and an English rep, each with an open deal in the 20-lead demo
     deals = {u: _deal_of(soak_env["DATABASE_URL"], u) for u in users}
     csv_path = tmp_path / "leads.csv"
     _write_csv(csv_path)

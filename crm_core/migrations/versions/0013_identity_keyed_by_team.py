@@ -6,16 +6,16 @@ ids not yet seen) stay unique as before. Existing rows keep their team (NULL or 
 New table chat_workspaces: workspaces that asked to install and wait for (or got) an admin's decision.
 
 Revision ID: 0013
-Revises: 0001 (created chat_identities); depends on 0009 (added the team column)
+Revises: 0009 (added the team column to chat_identities, created by 0001)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0013"
-down_revision = "0001"
+down_revision = "0009"
 branch_labels = None
-depends_on = ("0009",)
+depends_on = None
 
 
 def upgrade() -> None:
