@@ -14,6 +14,14 @@ One pass (`deliver_due`):
    error). Dead rows are reported to the admins in one message per batch.
 
 It never raises out of the loop: every failure is logged and recorded on its row.
+
+At most one copy (messengers with `find_sent_now`, i.e. Slack): before a post, the delivery is written as
+"unsure" (a `SentMessage` with extra {"unsure": true, "first_at": …}, no ref_key yet); the post carries
+a `SendTag` (outbox id + dedupe key). Success confirms that record; a definite failure (a clean Slack
+error, 429) marks it "clean"; an ambiguous one (timeout, 5xx, dropped connection) leaves it unsure, and the
+next attempt first looks for the tagged message in the channel's history (since the first attempt): found
+→ recorded as sent, not posted again; the look-up fails → retried later, never posted blindly. The
+record lives in the database, so this holds across worker restarts.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import random
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select, update
@@ -36,7 +44,7 @@ from crm_core.config import Config
 from crm_core.models import Deal, OutboxMessage, SentMessage, Swarm, Ticket, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
-from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient
+from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient, SendTag
 from scheduler.pacing import Pacer
 from scheduler.swarms import build_swarm_spec, swarm_platforms
 
@@ -109,6 +117,7 @@ class _Row:
     payload: dict[str, Any]
     attempts: int
     merged_ids: list[int] = field(default_factory=list)  # rows delivered inside this one's message
+    dedupe_key: str = ""
 
 
 def deliver_due(session_factory: sessionmaker[Session], messengers: Mapping[str, Messenger], clock: Clock,
@@ -223,7 +232,7 @@ class Deliverer:
             order = {i: n for n, i in enumerate(ids)}
             return sorted((_Row(id=r.id, op=r.op, kind=r.kind, target_type=r.target_type, target_id=r.target_id,
                                 record_type=r.record_type, record_id=r.record_id, ref_key=r.ref_key,
-                                payload=dict(r.payload or {}), attempts=r.attempts)
+                                payload=dict(r.payload or {}), attempts=r.attempts, dedupe_key=r.dedupe_key)
                            for r in rows), key=lambda r: order[r.id])
 
     def _merge(self, rows: list[_Row]) -> list[_Row]:
@@ -273,7 +282,15 @@ class Deliverer:
             raise DeliveryError(f"payload is not a card: {exc}", permanent=True) from exc
 
     def _done(self, session: Session, row: _Row) -> list[SentMessage]:
-        return list(session.scalars(select(SentMessage).where(SentMessage.outbox_id == row.id)))
+        """The row's confirmed deliveries (not the "unsure" records of posts whose answer was lost)."""
+        return [s for s in self._records(session, row) if not _unsure_record(s)]
+
+    def _records(self, session: Session, row: _Row) -> list[SentMessage]:
+        return list(session.scalars(select(SentMessage).where(SentMessage.outbox_id == row.id)
+                                    .order_by(SentMessage.id)))
+
+    def _unsure(self, session: Session, row: _Row) -> list[SentMessage]:
+        return [s for s in self._records(session, row) if _unsure_record(s)]
 
     def _send_to_people(self, row: _Row) -> _Outcome:
         outcome = _Outcome()
@@ -292,12 +309,18 @@ class Deliverer:
             else:
                 return _Outcome(permanent=f"unknown target type {row.target_type!r}")
             done = {s.recipient_user_id for s in self._done(session, row)}
+            unsure = {s.recipient_user_id: _Pending.of(s) for s in self._unsure(session, row)}
             todo = [(u, choose_recipient(u, self.messengers, self.config)) for u in people if u.id not in done]
         for person, recipient in todo:
             if recipient is None:
                 outcome.error = f"no messenger can reach {person.key}"
                 continue
             messenger = self.messengers[recipient.platform]
+            if _can_find(messenger):
+                self._attempt_once(outcome, row, messenger, recipient.external_id, unsure.get(person.id),
+                                   lambda tag, m=messenger, r=recipient: m.send_now(r, card, tag=tag),  # type: ignore[call-arg]
+                                   recipient_user_id=recipient.user_id, team=recipient.team)
+                continue
             self._attempt(outcome, recipient.platform, recipient.external_id,
                           lambda m=messenger, r=recipient: m.send_now(r, card),
                           lambda ref, r=recipient: self._record(row, ref, recipient_user_id=r.user_id,
@@ -321,6 +344,7 @@ class Deliverer:
                 outcome.wait(creating, "its swarm channel is still being created")
                 return outcome
             done = {(s.platform, s.channel) for s in self._done(session, row)}
+            unsure = {(s.platform, s.channel): _Pending.of(s) for s in self._unsure(session, row)}
         outcome = _Outcome()
         for swarm in swarms:
             if (swarm.platform, swarm.channel) in done:
@@ -329,6 +353,10 @@ class Deliverer:
             if messenger is None:
                 log.warning("deliverer: no %s messenger for swarm channel %s; row %s skips it",
                             swarm.platform, swarm.channel, row.id)
+                continue
+            if _can_find(messenger):
+                self._attempt_once(outcome, row, messenger, swarm.channel, unsure.get((swarm.platform, swarm.channel)),
+                                   lambda tag, m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card, tag=tag))  # type: ignore[call-arg]
                 continue
             self._attempt(outcome, swarm.platform, swarm.channel,
                           lambda m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card),
@@ -457,6 +485,74 @@ class Deliverer:
         outcome.deliveries += 1
         record(ref)
 
+    def _attempt_once(self, outcome: _Outcome, row: _Row, messenger: Messenger, target: str,
+                      pending: "_Pending | None", post: Callable[[SendTag], PlatformRef], *,
+                      recipient_user_id: int | None = None, team: str | None = None) -> None:
+        """`_attempt` for a messenger that tags its posts: at most one copy reaches `target` (see the top)."""
+        platform = messenger.platform
+        tag = SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
+        held: dict[str, int] = {}
+
+        def call() -> PlatformRef:
+            if pending is not None and pending.unsure:
+                try:
+                    found = messenger.find_sent_now(pending.channel or target, tag, pending.first_at,  # type: ignore[attr-defined]
+                                                    team or pending.team)
+                except DeliveryError as exc:
+                    raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
+                                        retry_after=exc.retry_after) from exc
+                if found is not None:
+                    log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
+                             row.id, platform, found.channel)
+                    held["id"] = pending.id
+                    return found
+            held["id"] = self._mark_unsure(row, pending, platform, target, recipient_user_id, team)
+            try:
+                return post(tag)
+            except DeliveryError as exc:
+                if not exc.ambiguous:
+                    self._mark_clean(held["id"])
+                raise
+
+        self._attempt(outcome, platform, target, call,
+                      lambda ref: self._confirm(held["id"], ref, ref_key=row.ref_key))
+
+    def _mark_unsure(self, row: _Row, pending: "_Pending | None", platform: str, target: str,
+                     recipient_user_id: int | None, team: str | None) -> int:
+        """Written before the post: a delivery whose outcome is not known yet, and since when."""
+        now = self.clock.now()
+        with self.factory.begin() as session:
+            record = session.get(SentMessage, pending.id) if pending is not None else None
+            if record is None:
+                extra: dict[str, Any] = {"unsure": True, "first_at": now.isoformat()}
+                if team:
+                    extra["team"] = team
+                record = SentMessage(outbox_id=row.id, ref_key=None, platform=platform, channel=target[:128],
+                                     message_ref=None, extra=extra, at=now, recipient_user_id=recipient_user_id)
+                session.add(record)
+            else:
+                record.extra = {**(record.extra or {}), "unsure": True}
+            session.flush()
+            return int(record.id)
+
+    def _mark_clean(self, sent_id: int) -> None:
+        """A definite failure: nothing was posted, the next attempt need not look."""
+        with self.factory.begin() as session:
+            record = session.get(SentMessage, sent_id)
+            if record is not None:
+                record.extra = {**(record.extra or {}), "unsure": False}
+
+    def _confirm(self, sent_id: int, ref: PlatformRef, *, ref_key: str | None) -> None:
+        with self.factory.begin() as session:
+            record = session.get(SentMessage, sent_id)
+            if record is None:
+                return
+            record.channel = ref.channel or record.channel
+            record.message_ref = ref.message_ref
+            record.ref_key = ref_key
+            record.extra = dict(ref.extra or {})
+            record.at = self.clock.now()
+
     def _record(self, row: _Row, ref: PlatformRef, *, recipient_user_id: int | None = None,
                 ref_key: str | None = None) -> None:
         with self.factory.begin() as session:
@@ -580,6 +676,38 @@ class Deliverer:
             log.error("deliverer: %d outbox rows are dead (reported to %d admins): %s", len(views), len(admins),
                       [v.id for v in views])
             return len(reportable)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A delivery recorded before its post, whose outcome was not confirmed."""
+
+    id: int
+    channel: str | None
+    first_at: datetime
+    unsure: bool
+    team: str | None
+
+    @classmethod
+    def of(cls, record: SentMessage) -> "_Pending":
+        extra = record.extra or {}
+        try:
+            first_at = datetime.fromisoformat(str(extra.get("first_at")))
+        except ValueError:
+            first_at = record.at
+        if first_at.tzinfo is None:
+            first_at = first_at.replace(tzinfo=timezone.utc)
+        return cls(id=record.id, channel=record.channel, first_at=first_at, unsure=bool(extra.get("unsure")),
+                   team=extra.get("team"))
+
+
+def _unsure_record(record: SentMessage) -> bool:
+    """Recorded before a post and not confirmed since ("unsure": true, or false after a clean failure)."""
+    return "unsure" in (record.extra or {})
+
+
+def _can_find(messenger: Messenger) -> bool:
+    return callable(getattr(messenger, "find_sent_now", None))
 
 
 def _record_owner(session: Session, record_type: str | None, record_id: int | None) -> User | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -21,11 +22,11 @@ from bot.slack.app import slack_messenger
 from bot.wiring import Wiring
 from cards.model import Card, Section
 from crm_core.clock import FrozenClock
-from crm_core.models import OutboxMessage, SentMessage
+from crm_core.models import OutboxMessage, SentMessage, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import create_chat_user
 from scheduler.outbox import DeliveryStats, deliver_due
-from tests.reliability.chaos import ChaosSlack, half_down
+from tests.reliability.chaos import ChaosSlack, Hung, half_down, stored_then_fails
 
 PEOPLE = 250
 EACH = 2  # 500 notifications
@@ -68,6 +69,8 @@ def _drain(w: Wiring, clock: FrozenClock, messengers: dict, *, max_passes: int =
 
 def test_a_burst_during_a_slack_outage_is_delivered_exactly_once(slack_wiring, fake_slack: ChaosSlack, clock):
     titles = _burst(slack_wiring, clock)
+    for n in range(PEOPLE):  # Slack knows them (the deliverer opens their DM to look for a lost answer)
+        fake_slack.add_user(f"U9{n:05d}", f"Person {n}")
     start = clock.now()
     fake_slack.chaos = half_down(random.Random(20260302))
     messengers = {"slack": slack_messenger(slack_wiring),
@@ -103,3 +106,108 @@ def test_a_burst_during_a_slack_outage_is_delivered_exactly_once(slack_wiring, f
         assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.attempts > 0)) > 50
     assert stats.dead == 0 and stats.deliveries == 500
     assert clock.now() - start < timedelta(hours=2) and passes < 400
+
+
+# --- Slack stores the message, then the answer is lost -------------------------------------------------
+
+LOST = 48
+
+
+def _notices(w: Wiring, clock: FrozenClock, fake: ChaosSlack, count: int, *, prefix: str = "U8") -> list[str]:
+    """`count` Slack users Slack knows, one notice each (with a ref_key, so it can be updated later)."""
+    titles: list[str] = []
+    with w.session_factory.begin() as s:
+        for n in range(count):
+            uid = f"{prefix}{n:05d}"
+            fake.add_user(uid, f"Lost {n}")
+            user = create_chat_user(s, platform="slack", external_id=uid, name=f"Lost {n}", now=clock.now(),
+                                    locale="en")
+            title = f"Notice {n + 1}"
+            card = Card(title=title, locale="en", kind="info", blocks=(Section(f"for {user.name}"),))
+            enqueue(s, dedupe_key=f"lost:{n}", kind="notice", target_type="user", target_id=user.id,
+                    payload=card.to_dict(), now=clock.now(), ref_key=f"notice:{n}")
+            titles.append(title)
+    return titles
+
+
+def _short_timeout_messenger(w: Wiring, seconds: float):  # noqa: ANN202
+    w.settings.slack_timeout = seconds
+    return slack_messenger(w)
+
+
+def test_notices_slack_stored_but_never_confirmed_are_not_posted_again(slack_wiring, fake_slack: ChaosSlack,
+                                                                        clock):
+    titles = _notices(slack_wiring, clock, fake_slack, LOST)
+    # Half the posts are stored and then fail (500, dropped connection, an answer held past the timeout),
+    # and the history look-ups themselves fail half the time (500, 503, dropped, 429).
+    fake_slack.after = stored_then_fails(random.Random(7), share=0.5, hang=0.8)
+    fake_slack.chaos = half_down(random.Random(8), methods=frozenset({"conversations.history"}))
+    messengers = {"slack": _short_timeout_messenger(slack_wiring, 0.3)}
+
+    stats, _ = _drain(slack_wiring, clock, messengers)
+
+    posted = Counter(m for msg in fake_slack.messages.values() for m in TITLE.findall(str(msg["text"])))
+    assert len(posted) == len(titles) == LOST
+    assert set(posted.values()) == {1}, f"stored twice: {[t for t, n in posted.items() if n > 1]}"
+    outcomes = Counter(a.outcome for a in fake_slack.attempts_to("chat.postMessage"))
+    assert outcomes["stored+500"] and outcomes["stored+drop"] and outcomes["stored+hang"], outcomes
+    assert outcomes["ok"] + outcomes["stored+500"] + outcomes["stored+drop"] + outcomes["stored+hang"] == LOST
+    history = Counter(a.outcome for a in fake_slack.attempts_to("conversations.history"))
+    assert history["ok"] and len(history) > 1, history  # looked, and some look-ups failed and were retried
+    # Each delivery record points at the one stored message (so a later card update finds it).
+    with slack_wiring.session_factory() as s:
+        assert Counter(s.scalars(select(OutboxMessage.status))) == {"sent": LOST}
+        sent = s.scalars(select(SentMessage)).all()
+        assert len(sent) == LOST
+        assert all((m.channel, m.message_ref) in fake_slack.messages for m in sent)
+        assert all(m.ref_key and "unsure" not in m.extra for m in sent)
+    assert stats.dead == 0
+    # Updating the cards edits the stored messages in place; nothing new is posted.
+    with slack_wiring.session_factory.begin() as s:
+        users = {u.name: u.id for u in s.scalars(select(User))}
+        for n in range(LOST):
+            card = Card(title=f"Notice {n + 1} (done)", locale="en", kind="info", blocks=(Section("done"),))
+            enqueue(s, dedupe_key=f"lost-update:{n}", kind="notice", target_type="user",
+                    target_id=users[f"Lost {n}"], payload=card.to_dict(), now=clock.now(), op="update",
+                    ref_key=f"notice:{n}")
+    fake_slack.after = None
+    fake_slack.chaos = None
+    before = len(fake_slack.messages)
+    _drain(slack_wiring, clock, messengers)
+    assert len(fake_slack.messages) == before
+    assert sum(1 for m in fake_slack.messages.values() if m.get("edited")) == LOST
+
+
+def test_a_hung_slack_call_does_not_hold_up_the_other_recipients(slack_wiring, fake_slack: ChaosSlack, clock):
+    timeout = 0.3
+    _notices(slack_wiring, clock, fake_slack, 6, prefix="U7")
+    hung = "U700000"  # the first in line
+
+    def hang_first(method, body):  # noqa: ANN001, ANN202
+        if method == "chat.postMessage" and body.get("channel") == hung and not fake_slack.after_hung:
+            fake_slack.after_hung = True
+            time.sleep(3.0)  # the remote end holds the answer far past the client's timeout
+            raise Hung()
+        return None
+
+    fake_slack.after_hung = False
+    fake_slack.after = hang_first
+    messengers = {"slack": _short_timeout_messenger(slack_wiring, timeout)}
+
+    start = time.monotonic()
+    first = deliver_due(slack_wiring.session_factory, messengers, clock, slack_wiring.config)
+    took = time.monotonic() - start
+
+    assert first.deliveries == 5 and first.failed == 1, first
+    others = [a for a in fake_slack.attempts_to("chat.postMessage") if a.outcome == "ok"]
+    assert len(others) == 5
+    # Every other recipient's message was in Slack within the client timeout (plus slack for the machine).
+    assert all(a.wall - start < timeout + 1.5 for a in others), [a.wall - start for a in others]
+    assert took < timeout + 2.0
+    # The retry finds the hung call's message in the DM's history and does not post it again.
+    clock.advance(minutes=5)
+    second = deliver_due(slack_wiring.session_factory, messengers, clock, slack_wiring.config)
+    assert second.sent == 1 and second.deliveries == 1
+    assert len(fake_slack.dm_messages(hung)) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 6
+    assert fake_slack.calls_to("conversations.history")
