@@ -67,6 +67,11 @@ class DeliveryPolicy:
     jitter: float = 0.5  # this share of each backoff step is random (spreads retries of a failed batch)
     lease: float = 300.0  # a claimed row comes back if its worker has not finished it by then
     swarm_wait: float = 2.0  # a row waiting for another one (its swarm channel, the message it updates)
+    # A platform that failed ambiguously (timeout, 5xx, dropped connection) this many times in a row in
+    # one pass is left alone for `platform_pause` seconds: the rest of the pass does not queue up behind
+    # it one timeout after another (those rows wait; it is not counted as an attempt).
+    ambiguous_in_a_row: int = 3
+    platform_pause: float = 30.0
 
 
 @dataclass
@@ -160,6 +165,8 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.pacer = pacer or Pacer(session_factory)
         self._held: dict[tuple[str, str], datetime] = {}  # keys known to be waiting, this pass
+        self._streak: dict[str, int] = {}  # ambiguous failures in a row, per platform, this pass
+        self._paused: dict[str, datetime] = {}  # platforms left alone until then, this pass
 
     # --- one pass --------------------------------------------------------------------------------------
 
@@ -167,6 +174,8 @@ class Deliverer:
         stats = DeliveryStats()
         token = f"{self.worker_id}:{secrets.token_hex(4)}"
         self._held = {}
+        self._streak = {}
+        self._paused = {}
         try:
             rows = self._claim(token, limit)
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker loop
@@ -457,6 +466,11 @@ class Deliverer:
                  record: Callable[[PlatformRef], None], *, paced: bool = True) -> None:
         """One messenger call for one recipient / channel, paced; the result is folded into `outcome`."""
         now = self.clock.now()
+        paused = self._paused.get(platform)
+        if paused is not None and paused > now:
+            outcome.wait(paused, f"{platform} failed {self.policy.ambiguous_in_a_row} times in a row without an "
+                                 f"answer; trying again later")
+            return
         if paced:
             held = self._held.get((platform, target))
             wait = held if held is not None and held > now else self.pacer.reserve(platform, target, now)
@@ -476,12 +490,21 @@ class Deliverer:
                 outcome.wait(until, f"{platform}:{target}: asked to wait {exc.retry_after}s: {exc}")
             else:
                 outcome.error = f"{platform}:{target}: {exc}"
+            if exc.ambiguous:
+                self._streak[platform] = self._streak.get(platform, 0) + 1
+                if self._streak[platform] >= self.policy.ambiguous_in_a_row:
+                    self._paused[platform] = self.clock.now() + timedelta(seconds=self.policy.platform_pause)
+                    log.warning("deliverer: %s failed %d times in a row; leaving it alone for %ss", platform,
+                                self._streak[platform], self.policy.platform_pause)
+            else:
+                self._streak[platform] = 0
             log.warning("deliverer: %s %s: %s", platform, target, exc)
             return
         except Exception as exc:  # noqa: BLE001 - a messenger bug is a failed attempt, not a crash
             log.exception("deliverer: %s messenger raised for %s", platform, target)
             outcome.error = f"{platform}:{target}: {type(exc).__name__}: {exc}"
             return
+        self._streak[platform] = 0
         outcome.deliveries += 1
         record(ref)
 
@@ -500,7 +523,7 @@ class Deliverer:
                                                     team or pending.team)
                 except DeliveryError as exc:
                     raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
-                                        retry_after=exc.retry_after) from exc
+                                        retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
                 if found is not None:
                     log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
                              row.id, platform, found.channel)

@@ -201,8 +201,8 @@ class WeComMessenger:
             if code is None or code in TRANSIENT:
                 raise DeliveryError(message) from exc
             raise DeliveryError(message, permanent=True) from exc
-        except requests.RequestException as exc:
-            raise DeliveryError(f"WeCom {what} failed: {exc.__class__.__name__}: {exc}") from exc
+        except requests.RequestException as exc:  # a timeout, a dropped connection: WeCom may have acted
+            raise DeliveryError(f"WeCom {what} failed: {exc.__class__.__name__}: {exc}", ambiguous=True) from exc
         return res if isinstance(res, dict) else {}
 
 

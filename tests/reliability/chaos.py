@@ -124,11 +124,13 @@ class Hung(Exception):
 
 
 def stored_then_fails(rng: random.Random, *, share: float = 0.5, hang: float = 0.0,
-                      methods: frozenset[str] = frozenset({"chat.postMessage"})) -> Chaos:
+                      methods: frozenset[str] = frozenset({"chat.postMessage"}),
+                      kinds: tuple[str, ...] | None = None) -> Chaos:
     """An `after` hook: `share` of the calls are stored and then fail — split between HTTP 500, a dropped
-    connection and (with `hang` seconds > 0) an answer held back for `hang` seconds."""
+    connection and (with `hang` seconds > 0) an answer held back for `hang` seconds; `kinds` picks some."""
     lock = threading.Lock()
-    kinds = ("500", "drop", "hang") if hang > 0 else ("500", "drop")
+    if kinds is None:
+        kinds = ("500", "drop", "hang") if hang > 0 else ("500", "drop")
 
     def after(method: str, body: dict[str, Any]) -> Answer | None:
         if method not in methods:

@@ -211,3 +211,30 @@ def test_a_hung_slack_call_does_not_hold_up_the_other_recipients(slack_wiring, f
     assert len(fake_slack.dm_messages(hung)) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 6
     assert fake_slack.calls_to("conversations.history")
+
+
+def test_a_slack_that_hangs_for_everyone_costs_a_pass_three_timeouts_not_one_per_person(
+        slack_wiring, fake_slack: ChaosSlack, clock):
+    timeout = 0.3
+    titles = _notices(slack_wiring, clock, fake_slack, 10, prefix="U6")
+    fake_slack.after = stored_then_fails(random.Random(1), share=1.0, hang=1.0, kinds=("hang",))
+    messengers = {"slack": _short_timeout_messenger(slack_wiring, timeout)}
+
+    start = time.monotonic()
+    stats = deliver_due(slack_wiring.session_factory, messengers, clock, slack_wiring.config)
+    took = time.monotonic() - start
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 3  # then Slack is left alone for a while
+    assert stats.failed == 3 and stats.waiting == 7 and stats.deliveries == 0, stats
+    assert took < 3 * timeout + 1.5
+    with slack_wiring.session_factory() as s:
+        # The seven that were not tried did not spend an attempt; they come back in 30 s.
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [r.attempts for r in rows] == [1, 1, 1] + [0] * 7
+        assert all(r.next_attempt_at == clock.now() + timedelta(seconds=30) for r in rows[3:])
+
+    fake_slack.after = None  # Slack is back: the three hung posts are found, the others posted once
+    _drain(slack_wiring, clock, messengers)
+    posted = Counter(m for msg in fake_slack.messages.values() for m in TITLE.findall(str(msg["text"])))
+    assert sorted(posted) == sorted(t.split()[1] for t in titles) and set(posted.values()) == {1}
+    assert len(fake_slack.calls_to("chat.postMessage")) == 3 + 7
