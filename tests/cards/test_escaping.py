@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
-import html as std_html
 import importlib
 import inspect
 import pkgutil
@@ -97,10 +96,10 @@ def make(tp: Any, name: str, text: str) -> Any:
         return (make(args[0], name, text),)
     if origin is tuple:
         return tuple(make(a, name, text) for a in args)
-    if origin in (list, Sequence, typing.Sequence) or origin is getattr(__import__("collections.abc"), "abc").Sequence:
+    if origin in (list, Sequence):
         return [make(args[0], name, text)]
-    if origin in (dict, Mapping) or origin is __import__("collections.abc").abc.Mapping:
-        return {"qualify": make(args[1], name, text)}
+    if origin in (dict, Mapping):
+        return {"qualify": make(args[1], name, text)}  # keyed by a stage key
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         return tp(**{f.name: make(hints[f.name], f.name, text) for f in dataclasses.fields(tp) if f.init})
@@ -267,5 +266,4 @@ def test_the_quote_document_escapes_html() -> None:
     for locale in LOCALES:
         doc = quote_document(locale, view)
         assert "<script>" not in doc.content
-        assert std_html.escape('<script>alert("x")</script> AT&T', quote=False) in doc.content or \
-            html('<script>alert("x")</script> AT&T') in doc.content
+        assert html('<script>alert("x")</script> AT&T') in doc.content  # readable in the browser
