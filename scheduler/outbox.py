@@ -298,9 +298,6 @@ class Deliverer:
         return list(session.scalars(select(SentMessage).where(SentMessage.outbox_id == row.id)
                                     .order_by(SentMessage.id)))
 
-    def _unsure(self, session: Session, row: _Row) -> list[SentMessage]:
-        return [s for s in self._records(session, row) if _unsure_record(s)]
-
     def _send_to_people(self, row: _Row) -> _Outcome:
         outcome = _Outcome()
         card = self._card(row)
@@ -317,8 +314,9 @@ class Deliverer:
                     return _Outcome(skipped="no active admin")
             else:
                 return _Outcome(permanent=f"unknown target type {row.target_type!r}")
-            done = {s.recipient_user_id for s in self._done(session, row)}
-            unsure = {s.recipient_user_id: _Pending.of(s) for s in self._unsure(session, row)}
+            records = self._records(session, row)
+            done = {s.recipient_user_id for s in records if not _unsure_record(s)}
+            unsure = {s.recipient_user_id: _Pending.of(s) for s in records if _unsure_record(s)}
             todo = [(u, choose_recipient(u, self.messengers, self.config)) for u in people if u.id not in done]
         for person, recipient in todo:
             if recipient is None:
@@ -352,8 +350,9 @@ class Deliverer:
                 outcome = _Outcome()
                 outcome.wait(creating, "its swarm channel is still being created")
                 return outcome
-            done = {(s.platform, s.channel) for s in self._done(session, row)}
-            unsure = {(s.platform, s.channel): _Pending.of(s) for s in self._unsure(session, row)}
+            records = self._records(session, row)
+            done = {(s.platform, s.channel) for s in records if not _unsure_record(s)}
+            unsure = {(s.platform, s.channel): _Pending.of(s) for s in records if _unsure_record(s)}
         outcome = _Outcome()
         for swarm in swarms:
             if (swarm.platform, swarm.channel) in done:
@@ -566,15 +565,13 @@ class Deliverer:
                 record.extra = {**(record.extra or {}), "unsure": False}
 
     def _confirm(self, sent_id: int, ref: PlatformRef, *, ref_key: str | None) -> None:
+        values: dict[str, Any] = {"message_ref": ref.message_ref, "ref_key": ref_key, "extra": dict(ref.extra or {}),
+                                  "at": self.clock.now()}
+        if ref.channel:
+            values["channel"] = ref.channel
         with self.factory.begin() as session:
-            record = session.get(SentMessage, sent_id)
-            if record is None:
-                return
-            record.channel = ref.channel or record.channel
-            record.message_ref = ref.message_ref
-            record.ref_key = ref_key
-            record.extra = dict(ref.extra or {})
-            record.at = self.clock.now()
+            session.execute(update(SentMessage).where(SentMessage.id == sent_id).values(**values)
+                            .execution_options(synchronize_session=False))
 
     def _record(self, row: _Row, ref: PlatformRef, *, recipient_user_id: int | None = None,
                 ref_key: str | None = None) -> None:

@@ -10,6 +10,7 @@ the fake's channels (and in conversations.history, with its metadata), the clien
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,14 @@ class ChaosSlack(FakeSlack):
                     self.close_connection = True  # nothing written: the client sees the connection go
 
         self._server.RequestHandlerClass = DroppingHandler
+        server = self._server
+        original = server.handle_error
+
+        def handle_error(request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                original(request, client_address)  # a client that stopped waiting is expected here
+
+        server.handle_error = handle_error  # type: ignore[method-assign]
 
     def _record(self, method: str, body: dict[str, Any], outcome: str, retry_after: int | None = None) -> None:
         at = self.clock.now() if self.clock is not None else None
@@ -82,8 +91,9 @@ class ChaosSlack(FakeSlack):
             except DropConnection:
                 self._record(method, body, "stored+drop")
                 raise
-            except Hung:
+            except Hung as hung:
                 self._record(method, body, "stored+hang")
+                time.sleep(hung.seconds)  # the fake server's own thread: the remote end hangs, not the test
                 return status, extra, result  # the client stopped waiting long ago
             if replaced is not None:
                 self._record(method, body, f"stored+{replaced[0]}")
@@ -120,7 +130,11 @@ def half_down(rng: random.Random, *, methods: frozenset[str] = frozenset({"chat.
 
 
 class Hung(Exception):
-    """Raised by an `after` hook once it has held the answer back past the client's timeout."""
+    """Raised by an `after` hook: hold the answer back for `seconds` (past the client's timeout)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"hung for {seconds}s")
+        self.seconds = seconds
 
 
 def stored_then_fails(rng: random.Random, *, share: float = 0.5, hang: float = 0.0,
@@ -143,8 +157,7 @@ def stored_then_fails(rng: random.Random, *, share: float = 0.5, hang: float = 0
             return 500, {}, {"ok": False, "error": "internal_error"}
         if kind == "drop":
             raise DropConnection()
-        time.sleep(hang)  # the fake server's own thread: the remote end hangs, the test does not sleep
-        raise Hung()
+        raise Hung(hang)
 
     return after
 
