@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.console_messenger import ConsoleMessenger
@@ -25,6 +26,7 @@ from crm_core.clock import FrozenClock
 from crm_core.models import OutboxMessage, SentMessage, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import create_chat_user
+from handlers.ports import DeliveryError, Recipient, SendTag
 from scheduler.outbox import DeliveryStats, deliver_due
 from tests.reliability.chaos import ChaosSlack, Hung, half_down, stored_then_fails
 
@@ -255,3 +257,33 @@ def test_a_tagged_slack_send_costs_a_fixed_number_of_statements(slack_wiring, fa
     with slack_wiring.session_factory() as s:
         row = s.scalars(select(OutboxMessage)).one()
         assert message["metadata"]["event_payload"] == {"outbox_id": row.id, "key": "lost:0"}
+
+
+def test_only_failures_after_which_slack_may_have_posted_are_ambiguous(slack_wiring, fake_slack: ChaosSlack):
+    messenger = slack_messenger(slack_wiring)
+    to = Recipient(user_id=1, platform="slack", external_id="U01LI", locale="en")
+    card = Card(title="Hello", locale="en", blocks=(Section("hi"),))
+    cases = {"channel_not_found": (200, False, True), "ratelimited": (429, False, False),
+             "internal_error": (500, True, False), "fatal_error": (200, True, False)}
+    for error, (status, ambiguous, permanent) in cases.items():
+        fake_slack.fail("chat.postMessage", error, status=status, retry_after=1 if status == 429 else None)
+        with pytest.raises(DeliveryError) as caught:
+            messenger.send_now(to, card)
+        assert (caught.value.ambiguous, caught.value.permanent) == (ambiguous, permanent), error
+
+
+def test_the_history_check_pages_back_to_the_first_attempt(slack_wiring, fake_slack: ChaosSlack, clock):
+    messenger = slack_messenger(slack_wiring)
+    to = Recipient(user_id=1, platform="slack", external_id="U01LI", locale="en")
+    first_at = clock.now()
+    tag = SendTag(outbox_id=41, key="k-41")
+    sent = messenger.send_now(to, Card(title="The one", locale="en"), tag=tag)
+    for n in range(120):  # a busy DM since: the check has to page
+        clock.advance(seconds=1)
+        messenger.send_now(to, Card(title=f"Other {n}", locale="en"), tag=SendTag(outbox_id=1000 + n, key="x"))
+    found = messenger.find_sent_now("U01LI", tag, first_at)
+    assert found is not None and (found.channel, found.message_ref) == (sent.channel, sent.message_ref)
+    assert len(fake_slack.calls_to("conversations.history")) == 3  # 50 a page, newest first
+    assert messenger.find_sent_now("U01LI", SendTag(outbox_id=42, key="k-42"), first_at) is None
+    # Before the first attempt (minus the margin) nothing is looked at.
+    assert all(float(c["oldest"]) < first_at.timestamp() for c in fake_slack.calls_to("conversations.history"))
