@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.wiring import Wiring
+from cards.escape import csv_cell
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 from handlers.notify import flush_events
@@ -46,9 +47,10 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
     columns = sorted({k for r in result.rejected for k in r.values})
     with report.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["line", "reason", *columns])
+        # Cells are what people typed: csv_cell keeps a spreadsheet from running `=HYPERLINK(…)` & co.
+        writer.writerow([csv_cell(c) for c in ["line", "reason", *columns]])
         for r in result.rejected:
-            writer.writerow([r.line, r.reason, *(r.values.get(c, "") for c in columns)])
+            writer.writerow([csv_cell(c) for c in [r.line, r.reason, *(r.values.get(c, "") for c in columns)]])
     return report
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # comma-separated team (T…) or Enterprise Grid (E…) ids, and nobody when the list is empty.
     slack_team_id: str | None = None
     slack_allowed_teams: str | None = None
+    # Seconds one Slack Web API call may take before it counts as failed (an ambiguous failure: the
+    # deliverer checks the channel's history before posting again). slack_sdk's default is 30.
+    slack_timeout: float = 8.0
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
@@ -36,6 +39,10 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # Seconds one WeCom API call may take (connect and read each); a send repeated within
+    # wecom_duplicate_check_interval seconds is dropped by WeCom (message/send enable_duplicate_check).
+    wecom_timeout: float = 8.0
+    wecom_duplicate_check_interval: int = 1800
 
     @property
     def slack_enabled(self) -> bool:

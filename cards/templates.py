@@ -14,8 +14,10 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """HTML templates (`*.html.j2`, the quote document) are autoescaped (cards.escape.html is the same
+    escape for code); text templates (digests, help) are not: their output is rendered again per platform."""
     return Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
-                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                       autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True, lstrip_blocks=True,
                        keep_trailing_newline=False)
 
 

@@ -47,11 +47,23 @@ class SwarmSpec:
     team: str | None = None  # Slack: the owner's workspace, where the channel is created
 
 
+@dataclass(frozen=True)
+class SendTag:
+    """Marks a message with the outbox row it carries (Slack: message metadata), so a retry after an
+    ambiguous failure can look for it instead of posting a second copy."""
+
+    outbox_id: int
+    key: str  # the outbox row's dedupe_key
+
+
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 ambiguous: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # True when the platform may have acted anyway (timeout, 5xx, connection dropped after sending).
+        self.ambiguous = ambiguous
 
 
 class Messenger(Protocol):

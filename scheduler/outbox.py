@@ -14,6 +14,14 @@ One pass (`deliver_due`):
    error). Dead rows are reported to the admins in one message per batch.
 
 It never raises out of the loop: every failure is logged and recorded on its row.
+
+At most one copy (messengers with `find_sent_now`, i.e. Slack): before a post, the delivery is written as
+"unsure" (a `SentMessage` with extra {"unsure": true, "first_at": …}, no ref_key yet); the post carries
+a `SendTag` (outbox id + dedupe key). Success confirms that record; a definite failure (a clean Slack
+error, 429) marks it "clean"; an ambiguous one (timeout, 5xx, dropped connection) leaves it unsure, and the
+next attempt first looks for the tagged message in the channel's history (since the first attempt): found
+→ recorded as sent, not posted again; the look-up fails → retried later, never posted blindly. The
+record lives in the database, so this holds across worker restarts.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import random
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select, update
@@ -37,7 +45,7 @@ from crm_core.db import read_only
 from crm_core.models import Deal, OutboxMessage, SentMessage, Swarm, Ticket, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
-from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient
+from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient, SendTag
 from scheduler.pacing import Pacer
 from scheduler.swarms import build_swarm_spec, swarm_platforms
 
@@ -60,6 +68,11 @@ class DeliveryPolicy:
     jitter: float = 0.5  # this share of each backoff step is random (spreads retries of a failed batch)
     lease: float = 300.0  # a claimed row comes back if its worker has not finished it by then
     swarm_wait: float = 2.0  # a row waiting for another one (its swarm channel, the message it updates)
+    # A platform that failed ambiguously (timeout, 5xx, dropped connection) this many times in a row in
+    # one pass is left alone for `platform_pause` seconds: the rest of the pass does not queue up behind
+    # it one timeout after another (those rows wait; it is not counted as an attempt).
+    ambiguous_in_a_row: int = 3
+    platform_pause: float = 30.0
 
 
 @dataclass
@@ -110,6 +123,7 @@ class _Row:
     payload: dict[str, Any]
     attempts: int
     merged_ids: list[int] = field(default_factory=list)  # rows delivered inside this one's message
+    dedupe_key: str = ""
 
 
 def deliver_due(session_factory: sessionmaker[Session], messengers: Mapping[str, Messenger], clock: Clock,
@@ -152,6 +166,8 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.pacer = pacer or Pacer(session_factory)
         self._held: dict[tuple[str, str], datetime] = {}  # keys known to be waiting, this pass
+        self._streak: dict[str, int] = {}  # ambiguous failures in a row, per platform, this pass
+        self._paused: dict[str, datetime] = {}  # platforms left alone until then, this pass
 
     # --- one pass --------------------------------------------------------------------------------------
 
@@ -159,6 +175,8 @@ class Deliverer:
         stats = DeliveryStats()
         token = f"{self.worker_id}:{secrets.token_hex(4)}"
         self._held = {}
+        self._streak = {}
+        self._paused = {}
         try:
             rows = self._claim(token, limit)
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker loop
@@ -224,7 +242,7 @@ class Deliverer:
             order = {i: n for n, i in enumerate(ids)}
             return sorted((_Row(id=r.id, op=r.op, kind=r.kind, target_type=r.target_type, target_id=r.target_id,
                                 record_type=r.record_type, record_id=r.record_id, ref_key=r.ref_key,
-                                payload=dict(r.payload or {}), attempts=r.attempts)
+                                payload=dict(r.payload or {}), attempts=r.attempts, dedupe_key=r.dedupe_key)
                            for r in rows), key=lambda r: order[r.id])
 
     def _merge(self, rows: list[_Row]) -> list[_Row]:
@@ -274,7 +292,12 @@ class Deliverer:
             raise DeliveryError(f"payload is not a card: {exc}", permanent=True) from exc
 
     def _done(self, session: Session, row: _Row) -> list[SentMessage]:
-        return list(session.scalars(select(SentMessage).where(SentMessage.outbox_id == row.id)))
+        """The row's confirmed deliveries (not the "unsure" records of posts whose answer was lost)."""
+        return [s for s in self._records(session, row) if not _unsure_record(s)]
+
+    def _records(self, session: Session, row: _Row) -> list[SentMessage]:
+        return list(session.scalars(select(SentMessage).where(SentMessage.outbox_id == row.id)
+                                    .order_by(SentMessage.id)))
 
     def _send_to_people(self, row: _Row) -> _Outcome:
         outcome = _Outcome()
@@ -292,13 +315,20 @@ class Deliverer:
                     return _Outcome(skipped="no active admin")
             else:
                 return _Outcome(permanent=f"unknown target type {row.target_type!r}")
-            done = {s.recipient_user_id for s in self._done(session, row)}
+            records = self._records(session, row)
+            done = {s.recipient_user_id for s in records if not _unsure_record(s)}
+            unsure = {s.recipient_user_id: _Pending.of(s) for s in records if _unsure_record(s)}
             todo = [(u, choose_recipient(u, self.messengers, self.config)) for u in people if u.id not in done]
         for person, recipient in todo:
             if recipient is None:
                 outcome.error = f"no messenger can reach {person.key}"
                 continue
             messenger = self.messengers[recipient.platform]
+            if _can_find(messenger):
+                self._attempt_once(outcome, row, messenger, recipient.external_id, unsure.get(person.id),
+                                   lambda tag, m=messenger, r=recipient: m.send_now(r, card, tag=tag),  # type: ignore[call-arg]
+                                   recipient_user_id=recipient.user_id, team=recipient.team)
+                continue
             self._attempt(outcome, recipient.platform, recipient.external_id,
                           lambda m=messenger, r=recipient: m.send_now(r, card),
                           lambda ref, r=recipient: self._record(row, ref, recipient_user_id=r.user_id,
@@ -321,7 +351,9 @@ class Deliverer:
                 outcome = _Outcome()
                 outcome.wait(creating, "its swarm channel is still being created")
                 return outcome
-            done = {(s.platform, s.channel) for s in self._done(session, row)}
+            records = self._records(session, row)
+            done = {(s.platform, s.channel) for s in records if not _unsure_record(s)}
+            unsure = {(s.platform, s.channel): _Pending.of(s) for s in records if _unsure_record(s)}
         outcome = _Outcome()
         for swarm in swarms:
             if (swarm.platform, swarm.channel) in done:
@@ -330,6 +362,10 @@ class Deliverer:
             if messenger is None:
                 log.warning("deliverer: no %s messenger for swarm channel %s; row %s skips it",
                             swarm.platform, swarm.channel, row.id)
+                continue
+            if _can_find(messenger):
+                self._attempt_once(outcome, row, messenger, swarm.channel, unsure.get((swarm.platform, swarm.channel)),
+                                   lambda tag, m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card, tag=tag))  # type: ignore[call-arg]
                 continue
             self._attempt(outcome, swarm.platform, swarm.channel,
                           lambda m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card),
@@ -430,6 +466,11 @@ class Deliverer:
                  record: Callable[[PlatformRef], None], *, paced: bool = True) -> None:
         """One messenger call for one recipient / channel, paced; the result is folded into `outcome`."""
         now = self.clock.now()
+        paused = self._paused.get(platform)
+        if paused is not None and paused > now:
+            outcome.wait(paused, f"{platform} failed {self.policy.ambiguous_in_a_row} times in a row without an "
+                                 f"answer; trying again later")
+            return
         if paced:
             held = self._held.get((platform, target))
             wait = held if held is not None and held > now else self.pacer.reserve(platform, target, now)
@@ -449,14 +490,89 @@ class Deliverer:
                 outcome.wait(until, f"{platform}:{target}: asked to wait {exc.retry_after}s: {exc}")
             else:
                 outcome.error = f"{platform}:{target}: {exc}"
+            if exc.ambiguous:
+                self._streak[platform] = self._streak.get(platform, 0) + 1
+                if self._streak[platform] >= self.policy.ambiguous_in_a_row:
+                    self._paused[platform] = self.clock.now() + timedelta(seconds=self.policy.platform_pause)
+                    log.warning("deliverer: %s failed %d times in a row; leaving it alone for %ss", platform,
+                                self._streak[platform], self.policy.platform_pause)
+            else:
+                self._streak[platform] = 0
             log.warning("deliverer: %s %s: %s", platform, target, exc)
             return
         except Exception as exc:  # noqa: BLE001 - a messenger bug is a failed attempt, not a crash
             log.exception("deliverer: %s messenger raised for %s", platform, target)
             outcome.error = f"{platform}:{target}: {type(exc).__name__}: {exc}"
             return
+        self._streak[platform] = 0
         outcome.deliveries += 1
         record(ref)
+
+    def _attempt_once(self, outcome: _Outcome, row: _Row, messenger: Messenger, target: str,
+                      pending: "_Pending | None", post: Callable[[SendTag], PlatformRef], *,
+                      recipient_user_id: int | None = None, team: str | None = None) -> None:
+        """`_attempt` for a messenger that tags its posts: at most one copy reaches `target` (see the top)."""
+        platform = messenger.platform
+        tag = SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
+        held: dict[str, int] = {}
+
+        def call() -> PlatformRef:
+            if pending is not None and pending.unsure:
+                try:
+                    found = messenger.find_sent_now(pending.channel or target, tag, pending.first_at,  # type: ignore[attr-defined]
+                                                    team or pending.team)
+                except DeliveryError as exc:
+                    raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
+                                        retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
+                if found is not None:
+                    log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
+                             row.id, platform, found.channel)
+                    held["id"] = pending.id
+                    return found
+            held["id"] = self._mark_unsure(row, pending, platform, target, recipient_user_id, team)
+            try:
+                return post(tag)
+            except DeliveryError as exc:
+                if not exc.ambiguous:
+                    self._mark_clean(held["id"])
+                raise
+
+        self._attempt(outcome, platform, target, call,
+                      lambda ref: self._confirm(held["id"], ref, ref_key=row.ref_key))
+
+    def _mark_unsure(self, row: _Row, pending: "_Pending | None", platform: str, target: str,
+                     recipient_user_id: int | None, team: str | None) -> int:
+        """Written before the post: a delivery whose outcome is not known yet, and since when."""
+        now = self.clock.now()
+        with self.factory.begin() as session:
+            record = session.get(SentMessage, pending.id) if pending is not None else None
+            if record is None:
+                extra: dict[str, Any] = {"unsure": True, "first_at": now.isoformat()}
+                if team:
+                    extra["team"] = team
+                record = SentMessage(outbox_id=row.id, ref_key=None, platform=platform, channel=target[:128],
+                                     message_ref=None, extra=extra, at=now, recipient_user_id=recipient_user_id)
+                session.add(record)
+            else:
+                record.extra = {**(record.extra or {}), "unsure": True}
+            session.flush()
+            return int(record.id)
+
+    def _mark_clean(self, sent_id: int) -> None:
+        """A definite failure: nothing was posted, the next attempt need not look."""
+        with self.factory.begin() as session:
+            record = session.get(SentMessage, sent_id)
+            if record is not None:
+                record.extra = {**(record.extra or {}), "unsure": False}
+
+    def _confirm(self, sent_id: int, ref: PlatformRef, *, ref_key: str | None) -> None:
+        values: dict[str, Any] = {"message_ref": ref.message_ref, "ref_key": ref_key, "extra": dict(ref.extra or {}),
+                                  "at": self.clock.now()}
+        if ref.channel:
+            values["channel"] = ref.channel
+        with self.factory.begin() as session:
+            session.execute(update(SentMessage).where(SentMessage.id == sent_id).values(**values)
+                            .execution_options(synchronize_session=False))
 
     def _record(self, row: _Row, ref: PlatformRef, *, recipient_user_id: int | None = None,
                 ref_key: str | None = None) -> None:
@@ -581,6 +697,38 @@ class Deliverer:
             log.error("deliverer: %d outbox rows are dead (reported to %d admins): %s", len(views), len(admins),
                       [v.id for v in views])
             return len(reportable)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A delivery recorded before its post, whose outcome was not confirmed."""
+
+    id: int
+    channel: str | None
+    first_at: datetime
+    unsure: bool
+    team: str | None
+
+    @classmethod
+    def of(cls, record: SentMessage) -> "_Pending":
+        extra = record.extra or {}
+        try:
+            first_at = datetime.fromisoformat(str(extra.get("first_at")))
+        except ValueError:
+            first_at = record.at
+        if first_at.tzinfo is None:
+            first_at = first_at.replace(tzinfo=timezone.utc)
+        return cls(id=record.id, channel=record.channel, first_at=first_at, unsure=bool(extra.get("unsure")),
+                   team=extra.get("team"))
+
+
+def _unsure_record(record: SentMessage) -> bool:
+    """Recorded before a post and not confirmed since ("unsure": true, or false after a clean failure)."""
+    return "unsure" in (record.extra or {})
+
+
+def _can_find(messenger: Messenger) -> bool:
+    return callable(getattr(messenger, "find_sent_now", None))
 
 
 def _record_owner(session: Session, record_type: str | None, record_id: int | None) -> User | None:

@@ -50,7 +50,7 @@ def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> Web
     row), so slack_sdk's built-in connection-error retry — a blocking sleep — is switched off there."""
     extra: dict[str, Any] = {} if own_retries else {"retry_handlers": []}
     return WebClient(token=token, base_url=w.settings.slack_api_url, logger=logging.getLogger("chatcrm.slack.web"),
-                     **extra)
+                     timeout=w.settings.slack_timeout, **extra)  # type: ignore[arg-type] # urllib takes float s
 
 
 def ack_path_sessions(w: Wiring) -> sessionmaker[Session]:

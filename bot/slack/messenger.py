@@ -10,6 +10,12 @@ with the channel's creation in sent_messages). Unknown team: the client factory'
 installation). Failures become `DeliveryError`: HTTP 429 carries the
 `Retry-After` seconds; errors retrying cannot fix (unknown channel, archived, not in channel, a card
 Slack refuses, ...) are `permanent`; anything else (5xx, timeouts, network) is retried by the deliverer.
+
+At most one copy: a post made for an outbox row carries the row in its message `metadata`
+(`{"event_type": "chatcrm_outbox", "event_payload": {"outbox_id", "key"}}`). A failure after which Slack may
+have stored the message anyway (timeout, HTTP 5xx, the connection dropped, Slack's own `internal_error`)
+is `ambiguous`; before posting again the deliverer asks `find_sent_now` whether the channel's recent
+history (conversations.history with include_all_metadata) already holds it.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from anyascii import anyascii
@@ -25,7 +32,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from cards.model import Card
 from cards.render.slack import SlackLimitError, fit_card, to_message
-from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
+from handlers.ports import DeliveryError, PlatformRef, Recipient, SendTag, SwarmSpec
 
 log = logging.getLogger("chatcrm.slack.messenger")
 PLATFORM = "slack"
@@ -44,6 +51,12 @@ IGNORABLE_INVITE = frozenset({"already_in_channel", "cant_invite_self"})
 USER_LEVEL_INVITE_ERRORS = IGNORABLE_INVITE | {
     "user_not_found", "cant_invite", "user_is_restricted", "user_is_ultra_restricted", "ura_max_channels",
     "user_team_not_in_channel", "failed_for_some_users", "user_disabled", "not_allowed", "invalid_users"}
+# Slack's answers that mean "something went wrong on our side": the message may have been stored anyway.
+AMBIGUOUS = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
+METADATA_TYPE = "chatcrm_outbox"
+HISTORY_MARGIN = timedelta(minutes=2)  # Slack's clock vs ours, and the time the first call took
+HISTORY_PAGE = 50  # messages per conversations.history page
+HISTORY_PAGES = 4  # pages looked at, at most (newest first)
 # The Web API client for a workspace (team id; None: unknown — the factory picks its default).
 ClientFactory = Callable[[str | None], WebClient]
 ChannelTeam = Callable[[str], str | None]
@@ -94,10 +107,25 @@ def delivery_error(what: str, exc: Exception) -> DeliveryError:
             except (TypeError, ValueError):
                 retry_after = 1.0
             return DeliveryError(f"slack {what}: rate limited", retry_after=retry_after)
-        return DeliveryError(f"slack {what}: {code}", permanent=code in PERMANENT)
+        return DeliveryError(f"slack {what}: {code}", permanent=code in PERMANENT,
+                             ambiguous=code in AMBIGUOUS or status >= 500)
     if isinstance(exc, SlackLimitError):
         return DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True)
-    return DeliveryError(f"slack {what}: {exc.__class__.__name__}: {exc}")
+    # Timeouts, dropped connections, an HTML error page: no answer we can trust either way.
+    return DeliveryError(f"slack {what}: {exc.__class__.__name__}: {exc}", ambiguous=True)
+
+
+def metadata_of(tag: SendTag) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": tag.outbox_id, "key": tag.key}}
+
+
+def carries(message: dict[str, Any], tag: SendTag) -> bool:
+    """Whether a message from conversations.history is the one posted for `tag`."""
+    meta = message.get("metadata") or {}
+    if not isinstance(meta, dict) or meta.get("event_type") != METADATA_TYPE:
+        return False
+    payload = meta.get("event_payload") or {}
+    return str(payload.get("outbox_id")) == str(tag.outbox_id) and str(payload.get("key")) == str(tag.key)
 
 
 class SlackMessenger:
@@ -113,8 +141,10 @@ class SlackMessenger:
 
     # --- direct messages and cards in place ---
 
-    def send_now(self, recipient: Recipient, card: Card) -> PlatformRef:
+    def send_now(self, recipient: Recipient, card: Card, *, tag: SendTag | None = None) -> PlatformRef:
         msg = self._render(card, "chat.postMessage")
+        if tag is not None:
+            msg["metadata"] = metadata_of(tag)
         team = recipient.team
         resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=recipient.external_id, **msg),
                           team)
@@ -176,12 +206,43 @@ class SlackMessenger:
         return PlatformRef(platform=PLATFORM, channel=channel, message_ref=state.get("ts"),
                            extra={"name": state["name"], **_team_extra(team)})
 
-    def post_swarm_now(self, channel: str, card: Card) -> PlatformRef:
+    def post_swarm_now(self, channel: str, card: Card, *, tag: SendTag | None = None) -> PlatformRef:
         msg = self._render(card, "chat.postMessage")
+        if tag is not None:
+            msg["metadata"] = metadata_of(tag)
         team = self.team_of_channel(channel)
         resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg), team)
         return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"),
                            extra=_team_extra(team))
+
+    def find_sent_now(self, channel: str, tag: SendTag, since: datetime, team: str | None = None) -> PlatformRef | None:
+        """The message posted for `tag` in `channel` (a user id: the bot's DM with them) since about `since`,
+        from the channel's recent history; None when it is not there. Raises DeliveryError when Slack cannot
+        tell (the caller then retries later instead of posting blindly)."""
+        team = team or self.team_of_channel(channel)
+        if channel.startswith(("U", "W")):
+            resp = self._call("conversations.open", lambda c: c.conversations_open(users=channel), team)
+            channel = str((resp.get("channel") or {}).get("id") or channel)
+        oldest = f"{(since - HISTORY_MARGIN).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": HISTORY_PAGE,
+                                    "include_all_metadata": True}
+            if cursor:
+                args["cursor"] = cursor
+            resp = self._call("conversations.history", lambda c, a=args: c.conversations_history(**a), team)
+            for message in resp.get("messages") or []:
+                if carries(message, tag):
+                    if team:
+                        self._teams[channel] = team
+                    return PlatformRef(platform=PLATFORM, channel=channel, message_ref=message.get("ts"),
+                                       extra=_team_extra(team))
+            cursor = ((resp.get("response_metadata") or {}).get("next_cursor") or None) if resp.get("has_more") else None
+            if not cursor:
+                return None
+        log.warning("slack: outbox row %s not among the last %d messages of %s; assuming it was not posted",
+                    tag.outbox_id, HISTORY_PAGE * HISTORY_PAGES, channel)
+        return None
 
     def archive_swarm_now(self, channel: str) -> None:
         try:

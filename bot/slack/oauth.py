@@ -26,7 +26,9 @@ log = logging.getLogger("chatcrm.slack.oauth")
 # Least privilege for what the app does (slack_manifest.yml lists the same): /crm and the shortcut,
 # cards and DMs, users.info for new people, private swarm channels (create/invite/topic/archive), pins,
 # and quote documents uploaded into the person's DM with the app.
-DEFAULT_SCOPES = ("commands", "chat:write", "users:read", "groups:write", "pins:write", "im:write", "files:write")
+DEFAULT_SCOPES = ("commands", "chat:write", "users:read", "groups:write", "pins:write", "im:write", "files:write",
+                  # conversations.history: after a lost answer, is the message already there? (at most one copy)
+                  "channels:history", "groups:history", "im:history")
 STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 STATE_EXPIRATION_SECONDS = 600
 

@@ -15,6 +15,11 @@ adapter, for the direct reply to the person who acted) calls it.
   other members; WeCom needs at least two), then a first message so the group appears in the clients.
   Group chats cannot carry template cards: everything posted there is markdown. WeCom has no API to
   archive or dissolve an app group: `archive_swarm_now` posts a closing note and the group stays.
+- At most one copy: every message/send carries `enable_duplicate_check: 1` with
+  `duplicate_check_interval` (default 1800 s), so WeCom drops a repeat of the same content to the same
+  person within that time — a retry after a lost answer does not reach the person twice. This holds for
+  markdown messages; a template card carries a fresh task_id on each attempt, so its repeat is not the
+  same content, and appchat/send (swarm groups) has no duplicate check at all.
 - Errors: 45009 / 45033 (rate limits) → `DeliveryError(retry_after=60)`; -1, HTTP errors, timeouts →
   `DeliveryError` (retry with backoff); an unknown user, an invalid request → `DeliveryError(permanent=True)`.
 """
@@ -41,6 +46,7 @@ TRANSIENT = frozenset({-1}) | TOKEN_ERRORS
 CHAT_EXISTS = 86215
 RETRY_AFTER = 60.0
 REPLACE_TEXT_CHARS = 20
+DUPLICATE_CHECK_INTERVAL = 1800  # seconds (WeCom's default; at most 4 h)
 MAX_CODES_TRIED = 3
 _CLOSING = {
     "zh_CN": "**本记录已关闭**\n<font color=\"comment\">此群不再接收更新。企业微信不支持归档应用群聊，群聊保留供查阅。</font>",
@@ -52,8 +58,11 @@ _CLOSING = {
 class WeComMessenger:
     platform = "wecom"
 
-    def __init__(self, client: WeComClient, agent_id: int, cards: CardStore, *, locale: str = "zh_CN") -> None:
+    def __init__(self, client: WeComClient, agent_id: int, cards: CardStore, *, locale: str = "zh_CN",
+                 duplicate_check_interval: int = DUPLICATE_CHECK_INTERVAL) -> None:
         self.client = client
+        self.duplicate_check = {"enable_duplicate_check": 1,
+                                "duplicate_check_interval": max(1, min(int(duplicate_check_interval), 4 * 3600))}
         self.agent_id = agent_id
         self.cards = cards
         self.locale = locale
@@ -71,7 +80,8 @@ class WeComMessenger:
             else:
                 self.cards.record_task(task_id, userid, card)
                 res = self._call("message/send", lambda: self.client.message.send(
-                    self.agent_id, userid, msg={"msgtype": "template_card", "template_card": template}))
+                    self.agent_id, userid, msg={"msgtype": "template_card", "template_card": template,
+                                                **self.duplicate_check}))
                 self._check_recipient(res, userid)
                 code = str(res.get("response_code") or "")
                 self.cards.add_code(task_id, code, "send")
@@ -164,7 +174,8 @@ class WeComMessenger:
     def _send_markdown(self, userid: str, card: Card) -> PlatformRef:
         content = _markdown(card)
         res = self._call("message/send", lambda: self.client.message.send(
-            self.agent_id, userid, msg={"msgtype": "markdown", "markdown": {"content": content}}))
+            self.agent_id, userid, msg={"msgtype": "markdown", "markdown": {"content": content},
+                                        **self.duplicate_check}))
         self._check_recipient(res, userid)
         return PlatformRef(platform="wecom", channel=userid, message_ref=_msgid(res),
                            extra={"kind": "markdown", "userid": userid})
@@ -190,8 +201,8 @@ class WeComMessenger:
             if code is None or code in TRANSIENT:
                 raise DeliveryError(message) from exc
             raise DeliveryError(message, permanent=True) from exc
-        except requests.RequestException as exc:
-            raise DeliveryError(f"WeCom {what} failed: {exc.__class__.__name__}: {exc}") from exc
+        except requests.RequestException as exc:  # a timeout, a dropped connection: WeCom may have acted
+            raise DeliveryError(f"WeCom {what} failed: {exc.__class__.__name__}: {exc}", ambiguous=True) from exc
         return res if isinstance(res, dict) else {}
 
 

@@ -41,9 +41,11 @@ def wecom_runtime(w: Wiring) -> WeComRuntime | None:
         raise ValueError("WECOM_AGENT_ID must be set to the app's AgentId (a number, e.g. 1000002)")
     assert s.wecom_corp_id and s.wecom_secret and s.wecom_token and s.wecom_aes_key  # wecom_enabled
     client = WeComClient(s.wecom_corp_id, s.wecom_secret, api_url=s.wecom_api_url,
-                         session_factory=w.session_factory, clock=w.clock)
+                         session_factory=w.session_factory, clock=w.clock,
+                         timeout=(min(3.05, s.wecom_timeout), s.wecom_timeout))
     cards = CardStore(w.session_factory, w.clock)
-    messenger = WeComMessenger(client, int(agent), cards, locale=w.config.company.locale)
+    messenger = WeComMessenger(client, int(agent), cards, locale=w.config.company.locale,
+                               duplicate_check_interval=s.wecom_duplicate_check_interval)
     handler = CallbackHandler(session_factory=w.session_factory, runner=w.runner,
                               identity=WeComIdentity(w.session_factory, client, w.clock), messenger=messenger,
                               clock=w.clock, pacer=Pacer(w.session_factory),

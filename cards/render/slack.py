@@ -6,7 +6,8 @@ slack_sdk's own validation runs at build time. Slack's documented limits that sl
 raises `SlackLimitError`; nothing is truncated silently. Builders and adapters that want shorter text call
 `fit_text` explicitly.
 
-Text escaping: every string that lands in a `mrkdwn` text object (subtitle, sections, field labels and
+Text escaping (cards.escape.slack_mrkdwn, the one Slack escape): every string that lands in a `mrkdwn` text
+object (subtitle, sections, field labels and
 values, context, the fallback `text`) has `&`, `<` and `>` escaped as Slack asks, and nothing else, so the
 `*bold*` and `` `code` `` of our own templates keep working. `plain_text` objects (header, button labels,
 image alt text) are shown literally by Slack and are not escaped. Length limits are checked on the text
@@ -43,6 +44,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks import Block as SlackBlock
 
+from cards.escape import SLACK_ESCAPES, slack_mrkdwn
 from cards.model import Block, Button, Card, Context, Divider, Field, Image, Section
 
 __all__ = [
@@ -65,7 +67,7 @@ MAX_ID = 255  # action_id and block_id
 MAX_FALLBACK = 3000  # our own cap for the notification text
 
 ELLIPSIS = "…"
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ESCAPES = SLACK_ESCAPES
 _SUFFIX = re.compile(r"#\d+$")
 
 
@@ -76,8 +78,8 @@ class SlackLimitError(ValueError):
 # --- public helpers -------------------------------------------------------------------------------------
 
 def escape_mrkdwn(text: str) -> str:
-    """Escape Slack's three control characters (`&`, `<`, `>`) and nothing else."""
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+    """Escape Slack's three control characters (`&`, `<`, `>`) and nothing else (cards.escape.slack_mrkdwn)."""
+    return slack_mrkdwn(text)
 
 
 def fit_text(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:

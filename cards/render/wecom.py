@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from cards.escape import wecom_markdown, wecom_text
 from cards.model import Button, Card, Context, Divider, Image, Section
 
 __all__ = [
@@ -241,10 +242,11 @@ def _text_lines(card: Card) -> list[str]:
     if card.subtitle:
         lines.append(card.subtitle)
     lines += _body_lines(card, overflow_fields=card.fields)
+    lines = [_text(line) for line in lines]  # what the card says; the command hints below are ours
     hints = list(_hints(card.buttons, card.locale))
     if hints:
         lines.append(_tr("actions", card.locale))
-        lines += [f"  {hint}  ({label})" for hint, label in hints]
+        lines += [f"  {hint}  ({_text(label)})" for hint, label in hints]
     return lines
 
 
@@ -279,7 +281,13 @@ def _plain(text: str) -> str:
     return text.replace("`", "").replace("*", "")
 
 
+def _text(text: str) -> str:
+    """A line of a WeCom text message (cards.escape.wecom_text: no `<a href>` survives)."""
+    return wecom_text(text)
+
+
 def _md(text: str) -> str:
-    """Keep our own `code`; Slack-style *bold* becomes WeCom's **bold**; neutralise stray font tags."""
+    """Keep our own `code`; Slack-style *bold* becomes WeCom's **bold**; no link, tag or mention in the text
+    survives (cards.escape.wecom_markdown, the one WeCom markdown escape)."""
     text = re.sub(r"(?<!\*)\*(?!\*)([^*\n]+)(?<!\*)\*(?!\*)", r"**\1**", text)
-    return text.replace("<font", "&lt;font").replace("</font", "&lt;/font")
+    return wecom_markdown(text)

@@ -6,6 +6,10 @@ It records every call and answers like Slack does (shapes from /work/shared/refe
 slack_sdk does not check (50 blocks a message, 100 a view, text lengths, unique block ids), so a card
 the app should never send fails the test. It routes on the path only (slack_sdk POSTs everything) and
 accepts form or JSON bodies with any extra arguments (Bolt adds `team_id`).
+
+Messages keep the `metadata` they were posted with, and conversations.history serves them (newest first,
+`oldest` / `limit` / `cursor`; metadata only with `include_all_metadata`). With `clock` set (an app
+clock), a message's ts is that clock's time, so `oldest` compares like on Slack.
 """
 from __future__ import annotations
 
@@ -70,6 +74,7 @@ class FakeSlack:
         self.tokens = {TOKEN}
         self.token_teams: dict[str, str] = {}  # tokens of a workspace other than TEAM (auth.test answers it)
         self.delays: dict[str, float] = {}
+        self.clock: Any = None  # an app clock (crm_core.clock.Clock): message ts follow it when set
         self._failures: dict[str, list[SlackError]] = {}
         self._lock = threading.Lock()
         self._n = 0
@@ -215,11 +220,30 @@ class FakeSlack:
         check_message(body)
         channel = self._target(str(body.get("channel", "")))
         n = self._next()
-        ts = f"{1700000000 + n}.{n:06d}"
+        seconds = int(self.clock.now().timestamp()) if self.clock is not None else 1700000000 + n
+        ts = f"{seconds}.{n:06d}"
         message = {"channel": channel, "ts": ts, "text": body.get("text"), "blocks": body.get("blocks", []),
                    "user": BOT_USER, "bot_id": BOT_ID}
+        metadata = _as_dict(body.get("metadata")) if body.get("metadata") else None
+        if metadata:
+            message["metadata"] = metadata
         self.messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
+        raw = str(body.get("channel", ""))
+        channel = raw if raw.startswith("D") else self._channel(raw, writable=False).id
+        oldest = float(body.get("oldest") or 0)
+        limit = max(1, min(int(body.get("limit") or 100), 999))
+        start = int(body.get("cursor") or 0)
+        with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted((m for (ch, ts), m in self.messages.items() if ch == channel and float(ts) > oldest),
+                       key=lambda m: float(m["ts"]), reverse=True)
+        page = found[start:start + limit]
+        out = [{k: v for k, v in m.items() if with_meta or k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {"messages": out, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
         check_message(body)
