@@ -30,7 +30,7 @@ def oauth_wiring(settings, fake_slack, engine, clock, config):
                                     "slack_allowed_teams": f"{TEAM},{TEAM_2}"})
     w = build(s, clock=clock, config=config, engine=engine)
     w.prepare_database()
-    w.extras["slack_listener_executor"] = InlineExecutor()
+    w.slack.listener_executor = InlineExecutor()
     return w
 
 
