@@ -46,7 +46,7 @@ from crm_core.models import Deal, OutboxMessage, SentMessage, Swarm, Ticket, Use
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
 from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient, SendTag
-from scheduler.pacing import Pacer
+from crm_core.pacing import Pacer
 from scheduler.swarms import build_swarm_spec, swarm_platforms
 
 __all__ = ["DeliveryPolicy", "DeliveryStats", "Deliverer", "build_swarm_spec", "choose_recipient", "deliver_due"]

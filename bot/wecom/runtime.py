@@ -12,7 +12,7 @@ from bot.wecom.messenger import WeComMessenger
 from bot.wecom.store import CardStore, InboundLog
 from bot.wiring import Wiring
 from crm_core.clock import Clock
-from scheduler.pacing import Pacer
+from crm_core.pacing import Pacer
 
 
 @dataclass
