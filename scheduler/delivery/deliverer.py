@@ -80,19 +80,12 @@ class Deliverer:
             stats.merged += len(row.merged_ids)
             self._deliver_row(row, token, stats)
         try:
-            stats.dead_reported = self.report_dead()
+            stats.dead_reported = self.queue.report_dead()
         except Exception:  # noqa: BLE001
             log.exception("deliverer: reporting dead outbox rows failed")
         if stats.claimed:
             log.info("deliverer %s: %s", self.worker_id, stats)
         return stats
-
-    def report_dead(self) -> int:
-        """One admin message listing the rows that died since the last report (not one per row)."""
-        return self.queue.report_dead()
-
-    def backoff(self, attempts: int) -> float:
-        return self.queue.backoff(attempts)
 
     def _deliver_row(self, row: ClaimedRow, token: str, stats: DeliveryStats) -> None:
         try:
