@@ -64,21 +64,21 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     w = wiring or build(settings)
     if prepare_database:
         w.prepare_database()
-    if w.settings.chatcrm_embedded_workers and not w.extras.get("embedded_workers"):
+    if w.settings.chatcrm_embedded_workers and not w.lifespan.embedded_workers:
         from bot.processes import embed_workers  # the deliverer + scheduler start with the app (lifespan)
         embed_workers(w)
-        w.extras["embedded_workers"] = True
-    elif (w.settings.slack_enabled or w.settings.wecom_enabled) and not w.extras.get("inbox_recovery_at_start"):
+        w.lifespan.embedded_workers = True
+    elif (w.settings.slack_enabled or w.settings.wecom_enabled) and not w.lifespan.inbox_recovery_at_start:
         from bot.processes import recover_at_start  # requests a dead process acked but did not finish
-        w.extras.setdefault("on_start", []).append(lambda: recover_at_start(w))
-        w.extras["inbox_recovery_at_start"] = True
+        w.lifespan.on_start.append(lambda: recover_at_start(w))
+        w.lifespan.inbox_recovery_at_start = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        for start in w.extras.get("on_start", []):
+        for start in w.lifespan.on_start:
             start()
         yield
-        for stop in w.extras.get("on_stop", []):
+        for stop in w.lifespan.on_stop:
             stop()
 
     app = FastAPI(title="chatcrm", version="0.1.0", lifespan=lifespan,

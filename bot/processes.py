@@ -182,7 +182,7 @@ def run_scheduler(w: Wiring) -> None:
 
 def embed_workers(w: Wiring) -> None:
     """`chatcrm serve` with CHATCRM_EMBEDDED_WORKERS=1: the deliverer and the scheduler run in this
-    process, started and stopped with the app (lifespan hooks in w.extras)."""
+    process, started and stopped with the app (hooks in w.lifespan)."""
     loop = delivery_loop(w)
     service = scheduler_service(w, name="embedded scheduler")
     recovery = InboxRecovery(w)
@@ -198,5 +198,5 @@ def embed_workers(w: Wiring) -> None:
         service.stop()
         loop.stop()
 
-    w.extras.setdefault("on_start", []).append(start)
-    w.extras.setdefault("on_stop", []).append(stop)
+    w.lifespan.on_start.append(start)
+    w.lifespan.on_stop.append(stop)

@@ -1,8 +1,10 @@
 """Builds the process's object graph once: settings → engine, config, clock, runner."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +18,38 @@ from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
 from handlers.runner import Runner
 
+if TYPE_CHECKING:  # the adapters import this module; their types are named here for readers and checkers only
+    from slack_bolt import App
+
+    from bot.slack.context import SlackContext
+    from bot.slack.oauth import OAuthParts
+    from bot.slack.workspaces import WorkspaceGate
+    from bot.wecom.runtime import WeComRuntime
+
+
+@dataclass
+class SlackParts:
+    """The Slack adapter's pieces, each made once per process (bot/slack/app.py) and then shared: inbox
+    recovery answers through `ctx`, the deliverer and recovery sign in with `oauth`."""
+
+    app: App | None = None  # the Bolt app behind /slack/events (mount)
+    ctx: SlackContext | None = None
+    oauth: OAuthParts | None = None  # OAuth mode only
+    workspaces: WorkspaceGate | None = None  # the invited / approved workspaces
+    ack_sessions: sessionmaker[Session] | None = None  # a small pool for what happens before an ack
+    listener_executor: Executor | None = None  # Bolt's listener threads (tests: an inline executor)
+    work_executor: Executor | None = None  # the use cases after the ack (default: the listener executor's)
+
+
+@dataclass
+class Lifespan:
+    """What starts and stops with the web app (bot/app.py runs these in its lifespan)."""
+
+    on_start: list[Callable[[], None]] = field(default_factory=list)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+    embedded_workers: bool = False  # the deliverer and the scheduler run in this process (bot/processes.py)
+    inbox_recovery_at_start: bool = False  # requests a dead process acked are finished at start
+
 
 @dataclass
 class Wiring:
@@ -25,7 +59,9 @@ class Wiring:
     session_factory: sessionmaker[Session]
     clock: Clock
     runner: Runner
-    extras: dict[str, Any] = field(default_factory=dict)
+    slack: SlackParts = field(default_factory=SlackParts)
+    wecom: WeComRuntime | None = None  # bot/wecom/runtime.py, made on first use when WeCom is configured
+    lifespan: Lifespan = field(default_factory=Lifespan)
 
     def prepare_database(self) -> None:
         """Apply migrations and bring users in line with the configuration (under the start-up lock, so

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.clock import Clock
 from crm_core.config import Config
 from handlers.ports import Messenger
-from scheduler.outbox import Deliverer, DeliveryPolicy
+from scheduler.delivery import Deliverer, DeliveryPolicy
 
 log = logging.getLogger("chatcrm.worker")
 

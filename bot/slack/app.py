@@ -55,11 +55,11 @@ def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> Web
 
 def ack_path_sessions(w: Wiring) -> sessionmaker[Session]:
     """Sessions for what must happen before an ack, on a small pool nobody else uses."""
-    if "ack_sessions" not in w.extras:
+    if w.slack.ack_sessions is None:
         engine = make_engine(w.engine.url.render_as_string(hide_password=False), pool_size=2, max_overflow=6)
-        w.extras["ack_sessions"] = make_session_factory(engine)
-        w.extras.setdefault("on_stop", []).append(engine.dispose)
-    return w.extras["ack_sessions"]  # type: ignore[no-any-return]
+        w.slack.ack_sessions = make_session_factory(engine)
+        w.lifespan.on_stop.append(engine.dispose)
+    return w.slack.ack_sessions
 
 
 LISTENER_THREADS = 64  # Bolt's default is 10; ours only ack, so they are quick to come back
@@ -70,14 +70,14 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     s = w.settings
     # Listener threads only ack; the work after the ack runs on a small pool of its own (fewer threads
     # fighting for the GIL keeps acks quick). Tests pass an inline executor and get both inline.
-    work_executor = w.extras.get("slack_work_executor") or (listener_executor if listener_executor is not None else
+    work_executor = w.slack.work_executor or (listener_executor if listener_executor is not None else
                                                             ThreadPoolExecutor(max_workers=WORK_THREADS,
                                                                                thread_name_prefix="slack-work"))
     listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                                 thread_name_prefix="slack-listener")
     oauth: OAuthParts | None = None
     gate = WorkspaceGate.from_settings(s)  # only invited workspaces get in (workspaces.py)
-    w.extras["slack_workspaces"] = gate
+    w.slack.workspaces = gate
     if s.slack_oauth_enabled:
         client = web_client(w, None)
         oauth = build_oauth(s, w.engine, client, gate=gate)
@@ -88,13 +88,13 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
                    oauth_settings=oauth.settings, listener_executor=listener_executor,
                    logger=logging.getLogger("chatcrm.slack.bolt"))
         bolt.enable_token_revocation_listeners()
-        w.extras["slack_oauth"] = oauth
+        w.slack.oauth = oauth
     else:
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
                    logger=logging.getLogger("chatcrm.slack.bolt"))
     ctx = SlackContext(w, work=work_executor, workspaces=gate)
-    w.extras["slack_ctx"] = ctx  # inbox recovery (bot/processes.py) answers through the same context
+    w.slack.ctx = ctx  # inbox recovery (bot/processes.py) answers through the same context
 
     def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
         context["chatcrm"] = ctx
@@ -172,8 +172,8 @@ def bolt_request(raw: str, query: str, headers: dict[str, str]) -> BoltRequest:
 
 def mount(api: FastAPI, w: Wiring) -> App:
     """POST /slack/events always; GET /slack/install and /slack/oauth_redirect only in OAuth mode."""
-    bolt = build_slack_app(w, listener_executor=w.extras.get("slack_listener_executor"))
-    w.extras["slack_app"] = bolt
+    bolt = build_slack_app(w, listener_executor=w.slack.listener_executor)
+    w.slack.app = bolt
 
     async def slack_events(request: Request) -> Response:
         if not well_formed_signature_headers(request.headers):
@@ -211,10 +211,10 @@ def slack_messenger(w: Wiring) -> SlackMessenger | None:
     if not (s.slack_bot_token or s.slack_oauth_enabled):
         return None
     if s.slack_oauth_enabled:
-        oauth: OAuthParts | None = w.extras.get("slack_oauth")
+        oauth = w.slack.oauth
         if oauth is None:
             oauth = build_oauth(s, w.engine, web_client(w, None))
-            w.extras["slack_oauth"] = oauth
+            w.slack.oauth = oauth
         store = oauth.installation_store
         # Each message with its workspace's bot token (see bot.slack.messenger for how the team is found).
         return SlackMessenger(lambda team: web_client(w, bot_token_for(store, team), own_retries=False),

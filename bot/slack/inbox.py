@@ -99,7 +99,7 @@ def take_over(ctx: SlackContext, key: str, client: WebClient | None) -> None:
 
 def recover(w: Wiring, item: inbox.Item) -> None:
     """The recovery pass (bot/processes.py) hands over a claimed row left by a process that died."""
-    ctx = w.extras.get("slack_ctx") or SlackContext(w)
+    ctx = w.slack.ctx or SlackContext(w)
     process(ctx, item, client_for_team(w, item.team), live=False)
 
 
@@ -108,8 +108,8 @@ def client_for_team(w: Wiring, team: str | None) -> WebClient | None:
     s = w.settings
     if s.slack_oauth_enabled:
         from bot.slack.oauth import bot_token_for, build_oauth
-        oauth = w.extras.get("slack_oauth") or build_oauth(s, w.engine, web_client(w, None))
-        w.extras["slack_oauth"] = oauth
+        oauth = w.slack.oauth or build_oauth(s, w.engine, web_client(w, None))
+        w.slack.oauth = oauth
         return web_client(w, bot_token_for(oauth.installation_store, team))
     return web_client(w, s.slack_bot_token) if s.slack_bot_token else None
 

@@ -39,11 +39,11 @@ from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.models import InboxItem
 from crm_core.outbox import enqueue
+from crm_core.pacing import Pacer
 from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
 from handlers.ports import DeliveryError, Recipient
 from handlers.runner import Runner
-from scheduler.pacing import Pacer
 
 log = logging.getLogger("chatcrm.wecom.inbound")
 SLASH_PREFIX = re.compile(r"^/(crm\b\s*)?", re.IGNORECASE)

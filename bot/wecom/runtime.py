@@ -12,9 +12,7 @@ from bot.wecom.messenger import WeComMessenger
 from bot.wecom.store import CardStore, InboundLog
 from bot.wiring import Wiring
 from crm_core.clock import Clock
-from scheduler.pacing import Pacer
-
-EXTRAS_KEY = "wecom"
+from crm_core.pacing import Pacer
 
 
 @dataclass
@@ -33,9 +31,8 @@ def wecom_runtime(w: Wiring) -> WeComRuntime | None:
     s = w.settings
     if not s.wecom_enabled:
         return None
-    existing = w.extras.get(EXTRAS_KEY)
-    if isinstance(existing, WeComRuntime):
-        return existing
+    if w.wecom is not None:
+        return w.wecom
     agent = (s.wecom_agent_id or "").strip()
     if not agent.isdigit():
         raise ValueError("WECOM_AGENT_ID must be set to the app's AgentId (a number, e.g. 1000002)")
@@ -53,7 +50,7 @@ def wecom_runtime(w: Wiring) -> WeComRuntime | None:
     rt = WeComRuntime(crypto=WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id), client=client,
                       messenger=messenger, inbound=InboundLog(w.session_factory, w.clock), handler=handler,
                       clock=w.clock, crash_after_ack=s.chatcrm_test_crash_after_ack)
-    w.extras[EXTRAS_KEY] = rt
+    w.wecom = rt
     return rt
 
 

@@ -1,6 +1,6 @@
 """A burst of 500 notifications while the Slack Web API is down or rate-limited half the time.
 
-The real deliverer (scheduler.outbox.deliver_due) runs pass after pass through the real SlackMessenger
+The real deliverer (scheduler.delivery.deliver_due) runs pass after pass through the real SlackMessenger
 (bot.slack.app.slack_messenger: slack_sdk over HTTP) into a fake Slack that fails half of the
 chat.postMessage calls — 500, 503 with an HTML page, a dropped connection, 429 with Retry-After. The frozen
 clock jumps to the next due row between passes; nothing sleeps (the messenger's client has slack_sdk's own
@@ -27,7 +27,7 @@ from crm_core.models import OutboxMessage, SentMessage, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import create_chat_user
 from handlers.ports import DeliveryError, Recipient, SendTag
-from scheduler.outbox import DeliveryStats, deliver_due
+from scheduler.delivery import DeliveryStats, deliver_due
 from tests.reliability.chaos import ChaosSlack, Hung, half_down, stored_then_fails
 
 PEOPLE = 250

@@ -18,7 +18,7 @@ from cards.model import Card
 from crm_core.clock import FrozenClock
 from crm_core.models import OutboxMessage
 from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
-from scheduler.outbox import DeliveryPolicy, DeliveryStats, deliver_due
+from scheduler.delivery import DeliveryPolicy, DeliveryStats, deliver_due
 
 Failure = Callable[[str, str], DeliveryError | None]  # (operation, target) -> error to raise, or None
 

@@ -15,7 +15,7 @@ from crm_core.models import OutboxMessage, SentMessage, Swarm, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_key
 from handlers.ports import DeliveryError
-from scheduler.outbox import DeliveryPolicy, choose_recipient, deliver_due
+from scheduler.delivery import DeliveryPolicy, choose_recipient, deliver_due
 from tests.scheduler.conftest import FakeMessenger, flaky
 
 

@@ -12,7 +12,7 @@ from bot.app import create_app
 from bot.console import ConsoleSession
 from bot.demo import load_demo
 from bot.processes import build_messengers, scheduler_service
-from scheduler.outbox import Deliverer
+from scheduler.delivery import Deliverer
 
 SHANGHAI = timezone(timedelta(hours=8))
 

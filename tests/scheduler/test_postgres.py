@@ -14,7 +14,7 @@ from crm_core.models import OutboxMessage, SentMessage
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_key
 from scheduler.leader import AdvisoryLockLeader
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from scheduler.service import SchedulerService
 from tests.scheduler.conftest import FakeMessenger
 from tests.scheduler.helpers import messages

@@ -40,7 +40,7 @@ def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
 def slack_wiring(slack_settings: Settings, engine: Engine, clock: FrozenClock, config: Config) -> Wiring:
     w = build(slack_settings, clock=clock, config=config, engine=engine)
     w.prepare_database()
-    w.extras["slack_listener_executor"] = InlineExecutor()
+    w.slack.listener_executor = InlineExecutor()
     return w
 
 

@@ -3,7 +3,7 @@
 Lead in → convert → advance into the swarm stage (channel created, people invited, card pinned) → a
 quote at 25 % off → the manager, then the director approve from their DM cards (cards updated in place,
 requester told, swarm told) → won → summary posted and the channel archived. Everything other people
-see goes through the outbox and the real deliverer (scheduler.outbox.deliver_due) into SlackMessenger,
+see goes through the outbox and the real deliverer (scheduler.delivery.deliver_due) into SlackMessenger,
 against the fake Slack API.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.console_messenger import ConsoleMessenger
 from bot.slack.app import slack_messenger
 from crm_core.models import Deal, OutboxMessage, Swarm
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from tests.bot.slack.harness import blocks_text, buttons, date, number, select as chosen, text
 
 

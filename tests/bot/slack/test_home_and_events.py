@@ -65,7 +65,7 @@ def test_approving_from_the_home_tab_answers_by_dm_and_refreshes_home(slack, fak
 
 def test_every_request_is_acked_well_inside_3_seconds_and_the_work_follows(slack_wiring, fake_slack):
     """With Bolt's real thread pool: the ack returns at once although answering takes 2 s."""
-    slack_wiring.extras["slack_listener_executor"] = ThreadPoolExecutor(max_workers=2)
+    slack_wiring.slack.listener_executor = ThreadPoolExecutor(max_workers=2)
     fake_slack.delays["response_url"] = 2.0
     with TestClient(create_app(wiring=slack_wiring, prepare_database=False), base_url="https://testserver") as tc:
         player = SlackPlayer(tc, fake_slack)
@@ -74,7 +74,7 @@ def test_every_request_is_acked_well_inside_3_seconds_and_the_work_follows(slack
         took = time.monotonic() - started
         assert r.status_code == 200 and took < 1.5
         fake_slack.wait_for("response_url", timeout=10)
-    slack_wiring.extras["slack_listener_executor"].shutdown(wait=True)
+    slack_wiring.slack.listener_executor.shutdown(wait=True)
 
 
 def test_slack_routes_answer_404_when_slack_is_not_configured(wiring):

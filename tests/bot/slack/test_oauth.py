@@ -18,7 +18,7 @@ from crm_core.models import ChatIdentity, Swarm
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_identity
 from handlers.ports import Recipient
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from tests.bot.slack.fake_slack import INSTALLED_TOKEN, INSTALLED_TOKEN_2, TEAM, TEAM_2
 from tests.bot.slack.harness import SECRET, InlineExecutor, SlackPlayer, blocks_text
 
@@ -30,7 +30,7 @@ def oauth_wiring(settings, fake_slack, engine, clock, config):
                                     "slack_allowed_teams": f"{TEAM},{TEAM_2}"})
     w = build(s, clock=clock, config=config, engine=engine)
     w.prepare_database()
-    w.extras["slack_listener_executor"] = InlineExecutor()
+    w.slack.listener_executor = InlineExecutor()
     return w
 
 

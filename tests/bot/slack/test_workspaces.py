@@ -57,7 +57,7 @@ class TestSingleWorkspace:
         assert r.status_code == 200 and r.text == ""
         assert slack.responses(), "the command ran and answered at its response_url"
         assert fake_slack.calls_to("auth.test"), "the own team came from auth.test (through SLACK_API_URL)"
-        assert slack_wiring.extras["slack_workspaces"].allowed == (TEAM,)
+        assert slack_wiring.slack.workspaces.allowed == (TEAM,)
         # Emma is configured with slack = "U01EMMA" (no team): bound to the workspace she was seen in.
         assert _identities(slack_wiring, "U01EMMA") == [(TEAM, "emma")]
 
@@ -129,7 +129,7 @@ def slack_with(settings, fake_slack, engine, clock, config) -> Iterator[Callable
             base["slack_bot_token"] = TOKEN
         w = build(settings.model_copy(update={**base, **update}), clock=clock, config=config, engine=engine)
         w.prepare_database()
-        w.extras["slack_listener_executor"] = InlineExecutor()
+        w.slack.listener_executor = InlineExecutor()
         tc = TestClient(create_app(wiring=w, prepare_database=False), base_url="https://testserver")
         tc.__enter__()
         clients.append(tc)
@@ -322,5 +322,5 @@ class TestPendingApproval:
         reply = w.runner.run(Invocation(actor_id=admin_id, kind="action", name="workspace.approve",
                                         args={"value": TEAM_2}, platform="slack"))
         assert reply.replace_original and "T0002 is approved" in reply.cards[0].blocks[0].text  # type: ignore[union-attr]
-        assert w.extras["slack_workspaces"].admits(TEAM_2, None)
-        assert not w.extras["slack_workspaces"].admits("T0003", None)
+        assert w.slack.workspaces.admits(TEAM_2, None)
+        assert not w.slack.workspaces.admits("T0003", None)

@@ -1,5 +1,5 @@
 """A full day in Chinese over WeCom, end to end: encrypted callbacks into create_app(), the outbox deliverer
-(scheduler/outbox.py) delivering through the WeCom messenger to the fake WeCom API.
+(scheduler/delivery/) delivering through the WeCom messenger to the fake WeCom API.
 
 李雷 (lilei) enters a lead, converts it, advances the deal into the swarm stage (the group chat is created
 with a first message), quotes at 25 % off; 王芳 (manager) and then 陈静 (director) approve from their
@@ -19,7 +19,7 @@ from bot.wecom.runtime import WeComRuntime
 from bot.wiring import Wiring
 from crm_core.clock import FrozenClock
 from crm_core.models import Approval, Deal, OutboxMessage, Swarm
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from tests.bot.wecom.conftest import AGENT_ID, WeComHarness, key_of
 
 

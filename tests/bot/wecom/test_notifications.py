@@ -15,7 +15,7 @@ from crm_core.clock import FrozenClock
 from crm_core.config import Config
 from crm_core.models import User
 from crm_core.outbox import enqueue
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from tests.bot.slack.fake_slack import TOKEN as SLACK_TOKEN
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.bot.wecom.fake_api import FakeWeCom

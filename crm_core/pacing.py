@@ -8,6 +8,13 @@ State lives in the database (`delivery_pacing`, `delivery_log`), so any number o
 budget per recipient. A send that would break a limit is not made: the caller leaves the outbox row
 waiting until the returned time. A platform's "wait" answer (HTTP 429 Retry-After, WeCom 45009)
 blocks only that recipient / channel (`block`); other recipients keep flowing.
+
+Why here: two rooms spend the same budget — the outbox deliverer (scheduler/) and the WeCom adapter's
+immediate replies (bot/wecom/inbound.py). Both may import crm_core, neither should reach into the
+other (scheduler never imports bot; an adapter importing the scheduler for a transport limit reads
+backwards). Like crm_core.outbox and crm_core.inbox, this is delivery bookkeeping over tables crm_core
+owns (`delivery_pacing`, `delivery_log`), taking a session factory and using short transactions of its
+own; it calls no platform and knows a platform only by its name and published limits.
 """
 from __future__ import annotations
 
