@@ -16,7 +16,9 @@ from crm_core.refs import Ref
 from crm_core.services.activities import do_log_activity
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.contracts import do_create_contract
-from crm_core.services.deals import do_close, do_move_stage, do_set_fields, local_today
+from crm_core.services.closing import do_close
+from crm_core.services.deals import do_move_stage, do_set_fields
+from crm_core.timeutil import local_today
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.tickets import do_ack, do_open_ticket
 from crm_core.services.tickets import do_close as do_close_ticket

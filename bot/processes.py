@@ -58,7 +58,7 @@ def build_messengers(w: Wiring) -> dict[str, Messenger]:
 # Inbox rows each platform answers: (platform, module, function taking (Wiring, Item), inbox kinds).
 INBOX_PROCESSORS = (
     ("slack", "bot.slack.inbox", "recover", ("slack.command", "slack.action")),
-    ("wecom", "bot.wecom.inbound", "recover", ("wecom.callback",)),
+    ("wecom", "bot.wecom.runtime", "recover", ("wecom.callback",)),
 )
 RECOVERY_EVERY = 5.0  # seconds between recovery passes (at most; never longer than the lease)
 PRUNE_EVERY = 60  # passes between two prunes of replied rows older than inbox.KEEP

@@ -8,7 +8,7 @@ from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.refs import Ref
 from crm_core.services.activities import do_complete_task, do_log_activity
-from crm_core.services.deals import access_deal
+from crm_core.services.access import access_deal
 from crm_core.services.leads import access_lead
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation

@@ -8,7 +8,9 @@ from crm_core.clock import Clock
 from crm_core.fields import check_lost_reason, picklist_label
 from crm_core.errors import InvalidValue
 from crm_core.models import Deal, User
-from crm_core.services.deals import (access_deal, amount_from_quote, check_shown_stage, do_close, do_create_deal,
+from crm_core.services.access import access_deal
+from crm_core.services.closing import do_close
+from crm_core.services.deals import (amount_from_quote, check_shown_stage, do_create_deal,
                                      do_move_stage, do_set_fields, is_backwards, list_deals, parse_date,
                                      resolve_stage)
 from crm_core.services.ownership import do_transfer_deal, resolve_user

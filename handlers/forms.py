@@ -12,7 +12,8 @@ from cards.builders.common import notice_card
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
-from crm_core.services.deals import access_deal, check_shown_stage, do_set_fields, missing_fields, resolve_stage
+from crm_core.services.access import access_deal
+from crm_core.services.deals import check_shown_stage, do_set_fields, missing_fields, resolve_stage
 from crm_core.uow import UnitOfWork
 from handlers.common import button_detail, button_ref
 from handlers.deals import _advance

@@ -16,6 +16,7 @@ from crm_core.outbox import enqueue
 from crm_core.refs import parse_ref
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
+from crm_core.services.ownership import do_assign_lead, resolve_user
 from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead, list_leads
 from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
@@ -179,8 +180,6 @@ def tell_owners_about_merge(uow: UnitOfWork, event: Event, now: datetime) -> Non
 @command("lead assign")
 def assign_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     """`lead assign L-3 tom` (线索 分配): the owner gives it away, or a manager / admin reassigns it."""
-    from crm_core.services.ownership import do_assign_lead, resolve_user  # noqa: PLC0415 - kept with this handler
-
     new_owner = resolve_user(uow, inv.args["owner"])
     lead = do_assign_lead(uow, actor, inv.args["lead"].id, new_owner, now=clock.now())
     note = t(locale, "lead.assigned", ref=lead.ref, owner=new_owner.name)

@@ -18,10 +18,10 @@ from crm_core.clock import Clock
 from crm_core.events import Event, QuoteCreated
 from crm_core.models import Approval, Deal, Order, Quote, User
 from crm_core.services.approvals import ROLE_ZH
-from crm_core.services.deals import access_deal
+from crm_core.services.access import access_deal
+from crm_core.services.money import minor_unit, round_money
 from crm_core.services.orders import order_for_quote
-from crm_core.services.quotes import (access_quote, approval_of, do_create_quote, minor_unit, parse_discount,
-                                      round_money, successor)
+from crm_core.services.quotes import access_quote, approval_of, do_create_quote, parse_discount, successor
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.common import button_ref

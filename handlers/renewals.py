@@ -14,7 +14,7 @@ from crm_core.models import Contract, Deal, User
 from crm_core.outbox import enqueue
 from crm_core.services.contracts import (HealthScore, access_contract, create_renewal_deal, do_set_contract,
                                          health_of, renewals_due)
-from crm_core.services.deals import local_today
+from crm_core.timeutil import local_today
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork

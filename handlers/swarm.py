@@ -23,8 +23,7 @@ from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event,
 from crm_core.models import Activity, Deal, OutboxMessage, StageChange, Swarm, User
 from crm_core.outbox import enqueue
 from crm_core.refs import Ref
-from crm_core.services import activities as activity_service
-from crm_core.services.deals import access_deal
+from crm_core.services.access import access_deal, access_ticket
 from crm_core.uow import UnitOfWork
 from handlers.common import button_ref
 from handlers.invocation import Invocation
@@ -68,9 +67,8 @@ def _access(uow: UnitOfWork, actor: User, ref: Ref) -> tuple[str, bool]:
     if ref.kind == "deal":
         deal = access_deal(uow, actor, ref.id)
         return deal.name, deal.status == "open"
-    ticket_access = activity_service.ticket_access
-    if ref.kind == "ticket" and ticket_access is not None:
-        ticket = ticket_access(uow, actor, ref.id)
+    if ref.kind == "ticket":
+        ticket = access_ticket(uow, actor, ref.id)
         name = getattr(ticket, "subject", None) or str(ref)
         return str(name), bool(getattr(ticket, "is_open", True))
     raise NotFound(ref=str(ref))

@@ -16,8 +16,8 @@ from crm_core.clock import Clock
 from crm_core.events import Event, TicketClosed, TicketOpened
 from crm_core.models import Activity, Ticket, User
 from crm_core.outbox import enqueue
-from crm_core.services.tickets import (access_ticket, clock_state, csat_recipient, do_ack, do_close,
-                                       do_open_ticket, near_breach)
+from crm_core.services.access import access_ticket
+from crm_core.services.tickets import clock_state, csat_recipient, do_ack, do_close, do_open_ticket, near_breach
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.common import button_ref

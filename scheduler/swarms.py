@@ -10,6 +10,7 @@ from cards.builders.sales import deal_card
 from cards.builders.service import ticket_card
 from crm_core.config import Config
 from crm_core.models import Deal, Ticket, User
+from crm_core.services.access import SUPPORT_TAG
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.ports import SwarmSpec
@@ -17,7 +18,6 @@ from handlers.tickets import ticket_view
 from handlers.views import deal_view, local_time, money, stage_name
 
 CHAT_PLATFORMS = ("slack", "wecom")
-SUPPORT_TAG = "support"
 
 
 def read_uow(session: Session, config: Config) -> UnitOfWork:

@@ -23,13 +23,13 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request.internals import build_context
-from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from bot.slack import actions, commands, home, modals
+from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, bot_token_for, build_oauth
@@ -37,29 +37,11 @@ from bot.slack.escaping import unescape_incoming
 from bot.slack.replay import refuse_replays
 from bot.slack.workspaces import WorkspaceGate, approved_in_database, refuse_other_workspaces, request_install
 from bot.wiring import Wiring
-from crm_core.db import make_engine, make_session_factory
 from crm_core.models import ProcessedInvocation, SentMessage
 
 log = logging.getLogger("chatcrm.slack.app")
 FORM = "application/x-www-form-urlencoded"
 EVENTS_PATH = "/slack/events"
-
-
-def web_client(w: Wiring, token: str | None, *, own_retries: bool = True) -> WebClient:
-    """`own_retries=False` for the deliverer: it retries itself (backoff, Retry-After, recorded on the outbox
-    row), so slack_sdk's built-in connection-error retry — a blocking sleep — is switched off there."""
-    extra: dict[str, Any] = {} if own_retries else {"retry_handlers": []}
-    return WebClient(token=token, base_url=w.settings.slack_api_url, logger=logging.getLogger("chatcrm.slack.web"),
-                     timeout=w.settings.slack_timeout, **extra)  # type: ignore[arg-type] # urllib takes float s
-
-
-def ack_path_sessions(w: Wiring) -> sessionmaker[Session]:
-    """Sessions for what must happen before an ack, on a small pool nobody else uses."""
-    if w.slack.ack_sessions is None:
-        engine = make_engine(w.engine.url.render_as_string(hide_password=False), pool_size=2, max_overflow=6)
-        w.slack.ack_sessions = make_session_factory(engine)
-        w.lifespan.on_stop.append(engine.dispose)
-    return w.slack.ack_sessions
 
 
 LISTENER_THREADS = 64  # Bolt's default is 10; ours only ack, so they are quick to come back

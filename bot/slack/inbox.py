@@ -22,7 +22,11 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
+from bot.slack.home import publish_home
+from bot.slack.modals import Meta, open_form
+from bot.slack.oauth import bot_token_for, build_oauth
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card, saved_notice_card
 from cards.model import Reply
@@ -51,8 +55,7 @@ def lease(w: Wiring) -> timedelta:
 def _ack_sessions(w: Wiring) -> sessionmaker[Session]:
     if w.engine.dialect.name == "sqlite":
         return w.session_factory
-    from bot.slack.app import ack_path_sessions  # the ack path's own small pool (see app.py)
-    return ack_path_sessions(w)
+    return ack_path_sessions(w)  # the ack path's own small pool (see clients.py)
 
 
 def command_key(body: dict[str, Any]) -> str:
@@ -104,10 +107,8 @@ def recover(w: Wiring, item: inbox.Item) -> None:
 
 
 def client_for_team(w: Wiring, team: str | None) -> WebClient | None:
-    from bot.slack.app import web_client
     s = w.settings
     if s.slack_oauth_enabled:
-        from bot.slack.oauth import bot_token_for, build_oauth
         oauth = w.slack.oauth or build_oauth(s, w.engine, web_client(w, None))
         w.slack.oauth = oauth
         return web_client(w, bot_token_for(oauth.installation_store, team))
@@ -182,8 +183,6 @@ def _actor_of(w: Wiring, item: inbox.Item) -> int | None:
 
 def deliver(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool) -> None:
     """Send the stored reply once. Live and fresh: as the reply; recovered: headed by what was saved."""
-    from bot.slack.home import publish_home
-    from bot.slack.modals import Meta, open_form
     w = ctx.wiring
     reply = Reply.from_dict(item.reply or {})
     locale = ctx.locale(item.actor_id)

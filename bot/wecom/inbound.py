@@ -15,7 +15,7 @@
   (enter_agent, …) only make sure the user exists.
 - Durable: the callback was written to the inbox (crm_core.inbox) before WeCom got its 200. The work marks
   the row done with its reply in the runner's transaction; sending the reply is recorded on the row after.
-  A process that dies leaves the row to `recover` (bot/processes.py), which redoes only what is missing;
+  A process that dies leaves the row to `recover` (bot/wecom/runtime.py, called by bot/processes.py), which redoes only what is missing;
   a reply sent that late is headed by a card saying what was saved.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -205,12 +204,4 @@ class CallbackHandler:
                     not_before=not_before)
 
 
-def recover(w: Any, item: inbox.Item) -> None:
-    """The recovery pass (bot/processes.py) hands over a row left by a process that died."""
-    from bot.wecom.runtime import wecom_runtime
-    rt = wecom_runtime(w)
-    if rt is not None:
-        rt.handler.process(item, late=True)
-
-
-__all__ = ["KIND", "CallbackHandler", "recover"]
+__all__ = ["KIND", "CallbackHandler"]

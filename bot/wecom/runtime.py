@@ -10,6 +10,7 @@ from bot.wecom.identity import WeComIdentity
 from bot.wecom.inbound import CallbackHandler
 from bot.wecom.messenger import WeComMessenger
 from bot.wecom.store import CardStore, InboundLog
+from crm_core import inbox
 from bot.wiring import Wiring
 from crm_core.clock import Clock
 from crm_core.pacing import Pacer
@@ -58,3 +59,12 @@ def wecom_messenger(w: Wiring) -> WeComMessenger | None:
     """For the outbox deliverer: the WeCom messenger when WeCom is configured."""
     rt = wecom_runtime(w)
     return rt.messenger if rt else None
+
+
+def recover(w: Wiring, item: inbox.Item) -> None:
+    """The recovery pass (bot/processes.py) hands over a row left by a process that died.
+
+    It lives here, beside the runtime it needs, so that inbound.py does not import runtime.py back."""
+    rt = wecom_runtime(w)
+    if rt is not None:
+        rt.handler.process(item, late=True)

@@ -11,16 +11,14 @@ from crm_core.events import ActivityLogged
 from crm_core.models import Activity, Task, User
 from crm_core.refs import Ref
 from crm_core.services import audit
-from crm_core.services.deals import access_deal, local_today
+from crm_core.services.access import access_deal, access_ticket
 from crm_core.services.leads import access_lead
 from crm_core.services.permissions import require_access
+from crm_core.timeutil import local_today
 from crm_core.uow import UnitOfWork
 
 KINDS = ("call", "meeting", "email", "note")
 KIND_ALIASES = {"电话": "call", "会议": "meeting", "拜访": "meeting", "邮件": "email", "备注": "note", "笔记": "note"}
-
-# Tickets arrive with the tickets area; it registers how to access one.
-ticket_access = None
 
 
 def check_kind(raw: str) -> str:
@@ -47,8 +45,8 @@ def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: 
         if lead.first_responded_at is None:
             lead.first_responded_at = now
         lead.updated_at = now
-    elif target.kind == "ticket" and ticket_access is not None:
-        ticket = ticket_access(uow, actor, target.id)
+    elif target.kind == "ticket":
+        ticket = access_ticket(uow, actor, target.id)
         activity.ticket_id = ticket.id
     else:
         raise InvalidValue("record", str(target), "log on a deal, lead or ticket: log D-7 call …",

@@ -8,7 +8,8 @@ from decimal import Decimal
 from crm_core.errors import Conflict
 from crm_core.models import Account, Contact, Deal, Lead, User
 from crm_core.services import audit
-from crm_core.services.deals import do_create_deal, find_or_create_account
+from crm_core.services.accounts import find_or_create_account
+from crm_core.services.deals import do_create_deal
 from crm_core.services.leads import access_lead
 from crm_core.uow import UnitOfWork
 

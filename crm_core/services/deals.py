@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -13,44 +12,18 @@ from crm_core.config import Config, Stage
 from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
 from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
-from crm_core.models import Account, Contact, Deal, Quote, StageChange, Task, User
-from crm_core.normalize import normalize_company
+from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
 from crm_core.services import audit
+from crm_core.services.accounts import find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
 from crm_core.services.money import parse_money
-from crm_core.services.permissions import require_access, visible_owner_ids
-from crm_core.services.records import load_record
+from crm_core.services.permissions import visible_owner_ids
+from crm_core.timeutil import local_today
 from crm_core.uow import UnitOfWork
 
 CORE_FIELDS = ("name", "amount", "close_date", "account", "contact")
 FIELD_ALIASES = {"close": "close_date"}
 _FIELD_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
-
-
-def local_today(uow: UnitOfWork, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(uow.config.company.timezone)).date()
-
-
-def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool = False) -> Deal:
-    deal = load_record(uow.session, Deal, deal_id, "deal", for_update=for_update)
-    if for_update and (deal.owner is None or deal.owner.id != deal.owner_id):
-        # the owner changed while we waited for the row lock: PostgreSQL's re-check leaves the joined owner empty
-        uow.session.expire(deal, ["owner"])
-    require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
-    return deal
-
-
-def find_or_create_account(uow: UnitOfWork, name: str, *, owner: User, now: datetime,
-                           industry: str | None = None, region: str | None = None) -> Account:
-    name = check_text("account", name, COMPANY_MAX, required=True) or ""
-    key = normalize_company(name)
-    account = uow.session.scalar(select(Account).where(Account.name_key == key).order_by(Account.id))
-    if account is None:
-        account = Account(name=name.strip(), name_key=key, owner_id=owner.id, industry=industry, region=region,
-                          created_at=now)
-        uow.session.add(account)
-        uow.session.flush()
-    return account
 
 
 def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: Decimal | None,
@@ -328,7 +301,12 @@ def _create_stage_tasks(uow: UnitOfWork, deal: Deal, stage: Stage, now: datetime
     return tasks
 
 
-def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str | None, now: datetime) -> None:
+def record_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str | None, now: datetime) -> None:
+    """The deal's own part of closing it (stage, status, tasks, pending approvals).
+
+    Closing a deal also has effects in other areas (a won deal becomes a contract): use cases call
+    crm_core.services.closing.do_close, which calls this and then those.
+    """
     pipeline = uow.config.pipeline
     if deal.status != "open":
         raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
@@ -352,9 +330,6 @@ def do_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason: str
         task.done_at = now
     uow.session.flush()
     do_withdraw_for_closed_deal(uow, actor, deal, now=now)
-    if won:
-        from crm_core.services.contracts import contract_for_won_deal  # noqa: PLC0415 - contracts imports deals
-        contract_for_won_deal(uow, deal, actor_id=actor.id, now=now)
     uow.emit(DealClosed(deal_id=deal.id, won=won, actor_id=actor.id))
 
 

@@ -25,5 +25,18 @@ def parse_money(raw: str, field: str = "amount") -> Decimal:
     return quantize(value)
 
 
+# ISO 4217 minor units of the currencies people use here; anything else: 2.
+MINOR_UNITS = {"CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "JPY": 0, "KRW": 0}
+
+
+def minor_unit(currency: str) -> int:
+    return MINOR_UNITS.get(currency.upper(), 2)
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Round half up to the currency's minor unit (JPY: whole yen; CNY: fen)."""
+    return value.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+
+
 def quantize(value: Decimal, places: int = 2) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

@@ -23,9 +23,9 @@ from sqlalchemy import or_, select, update
 from crm_core.errors import Conflict, Forbidden, InvalidValue
 from crm_core.events import OwnerChanged, RecordsTransferred
 from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
-from crm_core.services.deals import local_today
 from crm_core.services.permissions import can_access
 from crm_core.services.records import load_record
+from crm_core.timeutil import local_today
 from crm_core.uow import UnitOfWork
 
 _MENTION = re.compile(r"^<@([A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>$")

@@ -4,9 +4,9 @@ Who owns a new ticket: the person who opens it when they carry the "support" tag
 support-tagged user with the fewest open tickets (ties: lowest id), so a rep who logs a customer's
 problem hands it to support. With nobody tagged "support", the person who opened it owns it.
 
-Who may work a ticket (show, ack, close, log on it): anyone tagged "support", whoever opened it,
-and whoever may see the ticket owner's or the account owner's records (the owner, their managers,
-admin).
+Who may work a ticket (show, ack, close, log on it): crm_core.services.access.access_ticket (anyone
+tagged "support", whoever opened it, and whoever may see the ticket owner's or the account owner's
+records: the owner, their managers, admin).
 """
 from __future__ import annotations
 
@@ -23,14 +23,12 @@ from crm_core.errors import Conflict, InvalidValue
 from crm_core.fields import check_text, shown
 from crm_core.events import TicketClosed, TicketOpened
 from crm_core.models import Contact, Ticket, User
-from crm_core.services import activities, audit
-from crm_core.services.records import load_record
-from crm_core.services.deals import find_or_create_account
-from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.services import audit
+from crm_core.services.access import is_support
+from crm_core.services.accounts import find_or_create_account
 from crm_core.uow import UnitOfWork
 
 PRIORITIES = ("urgent", "high", "normal", "low")
-SUPPORT_TAG = "support"
 SUBJECT_MAX = 200  # longer text belongs in an activity: log T-9 note …
 
 
@@ -68,10 +66,6 @@ def sla_due(config: Config, priority: str, opened_at: datetime) -> SlaDue:
     sla = config.sla.ticket[check_priority(priority)]  # type: ignore[index]
     return SlaDue(respond_by=opened_at + timedelta(minutes=sla.respond_minutes),
                   resolve_by=opened_at + timedelta(minutes=sla.resolve_minutes))
-
-
-def is_support(user: User) -> bool:
-    return SUPPORT_TAG in (user.tags or [])
 
 
 def choose_owner(session: Session, actor: User) -> User:
@@ -130,21 +124,6 @@ def do_open_ticket(uow: UnitOfWork, actor: User, *, account_name: str, priority:
     audit.record(uow.session, actor_id=actor.id, action="ticket.open", record_type="ticket", record_id=ticket.id,
                  now=now, priority=priority, owner=owner.key, account=account.id)
     uow.emit(TicketOpened(ticket_id=ticket.id, owner_id=owner.id, actor_id=actor.id))
-    return ticket
-
-
-def can_work(session: Session, actor: User, ticket: Ticket) -> bool:
-    if is_support(actor) or ticket.created_by_id == actor.id:
-        return True
-    visible = visible_owner_ids(session, actor)
-    return visible is None or ticket.owner_id in visible or ticket.account.owner_id in visible
-
-
-def access_ticket(uow: UnitOfWork, actor: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
-    ticket = load_record(uow.session, Ticket, ticket_id, "ticket", for_update=for_update)
-    if not can_work(uow.session, actor, ticket):
-        # Same wording as every other refusal; the support team and the owner's managers can help.
-        require_access(uow.session, actor, ticket.owner_id, f"work on T-{ticket_id}", f"处理 T-{ticket_id}")
     return ticket
 
 
@@ -246,11 +225,3 @@ def csat_recipient(session: Session, ticket: Ticket) -> tuple[User, Contact | No
     user = session.get(User, owner_id)
     assert user is not None
     return user, contact
-
-
-def _ticket_access_for_activities(uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
-    return access_ticket(uow, actor, ticket_id)
-
-
-# `log T-9 call …` finds the ticket through this hook (activities cannot import tickets: tickets imports deals).
-activities.ticket_access = _ticket_access_for_activities

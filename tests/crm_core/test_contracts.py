@@ -12,7 +12,8 @@ from crm_core.errors import InvalidValue
 from crm_core.models import Contract, Deal
 from crm_core.services.contracts import (access_contract, create_renewal_deal, do_create_contract, do_set_contract,
                                          health_of, health_score, renewals_due)
-from crm_core.services.deals import do_close, do_create_deal
+from crm_core.services.closing import do_close
+from crm_core.services.deals import do_create_deal
 from crm_core.services.orders import do_create_order
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.services.quotes import do_create_quote

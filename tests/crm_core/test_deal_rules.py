@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from crm_core.errors import Conflict, InvalidValue, StaleAction
 from crm_core.models import Approval, AuditEntry, Deal, Order, Quote, Task, User
 from crm_core.services.approvals import check_decidable
-from crm_core.services.deals import (amount_from_quote, do_close, do_create_deal, do_move_stage, do_set_fields,
-                                     resolve_stage)
+from crm_core.services.closing import do_close
+from crm_core.services.deals import amount_from_quote, do_create_deal, do_move_stage, do_set_fields, resolve_stage
 from crm_core.services.orders import do_create_order
 from crm_core.services.quotes import do_create_quote
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from crm_core.errors import Conflict, InvalidValue, MissingFields
 from crm_core.models import Deal, StageChange, Task, User
-from crm_core.services.deals import (do_close, do_create_deal, do_move_stage, do_set_fields, resolve_stage,
-                                     weighted_amount)
+from crm_core.services.closing import do_close
+from crm_core.services.deals import do_create_deal, do_move_stage, do_set_fields, resolve_stage, weighted_amount
 
 
 @pytest.fixture

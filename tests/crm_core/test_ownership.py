@@ -10,7 +10,8 @@ from sqlalchemy import select
 from crm_core.errors import Conflict, Forbidden, InvalidValue
 from crm_core.events import OwnerChanged, RecordsTransferred
 from crm_core.models import AuditEntry, Contract, Deal, Lead, Task, Ticket, User
-from crm_core.services.deals import do_close, do_create_deal
+from crm_core.services.closing import do_close
+from crm_core.services.deals import do_create_deal
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.ownership import do_assign_lead, do_transfer_all, do_transfer_deal, resolve_user
 

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from crm_core.errors import Forbidden
 from crm_core.models import User
-from crm_core.services.deals import access_deal, do_create_deal
+from crm_core.services.access import access_deal
+from crm_core.services.deals import do_create_deal
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from crm_core.models import User
 from crm_core.queries.pipeline import pipeline_report
 from crm_core.refs import Ref
 from crm_core.services.activities import do_log_activity
-from crm_core.services.deals import do_close, do_create_deal, do_move_stage, parse_date
+from crm_core.services.closing import do_close
+from crm_core.services.deals import do_create_deal, do_move_stage, parse_date
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.services.users import user_by_key

@@ -12,7 +12,8 @@ from crm_core.config import SAMPLE_CONFIG_PATH, Config, parse_config
 from crm_core.errors import Conflict, DomainError, InvalidValue
 from crm_core.models import Approval, AuditEntry, Quote
 from crm_core.services.deals import do_create_deal
-from crm_core.services.quotes import check_lines, do_create_quote, parse_discount, price, round_money
+from crm_core.services.money import round_money
+from crm_core.services.quotes import check_lines, do_create_quote, parse_discount, price
 from crm_core.services.users import user_by_key
 
 

@@ -15,7 +15,8 @@ from crm_core.services.activities import do_log_activity
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.deals import do_create_deal
 from crm_core.services.leads import LeadInput, do_create_lead
-from crm_core.services.tickets import (access_ticket, clock_state, csat_recipient, do_ack, do_close, do_open_ticket,
+from crm_core.services.access import access_ticket
+from crm_core.services.tickets import (clock_state, csat_recipient, do_ack, do_close, do_open_ticket,
                                        near_breach, resolution_overdue, response_overdue, sla_due)
 from crm_core.services.users import user_by_key
 from tests.conftest import T0
