@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_core.company_time import local_date
 from crm_core.config import Config, Health
 from crm_core.errors import InvalidValue
 from crm_core.events import RenewalDealCreated
@@ -92,7 +92,7 @@ def health_of(session: Session, config: Config, contracts: Sequence[Contract],
     overdue-orders count per distinct account (crm_core.services.orders). Pass `now` so an open order
     past its due date counts even before the daily job marks it overdue; without it only orders
     already marked overdue count."""
-    today = now.astimezone(ZoneInfo(config.company.timezone)).date() if now is not None else None
+    today = local_date(config, now) if now is not None else None
     account_ids = sorted({c.account_id for c in contracts})
     tickets = open_counts_by_account(session, account_ids)
     overdue = {a: overdue_orders_count(session, a, today=today) for a in account_ids}
@@ -194,7 +194,7 @@ def do_set_contract(uow: UnitOfWork, actor: User, contract: Contract, values: di
 def renewals_due(session: Session, config: Config, owner_ids: set[int] | None, now: datetime, *, days: int = 90,
                  limit: int = 50) -> list[Contract]:
     """Contracts ending within `days` from today (company time), soonest first (index range on end_date)."""
-    today = now.astimezone(ZoneInfo(config.company.timezone)).date()
+    today = local_date(config, now)
     stmt = select(Contract).where(Contract.end_date >= today, Contract.end_date <= today + timedelta(days=days))
     if owner_ids is not None:
         stmt = stmt.where(Contract.owner_id.in_(owner_ids))

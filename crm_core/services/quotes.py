@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,19 +23,10 @@ from crm_core.services import audit
 from crm_core.services.records import load_record
 from crm_core.services.approvals import do_cancel_for_superseded, do_request_approval, levels_needed
 from crm_core.services.deals import access_deal
+from crm_core.services.money import minor_unit, round_money  # noqa: F401  (re-exported for callers)
 from crm_core.uow import UnitOfWork
 
-# ISO 4217 minor units of the currencies people use here; anything else: 2.
-MINOR_UNITS = {"CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "JPY": 0, "KRW": 0}
 HUNDRED = Decimal(100)
-
-
-def minor_unit(currency: str) -> int:
-    return MINOR_UNITS.get(currency.upper(), 2)
-
-
-def round_money(value: Decimal, currency: str) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
