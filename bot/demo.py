@@ -18,7 +18,7 @@ from crm_core.services.conversion import do_convert_lead
 from crm_core.services.contracts import do_create_contract
 from crm_core.services.closing import do_close
 from crm_core.services.deals import do_move_stage, do_set_fields
-from crm_core.timeutil import local_today
+from crm_core.company_time import local_date
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.tickets import do_ack, do_open_ticket
 from crm_core.services.tickets import do_close as do_close_ticket
@@ -137,7 +137,7 @@ def _service_demo(runner: Runner, rng: random.Random, real_now: datetime) -> dic
             owner = uow.session.get(User, owner_id)
             assert owner is not None
             if i % 2 == 0:  # every other account has a contract ending in the next 10–85 days
-                start = local_today(uow, real_now) - timedelta(days=term - rng.randint(10, 85))
+                start = local_date(uow.config, real_now) - timedelta(days=term - rng.randint(10, 85))
                 contract = do_create_contract(uow, account_id=account_id, owner_id=owner_id, start=start,
                                               value=Decimal(rng.choice([36000, 60000, 120000, 240000])),
                                               now=real_now, actor_id=owner_id)

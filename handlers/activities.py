@@ -13,7 +13,7 @@ from crm_core.services.leads import access_lead
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.registry import command
-from handlers.views import deal_view
+from handlers.presentation.sales import deal_view
 
 
 @command("log")

@@ -11,12 +11,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from cards.builders.common import list_card
-from cards.builders.quotes import ApprovalView, approval_card, quote_card, t
+from cards.builders.quotes import approval_card, quote_card, t
+from cards.format import local_time, money_or_dash as fmt_money, pct as fmt_pct
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.errors import NotFound
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn, Event
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
+from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.services.approvals import check_decidable, do_decide, waiting_on
 from crm_core.services.users import locale_of
@@ -25,21 +27,12 @@ from handlers.common import button_ref
 from handlers.help import MY_SECTIONS
 from handlers.invocation import Invocation
 from handlers.notify import on
-from handlers.quotes import fmt_money, fmt_pct, local_time, quote_view, role_name, step_views, swarm_line, user_name
+from handlers.presentation.quotes import NOBODY, approval_view, quote_view, role_name
 from handlers.registry import action, command
+from handlers.swarm import swarm_line
 
 MY_LIMIT = 10
 MY_BUTTONS = 5
-
-
-def approval_view(uow: UnitOfWork, approval: Approval, level: int) -> ApprovalView:
-    quote = uow.session.get(Quote, approval.quote_id)
-    assert quote is not None
-    step = approval.step(level) or approval.steps[0]
-    return ApprovalView(ref=approval.ref, quote=quote_view(uow, quote), requester=user_name(uow, approval.requester_id),
-                        discount_pct=fmt_pct(approval.discount_pct), status=approval.status, level=step.level,
-                        levels=approval.levels_needed, role=step.role, approver=user_name(uow, step.approver_id),
-                        steps=step_views(uow, approval))
 
 
 def _sep(locale: str) -> str:
@@ -56,7 +49,7 @@ def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str)
         return note + _sep(locale) + t(locale, "approval.done", ref=approval.ref, quote=f"Q-{approval.quote_id}")
     nxt = approval.current_step
     if nxt is not None:
-        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow, nxt.approver_id),
+        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow.session, nxt.approver_id, NOBODY),
                         role=role_name(locale, nxt.role))
     return note
 
@@ -97,7 +90,8 @@ def reject_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, l
     if approval is None:
         raise NotFound(ref=str(ref))
     check_decidable(uow, actor, approval)  # a stale or foreign click says so now, not after typing a reason
-    body = t(locale, "approval.reject_how.body", ref=approval.ref, requester=user_name(uow, approval.requester_id))
+    body = t(locale, "approval.reject_how.body", ref=approval.ref,
+             requester=user_name(uow.session, approval.requester_id, NOBODY))
     card = Card(title=t(locale, "approval.reject_how", ref=approval.ref), locale=locale, blocks=(Section(body),),
                 kind="prompt", ref=approval.ref)
     return Reply(cards=(card,), form={"type": "reject", "ref": approval.ref})
@@ -149,7 +143,7 @@ def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
         return
     approval, step = found
     ref_key = _step_ref(approval.id, step.level)
-    who, at = user_name(uow, event.actor_id), local_time(uow, step.decided_at) or ""
+    who, at = user_name(uow.session, event.actor_id, NOBODY), local_time(uow.config, step.decided_at) or ""
     # 1. The approver's card for this step is replaced in place: who decided, and when.
     approver = uow.session.get(User, step.approver_id)
     a_loc = locale_of(approver, uow.config)
@@ -185,7 +179,7 @@ def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str
         return note + _sep(locale) + t(locale, "approval.quote_approved", quote=quote_ref)
     nxt = approval.current_step
     if nxt is not None:
-        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow, nxt.approver_id),
+        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow.session, nxt.approver_id, NOBODY),
                         role=role_name(locale, nxt.role))
     return note
 

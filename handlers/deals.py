@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from cards.builders.common import list_card
 from cards.builders.sales import deal_card, deal_line, t
+from cards.format import money, stage_name
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.fields import check_lost_reason, picklist_label
@@ -21,7 +22,7 @@ from handlers.activities import log_prompt
 from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
 from handlers.registry import action, command
-from handlers.views import deal_view, money, stage_name
+from handlers.presentation.sales import deal_view
 
 PAGE = 10
 
@@ -37,7 +38,7 @@ def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
     close = parse_date(o["close"]) if o.get("close") else None
     deal = do_create_deal(uow, actor, account_name=inv.args["account"], amount=amount, name=o.get("name"),
                           close_date=close, now=clock.now())
-    return _card(uow, deal, locale, clock, t(locale, "deal.created", stage=stage_name(uow, deal.stage, locale)))
+    return _card(uow, deal, locale, clock, t(locale, "deal.created", stage=stage_name(uow.config, deal.stage, locale)))
 
 
 @command("deal", writes=False)
@@ -64,7 +65,7 @@ def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: in
     if len(deals) > PAGE:
         deals = deals[:PAGE]
         more = Button("更多" if locale == "zh_CN" else "More", "deal.list_more", f"{scope}:{offset + PAGE}")
-    rows = [deal_line(locale, d.ref, d.name, stage_name(uow, d.stage, locale), money(d.amount, d.currency))
+    rows = [deal_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency))
             for d in deals]
     title = ("团队商机" if scope == "team" else "我的商机") if locale == "zh_CN" else (
         "Team deals" if scope == "team" else "My deals")
@@ -116,8 +117,8 @@ def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: i
         return _confirm_back(uow, deal, target.key, locale, clock)
     previous = deal.stage
     move = do_move_stage(uow, actor, deal, target, now=clock.now(), confirmed=confirmed)
-    notes = [t(locale, "deal.moved", from_stage=stage_name(uow, previous, locale),
-               to_stage=stage_name(uow, target.key, locale))]
+    notes = [t(locale, "deal.moved", from_stage=stage_name(uow.config, previous, locale),
+               to_stage=stage_name(uow.config, target.key, locale))]
     if move.tasks:
         notes.append(t(locale, "deal.tasks", tasks="; ".join(f"{x.title} ({x.due_date:%m-%d})" for x in move.tasks)))
     return _card(uow, deal, locale, clock, *notes)
@@ -125,7 +126,7 @@ def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: i
 
 def _confirm_back(uow: UnitOfWork, deal: Deal, target: str, locale: str, clock: Clock) -> Reply:
     """Moving back asks first: nothing changes until Confirm (or the text form with `confirm`)."""
-    names = {"from_stage": stage_name(uow, deal.stage, locale), "to_stage": stage_name(uow, target, locale)}
+    names = {"from_stage": stage_name(uow.config, deal.stage, locale), "to_stage": stage_name(uow.config, target, locale)}
     body = t(locale, "deal.back.body", ref=deal.ref, stage=target, **names)
     card = Card(title=t(locale, "deal.back.title", ref=deal.ref, **names), locale=locale, blocks=(Section(body),),
                 buttons=(Button(t(locale, "btn.confirm_back"), "deal.advance_confirm", f"{deal.ref}:{deal.stage}:{target}",

@@ -9,6 +9,7 @@ them; the submitted form comes back as the same action with the stage and the fi
 from __future__ import annotations
 
 from cards.builders.common import notice_card
+from cards.format import stage_name
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
@@ -19,7 +20,6 @@ from handlers.common import button_detail, button_ref
 from handlers.deals import _advance
 from handlers.invocation import Invocation
 from handlers.registry import action
-from handlers.views import stage_name
 
 
 @action("form.advance")
@@ -33,7 +33,7 @@ def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: U
         do_set_fields(uow, actor, deal, values, now=clock.now())
     missing = missing_fields(uow, deal, target)
     if missing and not values:
-        name = stage_name(uow, target.key, locale)
+        name = stage_name(uow.config, target.key, locale)
         title = f"推进 {deal.ref} 到「{name}」" if locale == "zh_CN" else f"Advance {deal.ref} to {name}"
         text = (f"请先填写：{', '.join(missing)}" if locale == "zh_CN" else f"Fill in first: {', '.join(missing)}")
         form = {"type": "advance", "ref": deal.ref, "stage": target.key, "stage_name": name, "fields": missing}

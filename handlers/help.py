@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cards.builders.common import list_card
+from cards.format import money_or_dash, stage_name
 from cards.model import Card, Reply, Section
 from cards.templates import render
 from crm_core.clock import Clock
@@ -15,7 +16,6 @@ from crm_core.uow import UnitOfWork
 from handlers.grammar import SPECS
 from handlers.invocation import Invocation
 from handlers.registry import command
-from handlers.views import money, stage_name
 
 # Later areas (approvals, tickets) add sections to `my` here: fn(uow, actor, locale, clock) -> Card | None.
 MY_SECTIONS: list[Callable[[UnitOfWork, User, str, Clock], Card | None]] = []
@@ -45,7 +45,7 @@ def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
         list_card(locale, "我的线索" if zh else "My open leads",
                   [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads]),
         list_card(locale, "我的商机" if zh else "My open deals",
-                  [f"{d.ref} · {d.name} · {stage_name(uow, d.stage, locale)} · {money(d.amount, d.currency) or '—'}"
+                  [f"{d.ref} · {d.name} · {stage_name(uow.config, d.stage, locale)} · {money_or_dash(d.amount, d.currency)}"
                    for d in deals]),
         list_card(locale, "我的任务" if zh else "My tasks",
                   [f"#{x.id} · {x.due_date:%Y-%m-%d} · {x.title}" + (f" · D-{x.deal_id}" if x.deal_id else "")

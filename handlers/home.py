@@ -4,6 +4,7 @@ tickets near breach, ...). Read-only."""
 from __future__ import annotations
 
 from cards.builders.home import StageGroup, deals_by_stage_card, tasks_due_card
+from cards.format import money_or_dash, stage_name
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.models import User
@@ -12,7 +13,6 @@ from crm_core.services.deals import list_deals
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
 from handlers.registry import action
-from handlers.views import money, stage_name
 
 HOME_DEALS = 60
 
@@ -23,9 +23,9 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     deals = list_deals(uow, actor, limit=HOME_DEALS)
     groups = []
     for stage in uow.config.pipeline.open_stages:
-        rows = [f"{d.ref} · {d.name[:80]} · {money(d.amount, d.currency) or '—'}" for d in deals if d.stage == stage.key]
+        rows = [f"{d.ref} · {d.name[:80]} · {money_or_dash(d.amount, d.currency)}" for d in deals if d.stage == stage.key]
         if rows:
-            groups.append(StageGroup(stage_name(uow, stage.key, locale), rows))
+            groups.append(StageGroup(stage_name(uow.config, stage.key, locale), rows))
     tasks = [f"{x.due_date:%Y-%m-%d} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
              for x in tasks_due(uow, actor, now=now)[:30]]
     cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)), tasks_due_card(locale, tasks)]

@@ -26,7 +26,7 @@ from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
-from handlers.views import deal_view, lead_view
+from handlers.presentation.sales import deal_view, lead_view
 
 
 @command("lead add")

@@ -11,7 +11,7 @@ from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.notify import on
-from handlers.views import lead_view
+from handlers.presentation.sales import lead_view
 
 
 @on(LeadAssigned)

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from cards.builders.quotes import order_card, payment_card, t
+from cards.format import money_or_dash as fmt_money
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, OrderCreated, PaymentFlagged, PaymentRecorded
@@ -17,7 +18,7 @@ from crm_core.uow import UnitOfWork
 from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
-from handlers.quotes import fmt_money, order_view
+from handlers.presentation.quotes import order_view
 from handlers.registry import action, command
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from cards.builders.sales import deal_card
-from cards.builders.service import (MAX_RENEWAL_ROWS, ContractView, HealthPartView, HealthView, RenewalRowView,
-                                    contract_card, money, notice, renewals_card)
+from cards.builders.service import MAX_RENEWAL_ROWS, RenewalRowView, contract_card, notice, renewals_card
+from cards.format import local_date, money_or_dash
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, RenewalDealCreated
 from crm_core.models import Contract, Deal, User
 from crm_core.outbox import enqueue
-from crm_core.services.contracts import (HealthScore, access_contract, create_renewal_deal, do_set_contract,
+from crm_core.services.contracts import (access_contract, create_renewal_deal, do_set_contract,
                                          health_of, renewals_due)
-from crm_core.timeutil import local_today
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
@@ -22,24 +21,11 @@ from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
-from handlers.views import deal_view
+from handlers.presentation.sales import deal_view
+from handlers.presentation.service import contract_view
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3650
-
-
-def health_view(h: HealthScore) -> HealthView:
-    return HealthView(score=h.score, band=h.band,
-                      parts=tuple(HealthPartView(p.name, p.value, p.points, p.weight) for p in h.parts))
-
-
-def contract_view(uow: UnitOfWork, contract: Contract, health: HealthScore, now: datetime) -> ContractView:
-    return ContractView(
-        ref=contract.ref, account=contract.account.name, owner=contract.owner.name,
-        value=money(contract.value, contract.currency), start=contract.start_date.isoformat(),
-        end=contract.end_date.isoformat(), days_left=(contract.end_date - local_today(uow, now)).days,
-        health=health_view(health), deal_ref=f"D-{contract.deal_id}" if contract.deal_id else None,
-        renewal_ref=f"D-{contract.renewal_deal_id}" if contract.renewal_deal_id else None)
 
 
 def _card(uow: UnitOfWork, contract: Contract, locale: str, now: datetime, *notes: str) -> Reply:
@@ -56,9 +42,9 @@ def list_renewals(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, l
     more = len(contracts) > MAX_RENEWAL_ROWS
     contracts = contracts[:MAX_RENEWAL_ROWS]
     health = health_of(uow.session, uow.config, contracts, now)
-    today = local_today(uow, now)
+    today = local_date(uow.config, now)
     rows = [RenewalRowView(ref=c.ref, account=c.account.name, end=c.end_date.isoformat(),
-                           days_left=(c.end_date - today).days, value=money(c.value, c.currency),
+                           days_left=(c.end_date - today).days, value=money_or_dash(c.value, c.currency),
                            score=health[c.id].score, band=health[c.id].band, owner=c.owner.name,
                            renewal_ref=f"D-{c.renewal_deal_id}" if c.renewal_deal_id else None) for c in contracts]
     return Reply(cards=(renewals_card(locale, days, rows, more=more),))

@@ -14,13 +14,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from cards.builders.quotes import line_card
 from cards.builders.sales import kind_label
+from cards.format import money, stage_name
 from cards.builders.swarm import CloseSummary, swarm_line_card, swarm_status_card, swarm_summary_card, t
 from cards.model import Card, Reply
 from crm_core.fields import picklist_label
 from crm_core.errors import Conflict, NotFound
 from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event, SwarmRequested
 from crm_core.models import Activity, Deal, OutboxMessage, StageChange, Swarm, User
+from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.refs import Ref
 from crm_core.services.access import access_deal, access_ticket
@@ -29,7 +32,6 @@ from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
-from handlers.views import money, stage_name
 
 SWARM_CREATE_KEY = "swarm-create:{record_type}:{record_id}"
 SWARM_ARCHIVE_KEY = "swarm-archive:{record_type}:{record_id}"
@@ -126,6 +128,12 @@ def post_to_swarm(uow: UnitOfWork, record_type: str, record_id: int, card: Card,
     return row is not None
 
 
+def swarm_line(uow: UnitOfWork, deal_id: int, *, key: str, kind: str, text: str, now: datetime) -> None:
+    """One line into the deal's swarm channel, when it has one (quotes and approvals tell it)."""
+    card = line_card(uow.config.company.locale, text, ref=f"D-{deal_id}")
+    post_to_swarm(uow, "deal", deal_id, card, dedupe_key=key, kind=kind, now=now)
+
+
 def _swarm_requested_now(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
     """The same transaction asks for the channel: its first message (the record's card) says it all."""
     return any(isinstance(e, SwarmRequested) and e.record_type == record_type and e.record_id == record_id
@@ -137,8 +145,7 @@ def _channel_locale(uow: UnitOfWork) -> str:
 
 
 def _name_of(uow: UnitOfWork, user_id: int | None) -> str:
-    user = uow.session.get(User, user_id) if user_id is not None else None
-    return user.name if user is not None else "chatcrm"
+    return user_name(uow.session, user_id, missing="chatcrm")  # no actor: the system did it
 
 
 # --- notifiers ------------------------------------------------------------------------------------------
@@ -157,8 +164,8 @@ def tell_swarm_stage_changed(uow: UnitOfWork, event: Event, now: datetime) -> No
     change_id = uow.session.scalar(select(func.max(StageChange.id)).where(
         StageChange.deal_id == deal.id, StageChange.to_stage == event.to_stage))
     locale = _channel_locale(uow)
-    line = t(locale, "swarm.stage", from_stage=stage_name(uow, event.from_stage, locale),
-             to_stage=stage_name(uow, event.to_stage, locale), who=_name_of(uow, event.actor_id))
+    line = t(locale, "swarm.stage", from_stage=stage_name(uow.config, event.from_stage, locale),
+             to_stage=stage_name(uow.config, event.to_stage, locale), who=_name_of(uow, event.actor_id))
     post_to_swarm(uow, "deal", deal.id, swarm_line_card(locale, deal.ref, deal.name, line),
                   dedupe_key=f"swarm-line:deal:{deal.id}:stage:{change_id}", kind="swarm.stage", now=now)
 

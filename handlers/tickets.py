@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from cards.builders.service import (TITLE_TEXT_MAX, ClockView, CsatView, TicketView, csat_card, my_tickets_card,
+from cards.builders.service import (TITLE_TEXT_MAX, CsatView, csat_card, my_tickets_card,
                                     notice, priority_label, short, ticket_card)
-from cards.builders.sales import kind_label
+from cards.format import local_time
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, TicketClosed, TicketOpened
-from crm_core.models import Activity, Ticket, User
+from crm_core.models import Ticket, User
+from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.services.access import access_ticket
-from crm_core.services.tickets import clock_state, csat_recipient, do_ack, do_close, do_open_ticket, near_breach
+from crm_core.services.tickets import csat_recipient, do_ack, do_close, do_open_ticket, near_breach
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.common import button_ref
@@ -26,25 +25,7 @@ from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
 from handlers.swarm import has_swarm, post_to_swarm, request_swarm_archive
-from handlers.views import local_time
-
-
-def _clock(uow: UnitOfWork, due: datetime, done_at: datetime | None, now: datetime) -> ClockView:
-    state = clock_state(due, done_at, now)
-    return ClockView(due=local_time(uow, due) or "", state=state.state, minutes=state.minutes)
-
-
-def ticket_view(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *, recent: bool = True) -> TicketView:
-    activities = [] if not recent else list(uow.session.scalars(
-        select(Activity).where(Activity.ticket_id == ticket.id).order_by(Activity.at.desc(), Activity.id.desc())
-        .limit(3)))
-    return TicketView(
-        ref=ticket.ref, subject=ticket.subject, account=ticket.account.name, priority=ticket.priority,
-        status=ticket.status, owner=ticket.owner.name, opened=local_time(uow, ticket.opened_at) or "",
-        respond=_clock(uow, ticket.respond_due_at, ticket.responded_at, now),
-        resolve=_clock(uow, ticket.resolve_due_at, ticket.closed_at, now),
-        responded=ticket.responded_at is not None,
-        recent=[f"{kind_label(locale, a.kind)} {a.text[:30]}" for a in activities])
+from handlers.presentation.service import ticket_view
 
 
 def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: str) -> Reply:
@@ -57,7 +38,7 @@ def open_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
     ticket = do_open_ticket(uow, actor, account_name=inv.args["account"], priority=inv.args["priority"],
                             subject=inv.args["subject"], now=now)
     note = notice(locale, "ticket.opened", account=short(ticket.account.name, TITLE_TEXT_MAX), owner=ticket.owner.name,
-                  respond_by=local_time(uow, ticket.respond_due_at) or "")
+                  respond_by=local_time(uow.config, ticket.respond_due_at) or "")
     return _card(uow, ticket, locale, now, note)
 
 
@@ -72,7 +53,7 @@ def _ack(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int
     if do_ack(uow, actor, ticket, now=now):
         return _card(uow, ticket, locale, now, notice(locale, "ticket.acked"))
     return _card(uow, ticket, locale, now,
-                 notice(locale, "ticket.already_acked", at=local_time(uow, ticket.responded_at) or ""))
+                 notice(locale, "ticket.already_acked", at=local_time(uow.config, ticket.responded_at) or ""))
 
 
 def _close(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int) -> Reply:
@@ -112,12 +93,12 @@ def tell_ticket_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
         return
     ticket = uow.session.get(Ticket, event.ticket_id)
     owner = uow.session.get(User, event.owner_id)
-    by = uow.session.get(User, event.actor_id) if event.actor_id else None
     if ticket is None or owner is None:
         return
     locale = locale_of(owner, uow.config)
     note = notice(locale, "ticket.assigned_to_you", priority=priority_label(locale, ticket.priority),
-                  by=by.name if by else "chatcrm", respond_by=local_time(uow, ticket.respond_due_at) or "")
+                  by=user_name(uow.session, event.actor_id, "chatcrm"),
+                  respond_by=local_time(uow.config, ticket.respond_due_at) or "")
     card = ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False), notes=(note,))
     enqueue(uow.session, dedupe_key=f"ticket-assigned:{ticket.id}:{owner.id}", kind="ticket.assigned",
             target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="ticket",

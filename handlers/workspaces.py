@@ -9,6 +9,7 @@ from sqlalchemy import select
 from cards.builders.workspaces import (WorkspaceRow, workspace_decided_card, workspace_list_card,
                                        workspace_request_card)
 from cards.model import Reply
+from cards.format import local_time
 from crm_core.clock import Clock
 from crm_core.events import Event, WorkspaceRequested
 from crm_core.models import ChatWorkspace, User
@@ -19,7 +20,6 @@ from crm_core.services.workspaces import (access_workspace, check_workspace_id, 
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.notify import on
-from handlers.quotes import local_time
 from handlers.registry import action, command
 
 PLATFORM = "slack"  # the only platform whose workspaces install themselves (OAuth)
@@ -27,7 +27,7 @@ PLATFORM = "slack"  # the only platform whose workspaces install themselves (OAu
 
 def _row(uow: UnitOfWork, ws: ChatWorkspace) -> WorkspaceRow:
     return WorkspaceRow(team=ws.external_id, name=ws.name, status=ws.status,
-                        requested=local_time(uow, ws.requested_at) or "")
+                        requested=local_time(uow.config, ws.requested_at) or "")
 
 
 @command("workspace list", writes=False)

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -20,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.clock import Clock
+from crm_core.company_time import company_tz
 from crm_core.config import Config
 from crm_core.uow import UnitOfWork
 from scheduler.jobs.deals import run_stale_deals
@@ -48,7 +48,7 @@ def job_specs(config: Config) -> list[JobSpec]:
     """The job table. SLA scans every 30 s and the other scans every minute, so a nudge fires within
     60 s of its due time; the morning jobs tick every minute from digest.daily_at's hour (company
     time) and act once the minute has come (so a late or restarted scheduler still sends them)."""
-    tz = ZoneInfo(config.company.timezone)
+    tz = company_tz(config)
     hour = time.fromisoformat(config.digest.daily_at).hour
     return [
         JobSpec("lead_sla", run_lead_sla, IntervalTrigger(seconds=30, timezone=tz), 30),
@@ -86,7 +86,7 @@ class SchedulerService:
 
     def build(self, scheduler: BaseScheduler | None = None) -> BaseScheduler:
         """Register the job table on an APScheduler scheduler (a BackgroundScheduler by default)."""
-        sched = scheduler or BackgroundScheduler(timezone=ZoneInfo(self.config.company.timezone))
+        sched = scheduler or BackgroundScheduler(timezone=company_tz(self.config))
         for spec in self.specs.values():
             # Interval scans also run once right at start-up (a restarted scheduler catches up at once).
             first = {"next_run_time": self.clock.now()} if isinstance(spec.trigger, IntervalTrigger) else {}

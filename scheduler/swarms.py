@@ -8,14 +8,15 @@ from sqlalchemy.orm import Session
 
 from cards.builders.sales import deal_card
 from cards.builders.service import ticket_card
+from cards.format import local_time, money_or_dash, stage_name
 from crm_core.config import Config
 from crm_core.models import Deal, Ticket, User
 from crm_core.services.access import SUPPORT_TAG
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.ports import SwarmSpec
-from handlers.tickets import ticket_view
-from handlers.views import deal_view, local_time, money, stage_name
+from handlers.presentation.sales import deal_view
+from handlers.presentation.service import ticket_view
 
 CHAT_PLATFORMS = ("slack", "wecom")
 
@@ -65,7 +66,7 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
         locale = locale_of(owner, config)
         at = now or deal.updated_at
         close = deal.close_date.isoformat() if deal.close_date else "—"
-        topic = f"{stage_name(uow, deal.stage, locale)} · {money(deal.amount, deal.currency) or '—'} · {close}"
+        topic = f"{stage_name(uow.config, deal.stage, locale)} · {money_or_dash(deal.amount, deal.currency)} · {close}"
         members = _members(session, owner, set(config.swarm.invite_tags))
         card = deal_card(locale, deal_view(uow, deal, locale, at, has_swarm=True))
         title, ref = deal.name, deal.ref
@@ -76,7 +77,7 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
         owner = ticket.owner
         locale = locale_of(owner, config)
         at = now or ticket.updated_at
-        topic = f"{ticket.priority} · {ticket.status} · {local_time(uow, ticket.resolve_due_at)}"
+        topic = f"{ticket.priority} · {ticket.status} · {local_time(uow.config, ticket.resolve_due_at)}"
         members = _members(session, owner, {SUPPORT_TAG}, also=ticket.account.owner_id)
         card = ticket_card(locale, ticket_view(uow, ticket, locale, at))
         title, ref = ticket.subject, ticket.ref

@@ -46,7 +46,7 @@ from crm_core.services.deals import list_deals, parse_date
 from crm_core.services.money import parse_money
 from crm_core.services.quotes import parse_discount
 from handlers.invocation import Invocation
-from handlers.views import money as format_money
+from cards.format import money as format_money
 
 LOG = "crm.log"
 ADVANCE = "crm.advance"

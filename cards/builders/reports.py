@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from cards.builders.service import money, span
+from cards.builders.service import span
+from cards.format import money_or_dash
 from cards.i18n import translator
 from cards.model import Card, Context, Field, Section
 from crm_core.queries.pipeline import Forecast, PipelineReport
@@ -56,7 +57,7 @@ def pipeline_card(locale: str, report: PipelineReport, *, scope: str, stage_name
                   currency: str) -> Card:
     """scope: mine | team | all. stage_names: stage key → its name in `locale`."""
     def m(x: Decimal) -> str:
-        return money(x, currency)
+        return money_or_dash(x, currency)
 
     def name(key: str) -> str:
         return stage_names.get(key, key)

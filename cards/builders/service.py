@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from cards.builders.common import list_card
 from cards.i18n import translator
@@ -96,13 +95,6 @@ MAX_RENEW_BUTTONS = 5  # WeCom template cards carry at most 6 buttons
 
 def short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return "—"
-    symbol = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-    return f"{symbol}{amount:,.2f}"
 
 
 def span(locale: str, minutes: int) -> str:

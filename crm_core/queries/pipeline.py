@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
+from crm_core.company_time import company_tz, local_date
 from crm_core.config import Config
 from crm_core.models import Deal, Lead, StageChange, User
 from crm_core.services.money import quantize
@@ -63,7 +64,7 @@ def _add_months(d: date, n: int) -> date:
 
 
 def periods(config: Config, now: datetime) -> tuple[Period, Period]:
-    today = now.astimezone(ZoneInfo(config.company.timezone)).date()
+    today = local_date(config, now)
     month = today.replace(day=1)
     quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     return (Period("month", month, _add_months(month, 1), 1), Period("quarter", quarter, _add_months(quarter, 3), 3))
@@ -170,7 +171,7 @@ class ClosedStats:
 
 def closed_stats(session: Session, config: Config, owner_ids: set[int] | None, now: datetime, *,
                  days: int = WINDOW_DAYS) -> ClosedStats:
-    tz = ZoneInfo(config.company.timezone)
+    tz = company_tz(config)
     month, quarter = periods(config, now)
     since = now - timedelta(days=days)
     (ms, me), (qs, qe) = month.utc_bounds(tz), quarter.utc_bounds(tz)

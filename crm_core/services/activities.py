@@ -14,7 +14,7 @@ from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
 from crm_core.services.leads import access_lead
 from crm_core.services.permissions import require_access
-from crm_core.timeutil import local_today
+from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
 
 KINDS = ("call", "meeting", "email", "note")
@@ -77,7 +77,7 @@ def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) 
 
 
 def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
-    today = local_today(uow, now)
+    today = local_date(uow.config, now)
     return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None),
                                                        Task.due_date <= today).order_by(Task.due_date, Task.id)))
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm_core.company_time import local_time
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.config import ROLE_RANK, ApprovalLevel, Config
 from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
+from crm_core.queries.people import user_name as _name
 from crm_core.services import audit
 from crm_core.services.records import load_record
 from crm_core.services.permissions import manager_chain
@@ -107,14 +108,7 @@ def lock_approval(uow: UnitOfWork, approval_id: int) -> Approval:
 
 
 def _when(uow: UnitOfWork, at: datetime | None) -> str:
-    if at is None:
-        return "?"
-    return at.astimezone(ZoneInfo(uow.config.company.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def _name(session: Session, user_id: int | None) -> str:
-    user = session.get(User, user_id) if user_id is not None else None
-    return user.name if user else "?"
+    return local_time(uow.config, at) or "?"
 
 
 def check_decidable(uow: UnitOfWork, actor: User, approval: Approval) -> ApprovalStep:

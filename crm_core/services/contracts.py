@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_core.company_time import local_date
 from crm_core.config import Config, Health
 from crm_core.errors import InvalidValue
 from crm_core.events import RenewalDealCreated
@@ -29,7 +30,6 @@ from crm_core.services.deals import do_create_deal
 from crm_core.services.orders import overdue_orders_count
 from crm_core.services.permissions import require_access, visible_owner_ids
 from crm_core.services.tickets import open_counts_by_account
-from crm_core.timeutil import company_date, local_today
 from crm_core.uow import UnitOfWork
 
 TICKETS_TO_ZERO = 4
@@ -92,7 +92,7 @@ def health_of(session: Session, config: Config, contracts: Sequence[Contract],
     overdue-orders count per distinct account (crm_core.services.orders). Pass `now` so an open order
     past its due date counts even before the daily job marks it overdue; without it only orders
     already marked overdue count."""
-    today = company_date(config, now) if now is not None else None
+    today = local_date(config, now) if now is not None else None
     account_ids = sorted({c.account_id for c in contracts})
     tickets = open_counts_by_account(session, account_ids)
     overdue = {a: overdue_orders_count(session, a, today=today) for a in account_ids}
@@ -126,7 +126,7 @@ def contract_for_won_deal(uow: UnitOfWork, deal: Deal, *, actor_id: int | None, 
     existing = uow.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
     if existing is not None:
         return existing
-    start = local_today(uow, deal.closed_at or now)
+    start = local_date(uow.config, deal.closed_at or now)
     renewed = uow.session.scalar(select(Contract).where(Contract.renewal_deal_id == deal.id))
     if renewed is not None and renewed.end_date > start:
         start = renewed.end_date
@@ -194,7 +194,7 @@ def do_set_contract(uow: UnitOfWork, actor: User, contract: Contract, values: di
 def renewals_due(session: Session, config: Config, owner_ids: set[int] | None, now: datetime, *, days: int = 90,
                  limit: int = 50) -> list[Contract]:
     """Contracts ending within `days` from today (company time), soonest first (index range on end_date)."""
-    today = company_date(config, now)
+    today = local_date(config, now)
     stmt = select(Contract).where(Contract.end_date >= today, Contract.end_date <= today + timedelta(days=days))
     if owner_ids is not None:
         stmt = stmt.where(Contract.owner_id.in_(owner_ids))

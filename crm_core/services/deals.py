@@ -18,7 +18,7 @@ from crm_core.services.accounts import find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
 from crm_core.services.money import parse_money
 from crm_core.services.permissions import visible_owner_ids
-from crm_core.timeutil import local_today
+from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
 
 CORE_FIELDS = ("name", "amount", "close_date", "account", "contact")
@@ -88,7 +88,7 @@ def check_close_date(uow: UnitOfWork, close_date: date | None, now: datetime, *,
     """An open deal's expected close date is today or later (today in the company's timezone)."""
     if close_date is None:
         return
-    today = local_today(uow, now)
+    today = local_date(uow.config, now)
     if close_date < today:
         raise InvalidValue("close_date", close_date.isoformat(),
                            f"that date has passed (today is {today.isoformat()}); give the date you now expect, "
@@ -292,7 +292,7 @@ def _enter_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, now: d
 
 def _create_stage_tasks(uow: UnitOfWork, deal: Deal, stage: Stage, now: datetime) -> list[Task]:
     """The stage's tasks, except those already created for this deal and stage (open or done)."""
-    today = local_today(uow, now)
+    today = local_date(uow.config, now)
     existing = set(uow.session.scalars(select(Task.title).where(Task.deal_id == deal.id, Task.stage == stage.key)))
     tasks = [Task(title=tpl.title, owner_id=deal.owner_id, deal_id=deal.id, stage=stage.key,
                   due_date=today + timedelta(days=tpl.due_days), created_at=now) for tpl in stage.task_templates()

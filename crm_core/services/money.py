@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision
 
 from crm_core.errors import InvalidValue
 
@@ -25,18 +28,19 @@ def parse_money(raw: str, field: str = "amount") -> Decimal:
     return quantize(value)
 
 
-# ISO 4217 minor units of the currencies people use here; anything else: 2.
-MINOR_UNITS = {"CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "JPY": 0, "KRW": 0}
+def quantize(value: Decimal, places: int = 2) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=64)
 def minor_unit(currency: str) -> int:
-    return MINOR_UNITS.get(currency.upper(), 2)
+    """Decimal places of the currency's minor unit (CLDR/ISO 4217 via Babel): JPY 0, CNY 2, KWD 3.
+
+    An unknown code gets 2, Babel's default.
+    """
+    return get_currency_precision(currency.upper())
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:
-    """Round half up to the currency's minor unit (JPY: whole yen; CNY: fen)."""
-    return value.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
-
-
-def quantize(value: Decimal, places: int = 2) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    """Round half-up to the currency's minor unit (a total is rounded once, at the end)."""
+    return quantize(Decimal(value), minor_unit(currency))

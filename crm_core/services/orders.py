@@ -17,13 +17,13 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from crm_core.company_time import local_date
 from crm_core.errors import Conflict, InvalidValue, NotFound, StaleAction
 from crm_core.events import OrderCreated, PaymentFlagged, PaymentRecorded
 from crm_core.models import Deal, Order, Payment, Quote, User
 from crm_core.services import audit
 from crm_core.services.money import round_money
 from crm_core.services.quotes import access_quote, approval_of, successor
-from crm_core.timeutil import local_today
 from crm_core.uow import UnitOfWork
 
 OPEN_STATUSES = ("unpaid", "partially_paid", "overdue")
@@ -93,7 +93,7 @@ def do_create_order(uow: UnitOfWork, actor: User, quote_id: int, *, now: datetim
         raise Conflict(f"{deal.ref} was lost, so {quote.ref} cannot become an order.",
                        f"{deal.ref} 已输单，{quote.ref} 不能下单。")
     check_orderable(uow, quote)
-    today = local_today(uow, now)
+    today = local_date(uow.config, now)
     order = Order(deal_id=deal.id, account_id=deal.account_id, quote_id=quote.id,
                   invoice_no=f"TMP-{uuid.uuid4().hex[:24]}", currency=quote.currency, amount=quote.total,
                   paid=Decimal(0), status="unpaid",
@@ -179,7 +179,7 @@ def do_record_payment(uow: UnitOfWork, data: PaymentInput, *, now: datetime) -> 
         uow.emit(PaymentRecorded(payment_id=payment.id, order_id=order.id))
         uow.emit(PaymentFlagged(payment_id=payment.id, order_id=order.id, reason="cancelled_order"))
         return PaymentResult(payment, order, created=True)
-    order.status = status_for(order, local_today(uow, now))
+    order.status = status_for(order, local_date(uow.config, now))
     if order.status == "paid" and order.paid_at is None:
         order.paid_at = paid_at
     uow.session.flush()

@@ -23,9 +23,10 @@ from sqlalchemy import or_, select, update
 from crm_core.errors import Conflict, Forbidden, InvalidValue
 from crm_core.events import OwnerChanged, RecordsTransferred
 from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
+from crm_core.queries.people import user_name
 from crm_core.services.permissions import can_access
 from crm_core.services.records import load_record
-from crm_core.timeutil import local_today
+from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
 
 _MENTION = re.compile(r"^<@([A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>$")
@@ -66,8 +67,7 @@ def check_can_move(uow: UnitOfWork, actor: User, owner_id: int, ref: str) -> Non
     """The owner, anyone above the owner in the manager chain, or an admin."""
     if actor.id == owner_id or (actor.rank > 0 and can_access(uow.session, actor, owner_id)) or actor.is_admin:
         return
-    owner = uow.session.get(User, owner_id)
-    who = owner.name if owner else "?"
+    who = user_name(uow.session, owner_id)
     raise Forbidden(f"move {ref}: it belongs to {who}; only {who}, their managers or an admin can reassign it",
                     f"转移 {ref}：它属于 {who}；只有 {who}、其上级或管理员可以改派")
 
@@ -141,7 +141,7 @@ def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User
     if from_user.id == to_user.id:
         raise Conflict("Name two different people: transfer <from> <to>, e.g. transfer li wang.",
                        "请写两个不同的人：交接 <原负责人> <新负责人>，例如：交接 li wang")
-    s, today = uow.session, local_today(uow, now)
+    s, today = uow.session, local_date(uow.config, now)
     from_id, to_id, actor_id = from_user.id, to_user.id, actor.id
     statements = {
         "leads": update(Lead).where(Lead.owner_id == from_user.id, Lead.status == "open")

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from crm_core.company_time import local_time
 from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue
 from crm_core.fields import check_text, shown
@@ -127,14 +127,12 @@ def do_open_ticket(uow: UnitOfWork, actor: User, *, account_name: str, priority:
     return ticket
 
 
-def _local(uow: UnitOfWork, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(uow.config.company.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def do_ack(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> bool:
     """Record the first response. Returns False (and changes nothing) when it was already recorded."""
     if ticket.closed_at is not None:
-        when = _local(uow, ticket.closed_at)
+        when = local_time(uow.config, ticket.closed_at)
         raise Conflict(f"{ticket.ref} is closed ({when}); there is nothing to acknowledge. "
                        f"For a new problem type: ticket new <account> <priority> <subject>",
                        f"{ticket.ref} 已于 {when} 关闭，无需响应。如有新问题请输入：工单 新建 <客户> <优先级> <主题>")
@@ -152,7 +150,7 @@ def do_ack(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> bo
 def do_close(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> None:
     """Resolve the ticket. A ticket closed before anyone acknowledged it counts as responded now too."""
     if ticket.closed_at is not None:
-        when = _local(uow, ticket.closed_at)
+        when = local_time(uow.config, ticket.closed_at)
         raise Conflict(f"{ticket.ref} was already closed on {when}. Nothing changed; see it with: ticket {ticket.ref}",
                        f"{ticket.ref} 已于 {when} 关闭，未做任何修改。查看：工单 {ticket.ref}")
     if ticket.responded_at is None:

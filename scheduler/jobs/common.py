@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cards.model import Card
 from crm_core.clock import Clock
+from crm_core.company_time import company_tz, local_date, local_hhmm, local_now  # noqa: F401  (jobs import them here)
 from crm_core.config import Config
 from crm_core.models import OutboxMessage, SchedulerMark, User
 from crm_core.outbox import enqueue
@@ -21,22 +21,6 @@ from handlers.notify import flush_events
 log = logging.getLogger("chatcrm.scheduler")
 T = TypeVar("T")
 CHUNK = 500
-
-
-def company_tz(config: Config) -> ZoneInfo:
-    return ZoneInfo(config.company.timezone)
-
-
-def local_now(config: Config, now: datetime) -> datetime:
-    return now.astimezone(company_tz(config))
-
-
-def local_date(config: Config, now: datetime) -> date:
-    return local_now(config, now).date()
-
-
-def local_hhmm(config: Config, at: datetime) -> str:
-    return at.astimezone(company_tz(config)).strftime("%H:%M")
 
 
 def daily_time(config: Config) -> time:

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from cards.builders.nudges import t
 from cards.builders.sales import deal_card
+from cards.format import stage_name
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.models import Deal
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.views import deal_view, stage_name
+from handlers.presentation.sales import deal_view
 from scheduler.jobs.common import existing_keys, notify, run_each
 
 KIND = "nudge.deal.stale"
@@ -84,7 +85,7 @@ def _nudge(uow: UnitOfWork, reason: StaleReason, now: datetime) -> int:
         note = t(locale, "stale.no_activity", ref=deal.ref, days=(now - reason.anchor).days)
     else:
         stage = uow.config.pipeline.get(deal.stage)
-        note = t(locale, "stale.in_stage", ref=deal.ref, stage=stage_name(uow, deal.stage, locale),
+        note = t(locale, "stale.in_stage", ref=deal.ref, stage=stage_name(uow.config, deal.stage, locale),
                  days=(now - reason.anchor).days, limit=stage.stale_days if stage else "?")
     card = deal_card(locale, deal_view(uow, deal, locale, now), notes=(note,))
     return int(notify(uow.session, owner, card, key=reason.key, kind=KIND, now=now, record_type="deal",

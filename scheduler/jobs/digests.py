@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from cards.builders.digests import DigestView, ForecastLine, RepLine, StageLine, bar, digest_card, duration
 from cards.builders.reports import period_label
+from cards.format import money_or_dash, stage_name
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.models import User
 from crm_core.services.permissions import team_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.views import money
 from scheduler.digests import DigestData, collect, save_snapshot
 from scheduler.jobs.common import existing_keys, is_marked, local_date, mark, notify, past_daily_time, run_each
 
@@ -81,7 +81,7 @@ def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str |
     currency = config.company.currency
 
     def m(amount: Decimal) -> str:
-        return money(amount, currency) or "—"
+        return money_or_dash(amount, currency)
 
     def delta(count: int, amount: Decimal, before: dict[str, object] | None) -> str | None:
         if data.previous is None:
@@ -97,7 +97,7 @@ def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str |
     previous_stages = (data.previous or {}).get("stages", {})
     largest = max((float(s.amount) for s in data.pipeline.stages), default=0.0)
     stages = tuple(
-        StageLine(name=_stage_name(config, s.stage, locale), count=s.count, amount=m(s.amount),
+        StageLine(name=stage_name(config, s.stage, locale), count=s.count, amount=m(s.amount),
                   bar=bar(float(s.amount), largest), delta=delta(s.count, s.amount, previous_stages.get(s.stage)))
         for s in data.pipeline.stages)
     previous_total = None if data.previous is None else {"count": data.previous.get("open_count", 0),
@@ -116,10 +116,3 @@ def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str |
                       stages=stages, total=total, forecast=forecast, won=data.won, won_amount=m(data.won_amount),
                       lost=data.lost, lost_amount=m(data.lost_amount), breaches=data.breaches, stale=data.stale,
                       reps=reps)
-
-
-def _stage_name(config: Config, key: str, locale: str) -> str:
-    stage = config.pipeline.get(key)
-    if stage is None:
-        return key
-    return stage.name.zh_CN if locale == "zh_CN" else stage.name.en

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from cards.builders.common import notice_card
+from cards.format import money_or_dash
 from crm_core.clock import Clock
 from crm_core.models import Deal, Order, ProcessedInvocation, User
 from crm_core.services.orders import mark_overdue
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.views import money
 from scheduler.jobs.common import local_date, notify
 
 KEEP_REPLIES = timedelta(days=7)
@@ -41,7 +41,7 @@ def _tell_overdue(uow: UnitOfWork, order: Order, finance: list[User], now: datet
     people = {u.id: u for u in finance}
     if deal is not None and deal.owner.active:
         people.setdefault(deal.owner_id, deal.owner)
-    due = money(order.amount - order.paid, order.currency)
+    due = money_or_dash(order.amount - order.paid, order.currency)
     for person in people.values():
         locale = locale_of(person, uow.config)
         if locale == "zh_CN":

@@ -28,7 +28,7 @@ from crm_core.models import Lead, SlaBreach, User
 from crm_core.services.leads import reassign_lead
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.views import lead_view
+from handlers.presentation.sales import lead_view
 from scheduler.jobs.common import existing_keys, local_hhmm, notify, run_each
 
 LOOKBACK = timedelta(days=2)  # breaches older than this were handled by earlier runs

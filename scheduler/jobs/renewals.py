@@ -21,7 +21,7 @@ from crm_core.models import Contract, Deal, User
 from crm_core.services.contracts import create_renewal_deal, health_of
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.renewals import contract_view
+from handlers.presentation.service import contract_view
 from scheduler.jobs.common import existing_keys, local_date, notify, run_each
 
 LOOKBACK_DAYS = 2  # a threshold crossed longer ago than this was handled (or the contract came later)

@@ -22,7 +22,7 @@ from crm_core.models import SlaBreach, Ticket, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.swarm import post_to_swarm
-from handlers.tickets import ticket_view
+from handlers.presentation.service import ticket_view
 from scheduler.jobs.common import existing_keys, local_hhmm, notify, run_each
 
 LOOKBACK = timedelta(days=2)

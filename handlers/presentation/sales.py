@@ -1,37 +1,16 @@
-"""Model → view dataclasses for the card builders (cards/ never touches the database)."""
+"""Lead and deal views."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from cards.builders.sales import DealView, LeadView, kind_label
+from cards.format import local_time, money, stage_name
+from crm_core.fields import custom_label, picklist_label
 from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
-from crm_core.fields import custom_label, picklist_label
 from crm_core.services.deals import missing_fields, weighted_amount
 from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
-
-
-def money(amount: Decimal | None, currency: str) -> str | None:
-    if amount is None:
-        return None
-    symbol = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-    return f"{symbol}{amount:,.2f}"
-
-
-def local_time(uow: UnitOfWork, at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    return at.astimezone(ZoneInfo(uow.config.company.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def stage_name(uow: UnitOfWork, key: str, locale: str) -> str:
-    stage = uow.config.pipeline.get(key)
-    if stage is None:
-        return key
-    return stage.name.zh_CN if locale == "zh_CN" else stage.name.en
 
 
 def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadView:
@@ -46,29 +25,30 @@ def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadVie
     return LeadView(ref=lead.ref, name=lead.name, company=lead.company, email=lead.email, phone=lead.phone,
                     owner=lead.owner.name, score=lead.score, source=source or lead.source, status=lead.status,
                     extra=tuple(extra),
-                    respond_by=local_time(uow, lead.first_response_due_at) if lead.first_responded_at is None
-                    and lead.status == "open" else None)
+                    respond_by=local_time(config, lead.first_response_due_at, locale)
+                    if lead.first_responded_at is None and lead.status == "open" else None)
 
 
 def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_swarm: bool = False) -> DealView:
-    pipeline = uow.config.pipeline
+    config = uow.config
+    pipeline = config.pipeline
     next_stage = None
     missing: list[str] = []
     if deal.status == "open":
         i = pipeline.index(deal.stage)
         if i + 1 < len(pipeline.open_stages):
             target = pipeline.stages[i + 1]
-            next_stage = stage_name(uow, target.key, locale)
+            next_stage = stage_name(config, target.key, locale)
             missing = missing_fields(uow, deal, target)
     recent = [f"{kind_label(locale, a.kind)} {a.text[:40]}" for a in recent_activities(uow, deal_id=deal.id, limit=3)]
     days = max(0, int((now - deal.stage_entered_at).total_seconds() // 86400))
     overpaid = account_overpaid(uow.session, deal.account_id)
     return DealView(
-        ref=deal.ref, name=deal.name, stage=stage_name(uow, deal.stage, locale), status=deal.status,
+        ref=deal.ref, name=deal.name, stage=stage_name(config, deal.stage, locale), status=deal.status,
         amount=money(deal.amount, deal.currency),
         weighted=money(weighted_amount(uow, deal), deal.currency) if deal.amount is not None else None,
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
-        owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(uow.config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
+        owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
         next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
         account_overpaid=money(overpaid, deal.currency) if overpaid > 0 else None,
     )

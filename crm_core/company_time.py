@@ -1,0 +1,46 @@
+"""The one company-time helper: an aware UTC instant → the company's wall clock, its date, its text.
+
+Every place that shows or reasons about "today" or "at 14:30" goes through here, so the time zone is
+read in one way (config.company.timezone, an IANA name validated at start-up) and DST is handled by
+zoneinfo. The text formats per locale live here too (cards/format.py re-exports them for builders);
+crm_core needs them for the few messages it still writes itself.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from crm_core.config import Config
+
+# One date/time format per locale. ISO order reads well in both languages and sorts as text.
+DATETIME_FORMATS = {"en": "%Y-%m-%d %H:%M", "zh_CN": "%Y-%m-%d %H:%M"}
+DATE_FORMATS = {"en": "%Y-%m-%d", "zh_CN": "%Y-%m-%d"}
+CLOCK_FORMAT = "%H:%M"
+
+
+def company_tz(config: Config) -> ZoneInfo:
+    return ZoneInfo(config.company.timezone)  # zoneinfo caches one instance per key
+
+
+def local_now(config: Config, at: datetime) -> datetime:
+    """`at` (aware, any zone) as the company's wall-clock time."""
+    if at.tzinfo is None:
+        raise ValueError("company time needs an aware datetime")
+    return at.astimezone(company_tz(config))
+
+
+def local_date(config: Config, at: datetime) -> date:
+    """The company's calendar date at instant `at` (what "today" means for due dates and digests)."""
+    return local_now(config, at).date()
+
+
+def local_time(config: Config, at: datetime | None, locale: str | None = None) -> str | None:
+    """`2026-03-29 14:30` in company time; None stays None."""
+    if at is None:
+        return None
+    fmt = DATETIME_FORMATS.get(locale or config.company.locale, DATETIME_FORMATS["en"])
+    return local_now(config, at).strftime(fmt)
+
+
+def local_hhmm(config: Config, at: datetime) -> str:
+    return local_now(config, at).strftime(CLOCK_FORMAT)
