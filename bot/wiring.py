@@ -14,6 +14,8 @@ from crm_core.config import Config, load_config
 from crm_core.db import make_engine, make_session_factory
 from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
+from crm_core.uow import UnitOfWork
+from handlers.notify import unit_of_work_factory
 from handlers.runner import Runner
 
 
@@ -26,6 +28,10 @@ class Wiring:
     clock: Clock
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work from the process's one transaction owner: its events become outbox rows on commit."""
+        return self.runner.uow(read_only=read_only)
 
     def prepare_database(self) -> None:
         """Apply migrations and bring users in line with the configuration (under the start-up lock, so
@@ -44,4 +50,4 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, confi
     clock = clock or SystemClock()
     factory = make_session_factory(engine)
     return Wiring(settings=settings, config=config, engine=engine, session_factory=factory, clock=clock,
-                  runner=Runner(factory, config, clock))
+                  runner=Runner(unit_of_work_factory(factory, config, clock)))

@@ -374,7 +374,7 @@ def register(app: App, ctx: SlackContext) -> None:
             ack(response_action="errors", errors={block: problem})
             return
         ack()
-        deliver(client, user["id"], meta, reply, ctx.locale(actor))
+        deliver(client, user["id"], meta, reply, reply.locale or ctx.locale(actor))
         send_attachments(client, user["id"], reply)
 
 
@@ -392,7 +392,7 @@ def deliver(client: WebClient, slack_user_id: str, meta: Meta, reply: Reply, loc
 
 def deals_for_picker(ctx: SlackContext, actor_id: int) -> list[tuple[str, str]]:
     """Open deals the person may log on: their own, or their team's for managers."""
-    with ctx.runner.uow() as uow:
+    with ctx.runner.uow(read_only=True) as uow:
         actor = uow.session.get(User, actor_id)
         scope = "team" if actor is not None and actor.rank > 0 else "mine"
         return [(d.ref, d.name) for d in list_deals(uow, actor, scope=scope, limit=MAX_OPTIONS)]
