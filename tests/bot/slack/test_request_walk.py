@@ -70,7 +70,7 @@ def walk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Walk]:
         monkeypatch.setattr(Session, "__init__", init)
 
 
-USER_BY_ID = re.compile(r"\s*SELECT users\.\w+.*FROM users\b.*WHERE users\.id = (\?|%\(\w+\)s)\s*$", re.S)
+USER_BY_ID = re.compile(r"\s*SELECT users\.\w+.*FROM users\b.*WHERE users\.id = (\?|%\(\w+\)s(::\w+)?)\s*$", re.S)
 
 
 def _deal_and_approval(slack: Any) -> None:
@@ -78,6 +78,12 @@ def _deal_and_approval(slack: Any) -> None:
     slack.command("U01EMMA", "deal set D-1 contact=Ann")
     slack.command("U01EMMA", "quote D-1 PRO x10 discount=15")
     slack.command("U01SAM", "help")  # Sam's first request binds his Slack identity to the workspace (once)
+
+
+def _replay_claim(wiring: Any) -> int:
+    """Sessions (and statements) of the replay refusal before the ack: kept in memory on SQLite, a row in
+    `seen_signatures` on PostgreSQL (bot/slack/app.py)."""
+    return 0 if wiring.engine.dialect.name == "sqlite" else 1
 
 
 def _user_id(wiring: Any, key: str) -> int:
@@ -100,8 +106,8 @@ def test_advance_from_slack_costs_one_read_of_the_actor_and_a_bounded_number_of_
     # one unit of work (actor, language, handler, outbox rows, reply stored, inbox row done), the inbox row
     # read back, the reply marked sent. Before issue 12: 8 (a session for the language before the unit of
     # work, another for it again before the reply was sent).
-    assert w.sessions <= 6, w.listing()
-    assert len(w.statements) <= CEILING_ADVANCE, w.listing()
+    assert w.sessions <= 6 + _replay_claim(slack_wiring), w.listing()
+    assert len(w.statements) <= CEILING_ADVANCE + _replay_claim(slack_wiring), w.listing()
     # The actor row is read once per request (before: three times, in three sessions).
     assert w.reads_of_user(_user_id(slack_wiring, "emma")) == 1, w.listing()
 
@@ -112,6 +118,6 @@ def test_an_approval_click_costs_one_read_of_the_actor_and_a_bounded_number_of_s
     w = _measure(monkeypatch, lambda: slack.click("U01SAM", "approval.approve", "A-1", channel="D01SAM",
                                                   ephemeral=False))
     assert "A-1" in blocks_text(slack.last_response())
-    assert w.sessions <= 6, w.listing()
-    assert len(w.statements) <= CEILING_APPROVE, w.listing()
+    assert w.sessions <= 6 + _replay_claim(slack_wiring), w.listing()
+    assert len(w.statements) <= CEILING_APPROVE + _replay_claim(slack_wiring), w.listing()
     assert w.reads_of_user(_user_id(slack_wiring, "sam")) == 1, w.listing()
