@@ -134,10 +134,11 @@ class Reply:
         return "\n\n".join(c.text() for c in self.cards)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
-             "replace_original": self.replace_original, "form": self.form,
-             "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
-                             for a in self.attachments]}
+        d: dict[str, Any] = {
+            "cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
+            "replace_original": self.replace_original, "form": self.form,
+            "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
+                            for a in self.attachments]}
         if self.locale is not None:
             d["locale"] = self.locale
         return d
