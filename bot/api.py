@@ -19,7 +19,6 @@ from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, FIELD_MAX, NAME_MAX, PHONE_
                              control_problem)
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.orders import PaymentInput, PaymentResult, do_record_payment
-from handlers.notify import flush_events
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -161,9 +160,8 @@ def create_lead(body: LeadIn, w: Annotated[Wiring, Depends(wiring)]) -> JSONResp
                      source=body.source, region=body.region, industry=body.industry, product=body.product,
                      tags=body.tags, fields=body.fields)
     try:
-        with w.runner.uow() as uow:
+        with w.uow() as uow:
             result = do_create_lead(uow, data, actor=None, now=w.clock.now())
-            flush_events(uow, w.clock)
             out = LeadOut(id=result.lead.id, ref=result.lead.ref, created=result.created,
                           duplicate_matched_on=result.matched_on, owner=result.lead.owner.key,
                           score=result.lead.score, merge_id=result.merge.id if result.merge else None,
@@ -206,9 +204,8 @@ def _payment_out(result: PaymentResult) -> PaymentOut:
 
 
 def _record_payment(w: Wiring, data: PaymentInput) -> PaymentOut:
-    with w.runner.uow() as uow:
+    with w.uow() as uow:
         result = do_record_payment(uow, data, now=w.clock.now())
-        flush_events(uow, w.clock)
         return _payment_out(result)
 
 

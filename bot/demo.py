@@ -22,7 +22,6 @@ from crm_core.company_time import local_date
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.tickets import do_ack, do_open_ticket
 from crm_core.services.tickets import do_close as do_close_ticket
-from handlers.notify import flush_events
 from handlers.runner import Runner
 
 CN_COMPANIES = ["华星", "远航", "云图", "金桥", "蓝海", "天衡", "博睿", "鼎盛", "启明", "万联", "青木", "汇通", "朗润",
@@ -64,9 +63,8 @@ def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, i
                          source=rng.choice(["web", "referral", "event", "ads", "api"]), region=region,
                          industry=rng.choice(["software", "manufacturing", "finance", "retail"]),
                          product=rng.choice(["PRO", "STD", "ENT"]))
-        with runner.uow() as uow:
+        with runner.uow_factory(clock=clock) as uow:
             result = do_create_lead(uow, data, actor=None, now=clock.now())
-            flush_events(uow, clock)
             lead_id, owner_id, created = result.lead.id, result.lead.owner_id, result.created
         stats["leads" if created else "duplicates"] += 1
         if not created or rng.random() < 0.45:
@@ -78,7 +76,7 @@ def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, i
 
 def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: int, owner_id: int,
                stages: list[Stage], stats: dict[str, int]) -> None:
-    with runner.uow() as uow:
+    with runner.uow_factory(clock=clock) as uow:
         owner = uow.session.get(User, owner_id)
         assert owner is not None
         clock.advance(minutes=rng.randint(3, 40))
@@ -106,7 +104,6 @@ def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: 
                 stats["won" if won else "lost"] += 1
         except DomainError:
             pass  # a demo deal that cannot move further simply stays where it is
-        flush_events(uow, clock)
 
 
 def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str]:
@@ -133,7 +130,7 @@ def _service_demo(runner: Runner, rng: random.Random, real_now: datetime) -> dic
         accounts = [(a.id, a.name, a.owner_id) for a in s.scalars(select(Account).order_by(Account.id).limit(24))]
         support = s.scalar(select(User.id).where(User.key == "sup"))
     for i, (account_id, name, owner_id) in enumerate(accounts):
-        with runner.uow() as uow:
+        with runner.uow_factory(clock=FrozenClock(real_now)) as uow:
             owner = uow.session.get(User, owner_id)
             assert owner is not None
             if i % 2 == 0:  # every other account has a contract ending in the next 10–85 days
@@ -155,5 +152,4 @@ def _service_demo(runner: Runner, rng: random.Random, real_now: datetime) -> dic
                     closed = acked + timedelta(hours=rng.randint(1, 20))
                     if closed < real_now and rng.random() < 0.5:
                         do_close_ticket(uow, ticket.owner, ticket, now=closed)
-            flush_events(uow, FrozenClock(real_now))
     return out

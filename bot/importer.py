@@ -12,7 +12,6 @@ from bot.wiring import Wiring
 from cards.escape import csv_cell
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
-from handlers.notify import flush_events
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # Excel in China saves CSV as GBK/GB18030
 
@@ -76,9 +75,8 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
                 progress.update(task, completed=stats.read)
 
             try:
-                result = import_leads(w.session_factory, w.config, header, _rows(reader), now=w.clock.now(),
-                                      batch_size=batch_size, on_batch=advance,
-                                      after_batch=lambda uow: flush_events(uow, w.clock))
+                result = import_leads(w.runner.uow_factory, header, _rows(reader), now=w.clock.now(),
+                                      batch_size=batch_size, on_batch=advance)
             except DomainError as exc:
                 typer.echo(exc.msg_format("en"), err=True)
                 raise typer.Exit(2) from None

@@ -141,7 +141,7 @@ def delivery_loop(w: Wiring, **options: Any) -> DeliveryLoop:
 
 
 def scheduler_service(w: Wiring, name: str = "scheduler") -> SchedulerService:
-    return SchedulerService(w.session_factory, w.config, w.clock, leader_for(w.engine, name=name))
+    return SchedulerService(w.runner.uow_factory, leader_for(w.engine, name=name))
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:

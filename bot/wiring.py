@@ -16,6 +16,8 @@ from crm_core.config import Config, load_config
 from crm_core.db import make_engine, make_session_factory
 from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
+from crm_core.uow import UnitOfWork
+from handlers.notify import unit_of_work_factory
 from handlers.runner import Runner
 
 if TYPE_CHECKING:  # the adapters import this module; their types are named here for readers and checkers only
@@ -63,6 +65,10 @@ class Wiring:
     wecom: WeComRuntime | None = None  # bot/wecom/runtime.py, made on first use when WeCom is configured
     lifespan: Lifespan = field(default_factory=Lifespan)
 
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work from the process's one transaction owner: its events become outbox rows on commit."""
+        return self.runner.uow(read_only=read_only)
+
     def prepare_database(self) -> None:
         """Apply migrations and bring users in line with the configuration (under the start-up lock, so
         processes starting together neither migrate nor insert the configured users twice)."""
@@ -80,4 +86,4 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, confi
     clock = clock or SystemClock()
     factory = make_session_factory(engine)
     return Wiring(settings=settings, config=config, engine=engine, session_factory=factory, clock=clock,
-                  runner=Runner(factory, config, clock))
+                  runner=Runner(unit_of_work_factory(factory, config, clock)))

@@ -126,20 +126,27 @@ class Reply:
     # A follow-up the adapter may offer as a form (Slack modal); None when not needed.
     form: dict[str, Any] | None = field(default=None)
     attachments: tuple[Attachment, ...] = ()
+    # The language of the person who acted, as the runner read it with the actor (one read per request):
+    # adapters render the reply in it without a look-up of their own. None: not known (an adapter's own reply).
+    locale: str | None = None
 
     def text(self) -> str:
         return "\n\n".join(c.text() for c in self.cards)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
-                "replace_original": self.replace_original, "form": self.form,
-                "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
-                                for a in self.attachments]}
+        d: dict[str, Any] = {
+            "cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
+            "replace_original": self.replace_original, "form": self.form,
+            "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
+                            for a in self.attachments]}
+        if self.locale is not None:
+            d["locale"] = self.locale
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Reply":
         return cls(cards=tuple(Card.from_dict(c) for c in d.get("cards", [])),
                    visibility=d.get("visibility", "ephemeral"), replace_original=d.get("replace_original", False),
-                   form=d.get("form"),
+                   form=d.get("form"), locale=d.get("locale"),
                    attachments=tuple(Attachment(a["filename"], a["content_type"], a["content"])
                                      for a in d.get("attachments", [])))

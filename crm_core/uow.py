@@ -1,38 +1,60 @@
-"""Unit of work: one transaction per user action, owned by the runner (never by services)."""
+"""Unit of work: one transaction per user action, owned by the runner (never by services).
+
+Every unit of work that may change state comes from one `UnitOfWorkFactory`, built once by the
+composition root (bot/wiring.py) with the event flush (handlers.notify) as its before-commit step: so
+*every* `with uow:` turns the domain events it recorded into outbox rows in the same transaction, and
+no caller has to remember to. A unit committed with events nobody turned into rows refuses to commit
+(`UnflushedEvents`): a notification can never be lost silently.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.clock import Clock
 from crm_core.config import Config
-from crm_core.db import WRITE_INTENT
+from crm_core.db import WRITE_INTENT, read_only as read_only_factory
 from crm_core.events import Event
+
+Hook = Callable[["UnitOfWork"], None]
+
+
+class UnflushedEvents(RuntimeError):
+    """A unit of work was about to commit a state change without the outbox rows of its events."""
 
 
 class UnitOfWork:
     """`with uow:` begins a transaction and commits on success, rolls back on error.
 
     Services may flush but never commit. Domain events recorded during the work (`uow.emit`) are
-    turned into outbox rows by the caller before the commit (handlers.notify.flush_events).
-    Entering a UnitOfWork that is already open is refused, so a nested action can never commit
-    half of an outer one.
+    turned into outbox rows by the `before_commit` steps (the factory's event flush). Entering a
+    UnitOfWork that is already open is refused, so a nested action can never commit half of an outer
+    one. `read_only=True`: a pure read (SQLite: no write lock; PostgreSQL: READ ONLY); a write fails.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], config: Config) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], config: Config, *,
+                 before_commit: Sequence[Hook] = (), clock: Clock | None = None, read_only: bool = False) -> None:
         self._factory = session_factory
         self.config = config
+        self.clock = clock  # the time the unit's events are stamped with (None: the flush's own clock)
+        self.read_only = read_only
         self.session: Session = None  # type: ignore[assignment]
         self.events: list[Event] = []
         self._open = False
-        self.before_commit: list[Any] = []
+        self.before_commit: list[Hook] = list(before_commit)
 
     def __enter__(self) -> "UnitOfWork":
         if self._open:
             raise RuntimeError("UnitOfWork is already open: one transaction per action")
         self._open = True
         self.events = []
+        if self.read_only:
+            self.session = read_only_factory(self._factory)()
+            self.session.begin()
+            self.session.connection()
+            return self
         self.session = self._factory()
         self.session.begin()
         # Procure the connection now, declaring the intent to write (SQLite: BEGIN IMMEDIATE; see crm_core.db).
@@ -45,6 +67,11 @@ class UnitOfWork:
     def commit(self) -> None:
         for hook in self.before_commit:
             hook(self)
+        if self.events:
+            raise UnflushedEvents(
+                f"refusing to commit {len(self.events)} event(s) without their outbox rows "
+                f"({', '.join(sorted({type(e).__name__ for e in self.events}))}): open units of work through "
+                "the UnitOfWorkFactory built in bot/wiring.py")
         self.session.commit()
 
     def rollback(self) -> None:
@@ -59,5 +86,23 @@ class UnitOfWork:
             else:
                 self.rollback()
         finally:
+            self.events = []
             self.session.close()
             self._open = False
+
+
+class UnitOfWorkFactory:
+    """The one owner of transactions: every unit of work of chat, REST, CLI, demo, import, jobs and modals
+    comes from here, with the same before-commit steps (the event flush, injected by the composition root,
+    since crm_core may not import handlers)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], config: Config, clock: Clock, *,
+                 before_commit: Sequence[Hook] = ()) -> None:
+        self.session_factory = session_factory
+        self.config = config
+        self.clock = clock
+        self.before_commit = tuple(before_commit)
+
+    def __call__(self, *, read_only: bool = False, clock: Clock | None = None) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.config, before_commit=self.before_commit,
+                          clock=clock or self.clock, read_only=read_only)

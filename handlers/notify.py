@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from crm_core.clock import Clock
+from crm_core.config import Config
 from crm_core.events import Event
-from crm_core.uow import UnitOfWork
+from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 
 Notifier = Callable[[UnitOfWork, Event, datetime], None]
 NOTIFIERS: dict[type[Event], list[Notifier]] = {}
@@ -33,3 +36,15 @@ def flush_events(uow: UnitOfWork, clock: Clock) -> None:
         for notifier in NOTIFIERS.get(type(event), []):
             notifier(uow, event, now)
     uow.events = []
+
+
+def flush_before_commit(uow: UnitOfWork) -> None:
+    """The before-commit step of every unit of work (registered by `unit_of_work_factory`)."""
+    if uow.clock is None:
+        raise RuntimeError("a unit of work that emits events needs a clock: build it with unit_of_work_factory")
+    flush_events(uow, uow.clock)
+
+
+def unit_of_work_factory(session_factory: sessionmaker[Session], config: Config, clock: Clock) -> UnitOfWorkFactory:
+    """The transaction owner of a process (built by bot/wiring.py): every unit flushes its events into the outbox."""
+    return UnitOfWorkFactory(session_factory, config, clock, before_commit=(flush_before_commit,))

@@ -3,7 +3,8 @@
 - A DomainError (a user mistake, a refusal, a stale click) rolls back and becomes an error card in
   the actor's language.
 - Any other exception rolls back, is logged with a short reference id, and the user sees the id.
-- Events recorded by services become outbox rows before the commit.
+- Events recorded by services become outbox rows before the commit (the unit of work's before-commit step).
+- The actor and its language are read once, inside the transaction; the reply carries the language.
 - An invocation carrying an idempotency key that was already handled returns the stored reply and
   changes nothing (platform retries, double clicks).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -21,36 +24,51 @@ from cards.model import Reply
 from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.config import Config
+from crm_core.db import read_only
 from crm_core.errors import DomainError
 from crm_core.models import ProcessedInvocation, User
 from crm_core.services.users import locale_of
-from crm_core.uow import UnitOfWork
+from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 from handlers import registry
 from handlers.grammar import Parsed, UsageError, parse
 from handlers.invocation import Invocation
-from handlers.notify import flush_events
 
 log = logging.getLogger("chatcrm.runner")
 
 
 class Runner:
-    def __init__(self, session_factory: sessionmaker[Session], config: Config, clock: Clock) -> None:
-        self.session_factory = session_factory
-        self.config = config
-        self.clock = clock
+    """Runs invocations; its units of work come from the process's one transaction owner (bot/wiring.py)."""
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.config)
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self.uow_factory = uow_factory
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        return self.uow_factory.session_factory
+
+    @property
+    def config(self) -> Config:
+        return self.uow_factory.config
+
+    @property
+    def clock(self) -> Clock:
+        return self.uow_factory.clock
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return self.uow_factory(read_only=read_only)
 
     def locale_for(self, actor_id: int) -> str:
-        with self.session_factory() as session:
+        """The actor's language outside any request (an adapter's own error message); a request reads it once,
+        with the actor, inside its transaction (Reply.locale)."""
+        with read_only(self.session_factory)() as session:
             return locale_of(session.get(User, actor_id), self.config)
 
     def run_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
                  idempotency_key: str | None = None) -> Reply:
         parsed = parse(text)
         if isinstance(parsed, UsageError):
-            return self.usage_reply(self.locale_for(actor_id), parsed)
+            locale = self.locale_for(actor_id)
+            return replace(self.usage_reply(locale, parsed), locale=locale)
         inv = Invocation(actor_id=actor_id, kind="command", name=parsed.name, args=parsed.args,
                          options=parsed.options, platform=platform, conversation=conversation,
                          idempotency_key=idempotency_key, text=text)
@@ -65,42 +83,56 @@ class Runner:
     def run(self, inv: Invocation) -> Reply:
         table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
         reg = table.get(inv.name)
-        locale = self.locale_for(inv.actor_id)
         if reg is None:
-            return Reply(cards=(error_card(locale, _not_available(locale, inv.name)),))
+            locale = self.locale_for(inv.actor_id)
+            return Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale)
+        read = _ActorRead()
+        # A command that only reads, and leaves no record of itself (no idempotency key to store), runs in a
+        # read-only transaction: no write lock on SQLite, READ ONLY on PostgreSQL.
+        transaction = ExitStack()
+        # Outside the try: a transaction that cannot even begin (SQLite's lock held past the busy timeout, the
+        # database gone) is reported by the adapter, as before any work — nothing was saved.
+        uow = transaction.enter_context(self.uow(read_only=not reg.writes and not inv.idempotency_key))
         try:
-            return self._run_in_transaction(inv, reg, locale)
+            with transaction:
+                return self._run_in_transaction(uow, inv, reg, read)
         except DomainError as exc:
-            return Reply(cards=(error_card(locale, exc.msg_format(locale)),))
+            locale = read.locale_or(self, inv.actor_id)
+            return Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale)
         except IntegrityError as exc:
             if inv.idempotency_key and _already_processed(self.session_factory, inv.idempotency_key):
                 # Two deliveries of the same request raced; the other one won. Answer with its reply.
                 return self._stored_reply(inv.idempotency_key) or Reply()
-            return self._internal_error(inv, locale, exc)
+            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
         except Exception as exc:  # noqa: BLE001 - the runner is the one place that turns crashes into ids
-            return self._internal_error(inv, locale, exc)
+            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
 
-    def _run_in_transaction(self, inv: Invocation, reg: registry.Registered, locale: str) -> Reply:
-        with self.uow() as uow:
-            if inv.idempotency_key:
-                done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
-                if done is not None:
-                    return Reply.from_dict(done.reply)
-            actor = uow.session.get(User, inv.actor_id)
-            if actor is None:
-                raise RuntimeError(f"unknown actor {inv.actor_id}")
-            deps: dict[str, Any] = {"inv": inv, "uow": uow, "clock": self.clock, "actor": actor, "locale": locale,
-                                    "config": self.config}
-            reply = registry.call(reg, deps)
-            flush_events(uow, self.clock)
-            if inv.idempotency_key:
-                uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
-                                                    at=self.clock.now()))
-                # The request's inbox row (if it has one) is finished in this same transaction: a crash
-                # leaves either "pending, nothing done" or "done, reply stored" (crm_core.inbox).
-                inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
-                                actor_id=inv.actor_id)
-            return reply
+    def _run_in_transaction(self, uow: UnitOfWork, inv: Invocation, reg: registry.Registered,
+                            read: "_ActorRead") -> Reply:
+        """The work inside the request's one unit of work (committed by the caller's `with`)."""
+        if inv.idempotency_key:
+            done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
+            if done is not None:
+                return Reply.from_dict(done.reply)
+        # The one read of the actor, and of its language, for the whole request.
+        actor = uow.session.get(User, inv.actor_id)
+        if actor is None:
+            raise RuntimeError(f"unknown actor {inv.actor_id}")
+        read.actor = actor  # held until the commit: the event flush then finds it in the identity map
+        locale = read.locale = locale_of(actor, self.config)
+        deps: dict[str, Any] = {"inv": inv, "uow": uow, "clock": self.clock, "actor": actor, "locale": locale,
+                                "config": self.config}
+        reply = registry.call(reg, deps)
+        if reply.locale is None:
+            reply = replace(reply, locale=locale)
+        if inv.idempotency_key:
+            uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
+                                                at=self.clock.now()))
+            # The request's inbox row (if it has one) is finished in this same transaction: a crash
+            # leaves either "pending, nothing done" or "done, reply stored" (crm_core.inbox).
+            inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
+                            actor_id=inv.actor_id)
+        return reply
 
     def _stored_reply(self, key: str) -> Reply | None:
         with self.session_factory() as session:
@@ -111,6 +143,18 @@ class Runner:
         ref = secrets.token_hex(4)
         log.error("internal error ref=%s invocation=%s %s args=%s", ref, inv.kind, inv.name, inv.args, exc_info=exc)
         return Reply(cards=(internal_error_card(locale, ref),))
+
+
+class _ActorRead:
+    """What the request's transaction read of its actor: kept until the commit, and its language for the
+    error paths after a rollback."""
+
+    def __init__(self) -> None:
+        self.actor: User | None = None
+        self.locale: str | None = None
+
+    def locale_or(self, runner: Runner, actor_id: int) -> str:
+        return self.locale if self.locale is not None else runner.locale_for(actor_id)
 
 
 def _already_processed(factory: sessionmaker[Session], key: str) -> bool:

@@ -16,12 +16,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.orm import Session, sessionmaker
-
-from crm_core.clock import Clock
 from crm_core.company_time import company_tz
 from crm_core.config import Config
-from crm_core.uow import UnitOfWork
+from crm_core.uow import UnitOfWorkFactory
 from scheduler.jobs.deals import run_stale_deals
 from scheduler.jobs.digests import run_digests
 from scheduler.jobs.housekeeping import run_housekeeping
@@ -62,12 +59,12 @@ def job_specs(config: Config) -> list[JobSpec]:
 
 
 class SchedulerService:
-    def __init__(self, session_factory: sessionmaker[Session], config: Config, clock: Clock, leader: Leader) -> None:
-        self.session_factory = session_factory
-        self.config = config
-        self.clock = clock
+    def __init__(self, uow_factory: UnitOfWorkFactory, leader: Leader) -> None:
+        self.uow_factory = uow_factory  # the process's transaction owner: each job's events reach the outbox
+        self.config = uow_factory.config
+        self.clock = uow_factory.clock
         self.leader = leader
-        self.specs = {spec.id: spec for spec in job_specs(config)}
+        self.specs = {spec.id: spec for spec in job_specs(self.config)}
         self.scheduler: BaseScheduler | None = None
 
     def run_job(self, job_id: str) -> int | None:
@@ -76,7 +73,7 @@ class SchedulerService:
             return None
         spec = self.specs[job_id]
         try:
-            produced = spec.func(uow=UnitOfWork(self.session_factory, self.config), clock=self.clock)
+            produced = spec.func(uow=self.uow_factory(), clock=self.clock)
         except Exception:  # noqa: BLE001 - a failing job is logged; the next tick tries again
             log.exception("job %s failed", job_id)
             return None

@@ -267,3 +267,65 @@ def test_a_cross_area_effect_is_not_patched_in_at_import_time() -> None:
                         target.value.id in imported:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+# --- one transaction owner (issue 12) ---------------------------------------------------------------------
+# Every unit of work that may change state comes from crm_core.uow.UnitOfWorkFactory, built once by the
+# composition root (bot/wiring.py through handlers.notify.unit_of_work_factory) with the event flush as its
+# before-commit step. So nothing else builds a UnitOfWork, flushes events by hand, or commits a session.
+OWNER_CALLS = {
+    "UnitOfWork": {"crm_core/uow.py",
+                   # wraps a session it is handed for the view helpers (read only): never entered nor committed
+                   "scheduler/swarms.py"},
+    "UnitOfWorkFactory": {"crm_core/uow.py", "handlers/notify.py"},
+    "flush_events": {"handlers/notify.py"},
+    "commit": {"crm_core/uow.py"},
+}
+# Adapters (bot/, scheduler/) open no transaction of their own: state changes go through the owner. These
+# files keep short transactions of transport bookkeeping that record no domain event (so there is nothing
+# to flush) and must commit on their own schedule, before or apart from the use case's unit of work.
+OWN_TRANSACTIONS = {
+    "bot/wiring.py": "start-up: configured users synced under the start-up lock, before any request",
+    "bot/slack/app.py": "ack path: an Events API delivery id claimed before Bolt dispatches it",
+    "bot/slack/replay.py": "ack path: a request signature claimed before the ack (replay refusal)",
+    "bot/slack/inbox.py": "inbox bookkeeping after the work: the reply marked sent",
+    "bot/slack/identity.py": "binding a Slack user to a CRM user, before the request's actor is known",
+    "bot/wecom/identity.py": "binding a WeCom user to a CRM user, before the request's actor is known",
+    "bot/wecom/inbound.py": "inbox bookkeeping of the 5 s callback (the reply marked sent)",
+    "bot/wecom/client.py": "the access-token cache shared by processes",
+    "bot/wecom/store.py": "sent cards and their task ids (transport records of the deliverer)",
+    "bot/console_messenger.py": "the console's delivered messages (transport records of the deliverer)",
+    "scheduler/outbox.py": "the deliverer's claim/send/mark cycle: each step commits apart from the send",
+    "scheduler/pacing.py": "per-recipient send pacing shared by deliverers",
+}
+
+
+def _calls(path: Path) -> list[tuple[str, int]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else None
+            if name:
+                found.append((name, node.lineno))
+    return found
+
+
+def test_only_the_transaction_owner_builds_units_of_work_flushes_events_and_commits() -> None:
+    offenders = []
+    for package in PACKAGES:
+        for path in sources(package):
+            rel = path.relative_to(ROOT).as_posix()
+            offenders += [f"{rel}:{line} {name}()" for name, line in _calls(path)
+                          if name in OWNER_CALLS and rel not in OWNER_CALLS[name]]
+    assert offenders == []
+
+
+def test_adapters_open_no_transactions_of_their_own() -> None:
+    opened: dict[str, list[int]] = {}
+    for package in ("bot", "scheduler"):
+        for path in sources(package):
+            lines = [line for name, line in _calls(path) if name == "begin"]
+            if lines:
+                opened[path.relative_to(ROOT).as_posix()] = lines
+    assert {k: v for k, v in opened.items() if k not in OWN_TRANSACTIONS} == {}
+    # An entry no longer needed goes, so the list stays the short list of real exceptions.
+    assert sorted(set(OWN_TRANSACTIONS) - set(opened)) == []

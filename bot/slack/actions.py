@@ -50,7 +50,8 @@ def register(app: App, ctx: SlackContext) -> None:
         actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
         message = body.get("message") or {}
         channel = body.get("channel") or {}
-        meta = Meta(ref="", locale=ctx.locale(actor), response_url=body.get("response_url"), channel=channel.get("id"),
+        locale, deals = deals_for_picker(ctx, actor)
+        meta = Meta(ref="", locale=locale, response_url=body.get("response_url"), channel=channel.get("id"),
                     message_ts=message.get("ts") or body.get("message_ts"))
-        view = log_message_view(meta, deals_for_picker(ctx, actor), str(message.get("text") or ""), channel.get("name"))
+        view = log_message_view(meta, deals, str(message.get("text") or ""), channel.get("name"))
         client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -18,8 +18,8 @@ HINT = {"en": "Type `/crm help` anywhere for every command.", "zh_CN": "在任�
 
 
 def home_view(ctx: SlackContext, actor_id: int) -> dict[str, Any]:
-    locale = ctx.locale(actor_id)
     reply = ctx.run(Invocation(actor_id=actor_id, kind="action", name="home.show", platform="slack"))
+    locale = reply.locale or ctx.locale(actor_id)  # read with the actor inside the run
     hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=HINT.get(locale, HINT["en"]))])
     try:
         blocks = to_view_blocks([fit_card(c) for c in reply.cards], leading=[hint.to_dict()])

@@ -185,7 +185,9 @@ def deliver(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
     """Send the stored reply once. Live and fresh: as the reply; recovered: headed by what was saved."""
     w = ctx.wiring
     reply = Reply.from_dict(item.reply or {})
-    locale = ctx.locale(item.actor_id)
+    # The language the runner read with the actor, carried by the reply; a look-up only for a reply that has
+    # none (an adapter's own error reply, or one stored before replies carried it).
+    locale = reply.locale or ctx.locale(item.actor_id)
     body = item.payload
     user_id = item.external_user
     if live and reply.form and client is not None:

@@ -45,6 +45,7 @@ from crm_core.services.activities import KINDS
 from crm_core.services.deals import list_deals, parse_date
 from crm_core.services.money import parse_money
 from crm_core.services.quotes import parse_discount
+from crm_core.services.users import locale_of
 from handlers.invocation import Invocation
 from cards.format import money as format_money
 
@@ -374,7 +375,7 @@ def register(app: App, ctx: SlackContext) -> None:
             ack(response_action="errors", errors={block: problem})
             return
         ack()
-        deliver(client, user["id"], meta, reply, ctx.locale(actor))
+        deliver(client, user["id"], meta, reply, reply.locale or ctx.locale(actor))
         send_attachments(client, user["id"], reply)
 
 
@@ -390,12 +391,14 @@ def deliver(client: WebClient, slack_user_id: str, meta: Meta, reply: Reply, loc
     client.chat_postMessage(channel=slack_user_id, text=msg["text"], blocks=msg["blocks"])
 
 
-def deals_for_picker(ctx: SlackContext, actor_id: int) -> list[tuple[str, str]]:
-    """Open deals the person may log on: their own, or their team's for managers."""
-    with ctx.runner.uow() as uow:
+def deals_for_picker(ctx: SlackContext, actor_id: int) -> tuple[str, list[tuple[str, str]]]:
+    """The person's language and the open deals they may log on (their own, or their team's for managers):
+    one read of the person, in one read-only unit of work."""
+    with ctx.runner.uow(read_only=True) as uow:
         actor = uow.session.get(User, actor_id)
         scope = "team" if actor is not None and actor.rank > 0 else "mine"
-        return [(d.ref, d.name) for d in list_deals(uow, actor, scope=scope, limit=MAX_OPTIONS)]
+        return locale_of(actor, ctx.wiring.config), [(d.ref, d.name) for d in list_deals(
+            uow, actor, scope=scope, limit=MAX_OPTIONS)]
 
 
 __all__ = ["Meta", "open_form", "register", "deliver", "deals_for_picker", "log_message_view"]

@@ -31,8 +31,6 @@ from bot.settings import Settings
 from cards.builders.workspaces import refused_text
 from crm_core.models import ChatWorkspace
 from crm_core.services.workspaces import do_request_workspace, workspace_status
-from crm_core.uow import UnitOfWork
-from handlers.notify import flush_events
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -113,11 +111,10 @@ def request_install(w: Wiring, team: str, name: str | None) -> str:
     asked through the outbox in the same transaction, or already waiting), `approved` or `refused`."""
     for _ in range(2):
         try:
-            with UnitOfWork(w.session_factory, w.config) as uow:
+            with w.uow() as uow:
                 status = workspace_status(uow.session, PLATFORM, team)
                 if status is None:
                     do_request_workspace(uow, PLATFORM, team, name, w.clock.now())
-                    flush_events(uow, w.clock)
                     status = "pending"
             return status
         except IntegrityError:

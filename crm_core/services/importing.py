@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from crm_core.config import Config
 from crm_core.errors import DomainError, InvalidValue
@@ -27,7 +27,7 @@ from crm_core.services.lead_identity import identity_keys
 from crm_core.services.leads import (LeadInput, MergeChange, check_lead_input, input_snapshot,
                                      insert_ignoring_conflicts, merge_duplicate)
 from crm_core.services.scoring import score_lead
-from crm_core.uow import UnitOfWork
+from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "full name", "contact", "contact name", "姓名", "名字", "联系人", "客户姓名"),
@@ -112,18 +112,16 @@ def _batches(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[
         yield batch
 
 
-def import_leads(session_factory: sessionmaker[Session], config: Config, header: list[str],
+def import_leads(uow_factory: UnitOfWorkFactory, header: list[str],
                  rows: Iterable[tuple[int, list[str]]], *, now: datetime, batch_size: int = 1000,
-                 on_batch: Callable[[ImportStats], None] | None = None,
-                 after_batch: Callable[[UnitOfWork], None] | None = None) -> ImportResult:
-    """Import (line number, cells) rows. Each batch is one transaction; memory is bounded by the batch."""
+                 on_batch: Callable[[ImportStats], None] | None = None) -> ImportResult:
+    """Import (line number, cells) rows. Each batch is one transaction (a unit of work of the process's
+    transaction owner, so the batch's events become outbox rows in it); memory is bounded by the batch."""
     mapping, unmapped = map_columns(header)
     result = ImportResult(unmapped_columns=unmapped)
     for number, batch in enumerate(_batches(rows, batch_size)):
-        with UnitOfWork(session_factory, config) as uow:
+        with uow_factory() as uow:
             _import_batch(uow, mapping, batch, now, result, number)
-            if after_batch is not None:
-                after_batch(uow)
         if on_batch is not None:
             on_batch(result.stats)
     return result

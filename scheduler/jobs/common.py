@@ -16,7 +16,6 @@ from crm_core.config import Config
 from crm_core.models import OutboxMessage, SchedulerMark, User
 from crm_core.outbox import enqueue
 from crm_core.uow import UnitOfWork
-from handlers.notify import flush_events
 
 log = logging.getLogger("chatcrm.scheduler")
 T = TypeVar("T")
@@ -69,9 +68,8 @@ def run_each(uow: UnitOfWork, clock: Clock, items: Sequence[T], fn: Callable[[Un
     total = 0
     for item in items:
         try:
-            with uow:
+            with uow:  # its before-commit step turns the item's events into outbox rows
                 n = fn(uow, item, clock.now())
-                flush_events(uow, clock)
             total += n
         except Exception:  # noqa: BLE001 - one bad record must not stop the scan; logged with its id
             log.exception("%s: processing %r failed; it will be retried on the next run", what, item)

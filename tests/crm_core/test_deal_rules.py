@@ -53,7 +53,7 @@ class TestWonNeedsAnAmount:
 
     def test_the_rule_can_be_switched_off(self, wiring, clock) -> None:  # type: ignore[no-untyped-def]
         cfg = wiring.runner.config
-        wiring.runner.config = cfg.model_copy(update={"pipeline": cfg.pipeline.model_copy(
+        wiring.runner.uow_factory.config = cfg.model_copy(update={"pipeline": cfg.pipeline.model_copy(
             update={"won_requires_amount": False})})
         new_deal(wiring)
         act(wiring, lambda uow, li, d: do_close(uow, li, d, won=True, reason=None, now=clock.now()))

@@ -125,10 +125,9 @@ class TestAssignment:
         assert owners == reps
 
     def test_assignee_of_an_api_lead_gets_a_new_lead_notification(self, wiring, outbox_rows):  # type: ignore[no-untyped-def]
-        from handlers.notify import flush_events
+        # No explicit flush: every unit of work of the transaction owner turns its events into outbox rows.
         with wiring.runner.uow() as uow:
             result = do_create_lead(uow, LeadInput(name="Zed", region="intl"), actor=None, now=wiring.clock.now())
-            flush_events(uow, wiring.clock)
             owner_id = result.lead.owner_id
         rows = outbox_rows("lead.assigned")
         assert len(rows) == 1 and rows[0].target_id == owner_id and rows[0].status == "pending"

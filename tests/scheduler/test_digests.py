@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from crm_core.uow import UnitOfWork
 from scheduler.jobs.digests import run_digests
 from tests.scheduler.helpers import last_id, messages
 
@@ -12,7 +11,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 
 def run(wiring, clock) -> int:  # type: ignore[no-untyped-def]
-    return run_digests(uow=UnitOfWork(wiring.session_factory, wiring.config), clock=clock)
+    return run_digests(uow=wiring.uow(), clock=clock)
 
 
 def digests(wiring, since: int) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from crm_core.models import Contract, Deal
-from crm_core.uow import UnitOfWork
 from scheduler.jobs.deals import run_stale_deals
 from scheduler.jobs.renewals import run_renewals
 from scheduler.jobs.tasks import run_tasks_due
@@ -16,7 +15,7 @@ from tests.scheduler.helpers import last_id, messages, notes
 
 
 def uow(wiring):  # type: ignore[no-untyped-def]
-    return UnitOfWork(wiring.session_factory, wiring.config)
+    return wiring.uow()
 
 
 def shanghai(clock, day: int, hh: int, mm: int) -> None:  # type: ignore[no-untyped-def]

@@ -4,13 +4,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_core.models import Lead, SlaBreach
-from crm_core.uow import UnitOfWork
+from handlers.notify import unit_of_work_factory
 from scheduler.jobs.leads import run_lead_sla
 from tests.scheduler.helpers import last_id, notes
 
 
 def run(wiring, clock, config=None) -> int:  # type: ignore[no-untyped-def]
-    return run_lead_sla(uow=UnitOfWork(wiring.session_factory, config or wiring.config), clock=clock)
+    factory = unit_of_work_factory(wiring.session_factory, config or wiring.config, clock)
+    return run_lead_sla(uow=factory(), clock=clock)
 
 
 def test_warn_then_reassign_then_the_new_owner_answers(wiring, console_bot, clock, user_id) -> None:  # type: ignore[no-untyped-def]

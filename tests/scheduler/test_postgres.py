@@ -13,6 +13,7 @@ from crm_core.db import make_engine, make_session_factory
 from crm_core.models import OutboxMessage, SentMessage
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_key
+from handlers.notify import unit_of_work_factory
 from scheduler.leader import AdvisoryLockLeader
 from scheduler.delivery import deliver_due
 from scheduler.service import SchedulerService
@@ -62,7 +63,8 @@ def test_two_workers_never_send_a_row_twice(wiring, database_url, clock) -> None
 def test_only_the_lock_holder_fires_and_the_other_takes_over_when_it_dies(wiring, database_url, console_bot,  # type: ignore[no-untyped-def]
                                                                          clock) -> None:
     engines = [make_engine(database_url) for _ in range(2)]
-    a, b = (SchedulerService(make_session_factory(e), wiring.config, clock, AdvisoryLockLeader(e, name=n))
+    a, b = (SchedulerService(unit_of_work_factory(make_session_factory(e), wiring.config, clock),
+                             AdvisoryLockLeader(e, name=n))
             for e, n in zip(engines, ("A", "B")))
     try:
         console_bot("wang").exec("lead add 张三 company=某某科技 region=east")

@@ -56,7 +56,7 @@ def test_a_lost_deal_posts_its_reason_and_archives_the_channel(slack, fake_slack
 
 
 def test_without_archive_on_close_the_channel_stays(slack, fake_slack, slack_wiring, clock):
-    slack_wiring.runner.config = slack_wiring.config.model_copy(
+    slack_wiring.runner.uow_factory.config = slack_wiring.config.model_copy(
         update={"swarm": slack_wiring.config.swarm.model_copy(update={"archive_on_close": False})})
     _small_deal(slack)
     slack.command("U01EMMA", "swarm D-1")
