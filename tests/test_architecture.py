@@ -293,8 +293,8 @@ OWN_TRANSACTIONS = {
     "bot/wecom/client.py": "the access-token cache shared by processes",
     "bot/wecom/store.py": "sent cards and their task ids (transport records of the deliverer)",
     "bot/console_messenger.py": "the console's delivered messages (transport records of the deliverer)",
-    "scheduler/outbox.py": "the deliverer's claim/send/mark cycle: each step commits apart from the send",
-    "scheduler/pacing.py": "per-recipient send pacing shared by deliverers",
+    "scheduler/delivery/queue.py": "the deliverer's claim/send/mark cycle: each step commits apart from the send",
+    "scheduler/delivery/records.py": "the sent-message records (an 'unsure' record committed before a post)",
 }
 
 

@@ -9,7 +9,7 @@ def in_currency(config: Config, currency: str) -> Config:
 
 
 def test_a_yen_deal_shows_whole_yen_on_the_card_and_in_the_list(console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
-    wiring.runner.config = in_currency(wiring.runner.config, "JPY")
+    wiring.runner.uow_factory.config = in_currency(wiring.runner.config, "JPY")
     emma = console_bot("emma")
     out = emma.exec("deal new Sony amount=1234.5")
     assert "¥1,235" in out and "1,234.50" not in out and "JPY" not in out
