@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import TaskID
 
 from bot.settings import Settings
 from crm_core.config import load_config
@@ -133,7 +134,7 @@ def db_upgrade() -> None:
 def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] = 300,
          force: Annotated[bool, typer.Option(help="Load even if the database already has data")] = False) -> None:
     """Load a realistic sample: leads, deals across stages, activities."""
-    from bot.demo import demo_loaded, load_demo
+    from bot.demo import demo_loaded, load_demo, tour_lines
     _terminal_logging()
     w = _wiring()
     with _database_errors("demo"):
@@ -141,9 +142,40 @@ def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] 
         if demo_loaded(w.runner) and not force:
             typer.echo("The database already has leads or deals; use --force to add the demo data anyway.")
             raise typer.Exit(1)
-        stats = load_demo(w.runner, leads=leads)
-    typer.echo("Demo data loaded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
-    typer.echo("Try: chatcrm console --as li   (then: my, deal list, pipeline, help)")
+        with _demo_progress(sys.stdout.isatty()) as progress:
+            stats = load_demo(w.runner, leads=leads, progress=progress)
+        typer.echo("Demo data loaded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+        for line in tour_lines(w.runner):
+            typer.echo(line)
+
+
+@contextmanager
+def _demo_progress(terminal: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per phase on a terminal; otherwise one plain line per quarter of each phase."""
+    from bot.demo import PHASE_TITLES
+    if terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        bars = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        tasks: dict[str, TaskID] = {}
+
+        def bar(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(PHASE_TITLES[phase], total=total)
+            bars.update(tasks[phase], completed=done, total=total)
+
+        with bars:
+            yield bar
+        return
+    quarters: dict[str, int] = {}
+
+    def line(phase: str, done: int, total: int) -> None:
+        quarter = done * 4 // max(total, 1)
+        if quarter > quarters.get(phase, 0):
+            quarters[phase] = quarter
+            typer.echo(f"demo: {PHASE_TITLES[phase]} {done}/{total}")
+            sys.stdout.flush()
+
+    yield line
 
 
 @import_app.command("leads")

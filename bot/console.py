@@ -10,6 +10,7 @@ from typing import TextIO
 from sqlalchemy import select
 
 from bot.console_messenger import ConsoleInbox
+from cards.builders.inbox import more_unread
 from cards.model import Attachment, Button, Card, Reply
 from cards.render.console import render_card
 from crm_core.db import read_only
@@ -76,10 +77,12 @@ class ConsoleSession:
 
     def _show(self, reply: Reply) -> str:
         self.last_reply = reply
-        incoming = []
+        incoming: list[tuple[Card, str | None, bool]] = []
+        more = 0
         if self.inbox is not None:
             try:
-                incoming = self.inbox.take_unseen()
+                page = self.inbox.take_page()
+                incoming, more = page.items, page.more
             except Exception:  # noqa: BLE001 - the reply is shown anyway; the messages stay unseen for next time
                 log.warning("console: could not read the inbox of user %s", self.user_id, exc_info=True)
         if not incoming and not reply.cards:
@@ -90,6 +93,8 @@ class ConsoleSession:
             text, card_buttons = render_card(card, first_number=len(buttons) + 1)
             parts.append(_incoming_header(card, channel, updated) + "\n" + text)
             buttons.extend(card_buttons)
+        if more:
+            parts.append(more_unread(self.locale, more))
         if reply.cards:
             # The reply's buttons are numbered after the incoming ones.
             text, reply_buttons = _render_after(reply.cards, len(buttons))

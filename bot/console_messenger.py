@@ -5,15 +5,18 @@ digests and approval cards — they appear in the console before the next reply.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.models import ConsoleChannel, ConsoleInboxMessage, User
 from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
+
+PAGE = 20  # messages shown at once; the console says how many more are waiting
 
 
 class ConsoleMessenger:
@@ -92,23 +95,42 @@ def _post(session: Session, channel: str, member_ids: list[int], card: Card, now
     return [r.id for r in rows]
 
 
+@dataclass(frozen=True)
+class InboxPage:
+    """The unseen messages shown now (newest first) and how many more stay unread."""
+
+    items: list[tuple[Card, str | None, bool]]
+    more: int
+
+
 class ConsoleInbox:
-    """What the console shows a user before each reply: cards delivered to them and not yet seen."""
+    """What the console shows a user before each reply: cards delivered to them and not yet seen.
+
+    Newest first (by the time the card arrived or was last updated, so an approval card decided a
+    moment ago comes before last week's reminders), at most `limit` at a time; the rest stay unread and
+    the console says how many ("N more unread")."""
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, user_id: int) -> None:
         self._factory = session_factory
         self._clock = clock
         self.user_id = user_id
 
-    def take_unseen(self, limit: int = 20) -> list[tuple[Card, str | None, bool]]:
-        """(card, channel, updated) of the oldest unseen messages, marked seen."""
+    def take_unseen(self, limit: int = PAGE) -> list[tuple[Card, str | None, bool]]:
+        """(card, channel, updated) of the newest unseen messages, marked seen."""
+        return self.take_page(limit).items
+
+    def take_page(self, limit: int = PAGE) -> InboxPage:
         now = self._clock.now()
+        unseen = (ConsoleInboxMessage.user_id == self.user_id, ConsoleInboxMessage.seen_at.is_(None))
         with self._factory.begin() as session:
-            rows = session.scalars(select(ConsoleInboxMessage).where(
-                ConsoleInboxMessage.user_id == self.user_id, ConsoleInboxMessage.seen_at.is_(None))
-                .order_by(ConsoleInboxMessage.id).limit(limit)).all()
+            rows = session.scalars(select(ConsoleInboxMessage).where(*unseen)
+                                   .order_by(ConsoleInboxMessage.updated_at.desc(), ConsoleInboxMessage.id.desc())
+                                   .limit(limit)).all()
+            total = len(rows)
+            if total == limit:  # only then can more be waiting
+                total = session.scalar(select(func.count(ConsoleInboxMessage.id)).where(*unseen)) or 0
             out = []
             for row in rows:
                 out.append((Card.from_dict(row.card), row.channel, row.revision > 0))
                 row.seen_at = now
-            return out
+            return InboxPage(out, max(0, total - len(rows)))

@@ -1,17 +1,26 @@
-"""`chatcrm demo`: a realistic sample — a few hundred leads and deals across stages, with activities."""
+"""`chatcrm demo`: a realistic sample — a few hundred leads and deals across stages, with activities.
+
+The data is dated over the last 90 days up to today, and the demo leaves nothing stale behind: what
+its own actions queued (new-lead cards of 90 days ago, swarm posts) and the nudges that fell due in the
+past (SLA breaches, stale deals, renewal reminders — recorded as breaches, marks and renewal deals by
+the scheduler's own jobs, run once at the end) are recorded as handled, not sent. After `demo`,
+`serve` only sends what falls due from now on (and today's digest and task list).
+"""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm_core.clock import FrozenClock
 from crm_core.config import Stage
 from crm_core.db import read_only
 from crm_core.errors import DomainError
-from crm_core.models import Account, Deal, Lead, User
+from crm_core.models import Account, Deal, Lead, OutboxMessage, User
 from crm_core.refs import Ref
 from crm_core.services.activities import do_log_activity
 from crm_core.services.conversion import do_convert_lead
@@ -21,8 +30,16 @@ from crm_core.services.deals import do_move_stage, do_set_fields
 from crm_core.company_time import local_date
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.tickets import do_ack, do_open_ticket
+from crm_core.services.users import locale_of
 from crm_core.services.tickets import do_close as do_close_ticket
 from handlers.runner import Runner
+from scheduler.leader import AlwaysLeader
+from scheduler.service import SchedulerService
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+PHASE_TITLES = {"leads": "leads, deals and activities", "service": "contracts and tickets",
+                "settle": "recording past nudges as handled"}
+SETTLE_JOBS = ("lead_sla", "ticket_sla", "stale_deals", "renewals")  # scans whose past nudges are history
 
 CN_COMPANIES = ["华星", "远航", "云图", "金桥", "蓝海", "天衡", "博睿", "鼎盛", "启明", "万联", "青木", "汇通", "朗润",
                 "嘉禾", "峰火", "瑞达", "同创", "恒信", "星河", "正元"]
@@ -37,10 +54,17 @@ NOTES = ["谈了预算和时间表", "客户关心数据安全", "Demo went well
          "约了下周现场拜访", "Legal asked for our DPA", "决策人是 CTO", "Competitor is cheaper but slower"]
 
 
-def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, int]:
-    """Create sample data through the same services people use (dedupe, scoring, assignment included)."""
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7, progress: Progress | None = None) -> dict[str, int]:
+    """Create sample data through the same services people use (dedupe, scoring, assignment included).
+    `progress(phase, done, total)` is called as it goes (phases: leads, service, settle)."""
+    report = progress or _no_progress
     rng = random.Random(seed)
     real_now = runner.clock.now()
+    first_outbox = _last_outbox_id(runner)
     clock = FrozenClock(real_now - timedelta(days=90))
     step = timedelta(days=88) / max(leads, 1)
     stats = {"leads": 0, "duplicates": 0, "deals": 0, "won": 0, "lost": 0, "activities": 0}
@@ -67,15 +91,118 @@ def load_demo(runner: Runner, *, leads: int = 300, seed: int = 7) -> dict[str, i
             result = do_create_lead(uow, data, actor=None, now=clock.now())
             lead_id, owner_id, created = result.lead.id, result.lead.owner_id, result.created
         stats["leads" if created else "duplicates"] += 1
-        if not created or rng.random() < 0.45:
-            continue
-        _work_lead(runner, clock, rng, lead_id, owner_id, stages, stats)
+        if created and rng.random() >= 0.45:
+            _work_lead(runner, clock, rng, lead_id, owner_id, stages, stats, real_now)
+        report("leads", i + 1, leads)
+    report("service", 0, 1)
     stats.update(_service_demo(runner, rng, real_now))
+    _tour_records(runner, rng, real_now, stats)
+    report("service", 1, 1)
+    stats.update(settle(runner, after_outbox_id=first_outbox, progress=report))
     return stats
 
 
+def _last_outbox_id(runner: Runner) -> int:
+    with read_only(runner.session_factory)() as s:
+        return s.scalar(select(func.max(OutboxMessage.id))) or 0
+
+
+def settle(runner: Runner, *, after_outbox_id: int, progress: Progress = _no_progress) -> dict[str, int]:
+    """Make the past the past: run the scheduler's scans once at the present (SLA breach rows, reassigned
+    leads, renewal deals, stale-deal episodes get recorded, exactly as a scheduler that had been running
+    all along would have left them), then record every message queued since `after_outbox_id` — all of
+    it about the demo's history — as handled ("skipped") instead of delivering it now."""
+    now = runner.clock.now()
+    service = SchedulerService(runner.uow_factory.with_clock(FrozenClock(now)), AlwaysLeader())
+    for n, job in enumerate(SETTLE_JOBS):
+        service.run_job(job)
+        progress("settle", n + 1, len(SETTLE_JOBS) + 1)
+    with runner.uow_factory() as uow:
+        done = uow.session.execute(update(OutboxMessage)
+                         .where(OutboxMessage.id > after_outbox_id, OutboxMessage.status == "pending")
+                         .values(status="skipped", sent_at=now, last_error="demo history: recorded, not sent")
+                         .execution_options(synchronize_session=False)).rowcount
+    progress("settle", len(SETTLE_JOBS) + 1, len(SETTLE_JOBS) + 1)
+    return {"past_messages": int(done or 0)}
+
+
+@dataclass(frozen=True)
+class TourIds:
+    user: str
+    name: str
+    locale: str
+    lead: str | None
+    deal: str | None
+
+
+def tour_ids(runner: Runner, keys: tuple[str, ...] = ("li", "emma")) -> list[TourIds]:
+    """For each user: an open lead and an open deal they own (the most recently touched), for the tour."""
+    out = []
+    with read_only(runner.session_factory)() as s:
+        for key in keys:
+            user = s.scalar(select(User).where(User.key == key))
+            if user is None:
+                continue
+            lead = s.scalar(select(Lead.id).where(Lead.owner_id == user.id, Lead.status == "open")
+                            .order_by(Lead.created_at.desc(), Lead.id.desc()).limit(1))
+            deal = s.scalar(select(Deal.id).where(Deal.owner_id == user.id, Deal.status == "open")
+                            .order_by(Deal.last_activity_at.desc(), Deal.id.desc()).limit(1))
+            out.append(TourIds(key, user.name, locale_of(user, runner.config), str(Ref("lead", lead)) if lead else None,
+                               str(Ref("deal", deal)) if deal else None))
+    return out
+
+
+TOUR = {"en": "Try as {user} ({name}): chatcrm console --as {user}   then: lead {lead} · deal {deal} · advance {deal} · my",
+        "zh_CN": "以 {user}（{name}）身份试试：chatcrm console --as {user}   然后输入：线索 {lead} · 商机 {deal} · 推进 {deal} · 我的"}
+
+
+def tour_lines(runner: Runner) -> list[str]:
+    """What `chatcrm demo` prints last: the ids li and emma own, for the README tour."""
+    lines = []
+    for ids in tour_ids(runner):
+        if ids.lead is None or ids.deal is None:
+            continue
+        lines.append(TOUR["zh_CN" if ids.locale.startswith("zh") else "en"].format(
+            user=ids.user, name=ids.name, lead=ids.lead, deal=ids.deal))
+    return lines
+
+
+TOUR_USERS = ("li", "emma")
+
+
+def _tour_records(runner: Runner, rng: random.Random, real_now: datetime, stats: dict[str, int]) -> None:
+    """The README tour's users each get an open lead and an open deal of their own (a small demo may
+    have assigned them none): entered by them yesterday, answered, so no SLA is running."""
+    have = {t.user: t for t in tour_ids(runner, TOUR_USERS)}
+    clock = FrozenClock(real_now - timedelta(days=1))
+    for n, key in enumerate(TOUR_USERS):
+        ids = have.get(key)
+        if ids is None or (ids.lead and ids.deal):
+            continue
+        with runner.uow_factory(clock=clock) as uow:
+            user = uow.session.scalar(select(User).where(User.key == key))
+            assert user is not None
+            zh = locale_of(user, runner.config).startswith("zh")
+            wanted = ([] if ids.lead else ["lead"]) + ([] if ids.deal else ["deal"])
+            for i, what in enumerate(wanted):
+                clock.advance(minutes=30)
+                data = LeadInput(name=("周" + GIVEN[(n + i) % len(GIVEN)]) if zh else f"Tour {EN_NAMES[n + i]} Lee",
+                                 company=f"{CITIES[i]}{CN_COMPANIES[n]}{CN_SUFFIX[i]}" if zh
+                                 else f"{EN_COMPANIES[n + i]} Tour Ltd", email=f"tour-{key}-{what}@example.com",
+                                 source="referral", region="east" if zh else "intl", industry="software",
+                                 product="PRO")
+                lead = do_create_lead(uow, data, actor=user, now=clock.now()).lead
+                clock.advance(minutes=10)
+                do_log_activity(uow, user, Ref("lead", lead.id), "call", rng.choice(NOTES), now=clock.now())
+                stats["leads"] += 1
+                stats["activities"] += 1
+                if what == "deal":
+                    do_convert_lead(uow, user, lead.id, amount=Decimal(120000), now=clock.now())
+                    stats["deals"] += 1
+
+
 def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: int, owner_id: int,
-               stages: list[Stage], stats: dict[str, int]) -> None:
+               stages: list[Stage], stats: dict[str, int], real_now: datetime) -> None:
     with runner.uow_factory(clock=clock) as uow:
         owner = uow.session.get(User, owner_id)
         assert owner is not None
@@ -104,6 +231,13 @@ def _work_lead(runner: Runner, clock: FrozenClock, rng: random.Random, lead_id: 
                 stats["won" if won else "lost"] += 1
         except DomainError:
             pass  # a demo deal that cannot move further simply stays where it is
+        recent = real_now - timedelta(hours=rng.randint(2, 24 * 9))
+        if deal.status == "open" and recent > clock.now() and rng.random() < 0.75:
+            # Most open deals were touched in the last days, as in a team that uses its CRM.
+            clock.set(recent)
+            do_log_activity(uow, owner, Ref("deal", deal.id), rng.choice(["call", "email"]), rng.choice(NOTES),
+                            now=clock.now())
+            stats["activities"] += 1
 
 
 def _fill(required: list[str], rng: random.Random, today: date) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """`chatcrm import leads FILE.csv`: stream the file, import in batches, show progress, write a report."""
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,18 +15,60 @@ from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # Excel in China saves CSV as GBK/GB18030
+CHUNK = 1 << 20
+
+
+class EncodingProblem(Exception):
+    """The file is neither UTF-8 nor GB18030; says where UTF-8 decoding first failed."""
+
+    def __init__(self, path: Path, byte: int, line: int) -> None:
+        super().__init__(f"{path}: byte {byte}, line {line}")
+        self.path, self.byte, self.line = path, byte, line
+
+    def lines(self) -> list[str]:
+        return [f"{self.path} is neither UTF-8 nor GB18030 text: the first byte that is not UTF-8 is byte {self.byte} "
+                f"(line {self.line}). Nothing was imported. Save it as \"CSV UTF-8\" (Excel: Save As → CSV UTF-8) "
+                f"and import it again.",
+                f"{self.path} 既不是 UTF-8 也不是 GB18030 编码：第 {self.line} 行（第 {self.byte} 字节）起无法按 UTF-8 "
+                f"读取。未导入任何数据。请另存为“CSV UTF-8”（Excel：另存为 → CSV UTF-8）后重新导入。"]
+
+
+def _first_error(path: Path, encoding: str) -> tuple[int, int] | None:
+    """Decode the whole file incrementally (constant memory); None when it all decodes, else the
+    (1-based byte number, 1-based line) of the first byte that does not. A character cut by a chunk
+    boundary is held over by the incremental decoder, so it is never mistaken for an error."""
+    with path.open("rb") as fh:
+        head = fh.read(3)
+        bom = 3 if encoding == "utf-8-sig" and head == codecs.BOM_UTF8 else 0
+        fh.seek(bom)
+        offset = bom
+        decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf-8-sig" else encoding)("strict")
+        held = b""  # bytes of an unfinished character carried over from the previous chunk (never a newline)
+        newlines = 0  # in the bytes before `data`
+        while True:
+            chunk = fh.read(CHUNK)
+            data = held + chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start + 1, 1 + newlines + data[:exc.start].count(b"\n")
+            if not chunk:
+                return None
+            state = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
+            held = state if isinstance(state, bytes) else b""
+            offset += len(data) - len(held)  # bytes of the file decoded so far
+            newlines += chunk.count(b"\n")
 
 
 def detect_encoding(path: Path) -> str:
-    with path.open("rb") as fh:
-        sample = fh.read(1 << 20)
-    for enc in ENCODINGS:
-        try:
-            sample.decode(enc)
-            return enc
-        except UnicodeDecodeError:
-            continue
-    return "utf-8-sig"
+    """UTF-8 (with or without BOM) when the WHOLE file is valid UTF-8, else GB18030 when the whole file
+    is valid GB18030; otherwise EncodingProblem naming the line and byte where UTF-8 fails."""
+    utf8 = _first_error(path, "utf-8-sig")
+    if utf8 is None:
+        return "utf-8-sig"
+    if _first_error(path, "gb18030") is None:
+        return "gb18030"
+    raise EncodingProblem(path, utf8[0], utf8[1])
 
 
 def _rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
@@ -58,7 +101,12 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
         typer.echo(f"No such file: {path}", err=True)
         raise typer.Exit(2)
     w.prepare_database()
-    encoding = detect_encoding(path)
+    try:
+        encoding = detect_encoding(path)
+    except EncodingProblem as exc:
+        for line in exc.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from None
     total = count_rows(path, encoding)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)

@@ -103,6 +103,10 @@ class UnitOfWorkFactory:
         self.clock = clock
         self.before_commit = tuple(before_commit)
 
+    def with_clock(self, clock: Clock) -> "UnitOfWorkFactory":
+        """The same owner on another clock (the demo settles its history at a frozen "now")."""
+        return UnitOfWorkFactory(self.session_factory, self.config, clock, before_commit=self.before_commit)
+
     def __call__(self, *, read_only: bool = False, clock: Clock | None = None) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.config, before_commit=self.before_commit,
                           clock=clock or self.clock, read_only=read_only)
