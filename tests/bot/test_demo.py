@@ -16,7 +16,7 @@ from bot.console_messenger import ConsoleMessenger
 from bot.demo import load_demo
 from crm_core.models import ConsoleInboxMessage, Deal, Lead, OutboxMessage, SlaBreach, User
 from scheduler.leader import AlwaysLeader
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from scheduler.service import SchedulerService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def one_scheduler_and_deliverer_pass(wiring) -> None:  # type: ignore[no-untyped-def]
     """What `serve` does in its first seconds: every job once, then the deliverer until nothing is due."""
-    service = SchedulerService(wiring.session_factory, wiring.config, wiring.clock, AlwaysLeader())
+    service = SchedulerService(wiring.runner.uow_factory, AlwaysLeader())
     for job in service.specs:
         service.run_job(job)
     console = {"console": ConsoleMessenger(wiring.session_factory, wiring.clock)}
