@@ -108,7 +108,7 @@ def save_attachments(attachments: tuple[Attachment, ...], directory: Path) -> li
     paths = []
     for att in attachments:
         path = directory / Path(att.filename).name  # never outside the directory
-        path.write_text(att.content, encoding="utf-8")
+        path.write_bytes(att.data())  # text as UTF-8; a PDF or a PNG as it is
         paths.append(path)
     return paths
 

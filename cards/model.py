@@ -5,6 +5,7 @@ outbox. Imports nothing from the project.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,7 +114,23 @@ class Attachment:
 
     filename: str
     content_type: str
-    content: str
+    content: str | bytes  # text (the HTML quote) or binary (the PDF quote, a chart PNG)
+
+    def data(self) -> bytes:
+        return self.content if isinstance(self.content, bytes) else self.content.encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        if isinstance(self.content, bytes):  # stored as JSON (the inbox row): binary travels as base64
+            return {"filename": self.filename, "content_type": self.content_type,
+                    "content": base64.b64encode(self.content).decode("ascii"), "encoding": "base64"}
+        return {"filename": self.filename, "content_type": self.content_type, "content": self.content}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Attachment":
+        content = d["content"]
+        if d.get("encoding") == "base64":
+            content = base64.b64decode(content)
+        return cls(d["filename"], d["content_type"], content)
 
 
 @dataclass(frozen=True)
@@ -133,13 +150,11 @@ class Reply:
     def to_dict(self) -> dict[str, Any]:
         return {"cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
                 "replace_original": self.replace_original, "form": self.form,
-                "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
-                                for a in self.attachments]}
+                "attachments": [a.to_dict() for a in self.attachments]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Reply":
         return cls(cards=tuple(Card.from_dict(c) for c in d.get("cards", [])),
                    visibility=d.get("visibility", "ephemeral"), replace_original=d.get("replace_original", False),
                    form=d.get("form"),
-                   attachments=tuple(Attachment(a["filename"], a["content_type"], a["content"])
-                                     for a in d.get("attachments", [])))
+                   attachments=tuple(Attachment.from_dict(a) for a in d.get("attachments", [])))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from cards.builders.quotes import (OrderView, QuoteLineView, QuoteView, StepView, line_card, quote_card,
-                                   quote_document, quote_prompt_card, role_label, t)
+                                   quote_documents, quote_prompt_card, role_label, t)
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, QuoteCreated
@@ -105,9 +105,10 @@ def document_locale(uow: UnitOfWork, quote: Quote) -> str:
 
 
 def quote_reply(uow: UnitOfWork, quote: Quote, locale: str, *notes: str) -> Reply:
-    doc = quote_document(document_locale(uow, quote), quote_view(uow, quote))
-    notes = (*notes, t(locale, "quote.document", filename=doc.filename))
-    return Reply(cards=(quote_card(locale, quote_view(uow, quote), notes=notes),), attachments=(doc,))
+    docs = quote_documents(document_locale(uow, quote), quote_view(uow, quote),
+                           payment_terms_days=uow.config.quotes.payment_terms_days)
+    notes = (*notes, t(locale, "quote.document", filename=" · ".join(d.filename for d in docs)))
+    return Reply(cards=(quote_card(locale, quote_view(uow, quote), notes=notes),), attachments=docs)
 
 
 def role_name(locale: str, role: str) -> str:

@@ -1,0 +1,137 @@
+"""The pipeline chart as a PNG (matplotlib, Agg backend, no pyplot): the funnel of open deals by stage
+(amount and weighted amount) beside the forecast against quota for this month and this quarter. Drawn from
+the same `PipelineReport` as the pipeline card (crm_core.queries.pipeline), with the CJK font of
+cards.documents.fonts so Chinese labels render. The figure is its own object (thread-safe); matplotlib's
+global settings are only read under a lock.
+"""
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import MaxNLocator
+
+from cards.builders.reports import period_label
+from cards.builders.service import money
+from cards.documents.fonts import cjk_font
+from cards.i18n import normalise_locale, translator
+from crm_core.queries.pipeline import PipelineReport
+
+CATALOG = {
+    "title": {"en": "Pipeline · {scope} · {date}", "zh_CN": "销售漏斗 · {scope} · {date}"},
+    "funnel": {"en": "Open deals by stage", "zh_CN": "进行中商机（按阶段）"},
+    "forecast": {"en": "Forecast vs quota", "zh_CN": "预测与目标"},
+    "amount": {"en": "Amount", "zh_CN": "金额"},
+    "weighted": {"en": "Weighted", "zh_CN": "加权金额"},
+    "won": {"en": "Won", "zh_CN": "已赢单"},
+    "weighted_open": {"en": "Weighted open", "zh_CN": "加权进行中"},
+    "quota": {"en": "Quota", "zh_CN": "目标"},
+    "no_quota": {"en": "no quota set", "zh_CN": "未设置目标"},
+    "stage": {"en": "{name} ({n})", "zh_CN": "{name}（{n} 个）"},
+    "empty": {"en": "no open deals", "zh_CN": "暂无进行中商机"},
+    "pct": {"en": "{pct}% of quota", "zh_CN": "完成 {pct}%"},
+}
+t = translator(CATALOG)
+
+AMOUNT = "#9ec5e8"
+WEIGHTED = "#1f5f99"
+WON = "#2e8b57"
+QUOTA = "#c0392b"
+_lock = threading.Lock()
+
+
+def compact(amount: Decimal | float, currency: str, locale: str) -> str:
+    """¥1.2M / ¥120万: short enough for a bar label."""
+    symbol = money(Decimal(0), currency)[:-4]
+    x = float(amount)
+    if normalise_locale(locale) == "zh_CN":
+        for div, unit in ((1e8, "亿"), (1e4, "万")):
+            if abs(x) >= div:
+                return f"{symbol}{_short(x / div)}{unit}"
+        return f"{symbol}{x:,.0f}"
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(x) >= div:
+            return f"{symbol}{_short(x / div)}{unit}"
+    return f"{symbol}{x:,.0f}"
+
+
+def _short(x: float) -> str:
+    return f"{x:,.1f}".removesuffix(".0")
+
+
+def chart_filename(scope: str, report: PipelineReport) -> str:
+    return f"pipeline-{scope}-{report.generated_at:%Y-%m-%d}.png"
+
+
+def pipeline_chart_png(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],
+                       currency: str, today: str, width_px: int = 1000, height_px: int = 560, dpi: int = 100) -> bytes:
+    locale = normalise_locale(locale)
+    font = cjk_font()
+    fp = FontProperties(fname=str(font.path))
+
+    def c(x: Decimal | float) -> str:
+        return compact(x, currency, locale)
+
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.suptitle(t(locale, "title", scope=scope_label, date=today), fontproperties=fp, fontsize=14)
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+
+    # The funnel: one row per open stage, first stage on top; weighted drawn inside the amount.
+    stages = list(report.open.stages)
+    labels = [t(locale, "stage", name=stage_names.get(s.stage, s.stage), n=s.count) for s in stages]
+    ys = list(range(len(stages)))[::-1]
+    amounts = [float(s.amount) for s in stages]
+    weighted = [float(s.weighted) for s in stages]
+    left.barh(ys, amounts, color=AMOUNT, height=0.7, label=t(locale, "amount"))
+    left.barh(ys, weighted, color=WEIGHTED, height=0.4, label=t(locale, "weighted"))
+    top = max(amounts, default=0.0) or 1.0
+    for y, a, w in zip(ys, amounts, weighted):
+        left.text(a + top * 0.02, y, f"{c(a)} / {c(w)}", va="center", fontproperties=fp, fontsize=9)
+    left.set_yticks(ys, labels)
+    left.set_xlim(0, top * 1.45)  # room for the value labels: nothing is clipped
+    left.set_title(t(locale, "funnel"), fontproperties=fp, fontsize=11)
+    if not stages or not any(amounts):
+        left.text(0.5, 0.5, t(locale, "empty"), transform=left.transAxes, ha="center", fontproperties=fp)
+    left.xaxis.set_major_locator(MaxNLocator(5))
+    left.xaxis.set_major_formatter(lambda x, _pos: c(x))
+    left.legend(prop=fp, loc="lower right", fontsize=9, frameon=False)
+
+    # Forecast vs quota: won + weighted open stacked, the quota as a red line over each bar.
+    xs = list(range(len(report.forecast)))
+    won = [float(f.won) for f in report.forecast]
+    wopen = [float(f.weighted_open) for f in report.forecast]
+    right.bar(xs, won, color=WON, width=0.55, label=t(locale, "won"))
+    right.bar(xs, wopen, bottom=won, color=WEIGHTED, width=0.55, label=t(locale, "weighted_open"))
+    highest = max([w + o for w, o in zip(won, wopen)] + [float(f.quota or 0) for f in report.forecast]) or 1.0
+    for x, f in zip(xs, report.forecast):
+        total = float(f.total)
+        if f.quota:
+            right.hlines(float(f.quota), x - 0.38, x + 0.38, colors=QUOTA, linewidth=2.5,
+                         label=t(locale, "quota") if x == 0 else None)
+            note = f"{c(total)}\n" + t(locale, "pct", pct=f.attainment)
+        else:
+            note = f"{c(total)}\n" + t(locale, "no_quota")
+        right.text(x, max(total, float(f.quota or 0)) + highest * 0.03, note, ha="center", va="bottom",
+                   fontproperties=fp, fontsize=9)
+    right.set_xticks(xs, [period_label(locale, f) for f in report.forecast])
+    right.set_ylim(0, highest * 1.35)
+    right.set_xlim(-0.6, len(xs) - 0.4)
+    right.set_title(t(locale, "forecast"), fontproperties=fp, fontsize=11)
+    right.yaxis.set_major_formatter(lambda y, _pos: c(y))
+    right.legend(prop=fp, loc="upper left", fontsize=9, frameon=False)
+
+    for ax in (left, right):
+        for tick in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+            tick.set_fontproperties(fp)
+            tick.set_fontsize(9)
+        ax.spines[["top", "right"]].set_visible(False)
+    buf = io.BytesIO()
+    with _lock:
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
