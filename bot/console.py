@@ -89,6 +89,7 @@ class ConsoleSession:
         for card, channel, updated in incoming:
             text, card_buttons = render_card(card, first_number=len(buttons) + 1)
             parts.append(_incoming_header(card, channel, updated) + "\n" + text)
+            parts.extend(f"[file] {path}" for path in save_attachments(card.attachments, self.files_dir))
             buttons.extend(card_buttons)
         if reply.cards:
             # The reply's buttons are numbered after the incoming ones.

@@ -66,9 +66,12 @@ class Card:
     buttons: tuple[Button, ...] = ()
     kind: str = "info"  # info | error | usage | list | deal | lead | approval | ...
     ref: str | None = None  # the record this card shows, e.g. "D-7"
+    # Files sent with the card when it goes to someone through the outbox (the weekly digest's chart PNG):
+    # the messenger uploads them after the card. Replies carry theirs on Reply.attachments instead.
+    attachments: tuple["Attachment", ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "title": self.title, "locale": self.locale, "subtitle": self.subtitle, "kind": self.kind,
             "ref": self.ref,
             "fields": [[f.label, f.value] for f in self.fields],
@@ -76,6 +79,9 @@ class Card:
             "buttons": [{"label": b.label, "action": b.action, "value": b.value, "style": b.style}
                         for b in self.buttons],
         }
+        if self.attachments:
+            d["attachments"] = [a.to_dict() for a in self.attachments]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Card":
@@ -86,6 +92,7 @@ class Card:
             blocks=tuple(_block_from_dict(b) for b in d.get("blocks", [])),
             buttons=tuple(Button(b["label"], b["action"], b["value"], b.get("style", "default"))
                           for b in d.get("buttons", [])),
+            attachments=tuple(Attachment.from_dict(a) for a in d.get("attachments", [])),
         )
 
     def text(self) -> str:

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from cards.builders.reports import pipeline_card, pipeline_chart_card
 from cards.builders.reports import t as report_text
-from cards.documents.chart import chart_filename, pipeline_chart_png
-from cards.model import Attachment, Reply
+from cards.documents.chart import chart_attachment, pipeline_chart_png
+from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.queries.pipeline import pipeline_report
@@ -40,7 +40,8 @@ def show_pipeline_chart(uow: UnitOfWork, clock: Clock, actor: User, locale: str)
     today = now.astimezone(ZoneInfo(uow.config.company.timezone)).date().isoformat()
     png = pipeline_chart_png(locale, report, scope_label=report_text(locale, f"scope.{scope}"), stage_names=names,
                              currency=uow.config.company.currency, today=today)
-    filename = chart_filename(scope, report)
-    card = pipeline_chart_card(locale, report, scope=scope, currency=uow.config.company.currency, filename=filename)
-    return Reply(cards=(card,), attachments=(Attachment(filename, "image/png", png),))
+    picture = chart_attachment(png, scope=scope, day=today)
+    card = pipeline_chart_card(locale, report, scope=scope, currency=uow.config.company.currency,
+                               filename=picture.filename)
+    return Reply(cards=(card,), attachments=(picture,))
 

@@ -73,6 +73,15 @@ class WeComMessenger:
     # --- people -----------------------------------------------------------------------------------------
 
     def send_now(self, recipient: Recipient, card: Card) -> PlatformRef:
+        ref = self._send_card(recipient, card)
+        for att in card.attachments:  # the weekly digest's chart: after the card, best effort (it was sent)
+            try:
+                self.send_file(recipient.external_id, att)
+            except DeliveryError as exc:
+                log.warning("could not send %s to %s on WeCom: %s", att.filename, recipient.external_id, exc)
+        return ref
+
+    def _send_card(self, recipient: Recipient, card: Card) -> PlatformRef:
         userid = recipient.external_id
         if card.buttons:
             task_id = self.cards.new_task_id(card)

@@ -20,6 +20,7 @@ from cards.builders.reports import period_label
 from cards.builders.service import money
 from cards.documents.fonts import cjk_font
 from cards.i18n import normalise_locale, translator
+from cards.model import Attachment
 from crm_core.queries.pipeline import PipelineReport
 
 CATALOG = {
@@ -64,8 +65,13 @@ def _short(x: float) -> str:
     return f"{x:,.1f}".removesuffix(".0")
 
 
-def chart_filename(scope: str, report: PipelineReport) -> str:
-    return f"pipeline-{scope}-{report.generated_at:%Y-%m-%d}.png"
+def chart_filename(scope: str, day: str) -> str:
+    """scope: mine | team | all (team:<id> becomes team); day: the company date, 2026-11-30."""
+    return f"pipeline-{scope.split(':')[0]}-{day}.png"
+
+
+def chart_attachment(png: bytes, *, scope: str, day: str) -> Attachment:
+    return Attachment(chart_filename(scope, day), "image/png", png)
 
 
 def pipeline_chart_png(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],

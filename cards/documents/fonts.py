@@ -1,6 +1,7 @@
 """Finding a font that has Chinese glyphs, for the PDF quote and the chart PNG.
 
-Order: the file named by `CHATCRM_CJK_FONT` (a .ttf/.ttc/.otf path), then the Debian/Ubuntu packages
+Order: the file named by `CHATCRM_CJK_FONT` (a .ttf/.ttc/.otf path; bot/settings.py reads it and the
+wiring hands it to `configure`), then the Debian/Ubuntu packages
 `fonts-wqy-microhei`, `fonts-noto-cjk`, `fonts-wqy-zenhei` (what `.ci/run` and the Dockerfile install),
 then any installed font whose family says CJK (macOS PingFang, Windows Microsoft YaHei …, found through
 matplotlib's font list). Without one, documents fall back to DejaVu Sans (shipped inside matplotlib) and
@@ -10,7 +11,6 @@ quote still is), and a chart draws its Chinese labels as best it can.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,14 @@ class Font:
 
 _lock = threading.Lock()
 _found: Font | None = None
+_configured: str | None = None
+
+
+def configure(path: str | None) -> None:
+    """The font file the operator named (CHATCRM_CJK_FONT), or None to search. Forgets an earlier choice."""
+    global _configured, _found
+    with _lock:
+        _configured, _found = (path or "").strip() or None, None
 
 
 def _fallback() -> Font:
@@ -47,7 +55,7 @@ def _fallback() -> Font:
 
 
 def _search() -> Font:
-    configured = os.environ.get(ENV, "").strip()
+    configured = _configured
     if configured:
         if Path(configured).is_file():
             return Font(Path(configured), cjk=True)

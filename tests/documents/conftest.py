@@ -22,12 +22,11 @@ def _files_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A machine without any CJK font (and a CHATCRM_CJK_FONT that names nothing)."""
-    monkeypatch.setenv(fonts.ENV, "/nonexistent/font.ttc")
     monkeypatch.setattr(fonts, "CANDIDATES", ())
     monkeypatch.setattr(fonts, "FAMILY_HINTS", ())
-    fonts.reset()
+    fonts.configure("/nonexistent/font.ttc")
     yield
-    fonts.reset()
+    fonts.configure(None)
 
 
 def pdf_fonts(reader: PdfReader) -> list[dict[str, Any]]:
