@@ -1,8 +1,8 @@
 """The pipeline chart as a PNG (matplotlib, Agg backend, no pyplot): the funnel of open deals by stage
 (amount and weighted amount) beside the forecast against quota for this month and this quarter. Drawn from
 the same `PipelineReport` as the pipeline card (crm_core.queries.pipeline), with the CJK font of
-cards.documents.fonts so Chinese labels render. The figure is its own object (thread-safe); matplotlib's
-global settings are only read under a lock.
+cards.documents.fonts so Chinese labels render. No pyplot and no global settings: the figure is its own
+object, drawn under a process-wide lock.
 """
 from __future__ import annotations
 
@@ -76,6 +76,15 @@ def chart_attachment(png: bytes, *, scope: str, day: str) -> Attachment:
 
 def pipeline_chart_png(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],
                        currency: str, today: str, width_px: int = 1000, height_px: int = 560, dpi: int = 100) -> bytes:
+    """One chart at a time per process: matplotlib shares its font objects between figures and is not
+    thread-safe, and web processes serve requests on several threads."""
+    with _lock:
+        return _draw(locale, report, scope_label=scope_label, stage_names=stage_names, currency=currency,
+                     today=today, width_px=width_px, height_px=height_px, dpi=dpi)
+
+
+def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],
+          currency: str, today: str, width_px: int, height_px: int, dpi: int) -> bytes:
     locale = normalise_locale(locale)
     font = cjk_font()
     fp = FontProperties(fname=str(font.path))
@@ -138,6 +147,5 @@ def pipeline_chart_png(locale: str, report: PipelineReport, *, scope_label: str,
             tick.set_fontsize(9)
         ax.spines[["top", "right"]].set_visible(False)
     buf = io.BytesIO()
-    with _lock:
-        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
