@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
-from cards.builders.reports import period_label
 from cards.builders.service import money
 from cards.documents.fonts import cjk_font
 from cards.i18n import normalise_locale, translator
@@ -36,6 +35,8 @@ CATALOG = {
     "stage": {"en": "{name} ({n})", "zh_CN": "{name}（{n} 个）"},
     "empty": {"en": "no open deals", "zh_CN": "暂无进行中商机"},
     "pct": {"en": "{pct}% of quota", "zh_CN": "完成 {pct}%"},
+    "period.month": {"en": "{start:%b %Y}", "zh_CN": "{start:%Y}年{m}月"},  # short: two bars share a narrow axis
+    "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y}年Q{q}"},
 }
 t = translator(CATALOG)
 
@@ -59,6 +60,11 @@ def compact(amount: Decimal | float, currency: str, locale: str) -> str:
         if abs(x) >= div:
             return f"{symbol}{_short(x / div)}{unit}"
     return f"{symbol}{x:,.0f}"
+
+
+def _plain(text: str) -> str:
+    """Text as typed: matplotlib reads $…$ as math (two amounts in dollars would turn into a formula)."""
+    return text.replace("$", r"\$")
 
 
 def _short(x: float) -> str:
@@ -90,16 +96,16 @@ def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names:
     fp = FontProperties(fname=str(font.path))
 
     def c(x: Decimal | float) -> str:
-        return compact(x, currency, locale)
+        return _plain(compact(x, currency, locale))
 
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
-    fig.suptitle(t(locale, "title", scope=scope_label, date=today), fontproperties=fp, fontsize=14)
+    fig.suptitle(_plain(t(locale, "title", scope=scope_label, date=today)), fontproperties=fp, fontsize=14)
     left, right = fig.subplots(1, 2, width_ratios=(3, 2))
 
     # The funnel: one row per open stage, first stage on top; weighted drawn inside the amount.
     stages = list(report.open.stages)
-    labels = [t(locale, "stage", name=stage_names.get(s.stage, s.stage), n=s.count) for s in stages]
+    labels = [_plain(t(locale, "stage", name=stage_names.get(s.stage, s.stage), n=s.count)) for s in stages]
     ys = list(range(len(stages)))[::-1]
     amounts = [float(s.amount) for s in stages]
     weighted = [float(s.weighted) for s in stages]
@@ -107,15 +113,18 @@ def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names:
     left.barh(ys, weighted, color=WEIGHTED, height=0.4, label=t(locale, "weighted"))
     top = max(amounts, default=0.0) or 1.0
     for y, a, w in zip(ys, amounts, weighted):
+        if a <= 0:
+            continue
         left.text(a + top * 0.02, y, f"{c(a)} / {c(w)}", va="center", fontproperties=fp, fontsize=9)
     left.set_yticks(ys, labels)
-    left.set_xlim(0, top * 1.45)  # room for the value labels: nothing is clipped
+    left.set_xlim(0, top * 1.6)  # room for the value labels: nothing is clipped
     left.set_title(t(locale, "funnel"), fontproperties=fp, fontsize=11)
     if not stages or not any(amounts):
         left.text(0.5, 0.5, t(locale, "empty"), transform=left.transAxes, ha="center", fontproperties=fp)
     left.xaxis.set_major_locator(MaxNLocator(5))
     left.xaxis.set_major_formatter(lambda x, _pos: c(x))
-    left.legend(prop=fp, loc="lower right", fontsize=9, frameon=False)
+    if not any(amounts):
+        left.set_xticks([])  # no scale for nothing (it would repeat ¥0, ¥0, ¥1 …)
 
     # Forecast vs quota: won + weighted open stacked, the quota as a red line over each bar.
     xs = list(range(len(report.forecast)))
@@ -134,12 +143,19 @@ def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names:
             note = f"{c(total)}\n" + t(locale, "no_quota")
         right.text(x, max(total, float(f.quota or 0)) + highest * 0.03, note, ha="center", va="bottom",
                    fontproperties=fp, fontsize=9)
-    right.set_xticks(xs, [period_label(locale, f) for f in report.forecast])
+    right.set_xticks(xs, [_plain(t(locale, f"period.{f.period.name}", start=f.period.start, m=f.period.start.month,
+                                   q=(f.period.start.month - 1) // 3 + 1)) for f in report.forecast])
+    if highest == 1.0:
+        right.set_yticks([])
     right.set_ylim(0, highest * 1.35)
     right.set_xlim(-0.6, len(xs) - 0.4)
     right.set_title(t(locale, "forecast"), fontproperties=fp, fontsize=11)
     right.yaxis.set_major_formatter(lambda y, _pos: c(y))
-    right.legend(prop=fp, loc="upper left", fontsize=9, frameon=False)
+    # One legend under both charts, so it never covers a bar or its label (constrained layout makes room).
+    handles, names = left.get_legend_handles_labels()
+    more, more_names = right.get_legend_handles_labels()
+    fig.legend(handles + more, names + more_names, loc="outside lower center", ncol=len(names + more_names),
+               prop=fp, frameon=False, handlelength=1.2, columnspacing=1.2)
 
     for ax in (left, right):
         for tick in (*ax.get_xticklabels(), *ax.get_yticklabels()):
