@@ -10,7 +10,7 @@ from cards.documents.chart import chart_attachment, pipeline_chart_png
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
-from crm_core.queries.pipeline import pipeline_report
+from crm_core.queries.pipeline import pipeline_report, won_trend
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.uow import UnitOfWork
 from handlers.registry import command
@@ -39,7 +39,8 @@ def show_pipeline_chart(uow: UnitOfWork, clock: Clock, actor: User, locale: str)
     names = {s.key: stage_name(uow, s.key, locale) for s in uow.config.pipeline.stages}
     today = now.astimezone(ZoneInfo(uow.config.company.timezone)).date().isoformat()
     png = pipeline_chart_png(locale, report, scope_label=report_text(locale, f"scope.{scope}"), stage_names=names,
-                             currency=uow.config.company.currency, today=today)
+                             currency=uow.config.company.currency, today=today,
+                             trend=won_trend(uow.session, uow.config, owners, now))
     picture = chart_attachment(png, scope=scope, day=today)
     card = pipeline_chart_card(locale, report, scope=scope, currency=uow.config.company.currency,
                                filename=picture.filename)

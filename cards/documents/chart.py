@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -20,7 +21,7 @@ from cards.builders.service import money
 from cards.documents.fonts import cjk_font
 from cards.i18n import normalise_locale, translator
 from cards.model import Attachment
-from crm_core.queries.pipeline import PipelineReport
+from crm_core.queries.pipeline import PipelineReport, TrendWeek
 
 CATALOG = {
     "title": {"en": "Pipeline · {scope} · {date}", "zh_CN": "销售漏斗 · {scope} · {date}"},
@@ -35,6 +36,8 @@ CATALOG = {
     "stage": {"en": "{name} ({n})", "zh_CN": "{name}（{n} 个）"},
     "empty": {"en": "no open deals", "zh_CN": "暂无进行中商机"},
     "pct": {"en": "{pct}% of quota", "zh_CN": "完成 {pct}%"},
+    "trend": {"en": "Won per week, last {n} weeks ({scope})", "zh_CN": "近 {n} 周每周赢单（{scope}）"},
+    "trend.week": {"en": "{d:%b %d}", "zh_CN": "{d:%m-%d}"},
     "period.month": {"en": "{start:%b %Y}", "zh_CN": "{start:%Y}年{m}月"},  # short: two bars share a narrow axis
     "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y}年Q{q}"},
 }
@@ -62,6 +65,26 @@ def compact(amount: Decimal | float, currency: str, locale: str) -> str:
     return f"{symbol}{x:,.0f}"
 
 
+def _trend(ax: Any, trend: tuple[TrendWeek, ...], locale: str, scope_label: str, fp: FontProperties,
+           c: Callable[[float], str]) -> None:
+    xs = list(range(len(trend)))
+    amounts = [float(w.won_amount) for w in trend]
+    ax.bar(xs, amounts, color=WON, width=0.6)
+    top = max(amounts, default=0.0) or 1.0
+    for x, w in zip(xs, trend):
+        if w.won_count:
+            ax.text(x, float(w.won_amount) + top * 0.04, f"{c(w.won_amount)} ({w.won_count})", ha="center",
+                    va="bottom", fontproperties=fp, fontsize=8)
+    ax.set_xticks(xs, [_plain(t(locale, "trend.week", d=w.start)) for w in trend])
+    ax.set_ylim(0, top * 1.3)
+    if any(amounts):
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_formatter(lambda y, _pos: c(y))
+    else:
+        ax.set_yticks([])
+    ax.set_title(_plain(t(locale, "trend", n=len(trend), scope=scope_label)), fontproperties=fp, fontsize=11)
+
+
 def _plain(text: str) -> str:
     """Text as typed: matplotlib reads $…$ as math (two amounts in dollars would turn into a formula)."""
     return text.replace("$", r"\$")
@@ -81,16 +104,21 @@ def chart_attachment(png: bytes, *, scope: str, day: str) -> Attachment:
 
 
 def pipeline_chart_png(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],
-                       currency: str, today: str, width_px: int = 1000, height_px: int = 560, dpi: int = 100) -> bytes:
-    """One chart at a time per process: matplotlib shares its font objects between figures and is not
+                       currency: str, today: str, trend: Sequence[TrendWeek] = (), width_px: int = 1000,
+                       height_px: int | None = None, dpi: int = 100) -> bytes:
+    """With `trend` (crm_core.queries.pipeline.won_trend), a third panel below: won per week. Default size
+    1000×560 px, 1000×800 with the trend.
+
+    One chart at a time per process: matplotlib shares its font objects between figures and is not
     thread-safe, and web processes serve requests on several threads."""
     with _lock:
         return _draw(locale, report, scope_label=scope_label, stage_names=stage_names, currency=currency,
-                     today=today, width_px=width_px, height_px=height_px, dpi=dpi)
+                     today=today, trend=tuple(trend), width_px=width_px,
+                     height_px=height_px or (800 if trend else 560), dpi=dpi)
 
 
 def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names: Mapping[str, str],
-          currency: str, today: str, width_px: int, height_px: int, dpi: int) -> bytes:
+          currency: str, today: str, trend: tuple[TrendWeek, ...], width_px: int, height_px: int, dpi: int) -> bytes:
     locale = normalise_locale(locale)
     font = cjk_font()
     fp = FontProperties(fname=str(font.path))
@@ -101,7 +129,13 @@ def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names:
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     fig.suptitle(_plain(t(locale, "title", scope=scope_label, date=today)), fontproperties=fp, fontsize=14)
-    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+    if trend:
+        axes = fig.subplot_mosaic([["funnel", "forecast"], ["trend", "trend"]], width_ratios=(3, 2),
+                                  height_ratios=(3, 2))
+        left, right = axes["funnel"], axes["forecast"]
+        _trend(axes["trend"], trend, locale, scope_label, fp, c)
+    else:
+        left, right = fig.subplots(1, 2, width_ratios=(3, 2))
 
     # The funnel: one row per open stage, first stage on top; weighted drawn inside the amount.
     stages = list(report.open.stages)
@@ -157,7 +191,7 @@ def _draw(locale: str, report: PipelineReport, *, scope_label: str, stage_names:
     fig.legend(handles + more, names + more_names, loc="outside lower center", ncol=len(names + more_names),
                prop=fp, frameon=False, handlelength=1.2, columnspacing=1.2)
 
-    for ax in (left, right):
+    for ax in fig.axes:
         for tick in (*ax.get_xticklabels(), *ax.get_yticklabels()):
             tick.set_fontproperties(fp)
             tick.set_fontsize(9)

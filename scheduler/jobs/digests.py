@@ -22,7 +22,7 @@ from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.models import User
-from crm_core.queries.pipeline import pipeline_report
+from crm_core.queries.pipeline import pipeline_report, won_trend
 from crm_core.services.permissions import team_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
@@ -142,7 +142,8 @@ def with_chart(uow: UnitOfWork, card: Card, owner_ids: set[int] | None, locale: 
         report = pipeline_report(uow.session, uow.config, owner_ids, now)
         names = {s.key: stage_name(uow, s.key, locale) for s in uow.config.pipeline.stages}
         png = pipeline_chart_png(locale, report, scope_label=report_text(locale, f"scope.{scope}"),
-                                 stage_names=names, currency=uow.config.company.currency, today=day.isoformat())
+                                 stage_names=names, currency=uow.config.company.currency, today=day.isoformat(),
+                                 trend=won_trend(uow.session, uow.config, owner_ids, now))
     except Exception:  # noqa: BLE001 - the digest matters more than its picture
         log.exception("weekly digest: the pipeline chart could not be drawn; sending the digest without it")
         return card

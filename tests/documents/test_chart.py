@@ -16,7 +16,7 @@ from bot.processes import build_messengers
 from cards.documents.chart import compact, pipeline_chart_png
 from cards.model import Attachment, Card, Section
 from crm_core.models import OutboxMessage
-from crm_core.queries.pipeline import Forecast, OpenPipeline, Period, PipelineReport, StageRow
+from crm_core.queries.pipeline import Forecast, OpenPipeline, Period, PipelineReport, StageRow, won_trend
 from crm_core.uow import UnitOfWork
 from handlers.ports import Recipient
 from scheduler.jobs.digests import run_digests
@@ -82,7 +82,7 @@ def test_pipeline_chart_in_the_console_saves_the_picture_and_prints_its_path(con
     [line] = [ln for ln in out.splitlines() if ln.startswith("[file] ")]
     path = tmp_path / line.removeprefix("[file] ")
     assert path.name.startswith("pipeline-team-") and path.suffix == ".png"
-    assert Image.open(path).size == (1000, 560)
+    assert Image.open(path).size == (1000, 800)  # funnel and forecast, and the weekly trend below
 
 
 def test_pipeline_chart_reaches_slack_as_a_file_in_the_dm(slack, fake_slack) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +113,7 @@ def test_the_weekly_digest_carries_the_chart_to_wecom(wecom_wiring, fake_wecom, 
     assert kinds[-1] == "image" and kinds[:-1] and "image" not in kinds[:-1]  # the digest, then its picture
     [picture] = fake_wecom.files_to("wangfang")  # 王芳, a manager: her team's chart
     assert picture["type"] == "image" and picture["filename"] == "pipeline-team-2026-03-09.png"
-    assert Image.open(io.BytesIO(picture["data"])).size == (1000, 560)
+    assert Image.open(io.BytesIO(picture["data"])).size == (1000, 800)
 
 
 def test_a_card_with_a_file_reaches_slack_after_the_card(slack_wiring, fake_slack) -> None:  # type: ignore[no-untyped-def]
@@ -125,3 +125,23 @@ def test_a_card_with_a_file_reaches_slack_after_the_card(slack_wiring, fake_slac
     assert [c["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["U01SAM"]
     [(fid, meta)] = list(fake_slack.files.items())
     assert meta["title"] == "pipeline-team-2026-03-09.png" and fake_slack.upload_bytes[fid] == PNG + b"rest"
+
+
+def test_the_trend_counts_wins_per_week_in_one_query(wiring, console_bot, clock, user_id,  # type: ignore[no-untyped-def]
+                                                     assert_query_count) -> None:
+    emma, tom = console_bot("emma"), console_bot("tom")
+    emma.exec("deal new Acme amount=250000")
+    emma.exec("deal new Globex amount=80000")
+    tom.exec("deal new Initech amount=40000")
+    emma.exec("won D-1")
+    tom.exec("won D-3")
+    clock.advance(days=7)
+    emma.exec("won D-2")
+    emma_id = user_id("emma")
+    with wiring.session_factory() as s, assert_query_count(1):
+        mine = won_trend(s, wiring.config, {emma_id}, clock.now(), weeks=3)
+    with wiring.session_factory() as s:
+        everyone = won_trend(s, wiring.config, None, clock.now(), weeks=3)
+    assert [(w.won_count, w.won_amount) for w in mine] == [(0, 0), (1, Decimal("250000.00")), (1, Decimal("80000.00"))]
+    assert [w.won_count for w in everyone] == [0, 2, 1]
+    assert [w.start.weekday() for w in everyone] == [0, 0, 0]  # weeks start on Monday, company time
