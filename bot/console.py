@@ -92,6 +92,7 @@ class ConsoleSession:
         for card, channel, updated in incoming:
             text, card_buttons = render_card(card, first_number=len(buttons) + 1)
             parts.append(_incoming_header(card, channel, updated) + "\n" + text)
+            parts.extend(f"[file] {path}" for path in save_attachments(card.attachments, self.files_dir))
             buttons.extend(card_buttons)
         if more:
             parts.append(more_unread(self.locale, more))
@@ -113,7 +114,7 @@ def save_attachments(attachments: tuple[Attachment, ...], directory: Path) -> li
     paths = []
     for att in attachments:
         path = directory / Path(att.filename).name  # never outside the directory
-        path.write_text(att.content, encoding="utf-8")
+        path.write_bytes(att.data())  # text as UTF-8; a PDF or a PNG as it is
         paths.append(path)
     return paths
 

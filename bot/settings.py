@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     port: int = 8000
     chatcrm_api_key: str | None = None
     chatcrm_embedded_workers: bool = True
+    # A font file with Chinese glyphs for PDF quotes and chart pictures (docs/documents.md); unset: searched.
+    chatcrm_cjk_font: str | None = None
     # How long the process that acknowledged an inbound request owns it before recovery may redo it.
     chatcrm_inbox_lease_seconds: float = 60.0
     # TEST ONLY (tests/reliability/test_kill_after_ack.py): exit the process right after the first inbound

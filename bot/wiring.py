@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import handlers  # noqa: F401 - registers every command, action and notifier
 from bot.settings import Settings
+from cards.documents.fonts import configure as configure_font
 from crm_core.clock import Clock, SystemClock
 from crm_core.config import Config, load_config
 from crm_core.db import make_engine, make_session_factory
@@ -81,6 +82,7 @@ class Wiring:
 def build(settings: Settings | None = None, *, clock: Clock | None = None, config: Config | None = None,
           engine: Engine | None = None) -> Wiring:
     settings = settings or Settings()
+    configure_font(settings.chatcrm_cjk_font)
     config = config or load_config(settings.chatcrm_config)
     engine = engine or make_engine(settings.database_url)
     clock = clock or SystemClock()

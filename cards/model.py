@@ -5,6 +5,7 @@ outbox. Imports nothing from the project.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,9 +66,12 @@ class Card:
     buttons: tuple[Button, ...] = ()
     kind: str = "info"  # info | error | usage | list | deal | lead | approval | ...
     ref: str | None = None  # the record this card shows, e.g. "D-7"
+    # Files sent with the card when it goes to someone through the outbox (the weekly digest's chart PNG):
+    # the messenger uploads them after the card. Replies carry theirs on Reply.attachments instead.
+    attachments: tuple["Attachment", ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "title": self.title, "locale": self.locale, "subtitle": self.subtitle, "kind": self.kind,
             "ref": self.ref,
             "fields": [[f.label, f.value] for f in self.fields],
@@ -75,6 +79,9 @@ class Card:
             "buttons": [{"label": b.label, "action": b.action, "value": b.value, "style": b.style}
                         for b in self.buttons],
         }
+        if self.attachments:
+            d["attachments"] = [a.to_dict() for a in self.attachments]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Card":
@@ -85,6 +92,7 @@ class Card:
             blocks=tuple(_block_from_dict(b) for b in d.get("blocks", [])),
             buttons=tuple(Button(b["label"], b["action"], b["value"], b.get("style", "default"))
                           for b in d.get("buttons", [])),
+            attachments=tuple(Attachment.from_dict(a) for a in d.get("attachments", [])),
         )
 
     def text(self) -> str:
@@ -113,7 +121,23 @@ class Attachment:
 
     filename: str
     content_type: str
-    content: str
+    content: str | bytes  # text (the HTML quote) or binary (the PDF quote, a chart PNG)
+
+    def data(self) -> bytes:
+        return self.content if isinstance(self.content, bytes) else self.content.encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        if isinstance(self.content, bytes):  # stored as JSON (the inbox row): binary travels as base64
+            return {"filename": self.filename, "content_type": self.content_type,
+                    "content": base64.b64encode(self.content).decode("ascii"), "encoding": "base64"}
+        return {"filename": self.filename, "content_type": self.content_type, "content": self.content}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Attachment":
+        content = d["content"]
+        if d.get("encoding") == "base64":
+            content = base64.b64decode(content)
+        return cls(d["filename"], d["content_type"], content)
 
 
 @dataclass(frozen=True)
@@ -137,8 +161,7 @@ class Reply:
         d: dict[str, Any] = {
             "cards": [c.to_dict() for c in self.cards], "visibility": self.visibility,
             "replace_original": self.replace_original, "form": self.form,
-            "attachments": [{"filename": a.filename, "content_type": a.content_type, "content": a.content}
-                            for a in self.attachments]}
+            "attachments": [a.to_dict() for a in self.attachments]}
         if self.locale is not None:
             d["locale"] = self.locale
         return d
@@ -148,5 +171,4 @@ class Reply:
         return cls(cards=tuple(Card.from_dict(c) for c in d.get("cards", [])),
                    visibility=d.get("visibility", "ephemeral"), replace_original=d.get("replace_original", False),
                    form=d.get("form"), locale=d.get("locale"),
-                   attachments=tuple(Attachment(a["filename"], a["content_type"], a["content"])
-                                     for a in d.get("attachments", [])))
+                   attachments=tuple(Attachment.from_dict(a) for a in d.get("attachments", [])))

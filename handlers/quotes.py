@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from cards.builders.quotes import quote_card, quote_document, quote_prompt_card, t
+from cards.builders.quotes import quote_card, quote_documents, quote_prompt_card, t
 from cards.format import money_or_dash as fmt_money, pct as fmt_pct
 from cards.model import Reply
 from crm_core.clock import Clock
@@ -29,9 +29,10 @@ from handlers.swarm import swarm_line
 
 
 def quote_reply(uow: UnitOfWork, quote: Quote, locale: str, *notes: str) -> Reply:
-    doc = quote_document(document_locale(uow, quote), quote_view(uow, quote))
-    notes = (*notes, t(locale, "quote.document", filename=doc.filename))
-    return Reply(cards=(quote_card(locale, quote_view(uow, quote), notes=notes),), attachments=(doc,))
+    docs = quote_documents(document_locale(uow, quote), quote_view(uow, quote),
+                           payment_terms_days=uow.config.quotes.payment_terms_days)
+    notes = (*notes, t(locale, "quote.document", filename=" · ".join(d.filename for d in docs)))
+    return Reply(cards=(quote_card(locale, quote_view(uow, quote), notes=notes),), attachments=docs)
 
 
 @command("quote")

@@ -112,7 +112,7 @@ def send_attachments(client: WebClient, slack_user_id: str, reply: Reply) -> Non
     try:
         dm = client.conversations_open(users=slack_user_id)["channel"]["id"]
         for att in reply.attachments:
-            client.files_upload_v2(channel=dm, content=att.content.encode("utf-8"), filename=att.filename,
+            client.files_upload_v2(channel=dm, content=att.data(), filename=att.filename,
                                    title=att.filename)
     except (SlackApiError, SlackClientError, OSError) as exc:
         log.warning("slack: could not upload %s for %s: %s", [a.filename for a in reply.attachments],

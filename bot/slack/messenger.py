@@ -151,7 +151,19 @@ class SlackMessenger:
         channel = resp.get("channel")
         if channel and team:
             self._teams[str(channel)] = team
+        if channel and card.attachments:
+            self.upload_files(str(channel), card, team)
         return PlatformRef(platform=PLATFORM, channel=channel, message_ref=resp.get("ts"), extra=_team_extra(team))
+
+    def upload_files(self, channel: str, card: Card, team: str | None) -> None:
+        """The card's files (the weekly digest's chart), into the conversation the card went to. The card is
+        delivered already: a failed upload is logged, never retried (a retry would send the card twice)."""
+        for att in card.attachments:
+            try:
+                self._call("files.upload", lambda c, a=att: c.files_upload_v2(
+                    channel=channel, content=a.data(), filename=a.filename, title=a.filename), team)
+            except DeliveryError as exc:
+                log.warning("slack: could not upload %s to %s: %s", att.filename, channel, exc)
 
     def update_now(self, ref: PlatformRef, card: Card) -> PlatformRef:
         if not ref.channel or not ref.message_ref:

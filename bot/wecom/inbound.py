@@ -153,7 +153,17 @@ class CallbackHandler:
             if self._replace_clicked(cb, cards[0]):
                 cards = cards[1:]
         self.deliver(item.actor_id, cb, cards)
+        self.send_files(cb.from_user, reply)
         self._replied(item.key)
+
+    def send_files(self, userid: str, reply: Reply) -> None:
+        """The files of a reply (a quote's PDF and HTML, a chart PNG), after its cards. A failure is logged:
+        the reply was shown and says the file's name; typing the command again sends it again."""
+        for att in reply.attachments:
+            try:
+                self.messenger.send_file(userid, att)
+            except DeliveryError as exc:
+                log.warning("could not send %s to %s on WeCom: %s", att.filename, userid, exc)
 
     def _replied(self, key: str) -> None:
         with self.session_factory.begin() as session:

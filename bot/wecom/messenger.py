@@ -35,7 +35,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.wecom.client import TOKEN_ERRORS, WeComClient
 from bot.wecom.store import CardStore
-from cards.model import Card, Section
+from cards.model import Attachment, Card, Section
 from cards.render.wecom import WeComLimitError, fit_markdown, to_markdown, to_template_card
 from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
 
@@ -48,6 +48,9 @@ RETRY_AFTER = 60.0
 REPLACE_TEXT_CHARS = 20
 DUPLICATE_CHECK_INTERVAL = 1800  # seconds (WeCom's default; at most 4 h)
 MAX_CODES_TRIED = 3
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+MEDIA_MIN_BYTES = 5
+MEDIA_LIMITS = {"file": 20 * 1024 * 1024, "image": 10 * 1024 * 1024}
 _CLOSING = {
     "zh_CN": "**本记录已关闭**\n<font color=\"comment\">此群不再接收更新。企业微信不支持归档应用群聊，群聊保留供查阅。</font>",
     "en": "**This record is closed**\n<font color=\"comment\">No more updates will be posted here. WeCom cannot "
@@ -70,6 +73,15 @@ class WeComMessenger:
     # --- people -----------------------------------------------------------------------------------------
 
     def send_now(self, recipient: Recipient, card: Card) -> PlatformRef:
+        ref = self._send_card(recipient, card)
+        for att in card.attachments:  # the weekly digest's chart: after the card, best effort (it was sent)
+            try:
+                self.send_file(recipient.external_id, att)
+            except DeliveryError as exc:
+                log.warning("could not send %s to %s on WeCom: %s", att.filename, recipient.external_id, exc)
+        return ref
+
+    def _send_card(self, recipient: Recipient, card: Card) -> PlatformRef:
         userid = recipient.external_id
         if card.buttons:
             task_id = self.cards.new_task_id(card)
@@ -168,6 +180,29 @@ class WeComMessenger:
         content = _CLOSING["zh_CN" if self.locale == "zh_CN" else "en"]
         self._call("appchat/send", lambda: self.client.post("appchat/send", data={
             "chatid": channel, "msgtype": "markdown", "markdown": {"content": content}, "safe": 0}))
+
+    # --- files ------------------------------------------------------------------------------------------
+
+    def send_file(self, userid: str, attachment: Attachment) -> PlatformRef:
+        """A document (the quote PDF/HTML) or a picture (a chart PNG) to one person: media/upload (a
+        temporary media_id, valid 3 days) then message/send with msgtype `file`, or `image` for a PNG/JPEG
+        so it shows in the chat. WeCom's limits: a file 5 B–20 MB, an image up to 10 MB."""
+        data = attachment.data()
+        kind = "image" if attachment.content_type in IMAGE_TYPES else "file"
+        limit = MEDIA_LIMITS[kind]
+        if not MEDIA_MIN_BYTES <= len(data) <= limit:
+            raise DeliveryError(f"{attachment.filename}: {len(data)} bytes is outside WeCom's {kind} limits "
+                                f"({MEDIA_MIN_BYTES}–{limit})", permanent=True)
+        media = (attachment.filename, data, attachment.content_type.split(";")[0])
+        up = self._call("media/upload", lambda: self.client.media.upload(kind, media))
+        media_id = str(up.get("media_id") or "")
+        if not media_id:
+            raise DeliveryError(f"WeCom media/upload answered no media_id for {attachment.filename}")
+        res = self._call("message/send", lambda: self.client.message.send(
+            self.agent_id, userid, msg={"msgtype": kind, kind: {"media_id": media_id}, **self.duplicate_check}))
+        self._check_recipient(res, userid)
+        return PlatformRef(platform="wecom", channel=userid, message_ref=_msgid(res),
+                           extra={"kind": kind, "userid": userid, "media_id": media_id})
 
     # --- helpers ----------------------------------------------------------------------------------------
 

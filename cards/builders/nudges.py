@@ -109,4 +109,5 @@ def merged_card(locale: str, cards: Sequence[Card]) -> Card:
             blocks.append(Context(" · ".join(f"{f.label}: {f.value}" for f in card.fields[:4])))
         buttons.extend(card.buttons[:2])
     return Card(title=t(locale, "merged.title", n=len(cards)), locale=locale, blocks=tuple(blocks),
-                buttons=tuple(buttons[:10]), kind="merged")
+                buttons=tuple(buttons[:10]), kind="merged",
+                attachments=tuple(a for card in cards for a in card.attachments))  # the digest's chart

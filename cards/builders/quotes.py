@@ -1,12 +1,16 @@
 """Quote, approval, order and payment cards, and the quote document (HTML)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cards.documents.quote_pdf import can_render, pdf_filename, render_quote_pdf
 from cards.i18n import translator
 from cards.model import Attachment, Button, Card, Context, Field, Section
 from cards.templates import render
+
+log = logging.getLogger("chatcrm.documents")
 
 CATALOG = {
     "quote.title": {"en": "Quote {ref} · {deal} {deal_name} (v{version})",
@@ -216,6 +220,21 @@ def quote_filename(v: QuoteView) -> str:
 def quote_document(locale: str, v: QuoteView) -> Attachment:
     html = render(locale, "quote.html.j2", q=v)
     return Attachment(filename=quote_filename(v), content_type="text/html; charset=utf-8", content=html)
+
+
+def quote_documents(locale: str, v: QuoteView, *, payment_terms_days: int = 30) -> tuple[Attachment, ...]:
+    """The HTML document and, beside it, the same quote as a print-ready PDF. A PDF that cannot be made
+    (no CJK font for Chinese text, a rendering failure) is left out with a log line; the HTML always goes."""
+    html = quote_document(locale, v)
+    if not can_render(locale, v):
+        log.warning("quote %s: no PDF (no CJK font installed; see CHATCRM_CJK_FONT), sending the HTML only", v.ref)
+        return (html,)
+    try:
+        pdf = render_quote_pdf(locale, v, payment_terms_days=payment_terms_days)
+    except Exception:  # noqa: BLE001 - the quote itself is saved; its PDF is a convenience
+        log.exception("quote %s: the PDF could not be rendered; sending the HTML only", v.ref)
+        return (html,)
+    return (html, Attachment(filename=pdf_filename(v), content_type="application/pdf", content=pdf))
 
 
 def quote_prompt_card(locale: str, deal_ref: str, example: str, products: Sequence[str]) -> Card:

@@ -40,6 +40,10 @@ CATALOG = {
     "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y} 年第 {q} 季度"},
     "footer": {"en": "Weighted = amount × stage probability. Quota is per month; the quarter's is 3×.",
                "zh_CN": "加权金额 = 金额 × 阶段赢率。目标按月计，季度目标为 3 倍。"},
+    "chart.attached": {"en": "The funnel and the forecast vs quota as a picture: {filename}",
+                       "zh_CN": "漏斗与预测对比目标的图片：{filename}"},
+    "chart.summary": {"en": "{n} open deals · {amount} · weighted {weighted}",
+                      "zh_CN": "{n} 个进行中商机 · {amount} · 加权 {weighted}"},
 }
 t = translator(CATALOG)
 
@@ -85,3 +89,12 @@ def pipeline_card(locale: str, report: PipelineReport, *, scope: str, stage_name
     return Card(title=t(locale, "title", scope=t(locale, f"scope.{scope}")), locale=locale, fields=tuple(fields),
                 blocks=(Section("\n".join(funnel)), Section("\n".join(conversion)), Section("\n".join(forecast)),
                         Context(t(locale, "footer"))), kind="pipeline")
+
+
+def pipeline_chart_card(locale: str, report: PipelineReport, *, scope: str, currency: str, filename: str) -> Card:
+    """The reply to `pipeline chart`: what the attached picture is (the picture is the reply's attachment)."""
+    o = report.open
+    return Card(title=t(locale, "title", scope=t(locale, f"scope.{scope}")), locale=locale,
+                blocks=(Section(t(locale, "chart.summary", n=o.count, amount=money_or_dash(o.amount, currency),
+                                  weighted=money_or_dash(o.weighted, currency))),
+                        Context(t(locale, "chart.attached", filename=filename))), kind="pipeline")

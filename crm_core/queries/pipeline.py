@@ -265,3 +265,30 @@ def pipeline_report(session: Session, config: Config, owner_ids: set[int] | None
     return PipelineReport(generated_at=now, window_days=WINDOW_DAYS, open=opened,
                           conversion=stage_conversion(session, config, owner_ids, now), closed=closed,
                           leads=lead_response(session, config, owner_ids, now), forecast=forecast)
+
+
+# --- trend (the pipeline chart) ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrendWeek:
+    start: date  # Monday, company time
+    won_count: int
+    won_amount: Decimal
+
+
+def won_trend(session: Session, config: Config, owner_ids: set[int] | None, now: datetime, *,
+              weeks: int = 8) -> tuple[TrendWeek, ...]:
+    """Deals won per week (Monday to Sunday, company time) over the last `weeks` weeks, this week last (so far).
+    ONE aggregate query whatever the number of deals: a count and a sum per week, bounded by closed_at."""
+    tz = ZoneInfo(config.company.timezone)
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    bounds = [datetime.combine(d, time(0), tz).astimezone(timezone.utc) for d in [*starts, monday + timedelta(weeks=1)]]
+    cols: list[Any] = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        in_week = and_(Deal.closed_at >= lo, Deal.closed_at < hi)
+        cols += [func.count(case((in_week, Deal.id))), func.sum(case((in_week, Deal.amount)))]
+    stmt = select(*cols).where(Deal.status == "won", Deal.closed_at >= bounds[0], Deal.closed_at < bounds[-1])
+    row = session.execute(_scoped(stmt, Deal.owner_id, owner_ids)).one()
+    return tuple(TrendWeek(start, int(row[2 * i] or 0), _dec(row[2 * i + 1])) for i, start in enumerate(starts))

@@ -6,6 +6,8 @@ Once per person per day (key digest:<period>:<day>:<user>); the pipeline each di
 """
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -15,15 +17,20 @@ from sqlalchemy import select
 from cards.builders.digests import DigestView, ForecastLine, RepLine, StageLine, bar, digest_card, duration
 from cards.builders.reports import period_label
 from cards.format import money_or_dash, stage_name
+from cards.builders.reports import t as report_text
+from cards.documents.chart import chart_attachment, pipeline_chart_png
+from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.models import User
+from crm_core.queries.pipeline import pipeline_report, won_trend
 from crm_core.services.permissions import team_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from scheduler.digests import DigestData, collect, save_snapshot
 from scheduler.jobs.common import existing_keys, is_marked, local_date, mark, notify, past_daily_time, run_each
 
+log = logging.getLogger("chatcrm.scheduler.digests")
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 DIGEST_ROLES = ("manager", "director", "vp", "admin")
 
@@ -70,6 +77,8 @@ def _send(period: str, day: date, uow: UnitOfWork, user_id: int, now: datetime) 
     data = collect(session, uow.config, owner_ids, scope=scope, period=period, day=day, now=now)
     locale = locale_of(user, uow.config)
     card = digest_card(locale, digest_view(uow.config, data, locale, team_of=team_of))
+    if period == "weekly":
+        card = with_chart(uow, card, owner_ids, locale, scope="all" if owner_ids is None else "team", day=day, now=now)
     sent = notify(session, user, card, key=digest_key(period, day, user.id), kind=f"digest.{period}", now=now)
     save_snapshot(session, data, period, now)
     if period == "weekly":
@@ -116,3 +125,19 @@ def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str |
                       stages=stages, total=total, forecast=forecast, won=data.won, won_amount=m(data.won_amount),
                       lost=data.lost, lost_amount=m(data.lost_amount), breaches=data.breaches, stale=data.stale,
                       reps=reps)
+
+
+def with_chart(uow: UnitOfWork, card: Card, owner_ids: set[int] | None, locale: str, *, scope: str, day: date,
+               now: datetime) -> Card:
+    """The weekly digest carries the pipeline chart (the picture `pipeline chart` shows) as a PNG file. A
+    chart that cannot be drawn is logged and the digest goes without it."""
+    try:
+        report = pipeline_report(uow.session, uow.config, owner_ids, now)
+        names = {s.key: stage_name(uow.config, s.key, locale) for s in uow.config.pipeline.stages}
+        png = pipeline_chart_png(locale, report, scope_label=report_text(locale, f"scope.{scope}"),
+                                 stage_names=names, currency=uow.config.company.currency, today=day.isoformat(),
+                                 trend=won_trend(uow.session, uow.config, owner_ids, now))
+    except Exception:  # noqa: BLE001 - the digest matters more than its picture
+        log.exception("weekly digest: the pipeline chart could not be drawn; sending the digest without it")
+        return card
+    return replace(card, attachments=(chart_attachment(png, scope=scope, day=day.isoformat()),))

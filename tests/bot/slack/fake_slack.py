@@ -70,6 +70,7 @@ class FakeSlack:
         self.homes: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, str] = {}  # file id -> content
         self.files: dict[str, dict[str, Any]] = {}  # file id -> {title, channel}
+        self.upload_bytes: dict[str, bytes] = {}  # file id -> the bytes as uploaded (binary files)
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens = {TOKEN}
         self.token_teams: dict[str, str] = {}  # tokens of a workspace other than TEAM (auth.test answers it)
@@ -445,7 +446,11 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             return
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
+            raw_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            path = self.path.split("?")[0]
+            if path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes (a PDF, a PNG…), no token
+                fake.upload_bytes[path.rsplit("/", 1)[-1]] = raw_bytes
+            raw = raw_bytes.decode("utf-8", "replace")
             ctype = self.headers.get("Content-Type", "")
             if "json" in ctype or raw.startswith("{"):
                 body = json.loads(raw or "{}")

@@ -155,6 +155,9 @@ def test_the_quote_document_lands_in_the_requesters_dm_as_a_file(slack, fake_sla
     _deal(slack)
     slack.command("U01EMMA", "quote D-1 PRO x10 discount=5")
     assert "Quote document: " in blocks_text(slack.last_response())
-    (file_id, meta), = fake_slack.files.items()
-    assert meta["channel"] == "D01EMMA" and meta["title"].endswith(".html")
-    assert "Acme" in fake_slack.uploads[file_id] and "<html" in fake_slack.uploads[file_id].lower()
+    by_title = {meta["title"]: file_id for file_id, meta in fake_slack.files.items()}
+    assert sorted(by_title) == ["quote-Q-1-D-1-v1.html", "quote-Q-1-D-1-v1.pdf"]  # the HTML and the print PDF
+    assert {meta["channel"] for meta in fake_slack.files.values()} == {"D01EMMA"}
+    html = fake_slack.uploads[by_title["quote-Q-1-D-1-v1.html"]]
+    assert "Acme" in html and "<html" in html.lower()
+    assert fake_slack.upload_bytes[by_title["quote-Q-1-D-1-v1.pdf"]].startswith(b"%PDF-")

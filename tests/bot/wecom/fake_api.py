@@ -12,6 +12,8 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +39,7 @@ class FakeWeCom:
         self.chats: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, dict[str, Any]] = {}  # response_code -> {"task_id", "userid", "used"}
         self.tasks: dict[str, str] = {}  # task_id -> userid
+        self.media: dict[str, dict[str, Any]] = {}  # media_id -> {type, filename, content_type, data}
         self._token: str | None = None
         self._seq = itertools.count(1)
         self._expire_next = 0
@@ -138,12 +141,35 @@ class FakeWeCom:
             return _err(404, f"no such endpoint {endpoint}")
         return handler(query, body or {})
 
+    def _media_upload(self, q: dict[str, str], b: dict[str, Any]) -> dict[str, Any]:
+        kind = q.get("type")
+        if kind not in ("image", "voice", "video", "file"):
+            return _err(40004, "invalid media type")
+        media = b.get("_files", {}).get("media")
+        if not media or not media.get("filename"):
+            return _err(41005, "media data missing")
+        size = len(media["data"] or b"")
+        if size < 5 or size > (10 if kind == "image" else 20) * 1024 * 1024:
+            return _err(40006, "invalid file size")
+        media_id = f"MEDIA{next(self._seq)}"
+        self.media[media_id] = {"type": kind, **media}
+        return {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": "1700000000"}
+
+    def files_to(self, userid: str) -> list[dict[str, Any]]:
+        """The uploaded media ({type, filename, content_type, data}) sent to `userid` as file/image messages."""
+        return [self.media[b[b["msgtype"]]["media_id"]] for b in self.sent_to(userid)
+                if b.get("msgtype") in ("file", "image")]
+
     def _message_send(self, _q: dict[str, str], b: dict[str, Any]) -> dict[str, Any]:
         if b.get("agentid") != self.agent_id:
             return _err(40056, "invalid agentid")
         msgtype = b.get("msgtype")
-        if msgtype not in ("text", "markdown", "template_card"):
+        if msgtype not in ("text", "markdown", "template_card", "file", "image"):
             return _err(40008, "invalid message type")
+        if msgtype in ("file", "image"):
+            media = self.media.get(str(b.get(msgtype, {}).get("media_id")))
+            if media is None or media["type"] != msgtype:
+                return _err(40007, "invalid media_id")
         if msgtype in ("text", "markdown"):
             content = b.get(msgtype, {}).get("content", "")
             if not content:
@@ -253,7 +279,11 @@ class FakeWeCom:
                 body = None
                 if method == "POST":
                     raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                    body = json.loads(raw.decode("utf-8")) if raw else {}
+                    ctype = self.headers.get("Content-Type", "")
+                    if ctype.startswith("multipart/form-data"):  # media/upload
+                        body = {"_files": _multipart(ctype, raw)}
+                    else:
+                        body = json.loads(raw.decode("utf-8")) if raw else {}
                 data = json.dumps(fake.answer(method, endpoint, query, body), ensure_ascii=False).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -271,6 +301,17 @@ class FakeWeCom:
                 pass
 
         return Handler
+
+
+def _multipart(ctype: str, raw: bytes) -> dict[str, dict[str, Any]]:
+    """form field name -> {filename, content_type, data} of a multipart/form-data body."""
+    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+    out: dict[str, dict[str, Any]] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[str(name)] = {"filename": part.get_filename(), "content_type": part.get_content_type(),
+                          "data": part.get_payload(decode=True)}
+    return out
 
 
 def _err(code: int, msg: str) -> dict[str, Any]:
