@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
-from cards.builders.service import money
+from cards.format import compact_money as compact
 from cards.documents.fonts import cjk_font
 from cards.i18n import normalise_locale, translator
 from cards.model import Attachment
@@ -50,21 +50,6 @@ QUOTA = "#c0392b"
 _lock = threading.Lock()
 
 
-def compact(amount: Decimal | float, currency: str, locale: str) -> str:
-    """¥1.2M / ¥120万: short enough for a bar label."""
-    symbol = money(Decimal(0), currency)[:-4]
-    x = float(amount)
-    if normalise_locale(locale) == "zh_CN":
-        for div, unit in ((1e8, "亿"), (1e4, "万")):
-            if abs(x) >= div:
-                return f"{symbol}{_short(x / div)}{unit}"
-        return f"{symbol}{x:,.0f}"
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(x) >= div:
-            return f"{symbol}{_short(x / div)}{unit}"
-    return f"{symbol}{x:,.0f}"
-
-
 def _trend(ax: Any, trend: tuple[TrendWeek, ...], locale: str, scope_label: str, fp: FontProperties,
            c: Callable[[float], str]) -> None:
     xs = list(range(len(trend)))
@@ -88,10 +73,6 @@ def _trend(ax: Any, trend: tuple[TrendWeek, ...], locale: str, scope_label: str,
 def _plain(text: str) -> str:
     """Text as typed: matplotlib reads $…$ as math (two amounts in dollars would turn into a formula)."""
     return text.replace("$", r"\$")
-
-
-def _short(x: float) -> str:
-    return f"{x:,.1f}".removesuffix(".0")
 
 
 def chart_filename(scope: str, day: str) -> str:

@@ -280,8 +280,8 @@ def won_trend(session: Session, config: Config, owner_ids: set[int] | None, now:
               weeks: int = 8) -> tuple[TrendWeek, ...]:
     """Deals won per week (Monday to Sunday, company time) over the last `weeks` weeks, this week last (so far).
     ONE aggregate query whatever the number of deals: a count and a sum per week, bounded by closed_at."""
-    tz = ZoneInfo(config.company.timezone)
-    today = now.astimezone(tz).date()
+    tz = company_tz(config)
+    today = local_date(config, now)
     monday = today - timedelta(days=today.weekday())
     starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     bounds = [datetime.combine(d, time(0), tz).astimezone(timezone.utc) for d in [*starts, monday + timedelta(weeks=1)]]

@@ -13,7 +13,8 @@ from PIL import Image, ImageStat
 from sqlalchemy import select
 
 from bot.processes import build_messengers
-from cards.documents.chart import compact, pipeline_chart_png
+from cards.documents.chart import pipeline_chart_png
+from cards.format import compact_money as compact
 from cards.model import Attachment, Card, Section
 from crm_core.models import OutboxMessage
 from crm_core.queries.pipeline import Forecast, OpenPipeline, Period, PipelineReport, StageRow, won_trend
