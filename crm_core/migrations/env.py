@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import pool
 
@@ -8,6 +10,10 @@ from crm_core.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+if not config.get_main_option("sqlalchemy.url"):
+    # the `alembic` command with the top-level alembic.ini: the same database as `chatcrm`
+    config.set_main_option("sqlalchemy.url",
+                           os.environ.get("DATABASE_URL", "sqlite:///chatcrm.db").replace("%", "%%"))
 
 
 def run_migrations_offline() -> None:
