@@ -178,3 +178,36 @@ def test_alembic_ini_at_the_top_reads_database_url(tmp_path) -> None:  # type: i
     r = subprocess.run([sys.executable, "-m", "alembic", "current"], env=child_env(url), cwd=ROOT,
                        text=True, capture_output=True, timeout=120)
     assert "0014 (head)" in r.stdout, r
+
+
+@pytest.mark.parametrize("how", ["chatcrm", "alembic"])
+def test_a_table_rebuild_on_sqlite_keeps_the_rows_that_reference_it(tmp_path, how: str) -> None:  # type: ignore[no-untyped-def]
+    # 0011 rebuilds `leads` on SQLite (copy, DROP, rename); with foreign keys on, the DROP would empty
+    # lead_identities (ON DELETE CASCADE) — every key of every lead gone without a word.
+    url = f"sqlite:///{tmp_path / 'rebuild.db'}"
+    eng = make_engine(url)
+    cfg = alembic_config(url)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+        conn.execute(text("INSERT INTO users (id, key, name, role, tags, away, active, created_at) VALUES "
+                          "(1, 'li', 'Li', 'rep', '[]', 0, 1, '2026-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO leads (id, name, company, company_key, email, source, tags, score, status, "
+                          "owner_id, assigned_at, reassign_count, duplicate_hits, created_at, updated_at) VALUES "
+                          "(1, 'Ann', 'Acme', 'acme', 'ann@acme.com', 'chat', '[]', 0, 'open', 1, "
+                          "'2026-01-01 00:00:00', 0, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO lead_identities (kind, value, lead_id) VALUES ('email', 'ann@acme.com', 1)"))
+    eng.dispose()
+    if how == "chatcrm":
+        r = _cli(url, "upgrade")
+    else:
+        r = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], env=child_env(url), cwd=ROOT,
+                           text=True, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT kind, value, lead_id FROM lead_identities")).all() == [
+            ("email", "ann@acme.com", 1)]
+        assert conn.scalar(text("SELECT fields FROM leads WHERE id = 1")) in ("{}", {})
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # a pooled connection has them back on
+    eng.dispose()
