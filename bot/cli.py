@@ -63,8 +63,15 @@ def _terminal_logging() -> None:
 def _database_errors(what: str) -> Iterator[None]:
     """A database that is away or busy ends the command with a short message and an error id, not a traceback."""
     from sqlalchemy.exc import DBAPIError
+
+    from crm_core.migrate import MigrationStateError
     try:
         yield
+    except MigrationStateError as exc:
+        err.print(f"[red]{what}: {exc}.[/red]")
+        err.print(f"[red]{what}：数据库的迁移版本表 alembic_version 含有本程序不认识的版本（{', '.join(exc.unknown)}）。"
+                  f"请用写入这些版本的 chatcrm 版本运行，或手动修正 alembic_version。[/red]")
+        raise typer.Exit(1) from None
     except DBAPIError as exc:
         ref = secrets.token_hex(4)
         logging.getLogger("chatcrm.cli").error("%s: database error ref=%s", what, ref, exc_info=exc)
@@ -128,6 +135,59 @@ def db_upgrade() -> None:
     with _database_errors("db upgrade"):
         w.prepare_database()
     typer.echo(f"Database is up to date ({w.engine.url.render_as_string(hide_password=True)}).")
+
+
+def _engine_only():  # type: ignore[no-untyped-def]
+    """The database of DATABASE_URL, without loading the team configuration (db current / downgrade)."""
+    from crm_core.db import make_engine
+    return make_engine(Settings().database_url)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and whether it is at the head (exit 0 at head, 3 behind)."""
+    from crm_core import migrate
+    _terminal_logging()
+    engine = _engine_only()
+    with _database_errors("db current"):
+        rows, head = migrate.current(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if rows == [head]:
+        typer.echo(f"{head} (head) — {where}")
+        return
+    if not rows:
+        typer.echo(f"no migrations applied (head is {head}); run: chatcrm db upgrade — {where}")
+    elif len(rows) > 1:
+        typer.echo(f"{', '.join(rows)} (the old branched history; head is {head}); run: chatcrm db upgrade — {where}")
+    else:
+        typer.echo(f"{rows[0]} (behind head {head}); run: chatcrm db upgrade — {where}")
+    raise typer.Exit(3)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0013, or 'base' for an empty schema")],
+                 yes: Annotated[bool, typer.Option("--yes", help="Confirm: tables and columns added after REVISION are dropped with their data")] = False) -> None:
+    """Take the schema back to REVISION (drops what later migrations added, with its data). Needs --yes."""
+    from alembic.util import CommandError
+
+    from crm_core import migrate
+    _terminal_logging()
+    engine = _engine_only()
+    if not yes:
+        err.print(f"[red]db downgrade drops the tables and columns added after {revision}, with their data. "
+                  f"Stop every chatcrm process, back up, then run: chatcrm db downgrade {revision} --yes[/red]")
+        err.print(f"[red]db downgrade 会删除 {revision} 之后新增的表和列及其数据。请先停止所有 chatcrm 进程并备份，"
+                  f"再运行：chatcrm db downgrade {revision} --yes[/red]")
+        raise typer.Exit(2)
+    with _database_errors("db downgrade"):
+        try:
+            migrate.downgrade(engine, revision)
+        except (CommandError, migrate.MigrationStateError) as exc:
+            err.print(f"[red]db downgrade: {exc}. Type a revision listed by `alembic history`, e.g. 0013, or base.[/red]")
+            err.print(f"[red]db downgrade：{exc}。请输入 `alembic history` 列出的版本号，如 0013，或 base。[/red]")
+            raise typer.Exit(2) from None
+    rows, head = migrate.current(engine)
+    typer.echo(f"Database is at {', '.join(rows) or 'base'} (head is {head}); `chatcrm db upgrade` brings it back.")
 
 
 @app.command()

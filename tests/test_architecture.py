@@ -60,6 +60,9 @@ def test_time_is_never_read_directly(package: str) -> None:
 def test_nothing_below_the_entry_points_reads_the_environment(package: str) -> None:
     offenders = [str(p.relative_to(ROOT)) for p in sources(package) if "os.environ" in p.read_text(encoding="utf-8")
                  or "os.getenv" in p.read_text(encoding="utf-8")]
+    # Alembic's env.py is an entry point of its own (the plain `alembic` command with alembic.ini runs it):
+    # it reads DATABASE_URL only when no URL was handed to it, as chatcrm always does (crm_core.migrate).
+    offenders = [o for o in offenders if o != "crm_core/migrations/env.py"]
     assert offenders == []
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import pool
 
@@ -8,6 +10,10 @@ from crm_core.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+if not config.get_main_option("sqlalchemy.url"):
+    # the `alembic` command with the top-level alembic.ini: the same database as `chatcrm`
+    config.set_main_option("sqlalchemy.url",
+                           os.environ.get("DATABASE_URL", "sqlite:///chatcrm.db").replace("%", "%%"))
 
 
 def run_migrations_offline() -> None:
@@ -26,6 +32,8 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # as crm_core.migrate.migration_transaction: no cascades from rebuilds
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

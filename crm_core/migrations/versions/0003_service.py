@@ -9,7 +9,7 @@ import crm_core.models.base
 
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

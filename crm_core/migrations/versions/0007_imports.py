@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import crm_core.models.base
 
 revision = "0007"
-down_revision = "0001"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

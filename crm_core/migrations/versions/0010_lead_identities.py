@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import crm_core.models.base
 
 revision = "0010"
-down_revision = "0001"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0011"
-down_revision = "0001"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

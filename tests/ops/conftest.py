@@ -1,0 +1,49 @@
+"""Fixtures for the operations tests: a throwaway database of its own for each test (a fresh SQLite file,
+or a fresh database created beside CHATCRM_TEST_DATABASE_URL's and dropped afterwards)."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("CHATCRM_TEST_DATABASE_URL")
+
+
+def child_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `chatcrm` child process: no outside CHATCRM_/Slack/WeCom settings, this worktree first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATCRM_", "DATABASE_URL", "SLACK_", "WECOM_"))}
+    env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    assert PG_URL
+    name = f"{make_url(PG_URL).database}_ops_{secrets.token_hex(4)}"
+    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database: SQLite always, PostgreSQL too when CHATCRM_TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ops.db'}"
+        return
+    yield request.getfixturevalue("fresh_pg_url")
