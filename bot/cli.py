@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import TaskID
 
 from bot.settings import Settings
+from crm_core import migrate
 from crm_core.config import load_config
+from crm_core.db import make_engine
 from crm_core.errors import ConfigError
 
 app = typer.Typer(help="chatcrm — a CRM you run from chat.", no_args_is_help=True, add_completion=False)
@@ -64,10 +66,9 @@ def _database_errors(what: str) -> Iterator[None]:
     """A database that is away or busy ends the command with a short message and an error id, not a traceback."""
     from sqlalchemy.exc import DBAPIError
 
-    from crm_core.migrate import MigrationStateError
     try:
         yield
-    except MigrationStateError as exc:
+    except migrate.MigrationStateError as exc:
         err.print(f"[red]{what}: {exc}.[/red]")
         err.print(f"[red]{what}：数据库的迁移版本表 alembic_version 含有本程序不认识的版本（{', '.join(exc.unknown)}）。"
                   f"请用写入这些版本的 chatcrm 版本运行，或手动修正 alembic_version。[/red]")
@@ -139,14 +140,12 @@ def db_upgrade() -> None:
 
 def _engine_only():  # type: ignore[no-untyped-def]
     """The database of DATABASE_URL, without loading the team configuration (db current / downgrade)."""
-    from crm_core.db import make_engine
     return make_engine(Settings().database_url)
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and whether it is at the head (exit 0 at head, 3 behind)."""
-    from crm_core import migrate
     _terminal_logging()
     engine = _engine_only()
     with _database_errors("db current"):
@@ -170,7 +169,6 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
     """Take the schema back to REVISION (drops what later migrations added, with its data). Needs --yes."""
     from alembic.util import CommandError
 
-    from crm_core import migrate
     _terminal_logging()
     engine = _engine_only()
     if not yes:
