@@ -17,11 +17,12 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from bot.wiring import Wiring
 from crm_core.clock import Clock
 from crm_core.migrate import alembic_config
+from crm_core.models import OutboxMessage
 from handlers.latency import LATENCY
 from scheduler.leader import LOCK_KEY
 
@@ -44,7 +45,7 @@ SELECT CASE WHEN o.target_type = 'user' THEN COALESCE(u.primary_platform,
 FROM outbox o LEFT JOIN users u ON o.target_type = 'user' AND u.id = o.target_id
 WHERE o.status IN ('pending', 'failed', 'sending', 'dead')
 GROUP BY 1, 2
-""")
+""").bindparams(bindparam("now", type_=OutboxMessage.__table__.c.next_attempt_at.type))  # stored format on SQLite
 _FAILURES = text("""
 SELECT CASE WHEN o.target_type = 'user' THEN COALESCE(u.primary_platform,
             (SELECT MIN(ci.platform) FROM chat_identities ci WHERE ci.user_id = u.id AND ci.platform <> 'console'),
@@ -54,7 +55,13 @@ FROM outbox o LEFT JOIN users u ON o.target_type = 'user' AND u.id = o.target_id
 WHERE o.attempts > 0
 GROUP BY 1
 """)
-_DELIVERIES = text("SELECT platform, COUNT(*) FROM sent_messages GROUP BY platform")
+# A delivery record is written before an uncertain post ("unsure", no message_ref yet) and confirmed after;
+# count the confirmed ones: a platform message reference, or the row finished as sent.
+_DELIVERIES = text("""
+SELECT sm.platform, COUNT(*) FROM sent_messages sm JOIN outbox o ON o.id = sm.outbox_id
+WHERE sm.message_ref IS NOT NULL OR o.status = 'sent'
+GROUP BY sm.platform
+""")
 _JOBS = text("SELECT key, at FROM scheduler_marks WHERE key LIKE 'job-run:%'")
 _INBOX = text("SELECT platform, COUNT(*), MIN(received_at) FROM inbox WHERE status = 'pending' GROUP BY platform")
 _LEADER = text("""
