@@ -14,6 +14,7 @@ one dependency fewer in every container image.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -22,6 +23,8 @@ import sys
 import traceback
 from datetime import UTC, datetime
 from typing import Any
+
+from concurrent.futures import Executor, Future
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,6 +88,20 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
         lg.propagate = True
 
 
+class ContextExecutor(Executor):
+    """Runs each task in a copy of the submitter's context (as asyncio's to_thread does), so work handed to
+    a thread pool after the ack (Bolt's listener threads, the Slack work pool) keeps the request id."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self.inner.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 class RequestIdMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware: the contextvar must reach the endpoint and exception handlers)."""
 
@@ -118,5 +135,5 @@ class RequestIdMiddleware:
             request_id.reset(token)
 
 
-__all__ = ["REQUEST_ID_HEADER", "JsonFormatter", "RequestIdFilter", "RequestIdMiddleware", "configure",
+__all__ = ["REQUEST_ID_HEADER", "ContextExecutor", "JsonFormatter", "RequestIdFilter", "RequestIdMiddleware", "configure",
            "current_request_id", "error_ref", "formatter", "new_id", "request_id"]

@@ -101,3 +101,31 @@ def test_text_format_is_the_default(settings):  # type: ignore[no-untyped-def]
     assert settings.chatcrm_log_format == "text"
     record = logging.LogRecord("chatcrm.x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
     assert formatter("text").format(record).endswith("INFO chatcrm.x: hello world")
+
+
+def test_the_reference_survives_the_hop_to_slacks_thread_pools(slack_wiring, fake_slack, json_log, monkeypatch):  # type: ignore[no-untyped-def]
+    """In production Bolt runs listeners, and the work after the ack, on thread pools: still the request id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.bot.slack.harness import SlackPlayer
+
+    def broken(**_kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(registry.COMMANDS, "help", replace(registry.COMMANDS["help"], fn=broken,
+                                                           wants=frozenset()))
+    w = slack_wiring
+    pools = [ThreadPoolExecutor(max_workers=2), ThreadPoolExecutor(max_workers=2)]
+    w.extras["slack_listener_executor"], w.extras["slack_work_executor"] = pools
+    try:
+        with TestClient(create_app(wiring=w, prepare_database=False), base_url="https://testserver") as client:
+            player = SlackPlayer(client, fake_slack)
+            r = player.post(player.command_body("U01EMMA", "help"), FORM, extra_headers={"X-Request-Id": "pool-req-9"})
+            assert r.status_code == 200
+            posted = fake_slack.wait_for("response_url", 1, timeout=10)
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True)
+    assert "pool-req-9" in json.dumps(posted[-1], ensure_ascii=False)
+    runner_lines = [line for line in lines(json_log) if line["logger"] == "chatcrm.runner"]
+    assert runner_lines and runner_lines[0]["request_id"] == "pool-req-9"
