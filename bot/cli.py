@@ -95,7 +95,7 @@ def _database_errors(what: str) -> Iterator[None]:
 
 
 def _config_problems(exc: ConfigError) -> None:
-    err.print("[red]The configuration has problems:[/red]")
+    err.print("[red]The configuration has problems: / 配置文件有以下问题：[/red]")
     for path, msg in exc.problems:
         err.print(f"  {path}: {msg}", markup=False)  # "[picklists.region]" is text, not rich markup
 

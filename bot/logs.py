@@ -36,7 +36,8 @@ _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SCOPE_KEY = "chatcrm.request_id"  # also kept in the ASGI scope: the 500 handler runs outside this middleware
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName",
+                                                                          "color_message"}  # uvicorn's ANSI copy
 
 
 def new_id() -> str:

@@ -74,3 +74,42 @@ def test_an_invalid_setting_value_is_one_line_too(tmp_path: Path) -> None:
 ], ids=["nothing", "slack-token", "slack-oauth", "wecom"])
 def test_complete_configurations_are_accepted(env: dict[str, str]) -> None:
     assert Settings(_env_file=None, **{k.lower(): v for k, v in env.items()}).missing_variables() == []  # type: ignore[arg-type]
+
+
+def test_serve_with_json_logs_writes_one_json_object_a_line_with_request_ids(tmp_path: Path) -> None:
+    """The real process: CHATCRM_LOG_FORMAT=json reaches every logger (uvicorn's too), and the access line
+    of a request carries the request id the caller sent."""
+    import json
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_VARS)}
+    env = {**base, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'j.db'}",
+           "CHATCRM_LOG_FORMAT": "json", "CHATCRM_EMBEDDED_WORKERS": "0"}
+    err = (tmp_path / "stderr.log").open("w")
+    proc = subprocess.Popen([CHATCRM, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "stderr.log").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", headers={"X-Request-Id": "probe-1"}).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not become ready"
+            time.sleep(0.05)  # polling a subprocess, not waiting for time to pass
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        err.close()
+    records = [json.loads(line) for line in (tmp_path / "stderr.log").read_text().splitlines() if line.strip()]
+    assert records and all({"time", "level", "logger", "message", "request_id"} <= set(r) for r in records)
+    assert any(r["logger"] == "uvicorn.access" and r["request_id"] == "probe-1" and "/readyz" in r["message"]
+               for r in records)
