@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot import api
+from bot.logs import REQUEST_ID_HEADER, SCOPE_KEY, RequestIdMiddleware
 from bot.settings import Settings
 from bot.wiring import Wiring, build
 from crm_core.db import read_only_engine
@@ -21,7 +22,10 @@ log = logging.getLogger("chatcrm.app")
 RETRY_AFTER_SECONDS = 5
 
 
-def error_id() -> str:
+def error_id(request: Request | None = None) -> str:
+    """The id a caller sees for an error: the request's id (bot.logs), so it finds the log lines."""
+    if request is not None and request.scope.get(SCOPE_KEY):
+        return str(request.scope[SCOPE_KEY])
     return secrets.token_hex(6)
 
 
@@ -34,7 +38,7 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 def unavailable_response(ref: str) -> JSONResponse:
-    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS), REQUEST_ID_HEADER: ref},
                         content={"error": "database unavailable", "error_id": ref})
 
 
@@ -44,19 +48,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        ref = error_id()
+        ref = error_id(request)
         if database_unavailable(exc):
             log.error("database unavailable error_id=%s %s %s: %s", ref, request.method, request.url.path,
                       str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
             return unavailable_response(ref)
         log.error("internal error error_id=%s %s %s", ref, request.method, request.url.path, exc_info=exc)
-        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref})
+        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref},
+                            headers={REQUEST_ID_HEADER: ref})
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-        ref = error_id()
-        log.error("internal error error_id=%s %s %s", ref, request.method, request.url.path, exc_info=exc)
-        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref})
+        # Runs in Starlette's outermost middleware, after RequestIdMiddleware has left: the id comes
+        # from the scope and is logged explicitly (extra), so the JSON line carries it too.
+        ref = error_id(request)
+        log.error("internal error error_id=%s %s %s", ref, request.method, request.url.path, exc_info=exc,
+                  extra={"request_id": ref})
+        return JSONResponse(status_code=500, content={"error": "internal error", "error_id": ref},
+                            headers={REQUEST_ID_HEADER: ref})
 
 
 def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None,
@@ -89,6 +98,7 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
     if w.settings.chatcrm_test_crash_after_ack:  # test-only hook (bot/crashpoint.py); inert unless set
         from bot.crashpoint import CrashAfterAck
         app.add_middleware(CrashAfterAck)
+    app.add_middleware(RequestIdMiddleware)  # outermost of ours: every log line of a request carries its id
     app.include_router(api.router)
     reader = read_only_engine(w.engine)  # a health check never takes SQLite's write lock
 
@@ -106,6 +116,8 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
                                          "error": "database unavailable", "error_id": ref})
         return JSONResponse(content={"status": "ok", "database": "ok"})
 
+    from bot.ops import mount as mount_ops  # /readyz and /metrics (docs/operations.md)
+    mount_ops(app, w, reader)
     _mount_platforms(app, w)
     return app
 

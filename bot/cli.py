@@ -27,10 +27,31 @@ app.add_typer(import_app, name="import")
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def _wiring():  # type: ignore[no-untyped-def]
-    from bot.wiring import build
+def _settings(*, platforms: bool = False) -> Settings:
+    """The process settings, or exit 2 with one line (English / Chinese) naming what is wrong: a value
+    that does not parse, or (for the long-running processes, `platforms`) a half-configured platform."""
+    from pydantic import ValidationError
+
+    from bot.settings import half_configuration_line
     try:
-        w = build(Settings())
+        settings = Settings()
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"chatcrm: refusing to start: invalid environment variable {bad} / 拒绝启动：环境变量取值无效 {bad}",
+                   err=True)
+        raise typer.Exit(2) from None
+    problems = settings.missing_variables() if platforms else []
+    if problems:
+        typer.echo(half_configuration_line(problems), err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+def _wiring(*, platforms: bool = False):  # type: ignore[no-untyped-def]
+    from bot.wiring import build
+    settings = _settings(platforms=platforms)
+    try:
+        w = build(settings)
     except ConfigError as exc:
         _config_problems(exc)
         raise typer.Exit(2) from None
@@ -83,9 +104,9 @@ def _database_errors(what: str) -> Iterator[None]:
 
 
 def _config_problems(exc: ConfigError) -> None:
-    err.print("[red]The configuration has problems:[/red]")
+    err.print("[red]The configuration has problems: / 配置文件有以下问题：[/red]")
     for path, msg in exc.problems:
-        err.print(f"  {path}: {msg}")
+        err.print(f"  {path}: {msg}", markup=False)  # "[picklists.region]" is text, not rich markup
 
 
 @app.command()
@@ -95,11 +116,12 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
     import uvicorn
 
     from bot.app import create_app
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    w = _wiring()
+    from bot.logs import configure
+    w = _wiring(platforms=True)
+    configure(w.settings.chatcrm_log_format)
     with _database_errors("serve"):
         application = create_app(wiring=w)  # migrates (a no-op when `chatcrm db upgrade` ran first)
-    uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info")
+    uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info", log_config=None)
 
 
 @app.command()
@@ -118,14 +140,14 @@ def console(as_: Annotated[str, typer.Option("--as", help="The user key to act a
 def worker() -> None:
     """Run the outbox deliverer."""
     from bot import processes
-    processes.run_worker(_wiring())
+    processes.run_worker(_wiring(platforms=True))
 
 
 @app.command()
 def scheduler() -> None:
     """Run the scheduled jobs (SLA, renewals, stale deals, digests)."""
     from bot import processes
-    processes.run_scheduler(_wiring())
+    processes.run_scheduler(_wiring(platforms=True))
 
 
 @db_app.command("upgrade")

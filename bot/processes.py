@@ -21,6 +21,7 @@ import typer
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.console_messenger import ConsoleMessenger
+from bot.logs import configure as configure_logging
 from bot.wiring import Wiring
 from crm_core import inbox
 from handlers.ports import Messenger
@@ -155,7 +156,7 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
 
 
 def run_worker(w: Wiring) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(w.settings.chatcrm_log_format)  # text or json (CHATCRM_LOG_FORMAT)
     w.prepare_database()
     loop = delivery_loop(w)
     recovery = InboxRecovery(w)
@@ -166,7 +167,7 @@ def run_worker(w: Wiring) -> None:
 
 
 def run_scheduler(w: Wiring) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(w.settings.chatcrm_log_format)  # text or json (CHATCRM_LOG_FORMAT)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our jobs log what they do
     w.prepare_database()
     service = scheduler_service(w)

@@ -1,7 +1,13 @@
 """Process settings from the environment (INTERFACE.md). Built once per entry point, passed down."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Variables that only work together (docs/operations.md "Start-up refusals"). A process that finds some of
+# a group set and others missing refuses to start, naming what is missing, rather than run half wired.
+WECOM_VARIABLES = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
 
 
 class Settings(BaseSettings):
@@ -19,6 +25,9 @@ class Settings(BaseSettings):
     # TEST ONLY (tests/reliability/test_kill_after_ack.py): exit the process right after the first inbound
     # request was recorded and acknowledged, before its work. Inert unless set to 1.
     chatcrm_test_crash_after_ack: bool = False
+    # Log lines: "text" (one line a record, for a terminal) or "json" (one JSON object a line, with the
+    # request id of the HTTP request being served; docs/operations.md).
+    chatcrm_log_format: Literal["text", "json"] = "text"
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -63,3 +72,32 @@ class Settings(BaseSettings):
     @property
     def wecom_enabled(self) -> bool:
         return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key)
+
+    def missing_variables(self) -> list[tuple[str, list[str]]]:
+        """Half configurations, as (platform, the variables still missing); empty when every platform is
+        either fully configured or not configured at all."""
+        def unset(*names: str) -> list[str]:
+            return [n for n in names if not getattr(self, n.lower())]
+
+        problems: list[tuple[str, list[str]]] = []
+        oauth = unset("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        if len(oauth) == 1:
+            problems.append(("Slack OAuth", oauth))
+        slack_any = unset("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
+        if len(slack_any) < 4:  # something of Slack is set
+            if not self.slack_signing_secret:
+                problems.append(("Slack", ["SLACK_SIGNING_SECRET"]))
+            elif not self.slack_bot_token and not self.slack_client_id and not self.slack_client_secret:
+                problems.append(("Slack", ["SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"]))
+        wecom = unset(*WECOM_VARIABLES)
+        if 0 < len(wecom) < len(WECOM_VARIABLES):
+            problems.append(("WeCom", wecom))
+        return problems
+
+
+def half_configuration_line(problems: list[tuple[str, list[str]]]) -> str:
+    """One line for the operator, English then Chinese: what is missing, per platform."""
+    en = "; ".join(f"{platform} is half configured, missing {', '.join(names)}" for platform, names in problems)
+    zh = "；".join(f"{platform} 配置不完整，缺少 {'、'.join(names)}" for platform, names in problems)
+    return (f"chatcrm: refusing to start: {en} (set them, or unset that platform's other variables) / "
+            f"拒绝启动：{zh}（请补全，或删除该平台的其他变量）")

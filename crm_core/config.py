@@ -1,6 +1,7 @@
 """The TOML configuration (INTERFACE.md), loaded into pydantic models and validated at start-up."""
 from __future__ import annotations
 
+import difflib
 import tomllib
 from datetime import time
 from decimal import Decimal
@@ -322,19 +323,7 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> "Config":
-        keys = [u.key for u in self.users]
-        problems: list[str] = []
-        if len(set(keys)) != len(keys):
-            problems.append("users: user keys must be unique")
-        known = set(keys)
-        for i, u in enumerate(self.users):
-            if u.manager and u.manager not in known:
-                problems.append(f"users.{i}.manager: no user with key {u.manager!r}")
-            if u.manager == u.key:
-                problems.append(f"users.{i}.manager: a user cannot manage themself")
-        skus = [p.sku.upper() for p in self.products]
-        if len(set(skus)) != len(skus):
-            problems.append("products: skus must be unique")
+        problems = _reference_problems([(u.key, u.manager) for u in self.users], [p.sku for p in self.products])
         problems += self._field_problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -391,6 +380,42 @@ class Config(_Strict):
         return None
 
 
+def _reference_problems(users: list[tuple[Any, Any]], skus: list[Any]) -> list[str]:
+    """Cross-references between users (unique keys, known managers) and unique product skus, as
+    "key.path: message". Also run on the raw file when other parts fail validation (parse_config), so one
+    run of check-config lists every problem; entries of the wrong type are left to the schema errors."""
+    problems: list[str] = []
+    first: dict[str, int] = {}
+    for i, (key, _) in enumerate(users):
+        if isinstance(key, str):
+            if key in first:
+                problems.append(f"users.{i}.key: user keys must be unique; {key!r} is also users.{first[key]}")
+            first.setdefault(key, i)
+    for i, (key, manager) in enumerate(users):
+        if isinstance(manager, str) and manager:
+            if manager not in first:
+                close = difflib.get_close_matches(manager, list(first), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"users.{i}.manager: no user with key {manager!r}{hint}")
+            elif manager == key:
+                problems.append(f"users.{i}.manager: a user cannot manage themself")
+    seen: dict[str, int] = {}
+    for i, sku in enumerate(skus):
+        if isinstance(sku, str):
+            if sku.upper() in seen:
+                problems.append(f"products.{i}.sku: skus must be unique; {sku!r} is also products.{seen[sku.upper()]}")
+            seen.setdefault(sku.upper(), i)
+    return problems
+
+
+def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    users = data.get("users") if isinstance(data.get("users"), list) else []
+    products = data.get("products") if isinstance(data.get("products"), list) else []
+    pairs = [(u.get("key"), u.get("manager")) if isinstance(u, dict) else (None, None) for u in users]
+    skus = [p.get("sku") if isinstance(p, dict) else None for p in products]
+    return [(path, text) for path, _, text in (p.partition(": ") for p in _reference_problems(pairs, skus))]
+
+
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for err in exc.errors():
@@ -409,7 +434,11 @@ def parse_config(data: dict[str, Any]) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc)) from exc
+        problems = _problems(exc)
+        # The cross-reference check runs only once the schema is valid; run it on the raw file too, so
+        # an unknown manager shows up in the same run as a schema error.
+        problems += [p for p in _raw_reference_problems(data) if p not in problems]
+        raise ConfigError(problems) from exc
 
 
 def load_config(path: str | Path | None) -> Config:

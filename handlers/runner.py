@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from contextlib import ExitStack
 from dataclasses import replace
+import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +29,11 @@ from crm_core.errors import DomainError
 from crm_core.models import ProcessedInvocation, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork, UnitOfWorkFactory
-from handlers import registry
+from handlers import latency, registry
 from handlers.grammar import Parsed, UsageError, parse
 from handlers.invocation import Invocation
+from handlers.request_id import current as current_request_id
+from handlers.request_id import error_ref
 
 log = logging.getLogger("chatcrm.runner")
 
@@ -81,6 +83,13 @@ class Runner:
         return Reply(cards=(usage_card(locale, view),))
 
     def run(self, inv: Invocation) -> Reply:
+        started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
+        try:
+            return self._run(inv)
+        finally:
+            latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
+
+    def _run(self, inv: Invocation) -> Reply:
         table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
         reg = table.get(inv.name)
         if reg is None:
@@ -140,8 +149,9 @@ class Runner:
             return Reply.from_dict(row.reply) if row else None
 
     def _internal_error(self, inv: Invocation, locale: str, exc: Exception) -> Reply:
-        ref = secrets.token_hex(4)
-        log.error("internal error ref=%s invocation=%s %s args=%s", ref, inv.kind, inv.name, inv.args, exc_info=exc)
+        ref = error_ref(4)  # the HTTP request's id when serving one (docs/operations.md "Logs")
+        log.error("internal error ref=%s request_id=%s invocation=%s %s args=%s", ref, current_request_id(),
+                  inv.kind, inv.name, inv.args, exc_info=exc)
         return Reply(cards=(internal_error_card(locale, ref),))
 
 

@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from crm_core.company_time import company_tz
 from crm_core.config import Config
+from crm_core.models import SchedulerMark
 from crm_core.uow import UnitOfWorkFactory
 from scheduler.jobs.deals import run_stale_deals
 from scheduler.jobs.digests import run_digests
@@ -79,7 +80,21 @@ class SchedulerService:
             return None
         if produced:
             log.info("job %s: %d", job_id, produced)
+        self._record_run(job_id)
         return produced
+
+    def _record_run(self, job_id: str) -> None:
+        """The job's last successful run, for /metrics (chatcrm_scheduler_job_last_success_timestamp_seconds)."""
+        key = f"job-run:{job_id}"
+        try:
+            with self.uow_factory() as uow:
+                mark = uow.session.get(SchedulerMark, key)
+                if mark is None:
+                    uow.session.add(SchedulerMark(key=key, at=self.clock.now()))
+                else:
+                    mark.at = self.clock.now()
+        except Exception:  # noqa: BLE001 - a missed timestamp must not fail the job (a takeover may race)
+            log.warning("job %s: could not record its run time", job_id, exc_info=True)
 
     def build(self, scheduler: BaseScheduler | None = None) -> BaseScheduler:
         """Register the job table on an APScheduler scheduler (a BackgroundScheduler by default)."""

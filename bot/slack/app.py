@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from bot.logs import ContextExecutor
 from bot.slack import actions, commands, home, modals
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext
@@ -57,6 +58,9 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
                                                                                thread_name_prefix="slack-work"))
     listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                                 thread_name_prefix="slack-listener")
+    # Both pools run tasks in the submitting request's context: log lines and error references of the work
+    # carry the HTTP request id (bot/logs.py, docs/operations.md "Logs").
+    listener_executor, work_executor = ContextExecutor(listener_executor), ContextExecutor(work_executor)
     oauth: OAuthParts | None = None
     gate = WorkspaceGate.from_settings(s)  # only invited workspaces get in (workspaces.py)
     w.slack.workspaces = gate

@@ -47,3 +47,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ops.db'}"
         return
     yield request.getfixturevalue("fresh_pg_url")
+
+
+# The metrics and logging tests reuse the Slack scenario fixtures: a fake Slack API and the real app wired to it.
+from tests.bot.slack.conftest import fake_slack, slack, slack_api, slack_settings, slack_wiring  # noqa: E402,F401

@@ -122,6 +122,14 @@ class FakeSlack:
     def rate_limit(self, method: str, retry_after: int = 7, times: int = 1) -> None:
         self.fail(method, "ratelimited", status=429, retry_after=retry_after, times=times)
 
+    def recover(self, method: str | None = None) -> None:
+        """Drop the failures still queued (for `method`, or all): the outage is over."""
+        with self._lock:
+            if method is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(method, None)
+
     # --- what the app sent ---
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
