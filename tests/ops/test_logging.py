@@ -116,7 +116,7 @@ def test_the_reference_survives_the_hop_to_slacks_thread_pools(slack_wiring, fak
                                                            wants=frozenset()))
     w = slack_wiring
     pools = [ThreadPoolExecutor(max_workers=2), ThreadPoolExecutor(max_workers=2)]
-    w.extras["slack_listener_executor"], w.extras["slack_work_executor"] = pools
+    w.slack.listener_executor, w.slack.work_executor = pools
     try:
         with TestClient(create_app(wiring=w, prepare_database=False), base_url="https://testserver") as client:
             player = SlackPlayer(client, fake_slack)
