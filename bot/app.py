@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.ops import mount as mount_ops  # /readyz and /metrics (docs/operations.md)
 from bot import api
 from bot.logs import REQUEST_ID_HEADER, SCOPE_KEY, RequestIdMiddleware
 from bot.settings import Settings
@@ -116,7 +117,6 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
                                          "error": "database unavailable", "error_id": ref})
         return JSONResponse(content={"status": "ok", "database": "ok"})
 
-    from bot.ops import mount as mount_ops  # /readyz and /metrics (docs/operations.md)
     mount_ops(app, w, reader)
     _mount_platforms(app, w)
     return app

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.progress import TaskID
 
-from bot.settings import Settings
+from bot.logs import configure
+from bot.settings import Settings, half_configuration_line
 from crm_core import migrate
 from crm_core.config import load_config
 from crm_core.db import make_engine
@@ -32,7 +33,6 @@ def _settings(*, platforms: bool = False) -> Settings:
     that does not parse, or (for the long-running processes, `platforms`) a half-configured platform."""
     from pydantic import ValidationError
 
-    from bot.settings import half_configuration_line
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -116,7 +116,6 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
     import uvicorn
 
     from bot.app import create_app
-    from bot.logs import configure
     w = _wiring(platforms=True)
     configure(w.settings.chatcrm_log_format)
     with _database_errors("serve"):

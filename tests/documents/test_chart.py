@@ -21,7 +21,7 @@ from crm_core.queries.pipeline import Forecast, OpenPipeline, Period, PipelineRe
 from crm_core.uow import UnitOfWork
 from handlers.ports import Recipient
 from scheduler.jobs.digests import run_digests
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 
 SHANGHAI = timezone(timedelta(hours=8))
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,7 +1,7 @@
 """/metrics, scraped through the app: what an operator's Prometheus sees while Slack is down and after.
 
 Notifications to Slack users pile up while the fake Slack answers 503 to every chat.postMessage (the
-real deliverer, scheduler.outbox.deliver_due, through the real SlackMessenger); the scrape shows the
+real deliverer, scheduler.delivery.deliver_due, through the real SlackMessenger); the scrape shows the
 backlog growing and the failures counted; when Slack is back the same deliverer drains it and the scrape
 shows nothing left, every delivery counted. The numbers come from the database (one scrape = a handful
 of aggregate queries, counted below), so any web process would report the same.
@@ -21,7 +21,7 @@ from crm_core.db import read_only_engine
 from crm_core.models import InboxItem, OutboxMessage
 from crm_core.outbox import enqueue
 from crm_core.services.users import create_chat_user
-from scheduler.outbox import deliver_due
+from scheduler.delivery import deliver_due
 from scheduler.service import SchedulerService
 from scheduler.leader import AlwaysLeader
 
@@ -153,7 +153,7 @@ def test_inbound_backlog_and_command_latency(slack_wiring, slack_api, slack, clo
 
 def test_last_run_of_each_scheduled_job(slack_wiring, slack_api, clock):
     w = slack_wiring
-    service = SchedulerService(w.session_factory, w.config, clock, AlwaysLeader())
+    service = SchedulerService(w.runner.uow_factory.with_clock(clock), AlwaysLeader())
     assert value(scrape(slack_api), "chatcrm_scheduler_job_last_success_timestamp_seconds", job="stale_deals") == 0
     service.run_job("stale_deals")
     first = clock.now().timestamp()
