@@ -23,7 +23,6 @@ from crm_core.outbox import enqueue
 from crm_core.services.approvals import check_decidable, do_decide, waiting_on
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.help import MY_SECTIONS
 from handlers.invocation import Invocation
 from handlers.notify import on
@@ -64,25 +63,16 @@ def _decide(uow: UnitOfWork, clock: Clock, actor: User, locale: str, approval_id
 
 
 @command("approve")
+@action("approval.approve", value=("approval",))
 def approve_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _decide(uow, clock, actor, locale, inv.args["approval"].id, approve=True, text=inv.args.get("comment"))
 
 
 @command("reject")
+@action("approval.reject", value=("approval",))
 def reject_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, inv.args["approval"].id, approve=False, text=inv.args.get("reason"))
-
-
-@action("approval.approve")
-def approve_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, button_ref(inv, "approval").id, approve=True,
-                   text=inv.args.get("comment"))
-
-
-@action("approval.reject")
-def reject_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    """With a reason (Slack / WeCom collect one in a form) it rejects; without, it says what to type."""
-    ref = button_ref(inv, "approval")
+    """With a reason (typed, or collected by a Slack / WeCom form) it rejects; without, it says what to type."""
+    ref = inv.args["approval"]
     reason = str(inv.args.get("reason") or "").strip()
     if reason:
         return _decide(uow, clock, actor, locale, ref.id, approve=False, text=reason)

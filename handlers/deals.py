@@ -7,7 +7,6 @@ from cards.format import money, stage_name
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.fields import check_lost_reason, picklist_label
-from crm_core.errors import InvalidValue
 from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
 from crm_core.services.closing import do_close
@@ -19,7 +18,6 @@ from crm_core.services.quotes import access_quote
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
-from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view
@@ -52,9 +50,9 @@ def list_my_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) ->
     return _deal_page(uow, actor, locale, scope, int(inv.args.get("offset", 0)))
 
 
-@action("deal.list_more", writes=False)
+@action("deal.list_more", writes=False, value=("scope", "offset"))
 def list_more_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    scope, _, offset = str(inv.args.get("value", "mine:0")).partition(":")
+    scope, offset = str(inv.args.get("scope", "mine")), str(inv.args.get("offset", "0"))
     return _deal_page(uow, actor, locale, scope if scope in ("mine", "team") else "mine",
                       int(offset) if offset.isdecimal() and len(offset) < 10 else 0)
 
@@ -90,10 +88,10 @@ def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User,
     return _card(uow, deal, locale, clock, *notes)
 
 
-@action("deal.amount_from_quote")
+@action("deal.amount_from_quote", value=("quote",))
 def amount_from_quote_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     """The approved quote's "Use quote total as deal amount" button."""
-    quote, _deal = access_quote(uow, actor, button_ref(inv, "quote").id)
+    quote, _deal = access_quote(uow, actor, inv.args["quote"].id)
     deal = access_deal(uow, actor, quote.deal_id, for_update=True)
     if quote.status != "approved" or quote.superseded_at is not None:
         amount = amount_from_quote(uow, deal)  # the latest approved version, or the refusal saying there is none
@@ -135,24 +133,13 @@ def _confirm_back(uow: UnitOfWork, deal: Deal, target: str, locale: str, clock: 
 
 
 @command("advance")
+@action("deal.advance", value=("deal", "shown"))  # D-1:<stage shown>: a stale card changes nothing
+# the Confirm button of a backwards move: D-1:<stage shown>:<target>
+@action("deal.advance_confirm", value=("deal", "shown!", "stage!"), fixed={"confirm": "confirm"},
+        usage=("type: advance D-1 <stage> confirm", "请输入：推进 D-1 <阶段> 确认"))
 def advance_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"),
+    return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"), inv.args.get("shown"),
                     confirmed=inv.args.get("confirm") is not None)
-
-
-@action("deal.advance_confirm")
-def advance_back_confirmed(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    """The Confirm button of a backwards move: value D-1:<stage shown>:<target>; a stale card changes nothing."""
-    shown, _, target = button_detail(inv).partition(":") if button_detail(inv) else ("", "", "")
-    if not shown or not target:
-        raise InvalidValue("button", str(inv.args.get("value", ""))[:40], "type: advance D-1 <stage> confirm",
-                           "请输入：推进 D-1 <阶段> 确认")
-    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, target, shown, confirmed=True)
-
-
-@action("deal.advance")
-def advance_deal_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _advance(uow, clock, actor, locale, button_ref(inv, "deal").id, inv.args.get("stage"), button_detail(inv))
 
 
 @command("won")
@@ -172,6 +159,6 @@ def close_lost(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loca
     return _card(uow, deal, locale, clock, t(locale, "deal.lost", reason=shown))
 
 
-@action("deal.log", writes=False)
+@action("deal.log", writes=False, value=("deal",))
 def log_deal_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    return log_prompt(uow, actor, locale, button_ref(inv, "deal"))
+    return log_prompt(uow, actor, locale, inv.args["deal"])

@@ -16,17 +16,15 @@ from crm_core.models import User
 from crm_core.services.access import access_deal
 from crm_core.services.deals import check_shown_stage, do_set_fields, missing_fields, resolve_stage
 from crm_core.uow import UnitOfWork
-from handlers.common import button_detail, button_ref
 from handlers.deals import _advance
 from handlers.invocation import Invocation
 from handlers.registry import action
 
 
-@action("form.advance")
+@action("form.advance", value=("deal", "shown"))
 def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    ref = button_ref(inv, "deal")
-    deal = access_deal(uow, actor, ref.id, for_update=True)
-    check_shown_stage(uow, deal, button_detail(inv))
+    deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
+    check_shown_stage(uow, deal, inv.args.get("shown"))
     target = resolve_stage(uow, deal, inv.args.get("stage"))
     values = {k: v for k, v in inv.options.items() if str(v).strip()}
     if values:

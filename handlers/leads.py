@@ -9,11 +9,9 @@ from sqlalchemy import select
 from cards.builders.sales import deal_card, lead_card, merge_button, t
 from cards.model import Card, Reply
 from crm_core.clock import Clock
-from crm_core.errors import NotFound
 from crm_core.events import Event, LeadMerged
 from crm_core.models import Lead, LeadMerge, User
 from crm_core.outbox import enqueue
-from crm_core.refs import parse_ref
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
 from crm_core.services.ownership import do_assign_lead, resolve_user
@@ -22,7 +20,6 @@ from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
-from handlers.common import button_detail, button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
@@ -87,19 +84,15 @@ def _convert(uow: UnitOfWork, clock: Clock, actor: User, locale: str, lead_id: i
 
 
 @command("lead convert")
+@action("lead.convert", value=("lead",))
 def convert_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _convert(uow, clock, actor, locale, inv.args["lead"].id, inv.options.get("amount"))
+    # typed: `amount=5万` (an option); a form behind the button sends the amount as an argument
+    return _convert(uow, clock, actor, locale, inv.args["lead"].id, inv.options.get("amount", inv.args.get("amount")))
 
 
-@action("lead.convert")
-def convert_lead_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    ref = button_ref(inv, "lead")
-    return _convert(uow, clock, actor, locale, ref.id, inv.args.get("amount"))
-
-
-@action("lead.log", writes=False)
+@action("lead.log", writes=False, value=("lead",))
 def log_lead_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    return log_prompt(uow, actor, locale, button_ref(inv, "lead"))
+    return log_prompt(uow, actor, locale, inv.args["lead"])
 
 
 def merged_into(uow: UnitOfWork, lead_id: int) -> int | None:
@@ -120,17 +113,9 @@ def _merge(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merged_id: i
 
 
 @command("lead merge")
+@action("lead.merge", value=("lead", "keep@lead!"))
 def merge_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _merge(uow, clock, actor, locale, inv.args["lead"].id, inv.args["keep"].id)
-
-
-@action("lead.merge")
-def merge_leads_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    merged = button_ref(inv, "lead")
-    kept = parse_ref(button_detail(inv) or "", "lead")
-    if kept is None:
-        raise NotFound(ref=str(inv.args.get("value", ""))[:40] or "?")
-    return _merge(uow, clock, actor, locale, merged.id, kept.id)
 
 
 def _split(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merge_id: int) -> Reply:

@@ -15,7 +15,6 @@ from crm_core.outbox import enqueue
 from crm_core.services.orders import do_create_order
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.presentation.quotes import order_view
@@ -29,13 +28,9 @@ def _create(uow: UnitOfWork, clock: Clock, actor: User, locale: str, quote_id: i
 
 
 @command("order")
+@action("quote.order", value=("quote",))
 def create_order(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _create(uow, clock, actor, locale, inv.args["quote"].id)
-
-
-@action("quote.order")
-def create_order_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _create(uow, clock, actor, locale, button_ref(inv, "quote").id)
 
 
 def finance_users(uow: UnitOfWork) -> list[User]:

@@ -20,7 +20,6 @@ from crm_core.queries.people import user_name
 from crm_core.services.access import access_deal
 from crm_core.services.quotes import access_quote, approval_of, do_create_quote, parse_discount
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.presentation.quotes import NOBODY, document_locale, quote_view, role_name
@@ -61,10 +60,10 @@ def show_quote(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Re
     return quote_reply(uow, quote, locale)
 
 
-@action("deal.quote", writes=False)
+@action("deal.quote", writes=False, value=("deal",))
 def quote_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     """The deal card's quote button: the exact command to type and the products (Slack: a modal later)."""
-    deal = access_deal(uow, actor, button_ref(inv, "deal").id)
+    deal = access_deal(uow, actor, inv.args["deal"].id)
     products = uow.config.products
     example = " ".join(f"{p.sku} x{n}" for p, n in zip(products[:2], (10, 5))) or "PRO x10"
     lines = [f"{p.sku} · {p.name} · {fmt_money(Decimal(p.price), deal.currency)}" for p in products]

@@ -17,7 +17,6 @@ from crm_core.services.contracts import (access_contract, create_renewal_deal, d
 from crm_core.services.permissions import visible_owner_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
@@ -64,13 +63,9 @@ def set_contract(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
 
 
 @command("contract renew")
+@action("contract.renew", value=("contract",))
 def renew_contract(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _renew(uow, clock, actor, locale, inv.args["contract"].id)
-
-
-@action("contract.renew")
-def renew_contract_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _renew(uow, clock, actor, locale, button_ref(inv, "contract").id)
 
 
 def _renew(uow: UnitOfWork, clock: Clock, actor: User, locale: str, contract_id: int) -> Reply:

@@ -28,7 +28,6 @@ from crm_core.outbox import enqueue
 from crm_core.refs import Ref
 from crm_core.services.access import access_deal, access_ticket
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
@@ -40,13 +39,9 @@ SWARM_ARCHIVE_KEY = "swarm-archive:{record_type}:{record_id}"
 # --- the command and the buttons ------------------------------------------------------------------------
 
 @command("swarm")
+@action("deal.swarm", value=("record@deal",))
 def open_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
     return swarm_reply(uow, actor, locale, inv.args["record"])
-
-
-@action("deal.swarm")
-def open_deal_swarm(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    return swarm_reply(uow, actor, locale, button_ref(inv, "deal"))
 
 
 def swarm_reply(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:

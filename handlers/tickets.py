@@ -19,7 +19,6 @@ from crm_core.services.access import access_ticket
 from crm_core.services.tickets import csat_recipient, do_ack, do_close, do_open_ticket, near_breach
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.common import button_ref
 from handlers.help import MY_SECTIONS
 from handlers.invocation import Invocation
 from handlers.notify import on
@@ -65,23 +64,15 @@ def _close(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: i
 
 
 @command("ticket ack")
+@action("ticket.ack", value=("ticket",))
 def ack_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _ack(uow, clock, actor, locale, inv.args["ticket"].id)
 
 
-@action("ticket.ack")
-def ack_ticket_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _ack(uow, clock, actor, locale, button_ref(inv, "ticket").id)
-
-
 @command("ticket close")
+@action("ticket.close", value=("ticket",))
 def close_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _close(uow, clock, actor, locale, inv.args["ticket"].id)
-
-
-@action("ticket.close")
-def close_ticket_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _close(uow, clock, actor, locale, button_ref(inv, "ticket").id)
 
 
 # --- notifications -----------------------------------------------------------------------------------

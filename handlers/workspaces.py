@@ -43,23 +43,18 @@ def _decide(uow: UnitOfWork, clock: Clock, actor: User, locale: str, raw: str, *
 
 
 @command("workspace approve")
+@action("workspace.approve", value=("workspace",))
 def workspace_approve(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, str(inv.args["workspace"]), approve=True)
+    # a click answers in place of the card it was on; a typed command has no card to replace
+    return _decide(uow, clock, actor, locale, str(inv.args["workspace"]), approve=True,
+                   replace_original=inv.kind == "action")
 
 
 @command("workspace refuse")
+@action("workspace.refuse", value=("workspace",))
 def workspace_refuse(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, str(inv.args["workspace"]), approve=False)
-
-
-@action("workspace.approve")
-def workspace_approve_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, str(inv.args.get("value", "")), approve=True, replace_original=True)
-
-
-@action("workspace.refuse")
-def workspace_refuse_button(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _decide(uow, clock, actor, locale, str(inv.args.get("value", "")), approve=False, replace_original=True)
+    return _decide(uow, clock, actor, locale, str(inv.args["workspace"]), approve=False,
+                   replace_original=inv.kind == "action")
 
 
 @on(WorkspaceRequested)

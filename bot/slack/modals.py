@@ -1,5 +1,5 @@
-"""Slack modals: log activity, advance stage (the target stage's missing fields), new quote, reject with
-reason, and "Log to CRM" from a message. Opened with `views.open` and the request's trigger id.
+"""Slack modals, the Bolt side: open the view a reply asked for, check a submission, run it, deliver the result.
+The views themselves are built in cards/render/slack_modals.py, their text is cards/builders/modals.py.
 
 A submission is checked field by field first (a bad value comes back as `response_action: errors` on
 that field); then it runs through the shared runner as ONE invocation whose idempotency key is the
@@ -9,205 +9,45 @@ the original `response_url` when there was one, else a DM from the app.
 """
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from decimal import Decimal
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import (
-    ContextBlock,
-    DatePickerElement,
-    InputBlock,
-    MarkdownTextObject,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
-    SectionBlock,
-    StaticSelectElement,
-)
-from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.context import SlackContext, error_text, guarded, message_for, send_attachments
-from cards.builders.sales import kind_label
-from cards.i18n import translator
+from cards.builders.modals import t
+from cards.format import money as format_money
 from cards.model import Reply
-from cards.render.slack import escape_mrkdwn, fit_text
+from cards.render.slack_modals import (
+    ADVANCE,
+    LOG,
+    LOG_MESSAGE,
+    MAX_OPTIONS,
+    QUOTE,
+    REJECT,
+    VALUE,
+    Meta,
+    advance_view,
+    log_message_view,
+    log_view,
+    quote_view,
+    reject_view,
+)
 from crm_core.config import Config
 from crm_core.errors import DomainError
 from crm_core.models import User
 from crm_core.refs import parse_ref
-from crm_core.services.activities import KINDS
 from crm_core.services.deals import list_deals, parse_date
 from crm_core.services.money import parse_money
 from crm_core.services.quotes import parse_discount
 from crm_core.services.users import locale_of
 from handlers.invocation import Invocation
-from cards.format import money as format_money
 
-LOG = "crm.log"
-ADVANCE = "crm.advance"
-QUOTE = "crm.quote"
-REJECT = "crm.reject"
-LOG_MESSAGE = "crm.log_message"  # also the message shortcut's callback id (slack_manifest.yml)
-VALUE = "value"  # the action id of every input element
-MAX_OPTIONS = 100
 _log = logging.getLogger("chatcrm.slack.modals")
-
-CATALOG = {
-    "title.log": {"en": "Log activity", "zh_CN": "记录跟进"},
-    "title.advance": {"en": "Advance stage", "zh_CN": "推进阶段"},
-    "title.quote": {"en": "New quote", "zh_CN": "新建报价"},
-    "title.reject": {"en": "Reject", "zh_CN": "驳回审批"},
-    "title.log_message": {"en": "Log to CRM", "zh_CN": "记录到 CRM"},
-    "submit": {"en": "Save", "zh_CN": "保存"},
-    "close": {"en": "Cancel", "zh_CN": "取消"},
-    "kind": {"en": "Kind", "zh_CN": "类型"},
-    "text": {"en": "What happened", "zh_CN": "内容"},
-    "deal": {"en": "Deal", "zh_CN": "商机"},
-    "product": {"en": "Product", "zh_CN": "产品"},
-    "quantity": {"en": "Quantity", "zh_CN": "数量"},
-    "discount": {"en": "Discount %", "zh_CN": "折扣 %"},
-    "reason": {"en": "Reason", "zh_CN": "原因"},
-    "log.on": {"en": "Log on *{ref}*", "zh_CN": "记录到 *{ref}*"},
-    "advance.intro": {"en": "Move *{ref}* to *{stage}*. These fields are needed first:",
-                      "zh_CN": "将 *{ref}* 推进到「{stage}」，需先填写以下字段："},
-    "quote.intro": {"en": "New quote on *{ref}*. A discount above the approval threshold asks for approval.",
-                    "zh_CN": "为 *{ref}* 新建报价。折扣超过审批门槛时会发起审批。"},
-    "reject.intro": {"en": "Reject *{ref}*. The requester sees your reason.", "zh_CN": "驳回 *{ref}*，申请人会看到原因。"},
-    "log_message.from": {"en": "From a message in {channel}", "zh_CN": "来自 {channel} 的消息"},
-    "no_deals.title": {"en": "No open deals", "zh_CN": "没有进行中的商机"},
-    "no_deals.text": {"en": "You have no open deal to log this on. Create one with /crm deal new <account> amount=<n>.",
-                      "zh_CN": "你还没有可记录的进行中商机。可输入 /crm 商机 新建 <客户> amount=<金额>。"},
-    "e.quantity": {"en": "Type a whole number of at least 1, e.g. 10.", "zh_CN": "请填写不小于 1 的整数，例如 10。"},
-    "e.discount": {"en": "Type a percentage from 0 to 100, e.g. 15.", "zh_CN": "请填写 0 到 100 之间的百分比，例如 15。"},
-    "e.product": {"en": "Choose a product from the list.", "zh_CN": "请从列表中选择产品。"},
-    "e.empty": {"en": "This cannot be empty.", "zh_CN": "不能为空。"},
-    "e.deal": {"en": "Choose a deal from the list.", "zh_CN": "请从列表中选择商机。"},
-    "f.amount": {"en": "Amount", "zh_CN": "金额"},
-    "f.close_date": {"en": "Close date", "zh_CN": "预计成交日期"},
-    "f.contact": {"en": "Contact", "zh_CN": "联系人"},
-    "f.name": {"en": "Deal name", "zh_CN": "商机名称"},
-    "f.account": {"en": "Account", "zh_CN": "客户"},
-    "hint.amount": {"en": "e.g. 250000, 250,000 or 25万", "zh_CN": "例如 250000、250,000 或 25万"},
-}
-t = translator(CATALOG)
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What a modal remembers between opening and submission (its private_metadata, JSON)."""
-
-    ref: str
-    locale: str = "en"
-    response_url: str | None = None
-    channel: str | None = None
-    stage: str | None = None
-    message_ts: str | None = None
-
-    def dump(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, ensure_ascii=False)
-
-    @classmethod
-    def load(cls, raw: str | None) -> "Meta":
-        data = json.loads(raw or "{}")
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-# --- building views -------------------------------------------------------------------------------------
-
-def _view(callback_id: str, title_key: str, meta: Meta, blocks: Sequence[Any], *, submit: bool = True) -> dict[str, Any]:
-    loc = meta.locale
-    view = View(type="modal", callback_id=callback_id, title=t(loc, title_key),
-                submit=t(loc, "submit") if submit else None, close=t(loc, "close"),
-                private_metadata=meta.dump(), blocks=list(blocks))
-    return view.to_dict()  # slack_sdk validates title, metadata and block limits here
-
-
-def _intro(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=fit_text(text, 3000)))
-
-
-def _option(label: str, value: str) -> Option:
-    return Option(text=fit_text(label, 75), value=value[:150])
-
-
-def _kind_input(locale: str, initial: str) -> InputBlock:
-    options = [_option(kind_label(locale, k), k) for k in KINDS]
-    return InputBlock(block_id="kind", label=t(locale, "kind"), element=StaticSelectElement(
-        action_id=VALUE, options=options, initial_option=options[KINDS.index(initial)]))
-
-
-def _text_input(locale: str, block_id: str, label_key: str, initial: str | None = None) -> InputBlock:
-    return InputBlock(block_id=block_id, label=t(locale, label_key), element=PlainTextInputElement(
-        action_id=VALUE, multiline=True, max_length=3000, initial_value=fit_text(initial, 3000) if initial else None))
-
-
-def log_view(meta: Meta) -> dict[str, Any]:
-    loc = meta.locale
-    return _view(LOG, "title.log", meta, [_intro(t(loc, "log.on", ref=meta.ref)), _kind_input(loc, "call"),
-                                          _text_input(loc, "text", "text")])
-
-
-def field_label(locale: str, name: str) -> str:
-    label = t(locale, f"f.{name}")
-    return label if label != f"f.{name}" else name
-
-
-def advance_view(meta: Meta, stage_name: str, fields: Sequence[str]) -> dict[str, Any]:
-    loc = meta.locale
-    blocks: list[Any] = [_intro(t(loc, "advance.intro", ref=meta.ref, stage=escape_mrkdwn(stage_name)))]
-    for name in fields:
-        if name == "close_date":
-            element: Any = DatePickerElement(action_id=VALUE)
-        else:
-            element = PlainTextInputElement(action_id=VALUE, max_length=500,
-                                            placeholder=t(loc, "hint.amount") if name == "amount" else None)
-        blocks.append(InputBlock(block_id=f"field:{name}", label=fit_text(field_label(loc, name), 2000), element=element))
-    return _view(ADVANCE, "title.advance", meta, blocks)
-
-
-def quote_view(meta: Meta, config: Config, money: Callable[[Decimal], str]) -> dict[str, Any]:
-    loc = meta.locale
-    options = [_option(f"{p.sku} · {p.name} · {money(p.price)}", p.sku) for p in config.products[:MAX_OPTIONS]]
-    blocks = [
-        _intro(t(loc, "quote.intro", ref=meta.ref)),
-        InputBlock(block_id="product", label=t(loc, "product"),
-                   element=StaticSelectElement(action_id=VALUE, options=options)),
-        InputBlock(block_id="quantity", label=t(loc, "quantity"),
-                   element=NumberInputElement(action_id=VALUE, is_decimal_allowed=False, min_value=1, initial_value=1)),
-        InputBlock(block_id="discount", label=t(loc, "discount"), optional=True,
-                   element=NumberInputElement(action_id=VALUE, is_decimal_allowed=True, min_value=0, max_value=100)),
-    ]
-    return _view(QUOTE, "title.quote", meta, blocks)
-
-
-def reject_view(meta: Meta) -> dict[str, Any]:
-    loc = meta.locale
-    return _view(REJECT, "title.reject", meta, [_intro(t(loc, "reject.intro", ref=meta.ref)),
-                                                _text_input(loc, "reason", "reason")])
-
-
-def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, channel_name: str | None) -> dict[str, Any]:
-    loc = meta.locale
-    if not deals:
-        return _view(LOG_MESSAGE, "title.log_message", meta,
-                     [_intro(f"*{t(loc, 'no_deals.title')}*\n{t(loc, 'no_deals.text')}")], submit=False)
-    options = [_option(f"{ref} · {name}", ref) for ref, name in deals[:MAX_OPTIONS]]
-    blocks: list[Any] = [
-        InputBlock(block_id="deal", label=t(loc, "deal"), element=StaticSelectElement(
-            action_id=VALUE, options=options, initial_option=options[0] if len(options) == 1 else None)),
-        _kind_input(loc, "note"),
-        _text_input(loc, "text", "text", initial=text),
-    ]
-    if channel_name:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=fit_text(t(loc, "log_message.from", channel=escape_mrkdwn(f"#{channel_name}")), 2000))]))
-    return _view(LOG_MESSAGE, "title.log_message", meta, blocks)
 
 
 # --- opening a form a reply asked for -------------------------------------------------------------------
