@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 
 from bot.console import ConsoleSession
 from bot.settings import Settings
@@ -190,3 +192,22 @@ def outbox_rows(wiring: Wiring) -> Callable[..., list[Any]]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database beside CHATCRM_TEST_DATABASE_URL's, dropped afterwards (start-up,
+    compose and migration tests that must begin from nothing)."""
+    assert PG_URL
+    name = f"{make_url(PG_URL).database}_tmp_{secrets.token_hex(4)}"
+    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -1,15 +1,12 @@
 """Fixtures for the operations tests: a throwaway database of its own for each test (a fresh SQLite file,
-or a fresh database created beside CHATCRM_TEST_DATABASE_URL's and dropped afterwards)."""
+or `fresh_pg_url` from tests/conftest.py: a fresh PostgreSQL database, dropped afterwards)."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("CHATCRM_TEST_DATABASE_URL")
@@ -21,23 +18,6 @@ def child_env(url: str, **extra: str) -> dict[str, str]:
     env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     env.update(extra)
     return env
-
-
-@pytest.fixture
-def fresh_pg_url() -> Iterator[str]:
-    assert PG_URL
-    name = f"{make_url(PG_URL).database}_ops_{secrets.token_hex(4)}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                         {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

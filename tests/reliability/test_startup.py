@@ -4,16 +4,13 @@ heads and the configured users exist once."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 from crm_core.config import load_config
 from crm_core.db import make_engine
@@ -50,23 +47,6 @@ def _assert_at_heads(url: str) -> None:
     finally:
         engine.dispose()
     assert users == len(load_config(None).users)
-
-
-@pytest.fixture
-def fresh_pg_url() -> Iterator[str]:
-    assert PG_URL
-    name = f"{make_url(PG_URL).database}_start_{secrets.token_hex(4)}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                         {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
