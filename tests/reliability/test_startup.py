@@ -18,7 +18,6 @@ from crm_core.migrate import alembic_config
 from crm_core.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("CHATCRM_TEST_DATABASE_URL")
 
 
 def _env(url: str) -> dict[str, str]:
