@@ -125,6 +125,17 @@ def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
                       total=view.quote.total, ref=approval.ref, approver=view.approver))
 
 
+def _replace_approver_card(uow: UnitOfWork, approval: Approval, step: ApprovalStep, locale: str, note: str,
+                           now: datetime) -> None:
+    """The approver's card for this step, updated in place without buttons, with one line saying why
+    (decided, superseded, withdrawn): the one update the three notifiers below share."""
+    ref_key = _step_ref(approval.id, step.level)
+    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
+            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
+            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
+                                  notes=(note,)).to_dict())
+
+
 @on(ApprovalStepDecided)
 def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, ApprovalStepDecided)
@@ -138,10 +149,7 @@ def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
     approver = uow.session.get(User, step.approver_id)
     a_loc = locale_of(approver, uow.config)
     decided = t(a_loc, "approval.decided_by", decision=t(a_loc, f"decision.{event.decision}"), who=who, at=at)
-    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
-            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
-            payload=approval_card(a_loc, approval_view(uow, approval, step.level), actionable=False,
-                                  notes=(decided,)).to_dict())
+    _replace_approver_card(uow, approval, step, a_loc, decided, now)
     # 2. The requester hears about every decision.
     requester = uow.session.get(User, approval.requester_id)
     r_loc = locale_of(requester, uow.config)
@@ -185,11 +193,7 @@ def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
     approver = uow.session.get(User, step.approver_id)
     locale = locale_of(approver, uow.config)
     note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
-    ref_key = _step_ref(approval.id, step.level)
-    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
-            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
-            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
-                                  notes=(note,)).to_dict())
+    _replace_approver_card(uow, approval, step, locale, note, now)
 
 
 @on(ApprovalWithdrawn)
