@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from cards.i18n import normalise_locale
+from cards.i18n import chain
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -22,4 +22,6 @@ def environment() -> Environment:
 
 
 def render(locale: str, name: str, **context: Any) -> str:
-    return environment().get_template(f"{normalise_locale(locale)}/{name}").render(**context).strip()
+    """The template of the reader's locale, else of the next locale in its chain (cards.i18n.chain)."""
+    names = [f"{loc}/{name}" for loc in chain(locale)]
+    return environment().select_template(names).render(**context).strip()

@@ -7,34 +7,7 @@ from dataclasses import dataclass
 from cards.i18n import translator
 from cards.model import Button, Card, Context, Field, Section
 
-CATALOG = {
-    "error.title": {"en": "Cannot do that", "zh_CN": "无法执行"},
-    "internal.title": {"en": "Something went wrong", "zh_CN": "出错了"},
-    "internal.body": {"en": "This is on our side, not yours. Reference: {ref}. Your change was not saved.",
-                      "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改未保存。"},
-    "internal.body_saved": {"en": "This is on our side, not yours. Reference: {ref}. Your change was saved; "
-                                  "do not type it again.",
-                            "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改已保存，请勿重复输入。"},
-    "internal.body_unknown": {"en": "This is on our side, not yours. Reference: {ref}. Check the record before "
-                                    "typing it again: your change may have been saved.",
-                              "zh_CN": "这是系统问题，不是你的操作问题。参考编号：{ref}。本次修改可能已保存，"
-                                       "请先查看记录再决定是否重新输入。"},
-    "saved.title": {"en": "Done earlier: {command}", "zh_CN": "之前的命令已执行：{command}"},
-    "saved.records": {"en": "Saved: {refs}. The answer could not be shown at the time; here it is.",
-                      "zh_CN": "已保存：{refs}。当时未能显示结果，现补发如下。"},
-    "saved.no_records": {"en": "It was carried out. The answer could not be shown at the time; here it is.",
-                         "zh_CN": "已执行完成。当时未能显示结果，现补发如下。"},
-    "saved.nothing": {"en": "Nothing was saved. The answer could not be shown at the time; here it is.",
-                      "zh_CN": "没有保存任何修改。当时未能显示结果，现补发如下。"},
-    "usage.title": {"en": "How to use “{command}”", "zh_CN": "「{command}」的用法"},
-    "usage.unknown": {"en": "I don't know “{word}”.", "zh_CN": "无法识别「{word}」。"},
-    "usage.did_you_mean": {"en": "Did you mean: {suggestions}?", "zh_CN": "你是不是想输入：{suggestions}？"},
-    "usage.help": {"en": "Type help for all commands.", "zh_CN": "输入 帮助 查看全部命令。"},
-    "list.empty": {"en": "Nothing here yet.", "zh_CN": "暂无内容。"},
-    "list.more": {"en": "More", "zh_CN": "更多"},
-    "list.showing": {"en": "Showing {start}–{end}", "zh_CN": "第 {start}–{end} 条"},
-}
-t = translator(CATALOG)
+t = translator("common")
 
 
 def error_card(locale: str, message: str, *, hint: str | None = None) -> Card:

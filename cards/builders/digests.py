@@ -13,18 +13,7 @@ from cards.i18n import translator
 from cards.model import Card, Context, Section
 from cards.templates import render
 
-CATALOG = {
-    "title.daily": {"en": "Daily digest · {scope} · {day}", "zh_CN": "每日简报 · {scope} · {day}"},
-    "title.weekly": {"en": "Weekly digest · {scope} · {day}", "zh_CN": "每周简报 · {scope} · {day}"},
-    "scope.team": {"en": "{name}'s team", "zh_CN": "{name}的团队"},
-    "scope.all": {"en": "everyone", "zh_CN": "全公司"},
-    "footer": {"en": "Win rate over the last 90 days, first response over the last 30 days. "
-                     "Weighted = amount × stage probability; quota is monthly.",
-               "zh_CN": "赢单率按近 90 天计，首次响应按近 30 天计。加权金额 = 金额 × 阶段赢率；目标按月计。"},
-    "minutes": {"en": "{n} min", "zh_CN": "{n} 分钟"},
-    "hours": {"en": "{n} h", "zh_CN": "{n} 小时"},
-}
-t = translator(CATALOG)
+t = translator("digests")
 BAR_WIDTH = 16
 MAX_REPS = 25
 

@@ -7,14 +7,7 @@ from dataclasses import dataclass
 from cards.i18n import translator
 from cards.model import Card, Section
 
-CATALOG = {
-    "home.deals": {"en": "My open deals ({n})", "zh_CN": "我的进行中商机（{n}）"},
-    "home.tasks": {"en": "Tasks due", "zh_CN": "到期任务"},
-    "home.none_deals": {"en": "No open deals. Start one with /crm deal new <account> amount=<n>.",
-                        "zh_CN": "暂无进行中的商机。可输入 /crm 商机 新建 <客户> amount=<金额>。"},
-    "home.none_tasks": {"en": "Nothing due. 🎉", "zh_CN": "暂无到期任务。🎉"},
-}
-t = translator(CATALOG)
+t = translator("home")
 SECTION_MAX = 2500
 
 

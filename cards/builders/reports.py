@@ -13,39 +13,7 @@ from cards.i18n import translator
 from cards.model import Card, Context, Field, Section
 from crm_core.queries.pipeline import Forecast, PipelineReport
 
-CATALOG = {
-    "title": {"en": "Pipeline · {scope}", "zh_CN": "销售漏斗 · {scope}"},
-    "scope.mine": {"en": "my deals", "zh_CN": "我的"},
-    "scope.team": {"en": "my team", "zh_CN": "我的团队"},
-    "scope.all": {"en": "everyone", "zh_CN": "全公司"},
-    "f.open": {"en": "Open deals", "zh_CN": "进行中商机"},
-    "f.win_rate": {"en": "Win rate ({days} d)", "zh_CN": "赢单率（{days} 天）"},
-    "f.lead_response": {"en": "Lead first response ({days} d)", "zh_CN": "线索首次响应（{days} 天）"},
-    "open": {"en": "{n} · {amount} · weighted {weighted}", "zh_CN": "{n} 个 · {amount} · 加权 {weighted}"},
-    "win_rate": {"en": "{rate} ({won} won / {lost} lost)", "zh_CN": "{rate}（赢 {won} / 输 {lost}）"},
-    "lead_response": {"en": "{avg} average over {n} leads", "zh_CN": "平均 {avg}（{n} 条线索）"},
-    "none": {"en": "no data yet", "zh_CN": "暂无数据"},
-    "funnel": {"en": "*Funnel (open deals)*", "zh_CN": "*漏斗（进行中商机）*"},
-    "funnel.row": {"en": "{stage} ({p}%): {n} · {amount} · weighted {weighted}",
-                   "zh_CN": "{stage}（{p}%）：{n} 个 · {amount} · 加权 {weighted}"},
-    "conversion": {"en": "*Stage conversion, last {days} days*", "zh_CN": "*阶段转化率（近 {days} 天）*"},
-    "conversion.row": {"en": "{a} → {b}: {advanced}/{entered} ({rate})",
-                       "zh_CN": "{a} → {b}：{advanced}/{entered}（{rate}）"},
-    "forecast": {"en": "*Forecast vs quota*", "zh_CN": "*预测与目标*"},
-    "forecast.row": {"en": "{period}: {weighted} weighted open + {won} won = {total}",
-                     "zh_CN": "{period}：加权进行中 {weighted} + 已赢单 {won} = {total}"},
-    "forecast.quota": {"en": " · quota {quota} ({pct})", "zh_CN": " · 目标 {quota}（完成 {pct}）"},
-    "forecast.no_quota": {"en": " · no quota set", "zh_CN": " · 未设置目标"},
-    "period.month": {"en": "{start:%b %Y}", "zh_CN": "{start:%Y 年 %m 月}"},
-    "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y} 年第 {q} 季度"},
-    "footer": {"en": "Weighted = amount × stage probability. Quota is per month; the quarter's is 3×.",
-               "zh_CN": "加权金额 = 金额 × 阶段赢率。目标按月计，季度目标为 3 倍。"},
-    "chart.attached": {"en": "The funnel and the forecast vs quota as a picture: {filename}",
-                       "zh_CN": "漏斗与预测对比目标的图片：{filename}"},
-    "chart.summary": {"en": "{n} open deals · {amount} · weighted {weighted}",
-                      "zh_CN": "{n} 个进行中商机 · {amount} · 加权 {weighted}"},
-}
-t = translator(CATALOG)
+t = translator("reports")
 
 
 def _pct(value: Decimal | None, locale: str) -> str:

@@ -7,30 +7,7 @@ from dataclasses import dataclass
 from cards.i18n import translator
 from cards.model import Card, Context, Field, Section
 
-CATALOG = {
-    "swarm.title": {"en": "Swarm · {ref}", "zh_CN": "协作群 · {ref}"},
-    "swarm.requested": {"en": "Creating the swarm channel for {ref} · {name}. The owner, their manager and {tags} "
-                              "are invited; you will see it in your channel list in a moment.",
-                        "zh_CN": "正在为 {ref} · {name} 创建协作群，将邀请负责人、其经理以及{tags}。稍后即可在频道列表中看到。"},
-    "swarm.pending": {"en": "The swarm channel for {ref} is being created; it will appear in a moment.",
-                      "zh_CN": "{ref} 的协作群正在创建中，稍后即可看到。"},
-    "swarm.exists": {"en": "{ref} already has a swarm channel: {channels}", "zh_CN": "{ref} 已有协作群：{channels}"},
-    "swarm.tags_none": {"en": "nobody else", "zh_CN": "其他成员"},
-    "swarm.stage": {"en": "Stage: {from_stage} → {to_stage} (by {who})", "zh_CN": "阶段：{from_stage} → {to_stage}（{who}）"},
-    "swarm.activity": {"en": "{kind} by {who}: {text}", "zh_CN": "{who} 记录了{kind}：{text}"},
-    "swarm.won": {"en": "{ref} · {name}: won", "zh_CN": "{ref} · {name}：赢单"},
-    "swarm.lost": {"en": "{ref} · {name}: lost", "zh_CN": "{ref} · {name}：输单"},
-    "swarm.archived_note": {"en": "This channel is archived now. Thanks, everyone!",
-                            "zh_CN": "本频道即将归档，感谢大家的协作！"},
-    "f.amount": {"en": "Amount", "zh_CN": "金额"},
-    "f.owner": {"en": "Owner", "zh_CN": "负责人"},
-    "f.days_open": {"en": "Days open", "zh_CN": "历时"},
-    "f.activities": {"en": "Activities", "zh_CN": "跟进次数"},
-    "f.reason": {"en": "Reason", "zh_CN": "原因"},
-    "f.closed_by": {"en": "Closed by", "zh_CN": "关闭人"},
-    "days": {"en": "{n} d", "zh_CN": "{n} 天"},
-}
-t = translator(CATALOG)
+t = translator("swarm")
 
 TITLE_NAME_MAX = 100  # keeps every title well inside Slack's 150-character header
 

@@ -23,25 +23,7 @@ from cards.i18n import normalise_locale, translator
 from cards.model import Attachment
 from crm_core.queries.pipeline import PipelineReport, TrendWeek
 
-CATALOG = {
-    "title": {"en": "Pipeline · {scope} · {date}", "zh_CN": "销售漏斗 · {scope} · {date}"},
-    "funnel": {"en": "Open deals by stage", "zh_CN": "进行中商机（按阶段）"},
-    "forecast": {"en": "Forecast vs quota", "zh_CN": "预测与目标"},
-    "amount": {"en": "Amount", "zh_CN": "金额"},
-    "weighted": {"en": "Weighted", "zh_CN": "加权金额"},
-    "won": {"en": "Won", "zh_CN": "已赢单"},
-    "weighted_open": {"en": "Weighted open", "zh_CN": "加权进行中"},
-    "quota": {"en": "Quota", "zh_CN": "目标"},
-    "no_quota": {"en": "no quota set", "zh_CN": "未设置目标"},
-    "stage": {"en": "{name} ({n})", "zh_CN": "{name}（{n} 个）"},
-    "empty": {"en": "no open deals", "zh_CN": "暂无进行中商机"},
-    "pct": {"en": "{pct}% of quota", "zh_CN": "完成 {pct}%"},
-    "trend": {"en": "Won per week, last {n} weeks ({scope})", "zh_CN": "近 {n} 周每周赢单（{scope}）"},
-    "trend.week": {"en": "{d:%b %d}", "zh_CN": "{d:%m-%d}"},
-    "period.month": {"en": "{start:%b %Y}", "zh_CN": "{start:%Y}年{m}月"},  # short: two bars share a narrow axis
-    "period.quarter": {"en": "Q{q} {start:%Y}", "zh_CN": "{start:%Y}年Q{q}"},
-}
-t = translator(CATALOG)
+t = translator("chart")
 
 AMOUNT = "#9ec5e8"
 WEIGHTED = "#1f5f99"

@@ -20,41 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatcrm.documents")
 
 
-CATALOG = {
-    "doc.title": {"en": "Quote {ref}", "zh_CN": "报价单 {ref}"},
-    "doc.meta": {"en": "Version {version} for deal {deal} “{deal_name}” · {date}",
-                 "zh_CN": "商机 {deal}「{deal_name}」第 {version} 版 · {date}"},
-    "doc.customer": {"en": "Customer", "zh_CN": "客户"},
-    "doc.owner": {"en": "Prepared by", "zh_CN": "报价人"},
-    "doc.status": {"en": "Status", "zh_CN": "状态"},
-    "doc.invoice": {"en": "Invoice", "zh_CN": "发票号"},
-    "status.pending": {"en": "waiting for approval", "zh_CN": "待审批"},
-    "status.approved": {"en": "approved", "zh_CN": "已批准"},
-    "status.rejected": {"en": "rejected", "zh_CN": "已驳回"},
-    "status.superseded": {"en": "superseded", "zh_CN": "已被取代"},
-    "status.superseded_by": {"en": "superseded by {ref}", "zh_CN": "已被取代（{ref}）"},
-    "col.product": {"en": "Product", "zh_CN": "产品"},
-    "col.sku": {"en": "SKU", "zh_CN": "编码"},
-    "col.qty": {"en": "Quantity", "zh_CN": "数量"},
-    "col.unit": {"en": "Unit price", "zh_CN": "单价"},
-    "col.total": {"en": "Line total", "zh_CN": "小计"},
-    "sum.subtotal": {"en": "Subtotal", "zh_CN": "合计"},
-    "sum.discount": {"en": "Discount {pct}%", "zh_CN": "折扣 {pct}%"},
-    "sum.tax": {"en": "Tax {pct}%", "zh_CN": "税 {pct}%"},
-    "sum.total": {"en": "Total ({currency})", "zh_CN": "总计（{currency}）"},
-    "terms": {"en": "Terms", "zh_CN": "条款"},
-    "terms.currency": {"en": "Prices are in {currency}; the total includes tax at {tax}%.",
-                       "zh_CN": "价格以 {currency} 计，总计已含 {tax}% 税。"},
-    "terms.payment": {"en": "Payment is due within {days} days of the invoice date.",
-                      "zh_CN": "请于开票之日起 {days} 天内付款。"},
-    "terms.rounding": {"en": "Amounts are computed exactly and the total is rounded once to the currency's "
-                             "smallest unit, so the rows shown may differ from the total by a rounding cent.",
-                       "zh_CN": "金额按精确值计算，仅在总计处按币种最小单位四舍五入一次，因此各行显示的金额与总计可能相差一分。"},
-    "terms.status": {"en": "This quote is binding only once approved.", "zh_CN": "本报价单经批准后生效。"},
-    "page": {"en": "{company} · Quote {ref} · page {page}/{pages}",
-             "zh_CN": "{company} · 报价单 {ref} · 第 {page}/{pages} 页"},
-}
-t = translator(CATALOG)
+t = translator("quote_pdf")
 
 FONT = "doc"
 INK = (34, 34, 34)
