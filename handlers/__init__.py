@@ -6,3 +6,4 @@ from handlers import renewals, reports, tickets  # noqa: F401  (issue 3 B: ticke
 from handlers import workspaces  # noqa: F401  (Slack workspaces: invitations decided by admins)
 from handlers import ownership  # noqa: F401  (data a team can trust: owners really move)
 from handlers import lead_paste  # noqa: F401  (a lead from a pasted signature)
+from handlers import pool  # noqa: F401  (the lead pool, 公海)
