@@ -131,6 +131,3 @@ class UnknownField(DomainError):
         super().__init__("unknown_field.near" if suggestions else "unknown_field", field=field,
                          suggestions=list(suggestions), known=list(known))
 
-
-# Kept for imports: a field error that names the field by its declared label is an InvalidValue.
-InvalidFieldValue = InvalidValue
