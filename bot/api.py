@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError
 
 from bot.wiring import Wiring
+from cards.errors import error_texts
 from crm_core.errors import Conflict, DomainError, NotFound
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, FIELD_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX,
                              control_problem)
@@ -142,14 +143,16 @@ class LeadOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    error: str
+    error: str  # the kind: not_found, forbidden, invalid, conflict, …
+    code: str  # the message code, e.g. deal.already_closed (stable; cards/locales/*.po, area "errors")
     message: str
     message_zh: str
 
 
 def domain_error_response(exc: DomainError, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> JSONResponse:
-    return JSONResponse(status_code=code, content={"error": exc.code.value, "message": exc.msg_format("en"),
-                                                   "message_zh": exc.msg_format("zh_CN")})
+    texts = error_texts(exc)
+    return JSONResponse(status_code=code, content={"error": exc.code.value, "code": exc.key, "message": texts["en"],
+                                                   "message_zh": texts["zh_CN"]})
 
 
 @router.post("/leads", response_model=LeadOut, status_code=201, dependencies=[Depends(require_api_key)],

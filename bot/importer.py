@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.wiring import Wiring
 from cards.escape import csv_cell
+from cards.errors import error_text
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
@@ -92,7 +93,8 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
         # Cells are what people typed: csv_cell keeps a spreadsheet from running `=HYPERLINK(…)` & co.
         writer.writerow([csv_cell(c) for c in ["line", "reason", *columns]])
         for r in result.rejected:
-            writer.writerow([csv_cell(c) for c in [r.line, r.reason, *(r.values.get(c, "") for c in columns)]])
+            writer.writerow([csv_cell(c) for c in [r.line, error_text(r.reason, "en"),
+                                                   *(r.values.get(c, "") for c in columns)]])
     return report
 
 
@@ -126,7 +128,7 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
                 result = import_leads(w.runner.uow_factory, header, _rows(reader), now=w.clock.now(),
                                       batch_size=batch_size, on_batch=advance)
             except DomainError as exc:
-                typer.echo(exc.msg_format("en"), err=True)
+                typer.echo(error_text(exc, "en"), err=True)
                 raise typer.Exit(2) from None
     s = result.stats
     typer.echo(f"read {s.read} rows: {s.created} new leads, {s.merged} merged into existing leads, "

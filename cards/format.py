@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from crm_core.company_time import local_date, local_hhmm, local_now, local_time  # noqa: F401  (one helper, re-exported)
 from crm_core.config import Config
-from cards.i18n import normalise_locale
+from cards.i18n import base_locale, normalise_locale
 from crm_core.services.money import minor_unit, round_money
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
@@ -47,7 +47,7 @@ def stage_name(config: Config, key: str, locale: str) -> str:
     stage = config.pipeline.get(key)
     if stage is None:
         return key
-    return stage.name.zh_CN if locale == "zh_CN" else stage.name.en
+    return str(getattr(stage.name, base_locale(locale)))  # zh-TW and zh_TW read the Chinese label too
 
 
 def compact_money(amount: Decimal | float, currency: str, locale: str) -> str:

@@ -1,12 +1,20 @@
-"""One error hierarchy. Each error carries a code and a message in every supported locale.
+"""One error hierarchy. Each error carries a kind (ErrorCode), a message code and data: no words.
+
+`Conflict("deal.already_closed", ref="D-7", status=Term("status", "won"))`: the message code names a
+sentence in the catalogs under cards/ (area "errors", cards/locales/*.po); the data fills it. cards/errors.py
+renders it in the reader's language (the runner's error card, the REST API's body). Values that are words are
+handed over as data the catalog can say in any language: a `Term` (a closed vocabulary: status, role,
+priority …), a `FieldName`, a bilingual label from the configuration (anything with `.en` and `.zh_CN`), or a
+list of those.
 
 The runner in handlers/ catches DomainError, rolls back and turns it into an error card in the
 actor's language. Anything else is an internal error: logged with an id, the user sees the id.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 class ErrorCode(str, Enum):
@@ -19,85 +27,91 @@ class ErrorCode(str, Enum):
     CONFIG = "config"
 
 
+class Bilingual(Protocol):
+    """A label the configuration declares in both languages (a stage name, a field's name)."""
+
+    en: str
+    zh_CN: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word of a closed vocabulary that cards/ says in the reader's language (catalog area "terms",
+    key "<vocab>.<key>"; an unknown key is shown as it is)."""
+
+    vocab: str
+    key: str
+
+
+@dataclass(frozen=True)
+class FieldName:
+    """A field as an error names it: its key (what a person types) and, if declared, its labels."""
+
+    key: str
+    label: Bilingual | None = None
+
+
 class DomainError(Exception):
+    """`key` is the message code (a msgid of area "errors"); `frame`, if set, is a sentence around it."""
+
     code: ClassVar[ErrorCode] = ErrorCode.INVALID
-    messages: ClassVar[dict[str, str]] = {"en": "{detail}", "zh_CN": "{detail}"}
+    frame: ClassVar[str | None] = None
 
-    def __init__(self, **data: Any) -> None:
+    def __init__(self, key: str, /, **data: Any) -> None:
+        self.key = key
         self.data = data
-        super().__init__(self.msg_format("en"))
-
-    def msg_format(self, locale: str = "en") -> str:
-        template = self.messages.get(locale) or self.messages["en"]
-        try:
-            return template.format(**self.data)
-        except (KeyError, IndexError):
-            return template
+        super().__init__(f"{key} {data}")
 
 
 class NotFound(DomainError):
     code = ErrorCode.NOT_FOUND
-    messages = {
-        "en": "{ref} was not found. Check the reference (for example D-7) and try again.",
-        "zh_CN": "找不到 {ref}。请检查编号（例如 D-7）后重试。",
-    }
+
+    def __init__(self, ref: str) -> None:
+        super().__init__("not_found", ref=ref)
 
 
 class Forbidden(DomainError):
-    code = ErrorCode.FORBIDDEN
-    messages = {
-        "en": "You are not allowed to {what}. Ask the record's owner or their manager.",
-        "zh_CN": "你没有权限{what_zh}。请联系记录负责人或其经理。",
-    }
+    """`key` says what was refused ("forbidden.work_on" = "work on {ref}"); the frame says who to ask."""
 
-    def __init__(self, what: str, what_zh: str | None = None) -> None:
-        super().__init__(what=what, what_zh=what_zh or what)
+    code = ErrorCode.FORBIDDEN
+    frame = "forbidden"
 
 
 class InvalidValue(DomainError):
-    code = ErrorCode.INVALID
-    messages = {
-        "en": "{field} “{value}” is not valid: {hint}",
-        "zh_CN": "{field}「{value}」无效：{hint_zh}",
-    }
+    """`key` is the hint (what to type instead); the frame names the field and what was typed."""
 
-    def __init__(self, field: str, value: Any, hint: str, hint_zh: str | None = None) -> None:
-        super().__init__(field=field, value=value, hint=hint, hint_zh=hint_zh or hint)
+    code = ErrorCode.INVALID
+    frame = "invalid"
+
+    def __init__(self, field: str | FieldName, value: Any, key: str, /, **data: Any) -> None:
+        name = field if isinstance(field, FieldName) else FieldName(field)
+        super().__init__(key, field=name, value=value, **data)
+
+    @property
+    def field(self) -> str:
+        return self.data["field"].key
 
 
 class MissingFields(DomainError):
     code = ErrorCode.MISSING_FIELDS
-    messages = {
-        "en": "{ref} cannot enter {stage} yet. Missing: {fields}. Fill them with: deal set {ref} {example}",
-        "zh_CN": "{ref} 还不能进入「{stage_zh}」。缺少：{fields}。请先填写：商机 set {ref} {example}",
-    }
 
-    def __init__(self, ref: str, stage: str, stage_zh: str, fields: list[str]) -> None:
-        example = " ".join(f"{f}=…" for f in fields)
-        super().__init__(ref=ref, stage=stage, stage_zh=stage_zh, fields=", ".join(fields),
-                         example=example, missing=list(fields))
+    def __init__(self, ref: str, stage: Bilingual, fields: list[FieldName]) -> None:
+        example = " ".join(f"{f.key}=…" for f in fields)
+        super().__init__("missing_fields", ref=ref, stage=stage, fields=list(fields), example=example)
 
     @property
     def missing(self) -> list[str]:
-        return list(self.data["missing"])
+        return [f.key for f in self.data["fields"]]
 
 
 class Conflict(DomainError):
     code = ErrorCode.CONFLICT
-    messages = {"en": "{detail}", "zh_CN": "{detail_zh}"}
-
-    def __init__(self, detail: str, detail_zh: str | None = None) -> None:
-        super().__init__(detail=detail, detail_zh=detail_zh or detail)
 
 
 class StaleAction(DomainError):
     """A click on something that has moved on (already decided, superseded, older version)."""
 
     code = ErrorCode.STALE
-    messages = {"en": "{detail}", "zh_CN": "{detail_zh}"}
-
-    def __init__(self, detail: str, detail_zh: str | None = None) -> None:
-        super().__init__(detail=detail, detail_zh=detail_zh or detail)
 
 
 class ConfigError(Exception):
@@ -112,27 +126,8 @@ class UnknownField(DomainError):
     """A `key=value` whose key is not a field of this record (crm_core/fields.py); nothing is stored."""
 
     code = ErrorCode.INVALID
-    messages = {
-        "en": "Unknown field “{field}”.{hint} Known: {known}. Nothing was changed.",
-        "zh_CN": "未知字段「{field}」。{hint_zh}可用字段：{known}。未做任何修改。",
-    }
 
     def __init__(self, field: str, suggestions: list[str], known: list[str]) -> None:
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        hint_zh = f"你是不是想输入：{'、'.join(suggestions)}？" if suggestions else ""
-        super().__init__(field=field, hint=hint, hint_zh=hint_zh, known=", ".join(known),
-                         suggestions=list(suggestions))
+        super().__init__("unknown_field.near" if suggestions else "unknown_field", field=field,
+                         suggestions=list(suggestions), known=list(known))
 
-
-class InvalidFieldValue(InvalidValue):
-    """InvalidValue that names the field in Chinese too (crm_core/fields.py)."""
-
-    messages = {
-        "en": "{field} “{value}” is not valid: {hint}",
-        "zh_CN": "{field_zh}「{value}」无效：{hint_zh}",
-    }
-
-    def __init__(self, field: str, value: Any, hint: str, hint_zh: str | None = None,
-                 field_zh: str | None = None) -> None:
-        DomainError.__init__(self, field=field, value=value, hint=hint, hint_zh=hint_zh or hint,
-                             field_zh=field_zh or field)

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from crm_core.config import Config, FieldDecl, PicklistChoice
-from crm_core.errors import InvalidFieldValue, UnknownField
+from crm_core.errors import FieldName, InvalidValue, UnknownField
 
 NAME_MAX = 200        # a person's name, a contact
 COMPANY_MAX = 300     # a company / account, a deal name
@@ -36,18 +36,6 @@ NUMBER_MAX = Decimal("1e15")  # numbers and amounts stay below this (Numeric(18,
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-FIELD_ZH = {"name": "姓名", "company": "公司", "email": "邮箱", "phone": "电话", "source": "来源", "region": "地区",
-            "industry": "行业", "product": "产品", "tags": "标签", "amount": "金额", "account": "客户",
-            "contact": "联系人", "reason": "原因", "subject": "主题", "priority": "优先级", "text": "内容",
-            "close_date": "成交日期", "comment": "备注", "level": "客户级别"}
-
-
-def InvalidValue(field: str, value: str, hint: str, hint_zh: str | None = None,  # noqa: N802 - an error factory
-                 field_zh: str | None = None) -> InvalidFieldValue:
-    """The field's error, naming it in the reader's language."""
-    return InvalidFieldValue(field, value, hint, hint_zh, field_zh or FIELD_ZH.get(field, field))
 
 
 def shown(value: str, n: int = 30) -> str:
@@ -71,17 +59,13 @@ def check_text(field: str, value: str | None, max_len: int, *, multiline: bool =
     text = (value or "").strip()
     if not text:
         if required:
-            raise InvalidValue(field, "", "must not be empty", "不能为空")
+            raise InvalidValue(field, "", "value.empty")
         return None
     bad = control_problem(text, multiline=multiline)
     if bad:
-        allowed = " (line breaks and tabs are fine)" if multiline else ""
-        allowed_zh = "（换行和制表符可以）" if multiline else ""
-        raise InvalidValue(field, shown(text), f"remove the control character {bad}{allowed}",
-                           f"请删除控制字符 {bad}{allowed_zh}")
+        raise InvalidValue(field, shown(text), "value.control_multiline" if multiline else "value.control", bad=bad)
     if len(text) > max_len:
-        raise InvalidValue(field, shown(text), f"at most {max_len} characters (this one has {len(text)}); "
-                           "shorten it", f"最多 {max_len} 个字符（当前 {len(text)} 个），请缩短")
+        raise InvalidValue(field, shown(text), "value.too_long", max_len=max_len, length=len(text))
     return text
 
 
@@ -93,11 +77,9 @@ def check_number(field: str, raw: str, *, integer: bool = False) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise InvalidValue(field, shown(raw), "use a number such as 12 or 12.5", "请填写数字，例如 12 或 12.5")
+        raise InvalidValue(field, shown(raw), "number.format")
     if value < 0 or value >= NUMBER_MAX or (integer and value != value.to_integral_value()):
-        kind, kind_zh = ("a whole number", "整数") if integer else ("a number", "数")
-        raise InvalidValue(field, shown(raw), f"use {kind} from 0 to 999999999999999",
-                           f"请填写 0 到 999999999999999 之间的{kind_zh}")
+        raise InvalidValue(field, shown(raw), "number.range_integer" if integer else "number.range")
     return value
 
 
@@ -112,17 +94,12 @@ def resolve_choice(field: str, raw: str, choices: Sequence[PicklistChoice]) -> s
     for c in choices:
         if wanted in {_norm(s) for s in c.spellings()}:
             return c.key
-    raise InvalidValue(field, shown(raw), "one of " + ", ".join(f"{c.key} ({c.en})" for c in choices),
-                       "可选：" + "、".join(f"{c.zh_CN}（{c.key}）" for c in choices))
+    raise InvalidValue(field, shown(raw), "choice.one_of", choices=list(choices))
 
 
-def choice_label(choices: Sequence[PicklistChoice], key: str | None, locale: str) -> str | None:
-    if key is None:
-        return None
-    for c in choices:
-        if c.key == key:
-            return c.zh_CN if locale == "zh_CN" else c.en
-    return key
+def find_choice(choices: Sequence[PicklistChoice], key: str | None) -> PicklistChoice | None:
+    """The choice stored as `key` (cards/labels.py says its label in the reader's language)."""
+    return next((c for c in choices if c.key == key), None)
 
 
 def picklist_value(config: Config, name: str, field: str, raw: str | None, *, max_len: int = SHORT_MAX) -> str | None:
@@ -136,11 +113,10 @@ def picklist_value(config: Config, name: str, field: str, raw: str | None, *, ma
     return resolve_choice(field, text, picklist.choices)
 
 
-def picklist_label(config: Config, name: str, key: str | None, locale: str) -> str | None:
+def picklist_choices(config: Config, name: str) -> list[PicklistChoice] | None:
+    """The choices of `[picklists.<name>]`, None when it is not configured (the field is free text)."""
     picklist = config.picklist(name)
-    if picklist is None or key is None:
-        return key
-    return choice_label(picklist.choices, key, locale)
+    return None if picklist is None else list(picklist.choices)
 
 
 # --- declared custom fields ------------------------------------------------------------------------
@@ -176,25 +152,13 @@ def check_custom(config: Config, decl: FieldDecl, raw: str) -> str:
             try:
                 return date.fromisoformat(text).isoformat()
             except ValueError:
-                raise InvalidValue(decl.key, shown(text), "use YYYY-MM-DD, e.g. 2027-03-31",
-                                   "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
+                raise InvalidValue(decl.key, shown(text), "date.format") from None
         if decl.type == "choice":
             return resolve_choice(decl.key, text, decl_choices(config, decl))
         return text
-    except InvalidFieldValue as exc:
-        exc.data["field_zh"] = decl.name.zh_CN
+    except InvalidValue as exc:
+        exc.data["field"] = FieldName(decl.key, decl.name)  # named by its declared label
         raise
-
-
-def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -> tuple[str, str]:
-    """(field label, value label) of a stored custom field in the reader's language."""
-    decl = find_decl(config, kind, key)
-    if decl is None or decl.key != key:
-        return key, value
-    label = decl.name.zh_CN if locale == "zh_CN" else decl.name.en
-    if decl.type == "choice":
-        return label, choice_label(decl_choices(config, decl), value, locale) or value
-    return label, value
 
 
 def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = ()) -> UnknownField:

@@ -6,7 +6,8 @@ from cards.builders.sales import deal_card, deal_line, t
 from cards.format import money, stage_name
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
-from crm_core.fields import check_lost_reason, picklist_label
+from cards.labels import picklist_label
+from crm_core.fields import check_lost_reason
 from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
 from crm_core.services.closing import do_close
@@ -136,7 +137,7 @@ def _confirm_back(uow: UnitOfWork, deal: Deal, target: str, locale: str, clock: 
 @action("deal.advance", value=("deal", "shown"))  # D-1:<stage shown>: a stale card changes nothing
 # the Confirm button of a backwards move: D-1:<stage shown>:<target>
 @action("deal.advance_confirm", value=("deal", "shown!", "stage!"), fixed={"confirm": "confirm"},
-        usage=("type: advance D-1 <stage> confirm", "请输入：推进 D-1 <阶段> 确认"))
+        usage="button.advance_back")
 def advance_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _advance(uow, clock, actor, locale, inv.args["deal"].id, inv.args.get("stage"), inv.args.get("shown"),
                     confirmed=inv.args.get("confirm") is not None)

@@ -31,7 +31,7 @@ class Registered:
     writes: bool
     value: tuple[str, ...] = ()  # a button's value, split at ":", onto these argument names
     fixed: tuple[tuple[str, str], ...] = ()  # arguments a button always carries (e.g. confirm)
-    usage: tuple[str, str] | None = None  # (en, zh) what to type when a required part of the value is missing
+    usage: str | None = None  # message code (area "errors") saying what to type when a part of the value is missing
 
 
 COMMANDS: dict[str, Registered] = {}
@@ -58,7 +58,7 @@ def command(name: str, *, writes: bool = True) -> Callable[[HandlerFn], HandlerF
 
 
 def action(name: str, *, writes: bool = True, value: tuple[str, ...] = (), fixed: dict[str, str] | None = None,
-           usage: tuple[str, str] | None = None) -> Callable[[HandlerFn], HandlerFn]:
+           usage: str | None = None) -> Callable[[HandlerFn], HandlerFn]:
     """A button. `value` names the parts of its value: a part named after a reference kind ("deal") is parsed
     as that kind's Ref, "keep@lead" is a lead Ref stored as `keep`, any other name is kept as text. The first
     part is required; "stage!" marks a later one required too (else it is simply absent when empty)."""
@@ -85,7 +85,7 @@ def resolve_button(reg: Registered, inv: Invocation) -> Invocation:
         if not text:
             if required and (kind or i > 0):
                 if reg.usage is not None:
-                    raise InvalidValue("button", raw[:40], reg.usage[0], reg.usage[1])
+                    raise InvalidValue("button", raw[:40], reg.usage)
                 raise NotFound(ref=raw[:40] or "?")
             if not required:
                 continue

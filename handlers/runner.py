@@ -25,6 +25,7 @@ from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.db import read_only
+from cards.errors import error_text
 from crm_core.errors import DomainError
 from crm_core.models import ProcessedInvocation, User
 from crm_core.services.users import locale_of
@@ -107,7 +108,7 @@ class Runner:
                 return self._run_in_transaction(uow, inv, reg, read)
         except DomainError as exc:
             locale = read.locale_or(self, inv.actor_id)
-            return Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale)
+            return Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale)
         except IntegrityError as exc:
             if inv.idempotency_key and _already_processed(self.session_factory, inv.idempotency_key):
                 # Two deliveries of the same request raced; the other one won. Answer with its reply.

@@ -20,8 +20,9 @@ from cards.format import money, pct, stage_name
 from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, short, swarm_line_card, swarm_status_card,
                                   swarm_summary_card, t)
 from cards.model import Card, Reply
+from cards.labels import picklist_label
 from crm_core.company_time import local_time
-from crm_core.fields import TEXT_MAX, picklist_label
+from crm_core.fields import TEXT_MAX
 from crm_core.errors import Conflict, NotFound
 from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event, SwarmRequested
 from crm_core.models import Activity, Approval, Deal, OutboxMessage, StageChange, Swarm, User
@@ -55,8 +56,7 @@ def swarm_reply(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
     if _create_row(uow, ref.kind, ref.id) is not None and not _archive_requested(uow, ref.kind, ref.id):
         return _reply(swarm_status_card(locale, str(ref), name, pending=True))
     if not is_open:
-        raise Conflict(f"{ref} is closed; a swarm channel is only opened for open records.",
-                       f"{ref} 已关闭，只有进行中的记录才能创建协作群。")
+        raise Conflict("swarm.closed", ref=str(ref))
     uow.emit(SwarmRequested(record_type=ref.kind, record_id=ref.id, actor_id=actor.id, reason="command"))
     return _reply(swarm_status_card(locale, str(ref), name, invite_tags=uow.config.swarm.invite_tags))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,145 @@ def test_adapters_open_no_transactions_of_their_own() -> None:
     assert {k: v for k, v in opened.items() if k not in OWN_TRANSACTIONS} == {}
     # An entry no longer needed goes, so the list stays the short list of real exceptions.
     assert sorted(set(OWN_TRANSACTIONS) - set(opened)) == []
+
+
+# --- crm_core speaks in codes, cards/ in words ------------------------------------------------------------
+#
+# crm_core raises DomainErrors with a message code and data (crm_core/errors.py); the sentence for each code
+# is in the catalogs (cards/locales/*.po, area "errors") and cards/errors.py renders it. So crm_core holds no
+# human language, except data tables that read what people type, each allowed here with its reason.
+
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # ideographs, kana, hangul
+CJK_DATA_TABLES = {
+    "crm_core/normalize.py": "legal forms, places and phone prefixes that matching strips from typed names",
+    "crm_core/vocabulary.py": "words people type (12万, 电话, CSV headers) and the renewal deal's stored name",
+    "crm_core/signature.py": "labels, titles, company and address words that read a pasted e-mail signature",
+    "crm_core/sample_config.toml": "the sample configuration: bilingual labels are configuration, not code",
+}
+ERROR_CLASSES = {"DomainError", "NotFound", "Forbidden", "InvalidValue", "InvalidFieldValue", "MissingFields",
+                 "Conflict", "StaleAction", "UnknownField", "ApprovalForbidden"}
+CODE_ARG = {"InvalidValue": 2, "InvalidFieldValue": 2, "require_access": 3}  # else the first argument
+CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+SENTENCE = re.compile(r"[A-Za-z]{2,}[ ,;:][ ]?[A-Za-z]{2,}")
+
+
+def test_crm_core_holds_no_human_language_outside_its_data_tables() -> None:
+    found = {}
+    for path in sorted((ROOT / "crm_core").rglob("*")):
+        rel = path.relative_to(ROOT).as_posix()
+        if not path.is_file() or "__pycache__" in rel or rel in CJK_DATA_TABLES:
+            continue
+        lines = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if CJK.search(line)]
+        if lines:
+            found[rel] = lines
+    assert found == {}
+    assert all((ROOT / rel).exists() for rel in CJK_DATA_TABLES)  # an allowance no longer needed goes
+
+
+def _error_calls(tree: ast.Module) -> list[tuple[str, ast.Call]]:
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+            if name in ERROR_CLASSES or name == "require_access":
+                calls.append((name, node))
+    return calls
+
+
+def _texts(node: ast.AST) -> list[str]:
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_domain_errors_are_given_codes_and_data_never_sentences() -> None:
+    offenders = []
+    for package in PACKAGES:
+        for path in sources(package):
+            if path.name == "errors.py" and package == "crm_core":
+                continue
+            for name, call in _error_calls(ast.parse(path.read_text(encoding="utf-8"))):
+                for arg in [*call.args, *(k.value for k in call.keywords)]:
+                    offenders += [f"{path.relative_to(ROOT)}:{call.lineno} {name}({text[:40]!r})"
+                                  for text in _texts(arg) if SENTENCE.search(text) or CJK.search(text)]
+    assert offenders == []
+
+
+def _resolve(tree: ast.Module, func: str, position: int) -> list[ast.AST]:
+    """The arguments at `position` of every call of `func` in the module (a code handed through a helper)."""
+    return [call.args[position] for call in ast.walk(tree) if isinstance(call, ast.Call)
+            and getattr(call.func, "id", None) == func and len(call.args) > position]
+
+
+def _codes(node: ast.AST, tree: ast.Module, scope: ast.FunctionDef | None) -> tuple[set[str], list[str]]:
+    """The message codes an expression can be: constants, either side of `a if c else b`, or a parameter of
+    the enclosing function (resolved through that function's callers in the module)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}, []
+    if isinstance(node, ast.IfExp):
+        a, bad_a = _codes(node.body, tree, scope)
+        b, bad_b = _codes(node.orelse, tree, scope)
+        return a | b, bad_a + bad_b
+    if isinstance(node, ast.Name) and scope is not None:
+        params = [a.arg for a in scope.args.args]
+        if node.id in params:
+            found: set[str] = set()
+            bad: list[str] = []
+            for arg in _resolve(tree, scope.name, params.index(node.id)):
+                codes, worse = _codes(arg, tree, None)
+                found |= codes
+                bad += worse
+            return found, bad
+    if isinstance(node, ast.Attribute) and node.attr == "usage":
+        return set(), []  # handlers/registry.py: the `usage=` of a registration, collected below
+    return set(), [ast.unparse(node)]
+
+
+def raised_codes() -> tuple[set[str], list[str]]:
+    """Every message code the project raises, read from the source, and the code expressions not understood."""
+    codes: set[str] = set()
+    unknown: list[str] = []
+    for package in PACKAGES:
+        for path in sources(package):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            scopes = {id(n): f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
+            for name, call in _error_calls(tree):
+                position = CODE_ARG.get(name, 0)
+                is_init = name in ERROR_CLASSES and not call.args and not call.keywords
+                if name in ("NotFound", "MissingFields", "UnknownField") or is_init or len(call.args) <= position:
+                    continue  # their codes are fixed in crm_core/errors.py (the super().__init__ calls below)
+                found, bad = _codes(call.args[position], tree, scopes.get(id(call)))
+                codes |= found
+                unknown += [f"{path.relative_to(ROOT)}:{call.lineno} {b}" for b in bad]
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__" \
+                        and path.name == "errors.py" and node.args:
+                    found, _ = _codes(node.args[0], tree, None)
+                    codes |= found
+                if isinstance(node, ast.keyword) and node.arg == "usage" and package == "handlers" \
+                        and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    codes.add(node.value.value)
+                if isinstance(node, ast.Assign) and path.name == "errors.py" and getattr(node.targets[0], "id", "") \
+                        == "frame" and isinstance(node.value, ast.Constant):
+                    codes.add(node.value.value)
+    return codes, unknown
+
+
+def test_every_error_code_raised_has_a_sentence_in_both_catalogs() -> None:
+    from cards.i18n import messages
+
+    codes, unknown = raised_codes()
+    assert unknown == []  # a code the collector cannot see is a code nobody checks
+    assert len(codes) > 100 and all(CODE.match(c) for c in codes), sorted(c for c in codes if not CODE.match(c))
+    for locale in ("en", "zh_CN"):
+        assert sorted(c for c in codes if ("errors", c) not in messages(locale)) == [], locale
+    # and the other way round: a sentence nobody raises any more goes (the renderer's own pieces aside)
+    renderer = {"field.name", "list.sep", "choice"}  # cards/errors.py: how a field, a list, a choice is said
+    assert sorted(k for a, k in messages("en") if a == "errors" and k not in codes | renderer) == []
+
+
+def test_the_code_collector_sees_a_code_handed_through_a_helper(tmp_path: Path) -> None:
+    tree = ast.parse("def check(raw, hint):\n    raise InvalidValue('f', raw, hint)\n\n"
+                     "def use():\n    check('x', 'a.one')\n    check('y', 'a.two' if y else 'a.three')\n")
+    call = next(c for _, c in _error_calls(tree))
+    scope = next(f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "check")
+    assert _codes(call.args[2], tree, scope) == ({"a.one", "a.two", "a.three"}, [])

@@ -38,6 +38,7 @@ from cards.render.slack_modals import (
     reject_view,
 )
 from crm_core.config import Config
+from cards.errors import error_text as domain_error_text
 from crm_core.errors import DomainError
 from crm_core.models import User
 from crm_core.refs import parse_ref
@@ -99,7 +100,7 @@ class Invalid(Exception):
 
 
 def _domain_message(exc: DomainError, locale: str) -> str:
-    return exc.msg_format(locale)[:600]
+    return domain_error_text(exc, locale)[:600]
 
 
 def advance_invocation(view: dict[str, Any], meta: Meta, actor_id: int) -> Invocation:

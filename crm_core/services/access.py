@@ -30,7 +30,7 @@ def access_deal(uow: UnitOfWork, actor: User, deal_id: int, *, for_update: bool 
     if for_update and (deal.owner is None or deal.owner.id != deal.owner_id):
         # the owner changed while we waited for the row lock: PostgreSQL's re-check leaves the joined owner empty
         uow.session.expire(deal, ["owner"])
-    require_access(uow.session, actor, deal.owner_id, f"work on D-{deal_id}", f"操作 D-{deal_id}")
+    require_access(uow.session, actor, deal.owner_id, "forbidden.work_on", ref=f"D-{deal_id}")
     return deal
 
 
@@ -49,7 +49,7 @@ def access_ticket(uow: UnitOfWork, actor: User, ticket_id: int, *, for_update: b
     ticket = load_record(uow.session, Ticket, ticket_id, "ticket", for_update=for_update)
     if not can_work(uow.session, actor, ticket):
         # Same wording as every other refusal; the support team and the owner's managers can help.
-        require_access(uow.session, actor, ticket.owner_id, f"work on T-{ticket_id}", f"处理 T-{ticket_id}")
+        require_access(uow.session, actor, ticket.owner_id, "forbidden.handle", ref=f"T-{ticket_id}")
     return ticket
 
 

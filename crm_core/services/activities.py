@@ -16,15 +16,16 @@ from crm_core.services.leads import access_lead
 from crm_core.services.permissions import require_access
 from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
+from crm_core.vocabulary import ACTIVITY_KIND_ALIASES
 
 KINDS = ("call", "meeting", "email", "note")
-KIND_ALIASES = {"电话": "call", "会议": "meeting", "拜访": "meeting", "邮件": "email", "备注": "note", "笔记": "note"}
+KIND_ALIASES = ACTIVITY_KIND_ALIASES
 
 
 def check_kind(raw: str) -> str:
     kind = KIND_ALIASES.get(raw.strip(), raw.strip().lower())
     if kind not in KINDS:
-        raise InvalidValue("kind", raw, "one of call, meeting, email, note", "可选：call（电话）、meeting（会议）、email（邮件）、note（备注）")
+        raise InvalidValue("kind", raw, "activity.kind")
     return kind
 
 
@@ -32,8 +33,7 @@ def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: 
     kind = check_kind(kind)
     text = check_text("text", text, TEXT_MAX, multiline=True) or ""
     if not text:
-        raise InvalidValue("text", "", f"say what happened, e.g. log {target} {kind} talked about pricing",
-                           f"请写下内容，例如：记录 {target} {kind} 沟通了价格")
+        raise InvalidValue("text", "", "activity.text", target=str(target), kind=kind)
     activity = Activity(kind=kind, text=text, actor_id=actor.id, at=now)
     if target.kind == "deal":
         deal = access_deal(uow, actor, target.id)
@@ -49,8 +49,7 @@ def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: 
         ticket = access_ticket(uow, actor, target.id)
         activity.ticket_id = ticket.id
     else:
-        raise InvalidValue("record", str(target), "log on a deal, lead or ticket: log D-7 call …",
-                           "请记录在商机、线索或工单上：记录 D-7 call …")
+        raise InvalidValue("record", str(target), "activity.record")
     uow.session.add(activity)
     uow.session.flush()
     audit.record(uow.session, actor_id=actor.id, action="activity.log", record_type=target.kind,
@@ -87,9 +86,9 @@ def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetim
     task = uow.session.get(Task, task_id, with_for_update=True)
     if task is None:
         raise NotFound(ref=f"#{task_id}")
-    require_access(uow.session, actor, task.owner_id, f"complete task #{task_id}", f"完成任务 #{task_id}")
+    require_access(uow.session, actor, task.owner_id, "forbidden.complete_task", task=f"#{task_id}")
     if task.done_at is not None:
-        raise Conflict(f"Task #{task_id} is already done.", f"任务 #{task_id} 已经完成。")
+        raise Conflict("task.already_done", task=f"#{task_id}")
     task.done_at = now
     audit.record(uow.session, actor_id=actor.id, action="task.done", record_type="task", record_id=task.id, now=now)
     return task

@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm_core.company_time import local_time
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.config import ROLE_RANK, ApprovalLevel, Config
-from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction
+from crm_core.errors import Conflict, DomainError, ErrorCode, InvalidValue, StaleAction, Term
 from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.queries.people import user_name as _name
@@ -34,15 +34,10 @@ from crm_core.services.records import load_record
 from crm_core.services.permissions import manager_chain
 from crm_core.uow import UnitOfWork
 
-ROLE_ZH = {"rep": "销售", "manager": "经理", "director": "总监", "vp": "副总裁", "admin": "管理员"}
-
-
 class ApprovalForbidden(DomainError):
-    code = ErrorCode.FORBIDDEN
-    messages = {"en": "{detail}", "zh_CN": "{detail_zh}"}
+    """Not this person's step to decide (the message says whose it is)."""
 
-    def __init__(self, detail: str, detail_zh: str) -> None:
-        super().__init__(detail=detail, detail_zh=detail_zh)
+    code = ErrorCode.FORBIDDEN
 
 
 def levels_needed(config: Config, discount_pct: Decimal) -> list[ApprovalLevel]:
@@ -59,10 +54,7 @@ def resolve_approver(session: Session, requester: User, role: str) -> User:
     admin = session.scalar(select(User).where(User.role == "admin", User.active.is_(True), User.id != requester.id)
                            .order_by(User.id).limit(1))
     if admin is None:
-        raise Conflict(f"Nobody can approve a {role}-level discount for {requester.name}: add a manager chain or "
-                       "another admin to the configuration, or quote a smaller discount.",
-                       f"没有人可以审批 {requester.name} 的{ROLE_ZH.get(role, role)}级折扣：请在配置中设置上级或"
-                       "另一位管理员，或降低折扣。")
+        raise Conflict("approval.nobody", role=Term("role", role), name=requester.name)
     return admin
 
 
@@ -117,41 +109,30 @@ def check_decidable(uow: UnitOfWork, actor: User, approval: Approval) -> Approva
     quote = s.get(Quote, approval.quote_id)
     if approval.status == "cancelled" or (quote is not None and quote.superseded_at is not None):
         newer = s.scalar(select(Quote).where(Quote.deal_id == approval.deal_id, Quote.superseded_at.is_(None)))
-        newer_txt = f" by {newer.ref} (v{newer.version})" if newer else ""
-        newer_zh = f"（新版本 {newer.ref}，v{newer.version}）" if newer else ""
-        raise StaleAction(f"{ref} is for Q-{approval.quote_id}, which was superseded{newer_txt}; nothing changed.",
-                          f"{ref} 对应的报价 Q-{approval.quote_id} 已被新版本取代{newer_zh}，本次未做修改。")
+        quote_ref = f"Q-{approval.quote_id}"
+        if newer is not None:
+            raise StaleAction("approval.superseded_by", ref=ref, quote=quote_ref, newer=newer.ref, version=newer.version)
+        raise StaleAction("approval.superseded", ref=ref, quote=quote_ref)
     if approval.status == "withdrawn":
         deal = s.get(Deal, approval.deal_id)
         closed = deal.status if deal else "closed"
-        raise StaleAction(f"{ref} was withdrawn when D-{approval.deal_id} was closed ({closed}) at "
-                          f"{_when(uow, approval.decided_at)}; there is nothing to decide any more.",
-                          f"D-{approval.deal_id} 已于 {_when(uow, approval.decided_at)} "
-                          f"{'赢单' if closed == 'won' else '输单'}，{ref} 已撤回，无需再审批。")
+        raise StaleAction("approval.withdrawn", ref=ref, deal=f"D-{approval.deal_id}", status=Term("status", closed),
+                          when=_when(uow, approval.decided_at))
     if approval.status != "pending":
         last = max((st for st in approval.steps if st.decided_at), key=lambda st: st.level, default=None)
         who = _name(s, last.decided_by_id) if last else "?"
         when = _when(uow, last.decided_at if last else approval.decided_at)
-        zh_status = "批准" if approval.status == "approved" else "驳回"
-        raise StaleAction(f"{ref} was already {approval.status} by {who} at {when}; nothing changed.",
-                          f"{ref} 已于 {when} 由 {who} {zh_status}，本次未做修改。")
+        raise StaleAction("approval.decided", ref=ref, status=Term("decision", approval.status), who=who, when=when)
     if actor.id == approval.requester_id:
-        raise ApprovalForbidden(f"You requested {ref}, so you cannot decide it; it waits for "
-                                f"{_name(s, _step(approval).approver_id)}.",
-                                f"{ref} 是你发起的审批，不能自己审批；正在等待 {_name(s, _step(approval).approver_id)} 处理。")
+        raise ApprovalForbidden("approval.own", ref=ref, approver=_name(s, _step(approval).approver_id))
     step = _step(approval)
     mine = [st for st in approval.steps if st.decided_by_id == actor.id and st.level < step.level]
     if mine and actor.id != step.approver_id:
-        raise StaleAction(f"You already approved level {mine[-1].level} of {ref} at {_when(uow, mine[-1].decided_at)}; "
-                          f"it now waits for {_name(s, step.approver_id)} ({step.role}). Nothing changed.",
-                          f"你已于 {_when(uow, mine[-1].decided_at)} 批准 {ref} 的第 {mine[-1].level} 级；"
-                          f"现在等待 {_name(s, step.approver_id)}（{ROLE_ZH.get(step.role, step.role)}）处理，本次未做修改。")
+        raise StaleAction("approval.already_yours", ref=ref, level=mine[-1].level, when=_when(uow, mine[-1].decided_at),
+                          approver=_name(s, step.approver_id), role=Term("role", step.role))
     if actor.id != step.approver_id and not actor.is_admin:
-        raise ApprovalForbidden(
-            f"{ref} waits for {_name(s, step.approver_id)} ({step.role}, level {step.level} of "
-            f"{approval.levels_needed}); only they or an admin can decide it.",
-            f"{ref} 正在等待 {_name(s, step.approver_id)}（{ROLE_ZH.get(step.role, step.role)}，第 {step.level}/"
-            f"{approval.levels_needed} 级）审批，只有该审批人或管理员可以处理。")
+        raise ApprovalForbidden("approval.not_yours", ref=ref, approver=_name(s, step.approver_id),
+                                role=Term("role", step.role), level=step.level, levels=approval.levels_needed)
     return step
 
 
@@ -176,8 +157,7 @@ def do_decide(uow: UnitOfWork, actor: User, approval_id: int, *, approve: bool, 
     step = check_decidable(uow, actor, approval)
     text = check_text("reason" if not approve else "comment", text, TEXT_MAX, multiline=True)
     if not approve and not text:
-        raise InvalidValue("reason", "", f"say why, e.g. reject {approval.ref} discount too deep for this volume",
-                           f"请写明原因，例如：驳回 {approval.ref} 该数量下折扣过大")
+        raise InvalidValue("reason", "", "approval.reason", ref=approval.ref)
     step.status = "approved" if approve else "rejected"
     step.decided_by_id, step.decided_at, step.comment = actor.id, now, text
     quote = uow.session.get(Quote, approval.quote_id)
@@ -199,8 +179,7 @@ def do_decide(uow: UnitOfWork, actor: User, approval_id: int, *, approve: bool, 
     try:
         uow.session.flush()
     except StaleDataError:
-        raise StaleAction(f"{ref} was decided by someone else at this very moment; nothing changed.",
-                          f"{ref} 恰好在此刻已被他人处理，本次未做修改。") from None
+        raise StaleAction("approval.race", ref=ref) from None
     audit.record(uow.session, actor_id=actor.id, action="approval.approve" if approve else "approval.reject",
                  record_type="approval", record_id=approval.id, now=now, level=step.level, role=step.role,
                  quote_id=approval.quote_id, text=text, result=approval.status)

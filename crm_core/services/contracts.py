@@ -31,6 +31,7 @@ from crm_core.services.orders import overdue_orders_count
 from crm_core.services.permissions import require_access, visible_owner_ids
 from crm_core.services.tickets import open_counts_by_account
 from crm_core.uow import UnitOfWork
+from crm_core.vocabulary import CONTRACT_FIELD_ALIASES, RENEWAL_WORD
 
 TICKETS_TO_ZERO = 4
 OVERDUE_TO_ZERO = 2
@@ -108,8 +109,7 @@ def do_create_contract(uow: UnitOfWork, *, account_id: int, owner_id: int, start
                        actor_id: int | None = None, currency: str | None = None) -> Contract:
     end = end or start + timedelta(days=uow.config.renewals.default_term_days)
     if end <= start:
-        raise InvalidValue("end", end.isoformat(), "the end date must be after the start date",
-                           "结束日期必须晚于开始日期")
+        raise InvalidValue("end", end.isoformat(), "contract.end_after_start")
     contract = Contract(account_id=account_id, owner_id=owner_id, deal_id=deal_id, start_date=start, end_date=end,
                         value=value, currency=currency or uow.config.company.currency, usage_pct=100, nps=None,
                         created_at=now, updated_at=now)
@@ -143,41 +143,37 @@ def can_see(session: Session, actor: User, contract: Contract) -> bool:
 def access_contract(uow: UnitOfWork, actor: User, contract_id: int, *, for_update: bool = False) -> Contract:
     contract = load_record(uow.session, Contract, contract_id, "contract", for_update=for_update)
     if not can_see(uow.session, actor, contract):
-        require_access(uow.session, actor, contract.owner_id, f"work on C-{contract_id}", f"操作 C-{contract_id}")
+        require_access(uow.session, actor, contract.owner_id, "forbidden.work_on", ref=f"C-{contract_id}")
     return contract
 
 
-def _int_in(raw: str, field: str, low: int, high: int, hint: str, hint_zh: str) -> int:
-    text = raw.strip().rstrip("%％")
+def _int_in(raw: str, field: str, low: int, high: int, hint: str, ref: str) -> int:
+    text = raw.strip().rstrip("%\uff05")  # 80% or 80％ (full width)
     try:
         value = int(text)
     except ValueError:
-        raise InvalidValue(field, raw, hint, hint_zh) from None
+        raise InvalidValue(field, raw, hint, ref=ref) from None
     if not low <= value <= high:
-        raise InvalidValue(field, raw, hint, hint_zh)
+        raise InvalidValue(field, raw, hint, ref=ref)
     return value
 
 
 def do_set_contract(uow: UnitOfWork, actor: User, contract: Contract, values: dict[str, str], *,
                     now: datetime) -> list[str]:
     """Set usage (0–100 %) and/or NPS (−100..100; "none" clears it). Validates everything first."""
-    example = f"contract set {contract.ref} usage=80 nps=30"
-    example_zh = f"合同 设置 {contract.ref} usage=80 nps=30"
+    ref = contract.ref
     if not values:
-        raise InvalidValue("fields", "", f"say what to set, e.g. {example}", f"请说明要设置的内容，例如：{example_zh}")
+        raise InvalidValue("fields", "", "contract.set_what", ref=ref)
     parsed: dict[str, int | None] = {}
     for raw_key, raw in values.items():
-        key = {"usage_pct": "usage", "使用率": "usage"}.get(raw_key.lower(), raw_key.lower())
+        key = CONTRACT_FIELD_ALIASES.get(raw_key.lower(), raw_key.lower())
         if key == "usage":
-            parsed["usage"] = _int_in(raw, "usage", 0, 100, f"a percentage from 0 to 100, e.g. {example}",
-                                      f"请填写 0–100 的百分比，例如：{example_zh}")
+            parsed["usage"] = _int_in(raw, "usage", 0, 100, "contract.usage", ref)
         elif key == "nps":
             parsed["nps"] = None if raw.strip().lower() in ("none", "-", "") else _int_in(
-                raw, "nps", -100, 100, f"a number from -100 to 100, e.g. {example}",
-                f"请填写 -100 到 100 之间的数字，例如：{example_zh}")
+                raw, "nps", -100, 100, "contract.nps", ref)
         else:
-            raise InvalidValue("field", raw_key, f"contracts take usage= and nps=, e.g. {example}",
-                               f"合同可设置 usage= 和 nps=，例如：{example_zh}")
+            raise InvalidValue("field", raw_key, "contract.fields", ref=ref)
     if "usage" in parsed:
         contract.usage_pct = int(parsed["usage"])  # type: ignore[arg-type]
     if "nps" in parsed:
@@ -202,7 +198,7 @@ def renewals_due(session: Session, config: Config, owner_ids: set[int] | None, n
 
 
 def renewal_deal_name(config: Config, contract: Contract) -> str:
-    word = "续约" if config.company.locale == "zh_CN" else "renewal"
+    word = RENEWAL_WORD.get(config.company.locale, RENEWAL_WORD["en"])
     return f"{contract.account.name} {word} {contract.ref}"[:300]
 
 

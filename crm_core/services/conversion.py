@@ -26,8 +26,7 @@ def do_convert_lead(uow: UnitOfWork, actor: User, lead_id: int, *, amount: Decim
                     now: datetime) -> Conversion:
     lead = access_lead(uow, actor, lead_id)
     if lead.status == "converted":
-        raise Conflict(f"{lead.ref} was already converted to D-{lead.converted_deal_id}.",
-                       f"{lead.ref} 已转化为 D-{lead.converted_deal_id}。")
+        raise Conflict("lead.already_converted", ref=lead.ref, deal=f"D-{lead.converted_deal_id}")
     owner = lead.owner
     account = find_or_create_account(uow, lead.company or lead.name, owner=owner, now=now,
                                      industry=lead.industry, region=lead.region)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm_core.config import Config, Stage
 from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
-from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
+from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
 from crm_core.services import audit
@@ -30,8 +30,7 @@ def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: D
                    name: str | None, close_date: date | None, now: datetime, owner: User | None = None,
                    contact: Contact | None = None, lead_id: int | None = None) -> Deal:
     if not account_name.strip():
-        raise InvalidValue("account", "", "name the customer, e.g. deal new Acme amount=50000",
-                           "请填写客户名称，例如：商机 新建 某某科技 amount=50000")
+        raise InvalidValue("account", "", "deal.account")
     check_close_date(uow, close_date, now)
     owner = owner or actor
     name = check_text("name", name, COMPANY_MAX)
@@ -55,8 +54,7 @@ def normalise_field_name(name: str) -> str:
     key = name.strip().lower()
     key = FIELD_ALIASES.get(key, key)
     if not key or not set(key) <= _FIELD_NAME_OK or len(key) > 40:
-        raise InvalidValue("field", name, "field names use letters, digits and _, e.g. budget=yes",
-                           "字段名只能用字母、数字和下划线，例如 budget=yes")
+        raise InvalidValue("field", name, "deal.field_name")
     return key
 
 
@@ -64,7 +62,7 @@ def parse_date(raw: str, field: str = "close_date") -> date:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidValue(field, raw, "use YYYY-MM-DD, e.g. 2027-03-31", "请使用 YYYY-MM-DD 格式，例如 2027-03-31") from None
+        raise InvalidValue(field, raw, "date.format") from None
 
 
 def deal_field_key(config: Config, raw_key: str) -> str:
@@ -90,11 +88,8 @@ def check_close_date(uow: UnitOfWork, close_date: date | None, now: datetime, *,
         return
     today = local_date(uow.config, now)
     if close_date < today:
-        raise InvalidValue("close_date", close_date.isoformat(),
-                           f"that date has passed (today is {today.isoformat()}); give the date you now expect, "
-                           f"e.g. deal set {ref} close={(today + timedelta(days=30)).isoformat()}",
-                           f"该日期已过（今天是 {today.isoformat()}）；请填写现在预计的成交日期，例如："
-                           f"商机 设置 {ref} close={(today + timedelta(days=30)).isoformat()}")
+        raise InvalidValue("close_date", close_date.isoformat(), "deal.close_passed", today=today.isoformat(),
+                           ref=ref, suggested=(today + timedelta(days=30)).isoformat())
 
 
 def latest_approved_quote(uow: UnitOfWork, deal: Deal) -> Quote | None:
@@ -107,8 +102,7 @@ def amount_from_quote(uow: UnitOfWork, deal: Deal) -> str:
     """`deal set D-1 amount=quote`: the latest approved quote's total, as the text do_set_fields parses."""
     quote = latest_approved_quote(uow, deal)
     if quote is None:
-        raise Conflict(f"{deal.ref} has no approved quote yet; give the amount itself: deal set {deal.ref} amount=50000",
-                       f"{deal.ref} 还没有已批准的报价；请直接填写金额：商机 设置 {deal.ref} amount=50000")
+        raise Conflict("deal.no_approved_quote", ref=deal.ref)
     return str(quote.total)
 
 
@@ -123,8 +117,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     `owner` is let through by the validation but not stored here: the deal handler transfers ownership.
     """
     if not values:
-        raise InvalidValue("fields", "", f"say what to set, e.g. deal set {deal.ref} close=2027-03-31 budget=yes",
-                           f"请说明要填写的字段，例如：商机 set {deal.ref} close=2027-03-31 budget=yes")
+        raise InvalidValue("fields", "", "deal.set_what", ref=deal.ref)
     parsed: dict[str, Any] = {}
     config = uow.config
     for raw_key, raw_value in values.items():
@@ -146,8 +139,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
             parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
     check_close_date(uow, parsed.get("close_date"), now, ref=deal.ref)
     if deal.status != "open":
-        raise Conflict(f"{deal.ref} is closed ({deal.status}); reopen is not supported.",
-                       f"{deal.ref} 已关闭（{deal.status}），不能再修改。")
+        raise Conflict("deal.closed_no_change", ref=deal.ref, status=Term("status", deal.status))
     custom = dict(deal.fields or {})
     for key, value in parsed.items():
         if key == "amount":
@@ -220,15 +212,14 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
     if name is None:
         i = pipeline.index(deal.stage)
         if i + 1 >= len(pipeline.open_stages):
-            raise Conflict(f"{deal.ref} is in the last open stage; close it with: won {deal.ref} or lost {deal.ref} reason=…",
-                           f"{deal.ref} 已在最后一个阶段；请用：赢单 {deal.ref} 或 输单 {deal.ref} reason=…")
+            raise Conflict("deal.last_stage", ref=deal.ref)
         return pipeline.stages[i + 1]
     wanted = name.strip().lower()
     for stage in pipeline.stages:
         if wanted in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
             return stage
     names = ", ".join(s.key for s in pipeline.open_stages)
-    raise InvalidValue("stage", name, f"one of {names}", f"可选阶段：{names}")
+    raise InvalidValue("stage", name, "deal.stage", stages=names)
 
 
 @dataclass(frozen=True)
@@ -243,11 +234,7 @@ def check_shown_stage(uow: UnitOfWork, deal: Deal, shown_stage: str | None) -> N
         return
     pipeline = uow.config.pipeline
     now_at = pipeline.get(deal.stage)
-    name_en = now_at.name.en if now_at else deal.stage
-    name_zh = now_at.name.zh_CN if now_at else deal.stage
-    raise StaleAction(f"{deal.ref} has already moved on: it is in {name_en} now. Nothing was changed; "
-                      f"here is what to do next: deal {deal.ref}",
-                      f"{deal.ref} 已经推进过了，当前阶段：「{name_zh}」。本次未做修改；查看最新情况：商机 {deal.ref}")
+    raise StaleAction("deal.moved_on", ref=deal.ref, stage=now_at.name if now_at else deal.stage)
 
 
 def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, now: datetime,
@@ -255,19 +242,16 @@ def do_move_stage(uow: UnitOfWork, actor: User, deal: Deal, target: Stage, *, no
     """Move an open deal to another open stage, enforcing the blueprint; backwards only when confirmed."""
     pipeline = uow.config.pipeline
     if deal.status != "open":
-        raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
+        raise Conflict("deal.already_closed", ref=deal.ref, status=Term("status", deal.status))
     if target.key in (pipeline.won.key, pipeline.lost.key):
-        raise Conflict(f"Close deals with: won {deal.ref} or lost {deal.ref} reason=…",
-                       f"请用 赢单 {deal.ref} 或 输单 {deal.ref} reason=… 关闭商机")
+        raise Conflict("deal.close_with", ref=deal.ref)
     if target.key == deal.stage:
-        raise Conflict(f"{deal.ref} is already in {target.name.en}.", f"{deal.ref} 已在「{target.name.zh_CN}」阶段。")
+        raise Conflict("deal.already_in", ref=deal.ref, stage=target.name)
     if is_backwards(uow, deal, target) and not confirmed:
-        raise Conflict(f"{target.name.en} is an earlier stage; to move {deal.ref} back, type: "
-                       f"advance {deal.ref} {target.key} confirm",
-                       f"「{target.name.zh_CN}」是更早的阶段；确定要退回请输入：推进 {deal.ref} {target.key} 确认")
+        raise Conflict("deal.backwards", ref=deal.ref, stage=target.name, key=target.key)
     missing = missing_fields(uow, deal, target)
     if missing:
-        raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
+        raise MissingFields(deal.ref, target.name, field_names(uow.config, missing))
     return _enter_stage(uow, actor, deal, target, now)
 
 
@@ -309,19 +293,16 @@ def record_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason:
     """
     pipeline = uow.config.pipeline
     if deal.status != "open":
-        raise Conflict(f"{deal.ref} is already {deal.status}.", f"{deal.ref} 已经是{_status_zh(deal.status)}状态。")
+        raise Conflict("deal.already_closed", ref=deal.ref, status=Term("status", deal.status))
     target = pipeline.won if won else pipeline.lost
     if not won and not (reason or "").strip():
-        raise InvalidValue("reason", "", f"say why it was lost: lost {deal.ref} reason=\"price too high\"",
-                           f"请说明输单原因：输单 {deal.ref} reason=价格太高")
+        raise InvalidValue("reason", "", "deal.lost_reason", ref=deal.ref)
     if won and pipeline.won_requires_amount and not field_is_set(deal, "amount"):
-        hint = " (or amount=quote to use the approved quote's total)" if latest_approved_quote(uow, deal) else ""
-        hint_zh = "（或 amount=报价 使用已批准报价的总额）" if hint else ""
-        raise Conflict(f"{deal.ref} cannot be won without an amount. Set it first: deal set {deal.ref} amount=…{hint}",
-                       f"{deal.ref} 还没有金额，不能赢单。请先填写：商机 设置 {deal.ref} amount=…{hint_zh}")
+        quoted = latest_approved_quote(uow, deal) is not None
+        raise Conflict("deal.won_needs_amount_quote" if quoted else "deal.won_needs_amount", ref=deal.ref)
     missing = [f for f in target.required if not field_is_set(deal, f)]
     if missing:
-        raise MissingFields(deal.ref, target.name.en, target.name.zh_CN, missing)
+        raise MissingFields(deal.ref, target.name, field_names(uow.config, missing))
     _enter_stage(uow, actor, deal, target, now)
     deal.status = "won" if won else "lost"
     deal.lost_reason = None if won else reason.strip()[:2000]  # type: ignore[union-attr]
@@ -333,8 +314,13 @@ def record_close(uow: UnitOfWork, actor: User, deal: Deal, *, won: bool, reason:
     uow.emit(DealClosed(deal_id=deal.id, won=won, actor_id=actor.id))
 
 
-def _status_zh(status: str) -> str:
-    return {"won": "赢单", "lost": "输单", "open": "进行中"}.get(status, status)
+def field_names(config: Config, keys: list[str]) -> list[FieldName]:
+    """The fields as an error names them: with their declared labels where [[fields.deal]] has them."""
+    names = []
+    for key in keys:
+        decl = find_decl(config, "deal", key)
+        names.append(FieldName(key, decl.name if decl is not None and decl.key == key else None))
+    return names
 
 
 MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
-from crm_core.errors import DomainError, InvalidValue
+from crm_core.errors import Conflict, DomainError, InvalidValue
 from crm_core.events import Generic
 from crm_core.models import ImportedRow, Lead, LeadIdentity, LeadMerge
 from crm_core.normalize import normalize_company
@@ -28,19 +28,9 @@ from crm_core.services.leads import (LeadInput, MergeChange, check_lead_input, i
                                      insert_ignoring_conflicts, merge_duplicate)
 from crm_core.services.scoring import score_lead
 from crm_core.uow import UnitOfWork, UnitOfWorkFactory
+from crm_core.vocabulary import IMPORT_HEADER_ALIASES
 
-HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("name", "full name", "contact", "contact name", "姓名", "名字", "联系人", "客户姓名"),
-    "company": ("company", "company name", "account", "organization", "organisation", "公司", "公司名称", "企业",
-                "企业名称", "单位"),
-    "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮件", "电子邮箱"),
-    "phone": ("phone", "mobile", "tel", "telephone", "phone number", "电话", "手机", "手机号", "联系电话", "电话号码"),
-    "source": ("source", "lead source", "channel", "来源", "渠道", "线索来源"),
-    "region": ("region", "area", "地区", "区域", "大区"),
-    "industry": ("industry", "sector", "行业", "所属行业"),
-    "product": ("product", "interest", "产品", "意向产品"),
-    "tags": ("tags", "labels", "标签"),
-}
+HEADER_ALIASES = IMPORT_HEADER_ALIASES
 _LOOKUP = {alias: canonical for canonical, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 
@@ -56,7 +46,7 @@ class ImportStats:
 @dataclass(frozen=True)
 class Rejected:
     line: int
-    reason: str
+    reason: DomainError  # why the row was refused: a code and data, said by cards.errors.error_text
     values: dict[str, str]
 
 
@@ -78,9 +68,7 @@ def map_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
         else:
             unmapped.append(raw)
     if "name" not in mapping:
-        raise InvalidValue("header", ",".join(header)[:80],
-                           "the file needs a name column (name / 姓名 / 联系人) and a header row",
-                           "文件需要表头，且包含姓名列（name / 姓名 / 联系人）")
+        raise InvalidValue("header", ",".join(header)[:80], "import.header")
     return mapping, unmapped
 
 
@@ -241,11 +229,10 @@ def _validate(keyed: list[tuple[int, dict[str, str]]], keys: list[str], done: se
         try:
             data = check_lead_input(_lead_input(values), config)  # picklists apply to imports too
             if not (data.email or data.phone or data.company):
-                raise InvalidValue("row", values.get("name", ""), "give at least an email, a phone or a company",
-                                   "请至少填写邮箱、电话或公司之一")
+                raise InvalidValue("row", values.get("name", ""), "import.contact")
         except DomainError as exc:
             result.stats.rejected += 1
-            result.rejected.append(Rejected(line, exc.msg_format("en"), values))
+            result.rejected.append(Rejected(line, exc, values))
             continue
         valid.append(_Valid(key, data, normalize_company(data.company) if data.company else None))
     return valid
@@ -279,7 +266,7 @@ def _import_batch(uow: UnitOfWork, mapping: dict[str, int], batch: list[tuple[in
                                  "product": row.data.product, "source": row.data.source})
         if owner is None:
             result.stats.rejected += 1
-            result.rejected.append(Rejected(0, "no rep is available to take the lead", {"name": row.data.name}))
+            result.rejected.append(Rejected(0, Conflict("import.no_rep"), {"name": row.data.name}))
             continue
         lead = _new_lead(uow, row, owner.id, now)
         created.append(lead)

@@ -41,14 +41,13 @@ def _lock_leads(uow: UnitOfWork, ids: list[int]) -> dict[int, Lead]:
 
 
 def _require_edit(uow: UnitOfWork, actor: User, lead: Lead) -> None:
-    require_access(uow.session, actor, lead.owner_id, f"merge or split {lead.ref}", f"合并或拆分 {lead.ref}")
+    require_access(uow.session, actor, lead.owner_id, "forbidden.merge", ref=lead.ref)
 
 
 def do_merge_leads(uow: UnitOfWork, actor: User, merged_id: int, kept_id: int, *, now: datetime) -> LeadMerge:
     """Merge lead `merged_id` into lead `kept_id` (which stays)."""
     if merged_id == kept_id:
-        raise InvalidValue("lead", f"L-{merged_id}", "name two different leads: lead merge L-2 L-1 keeps L-1",
-                           "请写两条不同的线索：线索 合并 L-2 L-1 保留 L-1")
+        raise InvalidValue("lead", f"L-{merged_id}", "merge.same_lead")
     leads = _lock_leads(uow, sorted({merged_id, kept_id}))
     for lead_id in (merged_id, kept_id):
         if lead_id not in leads:
@@ -58,12 +57,9 @@ def do_merge_leads(uow: UnitOfWork, actor: User, merged_id: int, kept_id: int, *
     _require_edit(uow, actor, kept)
     for lead in (merged, kept):
         if lead.status == "merged":
-            raise Conflict(f"{lead.ref} is already merged into another lead. Split it first: lead split {lead.ref}",
-                           f"{lead.ref} 已合并到其他线索。请先拆分：线索 拆分 {lead.ref}")
+            raise Conflict("merge.already_merged", ref=lead.ref)
     if merged.status == "converted":
-        raise Conflict(f"{merged.ref} was converted into a deal and cannot be merged away. "
-                       f"Merge the other way: lead merge {kept.ref} {merged.ref}",
-                       f"{merged.ref} 已转化为商机，不能被合并。请反向合并：线索 合并 {kept.ref} {merged.ref}")
+        raise Conflict("merge.converted", ref=merged.ref, kept=kept.ref)
     snapshot = {f: getattr(merged, f) for f in SNAPSHOT_FIELDS}
     activities = list(uow.session.scalars(select(Activity.id).where(Activity.lead_id == merged.id)))
     tasks = list(uow.session.scalars(select(Task.id).where(Task.lead_id == merged.id)))
@@ -121,7 +117,7 @@ def merge_to_split(uow: UnitOfWork, actor: User, lead_id: int) -> LeadMerge:
     if merge is None:
         merge = uow.session.scalar(base.where(LeadMerge.kept_lead_id == lead_id).limit(1))
     if merge is None:
-        raise Conflict(f"{lead.ref} has no merge to split.", f"{lead.ref} 没有可拆分的合并记录。")
+        raise Conflict("merge.nothing_to_split", ref=lead.ref)
     return merge
 
 
@@ -130,7 +126,7 @@ def last_merge_of(uow: UnitOfWork, actor: User) -> LeadMerge:
     merge = uow.session.scalar(select(LeadMerge).where(LeadMerge.actor_id == actor.id, LeadMerge.split_at.is_(None))
                                .order_by(LeadMerge.at.desc(), LeadMerge.id.desc()).limit(1))
     if merge is None:
-        raise Conflict("Nothing to undo: you have no merge to take back.", "没有可撤销的操作：你没有可撤回的合并。")
+        raise Conflict("merge.nothing_to_undo")
     return merge
 
 
@@ -140,12 +136,9 @@ def do_split(uow: UnitOfWork, actor: User, merge_id: int, *, now: datetime) -> S
     if merge is None:
         raise NotFound(ref=f"M-{merge_id}")
     if merge.split_at is not None:
-        raise Conflict("That merge was already split.", "该合并已经拆分过了。")
+        raise Conflict("merge.already_split")
     if now - merge.at > timedelta(days=UNDO_DAYS):
-        raise Conflict(f"The merge into L-{merge.kept_lead_id} of {merge.at:%Y-%m-%d} is older than {UNDO_DAYS} days "
-                       "and can no longer be split. Create the lead again with lead add, or ask an admin.",
-                       f"{merge.at:%Y-%m-%d} 合并到 L-{merge.kept_lead_id} 的操作已超过 {UNDO_DAYS} 天，不能再拆分。"
-                       "请用 线索 新建 重新创建，或联系管理员。")
+        raise Conflict("merge.too_old", kept=f"L-{merge.kept_lead_id}", at=f"{merge.at:%Y-%m-%d}", days=UNDO_DAYS)
     ids = [merge.kept_lead_id] + ([merge.merged_lead_id] if merge.merged_lead_id else [])
     leads = _lock_leads(uow, sorted(ids))
     kept = leads[merge.kept_lead_id]

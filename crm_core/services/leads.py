@@ -25,6 +25,7 @@ from crm_core.services.lead_identity import KINDS, company_key_of, identity_keys
 from crm_core.services.permissions import require_access
 from crm_core.services.scoring import score_lead
 from crm_core.uow import UnitOfWork
+from crm_core.vocabulary import AMOUNT_KEYS
 
 SOURCES = ("chat", "web", "referral", "event", "ads", "api", "import", "partner", "other")
 # Fields that are picklists when the configuration has [picklists.<name>] (crm_core/fields.py).
@@ -64,24 +65,19 @@ def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput
     """
     name = check_text("name", data.name, NAME_MAX)
     if not name:
-        raise InvalidValue("name", "", "a lead needs a name, e.g. lead add 张三 company=某某科技",
-                           "线索需要姓名，例如：线索 新建 张三 company=某某科技")
+        raise InvalidValue("name", "", "lead.name")
     email = None
     raw_email = check_text("email", data.email, EMAIL_MAX)
     if raw_email:
         email = normalize_email(raw_email)
         if email is None or len(email) > EMAIL_MAX:
-            raise InvalidValue("email", shown(raw_email), "use an address like name@example.com",
-                               "请使用 name@example.com 这样的邮箱")
+            raise InvalidValue("email", shown(raw_email), "lead.email")
     phone = None
     raw_phone = check_text("phone", data.phone, PHONE_MAX)
     if raw_phone:
         phone = normalize_phone(raw_phone)
         if phone is None or len(phone) > PHONE_MAX:
-            raise InvalidValue("phone", shown(raw_phone),
-                               "use a Chinese mobile (13800138000), a landline with area code (010-12345678) "
-                               "or the international form (+44 20 7946 0958)",
-                               "请填写 11 位手机号（13800138000）、带区号的座机（010-12345678）或国际格式（+44 20 7946 0958）")
+            raise InvalidValue("phone", shown(raw_phone), "lead.phone")
     if config is not None:
         source = picklist_value(config, "source", "source", data.source or "chat", max_len=50) or "chat"
         region = picklist_value(config, "region", "region", data.region)
@@ -89,21 +85,20 @@ def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput
     else:
         source = (check_text("source", data.source, 50) or "chat").lower()
         if source not in SOURCES:
-            raise InvalidValue("source", shown(data.source or ""), "one of " + ", ".join(SOURCES),
-                               "可选值：" + "、".join(SOURCES))
+            raise InvalidValue("source", shown(data.source or ""), "lead.source", choices=list(SOURCES))
         region = (check_text("region", data.region, SHORT_MAX) or "").lower() or None
         industry = (check_text("industry", data.industry, SHORT_MAX) or "").lower() or None
     company = check_text("company", data.company, COMPANY_MAX)
     product = (check_text("product", data.product, SHORT_MAX) or "").lower() or None
     tags = sorted({(check_text("tags", t, TAG_MAX) or "").lower() for t in data.tags} - {""})
     if len(tags) > TAGS_MAX:
-        raise InvalidValue("tags", f"{len(tags)} tags", f"at most {TAGS_MAX} tags", f"最多 {TAGS_MAX} 个标签")
+        raise InvalidValue("tags", str(len(tags)), "lead.tags", most=TAGS_MAX)
     custom: dict[str, str] = {}
     for raw_key, raw_value in data.fields.items():
         decl = find_decl(config, "lead", raw_key) if config is not None else None
         if decl is None:
             known = [*LEAD_FIELDS, *(d.key for d in (config.fields.lead if config is not None else []))]
-            extra = ("lead convert <L-id> amount=…",) if raw_key.strip().lower() in ("amount", "金额") else ()
+            extra = ("lead convert <L-id> amount=…",) if raw_key.strip().lower() in AMOUNT_KEYS else ()
             raise unknown_field(raw_key, known, extra=extra)
         custom[decl.key] = check_custom(config, decl, raw_value)  # type: ignore[arg-type]
     return LeadInput(name=name, company=company, email=email, phone=phone, source=source,
@@ -188,8 +183,7 @@ def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now:
         if actor is None or owner.id != actor.id:
             uow.emit(LeadAssigned(lead_id=lead.id, owner_id=owner.id))
         return LeadResult(lead=lead, created=True, same_company=same_company_lead(uow, lead))
-    raise Conflict("This lead is being changed by someone else right now. Please try again.",
-                   "该线索正被他人同时修改，请重试。")
+    raise Conflict("lead.busy")
 
 
 def _new_lead(uow: UnitOfWork, data: LeadInput, company_key: str | None, owner: User, actor: User | None,
@@ -256,8 +250,7 @@ def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:
     if owner is None:
         if actor is not None:
             return actor
-        raise Conflict("No rep is available to take the lead: add reps to the configuration or mark one back.",
-                       "没有可分配的销售：请在配置中添加销售，或取消其「外出」状态。")
+        raise Conflict("lead.no_rep")
     return owner
 
 
@@ -330,7 +323,7 @@ def access_lead(uow: UnitOfWork, actor: User, lead_id: int) -> Lead:
     lead = uow.session.get(Lead, lead_id)
     if lead is None:
         raise NotFound(ref=f"L-{lead_id}")
-    require_access(uow.session, actor, lead.owner_id, f"see L-{lead_id}", f"查看 L-{lead_id}")
+    require_access(uow.session, actor, lead.owner_id, "forbidden.see", ref=f"L-{lead_id}")
     return lead
 
 

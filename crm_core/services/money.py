@@ -1,4 +1,4 @@
-"""Money is Decimal, typed by people as 120000, 120,000, 12万 or 1.2w."""
+"""Money is Decimal, typed by people as 120000, 120,000, 1.2w or with a Chinese multiplier (vocabulary.py)."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -7,9 +7,9 @@ from functools import lru_cache
 from babel.numbers import get_currency_precision
 
 from crm_core.errors import InvalidValue
+from crm_core.vocabulary import MONEY_MULTIPLIERS
 
-_MULTIPLIERS = {"万": Decimal(10000), "w": Decimal(10000), "k": Decimal(1000), "m": Decimal(1000000),
-                "亿": Decimal(100000000)}
+_MULTIPLIERS = MONEY_MULTIPLIERS
 
 
 def parse_money(raw: str, field: str = "amount") -> Decimal:
@@ -21,10 +21,9 @@ def parse_money(raw: str, field: str = "amount") -> Decimal:
     try:
         value = Decimal(text) * mult
     except InvalidOperation:
-        raise InvalidValue(field, raw, "use a number such as 120000, 120,000 or 12万",
-                           "请填写数字，例如 120000、120,000 或 12万") from None
+        raise InvalidValue(field, raw, "money.format") from None
     if not value.is_finite() or value < 0 or value >= Decimal("1e15"):
-        raise InvalidValue(field, raw, "use a positive amount below 10^15", "请填写小于 10^15 的正数金额")
+        raise InvalidValue(field, raw, "money.range")
     return quantize(value)
 
 

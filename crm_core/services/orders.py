@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crm_core.company_time import local_date
-from crm_core.errors import Conflict, InvalidValue, NotFound, StaleAction
+from crm_core.errors import Conflict, InvalidValue, NotFound, StaleAction, Term
 from crm_core.events import OrderCreated, PaymentFlagged, PaymentRecorded
 from crm_core.models import Deal, Order, Payment, Quote, User
 from crm_core.services import audit
@@ -67,31 +67,27 @@ def order_for_quote(session: Session, quote_id: int) -> Order | None:
 def check_orderable(uow: UnitOfWork, quote: Quote) -> None:
     existing = order_for_quote(uow.session, quote.id)
     if existing is not None:
-        raise Conflict(f"{quote.ref} is already ordered: {existing.invoice_no}.",
-                       f"{quote.ref} 已下单：{existing.invoice_no}。")
+        raise Conflict("order.exists", ref=quote.ref, invoice=existing.invoice_no)
     newer = successor(uow.session, quote) if quote.superseded_at is not None else None
     if quote.superseded_at is not None:
-        target = f"order {newer.ref}" if newer else "quote the deal again"
-        raise StaleAction(f"{quote.ref} was superseded by a newer version; only the latest quote converts: {target}.",
-                          f"{quote.ref} 已被新版本取代，只能为最新报价下单：" + (f"订单 {newer.ref}" if newer else "请重新报价") + "。")
+        if newer is not None:
+            raise StaleAction("order.superseded", ref=quote.ref, newer=newer.ref)
+        raise StaleAction("order.superseded_requote", ref=quote.ref)
     if quote.status == "pending":
         approval = approval_of(uow.session, quote.id)
-        ref = approval.ref if approval else "the approval"
-        raise Conflict(f"{quote.ref} is waiting for approval ({ref}); it can be ordered once approved.",
-                       f"{quote.ref} 正在等待审批（{ref}），批准后才能下单。")
+        approval_ref = approval.ref if approval else Term("approval", "unknown")
+        raise Conflict("order.pending", ref=quote.ref, approval=approval_ref)
     if quote.status == "withdrawn":
-        raise Conflict(f"{quote.ref}'s approval was withdrawn when D-{quote.deal_id} was closed; it cannot be ordered.",
-                       f"D-{quote.deal_id} 已关闭，{quote.ref} 的审批已撤回，不能下单。")
+        raise Conflict("order.withdrawn", ref=quote.ref, deal=f"D-{quote.deal_id}")
     if quote.status != "approved":
-        raise Conflict(f"{quote.ref} was {quote.status}; make a new quote with: quote D-{quote.deal_id} <sku>x<qty>…",
-                       f"{quote.ref} 已被驳回；请重新报价：报价 D-{quote.deal_id} <产品>x<数量>…")
+        raise Conflict("order.not_approved", ref=quote.ref, deal=f"D-{quote.deal_id}",
+                       status=Term("quote_status", quote.status))
 
 
 def do_create_order(uow: UnitOfWork, actor: User, quote_id: int, *, now: datetime) -> Order:
     quote, deal = access_quote(uow, actor, quote_id, for_update=True)
     if deal.status == "lost":
-        raise Conflict(f"{deal.ref} was lost, so {quote.ref} cannot become an order.",
-                       f"{deal.ref} 已输单，{quote.ref} 不能下单。")
+        raise Conflict("order.deal_lost", ref=quote.ref, deal=deal.ref)
     check_orderable(uow, quote)
     today = local_date(uow.config, now)
     order = Order(deal_id=deal.id, account_id=deal.account_id, quote_id=quote.id,
@@ -127,14 +123,11 @@ class PaymentResult:
 
 def check_payment(data: PaymentInput) -> None:
     if not data.external_id.strip():
-        raise InvalidValue("external_id", data.external_id, "give the payment's id in your finance system",
-                           "请填写财务系统中的付款编号")
+        raise InvalidValue("external_id", data.external_id, "payment.external_id")
     if not data.amount.is_finite() or data.amount <= 0 or data.amount >= Decimal("1e15"):
-        raise InvalidValue("amount", str(data.amount), "a payment amount must be above 0 and below 10^15",
-                           "付款金额必须大于 0 且小于 10^15")
+        raise InvalidValue("amount", str(data.amount), "payment.range")
     if data.order_id is None and not (data.invoice_no or "").strip():
-        raise InvalidValue("order_id", "", "give order_id or invoice_no (e.g. INV-2026-000123)",
-                           "请提供 order_id 或 invoice_no（例如 INV-2026-000123）")
+        raise InvalidValue("order_id", "", "payment.order")
 
 
 def _lock_order(uow: UnitOfWork, data: PaymentInput) -> Order:
@@ -156,13 +149,11 @@ def do_record_payment(uow: UnitOfWork, data: PaymentInput, *, now: datetime) -> 
     existing = uow.session.scalar(select(Payment).where(Payment.external_id == data.external_id))
     if existing is not None:
         if existing.order_id != order.id or existing.amount != round_money(data.amount, order.currency):
-            raise Conflict(f"Payment {data.external_id} was already recorded with a different order or amount; "
-                           "use a new external_id for a new payment.",
-                           f"付款 {data.external_id} 已按不同的订单或金额记录过；新的付款请使用新的 external_id。")
+            raise Conflict("payment.different", external_id=data.external_id)
         return PaymentResult(existing, order, created=False)
     amount = round_money(data.amount, order.currency)
     if amount <= 0:
-        raise InvalidValue("amount", str(data.amount), "a payment amount must be above 0", "付款金额必须大于 0")
+        raise InvalidValue("amount", str(data.amount), "payment.positive")
     paid_at = data.paid_at or now
     payment = Payment(order_id=order.id, external_id=data.external_id, amount=amount, paid_at=paid_at, created_at=now)
     uow.session.add(payment)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from crm_core.errors import Conflict, Forbidden, InvalidValue
+from crm_core.errors import Conflict, Forbidden, InvalidValue, Term
 from crm_core.events import OwnerChanged, RecordsTransferred
 from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
 from crm_core.queries.people import user_name
@@ -41,7 +41,7 @@ def resolve_user(uow: UnitOfWork, raw: str, *, active_only: bool = True) -> User
     mention = _MENTION.match(text)
     wanted = mention.group(1) if mention else text.lstrip("@＠").strip()
     if not wanted:
-        raise InvalidValue("owner", raw, "name a person, e.g. owner=tom", "请指定负责人，例如 owner=li")
+        raise InvalidValue("owner", raw, "owner.empty")
     s = uow.session
     stmt = select(User).order_by(User.id)
     active = list(s.scalars(stmt.where(User.active.is_(True)) if active_only else stmt))
@@ -57,10 +57,7 @@ def resolve_user(uow: UnitOfWork, raw: str, *, active_only: bool = True) -> User
     near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
     near += [k for k in names if low and low in k.lower() and k not in near][:3 - len(near)]
     hint = ", ".join(f"{names[k].key} ({names[k].name})" for k in dict.fromkeys(near)) if near else ""
-    raise InvalidValue("owner", raw,
-                       f"no active user is called that; did you mean {hint}?" if hint else
-                       "no active user is called that; use a user key (e.g. tom) or a display name",
-                       f"没有这位在职用户；你是不是要找：{hint}？" if hint else "没有这位在职用户；请使用用户名（例如 li）或姓名")
+    raise InvalidValue("owner", raw, "owner.unknown_near" if hint else "owner.unknown", near=hint)
 
 
 def check_can_move(uow: UnitOfWork, actor: User, owner_id: int, ref: str) -> None:
@@ -68,8 +65,7 @@ def check_can_move(uow: UnitOfWork, actor: User, owner_id: int, ref: str) -> Non
     if actor.id == owner_id or (actor.rank > 0 and can_access(uow.session, actor, owner_id)) or actor.is_admin:
         return
     who = user_name(uow.session, owner_id)
-    raise Forbidden(f"move {ref}: it belongs to {who}; only {who}, their managers or an admin can reassign it",
-                    f"转移 {ref}：它属于 {who}；只有 {who}、其上级或管理员可以改派")
+    raise Forbidden("forbidden.move", ref=ref, who=who)
 
 
 def _audit(uow: UnitOfWork, actor: User, action: str, record_type: str, record_id: int, now: datetime,
@@ -84,8 +80,7 @@ def _audit(uow: UnitOfWork, actor: User, action: str, record_type: str, record_i
 def _check_new_owner(ref: str, old_owner_id: int, new_owner: User) -> None:
     # by id: after waiting for a row lock, PostgreSQL's re-check can leave an eager-loaded owner empty
     if old_owner_id == new_owner.id:
-        raise Conflict(f"{ref} already belongs to {new_owner.name}; nothing changed.",
-                       f"{ref} 的负责人已经是 {new_owner.name}，本次未做修改。")
+        raise Conflict("owner.unchanged", ref=ref, name=new_owner.name)
 
 
 def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, *, now: datetime) -> None:
@@ -93,8 +88,7 @@ def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, 
     check_can_move(uow, actor, deal.owner_id, deal.ref)
     _check_new_owner(deal.ref, deal.owner_id, new_owner)
     if deal.status != "open":
-        raise Conflict(f"{deal.ref} is closed ({deal.status}); only open deals change owner.",
-                       f"{deal.ref} 已关闭，只有进行中的商机可以改派。")
+        raise Conflict("owner.deal_closed", ref=deal.ref, status=Term("status", deal.status))
     old_id = deal.owner_id
     deal.owner_id, deal.updated_at = new_owner.id, now
     uow.session.execute(update(Task).where(Task.deal_id == deal.id, Task.owner_id == old_id, Task.done_at.is_(None))
@@ -111,8 +105,7 @@ def do_assign_lead(uow: UnitOfWork, actor: User, lead_id: int, new_owner: User, 
     check_can_move(uow, actor, lead.owner_id, lead.ref)
     _check_new_owner(lead.ref, lead.owner_id, new_owner)
     if lead.status != "open":
-        raise Conflict(f"{lead.ref} is {lead.status}; only open leads can be assigned.",
-                       f"{lead.ref} 已不是进行中的线索，不能再分配。")
+        raise Conflict("owner.lead_not_open", ref=lead.ref, status=Term("lead_status", lead.status))
     old_id = lead.owner_id
     lead.owner_id, lead.assigned_at, lead.updated_at = new_owner.id, now, now
     uow.session.flush()
@@ -133,14 +126,12 @@ class Transfer:
 def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User, *, now: datetime) -> Transfer:
     """Everything open of `from_user` goes to `to_user`: five UPDATE statements, one transaction."""
     if actor.rank == 0:
-        raise Forbidden("transfer someone's records (managers and admins only)", "交接他人的记录（仅限经理和管理员）")
+        raise Forbidden("forbidden.transfer")
     if from_user.id == actor.id and not actor.is_admin:
-        raise Forbidden("transfer your own records; your manager or an admin does that",
-                        "交接你自己的记录；请由你的上级或管理员操作")
+        raise Forbidden("forbidden.transfer_own")
     check_can_move(uow, actor, from_user.id, from_user.name)
     if from_user.id == to_user.id:
-        raise Conflict("Name two different people: transfer <from> <to>, e.g. transfer li wang.",
-                       "请写两个不同的人：交接 <原负责人> <新负责人>，例如：交接 li wang")
+        raise Conflict("transfer.same_person")
     s, today = uow.session, local_date(uow.config, now)
     from_id, to_id, actor_id = from_user.id, to_user.id, actor.id
     statements = {

@@ -38,9 +38,10 @@ def can_access(session: Session, actor: User, owner_id: int) -> bool:
     return visible is None or owner_id in visible
 
 
-def require_access(session: Session, actor: User, owner_id: int, what_en: str, what_zh: str) -> None:
+def require_access(session: Session, actor: User, owner_id: int, what: str, **data: object) -> None:
+    """Forbidden(what, **data) unless the actor may see the owner's records (`what`: a message code)."""
     if not can_access(session, actor, owner_id):
-        raise Forbidden(what_en, what_zh)
+        raise Forbidden(what, **data)
 
 
 def manager_chain(user: User, session: Session) -> list[User]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
-from crm_core.errors import Conflict, InvalidValue, StaleAction
+from crm_core.errors import Conflict, InvalidValue, StaleAction, Term
 from crm_core.events import QuoteCreated
 from crm_core.models import Approval, Deal, Quote, QuoteLine, User
 from crm_core.services import audit
@@ -50,10 +50,10 @@ class Pricing:
     total: Decimal  # rounded once to the currency's minor unit
 
 
-def _usage_hint(config: Config, deal_ref: str) -> tuple[str, str]:
-    skus = ", ".join(p.sku for p in config.products) or "(none configured)"
-    return (f"known products: {skus}. Type e.g. quote {deal_ref} {_example(config)} discount=15",
-            f"可用产品：{skus}。例如：报价 {deal_ref} {_example(config)} discount=15")
+def _usage_hint(config: Config, deal_ref: str) -> dict[str, object]:
+    """The data of every quote-line hint: the known products and an example command."""
+    skus: object = ", ".join(p.sku for p in config.products) or Term("products", "none")
+    return {"skus": skus, "ref": deal_ref, "example": _example(config)}
 
 
 def _example(config: Config) -> str:
@@ -63,15 +63,14 @@ def _example(config: Config) -> str:
 
 def check_lines(config: Config, lines: Sequence[tuple[str, int]], deal_ref: str = "D-7") -> list[tuple[str, int]]:
     """Every line names a configured product and a positive quantity."""
-    hint, hint_zh = _usage_hint(config, deal_ref)
+    hint = _usage_hint(config, deal_ref)
     if not lines:
-        raise InvalidValue("lines", "", "add at least one product line; " + hint, "请至少写一行产品；" + hint_zh)
+        raise InvalidValue("lines", "", "quote.no_lines", **hint)
     for sku, qty in lines:
         if config.product(sku) is None:
-            raise InvalidValue("sku", sku, hint, hint_zh)
+            raise InvalidValue("sku", sku, "quote.products", **hint)
         if not isinstance(qty, int) or qty <= 0:
-            raise InvalidValue("quantity", f"{sku} x{qty}", "quantities must be whole numbers above 0; " + hint,
-                               "数量必须是大于 0 的整数；" + hint_zh)
+            raise InvalidValue("quantity", f"{sku} x{qty}", "quote.quantity", **hint)
     return [(sku.upper(), qty) for sku, qty in lines]
 
 
@@ -79,15 +78,13 @@ def parse_discount(raw: str | None) -> Decimal:
     """`15`, `15%`, `12.5` → Decimal percent in 0–100; anything else says what to type."""
     if raw is None or not str(raw).strip():
         return Decimal(0)
-    text = str(raw).strip().rstrip("%％").strip()
-    hint, hint_zh = ("use a percentage from 0 to 100, e.g. discount=15",
-                     "请填写 0 到 100 之间的百分比，例如 discount=15")
+    text = str(raw).strip().rstrip("%\uff05").strip()  # 15% or 15％ (full width)
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise InvalidValue("discount", raw, hint, hint_zh) from None
+        raise InvalidValue("discount", raw, "quote.discount") from None
     if not value.is_finite() or value < 0 or value > 100 or value != value.quantize(Decimal("0.0001")):
-        raise InvalidValue("discount", raw, hint, hint_zh)
+        raise InvalidValue("discount", raw, "quote.discount")
     return value
 
 
@@ -134,8 +131,7 @@ def do_create_quote(uow: UnitOfWork, actor: User, deal_id: int, lines: Sequence[
     """A new quote version on the deal; supersedes the previous one and asks for approval if needed."""
     deal = access_deal(uow, actor, deal_id, for_update=True)  # serialises version numbers per deal
     if deal.status != "open":
-        raise Conflict(f"{deal.ref} is closed ({deal.status}); quotes are made on open deals.",
-                       f"{deal.ref} 已关闭（{'赢单' if deal.status == 'won' else '输单'}），只能为进行中的商机报价。")
+        raise Conflict("quote.deal_closed", ref=deal.ref, status=Term("status", deal.status))
     pricing = price(uow.config, lines, discount_pct, deal.currency, deal_ref=deal.ref)
     previous = latest_quote(uow.session, deal.id)
     version = (uow.session.scalar(select(func.max(Quote.version)).where(Quote.deal_id == deal.id)) or 0) + 1
@@ -153,9 +149,7 @@ def do_create_quote(uow: UnitOfWork, actor: User, deal_id: int, lines: Sequence[
             do_cancel_for_superseded(uow, previous, by_quote=quote, now=now)
             uow.session.flush()
         except StaleDataError:
-            raise StaleAction("The previous quote's approval was decided at this very moment; nothing changed. "
-                              "Send the quote command again.",
-                              "上一版报价的审批恰好在此刻被处理，本次未做修改。请重新发送报价命令。") from None
+            raise StaleAction("quote.race") from None
     if levels_needed(uow.config, pricing.discount_pct):
         do_request_approval(uow, actor, quote, now=now)
     else:

@@ -18,8 +18,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_core.company_time import local_time
-from crm_core.config import Config
-from crm_core.errors import Conflict, InvalidValue
+from crm_core.config import Config, LocalName
+from crm_core.errors import Conflict, InvalidValue, Term
 from crm_core.fields import check_text, shown
 from crm_core.events import TicketClosed, TicketOpened
 from crm_core.models import Contact, Ticket, User
@@ -38,11 +38,8 @@ class SlaDue:
     resolve_by: datetime
 
 
-PRIORITY_ZH = {"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"}
-
-
 def check_priority(raw: str, config: Config | None = None) -> str:
-    """urgent | high | normal | low, typed as the key, a label or an alias of [picklists.priority] (紧急 …)."""
+    """urgent | high | normal | low, typed as the key, a label or an alias of [picklists.priority]."""
     text = (raw or "").strip()
     picklist = config.picklist("priority") if config is not None else None
     if picklist is not None:
@@ -51,14 +48,14 @@ def check_priority(raw: str, config: Config | None = None) -> str:
         for c in choices:
             if wanted in {x.strip().lower() for x in c.spellings()}:
                 return c.key
-        keys, zh = [c.key for c in choices], [c.zh_CN for c in choices]
+        keys = [c.key for c in choices]
+        labels: list[object] = [LocalName(en=c.en, zh_CN=c.zh_CN) for c in choices]
     else:
         if text.lower() in PRIORITIES:
             return text.lower()
-        keys, zh = list(PRIORITIES), [PRIORITY_ZH[p] for p in PRIORITIES]
-    raise InvalidValue("priority", shown(text), f"must be one of {', '.join(keys)} ({'/'.join(zh)}), "
-                       f"e.g. ticket new Acme {keys[0]} VPN is down",
-                       f"应为以下之一：{'、'.join(zh)}（{', '.join(keys)}），例如：工单 新建 某某科技 {zh[0]} VPN 连不上")
+        keys, labels = list(PRIORITIES), [Term("priority", p) for p in PRIORITIES]
+    raise InvalidValue("priority", shown(text), "ticket.priority", keys=", ".join(keys), labels=labels,
+                       first=keys[0], first_label=labels[0])
 
 
 def sla_due(config: Config, priority: str, opened_at: datetime) -> SlaDue:
@@ -101,8 +98,7 @@ def open_counts_by_account(session: Session, account_ids: Iterable[int]) -> dict
 def check_subject(raw: str | None) -> str:
     subject = check_text("subject", raw, SUBJECT_MAX) or ""
     if not subject:
-        raise InvalidValue("subject", "", "say what is wrong, e.g. ticket new Acme high Login fails",
-                           "请写明问题，例如：工单 新建 某某科技 high 无法登录")
+        raise InvalidValue("subject", "", "ticket.subject")
     return subject[:SUBJECT_MAX]
 
 
@@ -111,8 +107,7 @@ def do_open_ticket(uow: UnitOfWork, actor: User, *, account_name: str, priority:
     priority = check_priority(priority, uow.config)
     subject = check_subject(subject)
     if not account_name.strip():
-        raise InvalidValue("account", "", "name the customer, e.g. ticket new Acme high Login fails",
-                           "请填写客户名称，例如：工单 新建 某某科技 high 无法登录")
+        raise InvalidValue("account", "", "ticket.account")
     account = find_or_create_account(uow, account_name, owner=actor, now=now)
     owner = choose_owner(uow.session, actor)
     due = sla_due(uow.config, priority, now)
@@ -133,9 +128,7 @@ def do_ack(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> bo
     """Record the first response. Returns False (and changes nothing) when it was already recorded."""
     if ticket.closed_at is not None:
         when = local_time(uow.config, ticket.closed_at)
-        raise Conflict(f"{ticket.ref} is closed ({when}); there is nothing to acknowledge. "
-                       f"For a new problem type: ticket new <account> <priority> <subject>",
-                       f"{ticket.ref} 已于 {when} 关闭，无需响应。如有新问题请输入：工单 新建 <客户> <优先级> <主题>")
+        raise Conflict("ticket.ack_closed", ref=ticket.ref, when=when)
     if ticket.responded_at is not None:
         return False
     ticket.responded_at = now
@@ -151,8 +144,7 @@ def do_close(uow: UnitOfWork, actor: User, ticket: Ticket, *, now: datetime) -> 
     """Resolve the ticket. A ticket closed before anyone acknowledged it counts as responded now too."""
     if ticket.closed_at is not None:
         when = local_time(uow.config, ticket.closed_at)
-        raise Conflict(f"{ticket.ref} was already closed on {when}. Nothing changed; see it with: ticket {ticket.ref}",
-                       f"{ticket.ref} 已于 {when} 关闭，未做任何修改。查看：工单 {ticket.ref}")
+        raise Conflict("ticket.already_closed", ref=ticket.ref, when=when)
     if ticket.responded_at is None:
         ticket.responded_at = now
         ticket.responded_by_id = actor.id

@@ -40,8 +40,7 @@ def do_request_workspace(uow: UnitOfWork, platform: str, external_id: str, name:
 
 def check_admin(actor: User) -> None:
     if not actor.is_admin:
-        raise Forbidden(what="decide which workspaces may use the CRM (admins only)",
-                        what_zh="决定哪些工作区可以使用本 CRM（仅管理员）")
+        raise Forbidden("forbidden.workspaces")
 
 
 def access_workspace(uow: UnitOfWork, actor: User, platform: str, external_id: str) -> ChatWorkspace:
@@ -72,6 +71,5 @@ def check_workspace_id(value: str) -> str:
     """A Slack team (T…) or enterprise (E…) id, as shown by `workspace list`."""
     v = value.strip().upper()
     if not (2 <= len(v) <= 32 and v[0] in "TE" and v.isalnum()):
-        raise InvalidValue(field="workspace", value=value, hint="type the id shown by `workspace list`, e.g. T0123ABC",
-                           hint_zh="请输入 `工作区 列表` 中显示的 ID，例如 T0123ABC")
+        raise InvalidValue("workspace", value, "workspace.id")
     return v

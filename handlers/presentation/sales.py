@@ -5,7 +5,7 @@ from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
 from cards.format import local_time, money, stage_name
-from crm_core.fields import custom_label, picklist_label
+from cards.labels import custom_label, picklist_label
 from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
 from crm_core.services.deals import missing_fields, weighted_amount

@@ -56,6 +56,14 @@ def test_invalid_fields_are_422_with_a_message_naming_the_field(client, body, fi
     assert field in r.json()["message"] and r.json()["message_zh"]
 
 
+def test_an_error_body_carries_its_code_and_both_sentences_from_the_catalogs(client):  # type: ignore[no-untyped-def]
+    r = client.post("/api/leads", json={"name": "A", "email": "nope"}, headers=KEY)
+    assert r.status_code == 422 and r.json() == {
+        "error": "invalid", "code": "lead.email",
+        "message": "email “nope” is not valid: use an address like name@example.com",
+        "message_zh": "邮箱「nope」无效：请使用 name@example.com 这样的邮箱"}
+
+
 def test_docs_and_openapi_are_served(client):  # type: ignore[no-untyped-def]
     assert client.get("/docs").status_code == 200
     assert "/api/leads" in client.get("/openapi.json").json()["paths"]

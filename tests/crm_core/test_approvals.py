@@ -14,6 +14,7 @@ from crm_core.services.deals import do_create_deal
 from crm_core.services.quotes import do_create_quote
 from crm_core.services.users import create_chat_user, user_by_key
 from handlers.invocation import Invocation
+from tests.said import raises_said
 
 
 @pytest.mark.parametrize("discount,roles", [
@@ -48,7 +49,7 @@ class TestApproverResolution:
         assert _plan(uow, "lawyer", "25") == [("director", "admin")]
 
     def test_nobody_approves_their_own_discount_not_even_the_only_admin(self, wiring, uow) -> None:  # type: ignore[no-untyped-def]
-        with pytest.raises(Conflict, match="Nobody can approve"):
+        with raises_said(Conflict, "Nobody can approve"):
             _plan(uow, "admin", "15")
 
 
@@ -88,7 +89,7 @@ class TestStateMachine:
             assert audit[2][3] == clock.now()
 
     def test_a_rejection_needs_a_reason_and_ends_the_approval(self, wiring, uow, clock, quote_25) -> None:  # type: ignore[no-untyped-def]
-        with pytest.raises(InvalidValue, match="reject A-1"):
+        with raises_said(InvalidValue, "reject A-1"):
             decide(uow, clock, "wang", quote_25, approve=False, text="   ")
         assert decide(uow, clock, "wang", quote_25, approve=False, text="too deep") == ("rejected", 1)
         with uow:
@@ -97,13 +98,13 @@ class TestStateMachine:
             assert uow.session.get(Quote, approval.quote_id).status == "rejected"
 
     def test_the_requester_cannot_approve_their_own(self, wiring, uow, clock, quote_25) -> None:  # type: ignore[no-untyped-def]
-        with pytest.raises(ApprovalForbidden, match="you cannot decide it"):
+        with raises_said(ApprovalForbidden, "you cannot decide it"):
             decide(uow, clock, "li", quote_25)
 
     @pytest.mark.parametrize("key", ["han", "sam", "chen"])
     def test_only_the_steps_approver_decides_it(self, wiring, uow, clock, quote_25, key) -> None:  # type: ignore[no-untyped-def]
         # han is a rep, sam a manager of another team, chen is senior but it is wang's step now
-        with pytest.raises(ApprovalForbidden, match="waits for 王芳"):
+        with raises_said(ApprovalForbidden, "waits for 王芳"):
             decide(uow, clock, key, quote_25)
 
     def test_an_admin_may_decide_any_open_step(self, wiring, uow, clock, quote_25) -> None:  # type: ignore[no-untyped-def]
@@ -111,19 +112,19 @@ class TestStateMachine:
 
     def test_a_second_click_changes_nothing_and_says_what_happened(self, wiring, uow, clock, quote_25) -> None:  # type: ignore[no-untyped-def]
         decide(uow, clock, "wang", quote_25)
-        with pytest.raises(StaleAction, match="You already approved level 1"):
+        with raises_said(StaleAction, "You already approved level 1"):
             decide(uow, clock, "wang", quote_25)
         decide(uow, clock, "chen", quote_25)
-        with pytest.raises(StaleAction, match="already approved by 陈静"):
+        with raises_said(StaleAction, "already approved by 陈静"):
             decide(uow, clock, "chen", quote_25)
-        with pytest.raises(StaleAction, match="already approved"):
+        with raises_said(StaleAction, "already approved"):
             decide(uow, clock, "wang", quote_25, approve=False, text="changed my mind")
 
     def test_a_superseded_quotes_approval_cannot_be_decided(self, wiring, uow, clock, quote_25) -> None:  # type: ignore[no-untyped-def]
         with uow:
             li = user_by_key(uow.session, "li")
             do_create_quote(uow, li, 1, [("PRO", 12)], Decimal(25), now=clock.now())
-        with pytest.raises(StaleAction, match="superseded by Q-2"):
+        with raises_said(StaleAction, "superseded by Q-2"):
             decide(uow, clock, "wang", quote_25)
 
 

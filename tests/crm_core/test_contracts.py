@@ -20,6 +20,7 @@ from crm_core.services.quotes import do_create_quote
 from crm_core.services.tickets import do_open_ticket
 from crm_core.services.users import user_by_key
 from tests.conftest import T0
+from cards.errors import error_text
 
 TODAY = date(2026, 3, 2)  # T0 in Asia/Shanghai
 
@@ -130,7 +131,7 @@ class TestHealthOfAContract:
             with pytest.raises(InvalidValue) as err, wiring.runner.uow() as uow:
                 li = user_by_key(uow.session, "li")
                 do_set_contract(uow, li, access_contract(uow, li, c.id), bad, now=T0)
-            assert f"contract set {c.ref} usage=80 nps=30" in str(err.value)
+            assert f"contract set {c.ref} usage=80 nps=30" in error_text(err.value, "en")
         c = contract_of(wiring, c.deal_id)  # type: ignore[arg-type]
         assert (c.usage_pct, c.nps) == (80, 30)  # the refused changes left nothing behind
         with wiring.runner.uow() as uow:

@@ -15,6 +15,7 @@ from crm_core.services.closing import do_close
 from crm_core.services.deals import amount_from_quote, do_create_deal, do_move_stage, do_set_fields, resolve_stage
 from crm_core.services.orders import do_create_order
 from crm_core.services.quotes import do_create_quote
+from cards.errors import error_text
 
 
 def user(uow, key: str) -> User:  # type: ignore[no-untyped-def]
@@ -42,8 +43,8 @@ class TestWonNeedsAnAmount:
         new_deal(wiring)
         with pytest.raises(Conflict) as info:
             act(wiring, lambda uow, li, d: do_close(uow, li, d, won=True, reason=None, now=clock.now()))
-        assert "deal set D-1 amount=…" in info.value.msg_format("en")
-        assert "商机 设置 D-1 amount=…" in info.value.msg_format("zh_CN")
+        assert "deal set D-1 amount=…" in error_text(info.value, "en")
+        assert "商机 设置 D-1 amount=…" in error_text(info.value, "zh_CN")
         assert deal(wiring).status == "open"
 
     def test_with_an_amount_it_is_won(self, wiring, clock) -> None:  # type: ignore[no-untyped-def]
@@ -69,8 +70,8 @@ class TestCloseDates:
     def test_a_past_close_date_is_refused_when_creating(self, wiring) -> None:  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as info:
             new_deal(wiring, Decimal("100"), date(2020, 1, 1))
-        assert "today is 2026-03-02" in info.value.msg_format("en")
-        assert "今天是 2026-03-02" in info.value.msg_format("zh_CN")
+        assert "today is 2026-03-02" in error_text(info.value, "en")
+        assert "今天是 2026-03-02" in error_text(info.value, "zh_CN")
         with wiring.session_factory() as s:
             assert s.scalar(select(func.count(Deal.id))) == 0
 
@@ -99,7 +100,7 @@ class TestMovingBackwards:
         self._to_discovery(wiring, clock)
         with pytest.raises(Conflict) as info:
             act(wiring, lambda uow, li, d: do_move_stage(uow, li, d, resolve_stage(uow, d, "qualify"), now=clock.now()))
-        assert "advance D-1 qualify confirm" in info.value.msg_format("en")
+        assert "advance D-1 qualify confirm" in error_text(info.value, "en")
         assert deal(wiring).stage == "discovery"
         act(wiring, lambda uow, li, d: do_move_stage(uow, li, d, resolve_stage(uow, d, "qualify"), now=clock.now(),
                                                     confirmed=True))
@@ -132,7 +133,7 @@ class TestClosingWithdrawsApprovals:
             assert uow.session.get(Quote, approval.quote_id).status == "withdrawn"
             with pytest.raises(StaleAction) as info:
                 check_decidable(uow, user(uow, "wang"), approval)
-            assert "withdrawn" in info.value.msg_format("en") and "已撤回" in info.value.msg_format("zh_CN")
+            assert "withdrawn" in error_text(info.value, "en") and "已撤回" in error_text(info.value, "zh_CN")
             entries = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "approval.withdraw")).all()
             assert [(e.record_id, e.data["deal_status"]) for e in entries] == [(pending_approval,
                                                                                  "won" if won else "lost")]
@@ -144,7 +145,7 @@ class TestClosingWithdrawsApprovals:
         act(wiring, lambda uow, li, d: do_close(uow, li, d, won=False, reason="lost", now=clock.now()))
         with pytest.raises(Conflict) as info:
             act(wiring, lambda uow, li, d: do_create_order(uow, li, 1, now=clock.now()))
-        assert "D-1 was lost" in info.value.msg_format("en")
+        assert "D-1 was lost" in error_text(info.value, "en")
         with wiring.session_factory() as s:
             assert s.scalar(select(func.count(Order.id))) == 0
 

@@ -11,6 +11,7 @@ from crm_core.errors import Conflict, InvalidValue, MissingFields
 from crm_core.models import Deal, StageChange, Task, User
 from crm_core.services.closing import do_close
 from crm_core.services.deals import do_create_deal, do_move_stage, do_set_fields, resolve_stage, weighted_amount
+from cards.errors import error_text
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_advance_refuses_and_names_every_missing_field_then_succeeds(wiring, clo
         act(wiring, lambda uow, li, d: do_move_stage(uow, li, d, resolve_stage(uow, d, "proposal"), now=clock.now()))
     # skipping discovery: its contact, and proposal's amount, close_date and budget
     assert info.value.missing == ["contact", "amount", "close_date", "budget"]
-    assert "deal set D-1" in info.value.msg_format("en")
+    assert "deal set D-1" in error_text(info.value, "en")
     with wiring.session_factory() as s:
         assert s.get(Deal, deal_id).stage == "qualify"  # refused: nothing changed
     act(wiring, lambda uow, li, d: do_set_fields(uow, li, d, {"contact": "Ann", "amount": "120000",

@@ -11,12 +11,14 @@ from typer.testing import CliRunner
 from bot.cli import app
 from crm_core.config import SAMPLE_CONFIG_PATH, parse_config
 from crm_core.errors import ConfigError, InvalidValue, UnknownField
-from crm_core.fields import (COMMAND_MAX, check_lost_reason, check_number, check_text, picklist_label,
-                             picklist_value)
+from cards.labels import picklist_label
+from crm_core.fields import COMMAND_MAX, check_lost_reason, check_number, check_text, picklist_value
 from crm_core.models import Deal, Lead
 from crm_core.services.deals import do_create_deal, do_set_fields
 from crm_core.services.leads import LeadInput, check_lead_input, do_create_lead
 from crm_core.services.tickets import check_priority
+from cards.errors import error_text
+from tests.said import raises_said
 
 
 def sample() -> dict:  # type: ignore[type-arg]
@@ -37,8 +39,8 @@ class TestPicklists:
     def test_an_unknown_value_is_refused_listing_the_allowed_ones_in_both_languages(self, config):  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as exc:
             picklist_value(config, "region", "region", "mars")
-        assert "east (East)" in exc.value.msg_format("en") and "intl (International)" in exc.value.msg_format("en")
-        assert "地区「mars」无效" in exc.value.msg_format("zh_CN") and "华东（east）" in exc.value.msg_format("zh_CN")
+        assert "east (East)" in error_text(exc.value, "en") and "intl (International)" in error_text(exc.value, "en")
+        assert "地区「mars」无效" in error_text(exc.value, "zh_CN") and "华东（east）" in error_text(exc.value, "zh_CN")
 
     def test_labels_follow_the_readers_language(self, config):  # type: ignore[no-untyped-def]
         assert picklist_label(config, "source", "event", "zh_CN") == "展会"
@@ -62,15 +64,15 @@ class TestPicklists:
                                                         {"key": "competitor", "zh_CN": "竞品", "en": "Competitor"}]}
         cfg = parse_config(data)
         assert check_lost_reason(cfg, "价格") == "price"
-        with pytest.raises(InvalidValue, match="price"):
+        with raises_said(InvalidValue, "price"):
             check_lost_reason(cfg, "the weather")
 
 
 class TestLimits:
     def test_control_characters_are_refused_but_free_text_keeps_newlines_and_tabs(self):  # type: ignore[no-untyped-def]
-        with pytest.raises(InvalidValue, match=r"\\x00"):
+        with raises_said(InvalidValue, r"\\x00"):
             check_text("company", "Acme\x00Corp", 300)
-        with pytest.raises(InvalidValue, match=r"\\x1b"):
+        with raises_said(InvalidValue, r"\\x1b"):
             check_text("text", "hi\x1b[31m", 5000, multiline=True)
         with pytest.raises(InvalidValue):
             check_text("name", "Ann\nLee", 200)
@@ -79,8 +81,8 @@ class TestLimits:
     def test_too_long_is_refused_with_the_limit_never_cut(self):  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as exc:
             check_text("company", "x" * 100_000, 300)
-        assert "at most 300 characters (this one has 100000)" in exc.value.msg_format("en")
-        assert "最多 300 个字符" in exc.value.msg_format("zh_CN") and len(exc.value.msg_format("en")) < 300
+        assert "at most 300 characters (this one has 100000)" in error_text(exc.value, "en")
+        assert "最多 300 个字符" in error_text(exc.value, "zh_CN") and len(error_text(exc.value, "en")) < 300
         assert check_text("company", "x" * 300, 300) == "x" * 300
 
     @pytest.mark.parametrize("raw", ["1e400", "9" * 30, "-1", "NaN", "Infinity", "1" + "0" * 10_000, "12abc"])
@@ -116,15 +118,15 @@ class TestLeadFields:
         with pytest.raises((InvalidValue, UnknownField)) as exc:
             with wiring.runner.uow() as uow:
                 do_create_lead(uow, data, actor=as_user("li"), now=clock.now())
-        assert what in exc.value.msg_format("en")
+        assert what in error_text(exc.value, "en")
         with wiring.session_factory() as s:
             assert s.scalar(select(func.count(Lead.id))) == 0
 
     def test_unknown_lead_field_suggests_the_nearest(self, config):  # type: ignore[no-untyped-def]
         with pytest.raises(UnknownField) as exc:
             check_lead_input(LeadInput(name="A", fields={"levle": "a"}), config)
-        assert "Did you mean: level?" in exc.value.msg_format("en")
-        assert "你是不是想输入：level" in exc.value.msg_format("zh_CN")
+        assert "Did you mean: level?" in error_text(exc.value, "en")
+        assert "你是不是想输入：level" in error_text(exc.value, "zh_CN")
 
 
 class TestDealSet:
@@ -141,7 +143,7 @@ class TestDealSet:
         deal_id = self._deal(wiring, as_user, clock)
         with pytest.raises(UnknownField) as exc:
             self._set(wiring, as_user, clock, deal_id, {"budget": "yes", "colour": "red"})
-        assert "Unknown field “colour”. Did you mean:" in exc.value.msg_format("en")
+        assert "Unknown field “colour”. Did you mean:" in error_text(exc.value, "en")
         with wiring.session_factory() as s:
             assert s.get(Deal, deal_id).fields == {}
 
@@ -165,7 +167,7 @@ class TestDealSet:
         deal_id = self._deal(wiring, as_user, clock)
         with pytest.raises(InvalidValue) as exc:
             self._set(wiring, as_user, clock, deal_id, {"close": "2027-03-31", **values})
-        assert what in exc.value.msg_format("en")
+        assert what in error_text(exc.value, "en")
         with wiring.session_factory() as s:
             deal = s.get(Deal, deal_id)
             assert deal.close_date is None and deal.fields == {} and deal.name == "Acme"

@@ -20,6 +20,7 @@ from crm_core.services.activities import do_log_activity
 from crm_core.services.lead_identity import identity_keys, normalize_person_name
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
 from crm_core.services.leads import LeadInput, LeadResult, do_create_lead
+from cards.errors import error_text
 
 
 def user(uow, key: str) -> User:  # type: ignore[no-untyped-def]
@@ -191,7 +192,7 @@ class TestMergeAndSplit:
         with wiring.runner.uow() as uow, pytest.raises(Conflict) as info:
             emma = user(uow, "emma")
             do_split(uow, emma, merge_to_split(uow, emma, bob_id).id, now=wiring.clock.now())
-        assert "older than 30 days" in info.value.msg_format("en") and "超过 30 天" in info.value.msg_format("zh_CN")
+        assert "older than 30 days" in error_text(info.value, "en") and "超过 30 天" in error_text(info.value, "zh_CN")
         assert len(open_leads(wiring)) == 1
 
     def test_a_rep_cannot_merge_a_lead_they_cannot_see(self, wiring):  # type: ignore[no-untyped-def]

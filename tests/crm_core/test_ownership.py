@@ -14,6 +14,7 @@ from crm_core.services.closing import do_close
 from crm_core.services.deals import do_create_deal
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.ownership import do_assign_lead, do_transfer_all, do_transfer_deal, resolve_user
+from cards.errors import error_text
 
 
 def user(uow, key: str) -> User:  # type: ignore[no-untyped-def]
@@ -52,8 +53,8 @@ class TestNamingThePerson:
     def test_unknown_person_is_refused_with_did_you_mean(self, wiring) -> None:  # type: ignore[no-untyped-def]
         with wiring.runner.uow() as uow, pytest.raises(InvalidValue) as info:
             resolve_user(uow, "tomm")
-        assert "did you mean tom (Tom Baker)" in info.value.msg_format("en")
-        assert "你是不是要找：tom (Tom Baker)" in info.value.msg_format("zh_CN")
+        assert "did you mean tom (Tom Baker)" in error_text(info.value, "en")
+        assert "你是不是要找：tom (Tom Baker)" in error_text(info.value, "zh_CN")
 
     def test_inactive_people_receive_nothing(self, wiring) -> None:  # type: ignore[no-untyped-def]
         with wiring.runner.uow() as uow:
@@ -67,7 +68,7 @@ class TestWhoMayMoveADeal:
         d = deal_of(wiring, "li")
         with pytest.raises(Forbidden) as info:
             transfer_deal(wiring, "han", d, "han")
-        assert "李雷" in info.value.msg_format("en")
+        assert "李雷" in error_text(info.value, "en")
         assert owner_key(wiring, Deal, d) == "li"
 
     def test_the_owner_may_give_it_away(self, wiring) -> None:  # type: ignore[no-untyped-def]

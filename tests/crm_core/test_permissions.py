@@ -8,6 +8,7 @@ from crm_core.errors import Forbidden
 from crm_core.models import User
 from crm_core.services.access import access_deal
 from crm_core.services.deals import do_create_deal
+from cards.errors import error_text
 
 
 @pytest.fixture
@@ -34,4 +35,4 @@ def test_visibility_follows_the_manager_chain(wiring, deals, actor, allowed):  #
             else:
                 with pytest.raises(Forbidden) as info:
                     access_deal(uow, me, deal_id)
-                assert "D-" in info.value.msg_format("en") and "没有权限" in info.value.msg_format("zh_CN")
+                assert "D-" in error_text(info.value, "en") and "没有权限" in error_text(info.value, "zh_CN")

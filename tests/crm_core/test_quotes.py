@@ -15,6 +15,8 @@ from crm_core.services.deals import do_create_deal
 from crm_core.services.money import round_money
 from crm_core.services.quotes import check_lines, do_create_quote, parse_discount, price
 from crm_core.services.users import user_by_key
+from cards.errors import error_text
+from tests.said import raises_said
 
 
 def config_with(products: list[dict[str, Any]], tax_rate: str = "0") -> Config:
@@ -61,13 +63,13 @@ class TestInputChecks:
     def test_an_unknown_sku_lists_the_known_ones(self, config: Config) -> None:
         with pytest.raises(InvalidValue) as err:
             check_lines(config, [("PRO", 1), ("GOLD", 2)])
-        text = err.value.msg_format("en")
+        text = error_text(err.value, "en")
         assert "GOLD" in text and "PRO, STD, ENT, SVC" in text and "quote D-7 PRO x10 STD x5" in text
-        assert "可用产品：PRO, STD, ENT, SVC" in err.value.msg_format("zh_CN")
+        assert "可用产品：PRO, STD, ENT, SVC" in error_text(err.value, "zh_CN")
 
     @pytest.mark.parametrize("qty", [0, -3])
     def test_quantities_must_be_positive(self, config: Config, qty: int) -> None:
-        with pytest.raises(InvalidValue, match="above 0"):
+        with raises_said(InvalidValue, "above 0"):
             check_lines(config, [("PRO", qty)])
 
     def test_sku_case_does_not_matter(self, config: Config) -> None:
@@ -81,7 +83,7 @@ class TestInputChecks:
     def test_other_discounts_say_what_to_type(self, raw: str) -> None:
         with pytest.raises(InvalidValue) as err:
             parse_discount(raw)
-        assert "discount=15" in err.value.msg_format("en") and "discount=15" in err.value.msg_format("zh_CN")
+        assert "discount=15" in error_text(err.value, "en") and "discount=15" in error_text(err.value, "zh_CN")
 
 
 @pytest.fixture
@@ -127,12 +129,12 @@ class TestVersions:
             assert uow.session.scalar(select(Approval.id)) is None
 
     def test_another_reps_deal_cannot_be_quoted(self, uow, clock, deal_id) -> None:  # type: ignore[no-untyped-def]
-        with pytest.raises(DomainError, match="not allowed"):
+        with raises_said(DomainError, "not allowed"):
             _quote(uow, clock, "emma", deal_id, [("PRO", 1)], "0")
 
     def test_a_closed_deal_cannot_be_quoted(self, uow, clock, deal_id) -> None:  # type: ignore[no-untyped-def]
         from crm_core.models import Deal
         with uow:
             uow.session.get(Deal, deal_id).status = "lost"
-        with pytest.raises(Conflict, match="closed"):
+        with raises_said(Conflict, "closed"):
             _quote(uow, clock, "li", deal_id, [("PRO", 1)], "0")

@@ -20,6 +20,7 @@ from crm_core.services.tickets import (clock_state, csat_recipient, do_ack, do_c
                                        near_breach, resolution_overdue, response_overdue, sla_due)
 from crm_core.services.users import user_by_key
 from tests.conftest import T0
+from cards.errors import error_text
 
 
 def open_ticket(wiring, key: str, account: str = "Acme", priority: str = "urgent", *, at: datetime = T0,  # type: ignore[no-untyped-def]
@@ -67,7 +68,7 @@ class TestSlaDueTimes:
     def test_an_unknown_priority_says_which_ones_exist(self, wiring):  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as err:
             sla_due(wiring.config, "critical", T0)
-        assert "urgent, high, normal, low" in str(err.value)
+        assert "urgent, high, normal, low" in error_text(err.value, "en")
 
 
 class TestOpening:
@@ -92,7 +93,7 @@ class TestOpening:
     def test_an_empty_subject_is_refused(self, wiring):  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidValue) as err:
             open_ticket(wiring, "sup", subject="  ")
-        assert "ticket new Acme high" in str(err.value)
+        assert "ticket new Acme high" in error_text(err.value, "en")
         with wiring.session_factory() as s:
             assert s.scalar(select(Ticket.id)) is None
 
@@ -110,8 +111,8 @@ class TestAckAndClose:
         act(wiring, "sup", tid, "close", T0 + timedelta(hours=2))
         with pytest.raises(Conflict) as err:
             act(wiring, "sup", tid, "close", T0 + timedelta(hours=3))
-        assert "already closed on 2026-03-02 11:00" in err.value.msg_format("en")
-        assert "已于 2026-03-02 11:00 关闭" in err.value.msg_format("zh_CN")
+        assert "already closed on 2026-03-02 11:00" in error_text(err.value, "en")
+        assert "已于 2026-03-02 11:00 关闭" in error_text(err.value, "zh_CN")
         assert load(wiring, tid).closed_at == T0 + timedelta(hours=2)
 
     def test_acking_a_closed_ticket_is_refused(self, wiring):  # type: ignore[no-untyped-def]
@@ -119,7 +120,7 @@ class TestAckAndClose:
         act(wiring, "sup", tid, "close", T0 + timedelta(minutes=30))
         with pytest.raises(Conflict) as err:
             act(wiring, "sup", tid, "ack", T0 + timedelta(minutes=40))
-        assert "nothing to acknowledge" in str(err.value) and "ticket new" in str(err.value)
+        assert "nothing to acknowledge" in error_text(err.value, "en") and "ticket new" in error_text(err.value, "en")
 
     def test_closing_an_unacknowledged_ticket_counts_as_its_first_response(self, wiring):  # type: ignore[no-untyped-def]
         tid = open_ticket(wiring, "sup")

@@ -1,0 +1,58 @@
+"""The words of a DomainError: its message code and data rendered from the catalogs (area "errors").
+
+crm_core raises codes with data (crm_core/errors.py); this is the one place they become a sentence, in the
+reader's language: the runner's error card, the REST API's error body, the CSV importer's report, the
+Slack modals. Data values that are words are said here: a `Term` from area "terms", a `FieldName` (its key
+in English, its label in Chinese: the catalog's "field.name" decides), a bilingual label from the
+configuration (picked with base_locale), a picklist choice, a list of any of these.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cards.i18n import base_locale, translator
+from crm_core.errors import DomainError, FieldName, Term
+
+t = translator("errors")
+terms = translator("terms")
+
+
+def error_text(exc: DomainError, locale: str | None) -> str:
+    """The sentence a person reads for `exc`."""
+    params = {name: say(value, locale) for name, value in exc.data.items()}
+    text = t(locale, exc.key, **params)
+    if exc.frame:
+        text = t(locale, exc.frame, detail=text, **params)
+    return text
+
+
+def error_texts(exc: DomainError) -> dict[str, str]:
+    """{locale: sentence} for every complete locale (the REST API answers in both)."""
+    return {"en": error_text(exc, "en"), "zh_CN": error_text(exc, "zh_CN")}
+
+
+def term(locale: str | None, vocab: str, key: str) -> str:
+    """A word of a closed vocabulary (status, role, priority, field …); an unknown key is shown as typed."""
+    found = terms.lookup(locale, f"{vocab}.{key}")
+    return key if found is None else found
+
+
+def say(value: Any, locale: str | None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Term):
+        return term(locale, value.vocab, value.key)
+    if isinstance(value, FieldName):
+        label = _label(value.label, locale) if value.label is not None else term(locale, "field", value.key)
+        return t(locale, "field.name", key=value.key, label=label)
+    if isinstance(value, (list, tuple)):
+        return t(locale, "list.sep").join(say(v, locale) for v in value)
+    if hasattr(value, "en") and hasattr(value, "zh_CN"):
+        label = _label(value, locale)
+        key = getattr(value, "key", None)
+        return label if key is None else t(locale, "choice", key=key, label=label)
+    return str(value)
+
+
+def _label(value: Any, locale: str | None) -> str:
+    return str(getattr(value, base_locale(locale)))
