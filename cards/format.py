@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from crm_core.company_time import local_date, local_hhmm, local_now, local_time  # noqa: F401  (one helper, re-exported)
 from crm_core.config import Config
-from cards.i18n import normalise_locale
+from cards.i18n import is_chinese
 from crm_core.services.money import minor_unit, round_money
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
@@ -47,14 +47,14 @@ def stage_name(config: Config, key: str, locale: str) -> str:
     stage = config.pipeline.get(key)
     if stage is None:
         return key
-    return stage.name.zh_CN if locale == "zh_CN" else stage.name.en
+    return stage.name.zh_CN if is_chinese(locale) else stage.name.en
 
 
 def compact_money(amount: Decimal | float, currency: str, locale: str) -> str:
     """¥1.2M / ¥120万: short enough for a bar label."""
     symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
     x = float(amount)
-    if normalise_locale(locale) == "zh_CN":
+    if is_chinese(locale):
         for div, unit in ((1e8, "亿"), (1e4, "万")):
             if abs(x) >= div:
                 return f"{symbol}{_short_number(x / div)}{unit}"

@@ -65,7 +65,10 @@ class LocalName(_Strict):
 
 
 class TaskTemplate(_Strict):
-    title: str
+    """A task a stage creates: `"Send the proposal"`, or a table with its Chinese title and days to do it:
+    `{ title = "Send the proposal", title_zh = "发送方案", due_days = 3 }`."""
+    title: str = Field(min_length=1, max_length=200)
+    title_zh: str | None = Field(default=None, min_length=1, max_length=200)
     due_days: int = 2
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from cards.builders.sales import deal_card, lead_card, merge_button, t
+from cards.i18n import translator
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, LeadMerged
@@ -24,6 +25,8 @@ from handlers.invocation import Invocation
 from handlers.notify import on
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view, lead_view
+
+t_chat = translator("chat")
 
 
 @command("lead add")
@@ -70,7 +73,7 @@ def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Rep
 def list_my_leads(uow: UnitOfWork, actor: User, locale: str) -> Reply:
     leads = list_leads(uow, actor)
     rows = [f"{lead.ref} · {lead.name} · {lead.company or '—'} · {lead.score}" for lead in leads]
-    title = "我的线索" if locale == "zh_CN" else "My leads"
+    title = t_chat(locale, "leads.mine")
     return Reply(cards=(list_card(locale, title, rows),))
 
 

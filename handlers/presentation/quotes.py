@@ -8,7 +8,6 @@ from cards.builders.quotes import ApprovalView, OrderView, QuoteLineView, QuoteV
 from cards.format import local_time, money_or_dash as fmt_money, pct
 from crm_core.models import Approval, Deal, Order, Quote
 from crm_core.queries.people import user_name
-from crm_core.services.approvals import ROLE_ZH
 from crm_core.services.orders import order_for_quote
 from crm_core.services.quotes import approval_of, successor
 from crm_core.services.users import locale_of
@@ -83,4 +82,4 @@ def document_locale(uow: UnitOfWork, quote: Quote) -> str:
 
 
 def role_name(locale: str, role: str) -> str:
-    return ROLE_ZH.get(role, role) if locale == "zh_CN" else role_label(locale, role)
+    return role_label(locale, role)

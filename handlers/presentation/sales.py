@@ -5,6 +5,7 @@ from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
 from cards.format import local_time, money, stage_name
+from cards.labels import field_name
 from crm_core.fields import custom_label, picklist_label
 from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
@@ -49,6 +50,6 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         weighted=money(weighted_amount(uow, deal), deal.currency) if deal.amount is not None else None,
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
         owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
-        next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
+        next_stage=next_stage, missing_for_next=[field_name(config, "deal", k, locale) for k in missing], recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
         account_overpaid=money(overpaid, deal.currency) if overpaid > 0 else None,
     )
