@@ -121,7 +121,7 @@ def choice_label(choices: Sequence[PicklistChoice], key: str | None, locale: str
         return None
     for c in choices:
         if c.key == key:
-            return c.zh_CN if locale == "zh_CN" else c.en
+            return c.zh_CN if locale.startswith("zh") else c.en  # zh_TW reads the Chinese label too
     return key
 
 
@@ -191,7 +191,7 @@ def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -
     decl = find_decl(config, kind, key)
     if decl is None or decl.key != key:
         return key, value
-    label = decl.name.zh_CN if locale == "zh_CN" else decl.name.en
+    label = decl.name.zh_CN if locale.startswith("zh") else decl.name.en
     if decl.type == "choice":
         return label, choice_label(decl_choices(config, decl), value, locale) or value
     return label, value
