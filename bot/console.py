@@ -54,13 +54,13 @@ class ConsoleSession:
             return self._show(Reply()) if self.inbox is not None else ""
         if line.isdigit() and len(line) < 4:
             if not self.buttons:
-                return "There are no buttons to press yet; type a command (help lists them). / 当前没有可按的按钮，请输入命令。"
+                return t(self.locale, "no_buttons")
             return self.press(int(line))
         return self._show(self.runner.run_text(self.user_id, line, platform="console"))
 
     def press(self, number: int) -> str:
         if not 1 <= number <= len(self.buttons):
-            return f"No button {number}; choose 1–{len(self.buttons)}."
+            return t(self.locale, "no_such_button", number=number, last=len(self.buttons))
         button = self.buttons[number - 1]
         inv = Invocation(actor_id=self.user_id, kind="action", name=button.action, args={"value": button.value},
                          platform="console")
@@ -83,7 +83,7 @@ class ConsoleSession:
         for card, channel, updated in incoming:
             text, card_buttons = render_card(card, first_number=len(buttons) + 1)
             parts.append(_incoming_header(card, channel, updated) + "\n" + text)
-            parts.extend(f"[file] {path}" for path in save_attachments(card.attachments, self.files_dir))
+            parts.extend(t(self.locale, "file", path=path) for path in save_attachments(card.attachments, self.files_dir))
             buttons.extend(card_buttons)
         if more:
             parts.append(more_unread(self.locale, more))
@@ -92,7 +92,7 @@ class ConsoleSession:
             text, reply_buttons = _render_after(reply.cards, len(buttons))
             parts.append(text)
             buttons.extend(reply_buttons)
-        parts.extend(f"[file] {path}" for path in save_attachments(reply.attachments, self.files_dir))
+        parts.extend(t(self.locale, "file", path=path) for path in save_attachments(reply.attachments, self.files_dir))
         self.buttons = buttons
         return "\n\n".join(parts)
 

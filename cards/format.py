@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crm_core.company_time import local_date, local_hhmm, local_now, local_time  # noqa: F401  (one helper, re-exported)
+from crm_core.company_time import local_date, local_hhmm, local_now, local_time, reader_hhmm, reader_time  # noqa: F401  (one helper, re-exported)
 from crm_core.config import Config
 from cards.i18n import is_chinese
 from crm_core.services.money import minor_unit, round_money

@@ -17,7 +17,7 @@ modal = translator("modals")  # the built-in deal fields' labels, as the forms s
 
 
 def field_name(config: Config, kind: str, key: str, locale: str) -> str:
-    label = modal.lookup(locale, f"f.{key}") if kind == "deal" else None
+    label = t.lookup(locale, f"{kind}.{key}") or (modal.lookup(locale, f"f.{key}") if kind == "deal" else None)
     if label is None:
         decl = find_decl(config, kind, key)
         label = (decl.name.zh_CN if is_chinese(locale) else decl.name.en) if decl is not None else key

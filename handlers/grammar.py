@@ -169,7 +169,10 @@ class UsageError:
     suggestions: tuple[str, ...] = ()
 
     def problem(self, locale: str) -> str:
-        params = {k: t(locale, "sep").join(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
+        params = dict(self.params)
+        if "choices" in params:  # as the reader types them: 我的、团队
+            params["choices"] = tuple(dict.fromkeys(t.lookup(locale, f"choice.{c}") or c for c in params["choices"]))
+        params = {k: t(locale, "sep").join(v) if isinstance(v, tuple) else v for k, v in params.items()}
         if "arg" in params:  # an argument's name, e.g. 商机编号
             params["arg"] = t.lookup(locale, f"arg.{params['arg']}") or params["arg"]
         if "option" in params:  # an option's name as the reader types it, e.g. 金额

@@ -27,7 +27,7 @@ def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     locale = locale_of(owner, uow.config)
     key = "lead.reassigned_to_you" if event.reason == "reassigned" else "lead.assigned_to_you"
     note = t(locale, key, ref=lead.ref, name=lead.name, minutes=uow.config.sla.lead.first_response_minutes)
-    card = lead_card(locale, lead_view(uow, lead, locale), note=note)
+    card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)
     enqueue(uow.session, dedupe_key=f"lead-assigned:{lead.id}:{owner.id}:{lead.reassign_count}",
             kind="lead.assigned", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now,
             record_type="lead", record_id=lead.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
-from cards.format import local_time, money, stage_name
+from cards.format import local_time, money, reader_time, stage_name
 from cards.labels import field_name
 from crm_core.fields import custom_label, picklist_label
 from crm_core.models import Deal, Lead
@@ -14,7 +14,8 @@ from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
 
 
-def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadView:
+def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None, *, zone: str | None = None) -> LeadView:
+    """`zone`: the reader's own time zone (users.timezone); times show in it when it is not the company's."""
     config = uow.config
     source = picklist_label(config, "source", lead.source, locale) if locale else lead.source
     extra: list[tuple[str, str]] = []
@@ -26,7 +27,7 @@ def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadVie
     return LeadView(ref=lead.ref, name=lead.name, company=lead.company, email=lead.email, phone=lead.phone,
                     owner=lead.owner.name, score=lead.score, source=source or lead.source, status=lead.status,
                     extra=tuple(extra),
-                    respond_by=local_time(config, lead.first_response_due_at, locale)
+                    respond_by=reader_time(config, lead.first_response_due_at, locale, zone)
                     if lead.first_responded_at is None and lead.status == "open" else None)
 
 
