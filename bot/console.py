@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.console_messenger import ConsoleInbox
 from cards.builders.inbox import more_unread
+from cards.i18n import translator
 from cards.model import Attachment, Button, Card, Reply
 from cards.render.console import render_card
 from crm_core.db import read_only
@@ -22,18 +23,8 @@ from handlers.runner import Runner
 
 log = logging.getLogger("chatcrm.console")
 
-TEXTS = {
-    "crashed": {"en": "Something went wrong on our side (reference {ref}); the console keeps going. "
-                      "You typed: {line}\nIf that changed something, check before typing it again "
-                      "(e.g. lead list, my).",
-                "zh_CN": "系统出错（参考编号 {ref}），控制台可以继续使用。你输入的是：{line}\n"
-                         "如果这条命令可能已生效，请先查看（例如 线索 列表、我的）再决定是否重新输入。"},
-}
+t = translator("console")
 
-
-def text(locale: str, key: str, **kw: str) -> str:
-    entry = TEXTS[key]
-    return entry.get(locale, entry["en"]).format(**kw)
 
 
 class ConsoleSession:
@@ -63,13 +54,13 @@ class ConsoleSession:
             return self._show(Reply()) if self.inbox is not None else ""
         if line.isdigit() and len(line) < 4:
             if not self.buttons:
-                return "There are no buttons to press yet; type a command (help lists them). / 当前没有可按的按钮，请输入命令。"
+                return t(self.locale, "no_buttons")
             return self.press(int(line))
         return self._show(self.runner.run_text(self.user_id, line, platform="console"))
 
     def press(self, number: int) -> str:
         if not 1 <= number <= len(self.buttons):
-            return f"No button {number}; choose 1–{len(self.buttons)}."
+            return t(self.locale, "no_such_button", number=number, last=len(self.buttons))
         button = self.buttons[number - 1]
         inv = Invocation(actor_id=self.user_id, kind="action", name=button.action, args={"value": button.value},
                          platform="console")
@@ -92,7 +83,7 @@ class ConsoleSession:
         for card, channel, updated in incoming:
             text, card_buttons = render_card(card, first_number=len(buttons) + 1)
             parts.append(_incoming_header(card, channel, updated) + "\n" + text)
-            parts.extend(f"[file] {path}" for path in save_attachments(card.attachments, self.files_dir))
+            parts.extend(t(self.locale, "file", path=path) for path in save_attachments(card.attachments, self.files_dir))
             buttons.extend(card_buttons)
         if more:
             parts.append(more_unread(self.locale, more))
@@ -101,7 +92,7 @@ class ConsoleSession:
             text, reply_buttons = _render_after(reply.cards, len(buttons))
             parts.append(text)
             buttons.extend(reply_buttons)
-        parts.extend(f"[file] {path}" for path in save_attachments(reply.attachments, self.files_dir))
+        parts.extend(t(self.locale, "file", path=path) for path in save_attachments(reply.attachments, self.files_dir))
         self.buttons = buttons
         return "\n\n".join(parts)
 
@@ -120,11 +111,8 @@ def save_attachments(attachments: tuple[Attachment, ...], directory: Path) -> li
 
 
 def _incoming_header(card: Card, channel: str | None, updated: bool) -> str:
-    zh = card.locale == "zh_CN"
     where = f" #{channel}" if channel else ""
-    if updated:
-        return f">> 消息已更新{where}" if zh else f">> updated message{where}"
-    return f">> 新消息{where}" if zh else f">> new message{where}"
+    return t(card.locale, "updated" if updated else "incoming", where=where)
 
 
 def _render_after(cards: tuple[Card, ...], already: int) -> tuple[str, list[Button]]:
@@ -145,7 +133,7 @@ def exec_safely(session: ConsoleSession, line: str) -> str:
     except Exception as exc:  # noqa: BLE001 - the console is the last place that can turn a crash into an id
         ref = secrets.token_hex(4)
         log.error("console: internal error ref=%s user=%s line=%r", ref, session.user_id, line.strip(), exc_info=exc)
-        return text(getattr(session, "locale", "en"), "crashed", ref=ref, line=line.strip())
+        return t(getattr(session, "locale", "en"), "crashed", ref=ref, line=line.strip())
 
 
 def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from cards.i18n import is_chinese, translator
 from crm_core.clock import FrozenClock
 from crm_core.config import Stage
 from crm_core.db import read_only
@@ -152,8 +153,7 @@ def tour_ids(runner: Runner, keys: tuple[str, ...] = ("li", "emma")) -> list[Tou
     return out
 
 
-TOUR = {"en": "Try as {user} ({name}): chatcrm console --as {user}   then: lead {lead} · deal {deal} · advance {deal} · my",
-        "zh_CN": "以 {user}（{name}）身份试试：chatcrm console --as {user}   然后输入：线索 {lead} · 商机 {deal} · 推进 {deal} · 我的"}
+t = translator("demo")
 
 
 def tour_lines(runner: Runner) -> list[str]:
@@ -162,8 +162,7 @@ def tour_lines(runner: Runner) -> list[str]:
     for ids in tour_ids(runner):
         if ids.lead is None or ids.deal is None:
             continue
-        lines.append(TOUR["zh_CN" if ids.locale.startswith("zh") else "en"].format(
-            user=ids.user, name=ids.name, lead=ids.lead, deal=ids.deal))
+        lines.append(t(ids.locale, "tour", user=ids.user, name=ids.name, lead=ids.lead, deal=ids.deal))
     return lines
 
 
@@ -182,7 +181,7 @@ def _tour_records(runner: Runner, rng: random.Random, real_now: datetime, stats:
         with runner.uow_factory(clock=clock) as uow:
             user = uow.session.scalar(select(User).where(User.key == key))
             assert user is not None
-            zh = locale_of(user, runner.config).startswith("zh")
+            zh = is_chinese(locale_of(user, runner.config))  # the demo data's language (names, companies)
             wanted = ([] if ids.lead else ["lead"]) + ([] if ids.deal else ["deal"])
             for i, what in enumerate(wanted):
                 clock.advance(minutes=30)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crm_core.company_time import local_date, local_hhmm, local_now, local_time  # noqa: F401  (one helper, re-exported)
+from crm_core.company_time import local_date, local_hhmm, local_now, local_time, reader_hhmm, reader_time  # noqa: F401  (one helper, re-exported)
 from crm_core.config import Config
 from cards.i18n import base_locale, normalise_locale
 from crm_core.services.money import minor_unit, round_money
@@ -54,7 +54,7 @@ def compact_money(amount: Decimal | float, currency: str, locale: str) -> str:
     """¥1.2M / ¥120万: short enough for a bar label."""
     symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
     x = float(amount)
-    if normalise_locale(locale) == "zh_CN":
+    if is_chinese(locale):
         for div, unit in ((1e8, "亿"), (1e4, "万")):
             if abs(x) >= div:
                 return f"{symbol}{_short_number(x / div)}{unit}"

@@ -44,3 +44,34 @@ def local_time(config: Config, at: datetime | None, locale: str | None = None) -
 
 def local_hhmm(config: Config, at: datetime) -> str:
     return local_now(config, at).strftime(CLOCK_FORMAT)
+
+
+def reader_zone(config: Config, zone: str | None) -> ZoneInfo | None:
+    """A reader's own time zone (users.timezone) when it is a valid IANA name other than the company's;
+    None means the reader lives in company time."""
+    if not zone or zone == config.company.timezone:
+        return None
+    try:
+        return ZoneInfo(zone)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
+        return None
+
+
+def reader_hhmm(config: Config, at: datetime, zone: str | None = None) -> str:
+    """`14:30` in company time; `07:30 CET` for a reader in another zone (the zone said, so it cannot be
+    mistaken for company time)."""
+    tz = reader_zone(config, zone)
+    if tz is None:
+        return local_hhmm(config, at)
+    mine = at.astimezone(tz)
+    return f"{mine.strftime(CLOCK_FORMAT)} {mine.tzname()}"
+
+
+def reader_time(config: Config, at: datetime | None, locale: str | None = None, zone: str | None = None) -> str | None:
+    """Like local_time, in the reader's own zone (and naming it) when that is not the company's."""
+    tz = reader_zone(config, zone)
+    if at is None or tz is None:
+        return local_time(config, at, locale)
+    mine = at.astimezone(tz)
+    fmt = DATETIME_FORMATS.get(locale or config.company.locale, DATETIME_FORMATS["en"])
+    return f"{mine.strftime(fmt)} {mine.tzname()}"

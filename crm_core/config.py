@@ -65,7 +65,10 @@ class LocalName(_Strict):
 
 
 class TaskTemplate(_Strict):
-    title: str
+    """A task a stage creates: `"Send the proposal"`, or a table with its Chinese title and days to do it:
+    `{ title = "Send the proposal", title_zh = "<the title in Chinese>", due_days = 3 }`."""
+    title: str = Field(min_length=1, max_length=200)
+    title_zh: str | None = Field(default=None, min_length=1, max_length=200)
     due_days: int = 2
 
 
@@ -276,7 +279,7 @@ class Ladder(_Strict):
 
 
 class Pool(_Strict):
-    """The lead pool (公海): leads nobody works, claimable by reps up to `max_open_leads` open leads each."""
+    """The lead pool: leads nobody works, claimable by reps up to `max_open_leads` open leads each."""
     max_open_leads: int = Field(default=50, ge=1)
     reclaim_after_days: int = Field(default=3, ge=0)  # who lost a lead to the pool may claim it again after this
     slack_channel: str | None = None  # channel id (C…): new pool leads are posted there with a Claim button

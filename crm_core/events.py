@@ -194,7 +194,7 @@ class PaymentFlagged(Event):
 
 @dataclass(frozen=True)
 class LeadPooled(Event):
-    """A lead went to the pool (公海): released by its owner, or moved by a follow-up ladder."""
+    """A lead went to the pool: released by its owner, or moved by a follow-up ladder."""
     lead_id: int
     previous_owner_id: int
     reason: str

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from cards.builders.common import notice_card
 from cards.builders.sales import deal_card, kind_label, t
+from cards.labels import task_title
+from cards.i18n import translator
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
@@ -14,6 +16,8 @@ from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.registry import command
 from handlers.presentation.sales import deal_view
+
+t_chat = translator("chat")
 
 
 @command("log")
@@ -34,9 +38,8 @@ def log_prompt(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
         access_deal(uow, actor, ref.id)
     else:
         access_lead(uow, actor, ref.id)
-    title = f"记录跟进 {ref}" if locale == "zh_CN" else f"Log activity on {ref}"
-    text = (f"请输入：记录 {ref} call <内容>（类型可选 call / meeting / email / note）" if locale == "zh_CN"
-            else f"Type: log {ref} call <what happened> (kinds: call, meeting, email, note)")
+    title = t_chat(locale, "log.title", ref=str(ref))
+    text = t_chat(locale, "log.how", ref=str(ref))
     form = {"type": "log", "ref": str(ref)}
     return Reply(cards=(notice_card(locale, title, text, ref=str(ref), kind="prompt"),), form=form)
 
@@ -44,6 +47,6 @@ def log_prompt(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
 @command("task done")
 def complete_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     task = do_complete_task(uow, actor, inv.args["task"], now=clock.now())
-    title = f"已完成任务 #{task.id}" if locale == "zh_CN" else f"Task #{task.id} done"
+    title = t_chat(locale, "task.done", id=task.id)
     where = f" · D-{task.deal_id}" if task.deal_id else ""
-    return Reply(cards=(notice_card(locale, title, task.title + where, kind="task"),))
+    return Reply(cards=(notice_card(locale, title, task_title(uow.config, task.title, locale) + where, kind="task"),))

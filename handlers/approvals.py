@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cards.builders.common import list_card
 from cards.builders.quotes import approval_card, quote_card, t
+from cards.i18n import translator
 from cards.format import local_time, money_or_dash as fmt_money, pct as fmt_pct
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
@@ -30,12 +31,14 @@ from handlers.presentation.quotes import NOBODY, approval_view, quote_view, role
 from handlers.registry import action, command
 from handlers.swarm import swarm_line
 
+t_chat = translator("chat")
 MY_LIMIT = 10
 MY_BUTTONS = 5
 
 
-def _sep(locale: str) -> str:
-    return "" if locale == "zh_CN" else " "
+def _then(locale: str, first: str, second: str) -> str:
+    """Two sentences in a row: a space between them in English, none in Chinese."""
+    return t_chat(locale, "then", first=first, second=second)
 
 
 def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str) -> str:
@@ -45,11 +48,11 @@ def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str)
         return t(locale, "approval.you_rejected", ref=approval.ref, reason=step.comment or "")
     note = t(locale, "approval.you_approved", level=level, ref=approval.ref)
     if approval.status == "approved":
-        return note + _sep(locale) + t(locale, "approval.done", ref=approval.ref, quote=f"Q-{approval.quote_id}")
+        return _then(locale, note, t(locale, "approval.done", ref=approval.ref, quote=f"Q-{approval.quote_id}"))
     nxt = approval.current_step
     if nxt is not None:
-        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow.session, nxt.approver_id, NOBODY),
-                        role=role_name(locale, nxt.role))
+        note = _then(locale, note, t(locale, "approval.next", role=role_name(locale, nxt.role),
+                                     approver=user_name(uow.session, nxt.approver_id, NOBODY)))
     return note
 
 
@@ -170,15 +173,15 @@ def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str
     assert step is not None
     quote_ref, deal_ref = f"Q-{approval.quote_id}", f"D-{approval.deal_id}"
     if step.status == "rejected":
-        return (t(locale, "approval.step_rejected", ref=approval.ref, who=who, reason=step.comment or "") + _sep(locale)
-                + t(locale, "approval.quote_rejected", quote=quote_ref, deal=deal_ref))
+        return _then(locale, t(locale, "approval.step_rejected", ref=approval.ref, who=who, reason=step.comment or ""),
+                     t(locale, "approval.quote_rejected", quote=quote_ref, deal=deal_ref))
     note = t(locale, "approval.step_approved", ref=approval.ref, level=level, role=role_name(locale, step.role), who=who)
     if approval.status == "approved":
-        return note + _sep(locale) + t(locale, "approval.quote_approved", quote=quote_ref)
+        return _then(locale, note, t(locale, "approval.quote_approved", quote=quote_ref))
     nxt = approval.current_step
     if nxt is not None:
-        note += _sep(locale) + t(locale, "approval.next", approver=user_name(uow.session, nxt.approver_id, NOBODY),
-                        role=role_name(locale, nxt.role))
+        note = _then(locale, note, t(locale, "approval.next", role=role_name(locale, nxt.role),
+                                     approver=user_name(uow.session, nxt.approver_id, NOBODY)))
     return note
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from cards.builders.common import list_card
 from cards.builders.sales import deal_card, deal_line, t
 from cards.format import money, stage_name
+from cards.i18n import translator
+from cards.labels import field_names, task_title
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from cards.labels import picklist_label
@@ -22,6 +24,8 @@ from handlers.activities import log_prompt
 from handlers.invocation import Invocation
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view
+
+t_chat = translator("chat")
 
 PAGE = 10
 
@@ -63,11 +67,10 @@ def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: in
     more = None
     if len(deals) > PAGE:
         deals = deals[:PAGE]
-        more = Button("更多" if locale == "zh_CN" else "More", "deal.list_more", f"{scope}:{offset + PAGE}")
+        more = Button(t_chat(locale, "list.more"), "deal.list_more", f"{scope}:{offset + PAGE}")
     rows = [deal_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency))
             for d in deals]
-    title = ("团队商机" if scope == "team" else "我的商机") if locale == "zh_CN" else (
-        "Team deals" if scope == "team" else "My deals")
+    title = t_chat(locale, "deals.team" if scope == "team" else "deals.mine")
     return Reply(cards=(list_card(locale, title, rows, more=more, start=offset + 1),))
 
 
@@ -85,7 +88,7 @@ def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User,
         options["amount"] = amount_from_quote(uow, deal)
     if options or owner_raw is None:
         changed = do_set_fields(uow, actor, deal, options, now=clock.now())
-        notes.insert(0, t(locale, "deal.set", fields=", ".join(changed)))
+        notes.insert(0, t(locale, "deal.set", fields=field_names(uow.config, "deal", changed, locale)))
     return _card(uow, deal, locale, clock, *notes)
 
 
@@ -99,7 +102,7 @@ def amount_from_quote_button(inv: Invocation, uow: UnitOfWork, clock: Clock, act
     else:
         amount = str(quote.total)
     changed = do_set_fields(uow, actor, deal, {"amount": amount}, now=clock.now())
-    return _card(uow, deal, locale, clock, t(locale, "deal.set", fields=", ".join(changed)))
+    return _card(uow, deal, locale, clock, t(locale, "deal.set", fields=field_names(uow.config, "deal", changed, locale)))
 
 
 CONFIRM_WORDS = ("confirm", "确认")
@@ -119,7 +122,8 @@ def _advance(uow: UnitOfWork, clock: Clock, actor: User, locale: str, deal_id: i
     notes = [t(locale, "deal.moved", from_stage=stage_name(uow.config, previous, locale),
                to_stage=stage_name(uow.config, target.key, locale))]
     if move.tasks:
-        notes.append(t(locale, "deal.tasks", tasks="; ".join(f"{x.title} ({x.due_date:%m-%d})" for x in move.tasks)))
+        notes.append(t(locale, "deal.tasks", tasks="; ".join(f"{task_title(uow.config, x.title, locale)} ({x.due_date:%m-%d})"
+                                                            for x in move.tasks)))
     return _card(uow, deal, locale, clock, *notes)
 
 

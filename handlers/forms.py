@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from cards.builders.common import notice_card
 from cards.format import stage_name
+from cards.i18n import translator
+from cards.labels import field_names
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
@@ -19,6 +21,8 @@ from crm_core.uow import UnitOfWork
 from handlers.deals import _advance
 from handlers.invocation import Invocation
 from handlers.registry import action
+
+t = translator("chat")
 
 
 @action("form.advance", value=("deal", "shown"))
@@ -32,8 +36,8 @@ def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: U
     missing = missing_fields(uow, deal, target)
     if missing and not values:
         name = stage_name(uow.config, target.key, locale)
-        title = f"推进 {deal.ref} 到「{name}」" if locale == "zh_CN" else f"Advance {deal.ref} to {name}"
-        text = (f"请先填写：{', '.join(missing)}" if locale == "zh_CN" else f"Fill in first: {', '.join(missing)}")
+        title = t(locale, "form.advance_title", ref=deal.ref, stage=name)
+        text = t(locale, "form.fill_first", fields=field_names(uow.config, "deal", missing, locale))
         form = {"type": "advance", "ref": deal.ref, "stage": target.key, "stage_name": name, "fields": missing}
         return Reply(cards=(notice_card(locale, title, text, ref=deal.ref, kind="prompt"),), form=form)
     return _advance(uow, clock, actor, locale, deal.id, target.key)

@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 from cards.builders.common import list_card
 from cards.format import money_or_dash, stage_name
+from cards.labels import task_title
+from cards.i18n import translator
 from cards.model import Card, Reply, Section
 from cards.templates import render
 from crm_core.clock import Clock
@@ -16,6 +18,8 @@ from crm_core.uow import UnitOfWork
 from handlers.grammar import SPECS
 from handlers.invocation import Invocation
 from handlers.registry import command
+
+t = translator("chat")
 
 # Later areas (approvals, tickets) add sections to `my` here: fn(uow, actor, locale, clock) -> Card | None.
 MY_SECTIONS: list[Callable[[UnitOfWork, User, str, Clock], Card | None]] = []
@@ -31,24 +35,23 @@ def show_help(inv: Invocation, locale: str) -> Reply:
             if topic in [w.lower() for w in words]:
                 usage.extend(spec.usage(locale))
     text = render(locale, "help.txt.j2", topic_usage=usage)
-    title = "chatcrm 帮助" if locale == "zh_CN" else "chatcrm help"
+    title = t(locale, "help.title")
     return Reply(cards=(Card(title=title, locale=locale, blocks=(Section(text),), kind="help"),))
 
 
 @command("my", writes=False)
 def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    zh = locale == "zh_CN"
     leads = list_leads(uow, actor, limit=10)
     deals = list_deals(uow, actor, limit=10)
     tasks = open_tasks(uow, actor, now=clock.now(), limit=10)
     cards = [
-        list_card(locale, "我的线索" if zh else "My open leads",
+        list_card(locale, t(locale, "my.leads"),
                   [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads]),
-        list_card(locale, "我的商机" if zh else "My open deals",
+        list_card(locale, t(locale, "my.deals"),
                   [f"{d.ref} · {d.name} · {stage_name(uow.config, d.stage, locale)} · {money_or_dash(d.amount, d.currency)}"
                    for d in deals]),
-        list_card(locale, "我的任务" if zh else "My tasks",
-                  [f"#{x.id} · {x.due_date:%Y-%m-%d} · {x.title}" + (f" · D-{x.deal_id}" if x.deal_id else "")
+        list_card(locale, t(locale, "my.tasks"),
+                  [f"#{x.id} · {x.due_date:%Y-%m-%d} · {task_title(uow.config, x.title, locale)}" + (f" · D-{x.deal_id}" if x.deal_id else "")
                    for x in tasks]),
     ]
     for section in MY_SECTIONS:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from cards.builders.sales import deal_card, lead_card, merge_button, t
+from cards.i18n import translator
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, LeadMerged
@@ -25,6 +26,8 @@ from handlers.notify import on
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view, lead_view
 
+t_chat = translator("chat")
+
 
 @command("lead add")
 def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
@@ -34,10 +37,10 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
                      product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x],
                      fields={k: v for k, v in o.items() if k not in LEAD_FIELDS})  # declared, or refused
     result = do_create_lead(uow, data, actor=actor, now=clock.now())
-    return Reply(cards=(lead_result_card(uow, locale, result),))
+    return Reply(cards=(lead_result_card(uow, locale, result, zone=actor.timezone),))
 
 
-def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult) -> Card:
+def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, *, zone: str | None = None) -> Card:
     """What `lead add` answers: new (maybe with a colleague at the same company to merge with), or updated."""
     lead, notes, buttons = result.lead, [], []
     if result.created:
@@ -52,7 +55,7 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult) -> Card:
             items = ", ".join(f"{k}={v}" for k, v in sorted(result.differences.items()))
             notes.append(t(locale, "lead.differences", items=items))
         notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
-    return lead_card(locale, lead_view(uow, lead, locale), notes=notes, extra_buttons=buttons)
+    return lead_card(locale, lead_view(uow, lead, locale, zone=zone), notes=notes, extra_buttons=buttons)
 
 
 @command("lead", writes=False)
@@ -63,14 +66,14 @@ def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Rep
         into = merged_into(uow, lead.id)
         if into is not None:
             notes.append(t(locale, "lead.merged_into", ref=f"L-{into}", self=lead.ref, days=UNDO_DAYS))
-    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale), notes=notes),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), notes=notes),))
 
 
 @command("lead list", writes=False)
 def list_my_leads(uow: UnitOfWork, actor: User, locale: str) -> Reply:
     leads = list_leads(uow, actor)
     rows = [f"{lead.ref} · {lead.name} · {lead.company or '—'} · {lead.score}" for lead in leads]
-    title = "我的线索" if locale == "zh_CN" else "My leads"
+    title = t_chat(locale, "leads.mine")
     return Reply(cards=(list_card(locale, title, rows),))
 
 
@@ -168,4 +171,4 @@ def assign_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
     new_owner = resolve_user(uow, inv.args["owner"])
     lead = do_assign_lead(uow, actor, inv.args["lead"].id, new_owner, now=clock.now())
     note = t(locale, "lead.assigned", ref=lead.ref, owner=new_owner.name)
-    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale), note=note),))
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), note=note),))

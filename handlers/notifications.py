@@ -5,6 +5,7 @@ from datetime import datetime
 
 from cards.builders.common import notice_card
 from cards.builders.sales import lead_card, t
+from cards.i18n import translator
 from crm_core.events import Event, Generic, LeadAssigned, SwarmRequested
 from crm_core.models import Lead, User
 from crm_core.outbox import enqueue
@@ -12,6 +13,8 @@ from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.notify import on
 from handlers.presentation.sales import lead_view
+
+t_chat = translator("chat")
 
 
 @on(LeadAssigned)
@@ -24,7 +27,7 @@ def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     locale = locale_of(owner, uow.config)
     key = "lead.reassigned_to_you" if event.reason == "reassigned" else "lead.assigned_to_you"
     note = t(locale, key, ref=lead.ref, name=lead.name, minutes=uow.config.sla.lead.first_response_minutes)
-    card = lead_card(locale, lead_view(uow, lead, locale), note=note)
+    card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)
     enqueue(uow.session, dedupe_key=f"lead-assigned:{lead.id}:{owner.id}:{lead.reassign_count}",
             kind="lead.assigned", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now,
             record_type="lead", record_id=lead.id)
@@ -50,8 +53,8 @@ def tell_owner_about_imported_leads(uow: UnitOfWork, event: Event, now: datetime
         return
     locale = locale_of(owner, uow.config)
     count = event.data["count"]
-    title = f"你收到 {count} 条导入的线索" if locale == "zh_CN" else f"You received {count} imported leads"
-    text = "输入 线索 列表 查看。" if locale == "zh_CN" else "Type lead list to see them."
+    title = t_chat(locale, "imported.title", count=count)
+    text = t_chat(locale, "imported.how")
     card = notice_card(locale, title, text, kind="leads.imported")
     enqueue(uow.session, dedupe_key=f"leads-imported:{now:%Y%m%dT%H%M%S}:{event.data['batch']}:{owner.id}",
             kind="leads.imported", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cards.builders.quotes import quote_card, quote_documents, quote_prompt_card, t
 from cards.format import money_or_dash as fmt_money, pct as fmt_pct
+from cards.i18n import translator
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, QuoteCreated
@@ -25,6 +26,8 @@ from handlers.notify import on
 from handlers.presentation.quotes import NOBODY, document_locale, quote_view, role_name
 from handlers.registry import action, command
 from handlers.swarm import swarm_line
+
+t_chat = translator("chat")
 
 
 def quote_reply(uow: UnitOfWork, quote: Quote, locale: str, *notes: str) -> Reply:
@@ -80,8 +83,6 @@ def tell_swarm_about_quote(uow: UnitOfWork, event: Event, now: datetime) -> None
     if quote is None:
         return
     locale = uow.config.company.locale
-    text = (f"新报价 {quote.ref}（第 {quote.version} 版）：{fmt_money(quote.total, quote.currency)}，"
-            f"折扣 {fmt_pct(quote.discount_pct)}%" if locale == "zh_CN" else
-            f"New quote {quote.ref} (v{quote.version}): {fmt_money(quote.total, quote.currency)}, "
-            f"{fmt_pct(quote.discount_pct)}% off")
+    text = t_chat(locale, "quote.swarm_line", ref=quote.ref, version=quote.version,
+                  total=fmt_money(quote.total, quote.currency), discount=fmt_pct(quote.discount_pct))
     swarm_line(uow, quote.deal_id, key=f"quote:{quote.id}:swarm", kind="quote.created", text=text, now=now)

@@ -7,6 +7,7 @@ from datetime import datetime
 from cards.builders.sales import deal_card
 from cards.builders.service import MAX_RENEWAL_ROWS, RenewalRowView, contract_card, notice, renewals_card
 from cards.format import local_date, money_or_dash
+from cards.labels import field_names
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, RenewalDealCreated
@@ -59,7 +60,8 @@ def set_contract(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
     now = clock.now()
     contract = access_contract(uow, actor, inv.args["contract"].id, for_update=True)
     changed = do_set_contract(uow, actor, contract, inv.options, now=now)
-    return _card(uow, contract, locale, now, notice(locale, "contract.set", fields=", ".join(changed)))
+    fields = field_names(uow.config, "contract", changed, locale)
+    return _card(uow, contract, locale, now, notice(locale, "contract.set", fields=fields))
 
 
 @command("contract renew")

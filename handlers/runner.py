@@ -31,7 +31,7 @@ from crm_core.models import ProcessedInvocation, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 from handlers import latency, registry
-from handlers.grammar import Parsed, UsageError, parse
+from handlers.grammar import SPEC_BY_NAME, Parsed, UsageError, parse
 from handlers.invocation import Invocation
 from handlers.request_id import current as current_request_id
 from handlers.request_id import error_ref
@@ -78,8 +78,8 @@ class Runner:
         return self.run(inv)
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
-        problem = err.problem_zh if locale == "zh_CN" else err.problem_en
-        view = UsageView(command=err.command or "help", usage_lines=err.usage(locale), problem=problem,
+        spec = SPEC_BY_NAME[err.command or "help"]
+        view = UsageView(command=spec.title(locale), usage_lines=err.usage(locale), problem=err.problem(locale),
                          suggestions=err.suggestions)
         return Reply(cards=(usage_card(locale, view),))
 

@@ -7,12 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cards.builders.sales import deal_card
-from cards.builders.service import ticket_card
+from cards.builders.service import t as service_text, ticket_card
 from cards.format import local_time, money_or_dash, stage_name
 from crm_core.config import Config
+from cards.labels import picklist_label
 from crm_core.models import Deal, Ticket, User
 from crm_core.services.access import SUPPORT_TAG
-from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.ports import SwarmSpec
 from handlers.presentation.sales import deal_view
@@ -54,7 +54,7 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
     Deal: title = deal name, topic = "stage · amount · close date", members = owner, the owner's manager
     and users tagged with swarm.invite_tags. Ticket: title = subject, topic = "priority · status ·
     resolve by", members = owner, the owner's manager, users tagged "support" and the account owner.
-    The card is the record's card in the owner's language. Member ids are those of `platform`
+    A channel is shared: its topic and card are in the company's language, as everything posted there. Member ids are those of `platform`
     (default: the owner's first chat platform, else the console); people without an id there are left out.
     """
     uow = read_uow(session, config)
@@ -63,7 +63,7 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
         if deal is None:
             raise LookupError(f"D-{record_id} does not exist")
         owner = deal.owner
-        locale = locale_of(owner, config)
+        locale = config.company.locale
         at = now or deal.updated_at
         close = deal.close_date.isoformat() if deal.close_date else "—"
         topic = f"{stage_name(uow.config, deal.stage, locale)} · {money_or_dash(deal.amount, deal.currency)} · {close}"
@@ -75,9 +75,11 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
         if ticket is None:
             raise LookupError(f"T-{record_id} does not exist")
         owner = ticket.owner
-        locale = locale_of(owner, config)
+        locale = config.company.locale
         at = now or ticket.updated_at
-        topic = f"{ticket.priority} · {ticket.status} · {local_time(uow.config, ticket.resolve_due_at)}"
+        priority = picklist_label(config, "priority", ticket.priority, locale) or ticket.priority
+        status = service_text.lookup(locale, f"status.{ticket.status}") or ticket.status
+        topic = f"{priority} · {status} · {local_time(uow.config, ticket.resolve_due_at)}"
         members = _members(session, owner, {SUPPORT_TAG}, also=ticket.account.owner_id)
         card = ticket_card(locale, ticket_view(uow, ticket, locale, at))
         title, ref = ticket.subject, ticket.ref

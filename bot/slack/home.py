@@ -11,16 +11,17 @@ from slack_sdk.models.views import View
 
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from cards.builders.common import internal_error_card
+from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
 from handlers.invocation import Invocation
 
-HINT = {"en": "Type `/crm help` anywhere for every command.", "zh_CN": "在任意位置输入 `/crm 帮助` 查看全部命令。"}
+t = translator("slack")
 
 
 def home_view(ctx: SlackContext, actor_id: int) -> dict[str, Any]:
     reply = ctx.run(Invocation(actor_id=actor_id, kind="action", name="home.show", platform="slack"))
     locale = reply.locale or ctx.locale(actor_id)  # read with the actor inside the run
-    hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=HINT.get(locale, HINT["en"]))])
+    hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=t(locale, "home.hint"))])
     try:
         blocks = to_view_blocks([fit_card(c) for c in reply.cards], leading=[hint.to_dict()])
     except SlackLimitError as exc:

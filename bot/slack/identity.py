@@ -26,6 +26,7 @@ PLATFORM = "slack"
 class Profile:
     name: str
     locale: str | None
+    timezone: str | None = None  # users.info `tz`, an IANA name: times are shown in it when not the company's
 
 
 def team_of(body: dict[str, Any] | None) -> str | None:
@@ -59,7 +60,8 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
         with session_factory.begin() as session:
             session.connection(execution_options={WRITE_INTENT: True})  # SQLite: BEGIN IMMEDIATE, waits its turn
             user = create_chat_user(session, platform=PLATFORM, external_id=slack_user_id, name=profile.name,
-                                    now=clock.now(), locale=profile.locale, team=team)
+                                    now=clock.now(), locale=profile.locale, team=team,
+                                    timezone=profile.timezone)
             return user.id
     except IntegrityError:
         # Two first requests from the same person raced; the other one created (or bound) the user.
@@ -105,4 +107,5 @@ def fetch_profile(client: WebClient | None, slack_user_id: str, fallback_name: s
     name = (profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name")
             or fallback.name)
     locale = normalise_locale(user["locale"]) if user.get("locale") else None
-    return Profile(name=str(name)[:200], locale=locale)
+    tz = user.get("tz")
+    return Profile(name=str(name)[:200], locale=locale, timezone=str(tz)[:64] if tz else None)

@@ -33,7 +33,7 @@ from bot.wecom.identity import WeComIdentity
 from bot.wecom.messenger import WeComMessenger
 from cards.builders.common import internal_error_card, notice_card, saved_notice_card
 from cards.model import Card, Reply
-from cards.render.wecom import parse_button_key
+from cards.render.wecom import parse_button_key, t
 from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.models import InboxItem
@@ -46,8 +46,6 @@ from handlers.runner import Runner
 
 log = logging.getLogger("chatcrm.wecom.inbound")
 SLASH_PREFIX = re.compile(r"^/(crm\b\s*)?", re.IGNORECASE)
-ONLY_TEXT = {"zh_CN": ("只支持文字命令", "请发送文字命令，例如 `我的`。输入 `帮助` 查看全部命令。"),
-             "en": ("Text commands only", "Send a text command, for example `my`. Type `help` for all commands.")}
 ERROR_KINDS = frozenset({"error", "usage"})  # reply cards that never replace the clicked card
 KIND = "wecom.callback"  # inbox rows of this adapter
 
@@ -112,7 +110,7 @@ class CallbackHandler:
             reply = self.click(actor_id, cb)
         elif cb.kind == "other":  # an image, a voice message, a file…
             locale = self.runner.locale_for(actor_id)
-            reply = Reply(cards=(notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"]),))
+            reply = Reply(cards=(notice_card(locale, t(locale, "only_text.title"), t(locale, "only_text.body")),))
         else:
             log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
         done = inbox.finish(self.session_factory, item.key, reply.to_dict(), self.clock.now(), actor_id=actor_id)

@@ -36,7 +36,7 @@ from wechatpy.exceptions import WeChatClientException
 from bot.wecom.client import TOKEN_ERRORS, WeComClient
 from bot.wecom.store import CardStore
 from cards.model import Attachment, Card, Section
-from cards.render.wecom import WeComLimitError, fit_markdown, to_markdown, to_template_card
+from cards.render.wecom import WeComLimitError, fit_markdown, t, to_markdown, to_template_card
 from handlers.ports import DeliveryError, PlatformRef, Recipient, SwarmSpec
 
 log = logging.getLogger("chatcrm.wecom.messenger")
@@ -51,11 +51,6 @@ MAX_CODES_TRIED = 3
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
 MEDIA_MIN_BYTES = 5
 MEDIA_LIMITS = {"file": 20 * 1024 * 1024, "image": 10 * 1024 * 1024}
-_CLOSING = {
-    "zh_CN": "**本记录已关闭**\n<font color=\"comment\">此群不再接收更新。企业微信不支持归档应用群聊，群聊保留供查阅。</font>",
-    "en": "**This record is closed**\n<font color=\"comment\">No more updates will be posted here. WeCom cannot "
-          "archive app group chats, so the group stays for reference.</font>",
-}
 
 
 class WeComMessenger:
@@ -177,7 +172,7 @@ class WeComMessenger:
 
     def archive_swarm_now(self, channel: str) -> None:
         """WeCom has no archive for app group chats: post a closing note; the group stays."""
-        content = _CLOSING["zh_CN" if self.locale == "zh_CN" else "en"]
+        content = t(self.locale, "closing")  # a group post: in the company's language
         self._call("appchat/send", lambda: self.client.post("appchat/send", data={
             "chatid": channel, "msgtype": "markdown", "markdown": {"content": content}, "safe": 0}))
 

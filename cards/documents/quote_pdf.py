@@ -12,7 +12,7 @@ from fpdf.enums import Align, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from cards.documents.fonts import cjk_font, needs_cjk
-from cards.i18n import normalise_locale, translator
+from cards.i18n import is_chinese, normalise_locale, translator
 
 if TYPE_CHECKING:
     from cards.builders.quotes import QuoteView
@@ -55,7 +55,7 @@ def texts_of(v: "QuoteView") -> list[str]:
 
 def can_render(locale: str, v: "QuoteView") -> bool:
     """False when the text needs Chinese glyphs and no CJK font is installed (fonts.MISSING was logged)."""
-    return cjk_font().cjk or not (normalise_locale(locale) == "zh_CN" or needs_cjk(*texts_of(v)))
+    return cjk_font().cjk or not (is_chinese(locale) or needs_cjk(*texts_of(v)))
 
 
 def render_quote_pdf(locale: str, v: "QuoteView", *, payment_terms_days: int = 30) -> bytes:
@@ -66,7 +66,7 @@ def render_quote_pdf(locale: str, v: "QuoteView", *, payment_terms_days: int = 3
     pdf.set_title(t(locale, "doc.title", ref=v.ref))
     pdf.set_author(v.company)
     pdf.set_creator("chatcrm")
-    pdf.set_lang("zh-CN" if locale == "zh_CN" else "en")
+    pdf.set_lang(locale.replace("_", "-"))  # zh-CN, zh-TW, en
     pdf.add_font(FONT, "", str(font.path))
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(auto=True, margin=18)

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from cards.i18n import translator
 from cards.escape import wecom_markdown, wecom_text
 from cards.model import Button, Card, Context, Divider, Image, Section
 
@@ -51,41 +52,15 @@ KEY_SEPARATOR = "|"
 _TASK_ID = re.compile(r"^[0-9A-Za-z_\-@]+$")
 _STYLE = {"primary": 1, "default": 2, "danger": 3}  # WeCom button styles 1-4 (1 is the default)
 
-# What to type instead of pressing a button (group chats, plain text). Values are the button's value.
-_HINTS: dict[str, dict[str, str]] = {
-    "approval.approve": {"zh_CN": "批准 {v}", "en": "approve {v}"},
-    "approval.reject": {"zh_CN": "驳回 {v} <原因>", "en": "reject {v} <reason>"},
-    "deal.advance": {"zh_CN": "推进 {v}", "en": "advance {v}"},
-    "deal.log": {"zh_CN": "记录 {v} note <内容>", "en": "log {v} note <text>"},
-    "deal.quote": {"zh_CN": "报价 {v} <SKU>x<数量>", "en": "quote {v} <sku>x<qty>"},
-    "deal.swarm": {"zh_CN": "协作群 {v}", "en": "swarm {v}"},
-    "deal.won": {"zh_CN": "赢单 {v}", "en": "won {v}"},
-    "lead.convert": {"zh_CN": "线索 转化 {v}", "en": "lead convert {v}"},
-    "lead.log": {"zh_CN": "记录 {v} note <内容>", "en": "log {v} note <text>"},
-    "ticket.ack": {"zh_CN": "工单 受理 {v}", "en": "ticket ack {v}"},
-    "ticket.close": {"zh_CN": "工单 关闭 {v}", "en": "ticket close {v}"},
-    "ticket.log": {"zh_CN": "记录 {v} note <内容>", "en": "log {v} note <text>"},
-    "quote.order": {"zh_CN": "订单 {v}", "en": "order {v}"},
-    "pool.claim": {"zh_CN": "领取 {v}", "en": "claim {v}"},
-}
-_TEXT = {
-    "reply": {"zh_CN": "回复", "en": "reply"},
-    "actions": {"zh_CN": "可回复以下命令：", "en": "You can reply:"},
-    "actions_group": {"zh_CN": "在与应用的会话中发送：", "en": "Send to the app in a direct chat:"},
-    "cut": {"zh_CN": "（内容过长，已截断）", "en": "(too long, cut here)"},
-}
+t = translator("wecom")  # "hint.<action>": what to type instead of pressing a button ({v}: its value)
 
 
 class WeComLimitError(ValueError):
     """The card cannot be sent to WeCom as it is: an API limit would be exceeded."""
 
 
-def _zh(locale: str) -> str:
-    return "zh_CN" if locale.lower().startswith("zh") else "en"
-
-
 def _tr(key: str, locale: str) -> str:
-    return _TEXT[key][_zh(locale)]
+    return t(locale, key)
 
 
 def _bytes(text: str) -> int:
@@ -125,8 +100,9 @@ def check_task_id(task_id: str) -> str:
 
 def command_hint(button: Button, locale: str) -> str | None:
     """What a person types to do what the button does ("批准 A-5"), or None when there is no text form."""
-    entry = _HINTS.get(button.action)
-    return entry[_zh(locale)].format(v=button.value.split(":", 1)[0]) if entry else None
+    if f"hint.{button.action}" not in t:
+        return None
+    return t(locale, f"hint.{button.action}", v=button.value.split(":", 1)[0])
 
 
 # --- template card --------------------------------------------------------------------------------------
@@ -274,7 +250,7 @@ def _hints(buttons: Iterable[Button], locale: str) -> Iterable[tuple[str, str]]:
 
 
 def _colon(locale: str) -> str:
-    return "：" if _zh(locale) == "zh_CN" else ": "
+    return t(locale, "colon")
 
 
 def _plain(text: str) -> str:

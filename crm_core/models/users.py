@@ -20,6 +20,7 @@ class User(Base):
     manager_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(320))
     locale: Mapped[Optional[str]] = mapped_column(String(8))
+    timezone: Mapped[Optional[str]] = mapped_column(String(64))  # IANA name; None: the company's
     tags: Mapped[list[str]] = mapped_column(default=list)
     away: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)

@@ -336,7 +336,7 @@ def reassign_lead(uow: UnitOfWork, lead: Lead, *, now: datetime) -> User | None:
     """Round-robin the lead to the next rep of its pool (used on a first-response breach)."""
     pool = choose_pool(uow.config, {"region": lead.region, "industry": lead.industry,
                                     "product": lead.product, "source": lead.source})
-    # nobody who held it in this stretch gets it back (L-33 went 韩梅梅 → 李雷 → 韩梅梅 overnight)
+    # nobody who held it in this stretch gets it back (L-33 went from one rep to another and back overnight)
     held = recent_holders(uow.session, lead, since=lead.assigned_at - timedelta(days=uow.config.pool.reclaim_after_days))
     new_owner = next_in_pool(uow.session, pool, exclude=frozenset(held))
     if new_owner is None:

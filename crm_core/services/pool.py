@@ -1,5 +1,5 @@
-"""The lead pool (公海): leads nobody works. Release (退回) puts a lead there, a follow-up ladder may too; a rep
-under the configured limit claims (领取) one — one claim wins when two race, by a single conditional UPDATE.
+"""The lead pool: leads nobody works. Release puts a lead there, a follow-up ladder may too; a rep
+under the configured limit claims one — one claim wins when two race, by a single conditional UPDATE.
 
 Who held a lead is remembered (lead_holders), so nothing bounces: whoever lost a lead to the pool cannot
 claim it back for `reclaim_after_days`, and an SLA reassignment never hands it to someone who just had it.
@@ -65,14 +65,12 @@ def put_in_pool(uow: UnitOfWork, lead: Lead, *, reason: str, how: str, actor_id:
 def do_release(uow: UnitOfWork, actor: User, lead_id: int, reason: str, *, now: datetime) -> Lead:
     lead = access_lead(uow, actor, lead_id)
     if lead.status == POOL:
-        raise Conflict(f"{lead.ref} is already in the pool.", f"{lead.ref} 已在公海中。")
+        raise Conflict("pool.already_in", ref=lead.ref)
     if lead.status != "open":
-        raise Conflict(f"{lead.ref} is {lead.status}; only open leads go back to the pool.",
-                       f"{lead.ref} 不是跟进中的线索，不能退回公海。")
+        raise Conflict("pool.not_open", ref=lead.ref)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidValue("reason", "", f"say why, e.g. release {lead.ref} no budget this year",
-                           f"请写明原因，例如：退回 {lead.ref} 今年没有预算")
+        raise InvalidValue("reason", "", "pool.reason", ref=lead.ref)
     put_in_pool(uow, lead, reason=reason[:200], how="released", actor_id=actor.id, now=now)
     return lead
 
@@ -93,16 +91,12 @@ def do_claim(uow: UnitOfWork, actor: User, lead_id: int, *, now: datetime) -> Le
         _not_claimable(session, lead)
     count = open_lead_count(session, actor.id)
     if count >= cfg.max_open_leads:
-        raise Conflict(f"You have {count} open leads, the limit is {cfg.max_open_leads}. Release or convert "
-                       f"some first (release L-… reason).",
-                       f"你已有 {count} 条跟进中的线索，上限为 {cfg.max_open_leads}。请先退回或转化一些（退回 L-… 原因）。")
+        raise Conflict("pool.limit", count=count, limit=cfg.max_open_leads)
     lost = session.scalar(select(func.max(LeadHolder.until)).where(
         LeadHolder.lead_id == lead.id, LeadHolder.user_id == actor.id, LeadHolder.how.in_(("released", "pooled"))))
     if lost is not None and now - lost < timedelta(days=cfg.reclaim_after_days):
         again = lost + timedelta(days=cfg.reclaim_after_days)
-        raise Conflict(f"{lead.ref} left you for the pool on {lost:%Y-%m-%d}; another rep may take it first. "
-                       f"You can claim it again from {again:%Y-%m-%d}.",
-                       f"{lead.ref} 于 {lost:%Y-%m-%d} 从你这里退回公海，请让其他同事先领取；你可在 {again:%Y-%m-%d} 之后再领取。")
+        raise Conflict("pool.reclaim_later", ref=lead.ref, lost=f"{lost:%Y-%m-%d}", again=f"{again:%Y-%m-%d}")
     pooled_at = lead.pooled_at
     due = now + timedelta(minutes=uow.config.sla.lead.first_response_minutes)
     won = session.execute(update(Lead).where(Lead.id == lead.id, Lead.status == POOL).values(
@@ -123,8 +117,8 @@ def _not_claimable(session: Session, lead: Lead) -> None:
     if lead.status == "open":
         owner = session.get(User, lead.owner_id)
         name = owner.name if owner else "?"
-        raise Conflict(f"{lead.ref} was just claimed by {name}.", f"{lead.ref} 已被 {name} 领取。")
-    raise Conflict(f"{lead.ref} is not in the pool.", f"{lead.ref} 不在公海中。")
+        raise Conflict("pool.claimed_by", ref=lead.ref, owner=name)
+    raise Conflict("pool.not_in", ref=lead.ref)
 
 
 def check_owner(session: Session, text: str) -> list[OwnerCheck]:
@@ -132,8 +126,7 @@ def check_owner(session: Session, text: str) -> list[OwnerCheck]:
     names the owner and the kind of record only — no contacts, no amounts."""
     text = (text or "").strip()
     if not text:
-        raise InvalidValue("query", "", "give a company or a phone number, e.g. check 深圳华为",
-                           "请输入公司名或电话，例如：查重 深圳华为")
+        raise InvalidValue("query", "", "pool.check_what")
     phone = normalize_phone(text)
     leads: list[Lead] = []
     accounts: list[Account] = []

@@ -80,7 +80,7 @@ def user_by_identity(session: Session, platform: str, external_id: str, *, team:
 
 
 def create_chat_user(session: Session, *, platform: str, external_id: str, name: str, now: datetime,
-                     locale: str | None = None, team: str | None = None) -> User:
+                     locale: str | None = None, team: str | None = None, timezone: str | None = None) -> User:
     """A chat user not in the configuration becomes a rep the first time they use the bot."""
     base = f"{platform}-{external_id}".lower()[:60]
     key = base
@@ -88,7 +88,7 @@ def create_chat_user(session: Session, *, platform: str, external_id: str, name:
     while session.scalar(select(User.id).where(User.key == key)) is not None:
         n += 1
         key = f"{base}-{n}"
-    user = User(key=key, name=name or external_id, role="rep", created_at=now, tags=[], locale=locale)
+    user = User(key=key, name=name or external_id, role="rep", created_at=now, tags=[], locale=locale, timezone=timezone)
     user.identities.append(ChatIdentity(platform=platform, external_id=external_id, team=team))
     session.add(user)
     session.flush()

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
-from cards.format import local_time, money, stage_name
-from cards.labels import custom_label, picklist_label
+from cards.format import local_time, money, reader_time, stage_name
+from cards.labels import custom_label, field_name, picklist_label
 from crm_core.models import Deal, Lead
 from crm_core.services.activities import recent_activities
 from crm_core.services.deals import missing_fields, weighted_amount
@@ -13,7 +13,8 @@ from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
 
 
-def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadView:
+def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None, *, zone: str | None = None) -> LeadView:
+    """`zone`: the reader's own time zone (users.timezone); times show in it when it is not the company's."""
     config = uow.config
     source = picklist_label(config, "source", lead.source, locale) if locale else lead.source
     extra: list[tuple[str, str]] = []
@@ -25,7 +26,7 @@ def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None) -> LeadVie
     return LeadView(ref=lead.ref, name=lead.name, company=lead.company, email=lead.email, phone=lead.phone,
                     owner=lead.owner.name, score=lead.score, source=source or lead.source, status=lead.status,
                     extra=tuple(extra),
-                    respond_by=local_time(config, lead.first_response_due_at, locale)
+                    respond_by=reader_time(config, lead.first_response_due_at, locale, zone)
                     if lead.first_responded_at is None and lead.status == "open" else None)
 
 
@@ -49,6 +50,6 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         weighted=money(weighted_amount(uow, deal), deal.currency) if deal.amount is not None else None,
         close_date=deal.close_date, account=deal.account.name, contact=deal.contact.name if deal.contact else None,
         owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
-        next_stage=next_stage, missing_for_next=missing, recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
+        next_stage=next_stage, missing_for_next=[field_name(config, "deal", k, locale) for k in missing], recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
         account_overpaid=money(overpaid, deal.currency) if overpaid > 0 else None,
     )

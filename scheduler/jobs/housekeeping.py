@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 
 from cards.builders.common import notice_card
 from cards.format import money_or_dash
+from cards.i18n import translator
 from crm_core.clock import Clock
 from crm_core.models import Deal, Order, ProcessedInvocation, User
 from crm_core.services.orders import mark_overdue
@@ -18,6 +19,7 @@ from scheduler.jobs.common import local_date, notify
 
 KEEP_REPLIES = timedelta(days=7)
 KIND = "order.overdue"
+t = translator("jobs")
 
 
 def run_housekeeping(*, uow: UnitOfWork, clock: Clock) -> int:
@@ -44,12 +46,8 @@ def _tell_overdue(uow: UnitOfWork, order: Order, finance: list[User], now: datet
     due = money_or_dash(order.amount - order.paid, order.currency)
     for person in people.values():
         locale = locale_of(person, uow.config)
-        if locale == "zh_CN":
-            title = f"发票 {order.invoice_no} 已逾期"
-            text = f"D-{order.deal_id} 待收 {due}，到期日 {order.due_date.isoformat()}。"
-        else:
-            title = f"Invoice {order.invoice_no} is overdue"
-            text = f"D-{order.deal_id}: {due} outstanding, due {order.due_date.isoformat()}."
+        title = t(locale, "overdue.title", invoice=order.invoice_no)
+        text = t(locale, "overdue.body", deal=f"D-{order.deal_id}", due=due, date=order.due_date.isoformat())
         card = notice_card(locale, title, text, ref=f"D-{order.deal_id}", kind=KIND)
         notify(uow.session, person, card, key=f"order-overdue:{order.id}:{person.id}", kind=KIND, now=now,
                record_type="order", record_id=order.id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cards.builders.nudges import t
 from cards.builders.common import notice_card
+from cards.format import reader_hhmm
 from cards.builders.sales import lead_card
 from cards.builders.sales import t as sales_t
 from crm_core.clock import Clock
@@ -29,7 +30,7 @@ from crm_core.services.leads import reassign_lead
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.presentation.sales import lead_view
-from scheduler.jobs.common import existing_keys, local_hhmm, notify, run_each
+from scheduler.jobs.common import existing_keys, notify, run_each
 
 LOOKBACK = timedelta(days=2)  # breaches older than this were handled by earlier runs
 MAX_REASSIGNS = 3
@@ -88,8 +89,8 @@ def _warn(uow: UnitOfWork, lead: Lead, now: datetime) -> int:
     due = lead.first_response_due_at
     assert due is not None
     minutes = max(1, math.ceil((due - now).total_seconds() / 60))
-    note = t(locale, "lead.warn", minutes=minutes, time=local_hhmm(uow.config, due), ref=lead.ref)
-    card = lead_card(locale, lead_view(uow, lead), note=note)
+    note = t(locale, "lead.warn", minutes=minutes, time=reader_hhmm(uow.config, due, owner.timezone), ref=lead.ref)
+    card = lead_card(locale, lead_view(uow, lead, zone=owner.timezone), note=note)
     return int(notify(uow.session, owner, card, key=warn_key(lead.id, lead.reassign_count), kind=KIND_WARN,
                       now=now, record_type="lead", record_id=lead.id))
 
@@ -123,16 +124,17 @@ def _breach(uow: UnitOfWork, lead: Lead, now: datetime) -> int:
                                record_type="lead", record_id=lead.id)
             return sent
     # escalate (configured, or nobody to reassign to)
-    when = local_hhmm(config, due)
+    when = reader_hhmm(config, due, previous.timezone)
     locale = locale_of(previous, config)
     note = (t(locale, "lead.breach.owner", ref=lead.ref, time=when, manager=manager.name) if manager is not None
             else t(locale, "lead.breach.owner_alone", ref=lead.ref, time=when))
-    sent += notify(uow.session, previous, lead_card(locale, lead_view(uow, lead), note=note),
+    sent += notify(uow.session, previous, lead_card(locale, lead_view(uow, lead, zone=previous.timezone), note=note),
                    key=breach_key(lead.id, count, "owner"), kind=KIND_BREACH, now=now, record_type="lead",
                    record_id=lead.id)
     if manager is not None:
         locale = locale_of(manager, config)
-        note = t(locale, "lead.breach.manager", owner=previous.name, ref=lead.ref, time=when)
+        note = t(locale, "lead.breach.manager", owner=previous.name, ref=lead.ref,
+                 time=reader_hhmm(config, due, manager.timezone))
         sent += notify(uow.session, manager, lead_card(locale, lead_view(uow, lead), note=note),
                        key=breach_key(lead.id, count, "manager"), kind=KIND_BREACH, now=now, record_type="lead",
                        record_id=lead.id)

@@ -45,7 +45,7 @@ def test_a_rep_runs_the_same_flow_in_chinese(console_bot, wiring):  # type: igno
     assert "该线索已存在（电话相同）：已更新 L-1" in li.exec("线索 新建 张三 电话=\"+86 138-0013-8000\"")
     assert "商机 D-1" in li.exec("线索 转化 L-1 amount=12万")
     out = li.exec("推进 D-1 方案报价")
-    assert "还不能进入「方案报价」" in out and "缺少：预计成交日期、budget" in out  # labels, not raw keys
+    assert "还不能进入「方案报价」" in out and "缺少：预计成交日期、预算" in out  # labels, not raw keys
     assert "已更新" in li.exec("商机 设置 D-1 close=2027-03-31 budget=yes")
     assert "已从「资格确认」推进到「方案报价」" in li.exec("推进 D-1 方案报价")
     assert "已在 D-1 记录一条电话" in li.exec("记录 D-1 call 客户说下周签")

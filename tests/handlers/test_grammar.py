@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cards.i18n import translator
 from crm_core.refs import Ref
 from handlers.grammar import SPECS, Parsed, UsageError, parse, tokenize
 
@@ -57,7 +58,7 @@ def test_log_text_reaches_the_handler_exactly_as_typed(text):  # type: ignore[no
 def test_malformed_commands_give_usage_for_that_command(text, problem):  # type: ignore[no-untyped-def]
     result = parse(text)
     assert isinstance(result, UsageError)
-    assert problem in result.problem_en
+    assert problem in result.problem("en")
     assert result.command is not None and result.usage("en")
 
 
@@ -68,9 +69,11 @@ def test_unknown_word_suggests_the_nearest_commands():
     assert any(line.startswith("advance") for line in result.usage("en"))
 
 
-def test_every_command_has_english_and_chinese_usage():
+def test_every_command_has_english_and_chinese_usage_in_the_catalogs():
+    usage = translator("usage")
     for spec in SPECS:
-        assert spec.usage_en and spec.usage_zh and spec.aliases, spec.name
+        assert usage.lookup("en", spec.name) and usage.lookup("zh_CN", spec.name) and spec.aliases, spec.name
+        assert spec.usage("zh_CN") != spec.usage("en") and spec.title("zh_CN") != spec.title("en"), spec.name
 
 
 words = st.sampled_from([w for s in SPECS for w in (*s.words, *(x for a in s.aliases for x in a))]
@@ -83,7 +86,7 @@ def test_any_text_gives_a_command_or_a_usage_error_never_an_exception(text):  # 
     result = parse(text)
     assert isinstance(result, (Parsed, UsageError))
     if isinstance(result, UsageError):
-        assert result.problem_en and result.problem_zh
+        assert result.problem("en") and result.problem("zh_CN")
 
 
 @settings(max_examples=300, deadline=None)

@@ -53,7 +53,7 @@ class TestDealOwner:
                                                                  user_id) -> None:
         console_bot("li").exec("deal new Acme amount=50000")
         out = console_bot("wang").exec("商机 设置 D-1 负责人=韩梅梅 budget=yes")
-        assert "已更新：budget" in out and "D-1 的负责人已改为 韩梅梅" in out
+        assert "已更新：预算" in out and "D-1 的负责人已改为 韩梅梅" in out
         assert owner_of(wiring, 1) == "han"
         assert set(told(outbox_rows, "owner.changed")) == {user_id("li"), user_id("han")}
 
@@ -112,7 +112,7 @@ class TestDealRulesInChat:
         li, emma = console_bot("li"), console_bot("emma")
         li.exec("lead add Ann company=Acme")
         li.exec("lead convert L-1")  # a deal without an amount
-        assert "请先填写：商机 设置 D-1 amount=…" in li.exec("赢单 D-1")
+        assert "请先填写：商机 设置 D-1 金额=…" in li.exec("赢单 D-1")
         emma.exec("lead add Bob company=Beta")
         emma.exec("lead convert L-2")
         assert "Set it first: deal set D-2 amount=…" in emma.exec("won D-2")
@@ -225,7 +225,7 @@ def test_an_edit_waiting_behind_a_reassignment_sees_the_new_owner(console_bot, w
     for w in workers:
         w.join(timeout=60)
     assert "D-1 的负责人已改为 韩梅梅" in texts["li"]
-    assert "已更新：budget" in texts["wang"] and "出错了" not in texts["wang"], texts
+    assert "已更新：预算" in texts["wang"] and "出错了" not in texts["wang"], texts
     assert owner_of(wiring, 1) == "han"
     with wiring.session_factory() as s:
         assert s.get(Deal, 1).fields == {"budget": "yes"}

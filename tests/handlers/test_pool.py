@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from crm_core.models import Lead, User
 from crm_core.services.pool import do_claim
+from cards.errors import error_text
 from crm_core.errors import Conflict
 
 
@@ -50,7 +51,7 @@ def test_two_reps_claiming_at_once_one_gets_it(wiring, console_bot):  # type: ig
                 do_claim(uow, actor, 1, now=wiring.clock.now())
                 results[key] = "won"
             except Conflict as exc:
-                results[key] = exc.msg_format("en")
+                results[key] = error_text(exc, "en")
 
     threads = [threading.Thread(target=race, args=(k,)) for k in ("emma", "wang")]
     for th in threads:

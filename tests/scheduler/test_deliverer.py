@@ -249,9 +249,9 @@ class TestSwarms:
         assert created.op == "create_swarm"
         spec = created.spec
         assert (spec.title, spec.ref, spec.owner_external_id) == ("Acme rollout", "D-1", "U01EMMA")
-        assert spec.topic == "Qualify · ¥250,000.00 · 2026-06-30"
+        assert spec.topic == "资格确认 · ¥250,000.00 · 2026-06-30"  # the company language, not the owner's
         assert spec.member_external_ids == ("U01SAM", "U01LAW")  # manager, legal; presales zhou has no Slack
-        assert spec.card.title == "Deal D-1 · Acme rollout"
+        assert spec.card.title == "商机 D-1 · Acme rollout"
         assert slack.titles("post_swarm") == [("C-D-1", "Legal review booked")]
         with wiring.session_factory.begin() as s:
             assert [(w.platform, w.channel) for w in s.scalars(select(Swarm))] == [("slack", "C-D-1")]

@@ -93,7 +93,7 @@ class TestTicketSla:
         clock.advance(minutes=1)  # 15 min before respond-by (09:00 + 60 min)
         mark = last_id(wiring)
         assert run_ticket_sla(uow=uow(wiring), clock=clock) == 1
-        assert notes(wiring, since_id=mark) == [("sup", "请在 15 分钟内（10:00 前）响应 T-1：工单 ack T-1")]
+        assert notes(wiring, since_id=mark) == [("sup", "请在 15 分钟内（10:00 前）响应 T-1：工单 响应 T-1")]
         clock.advance(minutes=15)
         mark = last_id(wiring)
         assert run_ticket_sla(uow=uow(wiring), clock=clock) == 2
@@ -106,7 +106,7 @@ class TestTicketSla:
         clock.advance(hours=22, minutes=45)  # 15 min before resolve-by (+24 h)
         mark = last_id(wiring)
         assert run_ticket_sla(uow=uow(wiring), clock=clock) == 1
-        assert notes(wiring, since_id=mark) == [("sup", "请在 15 分钟内（09:00 前）解决 T-1：工单 close T-1")]
+        assert notes(wiring, since_id=mark) == [("sup", "请在 15 分钟内（09:00 前）解决 T-1：工单 关闭 T-1")]
         console_bot("sup").exec("ticket close T-1")
         clock.advance(hours=1)
         assert run_ticket_sla(uow=uow(wiring), clock=clock) == 0

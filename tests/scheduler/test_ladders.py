@@ -41,7 +41,7 @@ def test_a_lead_nobody_works_climbs_the_ladder_and_goes_back_to_the_pool(wiring,
     assert run(wiring, clock) == 0
     clock.advance(days=1)  # Thursday 09:00: 3
     assert run(wiring, clock) == 1
-    assert notes(wiring, since_id=start) == [("li", "L-1 已连续 3 个工作日没有跟进记录。请记录电话或备注：记录 L-1 call …")]
+    assert notes(wiring, since_id=start) == [("li", "L-1 已连续 3 个工作日没有跟进记录。请记录电话或备注：记录 L-1 电话 …")]
     assert run(wiring, clock) == 0  # however often it runs
     mark = last_id(wiring)
     clock.advance(days=2, hours=13)  # Saturday 22:00: neither a working day nor outside quiet hours

@@ -22,7 +22,7 @@ def test_warn_then_reassign_then_the_new_owner_answers(wiring, console_bot, cloc
     assert run(wiring, clock) == 0  # nothing before 09:10
     clock.advance(minutes=1)
     assert run(wiring, clock) == 1
-    assert notes(wiring, since_id=start) == [("li", "请在 5 分钟内（09:15 前）首次跟进。记录跟进：记录 L-1 call …")]
+    assert notes(wiring, since_id=start) == [("li", "请在 5 分钟内（09:15 前）首次跟进。记录跟进：记录 L-1 电话 …")]
     assert run(wiring, clock) == 0  # however often it runs
     clock.advance(minutes=4, seconds=59)
     assert run(wiring, clock) == 0
@@ -38,7 +38,7 @@ def test_warn_then_reassign_then_the_new_owner_answers(wiring, console_bot, cloc
     mark = last_id(wiring)
     clock.advance(minutes=10)  # 09:25: the new owner's clock (due 09:30) warns
     assert run(wiring, clock) == 1
-    assert notes(wiring, since_id=mark) == [("han", "请在 5 分钟内（09:30 前）首次跟进。记录跟进：记录 L-1 call …")]
+    assert notes(wiring, since_id=mark) == [("han", "请在 5 分钟内（09:30 前）首次跟进。记录跟进：记录 L-1 电话 …")]
     clock.advance(minutes=1)
     assert "已在 L-1 记录一条电话" in console_bot("han").exec("log L-1 call 已联系客户")
     mark = last_id(wiring)

@@ -1,4 +1,4 @@
-"""The lead pool (公海): leads.pooled_at / pool_reason, and lead_holders (who held a lead, so nothing bounces)
+"""The lead pool: leads.pooled_at / pool_reason, and lead_holders (who held a lead, so nothing bounces)
 
 Revision ID: 0015
 Revises: 0014

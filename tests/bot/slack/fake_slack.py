@@ -107,9 +107,9 @@ class FakeSlack:
 
     # --- test controls ---
     def add_user(self, user_id: str, real_name: str, *, locale: str = "en-US", name: str | None = None,
-                 team: str = TEAM) -> None:
+                 team: str = TEAM, tz: str = "Asia/Shanghai") -> None:
         self.users[user_id] = {"id": user_id, "team_id": team, "name": name or real_name.lower().replace(" ", "."),
-                               "real_name": real_name, "tz": "Asia/Shanghai", "locale": locale, "is_bot": False,
+                               "real_name": real_name, "tz": tz, "locale": locale, "is_bot": False,
                                "deleted": False, "profile": {"real_name": real_name, "display_name": real_name,
                                                              "email": f"{user_id.lower()}@example.com"}}
 

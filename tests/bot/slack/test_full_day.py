@@ -55,9 +55,9 @@ def test_a_full_sales_day_over_slack(slack, fake_slack, slack_wiring, clock):
     deliver_all(w, clock)
     channel = fake_slack.channel_named("deal-1-acme-expansion")
     assert channel.members >= {"U01EMMA", "U01SAM", "U01LAW"}  # owner, manager, legal-tagged
-    assert channel.topic == "Proposal · ¥250,000.00 · 2027-03-31"
+    assert channel.topic == "方案报价 · ¥250,000.00 · 2027-03-31"  # a shared channel: the company language
     first = fake_slack.channel_messages(channel.id)[0]
-    assert channel.pins == [first["ts"]] and "Deal D-1 · Acme Expansion" in blocks_text(first)
+    assert channel.pins == [first["ts"]] and "商机 D-1 · Acme Expansion" in blocks_text(first)
     with w.session_factory() as s:
         assert s.scalars(select(Swarm.channel)).all() == [channel.id]
 
