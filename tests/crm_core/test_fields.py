@@ -176,7 +176,7 @@ class TestDealSet:
 class TestCheckConfig:
     def test_the_sample_declares_picklists_and_fields(self, config):  # type: ignore[no-untyped-def]
         assert set(config.picklists) == {"source", "industry", "region", "level", "priority"}
-        assert [f.key for f in config.fields.deal] == ["level", "competitor"]
+        assert [f.key for f in config.fields.deal] == ["level", "competitor", "budget", "decision_maker"]
 
     def test_problems_inside_a_section_are_reported_by_key_path(self):  # type: ignore[no-untyped-def]
         data = sample()
@@ -186,7 +186,7 @@ class TestCheckConfig:
         found = dict(problems(data))
         assert "duplicate alias 'expo' (also used by 'event')" in found["picklists.source"]
         assert "a choice field needs choices" in found["fields.lead.1"]
-        assert "fields.deal.2.key" in found
+        assert "fields.deal.4.key" in found
 
     def test_problems_across_sections_are_reported_by_key_path(self):  # type: ignore[no-untyped-def]
         data = sample()
@@ -199,8 +199,8 @@ class TestCheckConfig:
         found = dict(problems(data))
         assert "'mars' is not a key of [picklists.region]" in found["assignment.rules.3.match.region"]
         assert "built-in lead field" in found["fields.lead.1.key"]
-        assert "no [picklists.lost_reason]" in found["fields.deal.2.picklist"]
-        assert "also used by field 'competitor'" in found["fields.deal.3"]
+        assert "no [picklists.lost_reason]" in found["fields.deal.4.picklist"]
+        assert "also used by field 'competitor'" in found["fields.deal.5"]
         assert "has no [sla.ticket.critical]" in found["picklists.priority.choices.4.key"]
 
     def test_an_unknown_picklist_name_is_a_problem(self):  # type: ignore[no-untyped-def]

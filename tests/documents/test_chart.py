@@ -80,8 +80,8 @@ def test_pipeline_chart_in_the_console_saves_the_picture_and_prints_its_path(con
     li.exec("deal new 华星科技 amount=120000")
     out = console_bot("wang").exec("漏斗图")
     assert "销售漏斗 · 我的团队" in out and "1 个进行中商机 · ¥120,000.00" in out
-    [line] = [ln for ln in out.splitlines() if ln.startswith("[file] ")]
-    path = tmp_path / line.removeprefix("[file] ")
+    [line] = [ln for ln in out.splitlines() if ln.startswith("[文件] ")]
+    path = tmp_path / line.removeprefix("[文件] ")
     assert path.name.startswith("pipeline-team-") and path.suffix == ".png"
     assert Image.open(path).size == (1000, 800)  # funnel and forecast, and the weekly trend below
 

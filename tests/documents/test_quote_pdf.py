@@ -80,8 +80,8 @@ def test_the_console_saves_the_pdf_and_prints_its_path(console_bot, tmp_path: Pa
     li.exec("deal new Acme amount=200000")
     out = li.exec("quote D-1 PRO x10 discount=5")
     pdf = Path("chatcrm-files") / "quote-Q-1-D-1-v1.pdf"
-    assert f"[file] {pdf}" in out and f"[file] {pdf.with_suffix('.html')}" in out
-    assert "quote-Q-1-D-1-v1.pdf" in out.split("[file]")[0]  # the card names the files too
+    assert f"[文件] {pdf}" in out and f"[文件] {pdf.with_suffix('.html')}" in out
+    assert "quote-Q-1-D-1-v1.pdf" in out.split("[文件]")[0]  # the card names the files too
     reader = PdfReader(tmp_path / pdf)
     assert "报价单 Q-1" in reader.pages[0].extract_text()
 

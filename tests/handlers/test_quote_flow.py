@@ -29,7 +29,7 @@ def test_rep_quotes_25_off_manager_then_director_approve_then_order_and_payment(
     out = li.exec("quote D-1 PRO x10 discount=25")
     assert "报价 Q-1" in out and "A-1 正在等待 王芳（经理）审批" in out and "¥10,170.00" in out
     doc = tmp_path / "chatcrm-files" / "quote-Q-1-D-1-v1.html"
-    assert f"[file] {Path('chatcrm-files') / doc.name}" in out and "¥10,170.00" in doc.read_text(encoding="utf-8")
+    assert f"[文件] {Path('chatcrm-files') / doc.name}" in out and "¥10,170.00" in doc.read_text(encoding="utf-8")
     [ask] = rows(outbox_rows, "approval.request", target_id=user_id("wang"))
     assert (ask.op, ask.ref_key, ask.target_type) == ("send", "approval:1:step:1", "user")
     assert [(b["action"], b["value"]) for b in ask.payload["buttons"]] == [("approval.approve", "A-1"),

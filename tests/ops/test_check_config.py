@@ -68,4 +68,4 @@ def test_bracketed_key_paths_in_messages_are_printed_not_eaten(tmp_path: Path) -
     code, out = _check(tmp_path, '\n[[fields.deal]]\nkey = "why_lost"\nname = { zh_CN = "输单原因", en = "Why lost" }\n'
                                  'type = "choice"\npicklist = "lost_reason"\n')
     assert code == 1
-    assert "fields.deal.2.picklist: no [picklists.lost_reason] in this file" in out
+    assert "fields.deal.4.picklist: no [picklists.lost_reason] in this file" in out

@@ -268,7 +268,7 @@ class TestSwarms:
         self._rows(wiring, clock)
         drain({"console": console_messenger})
         for member in ("emma", "sam", "zhou", "lawyer"):
-            assert inbox_titles(wiring, user_id(member)) == ["Legal review booked", "Deal D-1 · Acme rollout"], member
+            assert inbox_titles(wiring, user_id(member)) == ["Legal review booked", "商机 D-1 · Acme rollout"], member
         assert inbox_titles(wiring, user_id("tom")) == []
 
     def test_a_post_for_a_record_without_a_channel_is_skipped(self, wiring, console_bot, clock) -> None:  # type: ignore[no-untyped-def]
