@@ -7,12 +7,16 @@
 - The actor and its language are read once, inside the transaction; the reply carries the language.
 - An invocation carrying an idempotency key that was already handled returns the stored reply and
   changes nothing (platform retries, double clicks).
+- Reads are reads: a use case registered `writes=False` runs in a read-only (deferred, on SQLite)
+  transaction and stores nothing — not even its reply. What the durable inbox needs of a request (Outcome,
+  `settle`): a change stores its reply in the change's own transaction, since doing it again would do it
+  twice; a read, or an outcome that changed nothing, can simply be worked out again after a crash.
 """
 from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import time
 from typing import Any
 
@@ -67,14 +71,19 @@ class Runner:
 
     def run_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
                  idempotency_key: str | None = None) -> Reply:
+        return self.answer_text(actor_id, text, platform=platform, conversation=conversation,
+                                idempotency_key=idempotency_key).reply
+
+    def answer_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
+                    idempotency_key: str | None = None, inboxed: bool = False) -> "Outcome":
         parsed = parse(text)
         if isinstance(parsed, UsageError):
             locale = self.locale_for(actor_id)
-            return replace(self.usage_reply(locale, parsed), locale=locale)
+            return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False)
         inv = Invocation(actor_id=actor_id, kind="command", name=parsed.name, args=parsed.args,
                          options=parsed.options, platform=platform, conversation=conversation,
-                         idempotency_key=idempotency_key, text=text)
-        return self.run(inv)
+                         idempotency_key=idempotency_key, text=text, inboxed=inboxed)
+        return self.answer(inv)
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
         problem = err.problem_zh if locale == "zh_CN" else err.problem_en
@@ -83,46 +92,76 @@ class Runner:
         return Reply(cards=(usage_card(locale, view),))
 
     def run(self, inv: Invocation) -> Reply:
+        return self.answer(inv).reply
+
+    def answer(self, inv: Invocation) -> "Outcome":
+        """The reply, and what the request left behind (for the durable inbox: `settle`)."""
         started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
         try:
             return self._run(inv)
         finally:
             latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
 
-    def _run(self, inv: Invocation) -> Reply:
+    def settle(self, item: inbox.Item, outcome: "Outcome", actor_id: int | None) -> inbox.Item:
+        """The request's inbox row once its work is over, written only when a later pass needs it:
+        - a change: its reply was stored with the change, in the use case's own transaction — nothing to write;
+        - a read, on its first attempt: nothing written; should the process die before the reply is out, the
+          recovery pass simply reads again (it changed nothing);
+        - a read being redone (its first reply did not get through), or an outcome that saved nothing (a
+          refusal, a usage or internal error): stored now, so that the next pass only delivers it."""
+        if outcome.row is not None:
+            return outcome.row  # another process finished this request first: its row, as it stands
+        reply = outcome.reply.to_dict()
+        now = self.clock.now()
+        if outcome.recorded or (outcome.saved and item.attempts <= 1):
+            return inbox.settled(item, reply, saved=outcome.saved, actor_id=actor_id)
+        done = inbox.finish(self.session_factory, item.key, reply, now, actor_id=actor_id, saved=outcome.saved)
+        assert done is not None
+        return done
+
+    def _run(self, inv: Invocation) -> "Outcome":
         table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
         reg = table.get(inv.name)
         if reg is None:
             locale = self.locale_for(inv.actor_id)
-            return Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale)
+            return Outcome(Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale),
+                           saved=False)
         read = _ActorRead()
-        # A command that only reads, and leaves no record of itself (no idempotency key to store), runs in a
-        # read-only transaction: no write lock on SQLite, READ ONLY on PostgreSQL.
+        # A use case that only reads runs in a read-only transaction (no write lock on SQLite, READ ONLY on
+        # PostgreSQL) unless it must leave a record of itself in processed_invocations (an idempotency key
+        # without an inbox row: a modal submission). An inbox row needs nothing of a read (see `settle`).
+        keeps_record = bool(inv.idempotency_key) and not inv.inboxed
         transaction = ExitStack()
         # Outside the try: a transaction that cannot even begin (SQLite's lock held past the busy timeout, the
         # database gone) is reported by the adapter, as before any work — nothing was saved.
-        uow = transaction.enter_context(self.uow(read_only=not reg.writes and not inv.idempotency_key))
+        uow = transaction.enter_context(self.uow(read_only=not reg.writes and not keeps_record))
+        uow.hold_loaded()  # one request's rows stay in its session: the notifiers find them without a query
         try:
             with transaction:
                 return self._run_in_transaction(uow, inv, reg, read)
+        except _FinishedElsewhere as done:
+            return Outcome(Reply.from_dict(done.row.reply or {}), saved=bool(done.row.saved), recorded=True,
+                           row=done.row)
         except DomainError as exc:
             locale = read.locale_or(self, inv.actor_id)
-            return Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale)
+            return Outcome(Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale), saved=False)
         except IntegrityError as exc:
-            if inv.idempotency_key and _already_processed(self.session_factory, inv.idempotency_key):
+            if keeps_record and inv.idempotency_key and _already_processed(self.session_factory,
+                                                                            inv.idempotency_key):
                 # Two deliveries of the same request raced; the other one won. Answer with its reply.
-                return self._stored_reply(inv.idempotency_key) or Reply()
-            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
+                return Outcome(self._stored_reply(inv.idempotency_key) or Reply(), saved=True)
+            return Outcome(self._internal_error(inv, read.locale_or(self, inv.actor_id), exc), saved=False)
         except Exception as exc:  # noqa: BLE001 - the runner is the one place that turns crashes into ids
-            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
+            return Outcome(self._internal_error(inv, read.locale_or(self, inv.actor_id), exc), saved=False)
 
     def _run_in_transaction(self, uow: UnitOfWork, inv: Invocation, reg: registry.Registered,
-                            read: "_ActorRead") -> Reply:
+                            read: "_ActorRead") -> "Outcome":
         """The work inside the request's one unit of work (committed by the caller's `with`)."""
-        if inv.idempotency_key:
+        keeps_record = bool(inv.idempotency_key) and not inv.inboxed
+        if keeps_record:
             done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
             if done is not None:
-                return Reply.from_dict(done.reply)
+                return Outcome(Reply.from_dict(done.reply), saved=True)
         # The one read of the actor, and of its language, for the whole request.
         actor = uow.session.get(User, inv.actor_id)
         if actor is None:
@@ -134,14 +173,25 @@ class Runner:
         reply = registry.call(reg, deps)
         if reply.locale is None:
             reply = replace(reply, locale=locale)
-        if inv.idempotency_key:
+        if uow.read_only or not inv.idempotency_key:
+            return Outcome(reply, saved=True)
+        if keeps_record:
             uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
                                                 at=self.clock.now()))
-            # The request's inbox row (if it has one) is finished in this same transaction: a crash
-            # leaves either "pending, nothing done" or "done, reply stored" (crm_core.inbox).
+            # A request with an inbox row of its own (WeCom, Slack) was answered above by the row's status.
             inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
                             actor_id=inv.actor_id)
-        return reply
+            return Outcome(reply, saved=True)
+        # The request's inbox row is finished in this same transaction: a crash leaves either "pending, nothing
+        # done" or "done, reply stored" (crm_core.inbox). The row's status is the idempotency record: should
+        # another process have finished it meanwhile (its lease ran out), this transaction rolls back.
+        if not inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
+                               actor_id=inv.actor_id):
+            row = inbox.get(self.session_factory, inv.idempotency_key)
+            if row is not None:
+                raise _FinishedElsewhere(row)
+            raise RuntimeError(f"no inbox row {inv.idempotency_key!r} for an inboxed invocation")
+        return Outcome(reply, saved=True, recorded=True)
 
     def _stored_reply(self, key: str) -> Reply | None:
         with self.session_factory() as session:
@@ -153,6 +203,24 @@ class Runner:
         log.error("internal error ref=%s request_id=%s invocation=%s %s args=%s", ref, current_request_id(),
                   inv.kind, inv.name, inv.args, exc_info=exc)
         return Reply(cards=(internal_error_card(locale, ref),))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request left behind. `saved`: the use case ran to its end and its transaction committed (a
+    read too; the inbox's `saved` column has always meant that); `recorded`: its inbox row was marked done,
+    with this reply, in that transaction; `row`: another process had finished the request first (its row)."""
+
+    reply: Reply
+    saved: bool
+    recorded: bool = False
+    row: inbox.Item | None = None
+
+
+class _FinishedElsewhere(Exception):
+    def __init__(self, row: inbox.Item) -> None:
+        super().__init__(row.key)
+        self.row = row
 
 
 class _ActorRead:
@@ -178,4 +246,4 @@ def _not_available(locale: str, name: str) -> str:
     return f"“{name}” is not available yet. Type help for what you can do."
 
 
-__all__ = ["Parsed", "Runner"]
+__all__ = ["Outcome", "Parsed", "Runner"]

@@ -78,7 +78,7 @@ def test_work_that_fails_is_answered_truthfully_nothing_was_saved(slack: SlackPl
 
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(runner_module.Runner, "run_text", boom)
+    monkeypatch.setattr(runner_module.Runner, "answer_text", boom)
     slack.command("U01EMMA", LEAD)
     (answer,) = _posted(slack)
     assert "Your change was not saved" in answer and "Reference:" in answer
