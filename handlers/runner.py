@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 import time
-from typing import Any
+from typing import Any, Union
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +41,15 @@ from handlers.request_id import current as current_request_id
 from handlers.request_id import error_ref
 
 log = logging.getLogger("chatcrm.runner")
+
+# An adapter's look-up of the acting user (its chat identity → our user id), run inside the request's own
+# transaction instead of a session of its own; None: nobody yet (a first contact: `UnknownActor`).
+ActorLookup = Callable[[Session], Union[int, None]]
+
+
+class UnknownActor(LookupError):
+    """The actor look-up found nobody, and nothing was done: the adapter creates (or binds) the user — a first
+    contact — and asks again with its id."""
 
 
 class Runner:
@@ -69,21 +79,32 @@ class Runner:
         with read_only(self.session_factory)() as session:
             return locale_of(session.get(User, actor_id), self.config)
 
+    def _actor_and_locale(self, actor: "int | ActorLookup") -> tuple[int, str]:
+        """For an outcome decided before any unit of work (a usage error, an unknown command): who, and in
+        which language, in one read-only session."""
+        with read_only(self.session_factory)() as session:
+            actor_id = actor if isinstance(actor, int) else actor(session)
+            if actor_id is None:
+                raise UnknownActor()
+            return actor_id, locale_of(session.get(User, actor_id), self.config)
+
     def run_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
                  idempotency_key: str | None = None) -> Reply:
         return self.answer_text(actor_id, text, platform=platform, conversation=conversation,
                                 idempotency_key=idempotency_key).reply
 
-    def answer_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
-                    idempotency_key: str | None = None, inboxed: bool = False) -> "Outcome":
+    def answer_text(self, actor: "int | ActorLookup", text: str, *, platform: str = "console",
+                    conversation: str | None = None, idempotency_key: str | None = None,
+                    inboxed: bool = False) -> "Outcome":
+        """`actor`: our user id, or the adapter's look-up of it (run inside the request's transaction)."""
         parsed = parse(text)
         if isinstance(parsed, UsageError):
-            locale = self.locale_for(actor_id)
-            return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False)
-        inv = Invocation(actor_id=actor_id, kind="command", name=parsed.name, args=parsed.args,
-                         options=parsed.options, platform=platform, conversation=conversation,
+            actor_id, locale = self._actor_and_locale(actor)
+            return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False, actor_id=actor_id)
+        inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="command", name=parsed.name,
+                         args=parsed.args, options=parsed.options, platform=platform, conversation=conversation,
                          idempotency_key=idempotency_key, text=text, inboxed=inboxed)
-        return self.answer(inv)
+        return self.answer(inv, actor=None if isinstance(actor, int) else actor)
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
         problem = err.problem_zh if locale == "zh_CN" else err.problem_en
@@ -94,15 +115,17 @@ class Runner:
     def run(self, inv: Invocation) -> Reply:
         return self.answer(inv).reply
 
-    def answer(self, inv: Invocation) -> "Outcome":
-        """The reply, and what the request left behind (for the durable inbox: `settle`)."""
+    def answer(self, inv: Invocation, *, actor: ActorLookup | None = None) -> "Outcome":
+        """The reply, and what the request left behind (for the durable inbox: `settle`). With `actor`, the
+        actor is looked up inside the request's transaction (`inv.actor_id` is then a placeholder); nobody
+        found raises UnknownActor, having done nothing."""
         started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
         try:
-            return self._run(inv)
+            return self._run(inv, actor)
         finally:
             latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
 
-    def settle(self, item: inbox.Item, outcome: "Outcome", actor_id: int | None) -> inbox.Item:
+    def settle(self, item: inbox.Item, outcome: "Outcome") -> inbox.Item:
         """The request's inbox row once its work is over, written only when a later pass needs it:
         - a change: its reply was stored with the change, in the use case's own transaction — nothing to write;
         - a read, on its first attempt: nothing written; should the process die before the reply is out, the
@@ -111,7 +134,7 @@ class Runner:
           refusal, a usage or internal error): stored now, so that the next pass only delivers it."""
         if outcome.row is not None:
             return outcome.row  # another process finished this request first: its row, as it stands
-        reply = outcome.reply.to_dict()
+        reply, actor_id = outcome.reply.to_dict(), outcome.actor_id
         now = self.clock.now()
         if outcome.recorded or (outcome.saved and item.attempts <= 1):
             return inbox.settled(item, reply, saved=outcome.saved, actor_id=actor_id)
@@ -119,14 +142,14 @@ class Runner:
         assert done is not None
         return done
 
-    def _run(self, inv: Invocation) -> "Outcome":
+    def _run(self, inv: Invocation, lookup: ActorLookup | None) -> "Outcome":
         table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
         reg = table.get(inv.name)
         if reg is None:
-            locale = self.locale_for(inv.actor_id)
+            actor_id, locale = self._actor_and_locale(lookup or inv.actor_id)
             return Outcome(Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale),
-                           saved=False)
-        read = _ActorRead()
+                           saved=False, actor_id=actor_id)
+        read = _ActorRead(None if lookup else inv.actor_id)
         # A use case that only reads runs in a read-only transaction (no write lock on SQLite, READ ONLY on
         # PostgreSQL) unless it must leave a record of itself in processed_invocations (an idempotency key
         # without an inbox row: a modal submission). An inbox row needs nothing of a read (see `settle`).
@@ -138,30 +161,40 @@ class Runner:
         uow.hold_loaded()  # one request's rows stay in its session: the notifiers find them without a query
         try:
             with transaction:
-                return self._run_in_transaction(uow, inv, reg, read)
+                return self._run_in_transaction(uow, inv, reg, read, lookup)
+        except UnknownActor:
+            raise
         except _FinishedElsewhere as done:
             return Outcome(Reply.from_dict(done.row.reply or {}), saved=bool(done.row.saved), recorded=True,
-                           row=done.row)
+                           row=done.row, actor_id=read.actor_id)
         except DomainError as exc:
-            locale = read.locale_or(self, inv.actor_id)
-            return Outcome(Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale), saved=False)
+            locale = read.locale_or(self)
+            return Outcome(Reply(cards=(error_card(locale, exc.msg_format(locale)),), locale=locale), saved=False,
+                           actor_id=read.actor_id)
         except IntegrityError as exc:
             if keeps_record and inv.idempotency_key and _already_processed(self.session_factory,
                                                                             inv.idempotency_key):
                 # Two deliveries of the same request raced; the other one won. Answer with its reply.
-                return Outcome(self._stored_reply(inv.idempotency_key) or Reply(), saved=True)
-            return Outcome(self._internal_error(inv, read.locale_or(self, inv.actor_id), exc), saved=False)
+                return Outcome(self._stored_reply(inv.idempotency_key) or Reply(), saved=True,
+                               actor_id=read.actor_id)
+            return Outcome(self._internal_error(inv, read.locale_or(self), exc), saved=False, actor_id=read.actor_id)
         except Exception as exc:  # noqa: BLE001 - the runner is the one place that turns crashes into ids
-            return Outcome(self._internal_error(inv, read.locale_or(self, inv.actor_id), exc), saved=False)
+            return Outcome(self._internal_error(inv, read.locale_or(self), exc), saved=False, actor_id=read.actor_id)
 
     def _run_in_transaction(self, uow: UnitOfWork, inv: Invocation, reg: registry.Registered,
-                            read: "_ActorRead") -> "Outcome":
+                            read: "_ActorRead", lookup: ActorLookup | None) -> "Outcome":
         """The work inside the request's one unit of work (committed by the caller's `with`)."""
+        if lookup is not None:
+            found = lookup(uow.session)
+            if found is None:
+                raise UnknownActor()
+            inv = replace(inv, actor_id=found)
+        read.actor_id = inv.actor_id
         keeps_record = bool(inv.idempotency_key) and not inv.inboxed
         if keeps_record:
             done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
             if done is not None:
-                return Outcome(Reply.from_dict(done.reply), saved=True)
+                return Outcome(Reply.from_dict(done.reply), saved=True, actor_id=inv.actor_id)
         # The one read of the actor, and of its language, for the whole request.
         actor = uow.session.get(User, inv.actor_id)
         if actor is None:
@@ -174,14 +207,14 @@ class Runner:
         if reply.locale is None:
             reply = replace(reply, locale=locale)
         if uow.read_only or not inv.idempotency_key:
-            return Outcome(reply, saved=True)
+            return Outcome(reply, saved=True, actor_id=inv.actor_id)
         if keeps_record:
             uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
                                                 at=self.clock.now()))
             # A request with an inbox row of its own (WeCom, Slack) was answered above by the row's status.
             inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
                             actor_id=inv.actor_id)
-            return Outcome(reply, saved=True)
+            return Outcome(reply, saved=True, actor_id=inv.actor_id)
         # The request's inbox row is finished in this same transaction: a crash leaves either "pending, nothing
         # done" or "done, reply stored" (crm_core.inbox). The row's status is the idempotency record: should
         # another process have finished it meanwhile (its lease ran out), this transaction rolls back.
@@ -191,7 +224,7 @@ class Runner:
             if row is not None:
                 raise _FinishedElsewhere(row)
             raise RuntimeError(f"no inbox row {inv.idempotency_key!r} for an inboxed invocation")
-        return Outcome(reply, saved=True, recorded=True)
+        return Outcome(reply, saved=True, recorded=True, actor_id=inv.actor_id)
 
     def _stored_reply(self, key: str) -> Reply | None:
         with self.session_factory() as session:
@@ -215,6 +248,7 @@ class Outcome:
     saved: bool
     recorded: bool = False
     row: inbox.Item | None = None
+    actor_id: int | None = None  # who acted (found by the runner when the adapter handed it a look-up)
 
 
 class _FinishedElsewhere(Exception):
@@ -227,12 +261,15 @@ class _ActorRead:
     """What the request's transaction read of its actor: kept until the commit, and its language for the
     error paths after a rollback."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor_id: int | None) -> None:
+        self.actor_id = actor_id
         self.actor: User | None = None
         self.locale: str | None = None
 
-    def locale_or(self, runner: Runner, actor_id: int) -> str:
-        return self.locale if self.locale is not None else runner.locale_for(actor_id)
+    def locale_or(self, runner: Runner) -> str:
+        if self.locale is not None:
+            return self.locale
+        return runner.locale_for(self.actor_id) if self.actor_id is not None else runner.config.company.locale
 
 
 def _already_processed(factory: sessionmaker[Session], key: str) -> bool:
@@ -246,4 +283,4 @@ def _not_available(locale: str, name: str) -> str:
     return f"“{name}” is not available yet. Type help for what you can do."
 
 
-__all__ = ["Outcome", "Parsed", "Runner"]
+__all__ = ["ActorLookup", "Outcome", "Parsed", "Runner", "UnknownActor"]

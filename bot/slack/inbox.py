@@ -36,7 +36,7 @@ from crm_core import inbox
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
-from handlers.runner import Outcome
+from handlers.runner import ActorLookup, Outcome, UnknownActor
 
 log = logging.getLogger("chatcrm.slack.inbox")
 
@@ -138,25 +138,34 @@ def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
 def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None) -> inbox.Item:
     body = item.payload
     if item.kind == COMMAND:
-        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
-        outcome = ctx.runner.answer_text(actor, body.get("text", ""), platform="slack",
-                                         conversation=body.get("channel_id"), idempotency_key=item.key, inboxed=True)
+        def run(actor: "int | ActorLookup") -> Outcome:
+            return ctx.runner.answer_text(actor, body.get("text", ""), platform="slack",
+                                          conversation=body.get("channel_id"), idempotency_key=item.key,
+                                          inboxed=True)
+        user_id, user_name = body["user_id"], body.get("user_name")
     else:
         user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
-        if (body.get("view") or {}).get("type") == "modal":
-            # our modals dispatch no block actions; the submission carries the state
-            outcome = Outcome(Reply(), saved=False)
-        else:
-            action = (body.get("actions") or [{}])[0]
-            name = action_name(str(action.get("action_id", "")))
-            value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
-            outcome = ctx.runner.answer(Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name),
-                                                   args={"value": value}, platform="slack",
-                                                   conversation=_channel(body), idempotency_key=item.key,
-                                                   inboxed=True))
+        user_id, user_name = user["id"], user.get("name") or user.get("username")
+        action = (body.get("actions") or [{}])[0]
+        name = action_name(str(action.get("action_id", "")))
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+
+        def run(actor: "int | ActorLookup") -> Outcome:
+            if (body.get("view") or {}).get("type") == "modal":
+                # our modals dispatch no block actions; the submission carries the state
+                return Outcome(Reply(), saved=False, actor_id=actor if isinstance(actor, int) else None)
+            inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action",
+                             name=SLACK_ACTIONS.get(name, name), args={"value": value}, platform="slack",
+                             conversation=_channel(body), idempotency_key=item.key, inboxed=True)
+            return ctx.runner.answer(inv, actor=None if isinstance(actor, int) else actor)
+    try:
+        # The actor is looked up inside the use case's own transaction…
+        outcome = run(ctx.known_actor(user_id, body))
+    except UnknownActor:
+        # …unless this is their first request: then the user is created (or bound) first.
+        outcome = run(ctx.actor_id(client, user_id, user_name, body=body))
     # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
-    return ctx.runner.settle(item, outcome, actor)
+    return ctx.runner.settle(item, outcome)
 
 
 def give_up(ctx: SlackContext, item: inbox.Item, exc: Exception | None = None) -> inbox.Item:

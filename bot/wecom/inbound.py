@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,7 +100,7 @@ class CallbackHandler:
 
     def work(self, item: inbox.Item, cb: WeComCallback) -> inbox.Item:
         actor_id = self.identity.resolve(cb.from_user)
-        outcome = Outcome(Reply(), saved=False)
+        outcome = Outcome(Reply(), saved=False, actor_id=actor_id)
         if item.attempts > inbox.MAX_ATTEMPTS:
             return self._give_up(item, None, actor_id)
         if cb.kind == "text":
@@ -113,11 +113,11 @@ class CallbackHandler:
         elif cb.kind == "other":  # an image, a voice message, a file…
             locale = self.runner.locale_for(actor_id)
             outcome = Outcome(Reply(cards=(notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"]),)),
-                              saved=False)
+                              saved=False, actor_id=actor_id)
         else:
             log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
         # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
-        return self.runner.settle(item, outcome, actor_id)
+        return self.runner.settle(item, replace(outcome, actor_id=actor_id))
 
     def _give_up(self, item: inbox.Item, exc: Exception | None, actor_id: int | None = None) -> inbox.Item:
         ref = secrets.token_hex(4)
@@ -173,7 +173,7 @@ class CallbackHandler:
         parsed = parse_button_key(cb.event_key)
         if parsed is None:
             log.warning("WeCom card click with a key we did not make: %r (task %s)", cb.event_key, cb.task_id)
-            return Outcome(Reply(), saved=False)
+            return Outcome(Reply(), saved=False, actor_id=actor_id)
         action, value = parsed
         self.messenger.cards.add_code(cb.task_id, cb.response_code, "click", userid=cb.from_user)
         inv = Invocation(actor_id=actor_id, kind="action", name=action, args={"value": value}, platform="wecom",

@@ -23,6 +23,7 @@ CEILING_ADVANCE = 26  # before issue 12: 32
 # need again is re-read (with its identities) when garbage collection dropped it meanwhile.
 CEILING_APPROVE = 71
 SKIP = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA)", re.I)
+BEGIN = re.compile(r"\s*BEGIN\b", re.I)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Walk:
     transactions: int = 0
     statements: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
+    begins: list[str] = field(default_factory=list)  # SQLite's BEGIN / BEGIN IMMEDIATE, in order
 
     def reads_of_user(self, user_id: int) -> int:
         """SELECTs of one users row by its id (the actor's, when given the actor's id)."""
@@ -55,6 +57,8 @@ def walk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Walk]:
         w.transactions += 1
 
     def statement(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        if BEGIN.match(sql):
+            w.begins.append(sql.strip().upper())
         if not SKIP.match(sql):
             w.statements.append(sql)
             w.params.append(params)
@@ -126,3 +130,5 @@ def test_an_approval_click_costs_one_read_of_the_actor_and_a_bounded_number_of_s
     assert w.sessions <= 6 + _replay_claim(slack_wiring, w), w.listing()
     assert len(w.statements) <= CEILING_APPROVE + _replay_claim(slack_wiring, w), w.listing()
     assert w.reads_of_user(_user_id(slack_wiring, "sam")) == 1, w.listing()
+
+
