@@ -120,10 +120,15 @@ class Runner:
         actor is looked up inside the request's transaction (`inv.actor_id` is then a placeholder); nobody
         found raises UnknownActor, having done nothing."""
         started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
+        observe = True
         try:
             return self._run(inv, actor)
+        except UnknownActor:
+            observe = False  # nothing was done: the adapter asks again, and that request is the one counted
+            raise
         finally:
-            latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
+            if observe:
+                latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
 
     def settle(self, item: inbox.Item, outcome: "Outcome") -> inbox.Item:
         """The request's inbox row once its work is over, written only when a later pass needs it:
