@@ -216,7 +216,7 @@ class Runner:
         if keeps_record:
             uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
                                                 at=self.clock.now()))
-            # A request with an inbox row of its own (WeCom, Slack) was answered above by the row's status.
+            # Its inbox row, should a caller hold one without saying so (`inboxed`), is finished with it.
             inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
                             actor_id=inv.actor_id)
             return Outcome(reply, saved=True, actor_id=inv.actor_id)
