@@ -11,20 +11,10 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.wecom.client import WeComClient
 from crm_core.clock import Clock
-from crm_core.db import read_only
 from crm_core.models import ChatIdentity, User
 from crm_core.services.users import create_chat_user, user_by_identity
 
 log = logging.getLogger("chatcrm.wecom.identity")
-
-
-def known_user_id(session: Session, userid: str) -> int | None:
-    """The CRM user with this WeCom userid (case-insensitive), in the caller's session (the request's own unit
-    of work: handlers.runner.ActorLookup)."""
-    user = user_by_identity(session, "wecom", userid) or session.scalar(
-        select(User).join(ChatIdentity).where(ChatIdentity.platform == "wecom",
-                                              func.lower(ChatIdentity.external_id) == userid.lower()))
-    return user.id if user is not None else None
 
 
 class WeComIdentity:
@@ -35,8 +25,11 @@ class WeComIdentity:
 
     def find(self, userid: str) -> int | None:
         """The CRM user with this WeCom userid (WeCom userids are case-insensitive)."""
-        with read_only(self._factory)() as session:
-            return known_user_id(session, userid)
+        with self._factory() as session:
+            user = user_by_identity(session, "wecom", userid) or session.scalar(
+                select(User).join(ChatIdentity).where(ChatIdentity.platform == "wecom",
+                                                      func.lower(ChatIdentity.external_id) == userid.lower()))
+            return user.id if user is not None else None
 
     def resolve(self, userid: str) -> int:
         """The user's id, creating a rep on first contact."""

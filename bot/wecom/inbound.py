@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wecom.crypto import WeComCallback
-from bot.wecom.identity import WeComIdentity, known_user_id
+from bot.wecom.identity import WeComIdentity
 from bot.wecom.messenger import WeComMessenger
 from cards.builders.common import internal_error_card, notice_card, saved_notice_card
 from cards.model import Card, Reply
@@ -42,7 +42,7 @@ from crm_core.pacing import Pacer
 from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
 from handlers.ports import DeliveryError, Recipient
-from handlers.runner import ActorLookup, Outcome, Runner, UnknownActor
+from handlers.runner import Outcome, Runner
 
 log = logging.getLogger("chatcrm.wecom.inbound")
 SLASH_PREFIX = re.compile(r"^/(crm\b\s*)?", re.IGNORECASE)
@@ -99,32 +99,25 @@ class CallbackHandler:
             inbox.note_error(self.session_factory, item.key, f"{exc.__class__.__name__}: {exc}")
 
     def work(self, item: inbox.Item, cb: WeComCallback) -> inbox.Item:
+        actor_id = self.identity.resolve(cb.from_user)
+        outcome = Outcome(Reply(), saved=False, actor_id=actor_id)
         if item.attempts > inbox.MAX_ATTEMPTS:
-            return self._give_up(item, None, self.identity.resolve(cb.from_user))
-        text = SLASH_PREFIX.sub("", cb.content.strip()) if cb.kind == "text" else ""  # "/crm deal D-7" habit
-        if text or cb.kind == "card_click":
-            def run(actor: "int | ActorLookup") -> Outcome:
-                if text:
-                    return self.runner.answer_text(actor, text, platform="wecom", conversation=cb.from_user,
-                                                   idempotency_key=cb.dedupe_key, inboxed=True)
-                return self.click(actor, cb)
-            try:
-                # The actor is looked up inside the use case's own transaction…
-                outcome = run(lambda session: known_user_id(session, cb.from_user))
-            except UnknownActor:
-                # …unless this is their first message: then the user is created first.
-                outcome = run(self.identity.resolve(cb.from_user))
+            return self._give_up(item, None, actor_id)
+        if cb.kind == "text":
+            text = SLASH_PREFIX.sub("", cb.content.strip())  # "/crm deal D-7" typed out of Slack habit
+            if text:
+                outcome = self.runner.answer_text(actor_id, text, platform="wecom", conversation=cb.from_user,
+                                                  idempotency_key=cb.dedupe_key, inboxed=True)
+        elif cb.kind == "card_click":
+            outcome = self.click(actor_id, cb)
+        elif cb.kind == "other":  # an image, a voice message, a file…
+            locale = self.runner.locale_for(actor_id)
+            outcome = Outcome(Reply(cards=(notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"]),)),
+                              saved=False, actor_id=actor_id)
         else:
-            actor_id = self.identity.resolve(cb.from_user)
-            outcome = Outcome(Reply(), saved=False, actor_id=actor_id)
-            if cb.kind == "other":  # an image, a voice message, a file…
-                locale = self.runner.locale_for(actor_id)
-                card = notice_card(locale, *ONLY_TEXT["zh_CN" if locale == "zh_CN" else "en"])
-                outcome = Outcome(Reply(cards=(card,)), saved=False, actor_id=actor_id)
-            elif cb.kind != "text":
-                log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
+            log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
         # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
-        return self.runner.settle(item, outcome)
+        return self.runner.settle(item, replace(outcome, actor_id=actor_id))
 
     def _give_up(self, item: inbox.Item, exc: Exception | None, actor_id: int | None = None) -> inbox.Item:
         ref = secrets.token_hex(4)
@@ -176,18 +169,16 @@ class CallbackHandler:
         with self.session_factory.begin() as session:
             inbox.mark_replied(session, key, self.clock.now())
 
-    def click(self, actor: "int | ActorLookup", cb: WeComCallback) -> Outcome:
+    def click(self, actor_id: int, cb: WeComCallback) -> Outcome:
         parsed = parse_button_key(cb.event_key)
         if parsed is None:
             log.warning("WeCom card click with a key we did not make: %r (task %s)", cb.event_key, cb.task_id)
-            actor_id = actor if isinstance(actor, int) else self.identity.resolve(cb.from_user)
             return Outcome(Reply(), saved=False, actor_id=actor_id)
         action, value = parsed
         self.messenger.cards.add_code(cb.task_id, cb.response_code, "click", userid=cb.from_user)
-        inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action", name=action,
-                         args={"value": value}, platform="wecom", conversation=cb.from_user,
-                         idempotency_key=cb.dedupe_key, inboxed=True)
-        return self.runner.answer(inv, actor=None if isinstance(actor, int) else actor)
+        inv = Invocation(actor_id=actor_id, kind="action", name=action, args={"value": value}, platform="wecom",
+                         conversation=cb.from_user, idempotency_key=cb.dedupe_key, inboxed=True)
+        return self.runner.answer(inv)
 
     def _replace_clicked(self, cb: WeComCallback, card: Card) -> bool:
         try:
