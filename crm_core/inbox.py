@@ -7,6 +7,8 @@ The life of a row:
                                that already took it (lease expired) wins instead, never both
     mark_done()      done      in the runner's own transaction: the change and "done + reply" commit together
     finish()         done      outcomes that committed nothing (usage error, refusal, crash): saved = False
+    settled()        (pending) a read's first attempt writes nothing: it is redone if its process dies
+                               (handlers.runner.Runner.settle decides which of the three applies)
     mark_replied()   replied   the reply reached the person (or was handed to the outbox)
 
 `claim_due()` is the recovery pass: rows still pending or done-but-not-replied whose lease ran out (their
@@ -15,7 +17,7 @@ share them, on SQLite inside one IMMEDIATE transaction.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,11 +94,9 @@ def claim_key(factory: sessionmaker[Session], key: str, now: datetime, *, lease:
     cond.append(InboxItem.attempts == 0 if first else InboxItem.lease_until <= now)
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
-        got = session.execute(update(InboxItem).where(*cond).values(
-            attempts=InboxItem.attempts + 1, lease_until=now + lease)).rowcount
-        if not got:
-            return None
-        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        # One statement: the claim returns the row it took (UPDATE … RETURNING, SQLite ≥ 3.35 and PostgreSQL).
+        row = session.execute(update(InboxItem).where(*cond).values(
+            attempts=InboxItem.attempts + 1, lease_until=now + lease).returning(InboxItem)).scalar_one_or_none()
         return Item.of(row) if row is not None else None
 
 
@@ -127,15 +127,21 @@ def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, 
 
 
 def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now: datetime, *,
-           actor_id: int | None, error_ref: str | None = None) -> Item | None:
-    """An outcome that committed no change (usage error, refusal, internal error) — unless the work's own
-    transaction already marked the row done. Returns the row as it stands."""
+           actor_id: int | None, error_ref: str | None = None, saved: bool = False) -> Item | None:
+    """An outcome that committed no change (usage error, refusal, internal error; `saved`: a read being done
+    again) — unless the work's own transaction already marked the row done. Returns the row as it stands."""
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
         session.execute(update(InboxItem).where(InboxItem.key == key[:200], InboxItem.status == "pending").values(
-            status="done", saved=False, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
+            status="done", saved=saved, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
         row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
         return Item.of(row) if row is not None else None
+
+
+def settled(item: Item, reply: dict[str, Any], *, saved: bool, actor_id: int | None) -> Item:
+    """The claimed row as it stands once its work is over, without reading it back: done, with this reply —
+    stored by the work's own transaction (a change), or by nobody (a read: redone after a crash)."""
+    return replace(item, status="done", saved=saved, reply=reply, actor_id=actor_id)
 
 
 def mark_replied(session: Session, key: str, now: datetime) -> bool:
@@ -157,4 +163,4 @@ def prune(factory: sessionmaker[Session], now: datetime, keep: timedelta = KEEP)
 
 
 __all__ = ["Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
-           "mark_replied", "new_row", "note_error", "prune", "record"]
+           "mark_replied", "new_row", "note_error", "prune", "record", "settled"]

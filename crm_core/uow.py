@@ -8,10 +8,12 @@ no caller has to remember to. A unit committed with events nobody turned into ro
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from types import TracebackType
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from crm_core.clock import Clock
 from crm_core.config import Config
@@ -19,6 +21,12 @@ from crm_core.db import WRITE_INTENT, read_only as read_only_factory
 from crm_core.events import Event
 
 Hook = Callable[["UnitOfWork"], None]
+T = TypeVar("T")
+
+
+# Tables no view shows (the request's inbox row, the outbox, the replies of processed invocations, the audit
+# trail): writing them keeps what `UnitOfWork.memo` built.
+BOOKKEEPING = frozenset({"inbox", "outbox", "processed_invocations", "audit_log"})
 
 
 class UnflushedEvents(RuntimeError):
@@ -44,18 +52,22 @@ class UnitOfWork:
         self.events: list[Event] = []
         self._open = False
         self.before_commit: list[Hook] = list(before_commit)
+        self._memo: dict[Hashable, Any] = {}
 
     def __enter__(self) -> "UnitOfWork":
         if self._open:
             raise RuntimeError("UnitOfWork is already open: one transaction per action")
         self._open = True
         self.events = []
+        self._memo = {}
         if self.read_only:
             self.session = read_only_factory(self._factory)()
             self.session.begin()
             self.session.connection()
             return self
         self.session = self._factory()
+        event.listen(self.session, "after_flush", self._forget)
+        event.listen(self.session, "do_orm_execute", self._forget_on_write)
         self.session.begin()
         # Procure the connection now, declaring the intent to write (SQLite: BEGIN IMMEDIATE; see crm_core.db).
         self.session.connection(execution_options={WRITE_INTENT: True})
@@ -63,6 +75,43 @@ class UnitOfWork:
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def hold_loaded(self) -> None:
+        """Keep every row this unit loads until it ends (SQLAlchemy's strong-referencing recipe): the session's
+        identity map is weak, so a row the handler let go of — the approval it decided, the requester — would
+        be read again by the event flush. For units the size of one request, not for batch jobs."""
+        refs: set[object] = set()
+        self.session.info["held"] = refs
+
+        def hold(_session: Session, instance: object) -> None:
+            refs.add(instance)
+
+        for name in ("loaded_as_persistent", "pending_to_persistent", "detached_to_persistent"):
+            event.listen(self.session, name, hold)
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, once per unit of work while nothing changes: a view (a quote, an approval) that the reply
+        and the notifications both show is built once. Any flush or bulk write, or a pending change, forgets
+        what was built, so a view never shows state older than the session's."""
+        s = self.session
+        if any(getattr(obj, "__tablename__", None) not in BOOKKEEPING for obj in (*s.new, *s.dirty, *s.deleted)):
+            self._memo.clear()
+            return build()
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _forget(self, session: Session, _context: Any) -> None:
+        changed = (*session.new, *session.dirty, *session.deleted)
+        if any(getattr(obj, "__tablename__", None) not in BOOKKEEPING for obj in changed):
+            self._memo.clear()
+
+    def _forget_on_write(self, state: ORMExecuteState) -> None:
+        if state.is_select:
+            return
+        mapper = state.bind_mapper
+        if mapper is None or mapper.local_table.name not in BOOKKEEPING:
+            self._memo.clear()
 
     def commit(self) -> None:
         for hook in self.before_commit:
@@ -87,6 +136,8 @@ class UnitOfWork:
                 self.rollback()
         finally:
             self.events = []
+            self._memo = {}
+            self.session.info.pop("held", None)
             self.session.close()
             self._open = False
 

@@ -16,3 +16,6 @@ class Invocation:
     conversation: str | None = None
     idempotency_key: str | None = None
     text: str = ""
+    # The idempotency key names a row of the durable inbox (crm_core.inbox) that the adapter claimed: that row,
+    # not processed_invocations, records what the request did (Runner.answer, Runner.settle).
+    inboxed: bool = False

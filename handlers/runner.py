@@ -7,18 +7,24 @@
 - The actor and its language are read once, inside the transaction; the reply carries the language.
 - An invocation carrying an idempotency key that was already handled returns the stored reply and
   changes nothing (platform retries, double clicks).
+- Reads are reads: a use case registered `writes=False` runs in a read-only (deferred, on SQLite)
+  transaction and stores nothing — not even its reply. What the durable inbox needs of a request (Outcome,
+  `settle`): a change stores its reply in the change's own transaction, since doing it again would do it
+  twice; a read, or an outcome that changed nothing, can simply be worked out again after a crash.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import time
-from typing import Any
+from typing import Any, Union
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cards.builders.common import t as common_t
 from cards.builders.common import UsageView, error_card, internal_error_card, usage_card
 from cards.model import Reply
 from crm_core import inbox
@@ -37,6 +43,15 @@ from handlers.request_id import current as current_request_id
 from handlers.request_id import error_ref
 
 log = logging.getLogger("chatcrm.runner")
+
+# An adapter's look-up of the acting user (its chat identity → our user id), run inside the request's own
+# transaction instead of a session of its own; None: nobody yet (a first contact: `UnknownActor`).
+ActorLookup = Callable[[Session], Union[int, None]]
+
+
+class UnknownActor(LookupError):
+    """The actor look-up found nobody, and nothing was done: the adapter creates (or binds) the user — a first
+    contact — and asks again with its id."""
 
 
 class Runner:
@@ -66,16 +81,32 @@ class Runner:
         with read_only(self.session_factory)() as session:
             return locale_of(session.get(User, actor_id), self.config)
 
+    def _actor_and_locale(self, actor: "int | ActorLookup") -> tuple[int, str]:
+        """For an outcome decided before any unit of work (a usage error, an unknown command): who, and in
+        which language, in one read-only session."""
+        with read_only(self.session_factory)() as session:
+            actor_id = actor if isinstance(actor, int) else actor(session)
+            if actor_id is None:
+                raise UnknownActor()
+            return actor_id, locale_of(session.get(User, actor_id), self.config)
+
     def run_text(self, actor_id: int, text: str, *, platform: str = "console", conversation: str | None = None,
                  idempotency_key: str | None = None) -> Reply:
+        return self.answer_text(actor_id, text, platform=platform, conversation=conversation,
+                                idempotency_key=idempotency_key).reply
+
+    def answer_text(self, actor: "int | ActorLookup", text: str, *, platform: str = "console",
+                    conversation: str | None = None, idempotency_key: str | None = None,
+                    inboxed: bool = False) -> "Outcome":
+        """`actor`: our user id, or the adapter's look-up of it (run inside the request's transaction)."""
         parsed = parse(text)
         if isinstance(parsed, UsageError):
-            locale = self.locale_for(actor_id)
-            return replace(self.usage_reply(locale, parsed), locale=locale)
-        inv = Invocation(actor_id=actor_id, kind="command", name=parsed.name, args=parsed.args,
-                         options=parsed.options, platform=platform, conversation=conversation,
-                         idempotency_key=idempotency_key, text=text)
-        return self.run(inv)
+            actor_id, locale = self._actor_and_locale(actor)
+            return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False, actor_id=actor_id)
+        inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="command", name=parsed.name,
+                         args=parsed.args, options=parsed.options, platform=platform, conversation=conversation,
+                         idempotency_key=idempotency_key, text=text, inboxed=inboxed)
+        return self.answer(inv, actor=None if isinstance(actor, int) else actor)
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
         spec = SPEC_BY_NAME[err.command or "help"]
@@ -84,46 +115,93 @@ class Runner:
         return Reply(cards=(usage_card(locale, view),))
 
     def run(self, inv: Invocation) -> Reply:
-        started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
-        try:
-            return self._run(inv)
-        finally:
-            latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
+        return self.answer(inv).reply
 
-    def _run(self, inv: Invocation) -> Reply:
+    def answer(self, inv: Invocation, *, actor: ActorLookup | None = None) -> "Outcome":
+        """The reply, and what the request left behind (for the durable inbox: `settle`). With `actor`, the
+        actor is looked up inside the request's transaction (`inv.actor_id` is then a placeholder); nobody
+        found raises UnknownActor, having done nothing."""
+        started = time.perf_counter()  # a duration for the latency histogram, not a wall-clock read
+        observe = True
+        try:
+            return self._run(inv, actor)
+        except UnknownActor:
+            observe = False  # nothing was done: the adapter asks again, and that request is the one counted
+            raise
+        finally:
+            if observe:
+                latency.observe(inv.kind, inv.platform, time.perf_counter() - started)
+
+    def settle(self, item: inbox.Item, outcome: "Outcome") -> inbox.Item:
+        """The request's inbox row once its work is over, written only when a later pass needs it:
+        - a change: its reply was stored with the change, in the use case's own transaction — nothing to write;
+        - a read, on its first attempt: nothing written; should the process die before the reply is out, the
+          recovery pass simply reads again (it changed nothing);
+        - a read being redone (its first reply did not get through), or an outcome that saved nothing (a
+          refusal, a usage or internal error): stored now, so that the next pass only delivers it."""
+        if outcome.row is not None:
+            return outcome.row  # another process finished this request first: its row, as it stands
+        reply, actor_id = outcome.reply.to_dict(), outcome.actor_id
+        now = self.clock.now()
+        if outcome.recorded or (outcome.saved and item.attempts <= 1):
+            return inbox.settled(item, reply, saved=outcome.saved, actor_id=actor_id)
+        done = inbox.finish(self.session_factory, item.key, reply, now, actor_id=actor_id, saved=outcome.saved)
+        assert done is not None
+        return done
+
+    def _run(self, inv: Invocation, lookup: ActorLookup | None) -> "Outcome":
         table = registry.COMMANDS if inv.kind == "command" else registry.ACTIONS
         reg = table.get(inv.name)
         if reg is None:
-            locale = self.locale_for(inv.actor_id)
-            return Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale)
-        read = _ActorRead()
-        # A command that only reads, and leaves no record of itself (no idempotency key to store), runs in a
-        # read-only transaction: no write lock on SQLite, READ ONLY on PostgreSQL.
+            actor_id, locale = self._actor_and_locale(lookup or inv.actor_id)
+            return Outcome(Reply(cards=(error_card(locale, _not_available(locale, inv.name)),), locale=locale),
+                           saved=False, actor_id=actor_id)
+        read = _ActorRead(None if lookup else inv.actor_id)
+        # A use case that only reads runs in a read-only transaction (no write lock on SQLite, READ ONLY on
+        # PostgreSQL) unless it must leave a record of itself in processed_invocations (an idempotency key
+        # without an inbox row: a modal submission). An inbox row needs nothing of a read (see `settle`).
+        keeps_record = bool(inv.idempotency_key) and not inv.inboxed
         transaction = ExitStack()
         # Outside the try: a transaction that cannot even begin (SQLite's lock held past the busy timeout, the
         # database gone) is reported by the adapter, as before any work — nothing was saved.
-        uow = transaction.enter_context(self.uow(read_only=not reg.writes and not inv.idempotency_key))
+        uow = transaction.enter_context(self.uow(read_only=not reg.writes and not keeps_record))
+        uow.hold_loaded()  # one request's rows stay in its session: the notifiers find them without a query
         try:
             with transaction:
-                return self._run_in_transaction(uow, inv, reg, read)
+                return self._run_in_transaction(uow, inv, reg, read, lookup)
+        except UnknownActor:
+            raise
+        except _FinishedElsewhere as done:
+            return Outcome(Reply.from_dict(done.row.reply or {}), saved=bool(done.row.saved), recorded=True,
+                           row=done.row, actor_id=read.actor_id)
         except DomainError as exc:
-            locale = read.locale_or(self, inv.actor_id)
-            return Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale)
+            locale = read.locale_or(self)
+            return Outcome(Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale), saved=False,
+                           actor_id=read.actor_id)
         except IntegrityError as exc:
-            if inv.idempotency_key and _already_processed(self.session_factory, inv.idempotency_key):
+            if keeps_record and inv.idempotency_key and _already_processed(self.session_factory,
+                                                                            inv.idempotency_key):
                 # Two deliveries of the same request raced; the other one won. Answer with its reply.
-                return self._stored_reply(inv.idempotency_key) or Reply()
-            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
+                return Outcome(self._stored_reply(inv.idempotency_key) or Reply(), saved=True,
+                               actor_id=read.actor_id)
+            return Outcome(self._internal_error(inv, read.locale_or(self), exc), saved=False, actor_id=read.actor_id)
         except Exception as exc:  # noqa: BLE001 - the runner is the one place that turns crashes into ids
-            return self._internal_error(inv, read.locale_or(self, inv.actor_id), exc)
+            return Outcome(self._internal_error(inv, read.locale_or(self), exc), saved=False, actor_id=read.actor_id)
 
     def _run_in_transaction(self, uow: UnitOfWork, inv: Invocation, reg: registry.Registered,
-                            read: "_ActorRead") -> Reply:
+                            read: "_ActorRead", lookup: ActorLookup | None) -> "Outcome":
         """The work inside the request's one unit of work (committed by the caller's `with`)."""
-        if inv.idempotency_key:
+        if lookup is not None:
+            found = lookup(uow.session)
+            if found is None:
+                raise UnknownActor()
+            inv = replace(inv, actor_id=found)
+        read.actor_id = inv.actor_id
+        keeps_record = bool(inv.idempotency_key) and not inv.inboxed
+        if keeps_record:
             done = uow.session.get(ProcessedInvocation, inv.idempotency_key)
             if done is not None:
-                return Reply.from_dict(done.reply)
+                return Outcome(Reply.from_dict(done.reply), saved=True, actor_id=inv.actor_id)
         # The one read of the actor, and of its language, for the whole request.
         actor = uow.session.get(User, inv.actor_id)
         if actor is None:
@@ -135,14 +213,25 @@ class Runner:
         reply = registry.call(reg, deps)
         if reply.locale is None:
             reply = replace(reply, locale=locale)
-        if inv.idempotency_key:
+        if uow.read_only or not inv.idempotency_key:
+            return Outcome(reply, saved=True, actor_id=inv.actor_id)
+        if keeps_record:
             uow.session.add(ProcessedInvocation(key=inv.idempotency_key[:200], reply=reply.to_dict(),
                                                 at=self.clock.now()))
-            # The request's inbox row (if it has one) is finished in this same transaction: a crash
-            # leaves either "pending, nothing done" or "done, reply stored" (crm_core.inbox).
+            # Its inbox row, should a caller hold one without saying so (`inboxed`), is finished with it.
             inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
                             actor_id=inv.actor_id)
-        return reply
+            return Outcome(reply, saved=True, actor_id=inv.actor_id)
+        # The request's inbox row is finished in this same transaction: a crash leaves either "pending, nothing
+        # done" or "done, reply stored" (crm_core.inbox). The row's status is the idempotency record: should
+        # another process have finished it meanwhile (its lease ran out), this transaction rolls back.
+        if not inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
+                               actor_id=inv.actor_id):
+            row = inbox.get(self.session_factory, inv.idempotency_key)
+            if row is not None:
+                raise _FinishedElsewhere(row)
+            raise RuntimeError(f"no inbox row {inv.idempotency_key!r} for an inboxed invocation")
+        return Outcome(reply, saved=True, recorded=True, actor_id=inv.actor_id)
 
     def _stored_reply(self, key: str) -> Reply | None:
         with self.session_factory() as session:
@@ -156,16 +245,38 @@ class Runner:
         return Reply(cards=(internal_error_card(locale, ref),))
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one request left behind. `saved`: the use case ran to its end and its transaction committed (a
+    read too; the inbox's `saved` column has always meant that); `recorded`: its inbox row was marked done,
+    with this reply, in that transaction; `row`: another process had finished the request first (its row)."""
+
+    reply: Reply
+    saved: bool
+    recorded: bool = False
+    row: inbox.Item | None = None
+    actor_id: int | None = None  # who acted (found by the runner when the adapter handed it a look-up)
+
+
+class _FinishedElsewhere(Exception):
+    def __init__(self, row: inbox.Item) -> None:
+        super().__init__(row.key)
+        self.row = row
+
+
 class _ActorRead:
     """What the request's transaction read of its actor: kept until the commit, and its language for the
     error paths after a rollback."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor_id: int | None) -> None:
+        self.actor_id = actor_id
         self.actor: User | None = None
         self.locale: str | None = None
 
-    def locale_or(self, runner: Runner, actor_id: int) -> str:
-        return self.locale if self.locale is not None else runner.locale_for(actor_id)
+    def locale_or(self, runner: Runner) -> str:
+        if self.locale is not None:
+            return self.locale
+        return runner.locale_for(self.actor_id) if self.actor_id is not None else runner.config.company.locale
 
 
 def _already_processed(factory: sessionmaker[Session], key: str) -> bool:
@@ -174,9 +285,7 @@ def _already_processed(factory: sessionmaker[Session], key: str) -> bool:
 
 
 def _not_available(locale: str, name: str) -> str:
-    if locale == "zh_CN":
-        return f"「{name}」功能尚未启用。输入 帮助 查看可用命令。"
-    return f"“{name}” is not available yet. Type help for what you can do."
+    return common_t(locale, "not_available", name=name)
 
 
-__all__ = ["Parsed", "Runner"]
+__all__ = ["ActorLookup", "Outcome", "Parsed", "Runner", "UnknownActor"]

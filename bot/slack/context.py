@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.slack.identity import resolve_user_id, team_of
+from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
@@ -23,7 +23,7 @@ from cards.model import Card, Reply
 from cards.render.slack import SlackLimitError, fit_card, fit_text, to_message
 from crm_core.services.users import locale_of, user_by_identity
 from handlers.invocation import Invocation
-from handlers.runner import Runner
+from handlers.runner import ActorLookup, Runner
 
 log = logging.getLogger("chatcrm.slack")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,6 +56,12 @@ class SlackContext:
         return resolve_user_id(self.wiring.session_factory, self.wiring.clock, client, slack_user_id, fallback_name,
                                team=team_of(body),
                                binding_team=self.workspaces.binding_team if self.workspaces is not None else None)
+
+    def known_actor(self, slack_user_id: str, body: dict[str, Any]) -> ActorLookup:
+        """The same user as `actor_id`, looked up inside the request's own transaction (no session of its own);
+        it finds nobody on a first contact, when `actor_id` creates (or binds) the user."""
+        team = team_of(body)
+        return lambda session: known_user_id(session, slack_user_id, team)
 
     def locale(self, actor_id: int | None) -> str:
         if actor_id is None:

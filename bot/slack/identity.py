@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cards.i18n import normalise_locale
 from crm_core.clock import Clock
-from crm_core.db import WRITE_INTENT
+from crm_core.db import WRITE_INTENT, read_only
 from crm_core.models import ChatIdentity
 from crm_core.services.users import create_chat_user
 
@@ -71,12 +71,17 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
         return known
 
 
-def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:
-    """The user of this Slack id in this workspace (team None: the identity stored without a team)."""
+def known_user_id(session: Session, slack_user_id: str, team: str | None) -> int | None:
+    """The user of this Slack id in this workspace (team None: the identity stored without a team), in the
+    caller's session (the request's own unit of work: handlers.runner.ActorLookup)."""
     team_is = ChatIdentity.team.is_(None) if team is None else ChatIdentity.team == team
-    with session_factory() as session:
-        return session.scalar(select(ChatIdentity.user_id).where(
-            ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id, team_is))
+    return session.scalar(select(ChatIdentity.user_id).where(
+        ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id, team_is))
+
+
+def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:
+    with read_only(session_factory)() as session:
+        return known_user_id(session, slack_user_id, team)
 
 
 def _bind(session_factory: sessionmaker[Session], slack_user_id: str, team: str) -> int | None:

@@ -5,7 +5,8 @@
    Slack get its 200. A request whose key (team + trigger_id) is already in the inbox is a retry: it is
    acknowledged, and worked on only when the process that took it is gone (its lease ran out).
 2. The work (`work`) runs through the shared runner with the inbox key as idempotency key; the runner marks
-   the row done, with its reply, in the same transaction as the change.
+   the row done, with its reply, in the same transaction as the change. A read stores nothing (it is simply
+   done again should the process die before its reply is out).
 3. The reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while Slack still
    accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the outbox, headed by
    a card that says what was saved. A reply recorded as sent is never sent again.
@@ -35,6 +36,7 @@ from crm_core import inbox
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
+from handlers.runner import ActorLookup, Outcome, UnknownActor
 
 log = logging.getLogger("chatcrm.slack.inbox")
 
@@ -134,27 +136,36 @@ def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
 
 
 def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None) -> inbox.Item:
-    w = ctx.wiring
     body = item.payload
     if item.kind == COMMAND:
-        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
-        reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
-                                    conversation=body.get("channel_id"), idempotency_key=item.key)
+        def run(actor: "int | ActorLookup") -> Outcome:
+            return ctx.runner.answer_text(actor, body.get("text", ""), platform="slack",
+                                          conversation=body.get("channel_id"), idempotency_key=item.key,
+                                          inboxed=True)
+        user_id, user_name = body["user_id"], body.get("user_name")
     else:
         user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
-        if (body.get("view") or {}).get("type") == "modal":
-            reply = Reply()  # our modals dispatch no block actions; the submission carries the state
-        else:
-            action = (body.get("actions") or [{}])[0]
-            name = action_name(str(action.get("action_id", "")))
-            value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
-            reply = ctx.run(Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name),
-                                       args={"value": value}, platform="slack", conversation=_channel(body),
-                                       idempotency_key=item.key))
-    done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor)
-    assert done is not None
-    return done
+        user_id, user_name = user["id"], user.get("name") or user.get("username")
+        action = (body.get("actions") or [{}])[0]
+        name = action_name(str(action.get("action_id", "")))
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+
+        def run(actor: "int | ActorLookup") -> Outcome:
+            if (body.get("view") or {}).get("type") == "modal":
+                # our modals dispatch no block actions; the submission carries the state
+                return Outcome(Reply(), saved=False, actor_id=actor if isinstance(actor, int) else None)
+            inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action",
+                             name=SLACK_ACTIONS.get(name, name), args={"value": value}, platform="slack",
+                             conversation=_channel(body), idempotency_key=item.key, inboxed=True)
+            return ctx.runner.answer(inv, actor=None if isinstance(actor, int) else actor)
+    try:
+        # The actor is looked up inside the use case's own transaction…
+        outcome = run(ctx.known_actor(user_id, body))
+    except UnknownActor:
+        # …unless this is their first request: then the user is created (or bound) first.
+        outcome = run(ctx.actor_id(client, user_id, user_name, body=body))
+    # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
+    return ctx.runner.settle(item, outcome)
 
 
 def give_up(ctx: SlackContext, item: inbox.Item, exc: Exception | None = None) -> inbox.Item:

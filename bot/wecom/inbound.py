@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,7 +42,7 @@ from crm_core.pacing import Pacer
 from crm_core.services.users import user_by_identity
 from handlers.invocation import Invocation
 from handlers.ports import DeliveryError, Recipient
-from handlers.runner import Runner
+from handlers.runner import Outcome, Runner
 
 log = logging.getLogger("chatcrm.wecom.inbound")
 SLASH_PREFIX = re.compile(r"^/(crm\b\s*)?", re.IGNORECASE)
@@ -98,24 +98,24 @@ class CallbackHandler:
 
     def work(self, item: inbox.Item, cb: WeComCallback) -> inbox.Item:
         actor_id = self.identity.resolve(cb.from_user)
-        reply = Reply()
+        outcome = Outcome(Reply(), saved=False, actor_id=actor_id)
         if item.attempts > inbox.MAX_ATTEMPTS:
             return self._give_up(item, None, actor_id)
         if cb.kind == "text":
             text = SLASH_PREFIX.sub("", cb.content.strip())  # "/crm deal D-7" typed out of Slack habit
             if text:
-                reply = self.runner.run_text(actor_id, text, platform="wecom", conversation=cb.from_user,
-                                             idempotency_key=cb.dedupe_key)
+                outcome = self.runner.answer_text(actor_id, text, platform="wecom", conversation=cb.from_user,
+                                                  idempotency_key=cb.dedupe_key, inboxed=True)
         elif cb.kind == "card_click":
-            reply = self.click(actor_id, cb)
+            outcome = self.click(actor_id, cb)
         elif cb.kind == "other":  # an image, a voice message, a file…
             locale = self.runner.locale_for(actor_id)
-            reply = Reply(cards=(notice_card(locale, t(locale, "only_text.title"), t(locale, "only_text.body")),))
+            outcome = Outcome(Reply(cards=(notice_card(locale, t(locale, "only_text.title"), t(locale, "only_text.body")),)),
+                              saved=False, actor_id=actor_id)
         else:
             log.debug("WeCom %s/%s from %s: nothing to do", cb.msg_type, cb.event, cb.from_user)
-        done = inbox.finish(self.session_factory, item.key, reply.to_dict(), self.clock.now(), actor_id=actor_id)
-        assert done is not None
-        return done
+        # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
+        return self.runner.settle(item, replace(outcome, actor_id=actor_id))
 
     def _give_up(self, item: inbox.Item, exc: Exception | None, actor_id: int | None = None) -> inbox.Item:
         ref = secrets.token_hex(4)
@@ -167,16 +167,16 @@ class CallbackHandler:
         with self.session_factory.begin() as session:
             inbox.mark_replied(session, key, self.clock.now())
 
-    def click(self, actor_id: int, cb: WeComCallback) -> Reply:
+    def click(self, actor_id: int, cb: WeComCallback) -> Outcome:
         parsed = parse_button_key(cb.event_key)
         if parsed is None:
             log.warning("WeCom card click with a key we did not make: %r (task %s)", cb.event_key, cb.task_id)
-            return Reply()
+            return Outcome(Reply(), saved=False, actor_id=actor_id)
         action, value = parsed
         self.messenger.cards.add_code(cb.task_id, cb.response_code, "click", userid=cb.from_user)
         inv = Invocation(actor_id=actor_id, kind="action", name=action, args={"value": value}, platform="wecom",
-                         conversation=cb.from_user, idempotency_key=cb.dedupe_key)
-        return self.runner.run(inv)
+                         conversation=cb.from_user, idempotency_key=cb.dedupe_key, inboxed=True)
+        return self.runner.answer(inv)
 
     def _replace_clicked(self, cb: WeComCallback, card: Card) -> bool:
         try:

@@ -27,6 +27,11 @@ def step_views(uow: UnitOfWork, approval: Approval | None) -> tuple[StepView, ..
 
 
 def approval_view(uow: UnitOfWork, approval: Approval, level: int) -> ApprovalView:
+    """Built once per unit of work while nothing changes (the reply and the approver's card show the same)."""
+    return uow.memo(("approval_view", approval.id, level), lambda: _approval_view(uow, approval, level))
+
+
+def _approval_view(uow: UnitOfWork, approval: Approval, level: int) -> ApprovalView:
     quote = uow.session.get(Quote, approval.quote_id)
     assert quote is not None
     step = approval.step(level) or approval.steps[0]
@@ -39,6 +44,11 @@ def approval_view(uow: UnitOfWork, approval: Approval, level: int) -> ApprovalVi
 
 
 def quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
+    """Built once per unit of work while nothing changes (a reply, the approver's and the requester's cards)."""
+    return uow.memo(("quote_view", quote.id), lambda: _quote_view(uow, quote))
+
+
+def _quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
     deal = uow.session.get(Deal, quote.deal_id)
     assert deal is not None
     cur = quote.currency

@@ -56,3 +56,48 @@ def test_unknown_button_values_are_not_found_not_crashes(runner, user_id):  # ty
         reply = runner.run(Invocation(actor_id=user_id("li"), kind="action", name="deal.advance", args={"value": value}))
         assert reply.cards[0].kind == "error", value
         assert "went wrong" not in reply.text()
+
+
+def _claimed(wiring, key: str, clock):  # type: ignore[no-untyped-def]
+    from crm_core import inbox
+    row = inbox.new_row(key=key, platform="slack", kind="slack.command", external_user="U1", team="T1",
+                        payload={}, reply_to={}, now=clock.now())
+    assert inbox.record(wiring.session_factory, row)
+    return inbox.claim_key(wiring.session_factory, key, clock.now(), first=True)
+
+
+def test_an_inboxed_change_is_recorded_on_its_inbox_row_once(runner, user_id, wiring, clock):  # type: ignore[no-untyped-def]
+    from crm_core import inbox
+    item = _claimed(wiring, "slack:cmd:T1:U1:one", clock)
+    outcome = runner.answer_text(user_id("emma"), "deal new Globex amount=100", idempotency_key=item.key,
+                                 inboxed=True)
+    assert (outcome.saved, outcome.recorded) == (True, True) and count_deals(wiring) == 1
+    row = inbox.get(wiring.session_factory, item.key)
+    assert row is not None and (row.status, row.saved) == ("done", True) and row.reply == outcome.reply.to_dict()
+    with wiring.session_factory() as s:
+        assert s.get(ProcessedInvocation, item.key) is None  # the inbox row is the record
+    # Another process (its lease ran out) works on the same row after it was finished: it rolls back and
+    # answers with the reply that was stored.
+    again = runner.answer_text(user_id("emma"), "deal new Globex amount=100", idempotency_key=item.key,
+                               inboxed=True)
+    assert count_deals(wiring) == 1
+    assert again.reply.to_dict() == outcome.reply.to_dict() and again.row is not None
+    assert runner.settle(item, again) == again.row
+
+
+def test_an_inboxed_read_stores_nothing_on_its_first_attempt(runner, user_id, wiring, clock):  # type: ignore[no-untyped-def]
+    from crm_core import inbox
+    runner.run_text(user_id("emma"), "deal new Globex amount=100")
+    item = _claimed(wiring, "slack:cmd:T1:U1:read", clock)
+    outcome = runner.answer_text(user_id("emma"), "deal D-1", idempotency_key=item.key, inboxed=True)
+    assert "Globex" in outcome.reply.text() and (outcome.saved, outcome.recorded) == (True, False)
+    settled = runner.settle(item, outcome)
+    assert (settled.status, settled.saved, settled.reply) == ("done", True, outcome.reply.to_dict())
+    row = inbox.get(wiring.session_factory, item.key)
+    assert row is not None and (row.status, row.reply) == ("pending", None)  # nothing written
+    # Read again after a failed delivery (attempt 2): now stored, so that a third pass only delivers.
+    redo = inbox.claim_key(wiring.session_factory, item.key, clock.now() + inbox.LEASE)
+    assert redo is not None and redo.attempts == 2
+    stored = runner.settle(redo, runner.answer_text(user_id("emma"), "deal D-1", idempotency_key=item.key,
+                                                    inboxed=True))
+    assert (stored.status, stored.saved, stored.reply is not None) == ("done", True, True)

@@ -56,6 +56,27 @@ def test_a_reply_that_could_not_be_posted_is_resent_by_recovery_saying_what_was_
     assert _count(slack_wiring, Lead) == 1 and len(slack.responses()) == 2  # the failed try, the late reply
 
 
+def test_a_read_stores_nothing_and_recovery_simply_reads_again(slack: SlackPlayer, slack_wiring: Wiring,
+                                                               clock: FrozenClock) -> None:
+    slack.fake.fail("response_url", "internal_error", status=500)  # the read's answer does not get through
+    slack.command("U01EMMA", "my")
+    first = _posted(slack)[-1]
+    assert "My open deals" in first
+    row = _row(slack_wiring)
+    # A read changed nothing: no reply stored, the row still pending (its claim holds the lease).
+    assert (row.status, row.saved, row.reply, row.reply_sent_at) == ("pending", None, None, None)
+    assert "response_url: HTTP 500" in (row.last_error or "")
+
+    clock.advance(seconds=61)
+    assert recover_inbox(slack_wiring) == 1  # read again, answered late
+    late = _posted(slack)[-1]
+    assert "My open deals" in late and late != first  # the same answer, headed by what happened
+    row = _row(slack_wiring)
+    assert (row.status, row.saved, row.reply is not None) == ("replied", True, True)
+    clock.advance(minutes=5)
+    assert recover_inbox(slack_wiring) == 0 and len(slack.responses()) == 2
+
+
 def test_once_the_response_url_is_spent_the_reply_comes_as_a_message_through_the_outbox(
         slack: SlackPlayer, slack_wiring: Wiring, clock: FrozenClock) -> None:
     slack.fake.fail("response_url", "internal_error", status=500, times=10)
@@ -78,7 +99,7 @@ def test_work_that_fails_is_answered_truthfully_nothing_was_saved(slack: SlackPl
 
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(runner_module.Runner, "run_text", boom)
+    monkeypatch.setattr(runner_module.Runner, "answer_text", boom)
     slack.command("U01EMMA", LEAD)
     (answer,) = _posted(slack)
     assert "Your change was not saved" in answer and "Reference:" in answer

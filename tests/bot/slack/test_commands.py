@@ -108,7 +108,7 @@ def test_a_crash_answers_with_a_reference_id_and_is_logged(slack, monkeypatch, c
 
     def boom(*_a, **_k):
         raise RuntimeError("database on fire")
-    monkeypatch.setattr(runner_module.Runner, "run_text", boom)
+    monkeypatch.setattr(runner_module.Runner, "answer_text", boom)
     slack.command("U01EMMA", "my")
     text = blocks_text(slack.last_response())
     assert "Something went wrong" in text
