@@ -45,6 +45,11 @@ class UnitOfWork:
         self._open = False
         self.before_commit: list[Hook] = list(before_commit)
 
+    def reader(self) -> "UnitOfWork":
+        """A read-only unit of work over the same database and configuration (the reading half of a job
+        that reads a lot, then writes briefly)."""
+        return UnitOfWork(self._factory, self.config, clock=self.clock, read_only=True)
+
     def __enter__(self) -> "UnitOfWork":
         if self._open:
             raise RuntimeError("UnitOfWork is already open: one transaction per action")
