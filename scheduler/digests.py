@@ -196,14 +196,21 @@ class RunFigures:
         since_window = now - timedelta(days=WINDOW_DAYS)  # closed_stats' window
         since_90 = now - timedelta(days=WIN_RATE_DAYS)
 
+        # SQLite walks the owner_id index to group by it, one table look-up per row (10x slower over 100k deals
+        # than reading the rows and sorting 200 owners): `owner_id + 0` groups by an expression instead.
+        sqlite = session.get_bind().dialect.name == "sqlite"
+
+        def by_owner(column: Any) -> Any:
+            return (column + 0).label("owner") if sqlite else column
+
         def in_period(start: date, end: date) -> Any:
             return func.sum(case(((Deal.close_date >= start) & (Deal.close_date < end), Deal.amount)))
 
         self.open: dict[int, dict[str, tuple[int, Decimal, Decimal, Decimal]]] = {}
         for owner, stage, n, total, m, q in session.execute(
-                select(Deal.owner_id, Deal.stage, func.count(Deal.id), func.sum(Deal.amount),
+                select(by_owner(Deal.owner_id), Deal.stage, func.count(Deal.id), func.sum(Deal.amount),
                        in_period(month.start, month.end), in_period(quarter.start, quarter.end))
-                .where(Deal.status == "open").group_by(Deal.owner_id, Deal.stage)):
+                .where(Deal.status == "open").group_by(by_owner(Deal.owner_id), Deal.stage)):
             self.open.setdefault(owner, {})[stage] = (int(n), _dec(total), _dec(m), _dec(q))
         won, lost = Deal.status == "won", Deal.status == "lost"
 
@@ -215,7 +222,7 @@ class RunFigures:
 
         self.closed: dict[int, tuple[Any, ...]] = {}
         for row in session.execute(select(
-                Deal.owner_id,
+                by_owner(Deal.owner_id),
                 count(won & (Deal.closed_at >= since_window)), count(lost & (Deal.closed_at >= since_window)),
                 total(won & (Deal.closed_at >= ms) & (Deal.closed_at < me)),
                 total(won & (Deal.closed_at >= qs) & (Deal.closed_at < qe)),
@@ -223,19 +230,20 @@ class RunFigures:
                 count(lost & (Deal.closed_at >= since)), total(lost & (Deal.closed_at >= since)),
                 count(won & (Deal.closed_at >= since_90)), count(lost & (Deal.closed_at >= since_90)))
                 .where(Deal.status.in_(("won", "lost")), Deal.closed_at >= min(since, since_90, since_window, qs))
-                .group_by(Deal.owner_id)):
+                .group_by(by_owner(Deal.owner_id))):
             owner, w_win, l_win, m_amt, q_amt, w, wa, lo, la, w90, l90 = row
             self.closed[owner] = (int(w_win), int(l_win), _dec(m_amt), _dec(q_amt), int(w), Decimal(str(wa or 0)),
                                   int(lo), Decimal(str(la or 0)), int(w90), int(l90))
         self.response = {o: None if avg is None else max(0, round(float(avg))) for o, avg in session.execute(
-            select(Lead.owner_id, func.avg(_seconds(session))).where(
+            select(by_owner(Lead.owner_id), func.avg(_seconds(session))).where(
                 Lead.first_responded_at.is_not(None), Lead.assigned_at >= now - timedelta(days=RESPONSE_DAYS))
-            .group_by(Lead.owner_id))}
+            .group_by(by_owner(Lead.owner_id)))}
         self.breaches = {o: int(n) for o, n in session.execute(
-            select(SlaBreach.owner_id, func.count(SlaBreach.id)).where(SlaBreach.at >= since)
-            .group_by(SlaBreach.owner_id)) if o is not None}
+            select(by_owner(SlaBreach.owner_id), func.count(SlaBreach.id)).where(SlaBreach.at >= since)
+            .group_by(by_owner(SlaBreach.owner_id))) if o is not None}
         self.stale = {o: int(n) for o, n in session.execute(
-            select(Deal.owner_id, func.count(Deal.id)).where(stale_condition(config, now)).group_by(Deal.owner_id))}
+            select(by_owner(Deal.owner_id), func.count(Deal.id)).where(stale_condition(config, now))
+            .group_by(by_owner(Deal.owner_id)))}
         self.people = {p.id: p for p in (
             _Person(uid, key, name, role, bool(active), manager_id) for uid, key, name, role, active, manager_id
             in session.execute(select(User.id, User.key, User.name, User.role, User.active, User.manager_id)
