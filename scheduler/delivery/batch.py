@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cards.model import Card
@@ -49,7 +49,7 @@ class PlannedSend:
     recipient: Recipient
     pending: Pending | None  # an earlier attempt's record (unsure: look before posting)
     sent_id: int | None = None  # the unsure record written in the plan (tagging messengers)
-    record: SentMessage | None = None
+    record: SentMessage | None = None  # an earlier attempt's record
 
 
 @dataclass
@@ -123,31 +123,41 @@ class BatchSender:
         slots = self.pacer.reserve_many(session, [(p.recipient.platform, p.recipient.external_id) for p in wanted],
                                         now)
         planned: list[PlannedSend] = []
+        fresh: list[PlannedSend] = []
         for send, wait in zip(wanted, slots):
             if wait is not None:
                 outcomes[send.row.id].wait(wait, f"paced: {send.recipient.platform}:{send.recipient.external_id}")
                 continue
             if can_find(self.messengers[send.recipient.platform]):
-                send.record = self._mark_unsure(session, send, now)
+                if send.record is not None:  # an earlier attempt's record: unsure again until this one is answered
+                    send.record.extra = {**(send.record.extra or {}), "unsure": True}
+                    send.sent_id = send.record.id
+                else:
+                    fresh.append(send)
             planned.append(send)
-        session.flush()  # the unsure records' ids
-        for send in planned:
-            if send.record is not None:
-                send.sent_id = send.record.id
+        self._insert_unsure(session, fresh, now)
         return planned
 
-    def _mark_unsure(self, session: Session, send: PlannedSend, now: datetime) -> SentMessage:
-        if send.record is not None:
-            send.record.extra = {**(send.record.extra or {}), "unsure": True}
-            return send.record
-        extra: dict[str, Any] = {"unsure": True, "first_at": now.isoformat()}
-        if send.recipient.team:
-            extra["team"] = send.recipient.team
-        record = SentMessage(outbox_id=send.row.id, ref_key=None, platform=send.recipient.platform,
-                             channel=send.recipient.external_id[:128], message_ref=None, extra=extra, at=now,
-                             recipient_user_id=send.recipient.user_id)
-        session.add(record)
-        return record
+    def _insert_unsure(self, session: Session, fresh: list[PlannedSend], now: datetime) -> None:
+        """The unsure records of first attempts: one executemany INSERT, then one query for their ids (a
+        first attempt has no other record for its row and person, so (row, person) finds it)."""
+        if not fresh:
+            return
+        rows = []
+        for send in fresh:
+            extra: dict[str, Any] = {"unsure": True, "first_at": now.isoformat()}
+            if send.recipient.team:
+                extra["team"] = send.recipient.team
+            rows.append({"outbox_id": send.row.id, "ref_key": None, "platform": send.recipient.platform,
+                         "channel": send.recipient.external_id[:128], "message_ref": None, "extra": extra, "at": now,
+                         "recipient_user_id": send.recipient.user_id})
+        session.flush()
+        session.connection().execute(insert(SentMessage.__table__), rows)
+        ids = {(outbox_id, user_id): sid for sid, outbox_id, user_id in session.execute(
+            select(SentMessage.id, SentMessage.outbox_id, SentMessage.recipient_user_id)
+            .where(SentMessage.outbox_id.in_(sorted({s.row.id for s in fresh})), SentMessage.message_ref.is_(None)))}
+        for send in fresh:
+            send.sent_id = ids[(send.row.id, send.recipient.user_id)]
 
     # --- 2. post ---------------------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ class Deliverer:
         self.calls.new_pass()
         outcomes: dict[int, Outcome] = {}
         try:
-            with self.factory.begin() as session:
+            with self.queue.transaction() as session:
                 rows = self.queue.claim_in(session, token, limit)
                 merged = merge_rows(rows)
                 batch = [r for r in merged if batchable(r)]
@@ -94,9 +94,9 @@ class Deliverer:
             if row.id not in outcomes:
                 outcomes[row.id] = self._carry_out(row)
         try:
-            with self.factory.begin() as session:
+            with self.queue.transaction() as session:
                 self.batch.write_results(session, results)
-                statuses = {row.id: self.queue.finish_in(session, row, token, outcomes[row.id]) for row in merged}
+                statuses = self.queue.finish_many(session, merged, token, outcomes)
                 try:
                     with session.begin_nested():
                         stats.dead_reported = self.queue.report_dead_in(session)

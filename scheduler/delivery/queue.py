@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cards.builders.nudges import DeadRow, dead_letter_card
@@ -92,6 +93,10 @@ class OutboxQueue:
         self.policy = policy
         self.rng = rng
 
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One of the deliverer's two transactions of a pass (claim and plan; results and statuses)."""
+        return self.factory.begin()
+
     def claim(self, token: str, limit: int) -> list[ClaimedRow]:
         with self.factory.begin() as session:
             return self.claim_in(session, token, limit)
@@ -142,7 +147,42 @@ class OutboxQueue:
             return self.finish_in(session, row, token, outcome)
 
     def finish_in(self, session: Session, row: ClaimedRow, token: str, outcome: Outcome) -> str:
-        """`finish` inside the caller's transaction (the deliverer's last transaction of a pass)."""
+        """`finish` inside the caller's transaction."""
+        return self.finish_many(session, [row], token, {row.id: outcome})[row.id]
+
+    def finish_many(self, session: Session, rows: list[ClaimedRow], token: str,
+                    outcomes: dict[int, Outcome]) -> dict[int, str]:
+        """Every row's fate in a few executemany UPDATEs (one per set of columns written), whatever the number
+        of rows; each only while the row is still ours (claimed_by = token). Returns each row's status."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        statuses: dict[int, str] = {}
+        for row in rows:
+            values = self._values(row, outcomes[row.id])
+            statuses[row.id] = str(values["status"])
+            updates = [(row.id, values)]
+            if row.merged_ids:
+                merged = dict(values)
+                if merged["status"] == "sent":
+                    merged["last_error"] = f"merged into outbox row {row.id}"
+                updates += [(i, merged) for i in row.merged_ids]
+            for row_id, vals in updates:
+                groups.setdefault(tuple(sorted(vals)), []).append(
+                    {"_id": row_id, "_token": token, **{f"_v_{k}": v for k, v in vals.items()}})
+        table = OutboxMessage.__table__
+        expected = changed = 0
+        for columns, params in groups.items():
+            stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.claimed_by == bindparam("_token"))
+                    .values({c: bindparam(f"_v_{c}") for c in columns}))
+            result = session.connection().execute(stmt, params)
+            expected += len(params)
+            count = getattr(result, "rowcount", -1)
+            changed += count if isinstance(count, int) and count >= 0 else len(params)  # -1: the driver did not say
+        if changed < expected:
+            log.warning("deliverer: %d outbox rows were reclaimed by another worker before we finished",
+                        expected - changed)
+        return statuses
+
+    def _values(self, row: ClaimedRow, outcome: Outcome) -> dict[str, Any]:
         now = self.clock.now()
         attempts = row.attempts
         values: dict[str, Any]
@@ -167,19 +207,7 @@ class OutboxQueue:
             values = {"status": "sent", "sent_at": now, "next_attempt_at": now}
         values["attempts"] = attempts
         values["claimed_by"] = None
-        result = session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id,
-                                                             OutboxMessage.claimed_by == token)
-                                 .values(**values).execution_options(synchronize_session=False))
-        if not getattr(result, "rowcount", 1):
-            log.warning("deliverer: outbox row %s was reclaimed by another worker before we finished", row.id)
-        if row.merged_ids:
-            merged = dict(values)
-            if merged["status"] == "sent":
-                merged["last_error"] = f"merged into outbox row {row.id}"
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row.merged_ids),
-                                                        OutboxMessage.claimed_by == token)
-                            .values(**merged).execution_options(synchronize_session=False))
-        return str(values["status"])
+        return values
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: base × 2^(attempts−1), capped, of which `jitter` is random."""
