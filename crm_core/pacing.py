@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,8 +79,8 @@ class Pacer:
             return answers
         keys = sorted({key for _, key, _ in keyed})
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(DeliveryPacing).on_conflict_do_nothing(index_elements=["key"]),
-                        [{"key": key} for key in keys])
+        session.execute(insert(DeliveryPacing).values([{"key": key} for key in keys])
+                        .on_conflict_do_nothing(index_elements=["key"]))
         states = {s.key: s for s in session.scalars(select(DeliveryPacing).where(DeliveryPacing.key.in_(keys))
                                                      .order_by(DeliveryPacing.key).with_for_update())}
         counts: dict[tuple[str, int], int] = {}
@@ -90,18 +91,32 @@ class Pacer:
                     DeliveryLogEntry.key.in_(windowed), DeliveryLogEntry.at > now - timedelta(seconds=seconds))
                     .group_by(DeliveryLogEntry.key)):
                 counts[(key, seconds)] = int(n)
+        taken: set[str] = set()
+        log_rows: list[dict[str, object]] = []
         for i, key, rule in keyed:
             state = states[key]
             full = [seconds for seconds, limit in rule.windows if counts.get((key, seconds), 0) >= limit]
-            wait = _wait_until(session, state, rule, now) if full else _wait_without_windows(state, rule, now)
+            if full:
+                session.flush()
+                if log_rows:  # this batch's sends count in the window too
+                    session.execute(sa_insert(DeliveryLogEntry), log_rows)
+                    log_rows = []
+                wait = _wait_until(session, state, rule, now, taken_now=key in taken)
+            else:
+                wait = _wait_without_windows(state, rule, now, taken_now=key in taken)
             if wait is not None:
                 answers[i] = wait
                 continue
-            state.last_sent_at = now
+            taken.add(key)
             for seconds, _ in rule.windows:
                 counts[(key, seconds)] = counts.get((key, seconds), 0) + 1
             if rule.windows:
-                session.add(DeliveryLogEntry(key=key, at=now))
+                log_rows.append({"key": key, "at": now})
+        if taken:  # one UPDATE for every slot taken (the state objects are not changed: no flush per key)
+            session.execute(update(DeliveryPacing).where(DeliveryPacing.key.in_(sorted(taken)))
+                            .values(last_sent_at=now).execution_options(synchronize_session=False))
+        if log_rows:
+            session.execute(sa_insert(DeliveryLogEntry), log_rows)
         return answers
 
     def block(self, platform: str, target: str, until: datetime) -> None:
@@ -132,22 +147,27 @@ def _locked_state(session: Session, key: str) -> DeliveryPacing:
     return state
 
 
-def _wait_without_windows(state: DeliveryPacing, rule: Rule, now: datetime) -> datetime | None:
-    """The blocked / minimum-interval part of `_wait_until` (windows known to have room)."""
+def _wait_without_windows(state: DeliveryPacing, rule: Rule, now: datetime, *,
+                          taken_now: bool = False) -> datetime | None:
+    """The blocked / minimum-interval part of `_wait_until` (windows known to have room); `taken_now`: this
+    batch took a slot of the key already (its state row is written once, at the end)."""
     if state.blocked_until is not None and state.blocked_until > now:
         return state.blocked_until
-    if rule.min_interval and state.last_sent_at is not None:
-        free_at = state.last_sent_at + timedelta(seconds=rule.min_interval)
+    last = now if taken_now else state.last_sent_at
+    if rule.min_interval and last is not None:
+        free_at = last + timedelta(seconds=rule.min_interval)
         if free_at > now:
             return free_at
     return None
 
 
-def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime) -> datetime | None:
+def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime, *,
+                taken_now: bool = False) -> datetime | None:
     if state.blocked_until is not None and state.blocked_until > now:
         return state.blocked_until
-    if rule.min_interval and state.last_sent_at is not None:
-        free_at = state.last_sent_at + timedelta(seconds=rule.min_interval)
+    last = now if taken_now else state.last_sent_at
+    if rule.min_interval and last is not None:
+        free_at = last + timedelta(seconds=rule.min_interval)
         if free_at > now:
             return free_at
     for seconds, limit in rule.windows:
