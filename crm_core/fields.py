@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import Any
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -110,7 +111,27 @@ def picklist_value(config: Config, name: str, field: str, raw: str | None, *, ma
     picklist = config.picklist(name)
     if picklist is None:
         return text.lower()
-    return resolve_choice(field, text, picklist.choices)
+    key = _spelling_index(picklist).get(_norm(text))
+    return key if key is not None else resolve_choice(field, text, picklist.choices)
+
+
+_SPELLINGS: dict[int, tuple[object, dict[str, str]]] = {}
+
+
+def _spelling_index(picklist: Any) -> dict[str, str]:
+    """Normalised spelling -> key, built once per picklist (an import resolves the same few values 100 000 times).
+    The first choice that has a spelling wins, as in resolve_choice."""
+    cached = _SPELLINGS.get(id(picklist))
+    if cached is not None and cached[0] is picklist:
+        return cached[1]
+    index: dict[str, str] = {}
+    for c in picklist.choices:
+        for spelling in c.spellings():
+            index.setdefault(_norm(spelling), c.key)
+    if len(_SPELLINGS) > 256:
+        _SPELLINGS.clear()
+    _SPELLINGS[id(picklist)] = (picklist, index)
+    return index
 
 
 def picklist_choices(config: Config, name: str) -> list[PicklistChoice] | None:

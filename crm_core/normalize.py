@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "company_keys_equal",
@@ -244,6 +245,7 @@ _EN_SUFFIX_REV_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # one category lookup per distinct character, not per occurrence
 def _is_junk(ch: str) -> bool:
     """Whitespace, punctuation, symbols and control/format characters."""
     category = unicodedata.category(ch)
@@ -319,6 +321,7 @@ def _company_step(s: str) -> str:
     return _canon(_reduce(s)) or _canon(_strip_junk(s)) or _canon("".join(s.split()))
 
 
+@lru_cache(maxsize=1 << 16)  # an import normalises each distinct company once (pure function of its input)
 def normalize_company(raw: str) -> str:
     """Return a dedupe key for a company name.
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,13 +68,67 @@ class Pacer:
                 session.add(DeliveryLogEntry(key=key, at=now))
         return None
 
+    def reserve_many(self, session: Session, wanted: list[tuple[str, str]], now: datetime) -> list[datetime | None]:
+        """`reserve` for a batch of sends inside the caller's transaction, one answer per entry (in order; the
+        same key twice competes for its slots like two calls would). A fixed number of statements: the state
+        rows of all keys locked at once (in key order, so two workers cannot deadlock), one count per
+        window for the keys that have windows, the slots taken written back at the flush."""
+        answers: list[datetime | None] = [None] * len(wanted)
+        keyed = [(i, pacing_key(p, t), self.rules[p]) for i, (p, t) in enumerate(wanted) if p in self.rules]
+        if not keyed:
+            return answers
+        keys = sorted({key for _, key, _ in keyed})
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(DeliveryPacing).values([{"key": key} for key in keys])
+                        .on_conflict_do_nothing(index_elements=["key"]))
+        states = {s.key: s for s in session.scalars(select(DeliveryPacing).where(DeliveryPacing.key.in_(keys))
+                                                     .order_by(DeliveryPacing.key).with_for_update())}
+        counts: dict[tuple[str, int], int] = {}
+        windows = sorted({seconds for _, _, rule in keyed for seconds, _ in rule.windows})
+        windowed = sorted({key for _, key, rule in keyed if rule.windows})
+        for seconds in windows:
+            for key, n in session.execute(select(DeliveryLogEntry.key, func.count()).where(
+                    DeliveryLogEntry.key.in_(windowed), DeliveryLogEntry.at > now - timedelta(seconds=seconds))
+                    .group_by(DeliveryLogEntry.key)):
+                counts[(key, seconds)] = int(n)
+        taken: set[str] = set()
+        log_rows: list[dict[str, object]] = []
+        for i, key, rule in keyed:
+            state = states[key]
+            full = [seconds for seconds, limit in rule.windows if counts.get((key, seconds), 0) >= limit]
+            if full:
+                session.flush()
+                if log_rows:  # this batch's sends count in the window too
+                    session.execute(sa_insert(DeliveryLogEntry), log_rows)
+                    log_rows = []
+                wait = _wait_until(session, state, rule, now, taken_now=key in taken)
+            else:
+                wait = _wait_without_windows(state, rule, now, taken_now=key in taken)
+            if wait is not None:
+                answers[i] = wait
+                continue
+            taken.add(key)
+            for seconds, _ in rule.windows:
+                counts[(key, seconds)] = counts.get((key, seconds), 0) + 1
+            if rule.windows:
+                log_rows.append({"key": key, "at": now})
+        if taken:  # one UPDATE for every slot taken (the state objects are not changed: no flush per key)
+            session.execute(update(DeliveryPacing).where(DeliveryPacing.key.in_(sorted(taken)))
+                            .values(last_sent_at=now).execution_options(synchronize_session=False))
+        if log_rows:
+            session.execute(sa_insert(DeliveryLogEntry), log_rows)
+        return answers
+
     def block(self, platform: str, target: str, until: datetime) -> None:
         """The platform asked us to wait: nothing more goes to this key before `until`."""
-        key = pacing_key(platform, target)
         with self._factory.begin() as session:
-            state = _locked_state(session, key)
-            if state.blocked_until is None or state.blocked_until < until:
-                state.blocked_until = until
+            self.block_in(session, platform, target, until)
+
+    def block_in(self, session: Session, platform: str, target: str, until: datetime) -> None:
+        """`block` inside the caller's transaction."""
+        state = _locked_state(session, pacing_key(platform, target))
+        if state.blocked_until is None or state.blocked_until < until:
+            state.blocked_until = until
 
     def prune(self, now: datetime) -> int:
         """Forget sends older than the longest window."""
@@ -92,11 +147,27 @@ def _locked_state(session: Session, key: str) -> DeliveryPacing:
     return state
 
 
-def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime) -> datetime | None:
+def _wait_without_windows(state: DeliveryPacing, rule: Rule, now: datetime, *,
+                          taken_now: bool = False) -> datetime | None:
+    """The blocked / minimum-interval part of `_wait_until` (windows known to have room); `taken_now`: this
+    batch took a slot of the key already (its state row is written once, at the end)."""
     if state.blocked_until is not None and state.blocked_until > now:
         return state.blocked_until
-    if rule.min_interval and state.last_sent_at is not None:
-        free_at = state.last_sent_at + timedelta(seconds=rule.min_interval)
+    last = now if taken_now else state.last_sent_at
+    if rule.min_interval and last is not None:
+        free_at = last + timedelta(seconds=rule.min_interval)
+        if free_at > now:
+            return free_at
+    return None
+
+
+def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime, *,
+                taken_now: bool = False) -> datetime | None:
+    if state.blocked_until is not None and state.blocked_until > now:
+        return state.blocked_until
+    last = now if taken_now else state.last_sent_at
+    if rule.min_interval and last is not None:
+        free_at = last + timedelta(seconds=rule.min_interval)
         if free_at > now:
             return free_at
     for seconds, limit in rule.windows:

@@ -54,6 +54,11 @@ class UnitOfWork:
         self.before_commit: list[Hook] = list(before_commit)
         self._memo: dict[Hashable, Any] = {}
 
+    def reader(self) -> "UnitOfWork":
+        """A read-only unit of work over the same database and configuration (the reading half of a job
+        that reads a lot, then writes briefly)."""
+        return UnitOfWork(self._factory, self.config, clock=self.clock, read_only=True)
+
     def __enter__(self) -> "UnitOfWork":
         if self._open:
             raise RuntimeError("UnitOfWork is already open: one transaction per action")

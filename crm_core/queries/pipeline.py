@@ -110,6 +110,11 @@ def open_pipeline(session: Session, config: Config, owner_ids: set[int] | None, 
                           in_period(quarter)).where(Deal.status == "open"), Deal.owner_id, owner_ids)
     rows = {stage: (int(n), _dec(total), _dec(m), _dec(q))
             for stage, n, total, m, q in session.execute(stmt.group_by(Deal.stage))}
+    return assemble_pipeline(config, rows)
+
+
+def assemble_pipeline(config: Config, rows: dict[str, tuple[int, Decimal, Decimal, Decimal]]) -> OpenPipeline:
+    """The open pipeline from (count, amount, amount closing this month, … this quarter) per stage."""
     open_keys = [s.key for s in config.pipeline.open_stages]
     keys = open_keys + sorted(k for k in rows if k not in open_keys)  # a stage since removed from the config
     stages: list[StageRow] = []

@@ -291,7 +291,9 @@ def _insert(session: Session, created: list[_NewLead], imported: list[tuple[str,
     """
     if created:
         floor_id = session.scalar(select(func.max(Lead.id))) or 0
-        session.execute(insert(Lead), [lead.row() for lead in created])
+        # Core on the connection: every row binds every column (the ORM's bulk insert leaves out None
+        # values, so rows with different empty fields split into one INSERT per column set).
+        session.connection().execute(insert(Lead.__table__), [lead.row() for lead in created])
         fresh = session.execute(select(Lead.id, Lead.name, Lead.email, Lead.phone, Lead.company_key)
                                 .where(Lead.id > floor_id, Lead.created_at == now, Lead.created_by_id.is_(None)))
         ids: dict[tuple[str, str], int] = {}
@@ -302,7 +304,7 @@ def _insert(session: Session, created: list[_NewLead], imported: list[tuple[str,
             lead.id = next(ids[key] for key in lead.keys_at_creation if key in ids)
     session.flush()  # merged existing leads
     if imported:
-        session.execute(insert(ImportedRow), [{"key": key, "lead_id": lead.id, "outcome": outcome, "at": now}
+        session.connection().execute(insert(ImportedRow.__table__), [{"key": key, "lead_id": lead.id, "outcome": outcome, "at": now}
                                               for key, lead, outcome in imported])
 
 
@@ -325,9 +327,9 @@ def _record_identities_and_merges(session: Session, index: _Index, merges: list[
     one merge record per row that updated a lead, so each can be split back into a lead of its own."""
     rows = index.new_identities()
     if rows:
-        session.execute(insert_ignoring_conflicts(session), rows)
+        session.connection().execute(insert_ignoring_conflicts(session), rows)
     if merges:
-        session.execute(insert(LeadMerge), [
+        session.connection().execute(insert(LeadMerge.__table__), [
             {"kind": "auto", "kept_lead_id": m.lead.id, "merged_lead_id": None, "actor_id": None,
              "matched_on": m.matched_on, "snapshot": input_snapshot(m.data),
              "moved": {"filled": m.change.filled, "identities_added": m.identities_added,

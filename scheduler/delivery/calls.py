@@ -56,16 +56,34 @@ class PlatformCalls:
                 self._held[(platform, target)] = wait
                 outcome.wait(wait, f"paced: {platform}:{target}")
                 return
+        ref, blocked, _ = self.call(outcome, platform, target, call, check_pause=False)
+        if blocked is not None:
+            self.pacer.block(platform, target, blocked)
+        if ref is not None:
+            record(ref)
+
+    def call(self, outcome: Outcome, platform: str, target: str, call: Callable[[], PlatformRef], *,
+             check_pause: bool = True) -> tuple[PlatformRef | None, datetime | None, bool]:
+        """One messenger call whose pacing slot is taken: (its ref or None, until when the platform asked
+        this key to wait — for the caller to record — or None, whether the call was made at all: not while
+        the platform is paused). Failures are folded into `outcome`."""
+        now = self.clock.now()
+        if check_pause:
+            paused = self._paused.get(platform)
+            if paused is not None and paused > now:
+                outcome.wait(paused, f"{platform} failed {self.policy.ambiguous_in_a_row} times in a row without "
+                                     f"an answer; trying again later")
+                return None, None, False
+        blocked: datetime | None = None
         try:
             ref = call()
         except DeliveryError as exc:
             if exc.permanent:
                 outcome.permanent = f"{platform}:{target}: {exc}"
             elif exc.retry_after is not None:
-                until = now + timedelta(seconds=max(0.0, float(exc.retry_after)))
-                self.pacer.block(platform, target, until)
-                self._held[(platform, target)] = until
-                outcome.wait(until, f"{platform}:{target}: asked to wait {exc.retry_after}s: {exc}")
+                blocked = now + timedelta(seconds=max(0.0, float(exc.retry_after)))
+                self._held[(platform, target)] = blocked
+                outcome.wait(blocked, f"{platform}:{target}: asked to wait {exc.retry_after}s: {exc}")
             else:
                 outcome.error = f"{platform}:{target}: {exc}"
             if exc.ambiguous:
@@ -77,14 +95,14 @@ class PlatformCalls:
             else:
                 self._streak[platform] = 0
             log.warning("deliverer: %s %s: %s", platform, target, exc)
-            return
+            return None, blocked, True
         except Exception as exc:  # noqa: BLE001 - a messenger bug is a failed attempt, not a crash
             log.exception("deliverer: %s messenger raised for %s", platform, target)
             outcome.error = f"{platform}:{target}: {type(exc).__name__}: {exc}"
-            return
+            return None, None, True
         self._streak[platform] = 0
         outcome.deliveries += 1
-        record(ref)
+        return ref, None, True
 
     def attempt_once(self, outcome: Outcome, row: ClaimedRow, messenger: Messenger, target: str,
                      pending: Pending | None, post: Callable[[SendTag], PlatformRef], *,

@@ -14,6 +14,7 @@ from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.pacing import Pacer
 from handlers.ports import Messenger
+from scheduler.delivery.batch import BatchSender, batchable
 from scheduler.delivery.calls import PlatformCalls
 from scheduler.delivery.merging import merge_rows
 from scheduler.delivery.operations import Operations
@@ -65,39 +66,69 @@ class Deliverer:
         self.calls = PlatformCalls(clock, self.policy, self.pacer, self.records)
         self.operations = Operations(session_factory, messengers, clock, config, self.queue, self.records,
                                      self.calls)
+        self.batch = BatchSender(messengers, clock, config, self.queue, self.records, self.calls, self.pacer)
 
     def run_once(self, *, limit: int = 100) -> DeliveryStats:
+        """One pass. Messages to people (nearly every row) take two transactions for the whole batch (see
+        batch.py): claim + recipients + pacing + unsure records, then, after the posts, every result, status
+        and the dead-letter report. Other operations (swarm channels, card updates) go row by row."""
         stats = DeliveryStats()
         token = f"{self.worker_id}:{secrets.token_hex(4)}"
         self.calls.new_pass()
+        outcomes: dict[int, Outcome] = {}
         try:
-            rows = self.queue.claim(token, limit)
+            with self.queue.transaction() as session:
+                rows = self.queue.claim_in(session, token, limit)
+                merged = merge_rows(rows)
+                batch = [r for r in merged if batchable(r)]
+                for row in batch:
+                    outcomes[row.id] = Outcome()
+                planned = self.batch.plan(session, batch, outcomes) if batch else []
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker loop
             log.exception("deliverer: claiming due outbox rows failed")
             return stats
         stats.claimed = len(rows)
-        for row in merge_rows(rows):
+        results = self.batch.post(planned, outcomes)
+        for row in merged:
             stats.merged += len(row.merged_ids)
-            self._deliver_row(row, token, stats)
+            if row.id not in outcomes:
+                outcomes[row.id] = self._carry_out(row)
         try:
-            stats.dead_reported = self.queue.report_dead()
-        except Exception:  # noqa: BLE001
-            log.exception("deliverer: reporting dead outbox rows failed")
+            with self.queue.transaction() as session:
+                self.batch.write_results(session, results)
+                statuses = self.queue.finish_many(session, merged, token, outcomes)
+                try:
+                    with session.begin_nested():
+                        stats.dead_reported = self.queue.report_dead_in(session)
+                except Exception:  # noqa: BLE001
+                    log.exception("deliverer: reporting dead outbox rows failed")
+        except Exception:  # noqa: BLE001 - one by one, so one bad write cannot lose the others
+            log.exception("deliverer: recording the pass's results failed; recording them one by one")
+            self.batch.write_results_one_by_one(results)
+            statuses = {}
+            for row in merged:
+                try:
+                    statuses[row.id] = self.queue.finish(row, token, outcomes[row.id])
+                except Exception:  # noqa: BLE001 - the lease brings the row back later
+                    log.exception("deliverer: recording the result of outbox row %s failed", row.id)
+        for row in merged:
+            outcome = outcomes[row.id]
+            stats.deliveries += outcome.deliveries
+            self._count(stats, statuses.get(row.id), outcome)
         if stats.claimed:
             log.info("deliverer %s: %s", self.worker_id, stats)
         return stats
 
-    def _deliver_row(self, row: ClaimedRow, token: str, stats: DeliveryStats) -> None:
+    def _carry_out(self, row: ClaimedRow) -> Outcome:
         try:
-            outcome = self.operations.process(row)
+            return self.operations.process(row)
         except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
             log.exception("deliverer: outbox row %s (%s) failed unexpectedly", row.id, row.kind)
-            outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
-        stats.deliveries += outcome.deliveries
-        try:
-            status = self.queue.finish(row, token, outcome)
-        except Exception:  # noqa: BLE001 - the lease brings the row back later
-            log.exception("deliverer: recording the result of outbox row %s failed", row.id)
+            return Outcome(error=f"{type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def _count(stats: DeliveryStats, status: str | None, outcome: Outcome) -> None:
+        if status is None:
             return
         if status == "sent":
             stats.sent += 1

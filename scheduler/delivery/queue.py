@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cards.builders.nudges import DeadRow, dead_letter_card
@@ -92,32 +93,40 @@ class OutboxQueue:
         self.policy = policy
         self.rng = rng
 
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One of the deliverer's two transactions of a pass (claim and plan; results and statuses)."""
+        return self.factory.begin()
+
     def claim(self, token: str, limit: int) -> list[ClaimedRow]:
+        with self.factory.begin() as session:
+            return self.claim_in(session, token, limit)
+
+    def claim_in(self, session: Session, token: str, limit: int) -> list[ClaimedRow]:
+        """`claim` inside the caller's transaction (the deliverer's first transaction of a pass)."""
         now = self.clock.now()
         lease_until = now + timedelta(seconds=self.policy.lease)
-        with self.factory.begin() as session:
-            due = (select(OutboxMessage.id)
-                   .where(OutboxMessage.status.in_(DUE_STATUSES), OutboxMessage.next_attempt_at <= now)
-                   .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-                   .with_for_update(skip_locked=True))
-            ids = list(session.scalars(due))
-            if not ids:
-                return []
-            # Write-guarded: a row another worker took meanwhile (SQLite has no row locks) is not ours.
-            session.execute(update(OutboxMessage)
-                            .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(DUE_STATUSES),
-                                   OutboxMessage.next_attempt_at <= now)
-                            .values(status="sending", claimed_by=token, next_attempt_at=lease_until)
-                            .execution_options(synchronize_session=False))
-            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids),
-                                                               OutboxMessage.claimed_by == token)
-                                   .order_by(OutboxMessage.id)).all()
-            order = {i: n for n, i in enumerate(ids)}
-            return sorted((ClaimedRow(id=r.id, op=r.op, kind=r.kind, target_type=r.target_type,
-                                      target_id=r.target_id, record_type=r.record_type, record_id=r.record_id,
-                                      ref_key=r.ref_key, payload=dict(r.payload or {}), attempts=r.attempts,
-                                      dedupe_key=r.dedupe_key)
-                           for r in rows), key=lambda r: order[r.id])
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.status.in_(DUE_STATUSES), OutboxMessage.next_attempt_at <= now)
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+               .with_for_update(skip_locked=True))
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        # Write-guarded: a row another worker took meanwhile (SQLite has no row locks) is not ours.
+        session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(DUE_STATUSES),
+                               OutboxMessage.next_attempt_at <= now)
+                        .values(status="sending", claimed_by=token, next_attempt_at=lease_until)
+                        .execution_options(synchronize_session=False))
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                                           OutboxMessage.claimed_by == token)
+                               .order_by(OutboxMessage.id)).all()
+        order = {i: n for n, i in enumerate(ids)}
+        return sorted((ClaimedRow(id=r.id, op=r.op, kind=r.kind, target_type=r.target_type,
+                                  target_id=r.target_id, record_type=r.record_type, record_id=r.record_id,
+                                  ref_key=r.ref_key, payload=dict(r.payload or {}), attempts=r.attempts,
+                                  dedupe_key=r.dedupe_key)
+                       for r in rows), key=lambda r: order[r.id])
 
     def ready_at(self, session: Session, now: datetime, *conditions: Any) -> datetime | None:
         """When a row waiting for another (still open) outbox row should look again; None: no such row."""
@@ -134,6 +143,46 @@ class OutboxQueue:
     # --- the row's fate --------------------------------------------------------------------------------
 
     def finish(self, row: ClaimedRow, token: str, outcome: Outcome) -> str:
+        with self.factory.begin() as session:
+            return self.finish_in(session, row, token, outcome)
+
+    def finish_in(self, session: Session, row: ClaimedRow, token: str, outcome: Outcome) -> str:
+        """`finish` inside the caller's transaction."""
+        return self.finish_many(session, [row], token, {row.id: outcome})[row.id]
+
+    def finish_many(self, session: Session, rows: list[ClaimedRow], token: str,
+                    outcomes: dict[int, Outcome]) -> dict[int, str]:
+        """Every row's fate in a few executemany UPDATEs (one per set of columns written), whatever the number
+        of rows; each only while the row is still ours (claimed_by = token). Returns each row's status."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        statuses: dict[int, str] = {}
+        for row in rows:
+            values = self._values(row, outcomes[row.id])
+            statuses[row.id] = str(values["status"])
+            updates = [(row.id, values)]
+            if row.merged_ids:
+                merged = dict(values)
+                if merged["status"] == "sent":
+                    merged["last_error"] = f"merged into outbox row {row.id}"
+                updates += [(i, merged) for i in row.merged_ids]
+            for row_id, vals in updates:
+                groups.setdefault(tuple(sorted(vals)), []).append(
+                    {"_id": row_id, "_token": token, **{f"_v_{k}": v for k, v in vals.items()}})
+        table = OutboxMessage.__table__
+        expected = changed = 0
+        for columns, params in groups.items():
+            stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.claimed_by == bindparam("_token"))
+                    .values({c: bindparam(f"_v_{c}") for c in columns}))
+            result = session.connection().execute(stmt, params)
+            expected += len(params)
+            count = getattr(result, "rowcount", -1)
+            changed += count if isinstance(count, int) and count >= 0 else len(params)  # -1: the driver did not say
+        if changed < expected:
+            log.warning("deliverer: %d outbox rows were reclaimed by another worker before we finished",
+                        expected - changed)
+        return statuses
+
+    def _values(self, row: ClaimedRow, outcome: Outcome) -> dict[str, Any]:
         now = self.clock.now()
         attempts = row.attempts
         values: dict[str, Any]
@@ -158,20 +207,7 @@ class OutboxQueue:
             values = {"status": "sent", "sent_at": now, "next_attempt_at": now}
         values["attempts"] = attempts
         values["claimed_by"] = None
-        with self.factory.begin() as session:
-            result = session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id,
-                                                                 OutboxMessage.claimed_by == token)
-                                     .values(**values).execution_options(synchronize_session=False))
-            if not getattr(result, "rowcount", 1):
-                log.warning("deliverer: outbox row %s was reclaimed by another worker before we finished", row.id)
-            if row.merged_ids:
-                merged = dict(values)
-                if merged["status"] == "sent":
-                    merged["last_error"] = f"merged into outbox row {row.id}"
-                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row.merged_ids),
-                                                            OutboxMessage.claimed_by == token)
-                                .values(**merged).execution_options(synchronize_session=False))
-        return str(values["status"])
+        return values
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: base × 2^(attempts−1), capped, of which `jitter` is random."""
@@ -183,35 +219,39 @@ class OutboxQueue:
 
     def report_dead(self) -> int:
         """One admin message listing the rows that died since the last report (not one per row)."""
-        now = self.clock.now()
         with self.factory.begin() as session:
-            dead = list(session.scalars(select(OutboxMessage).where(
-                OutboxMessage.status == "dead", OutboxMessage.dead_reported_at.is_(None))
-                .order_by(OutboxMessage.id).limit(200).with_for_update(skip_locked=True)))
-            if not dead:
-                return 0
-            for row in dead:
-                row.dead_reported_at = now
-            reportable = [r for r in dead if r.kind != DEAD_KIND]
-            for row in dead:
-                if row.kind == DEAD_KIND:
-                    log.error("deliverer: the dead-letter report %s itself could not be delivered: %s",
-                              row.id, row.last_error)
-            if not reportable:
-                return 0
-            admins = list(session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
-                                          .order_by(User.id)))
-            views = [DeadRow(id=r.id, kind=r.kind, target=f"{r.target_type}:{r.target_id}", attempts=r.attempts,
-                             error=r.last_error or "") for r in reportable]
-            if not admins:
-                log.error("deliverer: %d outbox rows are dead and there is no admin to tell: %s",
-                          len(views), [v.id for v in views])
-                return 0
-            batch = f"{reportable[0].id}-{reportable[-1].id}:{len(reportable)}"
-            for admin in admins:
-                card = dead_letter_card(locale_of(admin, self.config), views, self.policy.max_attempts)
-                enqueue(session, dedupe_key=f"outbox-dead:{batch}:{admin.id}", kind=DEAD_KIND, target_type="user",
-                        target_id=admin.id, payload=card.to_dict(), now=now)
-            log.error("deliverer: %d outbox rows are dead (reported to %d admins): %s", len(views), len(admins),
-                      [v.id for v in views])
-            return len(reportable)
+            return self.report_dead_in(session)
+
+    def report_dead_in(self, session: Session) -> int:
+        """`report_dead` inside the caller's transaction."""
+        now = self.clock.now()
+        dead = list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status == "dead", OutboxMessage.dead_reported_at.is_(None))
+            .order_by(OutboxMessage.id).limit(200).with_for_update(skip_locked=True)))
+        if not dead:
+            return 0
+        for row in dead:
+            row.dead_reported_at = now
+        reportable = [r for r in dead if r.kind != DEAD_KIND]
+        for row in dead:
+            if row.kind == DEAD_KIND:
+                log.error("deliverer: the dead-letter report %s itself could not be delivered: %s",
+                          row.id, row.last_error)
+        if not reportable:
+            return 0
+        admins = list(session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
+                                      .order_by(User.id)))
+        views = [DeadRow(id=r.id, kind=r.kind, target=f"{r.target_type}:{r.target_id}", attempts=r.attempts,
+                         error=r.last_error or "") for r in reportable]
+        if not admins:
+            log.error("deliverer: %d outbox rows are dead and there is no admin to tell: %s",
+                      len(views), [v.id for v in views])
+            return 0
+        batch = f"{reportable[0].id}-{reportable[-1].id}:{len(reportable)}"
+        for admin in admins:
+            card = dead_letter_card(locale_of(admin, self.config), views, self.policy.max_attempts)
+            enqueue(session, dedupe_key=f"outbox-dead:{batch}:{admin.id}", kind=DEAD_KIND, target_type="user",
+                    target_id=admin.id, payload=card.to_dict(), now=now)
+        log.error("deliverer: %d outbox rows are dead (reported to %d admins): %s", len(views), len(admins),
+                  [v.id for v in views])
+        return len(reportable)

@@ -1,5 +1,6 @@
 """Digests: daily at digest.daily_at (company time) — on digest.weekly_on the weekly one instead —
-to every manager (manager, director, vp) for their team and to every admin for everyone.
+to every manager (manager, director, vp) for their team and to every admin for everyone. The team
+figures are queried once per run, per owner, and sliced for each recipient (scheduler.digests.RunFigures).
 
 Once per person per day (key digest:<period>:<day>:<user>); the pipeline each digest showed is kept
 (digest_snapshots) so the next one says what changed since.
@@ -10,7 +11,6 @@ import logging
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
 
 from sqlalchemy import select
 
@@ -24,11 +24,11 @@ from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.models import User
 from crm_core.queries.pipeline import pipeline_report, won_trend
-from crm_core.services.permissions import team_ids
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from scheduler.digests import DigestData, collect, save_snapshot
-from scheduler.jobs.common import existing_keys, is_marked, local_date, mark, notify, past_daily_time, run_each
+from scheduler.digests import DigestData, RunFigures, save_snapshots
+from crm_core.outbox import OutboxRow, enqueue_many
+from scheduler.jobs.common import existing_keys, is_marked, local_date, mark, past_daily_time
 
 log = logging.getLogger("chatcrm.scheduler.digests")
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -44,6 +44,10 @@ def digest_key(period: str, day: date, user_id: int) -> str:
 
 
 def run_digests(*, uow: UnitOfWork, clock: Clock) -> int:
+    """Every digest of the day in two short transactions: read (the team figures once, per owner, sliced for
+    each recipient; cards built), then write (all outbox rows and snapshots at once). A statement count that
+    does not grow with the number of recipients. A recipient whose card cannot be built is logged and left
+    for the next run (its key is not written)."""
     now = clock.now()
     config = uow.config
     if not past_daily_time(config, now):
@@ -51,39 +55,51 @@ def run_digests(*, uow: UnitOfWork, clock: Clock) -> int:
     day = local_date(config, now)
     period = period_of(config, day)
     day_mark = f"digests:{day.isoformat()}"
-    with uow:
-        if is_marked(uow.session, day_mark):
+    keys: dict[int, str] = {}
+    with uow.reader() as reader:
+        session = reader.session
+        if is_marked(session, day_mark):
             return 0
-        recipients = list(uow.session.scalars(select(User.id).where(User.active.is_(True),
-                                                                    User.role.in_(DIGEST_ROLES)).order_by(User.id)))
-        done = existing_keys(uow.session, [digest_key(period, day, uid) for uid in recipients])
-    todo = [uid for uid in recipients if digest_key(period, day, uid) not in done]
-    sent = run_each(uow, clock, todo, partial(_send, period, day), what="digests")
+        recipients = list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(DIGEST_ROLES))
+                                          .order_by(User.id)))
+        keys = {u.id: digest_key(period, day, u.id) for u in recipients}
+        done = existing_keys(session, keys.values())
+        todo = [u for u in recipients if keys[u.id] not in done]
+        built: list[tuple[User, Card, DigestData]] = []
+        if todo:
+            figures = RunFigures(session, config, period=period, day=day, now=now)
+            for user in todo:
+                try:
+                    built.append((user, *_build(reader, figures, user, period, day, now)))
+                except Exception:  # noqa: BLE001 - one bad digest must not stop the others; retried next run
+                    log.exception("digests: building the digest of user %s failed; it will be retried", user.id)
     with uow:
-        if len(existing_keys(uow.session, [digest_key(period, day, uid) for uid in recipients])) == len(recipients):
-            mark(uow.session, day_mark, clock.now())
-    return sent
+        session = uow.session
+        written = enqueue_many(session, [OutboxRow(dedupe_key=keys[user.id], kind=f"digest.{period}",
+                                                   target_type="user", target_id=user.id, payload=card.to_dict())
+                                         for user, card, _ in built], now=now)
+        snapshots = {data.scope: data for _, _, data in built}
+        save_snapshots(session, list(snapshots.values()), period, now)
+        if period == "weekly":
+            save_snapshots(session, list(snapshots.values()), "daily", now)  # tomorrow's daily digest compares
+        if len(done) + len(built) == len(recipients):
+            mark(session, day_mark, clock.now())
+    return written
 
 
-def _send(period: str, day: date, uow: UnitOfWork, user_id: int, now: datetime) -> int:
-    session = uow.session
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        return 0
+def _build(reader: UnitOfWork, figures: RunFigures, user: User, period: str, day: date,
+           now: datetime) -> tuple[Card, DigestData]:
     if user.is_admin:
         scope, owner_ids, team_of = "all", None, None
     else:
-        scope, owner_ids, team_of = f"team:{user.id}", team_ids(session, user), user.name
-    data = collect(session, uow.config, owner_ids, scope=scope, period=period, day=day, now=now)
-    locale = locale_of(user, uow.config)
-    card = digest_card(locale, digest_view(uow.config, data, locale, team_of=team_of))
+        scope, owner_ids, team_of = f"team:{user.id}", figures.team_ids(user.id), user.name
+    data = figures.collect(owner_ids, scope=scope)
+    locale = locale_of(user, reader.config)
+    card = digest_card(locale, digest_view(reader.config, data, locale, team_of=team_of))
     if period == "weekly":
-        card = with_chart(uow, card, owner_ids, locale, scope="all" if owner_ids is None else "team", day=day, now=now)
-    sent = notify(session, user, card, key=digest_key(period, day, user.id), kind=f"digest.{period}", now=now)
-    save_snapshot(session, data, period, now)
-    if period == "weekly":
-        save_snapshot(session, data, "daily", now)  # tomorrow's daily digest compares with today
-    return int(sent)
+        card = with_chart(reader, card, owner_ids, locale, scope="all" if owner_ids is None else "team", day=day,
+                          now=now)
+    return card, data
 
 
 def digest_view(config: Config, data: DigestData, locale: str, *, team_of: str | None) -> DigestView:

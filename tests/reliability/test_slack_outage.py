@@ -245,11 +245,12 @@ def test_a_slack_that_hangs_for_everyone_costs_a_pass_three_timeouts_not_one_per
 def test_a_tagged_slack_send_costs_a_fixed_number_of_statements(slack_wiring, fake_slack: ChaosSlack, clock,
                                                                  assert_query_count):
     """One notice: claim (3), the person and their identities (2), the row's delivery records (1), the
-    pacing slot (3), the "unsure" record written before the post (1), its confirmation (1), the row's
-    status (1), the dead-letter check (1). At most one copy costs one statement more than before."""
+    pacing slot (3), the "unsure" record written before the post and its id read back (2), its
+    confirmation (1), the row's status (1), the dead-letter check (1). The same for a batch of any size
+    (tests/reliability/test_delivery_batches.py)."""
     _notices(slack_wiring, clock, fake_slack, 1, prefix="U5")
     messengers = {"slack": slack_messenger(slack_wiring)}
-    with assert_query_count(13):
+    with assert_query_count(14):
         stats = deliver_due(slack_wiring.session_factory, messengers, clock, slack_wiring.config)
     assert stats.deliveries == 1 and stats.sent == 1
     [message] = fake_slack.dm_messages("U500000")

@@ -102,3 +102,52 @@ def test_a_team_digest_costs_the_same_queries_whatever_the_data(wiring, console_
         emma.exec(f"deal new Customer{i} amount={1000 * (i + 1)}")
     assert "Closed lost" in emma.exec("lost D-2 reason=budget")
     assert count() == small == 10
+
+
+def test_the_digest_job_costs_the_same_statements_for_5_recipients_as_for_25(wiring, console_bot, clock,  # type: ignore[no-untyped-def]
+                                                                             assert_query_count) -> None:
+    """Team figures are queried once per run and sliced per recipient; all rows are written at once."""
+    from crm_core.models import User
+    from crm_core.services.users import user_by_key
+
+    some_deals(console_bot)
+    clock.set(datetime(2026, 3, 3, 8, 30, tzinfo=SHANGHAI))  # Tuesday: daily
+    with assert_query_count() as five:
+        assert run(wiring, clock) == 5
+    with wiring.session_factory.begin() as s:
+        sam = user_by_key(s, "sam")
+        for i in range(20):  # 20 more managers, each with a rep who owns a deal
+            boss = User(key=f"m{i}", name=f"Manager {i}", role="manager", manager_id=sam.id, tags=[], away=False,
+                        active=True, created_at=clock.now())
+            s.add(boss)
+            s.flush()
+            s.add(User(key=f"r{i}", name=f"Rep {i}", role="rep", manager_id=boss.id, tags=[], away=False,
+                       active=True, created_at=clock.now()))
+    clock.set(datetime(2026, 3, 4, 8, 30, tzinfo=SHANGHAI))  # Wednesday: daily again
+    mark = last_id(wiring)
+    with assert_query_count() as twenty_five:
+        assert run(wiring, clock) == 25
+    assert len(twenty_five.statements) == len(five.statements) <= 20, "\n".join(twenty_five.statements)
+    got = digests(wiring, mark)
+    assert "Manager 7" in got["m7"] and "Rep 7" in got["m7"] and "Rep 8" not in got["m7"]
+    assert "Rep 7" in got["sam"] and "Tom Baker" in got["sam"]  # sam's team now reaches down to them
+    assert "2026-03-03" in got["sam"] and "first digest" not in got["sam"]  # compared with yesterday's
+
+
+def test_the_run_wide_figures_slice_to_what_a_single_digest_computes(wiring, console_bot, clock) -> None:  # type: ignore[no-untyped-def]
+    from crm_core.services.permissions import team_ids
+    from crm_core.services.users import user_by_key
+    from scheduler.digests import RunFigures, collect
+
+    some_deals(console_bot)
+    console_bot("emma").exec("lost D-2 reason=budget")
+    now = clock.now() + timedelta(days=1)
+    with wiring.session_factory() as s:
+        figures = RunFigures(s, wiring.config, period="daily", day=now.date(), now=now)
+        for key in ("sam", "wang", "chen", "zhao"):
+            team = team_ids(s, user_by_key(s, key))
+            assert figures.team_ids(user_by_key(s, key).id) == team
+            one = collect(s, wiring.config, team, scope=f"team:{key}", period="daily", day=now.date(), now=now)
+            assert figures.collect(team, scope=f"team:{key}") == one
+        assert figures.collect(None, scope="all") == collect(s, wiring.config, None, scope="all", period="daily",
+                                                             day=now.date(), now=now)
