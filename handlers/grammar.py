@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_core.fields import COMMAND_MAX, control_problem
-from crm_core.refs import parse_ref
+from crm_core.refs import RecordName, parse_ref
+from crm_core.search_text import normalise_typed
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$|^[\u4e00-\u9fff]{1,8}$")
@@ -26,6 +27,11 @@ OPTION_ALIASES = {
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "竞争对手": "competitor",
 }
+
+
+# Option values read as numbers, dates or choices: full-width digits and trailing punctuation normalised
+# (`amount＝１００００，`). Names and free text stay as typed.
+TYPED_VALUES = frozenset({"amount", "close", "discount", "priority", "usage", "nps", "scope", "level"})
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,10 @@ SPECS: tuple[Spec, ...] = (
           ["漏斗图（漏斗与预测的图片）"]),
     _spec("pipeline", ["漏斗"], [], "", ["pipeline", "pipeline chart"], ["漏斗", "漏斗图"]),
     _spec("my", ["我的"], [], "", ["my"], ["我的"]),
+    _spec("search", ["搜索", "查找"], [Arg("words", "text")], "",
+          ["search <words>  (leads, contacts, accounts, deals, tickets, contracts: a name, part of it, pinyin, "
+           "initials or a reference)"],
+          ["搜索 <关键词>（线索、联系人、客户、商机、工单、合同：名称或其中一部分、拼音、拼音首字母或编号）"]),
     _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by my)"],
           ["任务 完成 <任务编号>（编号见 我的）"]),
     _spec("workspace list", ["工作区 列表"], [], "", ["workspace list  (admins)"], ["工作区 列表（管理员）"]),
@@ -207,7 +217,7 @@ class UsageError:
 
 def _match(tokens: list[Token]) -> tuple[list[Spec], int] | None:
     """The specs whose words match the longest prefix (several when they share words), in SPECS order."""
-    lowered = [tok.text.lower() for tok in tokens]
+    lowered = [normalise_typed(tok.text).lower() for tok in tokens]  # ｄｅａｌ, 商机， match too
     best: tuple[list[Spec], int] | None = None
     for spec in SPECS:
         for words in (spec.words, *spec.aliases):
@@ -264,7 +274,8 @@ def _option(tok: Token, text: str) -> tuple[str, str] | None:
         if sep in raw and not raw.startswith(sep):
             key, value = raw.split(sep, 1)
             if _KEY.match(key):
-                return OPTION_ALIASES.get(key, key.lower()), value
+                name = OPTION_ALIASES.get(key, key.lower())
+                return name, (normalise_typed(value) if name in TYPED_VALUES and not tok.quoted else value)
     return None
 
 
@@ -308,8 +319,19 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
                 args[arg.name] = None
                 continue
             return _err(spec, f"Missing {arg.name}.", f"缺少{_zh_name(arg.name)}。")
+        if arg.kind.startswith("ref:") and arg is spec.args[-1] and len(queue) > 1 \
+                and _any_ref(queue[0]) is None:  # `deal Acme Corp`: the rest of the words is the name
+            args[arg.name] = _name(arg, text, queue)
+            queue = []
+            continue
         tok = queue.pop(0)
-        value, problem = _convert(arg, tok.text)
+        if arg.kind.startswith("ref:"):
+            value, problem = _ref_arg(arg, text, tok)
+            if problem:
+                return _err(spec, *problem)
+            args[arg.name] = value
+            continue
+        value, problem = _convert(arg, tok.text if tok.quoted else normalise_typed(tok.text))
         if problem:
             return _err(spec, *problem)
         args[arg.name] = value
@@ -352,6 +374,38 @@ def _raw_rest(text: str, queue: list[Token]) -> str:
     return contiguous if contiguous.split() == joined.split() else joined
 
 
+def _ref_of(arg: Arg, tok: Token) -> Any:
+    return None if tok.quoted else parse_ref(normalise_typed(tok.text).replace(" ", ""), *_kinds(arg))
+
+
+def _any_ref(tok: Token) -> Any:
+    return None if tok.quoted else parse_ref(normalise_typed(tok.text).replace(" ", ""))
+
+
+def _kinds(arg: Arg) -> tuple[str, ...]:
+    return tuple(arg.kind.partition(":")[2].split(","))
+
+
+def _name(arg: Arg, text: str, queue: list[Token]) -> RecordName:
+    """Words where a reference goes: a name the runner resolves (handlers.names) before the use case runs."""
+    typed = _raw_rest(text, queue)
+    return RecordName(typed if queue[0].quoted and len(queue) == 1 else normalise_typed(typed), _kinds(arg), text,
+                      queue[0].start, queue[-1].end)
+
+
+def _ref_arg(arg: Arg, text: str, tok: Token) -> tuple[Any, tuple[str, str] | None]:
+    """D-7 (any case, full-width, with trailing punctuation) is a Ref; a reference of another kind is an error;
+    anything else is a RecordName."""
+    ref = _ref_of(arg, tok)
+    if ref is not None:
+        return ref, None
+    plain = normalise_typed(tok.text)
+    if tok.quoted and tok.text.strip() or (plain and parse_ref(plain.replace(" ", "")) is None
+                                           and not plain.isdecimal()):
+        return _name(arg, text, [tok]), None
+    return _convert(arg, plain or tok.text)
+
+
 def _convert(arg: Arg, raw: str) -> tuple[Any, tuple[str, str] | None]:
     kind, _, param = arg.kind.partition(":")
     if kind == "ref":
@@ -386,13 +440,14 @@ def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], tuple[str, str] |
     lines: list[tuple[str, int]] = []
     i = 0
     while i < len(queue):
-        raw = queue[i].text
+        raw = normalise_typed(queue[i].text)
         m = _LINE.match(raw)
         if m:
             sku, qty = m.group(1), int(m.group(2))
             i += 1
-        elif i + 1 < len(queue) and _QTY.match(queue[i + 1].text) and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
-            sku, qty = raw, int(_QTY.match(queue[i + 1].text).group(1))  # type: ignore[union-attr]
+        elif i + 1 < len(queue) and _QTY.match(normalise_typed(queue[i + 1].text)) \
+                and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
+            sku, qty = raw, int(_QTY.match(normalise_typed(queue[i + 1].text)).group(1))  # type: ignore[union-attr]
             i += 2
         else:
             return [], (f"“{raw[:40]}” is not a product line; write SKU x QTY, e.g. PRO x10.",
