@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, insert, inspect, select, text, update
+from sqlalchemy import Connection, and_, delete, or_, event, insert, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.models import Account, Contact, Deal, Lead, Ticket
@@ -48,12 +48,13 @@ def index_rows(conn: Connection | Session, kind: str,
     return len(rows)
 
 
-def sync_owners(session: Session, kind: str, old_owner_id: int) -> None:
-    """After a bulk owner change (transfer): the index takes each record's owner again."""
-    model = MODEL_OF[kind]
-    owner = select(model.owner_id).where(model.id == SearchTerm.record_id).scalar_subquery()
-    session.execute(update(SearchTerm).where(SearchTerm.kind == kind, SearchTerm.owner_id == old_owner_id)
-                    .values(owner_id=owner).execution_options(synchronize_session=False))
+def sync_owners(session: Session, kinds: Sequence[str], old_owner_id: int, new_owner_id: int) -> None:
+    """After a bulk owner change (transfer): the keys of the records that moved take their new owner
+    (one UPDATE whatever the number of kinds)."""
+    moved = [and_(SearchTerm.kind == kind, SearchTerm.record_id.in_(
+        select(MODEL_OF[kind].id).where(MODEL_OF[kind].owner_id == new_owner_id))) for kind in kinds]
+    session.execute(update(SearchTerm).where(SearchTerm.owner_id == old_owner_id, or_(*moved))
+                    .values(owner_id=new_owner_id).execution_options(synchronize_session=False))
 
 
 def _changed(obj: Any, attrs: Iterable[str]) -> bool:

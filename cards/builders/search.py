@@ -24,7 +24,13 @@ class HitView:
 
 
 def kind_name(locale: str, kind: str) -> str:
+    """"Deal" at the head of a line."""
     return t(locale, f"kind.{kind}")
+
+
+def _what(locale: str, kinds: Sequence[str]) -> str:
+    """"deal" inside a sentence ("record" when several kinds are asked for)."""
+    return t(locale, f"what.{kinds[0]}") if len(kinds) == 1 else t(locale, "kind.record")
 
 
 def hit_line(locale: str, hit: HitView, number: int | None = None) -> str:
@@ -45,7 +51,7 @@ def _label(locale: str, hit: HitView) -> str:
 def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitView], values: Sequence[str],
               *, more: bool) -> Card:
     """Several records match a name: one button per record re-runs the command with its reference."""
-    kind = kind_name(locale, kinds[0]) if len(kinds) == 1 else t(locale, "kind.record")
+    kind = _what(locale, kinds)
     lines = [hit_line(locale, h, i) for i, h in enumerate(hits, 1)]
     blocks: list[Section | Context] = [Section("\n".join(lines))]
     blocks.append(Context(t(locale, "pick.more", text=text) if more else t(locale, "pick.hint")))
@@ -55,7 +61,7 @@ def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitVi
 
 
 def none_card(locale: str, text: str, kinds: Sequence[str], example: str) -> Card:
-    kind = kind_name(locale, kinds[0]) if len(kinds) == 1 else t(locale, "kind.record")
+    kind = _what(locale, kinds)
     return Card(title=t(locale, "none.title", kind=kind), locale=locale,
                 blocks=(Section(t(locale, "none.text", text=text, kind=kind)),
                         Context(t(locale, "none.hint", text=text, example=example))),

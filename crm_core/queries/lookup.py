@@ -105,7 +105,7 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     key = search_key(strip_trailing(text))
     if len(key) < MIN_KEY:
         return []
-    terms = _terms(session, key, _term_kinds(kinds))
+    terms = _terms(session, scope, key, _term_kinds(kinds))
     hits: dict[tuple[str, int], Hit] = {}
     for hit in _expand(session, scope, terms, kinds):
         k = (hit.kind, hit.id)
@@ -135,13 +135,18 @@ def _term_kinds(kinds: Sequence[str]) -> set[str]:
     return wanted
 
 
-def _terms(session: Session, key: str, kinds: Iterable[str]) -> dict[tuple[str, int], int]:
-    """(kind, id) → best rank, from four bounded index ranges (exact name, name prefix, contains, pinyin).
+def _terms(session: Session, scope: _Scope, key: str, kinds: Iterable[str]) -> dict[tuple[str, int], int]:
+    """(kind, id) → best rank, from bounded index ranges (exact name, name prefix, contains, pinyin, initials).
 
-    Not filtered by owner here: a rep's deal on a colleague's account is found by the account's name; each
-    record found is checked against the actor's visibility when it is loaded."""
+    Records with an owner are filtered by the owners the actor may see in the index itself (a rep's search
+    never fills its page with colleagues' records); account keys are not, since a rep's deal on a colleague's
+    account is found by the account's name. Every record found is checked again when it is loaded."""
     end = prefix_end(key)
     kinds = sorted(kinds)
+    owner_filter = None
+    if scope.visible is not None:
+        unfiltered = ["account"] + (["ticket"] if scope.support else [])
+        owner_filter = or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)))
     tiers = [
         (RANK_EXACT, and_(SearchTerm.field == "name", SearchTerm.key == key)),
         (RANK_PREFIX, and_(SearchTerm.field == "name", SearchTerm.key > key, SearchTerm.key < end)),
@@ -153,8 +158,10 @@ def _terms(session: Session, key: str, kinds: Iterable[str]) -> dict[tuple[str, 
     for rank, cond in tiers:
         if rank == RANK_PINYIN and not key.isascii():
             continue
-        rows = session.execute(select(SearchTerm.kind, SearchTerm.record_id).where(cond, SearchTerm.kind.in_(kinds))
-                               .order_by(SearchTerm.key).limit(TIER_LIMIT))
+        stmt = select(SearchTerm.kind, SearchTerm.record_id).where(cond, SearchTerm.kind.in_(kinds))
+        if owner_filter is not None:
+            stmt = stmt.where(owner_filter)
+        rows = session.execute(stmt.order_by(SearchTerm.key).limit(TIER_LIMIT))
         for kind, rid in rows:
             found.setdefault((kind, rid), rank)
     return found
