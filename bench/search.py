@@ -137,7 +137,9 @@ def pct(values: list[float], p: float) -> float:
 
 def bench(label: str, engine: Engine, n: int, runs: int) -> None:
     t0 = time.perf_counter()
-    counts = Filler(engine, n).fill()
+    with engine.connect() as conn:
+        have = conn.scalar(select(func.count()).select_from(Deal))
+    counts = Filler(engine, n).fill() if not have else {"reused": int(have)}
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
@@ -175,12 +177,20 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=20, help="timed runs per query")
     ap.add_argument("--pg", help="PostgreSQL URL (the database is emptied first)")
+    ap.add_argument("--sqlite", help="SQLite file to fill once and reuse (default: a temporary file)")
+    ap.add_argument("--no-sqlite", action="store_true")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'search.db'}")
+    if args.sqlite:
+        engine = make_engine(f"sqlite:///{args.sqlite}")
         upgrade(engine)
         bench("SQLite", engine, args.records, args.runs)
         engine.dispose()
+    elif not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'search.db'}")
+            upgrade(engine)
+            bench("SQLite", engine, args.records, args.runs)
+            engine.dispose()
     if args.pg:
         engine = make_engine(args.pg)
         with engine.begin() as conn:

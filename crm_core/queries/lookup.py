@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -95,7 +96,10 @@ def parse_typed_ref(text: str, kinds: Sequence[str]) -> Ref | None:
 
 def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH_KINDS, *,
          limit: int = 10) -> list[Hit]:
-    """Records of `kinds` matching `text` that `actor` may see, best first (at most `limit`)."""
+    """Records of `kinds` matching `text` that `actor` may see, best first (at most `limit`).
+
+    Tier by tier (exact name, prefix, contains, pinyin, initials), each one bounded index range; it stops as
+    soon as a tier leaves `limit` hits, since a later tier can only rank lower."""
     scope = _Scope(session, actor)
     ref = parse_typed_ref(text, RESOLVABLE)
     if ref is not None and ref.kind in kinds:
@@ -105,12 +109,19 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     key = search_key(strip_trailing(text))
     if len(key) < MIN_KEY:
         return []
-    terms = _terms(session, scope, key, _term_kinds(kinds))
     hits: dict[tuple[str, int], Hit] = {}
-    for hit in _expand(session, scope, terms, kinds):
-        k = (hit.kind, hit.id)
-        if k not in hits or hit.tier < hits[k].tier:
-            hits[k] = hit
+    term_kinds = _term_kinds(kinds)
+    cap = max(2 * limit, 12)
+    for rank, cond in _tiers(key):
+        terms = _terms(session, scope, cond, rank, term_kinds, cap)
+        if not terms:
+            continue
+        for hit in _expand(session, scope, terms, kinds, cap):
+            k = (hit.kind, hit.id)
+            if k not in hits or hit.tier < hits[k].tier:
+                hits[k] = hit
+        if len(hits) >= limit:
+            break
     ordered = sorted(hits.values(), key=lambda h: (h.tier, not h.open, len(h.name), -h.id))
     return ordered[:limit]
 
@@ -135,35 +146,33 @@ def _term_kinds(kinds: Sequence[str]) -> set[str]:
     return wanted
 
 
-def _terms(session: Session, scope: _Scope, key: str, kinds: Iterable[str]) -> dict[tuple[str, int], int]:
-    """(kind, id) → best rank, from bounded index ranges (exact name, name prefix, contains, pinyin, initials).
-
-    Records with an owner are filtered by the owners the actor may see in the index itself (a rep's search
-    never fills its page with colleagues' records); account keys are not, since a rep's deal on a colleague's
-    account is found by the account's name. Every record found is checked again when it is loaded."""
+def _tiers(key: str) -> list[tuple[int, Any]]:
     end = prefix_end(key)
-    kinds = sorted(kinds)
-    owner_filter = None
-    if scope.visible is not None:
-        unfiltered = ["account"] + (["ticket"] if scope.support else [])
-        owner_filter = or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)))
     tiers = [
         (RANK_EXACT, and_(SearchTerm.field == "name", SearchTerm.key == key)),
         (RANK_PREFIX, and_(SearchTerm.field == "name", SearchTerm.key > key, SearchTerm.key < end)),
         (RANK_CONTAINS, and_(SearchTerm.field == "word", SearchTerm.key >= key, SearchTerm.key < end)),
-        (RANK_PINYIN, and_(SearchTerm.field == "pinyin", SearchTerm.key >= key, SearchTerm.key < end)),
-        (RANK_PINYIN, and_(SearchTerm.field == "initials", SearchTerm.key >= key, SearchTerm.key < end)),
     ]
+    if key.isascii():  # pinyin keys are ASCII
+        tiers += [(RANK_PINYIN, and_(SearchTerm.field == "pinyin", SearchTerm.key >= key, SearchTerm.key < end)),
+                  (RANK_PINYIN, and_(SearchTerm.field == "initials", SearchTerm.key >= key, SearchTerm.key < end))]
+    return tiers
+
+
+def _terms(session: Session, scope: _Scope, cond: Any, rank: int, kinds: Iterable[str],
+           cap: int) -> dict[tuple[str, int], int]:
+    """(kind, id) → rank from one bounded index range.
+
+    Records with an owner are filtered by the owners the actor may see in the index itself (a rep's search
+    never fills its page with colleagues' records); account keys are not, since a rep's deal on a colleague's
+    account is found by the account's name. Every record found is checked again when it is loaded."""
+    stmt = select(SearchTerm.kind, SearchTerm.record_id).where(cond, SearchTerm.kind.in_(sorted(kinds)))
+    if scope.visible is not None:
+        unfiltered = ["account"] + (["ticket"] if scope.support else [])
+        stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
     found: dict[tuple[str, int], int] = {}
-    for rank, cond in tiers:
-        if rank == RANK_PINYIN and not key.isascii():
-            continue
-        stmt = select(SearchTerm.kind, SearchTerm.record_id).where(cond, SearchTerm.kind.in_(kinds))
-        if owner_filter is not None:
-            stmt = stmt.where(owner_filter)
-        rows = session.execute(stmt.order_by(SearchTerm.key).limit(TIER_LIMIT))
-        for kind, rid in rows:
-            found.setdefault((kind, rid), rank)
+    for kind, rid in session.execute(stmt.order_by(SearchTerm.key).limit(cap * 2)):
+        found.setdefault((kind, rid), rank)
     return found
 
 
@@ -173,13 +182,17 @@ def _ids(terms: dict[tuple[str, int], int], kind: str) -> dict[int, int]:
     return {rid: rank for (k, rid), rank in terms.items() if k == kind}
 
 
-def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], kinds: Sequence[str]) -> list[Hit]:
+def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], kinds: Sequence[str],
+            cap: int = 40) -> list[Hit]:
+    """Index rows → visible records (column queries: no ORM objects, no eager loads), at most `cap` per kind."""
     accounts, contacts, deals = _ids(terms, "account"), _ids(terms, "contact"), _ids(terms, "deal")
     hits: list[Hit] = []
     if "lead" in kinds and (ids := _ids(terms, "lead")):
-        for lead in session.scalars(select(Lead).where(Lead.id.in_(ids), Lead.status != "merged")):
-            if scope.sees(lead.owner_id):
-                hits.append(Hit("lead", lead.id, lead.name, ids[lead.id], lead.company or "", lead.status == "open"))
+        for lid, name, company, status, owner in session.execute(
+                select(Lead.id, Lead.name, Lead.company, Lead.status, Lead.owner_id)
+                .where(Lead.id.in_(ids), Lead.status != "merged")):
+            if scope.sees(owner):
+                hits.append(Hit("lead", lid, name, ids[lid], company or "", status == "open"))
     deal_ranks: dict[int, int] = {}
     if {"deal", "quote", "approval", "contract"} & set(kinds) and (deals or accounts or contacts):
         conds = [Deal.id.in_(deals)] if deals else []
@@ -187,45 +200,54 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
             conds.append(Deal.account_id.in_(accounts))
         if contacts:
             conds.append(Deal.contact_id.in_(contacts))
-        for deal in session.scalars(select(Deal).where(or_(*conds)).limit(200)):
-            if not scope.sees(deal.owner_id):
-                continue
-            rank, via = _best(deals.get(deal.id), accounts.get(deal.account_id), contacts.get(deal.contact_id or 0))
-            deal_ranks[deal.id] = rank
+        stmt = (select(Deal.id, Deal.name, Deal.status, Deal.owner_id, Deal.account_id, Deal.contact_id, Account.name)
+                .join(Account, Account.id == Deal.account_id).where(or_(*conds)))
+        if scope.visible is not None:
+            stmt = stmt.where(Deal.owner_id.in_(sorted(scope.visible)))
+        for did, name, status, owner, account_id, contact_id, account_name in session.execute(
+                stmt.order_by(Deal.id.desc()).limit(cap * 4)):
+            rank, via = _best(deals.get(did), accounts.get(account_id), contacts.get(contact_id or 0))
+            deal_ranks[did] = rank
             if "deal" in kinds:
-                hits.append(Hit("deal", deal.id, deal.name, rank, _detail(deal.name, deal.account.name),
-                                deal.status == "open", via))
+                hits.append(Hit("deal", did, name, rank, _detail(name, account_name), status == "open", via))
     if "quote" in kinds and deal_ranks:
-        for quote in session.scalars(select(Quote).where(Quote.deal_id.in_(deal_ranks), Quote.superseded_at.is_(None))):
-            hits.append(Hit("quote", quote.id, f"v{quote.version}", deal_ranks[quote.deal_id], "", True))
+        for qid, version, deal_id in session.execute(select(Quote.id, Quote.version, Quote.deal_id).where(
+                Quote.deal_id.in_(deal_ranks), Quote.superseded_at.is_(None))):
+            hits.append(Hit("quote", qid, f"v{version}", deal_ranks[deal_id]))
     if "approval" in kinds and (deal_ranks or deals or accounts):
         hits += _approvals(session, scope, deals, accounts, deal_ranks)
     if "account" in kinds and accounts:
         hits += _accounts(session, scope, accounts)
     if "contact" in kinds and contacts:
-        for contact, account in session.execute(select(Contact, Account).join(Account, Account.id == Contact.account_id)
-                                                .where(Contact.id.in_(contacts))):
-            if scope.sees(contact.owner_id) or scope.sees(account.owner_id):
-                hits.append(Hit("contact", contact.id, contact.name, contacts[contact.id], account.name))
-    if "ticket" in kinds and (ids := _ids(terms, "ticket")) | accounts:
+        for cid, name, owner, account_name, account_owner in session.execute(
+                select(Contact.id, Contact.name, Contact.owner_id, Account.name, Account.owner_id)
+                .join(Account, Account.id == Contact.account_id).where(Contact.id.in_(contacts))):
+            if scope.sees(owner) or scope.sees(account_owner):
+                hits.append(Hit("contact", cid, name, contacts[cid], account_name))
+    if "ticket" in kinds and ((ids := _ids(terms, "ticket")) or accounts):
         conds = [Ticket.id.in_(ids)] if ids else []
         if accounts:
             conds.append(Ticket.account_id.in_(accounts))
-        for ticket in session.scalars(select(Ticket).where(or_(*conds)).limit(200)):
-            if scope.support or ticket.created_by_id == scope.actor.id or scope.sees(ticket.owner_id) \
-                    or scope.sees(ticket.account.owner_id):
-                rank, via = _best(ids.get(ticket.id), accounts.get(ticket.account_id))
-                hits.append(Hit("ticket", ticket.id, ticket.subject, rank, ticket.account.name, ticket.is_open, via))
+        for tid, subject, closed_at, owner, created_by, account_id, account_name, account_owner in session.execute(
+                select(Ticket.id, Ticket.subject, Ticket.closed_at, Ticket.owner_id, Ticket.created_by_id,
+                       Ticket.account_id, Account.name, Account.owner_id)
+                .join(Account, Account.id == Ticket.account_id).where(or_(*conds))
+                .order_by(Ticket.id.desc()).limit(cap * 4)):
+            if scope.support or created_by == scope.actor.id or scope.sees(owner) or scope.sees(account_owner):
+                rank, via = _best(ids.get(tid), accounts.get(account_id))
+                hits.append(Hit("ticket", tid, subject, rank, account_name, closed_at is None, via))
     if "contract" in kinds and (accounts or deals):
         conds = [Contract.account_id.in_(accounts)] if accounts else []
         if deals:
             conds.append(Contract.deal_id.in_(deals))
-        for contract in session.scalars(select(Contract).where(or_(*conds)).limit(200)):
-            if scope.sees(contract.owner_id) or scope.sees(contract.account.owner_id):
-                rank = min(r for r in (accounts.get(contract.account_id), deals.get(contract.deal_id or 0))
-                           if r is not None)
-                hits.append(Hit("contract", contract.id, contract.account.name, rank,
-                                contract.end_date.isoformat(), True))
+        for cid, owner, account_id, deal_id, end_date, account_name, account_owner in session.execute(
+                select(Contract.id, Contract.owner_id, Contract.account_id, Contract.deal_id, Contract.end_date,
+                       Account.name, Account.owner_id)
+                .join(Account, Account.id == Contract.account_id).where(or_(*conds))
+                .order_by(Contract.id.desc()).limit(cap * 4)):
+            if scope.sees(owner) or scope.sees(account_owner):
+                rank, via = _best(deals.get(deal_id or 0), accounts.get(account_id))
+                hits.append(Hit("contract", cid, account_name, rank, end_date.isoformat(), True, via))
     return hits
 
 
@@ -244,15 +266,16 @@ def _detail(name: str, detail: str) -> str:
 
 def _accounts(session: Session, scope: _Scope, accounts: dict[int, int]) -> list[Hit]:
     """An account is visible to whoever may see its owner's records or one of its deals."""
-    rows = list(session.scalars(select(Account).where(Account.id.in_(accounts))))
+    rows = session.execute(select(Account.id, Account.name, Account.owner_id, User.name)
+                           .join(User, User.id == Account.owner_id).where(Account.id.in_(accounts))).all()
     with_deal: set[int] = set()
     if scope.visible is not None:
-        hidden = [a.id for a in rows if a.owner_id not in scope.visible]
+        hidden = [r[0] for r in rows if r[2] not in scope.visible]
         if hidden:
             with_deal = set(session.scalars(select(Deal.account_id).where(
-                Deal.account_id.in_(hidden), Deal.owner_id.in_(scope.visible)).distinct()))
-    return [Hit("account", a.id, a.name, accounts[a.id], a.owner.name if a.owner else "")
-            for a in rows if scope.sees(a.owner_id) or a.id in with_deal]
+                Deal.account_id.in_(hidden), Deal.owner_id.in_(sorted(scope.visible))).distinct()))
+    return [Hit("account", aid, name, accounts[aid], owner_name or "")
+            for aid, name, owner, owner_name in rows if scope.sees(owner) or aid in with_deal]
 
 
 def _approvals(session: Session, scope: _Scope, deals: dict[int, int], accounts: dict[int, int],
