@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cards.builders.search import MAX_CHOICES, HitView, none_card, pick_card
-from cards.model import Reply
+from cards.model import Card, Reply
 from crm_core.models import User
 from crm_core.queries.lookup import Hit, resolve
 from crm_core.refs import RecordName, parse_ref
@@ -40,21 +40,22 @@ def resolve_names(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) ->
             continue
         if not res.hits:
             return Reply(cards=(none_card(locale, name.text, name.kinds, EXAMPLES.get(name.kinds[0], "D-7")),))
-        hits = [h for h in res.hits if h.ref is not None][:MAX_CHOICES]
-        values = [_rerun_text(name, h.ref or "") for h in hits]
-        if any(len(v.encode()) > BUTTON_VALUE_MAX for v in values):  # a very long command: open the record instead
-            values = [h.ref or "" for h in hits]
-            return Reply(cards=(_open_instead(pick_card(locale, name.text, name.kinds, [hit_view(h) for h in hits],
-                                                        values, more=len(res.hits) > MAX_CHOICES)),))
-        return Reply(cards=(pick_card(locale, name.text, name.kinds, [hit_view(h) for h in hits], values,
-                                      more=len(res.hits) > MAX_CHOICES),))
+        return Reply(cards=(_pick(locale, name, res.hits),))
     return replace(inv, args=args)
+
+
+def _pick(locale: str, name: RecordName, found: tuple[Hit, ...]) -> Card:
+    """At most six choices; each button re-runs the command with its reference (or, for a command too long
+    for a button, opens the record)."""
+    hits = [h for h in found if h.ref is not None][:MAX_CHOICES]
+    values = [_rerun_text(name, h.ref or "") for h in hits]
+    action = "record.pick"
+    if any(len(v.encode()) > BUTTON_VALUE_MAX for v in values):
+        values, action = [h.ref or "" for h in hits], "search.open"
+    return pick_card(locale, name.text, name.kinds, [hit_view(h) for h in hits], values,
+                     more=len(found) > MAX_CHOICES, action=action)
 
 
 def _rerun_text(name: RecordName, ref: str) -> str:
     """The command as typed, with the name replaced by the chosen reference."""
     return name.source[:name.start] + ref + name.source[name.end:]
-
-
-def _open_instead(card):  # type: ignore[no-untyped-def]
-    return replace(card, buttons=tuple(replace(b, action="search.open") for b in card.buttons))

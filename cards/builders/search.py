@@ -49,13 +49,13 @@ def _label(locale: str, hit: HitView) -> str:
 
 
 def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitView], values: Sequence[str],
-              *, more: bool) -> Card:
+              *, more: bool, action: str = "record.pick") -> Card:
     """Several records match a name: one button per record re-runs the command with its reference."""
     kind = _what(locale, kinds)
     lines = [hit_line(locale, h, i) for i, h in enumerate(hits, 1)]
     blocks: list[Section | Context] = [Section("\n".join(lines))]
     blocks.append(Context(t(locale, "pick.more", text=text) if more else t(locale, "pick.hint")))
-    buttons = tuple(Button(_label(locale, h), "record.pick", v) for h, v in zip(hits, values))
+    buttons = tuple(Button(_label(locale, h), action, v) for h, v in zip(hits, values))
     return Card(title=t(locale, "pick.title", text=text, kind=kind), locale=locale, blocks=tuple(blocks),
                 buttons=buttons, kind="list")
 

@@ -197,3 +197,22 @@ def test_references_typed_full_width_open_the_record(console_bot, typed):  # typ
     li = console_bot("li")
     li.exec("deal new Globex amount=10")
     assert "D-1 · Globex" in li.exec(f"商机 {typed}")
+
+
+def test_a_long_pick_list_shows_six_and_says_how_to_narrow_it(console_bot):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    for i in range(8):
+        emma.exec(f"deal new Globex amount={i + 1} name=\"Globex {i}\"")
+    out = emma.exec("won glob")
+    assert "[6] D-" in out and "[7]" not in out
+    assert "More records match “glob”: type more of the name, or search glob." in out
+
+
+def test_a_tampered_pick_button_is_checked_like_a_typed_command(runner, console_bot, user_id, wiring):  # type: ignore[no-untyped-def]
+    from handlers.invocation import Invocation
+
+    console_bot("li").exec("deal new Globex amount=10")
+    reply = runner.run(Invocation(actor_id=user_id("emma"), kind="action", name="record.pick", args={"value": "won D-1"}))
+    assert "not allowed" in reply.cards[0].text().lower() or "cannot" in reply.cards[0].text().lower(), reply.cards[0].text()
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 1).status == "open"
