@@ -49,11 +49,11 @@ def _pick(locale: str, name: RecordName, found: tuple[Hit, ...]) -> Card:
     for a button, opens the record)."""
     hits = [h for h in found if h.ref is not None][:MAX_CHOICES]
     values = [_rerun_text(name, h.ref or "") for h in hits]
-    action = "record.pick"
-    if any(len(v.encode()) > BUTTON_VALUE_MAX for v in values):
-        values, action = [h.ref or "" for h in hits], "search.open"
+    too_long = any(len(v.encode()) > BUTTON_VALUE_MAX for v in values)
+    if too_long:
+        values = [h.ref or "" for h in hits]
     return pick_card(locale, name.text, name.kinds, [hit_view(h) for h in hits], values,
-                     more=len(found) > MAX_CHOICES, action=action)
+                     more=len(found) > MAX_CHOICES, open_instead=too_long)
 
 
 def _rerun_text(name: RecordName, ref: str) -> str:

@@ -23,14 +23,17 @@ class HitView:
     open: bool = True
 
 
+KINDS = frozenset({"lead", "deal", "account", "contact", "ticket", "contract", "quote", "approval"})
+
+
 def kind_name(locale: str, kind: str) -> str:
     """"Deal" at the head of a line."""
-    return t(locale, f"kind.{kind}")
+    return t(locale, f"kind.{kind}" if kind in KINDS else "kind.record")
 
 
 def _what(locale: str, kinds: Sequence[str]) -> str:
     """"deal" inside a sentence ("record" when several kinds are asked for)."""
-    return t(locale, f"what.{kinds[0]}") if len(kinds) == 1 else t(locale, "kind.record")
+    return t(locale, f"what.{kinds[0]}") if len(kinds) == 1 and kinds[0] in KINDS else t(locale, "kind.record")
 
 
 def hit_line(locale: str, hit: HitView, number: int | None = None) -> str:
@@ -49,8 +52,10 @@ def _label(locale: str, hit: HitView) -> str:
 
 
 def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitView], values: Sequence[str],
-              *, more: bool, action: str = "record.pick") -> Card:
-    """Several records match a name: one button per record re-runs the command with its reference."""
+              *, more: bool, open_instead: bool = False) -> Card:
+    """Several records match a name: one button per record re-runs the command with its reference (its value,
+    from `values`), or opens the record (`open_instead`: the value is its reference)."""
+    action = "search.open" if open_instead else "record.pick"
     kind = _what(locale, kinds)
     lines = [hit_line(locale, h, i) for i, h in enumerate(hits, 1)]
     blocks: list[Section | Context] = [Section("\n".join(lines))]

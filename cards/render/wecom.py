@@ -66,8 +66,6 @@ _HINTS: dict[str, dict[str, str]] = {
     "ticket.close": {"zh_CN": "工单 关闭 {v}", "en": "ticket close {v}"},
     "ticket.log": {"zh_CN": "记录 {v} note <内容>", "en": "log {v} note <text>"},
     "quote.order": {"zh_CN": "订单 {v}", "en": "order {v}"},
-    "record.pick": {"zh_CN": "{v}", "en": "{v}"},  # a pick-list button's value is the command to type
-    "search.run": {"zh_CN": "搜索 {v}", "en": "search {v}"},
 }
 _TEXT = {
     "reply": {"zh_CN": "回复", "en": "reply"},
