@@ -171,12 +171,17 @@ def _terms(session: Session, scope: _Scope, cond: Any, rank: int, kinds: Iterabl
         unfiltered = ["account"] + (["ticket"] if scope.support else [])
         stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
     found: dict[tuple[str, int], int] = {}
-    for kind, rid in session.execute(stmt.order_by(SearchTerm.key).limit(cap * 2)):
+    for kind, rid in _rows(session, stmt.order_by(SearchTerm.key).limit(cap * 2)):
         found.setdefault((kind, rid), rank)
     return found
 
 
 # --- from index rows to visible records -----------------------------------------------------------------
+
+def _rows(session: Session, stmt: Any) -> Any:
+    """Column queries run on the session's connection (Core): no ORM result machinery per row."""
+    return session.connection().execute(stmt)
+
 
 def _ids(terms: dict[tuple[str, int], int], kind: str) -> dict[int, int]:
     return {rid: rank for (k, rid), rank in terms.items() if k == kind}
@@ -188,7 +193,7 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
     accounts, contacts, deals = _ids(terms, "account"), _ids(terms, "contact"), _ids(terms, "deal")
     hits: list[Hit] = []
     if "lead" in kinds and (ids := _ids(terms, "lead")):
-        for lid, name, company, status, owner in session.execute(
+        for lid, name, company, status, owner in _rows(session, 
                 select(Lead.id, Lead.name, Lead.company, Lead.status, Lead.owner_id)
                 .where(Lead.id.in_(ids), Lead.status != "merged")):
             if scope.sees(owner):
@@ -204,14 +209,14 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
                 .join(Account, Account.id == Deal.account_id).where(or_(*conds)))
         if scope.visible is not None:
             stmt = stmt.where(Deal.owner_id.in_(sorted(scope.visible)))
-        for did, name, status, owner, account_id, contact_id, account_name in session.execute(
+        for did, name, status, owner, account_id, contact_id, account_name in _rows(session, 
                 stmt.order_by(Deal.id.desc()).limit(cap * 4)):
             rank, via = _best(deals.get(did), accounts.get(account_id), contacts.get(contact_id or 0))
             deal_ranks[did] = rank
             if "deal" in kinds:
                 hits.append(Hit("deal", did, name, rank, _detail(name, account_name), status == "open", via))
     if "quote" in kinds and deal_ranks:
-        for qid, version, deal_id in session.execute(select(Quote.id, Quote.version, Quote.deal_id).where(
+        for qid, version, deal_id in _rows(session, select(Quote.id, Quote.version, Quote.deal_id).where(
                 Quote.deal_id.in_(deal_ranks), Quote.superseded_at.is_(None))):
             hits.append(Hit("quote", qid, f"v{version}", deal_ranks[deal_id]))
     if "approval" in kinds and (deal_ranks or deals or accounts):
@@ -219,7 +224,7 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
     if "account" in kinds and accounts:
         hits += _accounts(session, scope, accounts)
     if "contact" in kinds and contacts:
-        for cid, name, owner, account_name, account_owner in session.execute(
+        for cid, name, owner, account_name, account_owner in _rows(session, 
                 select(Contact.id, Contact.name, Contact.owner_id, Account.name, Account.owner_id)
                 .join(Account, Account.id == Contact.account_id).where(Contact.id.in_(contacts))):
             if scope.sees(owner) or scope.sees(account_owner):
@@ -228,7 +233,7 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
         conds = [Ticket.id.in_(ids)] if ids else []
         if accounts:
             conds.append(Ticket.account_id.in_(accounts))
-        for tid, subject, closed_at, owner, created_by, account_id, account_name, account_owner in session.execute(
+        for tid, subject, closed_at, owner, created_by, account_id, account_name, account_owner in _rows(session, 
                 select(Ticket.id, Ticket.subject, Ticket.closed_at, Ticket.owner_id, Ticket.created_by_id,
                        Ticket.account_id, Account.name, Account.owner_id)
                 .join(Account, Account.id == Ticket.account_id).where(or_(*conds))
@@ -240,7 +245,7 @@ def _expand(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], 
         conds = [Contract.account_id.in_(accounts)] if accounts else []
         if deals:
             conds.append(Contract.deal_id.in_(deals))
-        for cid, owner, account_id, deal_id, end_date, account_name, account_owner in session.execute(
+        for cid, owner, account_id, deal_id, end_date, account_name, account_owner in _rows(session, 
                 select(Contract.id, Contract.owner_id, Contract.account_id, Contract.deal_id, Contract.end_date,
                        Account.name, Account.owner_id)
                 .join(Account, Account.id == Contract.account_id).where(or_(*conds))
@@ -266,14 +271,14 @@ def _detail(name: str, detail: str) -> str:
 
 def _accounts(session: Session, scope: _Scope, accounts: dict[int, int]) -> list[Hit]:
     """An account is visible to whoever may see its owner's records or one of its deals."""
-    rows = session.execute(select(Account.id, Account.name, Account.owner_id, User.name)
+    rows = _rows(session, select(Account.id, Account.name, Account.owner_id, User.name)
                            .join(User, User.id == Account.owner_id).where(Account.id.in_(accounts))).all()
     with_deal: set[int] = set()
     if scope.visible is not None:
         hidden = [r[0] for r in rows if r[2] not in scope.visible]
         if hidden:
-            with_deal = set(session.scalars(select(Deal.account_id).where(
-                Deal.account_id.in_(hidden), Deal.owner_id.in_(sorted(scope.visible))).distinct()))
+            with_deal = set(_rows(session, select(Deal.account_id).where(
+                Deal.account_id.in_(hidden), Deal.owner_id.in_(sorted(scope.visible))).distinct()).scalars())
     return [Hit("account", aid, name, accounts[aid], owner_name or "")
             for aid, name, owner, owner_name in rows if scope.sees(owner) or aid in with_deal]
 

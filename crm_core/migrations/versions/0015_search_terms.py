@@ -1,5 +1,5 @@
 """search_terms: the index behind names-for-references and `search` (name, contains, pinyin, initials keys),
-backfilled from every existing lead, deal, account, contact and ticket
+backfilled from every existing lead, deal, account, contact and ticket; deals indexed by contact
 
 Revision ID: 0015_search_terms
 Revises: 0014
@@ -30,9 +30,11 @@ def upgrade() -> None:
     op.create_index("ix_search_terms_field_key", "search_terms", ["field", "key"])
     op.create_index("ix_search_terms_owner_field_key", "search_terms", ["owner_id", "field", "key"])
     op.create_index("ix_search_terms_record", "search_terms", ["kind", "record_id"])
+    op.create_index("ix_deals_contact_id", "deals", ["contact_id"])  # a deal found by its contact's name
     backfill(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deals_contact_id", table_name="deals")
     op.drop_table("search_terms")
 
