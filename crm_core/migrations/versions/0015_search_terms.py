@@ -1,7 +1,7 @@
 """search_terms: the index behind names-for-references and `search` (name, contains, pinyin, initials keys),
 backfilled from every existing lead, deal, account, contact and ticket; deals indexed by contact
 
-Revision ID: 0015_search_terms
+Revision ID: 0015
 Revises: 0014
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm_core.search_index import backfill
 
-revision = "0015_search_terms"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
