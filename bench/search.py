@@ -180,6 +180,7 @@ def main() -> None:
     ap.add_argument("--pg", help="PostgreSQL URL (the database is emptied first)")
     ap.add_argument("--sqlite", help="SQLite file to fill once and reuse (default: a temporary file)")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--pg-reuse", action="store_true", help="keep the PostgreSQL data of an earlier run")
     args = ap.parse_args()
     if args.sqlite:
         engine = make_engine(f"sqlite:///{args.sqlite}")
@@ -194,9 +195,10 @@ def main() -> None:
             engine.dispose()
     if args.pg:
         engine = make_engine(args.pg)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        if not args.pg_reuse:
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
         upgrade(engine)
         bench(f"PostgreSQL {make_url(args.pg).database}", engine, args.records, args.runs)
         engine.dispose()
