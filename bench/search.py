@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 from crm_core.config import load_config  # noqa: E402
 from crm_core.db import make_engine, make_session_factory  # noqa: E402
