@@ -465,7 +465,7 @@ def _zh_name(name: str) -> str:
             "deal": "商机编号", "lead": "线索编号", "record": "记录编号", "kind": "类型",
             "approval": "审批编号", "ticket": "工单编号", "priority": "优先级", "quote": "报价编号",
             "contract": "合同编号", "owner": "负责人", "from": "原负责人", "to": "新负责人",
-            "keep": "要保留的线索编号"}.get(name, name)
+            "keep": "要保留的线索编号", "words": "关键词"}.get(name, name)
 
 
 def _err(spec: Spec, en: str, zh: str) -> UsageError:

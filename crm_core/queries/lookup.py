@@ -122,6 +122,10 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
                 hits[k] = hit
         if len(hits) >= limit:
             break
+    if not hits and len(words := text.split()) > 1:  # `深圳 科技`: records matching the first word and all others
+        others = [search_key(w) for w in words[1:]]
+        return [h for h in find(session, actor, words[0], kinds, limit=limit * 5)
+                if all(o in search_key(f"{h.name} {h.detail}") for o in others)][:limit]
     ordered = sorted(hits.values(), key=lambda h: (h.tier, not h.open, len(h.name), -h.id))
     return ordered[:limit]
 

@@ -140,6 +140,14 @@ def test_search_ranks_reference_name_prefix_contains_pinyin(console_bot):  # typ
     assert emma.exec("search D-3").count("Deal D-3") == 1
 
 
+def test_several_words_match_records_having_them_all(console_bot):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    _deals(li)
+    li.exec("商机 新建 深圳别家贸易 amount=1")
+    out = li.exec("搜索 深圳 科技")
+    assert "D-1" in out and "D-2" in out and "D-4" not in out and "深圳别家贸易" not in out
+
+
 def test_open_buttons_show_the_record_or_the_accounts_records(console_bot):  # type: ignore[no-untyped-def]
     li = console_bot("li")
     _deals(li)
