@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from crm_core.models import Account, Approval, ApprovalStep, Contact, Contract, Deal, Lead, Quote, Ticket, User
@@ -98,8 +98,8 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
          limit: int = 10) -> list[Hit]:
     """Records of `kinds` matching `text` that `actor` may see, best first (at most `limit`).
 
-    Tier by tier (exact name, prefix, contains, pinyin, initials), each one bounded index range; it stops as
-    soon as a tier leaves `limit` hits, since a later tier can only rank lower."""
+    One statement reads every tier (exact name, prefix, contains, pinyin, initials), each a bounded index range;
+    then one column query per kind loads the records found."""
     scope = _Scope(session, actor)
     ref = parse_typed_ref(text, RESOLVABLE)
     if ref is not None and ref.kind in kinds:
@@ -110,18 +110,13 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     if len(key) < MIN_KEY:
         return []
     hits: dict[tuple[str, int], Hit] = {}
-    term_kinds = _term_kinds(kinds)
     cap = max(2 * limit, 12)
-    for rank, cond in _tiers(key):
-        terms = _terms(session, scope, cond, rank, term_kinds, cap)
-        if not terms:
-            continue
+    terms = _terms(session, scope, key, _term_kinds(kinds), cap)
+    if terms:
         for hit in _expand(session, scope, terms, kinds, cap):
             k = (hit.kind, hit.id)
             if k not in hits or hit.tier < hits[k].tier:
                 hits[k] = hit
-        if len(hits) >= limit:
-            break
     if not hits and len(words := text.split()) > 1:  # `深圳 科技`: records matching the first word and all others
         others = [search_key(w) for w in words[1:]]
         return [h for h in find(session, actor, words[0], kinds, limit=limit * 5)
@@ -163,24 +158,27 @@ def _tiers(key: str) -> list[tuple[int, Any]]:
     return tiers
 
 
-def _terms(session: Session, scope: _Scope, cond: Any, rank: int, kinds: Iterable[str],
-           cap: int) -> dict[tuple[str, int], int]:
-    """(kind, id) → rank from one bounded index range.
+def _terms(session: Session, scope: _Scope, key: str, kinds: Iterable[str], cap: int) -> dict[tuple[str, int], int]:
+    """(kind, id) → best rank: every tier's bounded index range (LIMIT 2×cap each), in one UNION ALL.
 
     Records with an owner are filtered by the owners the actor may see in the index itself (a rep's search
     never fills its page with colleagues' records); account keys are not, since a rep's deal on a colleague's
     account is found by the account's name. Every record found is checked again when it is loaded."""
-    stmt = select(SearchTerm.kind, SearchTerm.record_id).where(cond, SearchTerm.kind.in_(sorted(kinds)))
-    if scope.visible is not None:
-        unfiltered = ["account"] + (["ticket"] if scope.support else [])
-        stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
+    parts = []
+    for rank, cond in _tiers(key):
+        stmt = select(SearchTerm.kind, SearchTerm.record_id, literal(rank).label("rank")).where(
+            cond, SearchTerm.kind.in_(sorted(kinds)))
+        if scope.visible is not None:
+            unfiltered = ["account"] + (["ticket"] if scope.support else [])
+            stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
+        sub = stmt.order_by(SearchTerm.key).limit(cap * 2).subquery()
+        parts.append(select(sub.c.kind, sub.c.record_id, sub.c.rank))
     found: dict[tuple[str, int], int] = {}
-    for kind, rid in _rows(session, stmt.order_by(SearchTerm.key).limit(cap * 2)):
-        found.setdefault((kind, rid), rank)
+    for kind, rid, rank in _rows(session, union_all(*parts)):
+        if (kind, rid) not in found or rank < found[(kind, rid)]:
+            found[(kind, rid)] = rank
     return found
 
-
-# --- from index rows to visible records -----------------------------------------------------------------
 
 def _rows(session: Session, stmt: Any) -> Any:
     """Column queries run on the session's connection (Core): no ORM result machinery per row."""
