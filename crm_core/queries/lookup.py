@@ -99,7 +99,8 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     """Records of `kinds` matching `text` that `actor` may see, best first (at most `limit`).
 
     One statement reads every tier (exact name, prefix, contains, pinyin, initials), each a bounded index range;
-    then one column query per kind loads the records found."""
+    then one column query per kind loads the records found, rank by rank until the page is full (a later
+    rank can only rank lower)."""
     scope = _Scope(session, actor)
     ref = parse_typed_ref(text, RESOLVABLE)
     if ref is not None and ref.kind in kinds:
@@ -112,11 +113,13 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     hits: dict[tuple[str, int], Hit] = {}
     cap = max(2 * limit, 12)
     terms = _terms(session, scope, key, _term_kinds(kinds), cap)
-    if terms:
-        for hit in _expand(session, scope, terms, kinds, cap):
+    for rank in sorted(set(terms.values())):  # rank by rank, stopping once the page is full
+        for hit in _expand(session, scope, {k: r for k, r in terms.items() if r == rank}, kinds, cap):
             k = (hit.kind, hit.id)
             if k not in hits or hit.tier < hits[k].tier:
                 hits[k] = hit
+        if len(hits) >= limit:
+            break
     if not hits and len(words := text.split()) > 1:  # `深圳 科技`: records matching the first word and all others
         others = [search_key(w) for w in words[1:]]
         return [h for h in find(session, actor, words[0], kinds, limit=limit * 5)
