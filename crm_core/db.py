@@ -27,6 +27,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.search_index import keep_search_index
+
 READ_ONLY = "chatcrm_read_only"
 WRITE_INTENT = "chatcrm_write_intent"  # the default now; kept so existing callers may still say it
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the write lock before giving up
@@ -130,8 +132,11 @@ def read_only_engine(engine: Engine) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that may write (SQLite: BEGIN IMMEDIATE). Use `read_only(factory)` for pure reads."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    """Sessions that may write (SQLite: BEGIN IMMEDIATE). Use `read_only(factory)` for pure reads.
+    Their flushes keep the search index in step (crm_core.search_index)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    keep_search_index(factory)
+    return factory
 
 
 def read_only(factory: sessionmaker[Session]) -> sessionmaker[Session]:

@@ -18,6 +18,21 @@ class Ref:
         return f"{KIND_PREFIX[self.kind]}-{self.id}"
 
 
+@dataclass(frozen=True)
+class RecordName:
+    """What was typed where a reference goes when it is not one (`deal Acme`): resolved to a Ref by name
+    (crm_core.queries.lookup) before the use case runs. `source[start:end]` is the name in the command text,
+    so a pick list can re-run the command with a reference in its place."""
+    text: str
+    kinds: tuple[str, ...]
+    source: str = ""
+    start: int = 0
+    end: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def parse_ref(text: str, *kinds: str) -> Ref | None:
     """Parse a reference; if kinds are given, only those kinds are accepted."""
     m = _REF.match(text.strip())

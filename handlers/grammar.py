@@ -13,7 +13,8 @@ from typing import Any
 
 from cards.i18n import is_chinese, translator
 from crm_core.fields import COMMAND_MAX, control_problem
-from crm_core.refs import parse_ref
+from crm_core.refs import RecordName, parse_ref
+from crm_core.search_text import normalise_typed
 from crm_core.signature import looks_like_signature
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
@@ -31,6 +32,11 @@ OPTION_ALIASES = {
     "联系人": "contact", "客户": "account", "竞争对手": "competitor", "评分": "score", "使用率": "usage",
 }
 CHOICE_ALIASES = {"我的": "mine", "团队": "team"}  # a choice as a Chinese reader types it (deal list 团队)
+
+
+# Option values read as numbers, dates or choices: full-width digits and trailing punctuation normalised
+# (`amount＝１００００，`). Names and free text stay as typed.
+TYPED_VALUES = frozenset({"amount", "close", "discount", "priority", "usage", "nps", "scope", "level"})
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("claim", ["领取"], [Arg("lead", "ref:lead")], ""),
     _spec("release", ["退回"], [Arg("lead", "ref:lead"), Arg("reason", "text")], ""),
     _spec("check", ["查重"], [Arg("query", "rest")], ""),
+    _spec("search", ["搜索", "查找"], [Arg("words", "text")], ""),
     _spec("task done", ["任务 完成"], [Arg("task", "id")], ""),
     _spec("workspace list", ["工作区 列表"], [], ""),
     _spec("workspace approve", ["工作区 批准"], [Arg("workspace", "word")], ""),
@@ -206,7 +213,7 @@ class UsageError:
 
 def _match(tokens: list[Token]) -> tuple[list[Spec], int] | None:
     """The specs whose words match the longest prefix (several when they share words), in SPECS order."""
-    lowered = [tok.text.lower() for tok in tokens]
+    lowered = [normalise_typed(tok.text).lower() for tok in tokens]  # ｄｅａｌ, 商机， match too
     best: tuple[list[Spec], int] | None = None
     for spec in SPECS:
         for words in (spec.words, *spec.aliases):
@@ -268,7 +275,8 @@ def _option(tok: Token, text: str) -> tuple[str, str] | None:
         if sep in raw and not raw.startswith(sep):
             key, value = raw.split(sep, 1)
             if _KEY.match(key):
-                return OPTION_ALIASES.get(key, key.lower()), value
+                name = OPTION_ALIASES.get(key, key.lower())
+                return name, (normalise_typed(value) if name in TYPED_VALUES and not tok.quoted else value)
     return None
 
 
@@ -278,7 +286,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     if spec.args and spec.args[0].kind == "block":  # the whole rest, options and line breaks included
         block = text[tokens[0].start:].strip() if tokens else ""
         if not block:
-            return _err(spec, f"Missing {spec.args[0].name}.", f"缺少{_zh_name(spec.args[0].name)}。")
+            return _err(spec, "missing", arg=spec.args[0].name)
         return Parsed(spec.name, {spec.args[0].name: block}, {})
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
@@ -317,8 +325,19 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
                 args[arg.name] = None
                 continue
             return _err(spec, "missing", arg=arg.name)
+        if arg.kind.startswith("ref:") and arg is spec.args[-1] and len(queue) > 1 \
+                and _any_ref(queue[0]) is None:  # `deal Acme Corp`: the rest of the words is the name
+            args[arg.name] = _name(arg, text, queue)
+            queue = []
+            continue
         tok = queue.pop(0)
-        value, problem = _convert(arg, tok.text)
+        if arg.kind.startswith("ref:"):
+            value, problem = _ref_arg(arg, text, tok)
+            if problem:
+                return _err(spec, problem[0], **problem[1])
+            args[arg.name] = value
+            continue
+        value, problem = _convert(arg, tok.text if tok.quoted else normalise_typed(tok.text))
         if problem:
             return _err(spec, problem[0], **problem[1])
         args[arg.name] = value
@@ -360,6 +379,38 @@ def _raw_rest(text: str, queue: list[Token]) -> str:
 Problem = tuple[str, dict[str, Any]]  # a "grammar" message key and its data
 
 
+def _ref_of(arg: Arg, tok: Token) -> Any:
+    return None if tok.quoted else parse_ref(normalise_typed(tok.text).replace(" ", ""), *_kinds(arg))
+
+
+def _any_ref(tok: Token) -> Any:
+    return None if tok.quoted else parse_ref(normalise_typed(tok.text).replace(" ", ""))
+
+
+def _kinds(arg: Arg) -> tuple[str, ...]:
+    return tuple(arg.kind.partition(":")[2].split(","))
+
+
+def _name(arg: Arg, text: str, queue: list[Token]) -> RecordName:
+    """Words where a reference goes: a name the runner resolves (handlers.names) before the use case runs."""
+    typed = _raw_rest(text, queue)
+    return RecordName(typed if queue[0].quoted and len(queue) == 1 else normalise_typed(typed), _kinds(arg), text,
+                      queue[0].start, queue[-1].end)
+
+
+def _ref_arg(arg: Arg, text: str, tok: Token) -> tuple[Any, Problem | None]:
+    """D-7 (any case, full-width, with trailing punctuation) is a Ref; a reference of another kind is an error;
+    anything else is a RecordName."""
+    ref = _ref_of(arg, tok)
+    if ref is not None:
+        return ref, None
+    plain = normalise_typed(tok.text)
+    if tok.quoted and tok.text.strip() or (plain and parse_ref(plain.replace(" ", "")) is None
+                                           and not plain.isdecimal()):
+        return _name(arg, text, [tok]), None
+    return _convert(arg, plain or tok.text)
+
+
 def _convert(arg: Arg, raw: str) -> tuple[Any, Problem | None]:
     kind, _, param = arg.kind.partition(":")
     if kind == "ref":
@@ -392,13 +443,14 @@ def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], Problem | None]:
     lines: list[tuple[str, int]] = []
     i = 0
     while i < len(queue):
-        raw = queue[i].text
+        raw = normalise_typed(queue[i].text)
         m = _LINE.match(raw)
         if m:
             sku, qty = m.group(1), int(m.group(2))
             i += 1
-        elif i + 1 < len(queue) and _QTY.match(queue[i + 1].text) and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
-            sku, qty = raw, int(_QTY.match(queue[i + 1].text).group(1))  # type: ignore[union-attr]
+        elif i + 1 < len(queue) and _QTY.match(normalise_typed(queue[i + 1].text)) \
+                and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
+            sku, qty = raw, int(_QTY.match(normalise_typed(queue[i + 1].text)).group(1))  # type: ignore[union-attr]
             i += 2
         else:
             return [], ("not_a_line", {"raw": raw[:40]})

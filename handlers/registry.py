@@ -7,6 +7,7 @@ A button and its command share one use-case function: `@action(name, value=("dea
 the button's value ("D-7:proposal") maps onto the command's argument names, and this module parses it
 (`resolve_button`) before the function runs, so a use case only ever reads `inv.args["deal"]` (a Ref),
 whichever way it was reached. Button values keep their format: cards already in people's chats work.
+A name typed where a reference goes (`deal Acme`) is resolved here too, before the function runs.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from crm_core.errors import InvalidValue, NotFound
 from crm_core.refs import KIND_PREFIX, parse_ref
 from handlers.grammar import SPEC_BY_NAME
 from handlers.invocation import Invocation
+from handlers.names import resolve_names
 
 HandlerFn = Callable[..., Reply]
 
@@ -101,5 +103,14 @@ def resolve_button(reg: Registered, inv: Invocation) -> Invocation:
 
 
 def call(reg: Registered, deps: dict[str, Any]) -> Reply:
-    deps = {**deps, "inv": resolve_button(reg, deps["inv"])} if "inv" in deps else deps
+    """Run a use case: a button's value read (resolve_button), names typed where references go resolved to
+    the one record they name (handlers.names: several answer a pick list, none says so), then the function."""
+    if "inv" in deps:
+        inv = resolve_button(reg, deps["inv"])
+        if "uow" in deps and "actor" in deps:
+            resolved = resolve_names(inv, deps["uow"], deps["actor"], deps.get("locale", "en"))
+            if isinstance(resolved, Reply):
+                return resolved
+            inv = resolved
+        deps = {**deps, "inv": inv}
     return reg.fn(**{k: deps[k] for k in reg.wants})

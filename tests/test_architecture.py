@@ -344,6 +344,7 @@ def test_adapters_open_no_transactions_of_their_own() -> None:
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # ideographs, kana, hangul
 CJK_DATA_TABLES = {
     "crm_core/normalize.py": "legal forms, places and phone prefixes that matching strips from typed names",
+    "crm_core/search_text.py": "how Chinese names are folded for search (examples of the keys it makes)",
     "crm_core/vocabulary.py": "words people type (12万, 电话, CSV headers) and the renewal deal's stored name",
     "crm_core/signature.py": "labels, titles, company and address words that read a pasted e-mail signature",
     "crm_core/sample_config.toml": "the sample configuration: bilingual labels are configuration, not code",

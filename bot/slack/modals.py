@@ -28,12 +28,14 @@ from cards.render.slack_modals import (
     LOG_MESSAGE,
     MAX_OPTIONS,
     QUOTE,
+    RECORD_PICKER,
     REJECT,
     VALUE,
     Meta,
     advance_view,
     log_message_view,
     log_view,
+    picker_option,
     quote_view,
     reject_view,
 )
@@ -41,6 +43,7 @@ from crm_core.config import Config
 from cards.errors import error_text as domain_error_text
 from crm_core.errors import DomainError
 from crm_core.models import User
+from crm_core.queries.lookup import find
 from crm_core.refs import parse_ref
 from crm_core.services.deals import list_deals, parse_date
 from crm_core.services.money import parse_money
@@ -193,6 +196,14 @@ def register(app: App, ctx: SlackContext) -> None:
         LOG_MESSAGE: lambda view, meta, actor: log_invocation(view, meta, actor, ref_block="deal"),
     }
 
+    @app.options({"block_id": RECORD_PICKER, "action_id": VALUE})
+    @guarded("options")
+    def on_pick_options(ack: Any, body: dict[str, Any], payload: dict[str, Any], client: WebClient) -> None:
+        """The deal picker's type-ahead: what the person typed so far, through the one resolver."""
+        user = body.get("user") or {}
+        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
+        ack(options=deal_options(ctx, actor, str(payload.get("value") or "")))
+
     @app.view(LOG)
     @app.view(ADVANCE)
     @app.view(QUOTE)
@@ -242,4 +253,18 @@ def deals_for_picker(ctx: SlackContext, actor_id: int) -> tuple[str, list[tuple[
             uow, actor, scope=scope, limit=MAX_OPTIONS)]
 
 
-__all__ = ["Meta", "open_form", "register", "deliver", "deals_for_picker", "log_message_view"]
+def deal_options(ctx: SlackContext, actor_id: int, typed: str) -> list[dict[str, Any]]:
+    """Options for the deal picker: the deals matching what was typed (crm_core.queries.lookup, permission
+    filtered, ranked), or the person's recent open deals before anything is typed."""
+    if not typed.strip():
+        return [picker_option(f"{ref} · {name}", ref) for ref, name in deals_for_picker(ctx, actor_id)[1]]
+    with ctx.runner.uow(read_only=True) as uow:
+        actor = uow.session.get(User, actor_id)
+        if actor is None:
+            return []
+        hits = find(uow.session, actor, typed, ("deal",), limit=MAX_OPTIONS)
+        return [picker_option(" · ".join(x for x in (h.ref or "", h.name, h.detail) if x), h.ref or "")
+                for h in hits]
+
+
+__all__ = ["Meta", "deal_options", "open_form", "register", "deliver", "deals_for_picker", "log_message_view"]

@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ContextBlock,
     DatePickerElement,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     NumberInputElement,
@@ -24,6 +25,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cards.builders.modals import field_label, t
+from cards.builders.search import t as search_t
 from cards.builders.sales import kind_label
 from cards.render.slack import escape_mrkdwn, fit_text
 from crm_core.config import Config
@@ -36,6 +38,7 @@ REJECT = "crm.reject"
 LOG_MESSAGE = "crm.log_message"  # also the message shortcut's callback id (slack_manifest.yml)
 VALUE = "value"  # the action id of every input element
 MAX_OPTIONS = 100
+RECORD_PICKER = "deal"  # block id of the type-ahead deal picker: its options come from the search (bot/slack/modals.py)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,18 @@ def reject_view(meta: Meta) -> dict[str, Any]:
                                                 _text_input(loc, "reason", "reason")])
 
 
+def deal_picker(locale: str, options: Sequence[Option]) -> ExternalDataSelectElement:
+    """A type-ahead over the deals the person may see (name, part of it, pinyin, initials, D-7): Slack asks
+    the app for options as the person types; the person's only deal, if just one, is preselected."""
+    return ExternalDataSelectElement(action_id=VALUE, placeholder=search_t(locale, "picker.placeholder"),
+                                 min_query_length=0, initial_option=options[0] if len(options) == 1 else None)
+
+
+def picker_option(label: str, value: str) -> dict[str, Any]:
+    """One option of an options-load answer (75 characters of text at most)."""
+    return _option(label, value).to_dict()
+
+
 def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, channel_name: str | None) -> dict[str, Any]:
     loc = meta.locale
     if not deals:
@@ -134,8 +149,7 @@ def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, ch
                      [_intro(f"*{t(loc, 'no_deals.title')}*\n{t(loc, 'no_deals.text')}")], submit=False)
     options = [_option(f"{ref} · {name}", ref) for ref, name in deals[:MAX_OPTIONS]]
     blocks: list[Any] = [
-        InputBlock(block_id="deal", label=t(loc, "deal"), element=StaticSelectElement(
-            action_id=VALUE, options=options, initial_option=options[0] if len(options) == 1 else None)),
+        InputBlock(block_id=RECORD_PICKER, label=t(loc, "deal"), element=deal_picker(loc, options)),
         _kind_input(loc, "note"),
         _text_input(loc, "text", "text", initial=text),
     ]
@@ -146,4 +160,4 @@ def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, ch
 
 
 __all__ = ["ADVANCE", "LOG", "LOG_MESSAGE", "MAX_OPTIONS", "QUOTE", "REJECT", "VALUE", "Meta", "advance_view",
-           "field_label", "log_message_view", "log_view", "quote_view", "reject_view"]
+           "deal_picker", "field_label", "log_message_view", "picker_option", "RECORD_PICKER", "log_view", "quote_view", "reject_view"]

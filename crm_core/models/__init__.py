@@ -10,6 +10,7 @@ from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.pool import LeadHolder
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.replay import SeenSignature
+from crm_core.models.search import SearchTerm
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
 from crm_core.models.service import Contract, Ticket
@@ -29,4 +30,5 @@ __all__ = [
     "LeadIdentity", "LeadMerge",
     "ChatWorkspace",
     "InboxItem",
+    "SearchTerm",
 ]

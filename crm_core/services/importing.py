@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from crm_core.config import Config
 from crm_core.errors import Conflict, DomainError, InvalidValue
 from crm_core.events import Generic
+from crm_core.search_index import index_rows
 from crm_core.models import ImportedRow, Lead, LeadIdentity, LeadMerge
 from crm_core.normalize import normalize_company
 from crm_core.services.assignment import BatchAssigner
@@ -302,6 +303,9 @@ def _insert(session: Session, created: list[_NewLead], imported: list[tuple[str,
                 ids.setdefault(key, lead_id)
         for lead in created:
             lead.id = next(ids[key] for key in lead.keys_at_creation if key in ids)
+        # Core inserts bypass the ORM's flush listener: the new leads' search keys in the same transaction.
+        index_rows(session, "lead", [(lead.id, lead.owner_id, (lead.name, lead.company)) for lead in created
+                                     if lead.id is not None])
     session.flush()  # merged existing leads
     if imported:
         session.connection().execute(insert(ImportedRow.__table__), [{"key": key, "lead_id": lead.id, "outcome": outcome, "at": now}

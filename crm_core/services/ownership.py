@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 
 from crm_core.errors import Conflict, Forbidden, InvalidValue, Term
 from crm_core.events import OwnerChanged, RecordsTransferred
+from crm_core.search_index import sync_owners
 from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
 from crm_core.queries.people import user_name
 from crm_core.services.permissions import can_access
@@ -152,6 +153,7 @@ def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User
     for kind in TRANSFER_KINDS:
         result = s.execute(statements[kind].execution_options(synchronize_session=False))
         counts[kind] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    sync_owners(s, ("lead", "deal", "ticket"), from_id, to_id)  # bulk updates bypass the ORM's index upkeep
     for model in (Lead, Deal, Ticket, Contract, Task):  # loaded copies must not keep the old owner
         for obj in [o for o in s.identity_map.values() if isinstance(o, model)]:
             s.expire(obj)

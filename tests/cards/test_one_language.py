@@ -20,7 +20,7 @@ from handlers.grammar import SPECS
 
 # and names typed as they are: a free-text field key of the example configuration (budget=yes), the column and
 # REST field names of imports and payments, a product word
-TYPED = {"budget", "yes", "name", "external_id", "order_id", "invoice_no", "VPN"}
+TYPED = {"budget", "yes", "name", "external_id", "order_id", "invoice_no", "VPN", "shenzhen", "szmm"}  # + pinyin examples
 BRANDS = TYPED | {"chatcrm", "crm", "Slack", "WeCom", "CRM", "PDF", "HTML", "CSV", "PNG", "SKU", "SLA", "NPS", "nps", "CSAT",
           "ID", "UTF", "YYYY", "MM", "DD", "VP", "ERP", "SLACK_ALLOWED_TEAMS", "font", "color", "comment", "console",
           "as", "pending"}  # `chatcrm console --as li`, WeCom's <font color="comment"> markup, a status in the database

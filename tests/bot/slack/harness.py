@@ -145,6 +145,20 @@ class SlackPlayer:
             "response_urls": [], "is_enterprise_install": False, "enterprise": None}
         return self.interaction(payload)
 
+    def suggest(self, user: str, view: dict[str, Any], block_id: str, value: str, *,
+                action_id: str = "value") -> httpx.Response:
+        """What Slack posts to the options load URL as the person types in an external_select."""
+        n = next(_ids)
+        return self.interaction({
+            "type": "block_suggestion", "user": {"id": user, "username": user.lower(), "name": user.lower(),
+                                                 "team_id": TEAM},
+            "container": {"type": "view", "view_id": f"V{n:04d}"}, "api_app_id": "A0001", "token": "vtok",
+            "action_id": action_id, "block_id": block_id, "value": value, "team": {"id": TEAM, "domain": "acme"},
+            "enterprise": None, "is_enterprise_install": False,
+            "view": {"id": f"V{n:04d}", "team_id": TEAM, "type": "modal", "callback_id": view["callback_id"],
+                     "private_metadata": view.get("private_metadata", ""), "blocks": view.get("blocks", []),
+                     "state": {"values": {}}, "hash": "1.abc", "app_id": "A0001", "bot_id": BOT_ID}})
+
     def opened_view(self, index: int = -1) -> dict[str, Any]:
         view = self.fake.calls_to("views.open")[index]["view"]
         return json.loads(view) if isinstance(view, str) else view

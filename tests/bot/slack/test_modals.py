@@ -117,7 +117,9 @@ def test_the_log_to_crm_shortcut_logs_a_channel_message_on_a_chosen_deal(slack, 
     slack.log_message_shortcut("U01EMMA", "Customer says the invoice address is wrong & needs <fix>")
     view = slack.opened_view()
     assert view["callback_id"] == "crm.log_message"
-    deal_options = [o["value"] for b in view["blocks"] if b.get("block_id") == "deal" for o in b["element"]["options"]]
+    picker = next(b for b in view["blocks"] if b.get("block_id") == "deal")["element"]
+    assert picker["type"] == "external_select"  # a type-ahead backed by the search (tests/bot/slack/test_search.py)
+    deal_options = [o["value"] for o in slack.suggest("U01EMMA", view, "deal", "").json()["options"]]
     assert sorted(deal_options) == ["D-1", "D-2"]
     initial = next(b for b in view["blocks"] if b.get("block_id") == "text")["element"]["initial_value"]
     assert initial == "Customer says the invoice address is wrong & needs <fix>"

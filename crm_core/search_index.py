@@ -1,0 +1,123 @@
+"""Keeps the search index (search_terms) in step with the records, in the same transaction.
+
+One session listener (after_flush, on every factory crm_core.db.make_session_factory builds) sees every ORM write: a new lead/deal/account/contact/ticket gets its
+keys, a rename replaces them, an owner change moves them, a delete drops them. Writes that bypass the
+ORM call `index_rows` / `sync_owners` themselves (lead import, transfer). The migration that creates
+the table backfills it with `backfill`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, or_, event, insert, inspect, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.models import Account, Contact, Deal, Lead, Ticket
+from crm_core.models.search import SearchTerm
+from crm_core.search_text import record_keys
+
+# model → (kind, the attributes whose text the record is found by)
+INDEXED: dict[type, tuple[str, tuple[str, ...]]] = {
+    Lead: ("lead", ("name", "company")),
+    Deal: ("deal", ("name",)),
+    Account: ("account", ("name",)),
+    Contact: ("contact", ("name",)),
+    Ticket: ("ticket", ("subject",)),
+}
+MODEL_OF = {kind: model for model, (kind, _) in INDEXED.items()}
+
+
+def term_rows(kind: str, record_id: int, owner_id: int | None, texts: Sequence[str | None]) -> list[dict[str, Any]]:
+    return [{"kind": kind, "record_id": record_id, "field": f, "key": k, "owner_id": owner_id}
+            for f, k in sorted(record_keys(*texts))]
+
+
+def index_rows(conn: Connection | Session, kind: str,
+               records: Iterable[tuple[int, int | None, Sequence[str | None]]], *, replace: bool = False) -> int:
+    """(re)index records given as (id, owner_id, texts); one executemany."""
+    records = list(records)
+    if replace and records:
+        ids = [r[0] for r in records]
+        for start in range(0, len(ids), 500):
+            conn.execute(delete(SearchTerm).where(SearchTerm.kind == kind,
+                                                  SearchTerm.record_id.in_(ids[start:start + 500])))
+    rows = [row for rid, owner, texts in records for row in term_rows(kind, rid, owner, texts)]
+    if rows:
+        conn.execute(insert(SearchTerm), rows)
+    return len(rows)
+
+
+def sync_owners(session: Session, kinds: Sequence[str], old_owner_id: int, new_owner_id: int) -> None:
+    """After a bulk owner change (transfer): the keys of the records that moved take their new owner
+    (one UPDATE whatever the number of kinds)."""
+    moved = [and_(SearchTerm.kind == kind, SearchTerm.record_id.in_(
+        select(MODEL_OF[kind].id).where(MODEL_OF[kind].owner_id == new_owner_id))) for kind in kinds]
+    session.execute(update(SearchTerm).where(SearchTerm.owner_id == old_owner_id, or_(*moved))
+                    .values(owner_id=new_owner_id).execution_options(synchronize_session=False))
+
+
+def _changed(obj: Any, attrs: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[a].history.has_changes() for a in attrs)
+
+
+def keep_search_index(factory: sessionmaker[Session]) -> None:
+    """Every session of `factory` keeps search_terms in step (crm_core.db.make_session_factory calls it)."""
+    if not event.contains(factory, "after_flush", _after_flush):
+        event.listen(factory, "after_flush", _after_flush)
+
+
+def _after_flush(session: Session, _ctx: Any) -> None:
+    fresh: dict[str, list[tuple[int, int | None, tuple[str | None, ...]]]] = {}
+    renamed: dict[str, list[tuple[int, int | None, tuple[str | None, ...]]]] = {}
+    moved: list[tuple[str, int, int | None]] = []
+    gone: dict[str, list[int]] = {}
+    for obj in session.new:
+        spec = INDEXED.get(type(obj))
+        if spec is not None:
+            fresh.setdefault(spec[0], []).append((obj.id, obj.owner_id, tuple(getattr(obj, a) for a in spec[1])))
+    for obj in session.dirty:
+        spec = INDEXED.get(type(obj))
+        if spec is None:
+            continue
+        if _changed(obj, spec[1]):
+            renamed.setdefault(spec[0], []).append((obj.id, obj.owner_id, tuple(getattr(obj, a) for a in spec[1])))
+        elif _changed(obj, ("owner_id",)):
+            moved.append((spec[0], obj.id, obj.owner_id))
+    for obj in session.deleted:
+        spec = INDEXED.get(type(obj))
+        if spec is not None:
+            gone.setdefault(spec[0], []).append(obj.id)
+    if not (fresh or renamed or moved or gone):
+        return
+    conn = session.connection()
+    for kind, records in fresh.items():
+        index_rows(conn, kind, records)
+    for kind, records in renamed.items():
+        index_rows(conn, kind, records, replace=True)
+    for kind, rid, owner in moved:
+        conn.execute(update(SearchTerm).where(SearchTerm.kind == kind, SearchTerm.record_id == rid)
+                     .values(owner_id=owner))
+    for kind, ids in gone.items():
+        conn.execute(delete(SearchTerm).where(SearchTerm.kind == kind, SearchTerm.record_id.in_(ids)))
+
+
+def backfill(conn: Connection, *, batch: int = 2000) -> int:
+    """Index every existing record (the migration that creates the table; `chatcrm` never needs it again)."""
+    total = 0
+    sources = {
+        "lead": "SELECT id, owner_id, name, company FROM leads",
+        "deal": "SELECT id, owner_id, name FROM deals",
+        "account": "SELECT id, owner_id, name FROM accounts",
+        "contact": "SELECT id, owner_id, name FROM contacts",
+        "ticket": "SELECT id, owner_id, subject FROM tickets",
+    }
+    for kind, sql in sources.items():
+        result = conn.execute(text(sql))
+        while True:
+            chunk = result.fetchmany(batch)
+            if not chunk:
+                break
+            total += index_rows(conn, kind, [(r[0], r[1], tuple(r[2:])) for r in chunk])
+    return total

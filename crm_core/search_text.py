@@ -1,0 +1,114 @@
+"""How record names become search keys, and how what a person typed is folded the same way.
+
+Pure functions (standard library + pypinyin). A name gives a handful of keys, each a (field, key) pair
+that the search index stores and finds by prefix:
+
+- ``name``: the whole name folded (``"Acme Corp."`` → ``"acmecorp"``, ``"深圳某某"`` → ``"深圳某某"``);
+- ``word``: the name from each later word (Latin) or character (Chinese) on, so "contains" is a prefix
+  lookup too (``"某某"``, ``"corp"``);
+- ``pinyin``: for names with Chinese characters, the pinyin from each syllable on (``"shenzhenmoumou"``,
+  ``"moumou"``);
+- ``initials``: their first letters from each syllable on (``"szmm"``, ``"mm"``).
+
+`fold` is also the parser's normaliser for what people type: full-width letters, digits and dashes
+become ASCII (NFKC), every dash form becomes "-".
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import lazy_pinyin
+
+KEY_MAX = 120
+UNITS_MAX = 24  # suffix keys per name: a long ticket subject indexes its first 24 words/characters
+DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u30fc"), "-")
+TRAILING = "，。！？；：、,.!?;:…~～ "
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNIT = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+", re.UNICODE)
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+FIELDS = ("name", "word", "pinyin", "initials")
+
+
+def fold(text: str) -> str:
+    """Full-width → ASCII, every dash → "-", case folded, spaces collapsed."""
+    s = unicodedata.normalize("NFKC", text).translate(DASHES)
+    return " ".join(s.casefold().split())
+
+
+def normalise_typed(text: str) -> str:
+    """A word as a command reads it: full-width → ASCII, dashes → "-", sentence punctuation at the end
+    dropped; case kept (`Ｄ－52，` → `D-52`)."""
+    return strip_trailing(unicodedata.normalize("NFKC", text).translate(DASHES).strip())
+
+
+def strip_trailing(text: str) -> str:
+    """`D-52，` → `D-52`: punctuation a person ends a sentence with."""
+    return text.rstrip(TRAILING)
+
+
+def units(text: str) -> list[str]:
+    """Latin/digit words and single Chinese characters, folded; punctuation and spaces dropped."""
+    return _UNIT.findall(fold(text))
+
+
+def search_key(text: str) -> str:
+    """What a typed query is looked up by: its units joined (no spaces, no punctuation)."""
+    return "".join(units(text))[:KEY_MAX]
+
+
+def has_chinese(text: str) -> bool:
+    return bool(_IS_CJK.search(text))
+
+
+def _syllables(parts: list[str]) -> list[str]:
+    """One pinyin syllable per unit (a Latin word stays itself); runs of characters together, so phrases
+    pick the right reading (重庆 → chong qing)."""
+    out: list[str] = []
+    run: list[str] = []
+    for part in parts + [""]:
+        if part and _IS_CJK.fullmatch(part):
+            run.append(part)
+            continue
+        if run:
+            syl = lazy_pinyin("".join(run))
+            out += syl if len(syl) == len(run) else run
+            run = []
+        if part:
+            out.append(part)
+    return out
+
+
+def name_keys(text: str | None) -> set[tuple[str, str]]:
+    """The (field, key) pairs a record's name is found by."""
+    if not text:
+        return set()
+    parts = units(text)[:UNITS_MAX]
+    if not parts:
+        return set()
+    keys = {("name", "".join(parts)[:KEY_MAX])}
+    for i in range(1, len(parts)):
+        keys.add(("word", "".join(parts[i:])[:KEY_MAX]))
+    if any(_IS_CJK.fullmatch(p) for p in parts):
+        syl = [s.casefold() for s in _syllables(parts)]
+        for i in range(len(syl)):
+            keys.add(("pinyin", "".join(syl[i:])[:KEY_MAX]))
+            if len(syl) - i > 1:
+                keys.add(("initials", "".join(s[0] for s in syl[i:] if s)[:KEY_MAX]))
+    return {(f, k) for f, k in keys if k}
+
+
+def record_keys(*texts: str | None) -> set[tuple[str, str]]:
+    """Keys of every text a record is known by (a lead's name and company), the best field kept per key."""
+    best: dict[str, str] = {}
+    for text in texts:
+        for field, key in name_keys(text):
+            if key not in best or FIELDS.index(field) < FIELDS.index(best[key]):
+                best[key] = field
+    return {(f, k) for k, f in best.items()}
+
+
+def prefix_end(key: str) -> str:
+    """The smallest string above every string starting with `key` (for an index range scan)."""
+    return key + "\U0010ffff"

@@ -1,0 +1,35 @@
+"""Names and search through WeCom: encrypted text messages in (wechatpy's crypto), template cards out whose
+buttons (at most six, WeCom's limit) re-run the command with the chosen reference."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.wiring import Wiring
+from crm_core.models import Deal
+from tests.bot.wecom.conftest import WeComHarness, key_of
+
+
+def test_full_width_references_and_a_pick_list_by_pinyin(wecom: WeComHarness, wecom_wiring: Wiring) -> None:
+    wecom.say("lilei", "商机 新建 深圳某某科技 amount=100000")
+    wecom.say("lilei", "商机 新建 深圳某某科技 amount=5000 name=二期")
+    wecom.say("lilei", "商机 Ｄ－２")
+    assert "二期" in str(wecom.last_card("lilei"))
+    wecom.say("lilei", "赢单 szmm，")
+    card = wecom.last_card("lilei")
+    assert "「szmm」指的是哪个商机？" in str(card)
+    assert [b["key"] for b in card["button_list"]] == ["record.pick|赢单 D-1", "record.pick|赢单 D-2"]
+    with wecom_wiring.session_factory() as s:
+        assert {d.status for d in s.scalars(select(Deal))} == {"open"}
+    wecom.click("lilei", card["task_id"], key_of(card, "record.pick").replace("D-1", "D-2"))
+    with wecom_wiring.session_factory() as s:
+        assert [(d.id, d.status) for d in s.scalars(select(Deal).order_by(Deal.id))] == [(1, "open"), (2, "won")]
+
+
+def test_search_in_chinese_with_open_buttons(wecom: WeComHarness) -> None:
+    wecom.say("lilei", "商机 新建 杭州某某网络 amount=1000")
+    wecom.say("lilei", "搜索 hangzhou")
+    card = wecom.last_card("lilei")
+    assert "搜索：hangzhou" in str(card) and "商机 D-1 · 杭州某某网络" in str(card)
+    assert "search.open|D-1" in [b["key"] for b in card["button_list"]]
+    wecom.click("lilei", card["task_id"], "search.open|D-1")
+    assert "商机 D-1" in str(wecom.last_card("lilei"))
