@@ -8,3 +8,4 @@ from handlers import ownership  # noqa: F401  (data a team can trust: owners rea
 from handlers import lead_paste  # noqa: F401  (a lead from a pasted signature)
 from handlers import pool  # noqa: F401  (the lead pool, 公海)
 from handlers import conversation  # noqa: F401  (📌 in a swarm channel logs to the deal)
+from handlers import glance, record_lists  # noqa: F401  (the customer at a glance; team and all lists)

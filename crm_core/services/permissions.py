@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_core.errors import Forbidden
+from crm_core.errors import Forbidden, InvalidFieldValue
 from crm_core.models import User
 
 
@@ -56,3 +56,24 @@ def manager_chain(user: User, session: Session) -> list[User]:
         seen.add(mgr.id)
         current = mgr
     return chain
+
+
+LIST_SCOPES = ("mine", "team", "all")
+
+
+def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] | None:
+    """Whose records a list in `scope` shows; None: everyone's.
+
+    mine: the actor's own. team: the actor and everybody below them in the manager chain (admins: everyone).
+    all: every record the actor may open — everyone's for an admin, the whole team for a manager, director or
+    VP (access allows no more). Reps may list only their own: `team` and `all` are refused, not quietly
+    narrowed, so a rep never mistakes their own list for the team's."""
+    if scope == "mine":
+        return frozenset({actor.id})
+    if scope not in LIST_SCOPES:
+        raise InvalidFieldValue("scope", scope, "one of mine, team, all", "可选：我的、团队、全部", "范围")
+    if actor.rank == 0 and not actor.is_admin:
+        raise InvalidFieldValue("scope", scope, "team and all lists are for managers and admins; a plain list shows yours",
+                                "团队和全部列表仅供经理和管理员使用；不带范围的列表显示你自己的记录", "范围")
+    visible = visible_owner_ids(session, actor)
+    return None if visible is None else frozenset(visible)

@@ -1,0 +1,118 @@
+"""The customer at a glance: `account <name>` (客户), `contact <name>` (联系人), and the buttons that open a
+related record from these cards (and from a pick list when a name matches several)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import exists, select
+
+from cards.builders.glance import account_card, contact_card, pick_card
+from cards.format import local_date
+from cards.model import Card, Reply
+from crm_core.clock import Clock
+from crm_core.errors import InvalidFieldValue, NotFound
+from crm_core.models import Account, Contact, User
+from crm_core.queries.accounts import MAX_MATCHES, account_scope, find_accounts, find_contacts, visible_account_clause
+from crm_core.queries.glance import account_glance, contact_glance
+from crm_core.refs import parse_ref
+from crm_core.uow import UnitOfWork
+from handlers.deals import show_deal
+from handlers.invocation import Invocation
+from handlers.leads import show_lead
+from handlers.presentation.glance import account_view, contact_view
+from handlers.registry import action, command
+from handlers.renewals import show_contract
+from handlers.tickets import show_ticket
+
+
+def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
+    now = clock.now()
+    glance = account_glance(uow.session, actor, account, today=local_date(uow.config, now))
+    return _reply(*account_card(locale, account_view(uow, glance, locale, now)))
+
+
+def _contact_reply(uow: UnitOfWork, actor: User, contact: Contact, locale: str, clock: Clock) -> Reply:
+    return _reply(*contact_card(locale, contact_view(uow, contact_glance(uow.session, actor, contact), locale,
+                                                     clock.now())))
+
+
+def _reply(*cards: Card | None) -> Reply:
+    return Reply(cards=tuple(c for c in cards if c is not None))
+
+
+def _nothing(what: str, text: str) -> InvalidFieldValue:
+    words = text[:40]
+    zh = "客户" if what == "account" else "联系人"
+    return InvalidFieldValue(what, words,
+                             f"no {what} you may see has that name. Type part of the name, or search: search {words}",
+                             f"没有你可查看的{zh}叫这个名字。请输入名称的一部分，或搜索：搜索 {words}", zh)
+
+
+@command("account", writes=False)
+def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    text = str(inv.args.get("name") or "")
+    found = find_accounts(uow.session, actor, text)
+    if not found:
+        raise _nothing("account", text)
+    if len(found) == 1:
+        return _account_reply(uow, actor, found[0], locale, clock)
+    choices = [(a.name, "account.open", str(a.id)) for a in found]
+    return Reply(cards=(pick_card(locale, "account", text, choices, more=len(found) >= MAX_MATCHES),))
+
+
+@command("contact", writes=False)
+def show_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    text = str(inv.args.get("name") or "")
+    found = find_contacts(uow.session, actor, text)
+    if not found:
+        raise _nothing("contact", text)
+    if len(found) == 1:
+        return _contact_reply(uow, actor, found[0], locale, clock)
+    accounts = {a.id: a.name for a in uow.session.scalars(select(Account).where(
+        Account.id.in_(sorted({c.account_id for c in found}))))}
+    choices = [(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
+    return Reply(cards=(pick_card(locale, "contact", text, choices, more=len(found) >= MAX_MATCHES),))
+
+
+def _id(inv: Invocation) -> int:
+    raw = str(inv.args.get("value", ""))
+    if not raw.isdecimal() or len(raw) > 9:
+        raise NotFound(ref=raw[:40] or "?")
+    return int(raw)
+
+
+@action("account.open", writes=False)
+def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """A button: the value is the account's id; visibility is checked again on every click."""
+    scope = visible_account_clause(account_scope(uow.session, actor))
+    account = uow.session.scalar(select(Account).where(Account.id == _id(inv), scope))
+    if account is None:
+        raise NotFound(ref=str(inv.args.get("value", "?"))[:40])
+    return _account_reply(uow, actor, account, locale, clock)
+
+
+@action("contact.open", writes=False)
+def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    scope = exists().where(Account.id == Contact.account_id, visible_account_clause(account_scope(uow.session, actor)))
+    contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv), scope))
+    if contact is None:
+        raise NotFound(ref=str(inv.args.get("value", "?"))[:40])
+    return _contact_reply(uow, actor, contact, locale, clock)
+
+
+_SHOW = {"deal": show_deal, "lead": show_lead, "ticket": show_ticket, "contract": show_contract}
+
+
+@action("record.open", writes=False)
+def open_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """"Open D-7" / "Open T-9" / "Open C-4" / "Open L-2": the value is the reference; the record's own show
+    command runs (with its own access check), as if the person had typed `deal D-7`."""
+    raw = str(inv.args.get("value", ""))
+    ref = parse_ref(raw, *_SHOW)
+    if ref is None:
+        raise NotFound(ref=raw[:40] or "?")
+    shown = replace(inv, args={ref.kind: ref})
+    deps = {"inv": shown, "uow": uow, "clock": clock, "actor": actor, "locale": locale}
+    fn = _SHOW[ref.kind]
+    wants = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    return fn(**{k: v for k, v in deps.items() if k in wants})
