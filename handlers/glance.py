@@ -16,13 +16,9 @@ from crm_core.queries.accounts import MAX_MATCHES, account_scope, find_accounts,
 from crm_core.queries.glance import account_glance, contact_glance
 from crm_core.refs import parse_ref
 from crm_core.uow import UnitOfWork
-from handlers.deals import show_deal
 from handlers.invocation import Invocation
-from handlers.leads import show_lead
 from handlers.presentation.glance import account_view, contact_view
-from handlers.registry import action, command
-from handlers.renewals import show_contract
-from handlers.tickets import show_ticket
+from handlers.registry import COMMANDS, action, call, command
 
 
 def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
@@ -100,7 +96,7 @@ def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
     return _contact_reply(uow, actor, contact, locale, clock)
 
 
-_SHOW = {"deal": show_deal, "lead": show_lead, "ticket": show_ticket, "contract": show_contract}
+_SHOW = {"deal": "deal", "lead": "lead", "ticket": "ticket", "contract": "contract"}  # kind → its show command
 
 
 @action("record.open", writes=False)
@@ -111,8 +107,6 @@ def open_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
     ref = parse_ref(raw, *_SHOW)
     if ref is None:
         raise NotFound(ref=raw[:40] or "?")
-    shown = replace(inv, args={ref.kind: ref})
-    deps = {"inv": shown, "uow": uow, "clock": clock, "actor": actor, "locale": locale}
-    fn = _SHOW[ref.kind]
-    wants = fn.__code__.co_varnames[:fn.__code__.co_argcount]
-    return fn(**{k: v for k, v in deps.items() if k in wants})
+    shown = replace(inv, kind="command", name=_SHOW[ref.kind], args={ref.kind: ref})
+    return call(COMMANDS[_SHOW[ref.kind]], {"inv": shown, "uow": uow, "clock": clock, "actor": actor,
+                                            "locale": locale, "config": uow.config})

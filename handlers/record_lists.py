@@ -120,7 +120,7 @@ def _subtitle(uow: UnitOfWork, locale: str, req: ListRequest, owner: str | None)
 def deal_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
     scope, flt, owner = _filter(uow, actor, req)
     rows = deal_page(uow.session, flt, local_date(uow.config, clock.now()), limit=PAGE + 1, offset=offset)
-    more = more_button(locale, "deal.list_more", f"{scope}:{offset + PAGE}:{req.encode()}") if len(rows) > PAGE else None
+    more = more_button(locale, "deal.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
     lines = [deal_list_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency),
                             owner=d.owner.name if scope != "mine" else None, overdue=late) for d, late in rows[:PAGE]]
     return Reply(cards=(list_card(locale, list_title(locale, "deals", scope), lines, more=more, start=offset + 1,
@@ -131,11 +131,17 @@ def lead_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req:
     scope, flt, owner = _filter(uow, actor, req)
     now = clock.now()
     rows = lead_page(uow.session, flt, local_date(uow.config, now), now, limit=PAGE + 1, offset=offset)
-    more = more_button(locale, "lead.list_more", f"{scope}:{offset + PAGE}:{req.encode()}") if len(rows) > PAGE else None
+    more = more_button(locale, "lead.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
     lines = [lead_list_line(locale, x.ref, x.name, x.company, x.score, owner=x.owner.name if scope != "mine" else None,
                             overdue=late) for x, late in rows[:PAGE]]
     return Reply(cards=(list_card(locale, list_title(locale, "leads", scope), lines, more=more, start=offset + 1,
                                   subtitle=_subtitle(uow, locale, req, owner)),))
+
+
+def _more_value(scope: str, offset: int, req: ListRequest) -> str:
+    """scope:offset, then :filters when there are any (the form older cards carry)."""
+    words = req.encode()
+    return f"{scope}:{offset}:{words}" if words else f"{scope}:{offset}"
 
 
 def _typed(uow: UnitOfWork, inv: Invocation, *, stages: bool) -> ListRequest:

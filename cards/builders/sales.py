@@ -106,9 +106,5 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
                 fields=tuple(fields), blocks=tuple(blocks), buttons=buttons, kind="deal", ref=v.ref)
 
 
-def deal_line(locale: str, ref: str, name: str, stage: str, amount: str | None) -> str:
-    return f"{ref} · {name} · {stage} · {amount or '—'}"
-
-
 def kind_label(locale: str, kind: str) -> str:
     return t(locale, f"kind.{kind}")

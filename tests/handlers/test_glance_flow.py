@@ -3,6 +3,9 @@ swarm lines, in English and in Chinese, from the console; what each person may s
 not grow with the number of deals, contacts and tickets behind a card."""
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,7 +93,9 @@ def test_account_and_contact_in_chinese(console_bot):  # type: ignore[no-untyped
     assert "[1] 打开 D-1   [2] 联系人 张伟" in out
     out = li.exec("联系人 张伟")
     assert "== 联系人 · 张伟 ==" in out and "客户负责人 : 李雷" in out and "L-1 · 张伟 · 已转化" in out
-    assert "[1] 客户 杭州云图科技有限公司" in out
+    assert "[1] 客户 杭州云图科技有限公司   [2] 打开 D-1   [3] 打开 L-1" in out
+    assert "线索 L-1 · 张伟" in li.exec("3")
+    li.exec("联系人 张伟")
     assert "== 客户 · 杭州云图科技有限公司 ==" in li.exec("1")
     assert "== 联系人 · 张伟 ==" in li.exec("联系人 zw@yuntu.cn")
     assert "== 客户 · 杭州云图科技有限公司 ==" in li.exec("客户 D-1")  # a deal's account
@@ -139,17 +144,28 @@ def _grow(console_bot, n: int) -> None:  # type: ignore[no-untyped-def]
         emma.exec(f"log D-{i + 1} note note {i}")
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The session's identity map is weak and users reference each other (manager, identities): when the cycle
+    collector runs mid-request, a user read before is read again. Counting with it paused counts the code."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("n", [1, 7])
 def test_account_and_deal_cards_cost_the_same_statements_whatever_the_data(  # type: ignore[no-untyped-def]
         console_bot, assert_query_count, n):
     _grow(console_bot, n)
     emma = console_bot("emma")
-    emma.exec("help")  # the session's first request warms nothing that matters below, but keeps runs alike
-    with assert_query_count() as counter:
+    with no_cycle_collection(), assert_query_count() as counter:
         out = emma.exec("account acme")
     assert f"Person {min(n, 5) - 1}" in out
     account_statements = len(counter.statements)
-    with assert_query_count() as counter:
+    with no_cycle_collection(), assert_query_count() as counter:
         assert "Latest quote" in emma.exec("deal D-1")
     deal_statements = len(counter.statements)
     assert (account_statements, deal_statements) == (ACCOUNT_STATEMENTS, DEAL_STATEMENTS)

@@ -101,4 +101,4 @@ def test_more_pages_keep_the_scope_and_the_filters(teams, console_bot):  # type:
     out = sam.exec(str(sam.buttons.index(more[0]) + 1))
     assert refs(out) == ["D-3", "D-5"] and "Owner: Tom Baker" in out  # the two oldest of Tom's twelve
     out = sam.exec("deal list team")  # 14 deals: More keeps "team" without filters
-    assert [b.value for b in sam.buttons if b.action == "deal.list_more"] == ["team:10:"]
+    assert [b.value for b in sam.buttons if b.action == "deal.list_more"] == ["team:10"]

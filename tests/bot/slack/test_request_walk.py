@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from crm_core.services.users import user_by_key
 from tests.bot.slack.harness import blocks_text
 
-CEILING_ADVANCE = 26  # before issue 12: 32
+CEILING_ADVANCE = 29  # before issue 12: 32; issue 13: +3, the deal card's latest quote, next task and swarm channel
 # Measured 65 (before issue 12: 71). The margin: the session's identity map is weak, so a user the notifiers
 # need again is re-read (with its identities) when garbage collection dropped it meanwhile.
 CEILING_APPROVE = 71
