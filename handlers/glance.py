@@ -6,9 +6,10 @@ from dataclasses import replace
 
 from sqlalchemy import exists, select
 
-from cards.builders.glance import account_card, contact_card, pick_card
+from cards.builders.glance import (account_buttons_card, account_card, contact_buttons_card, contact_card,
+                                   glance_reply_cards, pick_card)
 from cards.format import local_date
-from cards.model import Card, Reply
+from cards.model import Button, Reply
 from crm_core.clock import Clock
 from crm_core.errors import InvalidFieldValue, NotFound
 from crm_core.models import Account, Contact, User
@@ -24,16 +25,13 @@ from handlers.registry import COMMANDS, action, call, command
 def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
     now = clock.now()
     glance = account_glance(uow.session, actor, account, today=local_date(uow.config, now))
-    return _reply(*account_card(locale, account_view(uow, glance, locale, now)))
+    view = account_view(uow, glance, locale, now)
+    return Reply(cards=glance_reply_cards(account_card(locale, view), account_buttons_card(locale, view)))
 
 
 def _contact_reply(uow: UnitOfWork, actor: User, contact: Contact, locale: str, clock: Clock) -> Reply:
-    return _reply(*contact_card(locale, contact_view(uow, contact_glance(uow.session, actor, contact), locale,
-                                                     clock.now())))
-
-
-def _reply(*cards: Card | None) -> Reply:
-    return Reply(cards=tuple(c for c in cards if c is not None))
+    view = contact_view(uow, contact_glance(uow.session, actor, contact), locale, clock.now())
+    return Reply(cards=glance_reply_cards(contact_card(locale, view), contact_buttons_card(locale, view)))
 
 
 def _nothing(what: str, text: str) -> InvalidFieldValue:
@@ -52,7 +50,7 @@ def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
         raise _nothing("account", text)
     if len(found) == 1:
         return _account_reply(uow, actor, found[0], locale, clock)
-    choices = [(a.name, "account.open", str(a.id)) for a in found]
+    choices = [Button(a.name, "account.open", str(a.id)) for a in found]
     return Reply(cards=(pick_card(locale, "account", text, choices, more=len(found) >= MAX_MATCHES),))
 
 
@@ -66,44 +64,44 @@ def show_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
         return _contact_reply(uow, actor, found[0], locale, clock)
     accounts = {a.id: a.name for a in uow.session.scalars(select(Account).where(
         Account.id.in_(sorted({c.account_id for c in found}))))}
-    choices = [(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
+    choices = [Button(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
     return Reply(cards=(pick_card(locale, "contact", text, choices, more=len(found) >= MAX_MATCHES),))
 
 
-def _id(inv: Invocation) -> int:
-    raw = str(inv.args.get("value", ""))
-    if not raw.isdecimal() or len(raw) > 9:
-        raise NotFound(ref=raw[:40] or "?")
-    return int(raw)
+def _id(raw: object) -> int:
+    text = str(raw or "")
+    if not text.isdecimal() or len(text) > 9:
+        raise NotFound(ref=text[:40] or "?")
+    return int(text)
 
 
-@action("account.open", writes=False)
+@action("account.open", writes=False, value=("account",))
 def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     """A button: the value is the account's id; visibility is checked again on every click."""
     scope = visible_account_clause(account_scope(uow.session, actor))
-    account = uow.session.scalar(select(Account).where(Account.id == _id(inv), scope))
+    account = uow.session.scalar(select(Account).where(Account.id == _id(inv.args["account"]), scope))
     if account is None:
-        raise NotFound(ref=str(inv.args.get("value", "?"))[:40])
+        raise NotFound(ref=str(inv.args["account"])[:40])
     return _account_reply(uow, actor, account, locale, clock)
 
 
-@action("contact.open", writes=False)
+@action("contact.open", writes=False, value=("contact",))
 def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     scope = exists().where(Account.id == Contact.account_id, visible_account_clause(account_scope(uow.session, actor)))
-    contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv), scope))
+    contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv.args["contact"]), scope))
     if contact is None:
-        raise NotFound(ref=str(inv.args.get("value", "?"))[:40])
+        raise NotFound(ref=str(inv.args["contact"])[:40])
     return _contact_reply(uow, actor, contact, locale, clock)
 
 
 _SHOW = {"deal": "deal", "lead": "lead", "ticket": "ticket", "contract": "contract"}  # kind → its show command
 
 
-@action("record.open", writes=False)
+@action("record.open", writes=False, value=("record",))
 def open_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     """"Open D-7" / "Open T-9" / "Open C-4" / "Open L-2": the value is the reference; the record's own show
     command runs (with its own access check), as if the person had typed `deal D-7`."""
-    raw = str(inv.args.get("value", ""))
+    raw = str(inv.args["record"])
     ref = parse_ref(raw, *_SHOW)
     if ref is None:
         raise NotFound(ref=raw[:40] or "?")

@@ -148,9 +148,12 @@ def _typed(uow: UnitOfWork, inv: Invocation, *, stages: bool) -> ListRequest:
     return parse_list_words(uow.config, str(inv.args.get("filters") or ""), dict(inv.options), stages=stages)
 
 
-def _clicked(uow: UnitOfWork, inv: Invocation, *, stages: bool) -> tuple[ListRequest, int]:
-    """The "More" button: scope:offset:filters (older cards: scope:offset)."""
+def _clicked(uow: UnitOfWork, actor: User, inv: Invocation, *, stages: bool) -> tuple[ListRequest, int]:
+    """The "More" button: scope:offset:filters (older cards: scope:offset). A scope the clicker may not list
+    (an old "team" card of a rep, a tampered value) pages their own records, as the list always did."""
     scope, offset = str(inv.args.get("scope", "mine")), str(inv.args.get("offset", "0"))
+    if not (actor.is_admin or actor.rank > 0):
+        scope = "mine"
     words = str(inv.args.get("filters") or "")
     options = {}
     for word in words.split():
@@ -169,7 +172,7 @@ def list_deals_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Us
 
 @action("deal.list_more", writes=False, value=("scope", "offset", "filters"))
 def list_more_deals(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    req, offset = _clicked(uow, inv, stages=True)
+    req, offset = _clicked(uow, actor, inv, stages=True)
     return deal_list_page(uow, clock, actor, locale, req, offset)
 
 
@@ -180,5 +183,5 @@ def list_leads_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Us
 
 @action("lead.list_more", writes=False, value=("scope", "offset", "filters"))
 def list_more_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    req, offset = _clicked(uow, inv, stages=False)
+    req, offset = _clicked(uow, actor, inv, stages=False)
     return lead_list_page(uow, clock, actor, locale, req, offset)

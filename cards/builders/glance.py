@@ -149,6 +149,13 @@ class AccountView:
 
 
 @dataclass(frozen=True)
+class LeadRowView:
+    ref: str
+    name: str
+    status: str  # localised
+
+
+@dataclass(frozen=True)
 class ContactView:
     contact_id: int
     name: str
@@ -158,7 +165,7 @@ class ContactView:
     account: str
     account_owner: str
     deals: Sequence[DealRowView]
-    leads: Sequence[tuple[str, str, str]]  # (ref, name, status — localised)
+    leads: Sequence[LeadRowView]
     activities: Sequence[ActivityRowView]
 
 
@@ -193,12 +200,12 @@ def activity_text(locale: str, a: ActivityRowView) -> str:
 
 
 def _open_buttons(locale: str, refs: Sequence[str], extra: Sequence[Button] = ()) -> tuple[Button, ...]:
-    buttons = [Button(t(locale, "btn.open", ref=ref), "record.open", ref) for ref in refs]
+    buttons = [Button(t(locale, "btn.open", ref=ref), "record.open", ref) for ref in dict.fromkeys(refs)]
     return tuple([*buttons, *extra][:MAX_BUTTONS])
 
 
-def account_card(locale: str, v: AccountView) -> tuple[Card, Card | None]:
-    """The overview, and the card of buttons that open its records (None when there is nothing to open)."""
+def account_card(locale: str, v: AccountView) -> Card:
+    """The overview, without buttons (they are on account_buttons_card)."""
     fields = [Field(t(locale, "f.owner"), v.owner)]
     if v.industry or v.region:
         fields.append(Field(t(locale, "f.industry_region"), " · ".join(x for x in (v.industry, v.region) if x)))
@@ -222,23 +229,29 @@ def account_card(locale: str, v: AccountView) -> tuple[Card, Card | None]:
     blocks.append(_heading(locale, "h.tickets", [ticket_row_text(locale, x) for x in v.tickets], v.more_tickets))
     if v.activities:
         blocks.append(Context(t(locale, "h.recent") + "\n" + "\n".join(activity_text(locale, a) for a in v.activities)))
-    refs = [d.ref for d in v.deals[:3]] + [x.ref for x in v.tickets[:1]] + ([v.contract.ref] if v.contract else [])
-    contact_buttons = [Button(t(locale, "btn.contact", name=short(c.name, 20)), "contact.open", str(c.contact_id))
-                       for c in v.contacts[:1]]
-    card = Card(title=t(locale, "account.title", name=short(v.name, NAME_MAX)), locale=locale, fields=tuple(fields),
+    return Card(title=t(locale, "account.title", name=short(v.name, NAME_MAX)), locale=locale, fields=tuple(fields),
                 blocks=tuple(blocks), kind="account")
-    return card, _related(locale, _open_buttons(locale, refs, contact_buttons))
 
 
-def _related(locale: str, buttons: Sequence[Button]) -> Card | None:
+def account_buttons_card(locale: str, v: AccountView) -> Card:
+    """The account's open buttons: up to three deals, a ticket, the contract, the first contact."""
+    refs = [d.ref for d in v.deals[:3]] + [x.ref for x in v.tickets[:1]] + ([v.contract.ref] if v.contract else [])
+    contact_buttons = [Button(t(locale, "btn.contact"), "contact.open", str(c.contact_id)) for c in v.contacts[:1]]
+    return _related(locale, _open_buttons(locale, refs, contact_buttons))
+
+
+def _related(locale: str, buttons: Sequence[Button]) -> Card:
     """The buttons of an overview ride on a small card of their own: on WeCom a card with buttons is a template
-    card whose text WeCom cuts at 160 characters, so the overview itself goes as markdown, whole."""
-    if not buttons:
-        return None
+    card whose text WeCom cuts at 160 characters, so the overview itself goes as markdown, whole. A card with no
+    button is not sent (glance_reply_cards)."""
     return Card(title=t(locale, "related.title"), locale=locale, buttons=tuple(buttons), kind="related")
 
 
-def contact_card(locale: str, v: ContactView) -> tuple[Card, Card | None]:
+def glance_reply_cards(overview: Card, buttons: Card) -> tuple[Card, ...]:
+    return (overview, buttons) if buttons.buttons else (overview,)
+
+
+def contact_card(locale: str, v: ContactView) -> Card:
     fields = [Field(t(locale, "f.account"), short(v.account, NAME_MAX)),
               Field(t(locale, "f.account_owner"), v.account_owner)]
     if v.email:
@@ -249,23 +262,27 @@ def contact_card(locale: str, v: ContactView) -> tuple[Card, Card | None]:
         _heading(locale, "h.contact_deals", [deal_row_text(locale, d, with_owner=True) for d in v.deals]),
     ]
     if v.leads:
-        blocks.append(_heading(locale, "h.leads", [" · ".join(x) for x in v.leads]))
+        blocks.append(_heading(locale, "h.leads", [f"{x.ref} · {x.name} · {x.status}" for x in v.leads]))
     if v.activities:
         blocks.append(Context(t(locale, "h.recent") + "\n" + "\n".join(activity_text(locale, a) for a in v.activities)))
-    account_button = Button(t(locale, "btn.account", name=short(v.account, 20)), "account.open", str(v.account_id))
-    refs = [d.ref for d in v.deals[:3]] + [x[0] for x in v.leads[:1]]
-    card = Card(title=t(locale, "contact.title", name=short(v.name, NAME_MAX)), locale=locale, fields=tuple(fields),
+    return Card(title=t(locale, "contact.title", name=short(v.name, NAME_MAX)), locale=locale, fields=tuple(fields),
                 blocks=tuple(blocks), kind="contact")
-    return card, _related(locale, (account_button, *_open_buttons(locale, refs)[:MAX_BUTTONS - 1]))
 
 
-def pick_card(locale: str, what: str, text: str, choices: Sequence[tuple[str, str, str]], *, more: bool) -> Card:
-    """Several records match: one button per record (at most five). choices: (label, action, value)."""
+def contact_buttons_card(locale: str, v: ContactView) -> Card:
+    """The contact's open buttons: their account, up to three deals, a lead."""
+    account_button = Button(t(locale, "btn.account"), "account.open", str(v.account_id))
+    refs = [d.ref for d in v.deals[:3]] + [x.ref for x in v.leads[:1]]
+    return _related(locale, (account_button, *_open_buttons(locale, refs)[:MAX_BUTTONS - 1]))
+
+
+def pick_card(locale: str, what: str, text: str, choices: Sequence[Button], *, more: bool) -> Card:
+    """Several records match: one button per record (at most five), numbered as in the list above them."""
     shown = choices[:MAX_PICK]
-    lines = [f"{i}. {label}" for i, (label, _, _) in enumerate(shown, 1)]
+    lines = [f"{i}. {b.label}" for i, b in enumerate(shown, 1)]
     blocks: list[Section | Context] = [Section("\n".join(lines))]
     if more or len(choices) > MAX_PICK:
         blocks.append(Context(t(locale, "pick.more")))
-    return Card(title=t(locale, f"pick.{what}", text=short(text, 40)), locale=locale, blocks=tuple(blocks),
-                buttons=tuple(Button(short(label, 30), action, value) for label, action, value in shown),
-                kind="pick")
+    return Card(title=t(locale, "pick.account" if what == "account" else "pick.contact", text=short(text, 40)),
+                locale=locale, blocks=tuple(blocks),
+                buttons=tuple(Button(short(b.label, 30), b.action, b.value) for b in shown), kind="pick")

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 
 from cards.builders.glance import (AccountView, ActivityRowView, ContactRowView, ContactView, ContractRowView,
-                                   DealRowView, InvoiceRowView, QuoteStateView, TaskView, TicketRowView)
+                                   DealRowView, InvoiceRowView, LeadRowView, QuoteStateView, TaskView, TicketRowView)
 from cards.builders.sales import kind_label, t as sales_t
 from cards.format import local_date, local_time, money, money_or_dash, stage_name
 from crm_core.models import Activity, Deal, Swarm, Task
@@ -95,5 +95,5 @@ def contact_view(uow: UnitOfWork, g: ContactGlance, locale: str, now: datetime) 
         contact_id=c.id, name=c.name, email=c.email, phone=c.phone, account_id=g.account.id, account=g.account.name,
         account_owner=g.account.owner.name,
         deals=tuple(deal_row(uow, d, locale, today, g.quotes.get(d.id)) for d in g.deals),
-        leads=tuple((x.ref, x.name, sales_t(locale, f"status.{x.status}")) for x in g.leads),
+        leads=tuple(LeadRowView(x.ref, x.name, sales_t(locale, f"status.{x.status}")) for x in g.leads),
         activities=tuple(_activity(uow, a, locale) for a in g.activities))

@@ -52,7 +52,7 @@ def test_account_shows_the_customer_whole_and_opens_its_records(console_bot, clo
     assert "T-1 · urgent · VPN is down" in out and "BREACHED 44 d 23 h ago" in out
     assert "Contract      : C-1 · ¥12,000.00 · ends" in out and "Health        :" in out
     assert "Talked budget with the CFO — Emma Jones (D-1)" in out  # last activities
-    assert "[1] Open D-1   [2] Open T-1   [3] Open C-1   [4] Contact Ann Lee" in out
+    assert "[1] Open D-1   [2] Open T-1   [3] Open C-1   [4] Open contact" in out
     assert "== Deal D-1 · Acme ERP ==" in emma.exec("1")
     emma.exec("account acme")
     assert "== Contract C-1" in emma.exec("3")
@@ -90,10 +90,10 @@ def test_account_and_contact_in_chinese(console_bot):  # type: ignore[no-untyped
     assert "== 客户 · 杭州云图科技有限公司 ==" in out and "*联系人*" in out and "张伟 · zw@yuntu.cn" in out
     assert "*进行中的商机*" in out and "资格确认" in out and "*未关闭的工单*" in out and "无" in out
     assert "会议 · 客户说下周签 — 李雷 (D-1)" in out and "协作群 : 暂无" in out
-    assert "[1] 打开 D-1   [2] 联系人 张伟" in out
+    assert "[1] 打开 D-1   [2] 打开联系人" in out
     out = li.exec("联系人 张伟")
     assert "== 联系人 · 张伟 ==" in out and "客户负责人 : 李雷" in out and "L-1 · 张伟 · 已转化" in out
-    assert "[1] 客户 杭州云图科技有限公司   [2] 打开 D-1   [3] 打开 L-1" in out
+    assert "[1] 打开客户   [2] 打开 D-1   [3] 打开 L-1" in out
     assert "线索 L-1 · 张伟" in li.exec("3")
     li.exec("联系人 张伟")
     assert "== 客户 · 杭州云图科技有限公司 ==" in li.exec("1")

@@ -19,7 +19,7 @@ def test_account_card_and_its_open_buttons_over_slack(slack, fake_slack):  # typ
     assert "T-1 · high · Login fails" in text
     assert "Budget agreed — Emma Jones (D-1)" in text
     assert [(label, action.split("#")[0], value) for label, action, value in buttons(reply)] == [("Open D-1", "record.open", "D-1"), ("Open T-1", "record.open", "T-1"),
-                              ("Contact Ann Lee", "contact.open", "1")]
+                              ("Open contact", "contact.open", "1")]
     slack.click("U01EMMA", "record.open", "D-1")
     deal = blocks_text(slack.last_response())
     assert "Deal D-1" in deal and "Latest quote" in deal and "waiting for approval A-1" in deal
