@@ -16,6 +16,9 @@ from handlers.swarm import post_to_swarm
 @action("swarm.pin")
 def log_pinned_message(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User) -> Reply:
     a = inv.args
+    if not all(isinstance(a.get(k), (str, int)) for k in ("channel", "ts", "text", "author_id", "link")) \
+            or not str(a["author_id"]).isdecimal():
+        return Reply()  # only the Slack adapter sends this, with all five; anything else is not a pin
     author = uow.session.get(User, int(a["author_id"]))
     msg = PinnedMessage(platform=inv.platform, channel=str(a["channel"]), ts=str(a["ts"]), text=str(a["text"]),
                         author_name=author.name if author else "?", link=str(a["link"]))

@@ -1,10 +1,8 @@
 """Deal use cases: new, show, list, set fields, advance (blueprint), won, lost."""
 from __future__ import annotations
 
-from cards.builders.common import list_card
-from cards.builders.sales import deal_card, deal_line, t
+from cards.builders.sales import deal_card, t
 from cards.format import money, stage_name
-from cards.i18n import translator
 from cards.labels import field_names, task_title
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
@@ -14,7 +12,7 @@ from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
 from crm_core.services.closing import do_close
 from crm_core.services.deals import (amount_from_quote, check_shown_stage, do_create_deal,
-                                     do_move_stage, do_set_fields, is_backwards, list_deals, parse_date,
+                                     do_move_stage, do_set_fields, is_backwards, parse_date,
                                      resolve_stage)
 from crm_core.services.ownership import do_transfer_deal, resolve_user
 from crm_core.services.quotes import access_quote
@@ -24,10 +22,6 @@ from handlers.activities import log_prompt
 from handlers.invocation import Invocation
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view
-
-t_chat = translator("chat")
-
-PAGE = 10
 
 
 def _card(uow: UnitOfWork, deal: Deal, locale: str, clock: Clock, *notes: str) -> Reply:
@@ -47,31 +41,6 @@ def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
 @command("deal", writes=False)
 def show_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     return _card(uow, access_deal(uow, actor, inv.args["deal"].id), locale, clock)
-
-
-@command("deal list", writes=False)
-def list_my_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    scope = inv.args.get("scope") or "mine"
-    return _deal_page(uow, actor, locale, scope, int(inv.args.get("offset", 0)))
-
-
-@action("deal.list_more", writes=False, value=("scope", "offset"))
-def list_more_deals(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    scope, offset = str(inv.args.get("scope", "mine")), str(inv.args.get("offset", "0"))
-    return _deal_page(uow, actor, locale, scope if scope in ("mine", "team") else "mine",
-                      int(offset) if offset.isdecimal() and len(offset) < 10 else 0)
-
-
-def _deal_page(uow: UnitOfWork, actor: User, locale: str, scope: str, offset: int) -> Reply:
-    deals = list_deals(uow, actor, scope=scope, limit=PAGE + 1, offset=offset)
-    more = None
-    if len(deals) > PAGE:
-        deals = deals[:PAGE]
-        more = Button(t_chat(locale, "list.more"), "deal.list_more", f"{scope}:{offset + PAGE}")
-    rows = [deal_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency))
-            for d in deals]
-    title = t_chat(locale, "deals.team" if scope == "team" else "deals.mine")
-    return Reply(cards=(list_card(locale, title, rows, more=more, start=offset + 1),))
 
 
 @command("deal set")

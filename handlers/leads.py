@@ -1,7 +1,6 @@
 """Lead use cases: add (with dedupe), show, list, convert, log prompt, merge, split, undo."""
 from __future__ import annotations
 
-from cards.builders.common import list_card
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from crm_core.outbox import enqueue
 from crm_core.services.conversion import do_convert_lead
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
 from crm_core.services.ownership import do_assign_lead, resolve_user
-from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead, list_leads
+from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead
 from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
@@ -67,14 +66,6 @@ def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Rep
         if into is not None:
             notes.append(t(locale, "lead.merged_into", ref=f"L-{into}", self=lead.ref, days=UNDO_DAYS))
     return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), notes=notes),))
-
-
-@command("lead list", writes=False)
-def list_my_leads(uow: UnitOfWork, actor: User, locale: str) -> Reply:
-    leads = list_leads(uow, actor)
-    rows = [f"{lead.ref} · {lead.name} · {lead.company or '—'} · {lead.score}" for lead in leads]
-    title = t_chat(locale, "leads.mine")
-    return Reply(cards=(list_card(locale, title, rows),))
 
 
 def _convert(uow: UnitOfWork, clock: Clock, actor: User, locale: str, lead_id: int, amount_raw: str | None) -> Reply:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from cards.builders.glance import QuoteStateView, TaskView, deal_extra_fields
 from cards.i18n import translator
 from cards.model import Button, Card, Context, Field, Section
 
@@ -71,6 +72,9 @@ class DealView:
     has_swarm: bool = False
     stage_key: str = ""  # the stage the card shows; the advance button carries it so a stale click is refused
     account_overpaid: str | None = None  # money the account paid beyond its invoices (flagged for finance)
+    quote: QuoteStateView | None = None  # the latest quote version and its approval state
+    next_task: TaskView | None = None  # the earliest open task
+    swarms: Sequence[str] = ()  # live swarm channels ("#deal-7-acme")
 
 
 def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
@@ -84,6 +88,7 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
         fields.append(Field(t(locale, "f.contact"), v.contact))
     if v.custom:
         fields.append(Field(t(locale, "f.fields"), ", ".join(f"{k}={val}" for k, val in sorted(v.custom.items()))))
+    fields += deal_extra_fields(locale, v.quote, v.next_task, v.swarms)
     if v.next_stage and v.missing_for_next:
         fields.append(Field(t(locale, "f.missing", stage=v.next_stage), ", ".join(v.missing_for_next)))
     blocks: list[Section | Context] = [Section(n) for n in notes]
@@ -99,10 +104,6 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
     return Card(title=t(locale, "deal.title", ref=v.ref, name=v.name), locale=locale,
                 subtitle=t(locale, f"status.{v.status}") if v.status != "open" else None,
                 fields=tuple(fields), blocks=tuple(blocks), buttons=buttons, kind="deal", ref=v.ref)
-
-
-def deal_line(locale: str, ref: str, name: str, stage: str, amount: str | None) -> str:
-    return f"{ref} · {name} · {stage} · {amount or '—'}"
 
 
 def kind_label(locale: str, kind: str) -> str:

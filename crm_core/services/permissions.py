@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_core.errors import Forbidden
+from crm_core.errors import Forbidden, InvalidValue
 from crm_core.models import User
 
 
@@ -57,3 +57,24 @@ def manager_chain(user: User, session: Session) -> list[User]:
         seen.add(mgr.id)
         current = mgr
     return chain
+
+
+LIST_SCOPES = ("mine", "team", "all")
+SCOPE = "scope"
+
+
+def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] | None:
+    """Whose records a list in `scope` shows; None: everyone's.
+
+    mine: the actor's own. team: the actor and everybody below them in the manager chain (admins: everyone).
+    all: every record the actor may open — everyone's for an admin, the whole team for a manager, director or
+    VP (access allows no more). Reps may list only their own: `team` and `all` are refused, not quietly
+    narrowed, so a rep never mistakes their own list for the team's."""
+    if scope == "mine":
+        return frozenset({actor.id})
+    if scope not in LIST_SCOPES:
+        raise InvalidValue(SCOPE, scope, "list.scope")
+    if actor.rank == 0 and not actor.is_admin:
+        raise InvalidValue(SCOPE, scope, "list.scope_rep")
+    visible = visible_owner_ids(session, actor)
+    return None if visible is None else frozenset(visible)

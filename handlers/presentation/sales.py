@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
-from cards.format import local_time, money, reader_time, stage_name
+from cards.format import local_date, local_time, money, reader_time, stage_name
 from cards.labels import custom_label, field_name, picklist_label
 from crm_core.models import Deal, Lead
+from crm_core.queries.glance import latest_quotes, live_swarms_of, open_task_of
 from crm_core.services.activities import recent_activities
 from crm_core.services.deals import missing_fields, weighted_amount
 from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
+from handlers.presentation.glance import quote_state_view, swarm_label, task_view
 
 
 def lead_view(uow: UnitOfWork, lead: Lead, locale: str | None = None, *, zone: str | None = None) -> LeadView:
@@ -44,6 +46,9 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
     recent = [f"{kind_label(locale, a.kind)} {a.text[:40]}" for a in recent_activities(uow, deal_id=deal.id, limit=3)]
     days = max(0, int((now - deal.stage_entered_at).total_seconds() // 86400))
     overpaid = account_overpaid(uow.session, deal.account_id)
+    quote = quote_state_view(latest_quotes(uow.session, [deal.id]).get(deal.id))
+    task = task_view(open_task_of(uow.session, deal.id), local_date(uow.config, now)) if deal.status == "open" else None
+    swarms = tuple(swarm_label(s) for s in live_swarms_of(uow.session, [deal.id], []))
     return DealView(
         ref=deal.ref, name=deal.name, stage=stage_name(config, deal.stage, locale), status=deal.status,
         amount=money(deal.amount, deal.currency),
@@ -52,4 +57,5 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
         owner=deal.owner.name, days_in_stage=days, custom=dict(custom_label(config, "deal", k, str(v), locale) for k, v in (deal.fields or {}).items()),
         next_stage=next_stage, missing_for_next=[field_name(config, "deal", k, locale) for k in missing], recent=recent, has_swarm=has_swarm, stage_key=deal.stage,
         account_overpaid=money(overpaid, deal.currency) if overpaid > 0 else None,
+        quote=quote, next_task=task, swarms=swarms,
     )

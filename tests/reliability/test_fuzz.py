@@ -160,6 +160,11 @@ TARGETED = {
     "lead.merge": ["L-1", "L-1:L-1", "L-1:L-2", "L-2:L-1", "L-1:D-1"],
     "workspace.approve": ["T0002", "T0001"], "workspace.refuse": ["T0002", "T0001"],
     "deal.advance_confirm": [*(f"D-1:{st}:qualify" for st in STAGES), "D-1"], "deal.amount_from_quote": ["Q-1"],
+    "lead.list_more": ["team:0", "all:0:@li", "mine:0:stage=x"], "account.open": ["1", "0", "x"],
+    "contact.open": ["1", "-1"], "record.open": ["D-1", "L-1", "T-1", "C-1", "Q-1", ""],
+    # a paste makes Tom's own lead only when it names someone: these name nobody; Li's L-1 is not in the pool
+    "lead.paste_create": ["", "13800138000\nx@example.com"], "lead.paste_edit": ["王五 13800138000", ""],
+    "pool.claim": ["L-1", "L-99"], "swarm.pin": [""],
 }
 
 

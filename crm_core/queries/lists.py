@@ -1,0 +1,68 @@
+"""Lists of deals and leads for `deal list` / `lead list`: whose (a scope of owners), which stage, overdue only.
+
+A scope is the set of owners whose records the list may show (crm_core.services.permissions.list_owner_ids:
+reps their own, managers their team, admins everyone), so a list never shows a record its reader may not
+open. Each page is ONE query: the overdue flag of every row is computed in it (close date past, first
+response late, or an open task past its due date), never per row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from crm_core.models import Deal, Lead, Task
+
+MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    owner_ids: frozenset[int] | None  # None: every owner
+    stage: str | None = None  # a stage key (deals)
+    overdue: bool = False
+
+
+def _owners(column: Any, owner_ids: frozenset[int] | None) -> Any:
+    return None if owner_ids is None else column.in_(sorted(owner_ids))
+
+
+def deal_overdue(today: date) -> Any:
+    """An open deal is overdue when its close date has passed or one of its open tasks is past due."""
+    late_task = exists().where(Task.deal_id == Deal.id, Task.done_at.is_(None), Task.due_date < today)
+    return or_(and_(Deal.close_date.is_not(None), Deal.close_date < today), late_task)
+
+
+def lead_overdue(today: date, now: datetime) -> Any:
+    """An open lead is overdue when its first response is late or one of its open tasks is past due."""
+    late_task = exists().where(Task.lead_id == Lead.id, Task.done_at.is_(None), Task.due_date < today)
+    late_response = and_(Lead.first_responded_at.is_(None), Lead.first_response_due_at.is_not(None),
+                         Lead.first_response_due_at < now)
+    return or_(late_response, late_task)
+
+
+def deal_page(session: Session, f: ListFilter, today: date, *, limit: int, offset: int = 0) -> list[tuple[Deal, bool]]:
+    """Open deals matching `f`, most recently changed first, each with its overdue flag."""
+    overdue = deal_overdue(today)
+    stmt = select(Deal, overdue.label("overdue")).where(Deal.status == "open")
+    for clause in (_owners(Deal.owner_id, f.owner_ids), Deal.stage == f.stage if f.stage else None,
+                   overdue if f.overdue else None):
+        if clause is not None:
+            stmt = stmt.where(clause)
+    stmt = stmt.order_by(Deal.updated_at.desc(), Deal.id.desc()).limit(limit).offset(min(max(0, offset), MAX_OFFSET))
+    return [(deal, bool(late)) for deal, late in session.execute(stmt)]
+
+
+def lead_page(session: Session, f: ListFilter, today: date, now: datetime, *, limit: int,
+              offset: int = 0) -> list[tuple[Lead, bool]]:
+    """Open leads matching `f`, best score first, each with its overdue flag."""
+    overdue = lead_overdue(today, now)
+    stmt = select(Lead, overdue.label("overdue")).where(Lead.status == "open")
+    for clause in (_owners(Lead.owner_id, f.owner_ids), overdue if f.overdue else None):
+        if clause is not None:
+            stmt = stmt.where(clause)
+    stmt = stmt.order_by(Lead.score.desc(), Lead.id.desc()).limit(limit).offset(min(max(0, offset), MAX_OFFSET))
+    return [(lead, bool(late)) for lead, late in session.execute(stmt)]

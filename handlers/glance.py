@@ -1,0 +1,107 @@
+"""The customer at a glance: `account <name>` (客户), `contact <name>` (联系人), and the buttons that open a
+related record from these cards (and from a pick list when a name matches several)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import exists, select
+
+from cards.builders.glance import (account_buttons_card, account_card, contact_buttons_card, contact_card,
+                                   glance_reply_cards, pick_card)
+from cards.format import local_date
+from cards.model import Button, Reply
+from crm_core.clock import Clock
+from crm_core.errors import InvalidValue, NotFound
+from crm_core.models import Account, Contact, User
+from crm_core.queries.accounts import MAX_MATCHES, account_scope, find_accounts, find_contacts, visible_account_clause
+from crm_core.queries.glance import account_glance, contact_glance
+from crm_core.refs import parse_ref
+from crm_core.uow import UnitOfWork
+from handlers.invocation import Invocation
+from handlers.presentation.glance import account_view, contact_view
+from handlers.registry import COMMANDS, action, call, command
+
+
+def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
+    now = clock.now()
+    glance = account_glance(uow.session, actor, account, today=local_date(uow.config, now))
+    view = account_view(uow, glance, locale, now)
+    return Reply(cards=glance_reply_cards(account_card(locale, view), account_buttons_card(locale, view)))
+
+
+def _contact_reply(uow: UnitOfWork, actor: User, contact: Contact, locale: str, clock: Clock) -> Reply:
+    view = contact_view(uow, contact_glance(uow.session, actor, contact), locale, clock.now())
+    return Reply(cards=glance_reply_cards(contact_card(locale, view), contact_buttons_card(locale, view)))
+
+
+def _nothing(what: str, text: str) -> InvalidValue:
+    words = text[:40]
+    return InvalidValue(what, words, f"glance.no_{what}", words=words)
+
+
+@command("account", writes=False)
+def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    text = str(inv.args.get("name") or "")
+    found = find_accounts(uow.session, actor, text)
+    if not found:
+        raise _nothing("account", text)
+    if len(found) == 1:
+        return _account_reply(uow, actor, found[0], locale, clock)
+    choices = [Button(a.name, "account.open", str(a.id)) for a in found]
+    return Reply(cards=(pick_card(locale, "account", text, choices, more=len(found) >= MAX_MATCHES),))
+
+
+@command("contact", writes=False)
+def show_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    text = str(inv.args.get("name") or "")
+    found = find_contacts(uow.session, actor, text)
+    if not found:
+        raise _nothing("contact", text)
+    if len(found) == 1:
+        return _contact_reply(uow, actor, found[0], locale, clock)
+    accounts = {a.id: a.name for a in uow.session.scalars(select(Account).where(
+        Account.id.in_(sorted({c.account_id for c in found}))))}
+    choices = [Button(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
+    return Reply(cards=(pick_card(locale, "contact", text, choices, more=len(found) >= MAX_MATCHES),))
+
+
+def _id(raw: object) -> int:
+    text = str(raw or "")
+    if not text.isdecimal() or len(text) > 9:
+        raise NotFound(ref=text[:40] or "?")
+    return int(text)
+
+
+@action("account.open", writes=False, value=("account",))
+def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """A button: the value is the account's id; visibility is checked again on every click."""
+    scope = visible_account_clause(account_scope(uow.session, actor))
+    account = uow.session.scalar(select(Account).where(Account.id == _id(inv.args["account"]), scope))
+    if account is None:
+        raise NotFound(ref=str(inv.args["account"])[:40])
+    return _account_reply(uow, actor, account, locale, clock)
+
+
+@action("contact.open", writes=False, value=("contact",))
+def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    scope = exists().where(Account.id == Contact.account_id, visible_account_clause(account_scope(uow.session, actor)))
+    contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv.args["contact"]), scope))
+    if contact is None:
+        raise NotFound(ref=str(inv.args["contact"])[:40])
+    return _contact_reply(uow, actor, contact, locale, clock)
+
+
+_SHOW = {"deal": "deal", "lead": "lead", "ticket": "ticket", "contract": "contract"}  # kind → its show command
+
+
+@action("record.open", writes=False, value=("record",))
+def open_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """"Open D-7" / "Open T-9" / "Open C-4" / "Open L-2": the value is the reference; the record's own show
+    command runs (with its own access check), as if the person had typed `deal D-7`."""
+    raw = str(inv.args["record"])
+    ref = parse_ref(raw, *_SHOW)
+    if ref is None:
+        raise NotFound(ref=raw[:40] or "?")
+    shown = replace(inv, kind="command", name=_SHOW[ref.kind], args={ref.kind: ref})
+    return call(COMMANDS[_SHOW[ref.kind]], {"inv": shown, "uow": uow, "clock": clock, "actor": actor,
+                                            "locale": locale, "config": uow.config})

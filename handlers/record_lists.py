@@ -1,0 +1,179 @@
+"""`deal list` and `lead list` with a scope and filters:
+
+    deal list [mine|team|all] [stage=<key or label>] [owner=@name | @name] [overdue]
+    商机 列表 [我的|团队|全部] [阶段=方案报价] [@王芳] [逾期]
+
+A word that is none of these is refused with the nearest words it could have meant; nothing is listed.
+Whose records each scope shows is decided in crm_core.services.permissions.list_owner_ids.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from cards.builders.common import list_card
+from cards.builders.lists import deal_list_line, lead_list_line, list_subtitle, list_title, more_button
+from cards.format import local_date, money, stage_name
+from cards.model import Reply
+from crm_core.clock import Clock
+from crm_core.config import Config
+from crm_core.errors import InvalidValue
+from crm_core.models import User
+from crm_core.queries.lists import ListFilter, deal_page, lead_page
+from crm_core.services.ownership import resolve_user
+from crm_core.services.permissions import list_owner_ids
+from crm_core.uow import UnitOfWork
+from handlers.invocation import Invocation
+from handlers.registry import action, command
+
+PAGE = 10
+SCOPE_WORDS = {"mine": "mine", "my": "mine", "我的": "mine", "team": "team", "团队": "team", "all": "all",
+               "全部": "all", "所有": "all"}
+OVERDUE_WORDS = ("overdue", "逾期", "过期", "超期")
+_MENTION = re.compile(r"^(<@[A-Za-z0-9]+(\|[^>]*)?>|[@＠]\S+)$")
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    scope: str | None = None
+    stage: str | None = None
+    owner: str | None = None
+    overdue: bool = False
+
+    def encode(self) -> str:
+        """The filters as words again, for the "More" button's value."""
+        words = [f"stage={self.stage}"] if self.stage else []
+        if self.owner:
+            words.append(self.owner if _MENTION.match(self.owner) else "@" + self.owner)
+        words += ["overdue"] if self.overdue else []
+        return " ".join(words)
+
+
+def resolve_stage_word(config: Config, raw: str) -> str:
+    """A stage by key or by its English or Chinese name; unknown: refused with the nearest names."""
+    wanted = raw.strip().lower()
+    names: dict[str, str] = {}
+    for stage in config.pipeline.stages:
+        for name in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
+            names[name] = stage.key
+    if wanted in names:
+        return names[wanted]
+    near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
+    keys = ", ".join(s.key for s in config.pipeline.stages)
+    raise InvalidValue("stage", raw[:40], "list.stage_near" if near else "list.stages", near=list(near), keys=keys)
+
+
+def parse_list_words(config: Config, text: str, options: dict[str, str], *, stages: bool) -> ListRequest:
+    scope: str | None = None
+    owner = options.get("owner")
+    stage = resolve_stage_word(config, options["stage"]) if options.get("stage") else None
+    overdue = False
+    vocab = "list.words_stages" if stages else "list.words"
+    for word in text.split():
+        low = word.lower()
+        if low in SCOPE_WORDS:
+            scope = SCOPE_WORDS[low]
+        elif low in OVERDUE_WORDS:
+            overdue = True
+        elif _MENTION.match(word):
+            owner = word
+        elif stages and stage is None and _is_stage(config, low):
+            stage = resolve_stage_word(config, word)
+        else:
+            near = difflib.get_close_matches(low, [*SCOPE_WORDS, *OVERDUE_WORDS], n=3, cutoff=0.5)
+            raise InvalidValue("filter", word[:40], vocab + ("_near" if near else ""), near=list(near))
+    return ListRequest(scope, stage, owner, overdue)
+
+
+def _is_stage(config: Config, word: str) -> bool:
+    return any(word in (s.key, s.name.en.lower(), s.name.zh_CN) for s in config.pipeline.stages)
+
+
+def _filter(uow: UnitOfWork, actor: User, req: ListRequest) -> tuple[str, ListFilter, str | None]:
+    """The scope (defaulting to mine, or to everything visible when an owner is named), the query filter, and
+    the owner's name for the subtitle."""
+    owner = resolve_user(uow, req.owner) if req.owner else None
+    manages = actor.is_admin or actor.rank > 0
+    scope = req.scope or ("all" if owner is not None and owner.id != actor.id and manages else "mine")
+    owner_ids = list_owner_ids(uow.session, actor, scope)
+    if owner is not None:
+        if owner_ids is not None and owner.id not in owner_ids:
+            raise InvalidValue("owner", req.owner or "", "list.not_yours", name=owner.name)
+        owner_ids = frozenset({owner.id})
+    return scope, ListFilter(owner_ids, req.stage, req.overdue), owner.name if owner else None
+
+
+def _subtitle(uow: UnitOfWork, locale: str, req: ListRequest, owner: str | None) -> str | None:
+    stage = stage_name(uow.config, req.stage, locale) if req.stage else None
+    return list_subtitle(locale, stage=stage, owner=owner, overdue=req.overdue)
+
+
+def deal_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
+    scope, flt, owner = _filter(uow, actor, req)
+    rows = deal_page(uow.session, flt, local_date(uow.config, clock.now()), limit=PAGE + 1, offset=offset)
+    more = more_button(locale, "deal.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
+    lines = [deal_list_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency),
+                            owner=d.owner.name if scope != "mine" else None, overdue=late) for d, late in rows[:PAGE]]
+    return Reply(cards=(list_card(locale, list_title(locale, "deals", scope), lines, more=more, start=offset + 1,
+                                  subtitle=_subtitle(uow, locale, req, owner)),))
+
+
+def lead_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
+    scope, flt, owner = _filter(uow, actor, req)
+    now = clock.now()
+    rows = lead_page(uow.session, flt, local_date(uow.config, now), now, limit=PAGE + 1, offset=offset)
+    more = more_button(locale, "lead.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
+    lines = [lead_list_line(locale, x.ref, x.name, x.company, x.score, owner=x.owner.name if scope != "mine" else None,
+                            overdue=late) for x, late in rows[:PAGE]]
+    return Reply(cards=(list_card(locale, list_title(locale, "leads", scope), lines, more=more, start=offset + 1,
+                                  subtitle=_subtitle(uow, locale, req, owner)),))
+
+
+def _more_value(scope: str, offset: int, req: ListRequest) -> str:
+    """scope:offset, then :filters when there are any (the form older cards carry)."""
+    words = req.encode()
+    return f"{scope}:{offset}:{words}" if words else f"{scope}:{offset}"
+
+
+def _typed(uow: UnitOfWork, inv: Invocation, *, stages: bool) -> ListRequest:
+    return parse_list_words(uow.config, str(inv.args.get("filters") or ""), dict(inv.options), stages=stages)
+
+
+def _clicked(uow: UnitOfWork, actor: User, inv: Invocation, *, stages: bool) -> tuple[ListRequest, int]:
+    """The "More" button: scope:offset:filters (older cards: scope:offset). A scope the clicker may not list
+    (an old "team" card of a rep, a tampered value) pages their own records, as the list always did."""
+    scope, offset = str(inv.args.get("scope", "mine")), str(inv.args.get("offset", "0"))
+    if not (actor.is_admin or actor.rank > 0):
+        scope = "mine"
+    words = str(inv.args.get("filters") or "")
+    options = {}
+    for word in words.split():
+        if word.startswith("stage="):
+            options["stage"] = word.removeprefix("stage=")
+    req = parse_list_words(uow.config, " ".join(w for w in words.split() if not w.startswith("stage=")), options,
+                           stages=stages)
+    return (ListRequest(scope if scope in SCOPE_WORDS.values() else "mine", req.stage, req.owner, req.overdue),
+            int(offset) if offset.isdecimal() and len(offset) < 10 else 0)
+
+
+@command("deal list", writes=False)
+def list_deals_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return deal_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=True), 0)
+
+
+@action("deal.list_more", writes=False, value=("scope", "offset", "filters"))
+def list_more_deals(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    req, offset = _clicked(uow, actor, inv, stages=True)
+    return deal_list_page(uow, clock, actor, locale, req, offset)
+
+
+@command("lead list", writes=False)
+def list_leads_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return lead_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=False), 0)
+
+
+@action("lead.list_more", writes=False, value=("scope", "offset", "filters"))
+def list_more_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    req, offset = _clicked(uow, actor, inv, stages=False)
+    return lead_list_page(uow, clock, actor, locale, req, offset)
