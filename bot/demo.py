@@ -35,6 +35,7 @@ from crm_core.services.users import locale_of
 from crm_core.services.tickets import do_close as do_close_ticket
 from handlers.runner import Runner
 from scheduler.leader import AlwaysLeader
+from scheduler.jobs.ladders import mark_reached
 from scheduler.service import SchedulerService
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -118,6 +119,7 @@ def settle(runner: Runner, *, after_outbox_id: int, progress: Progress = _no_pro
     for n, job in enumerate(SETTLE_JOBS):
         service.run_job(job)
         progress("settle", n + 1, len(SETTLE_JOBS) + 1)
+    mark_reached(runner.uow_factory.with_clock(FrozenClock(now))(), now)  # the ladders: idle history, not news
     with runner.uow_factory() as uow:
         done = uow.session.execute(update(OutboxMessage)
                          .where(OutboxMessage.id > after_outbox_id, OutboxMessage.status == "pending")

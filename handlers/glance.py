@@ -36,7 +36,9 @@ def _contact_reply(uow: UnitOfWork, actor: User, contact: Contact, locale: str, 
 
 def _nothing(what: str, text: str) -> InvalidValue:
     words = text[:40]
-    return InvalidValue(what, words, f"glance.no_{what}", words=words)
+    if what == "account":
+        return InvalidValue(what, words, "glance.no_account", words=words)
+    return InvalidValue(what, words, "glance.no_contact", words=words)
 
 
 @command("account", writes=False)

@@ -61,7 +61,19 @@ def resolve_stage_word(config: Config, raw: str) -> str:
         return names[wanted]
     near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
     keys = ", ".join(s.key for s in config.pipeline.stages)
-    raise InvalidValue("stage", raw[:40], "list.stage_near" if near else "list.stages", near=list(near), keys=keys)
+    if near:
+        raise InvalidValue("stage", raw[:40], "list.stage_near", near=list(near), keys=keys)
+    raise InvalidValue("stage", raw[:40], "list.stages", keys=keys)
+
+
+def _unknown_word(word: str, near: list[str], *, stages: bool) -> InvalidValue:
+    if stages:
+        if near:
+            return InvalidValue("filter", word, "list.words_stages_near", near=near)
+        return InvalidValue("filter", word, "list.words_stages")
+    if near:
+        return InvalidValue("filter", word, "list.words_near", near=near)
+    return InvalidValue("filter", word, "list.words")
 
 
 def parse_list_words(config: Config, text: str, options: dict[str, str], *, stages: bool) -> ListRequest:
@@ -69,7 +81,6 @@ def parse_list_words(config: Config, text: str, options: dict[str, str], *, stag
     owner = options.get("owner")
     stage = resolve_stage_word(config, options["stage"]) if options.get("stage") else None
     overdue = False
-    vocab = "list.words_stages" if stages else "list.words"
     for word in text.split():
         low = word.lower()
         if low in SCOPE_WORDS:
@@ -82,7 +93,7 @@ def parse_list_words(config: Config, text: str, options: dict[str, str], *, stag
             stage = resolve_stage_word(config, word)
         else:
             near = difflib.get_close_matches(low, [*SCOPE_WORDS, *OVERDUE_WORDS], n=3, cutoff=0.5)
-            raise InvalidValue("filter", word[:40], vocab + ("_near" if near else ""), near=list(near))
+            raise _unknown_word(word[:40], list(near), stages=stages)
     return ListRequest(scope, stage, owner, overdue)
 
 

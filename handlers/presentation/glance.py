@@ -11,7 +11,9 @@ from datetime import date, datetime
 from cards.builders.glance import (AccountView, ActivityRowView, ContactRowView, ContactView, ContractRowView,
                                    DealRowView, InvoiceRowView, LeadRowView, QuoteStateView, TaskView, TicketRowView)
 from cards.builders.sales import kind_label, t as sales_t
+from cards.labels import task_title
 from cards.format import local_date, local_time, money, money_or_dash, stage_name
+from crm_core.config import Config
 from crm_core.models import Activity, Deal, Swarm, Task
 from crm_core.queries.glance import AccountGlance, ContactGlance, QuoteState
 from crm_core.services.contracts import health_of
@@ -27,10 +29,12 @@ def quote_state_view(q: QuoteState | None) -> QuoteStateView | None:
                           approval_status=q.approval_status, level=q.level, levels=q.levels)
 
 
-def task_view(task: Task | None, today: date) -> TaskView | None:
+def task_view(task: Task | None, today: date, config: Config, locale: str | None) -> TaskView | None:
+    """The task's title in the reader's language when it is a stage task of the configuration."""
     if task is None:
         return None
-    return TaskView(title=task.title, due=task.due_date.isoformat(), overdue=task.due_date < today)
+    return TaskView(title=task_title(config, task.title, locale or "en"), due=task.due_date.isoformat(),
+                    overdue=task.due_date < today)
 
 
 def swarm_label(swarm: Swarm) -> str:

@@ -47,7 +47,7 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
     days = max(0, int((now - deal.stage_entered_at).total_seconds() // 86400))
     overpaid = account_overpaid(uow.session, deal.account_id)
     quote = quote_state_view(latest_quotes(uow.session, [deal.id]).get(deal.id))
-    task = task_view(open_task_of(uow.session, deal.id), local_date(uow.config, now)) if deal.status == "open" else None
+    task = task_view(open_task_of(uow.session, deal.id), local_date(uow.config, now), uow.config, locale) if deal.status == "open" else None
     swarms = tuple(swarm_label(s) for s in live_swarms_of(uow.session, [deal.id], []))
     return DealView(
         ref=deal.ref, name=deal.name, stage=stage_name(config, deal.stage, locale), status=deal.status,

@@ -131,6 +131,18 @@ def run_ladders(*, uow: UnitOfWork, clock: Clock) -> int:
     return run_each(uow, clock, [d for d in due if step_key(d) not in done], _act, what="follow-up ladder")
 
 
+def mark_reached(uow: UnitOfWork, now: datetime) -> int:
+    """Record every step the records have already reached as taken, without acting: for data loaded with a
+    history (the demo), whose idle stretches are the past, not something to escalate today."""
+    with uow:
+        due = scan(uow, now)
+        keys = {step_key(d) for d in due}
+        done = set(uow.session.scalars(select(SchedulerMark.key).where(SchedulerMark.key.in_(keys)))) if keys else set()
+        for key in sorted(keys - done):
+            uow.session.add(SchedulerMark(key=key[:200], at=now))
+    return len(keys - done)
+
+
 def _act(uow: UnitOfWork, due: Due, now: datetime) -> int:
     key = step_key(due)
     if uow.session.get(SchedulerMark, key) is not None:
