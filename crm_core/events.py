@@ -189,3 +189,11 @@ class PaymentFlagged(Event):
     payment_id: int
     order_id: int
     reason: str  # overpaid | cancelled_order
+
+
+@dataclass(frozen=True)
+class TaskAssigned(Event):
+    """Someone gave a colleague a task (`task new D-3 "…" @chen`): the assignee is told, with Done / Open."""
+    task_id: int
+    owner_id: int
+    actor_id: int

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from crm_core.config import Config, FieldDecl, PicklistChoice
+from crm_core.dates import parse_date
 from crm_core.errors import InvalidFieldValue, UnknownField
 
 NAME_MAX = 200        # a person's name, a contact
@@ -41,7 +42,8 @@ _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 FIELD_ZH = {"name": "姓名", "company": "公司", "email": "邮箱", "phone": "电话", "source": "来源", "region": "地区",
             "industry": "行业", "product": "产品", "tags": "标签", "amount": "金额", "account": "客户",
             "contact": "联系人", "reason": "原因", "subject": "主题", "priority": "优先级", "text": "内容",
-            "close_date": "成交日期", "comment": "备注", "level": "客户级别"}
+            "close_date": "成交日期", "comment": "备注", "level": "客户级别",
+            "due": "截止日期", "title": "标题", "when": "时间", "discount": "折扣", "stage": "阶段"}
 
 
 def InvalidValue(field: str, value: str, hint: str, hint_zh: str | None = None,  # noqa: N802 - an error factory
@@ -99,6 +101,19 @@ def check_number(field: str, raw: str, *, integer: bool = False) -> Decimal:
         raise InvalidValue(field, shown(raw), f"use {kind} from 0 to 999999999999999",
                            f"请填写 0 到 999999999999999 之间的{kind_zh}")
     return value
+
+
+DATE_EXAMPLES = "2027-03-31, 2027/3/31, 3/31, 2027年3月31日, 明天, 下周五, 月底, next friday, end of month"
+
+
+def check_date(field: str, raw: str | None, today: date) -> date:
+    """A date as people write it (crm_core/dates.py), read against `today` (the reader's calendar day);
+    else the field's error listing the forms it understands. Nothing is stored on error."""
+    text = check_text(field, raw, 50, required=True) or ""
+    day = parse_date(text, today)
+    if day is None:
+        raise InvalidValue(field, shown(text), f"write a date such as {DATE_EXAMPLES}", f"请写日期，例如 {DATE_EXAMPLES}")
+    return day
 
 
 # --- picklists ------------------------------------------------------------------------------------
@@ -165,13 +180,15 @@ def find_decl(config: Config, kind: str, raw_key: str) -> FieldDecl | None:
     return None
 
 
-def check_custom(config: Config, decl: FieldDecl, raw: str) -> str:
+def check_custom(config: Config, decl: FieldDecl, raw: str, today: date | None = None) -> str:
     """The stored (canonical, text) value of a declared field; raises InvalidValue with what to type."""
     try:
         text = check_text(decl.key, raw, decl.max_length, required=True)
         assert text is not None
         if decl.type == "number":
             return format(check_number(decl.key, text).normalize(), "f")
+        if decl.type == "date" and today is not None:
+            return check_date(decl.key, text, today).isoformat()
         if decl.type == "date":
             try:
                 return date.fromisoformat(text).isoformat()

@@ -8,6 +8,7 @@ from crm_core.models.lead_identity import LeadIdentity, LeadMerge
 from crm_core.models.inbox import InboxItem
 from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
+from crm_core.models.reminders import Reminder
 from crm_core.models.replay import SeenSignature
 from crm_core.models.swarm import Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
@@ -27,4 +28,5 @@ __all__ = [
     "LeadIdentity", "LeadMerge",
     "ChatWorkspace",
     "InboxItem",
+    "Reminder",
 ]
