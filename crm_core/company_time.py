@@ -35,6 +35,11 @@ def user_now(config: Config, user_key: str | None, at: datetime) -> datetime:
     return at.astimezone(user_tz(config, user_key))
 
 
+def in_zone(at: datetime, zone: str) -> datetime:
+    """`at` as wall-clock time in the named IANA zone (a reminder shown in the zone it was typed in)."""
+    return at.astimezone(ZoneInfo(zone))
+
+
 def local_now(config: Config, at: datetime) -> datetime:
     """`at` (aware, any zone) as the company's wall-clock time."""
     if at.tzinfo is None:

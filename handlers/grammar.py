@@ -11,13 +11,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_core.discounts import is_discount_word
 from crm_core.fields import COMMAND_MAX, control_problem
 from crm_core.refs import parse_ref
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$|^[\u4e00-\u9fff]{1,8}$")
-_LINE = re.compile(r"^([A-Za-z0-9_-]{1,32})\s*[x×*X]\s*(-?\d{1,9})$")
-_QTY = re.compile(r"^[x×*X](-?\d{1,9})$")
+# A product line: SKU, name or alias (专业版), then x / × / * and the quantity: PRO x10, 专业版x2, PRO×10.
+_LINE = re.compile(r"^(\S{1,64}?)\s*[x×*XＸｘ＊]\s*(-?\d{1,9})$")
+_QTY = re.compile(r"^[x×*XＸｘ＊](-?\d{1,9})$")
+_PRODUCT = re.compile(r"^[^\s=＝]{1,64}$")
 
 OPTION_ALIASES = {
     "公司": "company", "邮箱": "email", "电话": "phone", "手机": "phone", "来源": "source", "地区": "region",
@@ -25,6 +28,7 @@ OPTION_ALIASES = {
     "成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "竞争对手": "competitor",
+    "截止": "due", "截止日期": "due", "到期": "due", "到期日": "due",
 }
 
 
@@ -131,9 +135,9 @@ SPECS: tuple[Spec, ...] = (
           ["log <D-id|L-id|T-id> <call|meeting|email|note> <text>"],
           ["记录 <D-/L-/T-编号> <call|meeting|email|note> <内容>"]),
     _spec("quote", ["报价"], [Arg("deal", "ref:deal"), Arg("lines", "lines")], "discount",
-          ["quote <D-id> <sku>x<qty>… [discount=<pct>]", "e.g. quote D-7 PRO x10 STD x5 discount=15",
+          ["quote <D-id> <sku>x<qty>… [discount=<pct>|15%|打85折]", "e.g. quote D-7 PRO x10 STD x5 discount=15",
            "quote <Q-id>  (show a quote version and its document)"],
-          ["报价 <D-编号> <产品>x<数量>… [discount=<百分比>]", "例如：报价 D-7 PRO x10 STD x5 discount=15",
+          ["报价 <D-编号> <产品>x<数量>… [discount=<百分比>|15%|打85折]", "例如：报价 D-7 专业版 x10 STD x5 打85折",
            "报价 <Q-编号>（查看某一版报价及报价单）"]),
     _spec("quote show", ["报价"], [Arg("quote", "ref:quote")], "", ["quote <Q-id>"], ["报价 <Q-编号>"],
           words="quote"),
@@ -166,8 +170,18 @@ SPECS: tuple[Spec, ...] = (
           ["漏斗图（漏斗与预测的图片）"]),
     _spec("pipeline", ["漏斗"], [], "", ["pipeline", "pipeline chart"], ["漏斗", "漏斗图"]),
     _spec("my", ["我的"], [], "", ["my"], ["我的"]),
-    _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by my)"],
-          ["任务 完成 <任务编号>（编号见 我的）"]),
+    _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by tasks)"],
+          ["任务 完成 <任务编号>（编号见 任务）"]),
+    _spec("task reopen", ["任务 重开", "任务 重新打开"], [Arg("task", "id")], "", ["task reopen <task number>"],
+          ["任务 重开 <任务编号>"]),
+    _spec("task new", ["任务 新建", "任务 添加"], [Arg("text", "text")], "due owner",
+          ['task new [D-id|L-id] "<what>" [due=<date>] [@person]  (e.g. task new D-3 "send the proposal" due=friday @chen)'],
+          ['任务 新建 [D-/L-编号] "<内容>" [due=<日期>] [@同事]（例如：任务 新建 D-3 "发方案" due=下周五 @chen）']),
+    _spec("tasks", ["任务", "任务 列表", "task list", "我的任务"], [], "",
+          ["tasks  (my open tasks, overdue first)"], ["任务（我的未完成任务，逾期的在前）"]),
+    _spec("remind", ["提醒"], [Arg("text", "text")], "",
+          ["remind [D-id|L-id|T-id] <when> <what>  (e.g. remind D-3 friday 10:00 call back)"],
+          ["提醒 [D-/L-/T-编号] <时间> <内容>（例如：提醒 D-3 周五 10:00 回电话）"]),
     _spec("workspace list", ["工作区 列表"], [], "", ["workspace list  (admins)"], ["工作区 列表（管理员）"]),
     _spec("workspace approve", ["工作区 批准"], [Arg("workspace", "word")], "", ["workspace approve <T-id>  (admins)"],
           ["工作区 批准 <工作区ID>（管理员）"]),
@@ -275,6 +289,8 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
     for tok in tokens:
         opt = _option(tok, text)
+        if opt is None and "discount" in spec.options and is_discount_word(tok.text):  # quote D-2 PRO x10 打8折
+            opt = ("discount", tok.text)
         if opt and (open_options or opt[0] in spec.options):
             if opt[0] in options:
                 return _err(spec, f"“{opt[0]}” is given twice; keep one.", f"「{opt[0]}」写了两次，请只保留一个。")
@@ -391,12 +407,12 @@ def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], tuple[str, str] |
         if m:
             sku, qty = m.group(1), int(m.group(2))
             i += 1
-        elif i + 1 < len(queue) and _QTY.match(queue[i + 1].text) and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
+        elif i + 1 < len(queue) and _QTY.match(queue[i + 1].text) and _PRODUCT.match(raw):
             sku, qty = raw, int(_QTY.match(queue[i + 1].text).group(1))  # type: ignore[union-attr]
             i += 2
         else:
-            return [], (f"“{raw[:40]}” is not a product line; write SKU x QTY, e.g. PRO x10.",
-                        f"「{raw[:40]}」不是有效的产品行，请写成 产品 x 数量，例如 PRO x10。")
+            return [], (f"“{raw[:40]}” is not a product line; write SKU x QTY, e.g. PRO x10 (a product name works too).",
+                        f"「{raw[:40]}」不是有效的产品行，请写成 产品 x 数量，例如 PRO x10 或 专业版 x10。")
         if qty <= 0:
             return [], (f"Quantity for {sku} must be positive.", f"{sku} 的数量必须大于 0。")
         lines.append((sku.upper(), qty))

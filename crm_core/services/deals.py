@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from crm_core.config import Config, Stage
-from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
+from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
+                             unknown_field)
 from crm_core.errors import Conflict, InvalidValue, MissingFields, StaleAction
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
@@ -60,7 +61,11 @@ def normalise_field_name(name: str) -> str:
     return key
 
 
-def parse_date(raw: str, field: str = "close_date") -> date:
+def parse_date(raw: str, field: str = "close_date", *, today: date | None = None) -> date:
+    """A date field. With `today` (the company's calendar day), every form people write is read
+    (`2027/3/31`, `3月31日`, `下周五`, `月底`, `next friday`: crm_core/dates.py); without it, ISO only."""
+    if today is not None:
+        return check_date(field, raw, today)
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
@@ -135,13 +140,13 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
         if key == "amount":
             parsed[key] = parse_money(check_text(key, raw_value, 50, required=True) or "")
         elif key == "close_date":
-            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "")
+            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "", today=local_date(config, now))
         elif key in ("name", "account"):
             parsed[key] = check_text(key, raw_value, COMPANY_MAX, required=True)
         elif key == "contact":
             parsed[key] = check_text(key, raw_value, NAME_MAX, required=True)
         elif decl is not None and key not in CORE_FIELDS:
-            parsed[key] = check_custom(config, decl, raw_value) if raw_value.strip() else ""
+            parsed[key] = check_custom(config, decl, raw_value, local_date(config, now)) if raw_value.strip() else ""
         else:
             parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
     check_close_date(uow, parsed.get("close_date"), now, ref=deal.ref)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
+from crm_core.discounts import discount_pct
 from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue, StaleAction
 from crm_core.events import QuoteCreated
@@ -51,7 +52,7 @@ class Pricing:
 
 
 def _usage_hint(config: Config, deal_ref: str) -> tuple[str, str]:
-    skus = ", ".join(p.sku for p in config.products) or "(none configured)"
+    skus = ", ".join(f"{p.sku} ({p.aliases[0]})" if p.aliases else p.sku for p in config.products) or "(none configured)"
     return (f"known products: {skus}. Type e.g. quote {deal_ref} {_example(config)} discount=15",
             f"可用产品：{skus}。例如：报价 {deal_ref} {_example(config)} discount=15")
 
@@ -62,7 +63,8 @@ def _example(config: Config) -> str:
 
 
 def check_lines(config: Config, lines: Sequence[tuple[str, int]], deal_ref: str = "D-7") -> list[tuple[str, int]]:
-    """Every line names a configured product and a positive quantity."""
+    """Every line names a configured product (by SKU, name or alias) and a positive quantity; lines come
+    back with the product's SKU."""
     hint, hint_zh = _usage_hint(config, deal_ref)
     if not lines:
         raise InvalidValue("lines", "", "add at least one product line; " + hint, "请至少写一行产品；" + hint_zh)
@@ -72,22 +74,19 @@ def check_lines(config: Config, lines: Sequence[tuple[str, int]], deal_ref: str 
         if not isinstance(qty, int) or qty <= 0:
             raise InvalidValue("quantity", f"{sku} x{qty}", "quantities must be whole numbers above 0; " + hint,
                                "数量必须是大于 0 的整数；" + hint_zh)
-    return [(sku.upper(), qty) for sku, qty in lines]
+    return [(config.product(sku).sku, qty) for sku, qty in lines]  # type: ignore[union-attr]
 
 
 def parse_discount(raw: str | None) -> Decimal:
-    """`15`, `15%`, `12.5` → Decimal percent in 0–100; anything else says what to type."""
+    """`15`, `15%`, `12.5`, `打8折`, `八折`, `85折`, `8.5折` → Decimal percent off in 0–100
+    (crm_core/discounts.py); anything else says what to type."""
     if raw is None or not str(raw).strip():
         return Decimal(0)
-    text = str(raw).strip().rstrip("%％").strip()
-    hint, hint_zh = ("use a percentage from 0 to 100, e.g. discount=15",
-                     "请填写 0 到 100 之间的百分比，例如 discount=15")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidValue("discount", raw, hint, hint_zh) from None
-    if not value.is_finite() or value < 0 or value > 100 or value != value.quantize(Decimal("0.0001")):
-        raise InvalidValue("discount", raw, hint, hint_zh)
+    hint, hint_zh = ("use a percentage from 0 to 100, e.g. discount=15, 15% or 打85折",
+                     "请填写 0 到 100 之间的百分比或折数，例如 discount=15、15% 或 打85折")
+    value = discount_pct(str(raw))
+    if value is None or not value.is_finite() or value < 0 or value > 100 or value != value.quantize(Decimal("0.0001")):
+        raise InvalidValue("discount", str(raw)[:30], hint, hint_zh)
     return value
 
 

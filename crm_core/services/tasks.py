@@ -74,8 +74,8 @@ def do_create_task(uow: UnitOfWork, actor: User, *, title: str, due_raw: str | N
     return task
 
 
-def access_task(uow: UnitOfWork, actor: User, task_id: int, what: str, what_zh: str) -> Task:
-    task = uow.session.get(Task, task_id, with_for_update=True)
+def access_task(uow: UnitOfWork, actor: User, task_id: int, what: str, what_zh: str, *, lock: bool = True) -> Task:
+    task = uow.session.get(Task, task_id, with_for_update=lock)
     if task is None:
         raise NotFound(ref=f"#{task_id}")
     if task.created_by_id != actor.id:  # whoever gave the task may close or reopen it too
