@@ -1,6 +1,7 @@
 """Deals: the pipeline blueprint (required fields per stage, tasks on entry), won / lost, history."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -228,12 +229,18 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
             raise Conflict(f"{deal.ref} is in the last open stage; close it with: won {deal.ref} or lost {deal.ref} reason=…",
                            f"{deal.ref} 已在最后一个阶段；请用：赢单 {deal.ref} 或 输单 {deal.ref} reason=…")
         return pipeline.stages[i + 1]
-    wanted = name.strip().lower()
-    for stage in pipeline.stages:
-        if wanted in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
+    wanted = unicodedata.normalize("NFKC", name).strip().lower()
+    spellings = [(stage, {stage.key, stage.name.en.lower(), unicodedata.normalize("NFKC", stage.name.zh_CN).lower()})
+                 for stage in pipeline.stages]
+    for stage, names in spellings:
+        if wanted in names:
             return stage
-    names = ", ".join(s.key for s in pipeline.open_stages)
-    raise InvalidValue("stage", name, f"one of {names}", f"可选阶段：{names}")
+    # the start of one stage's name only: 方案 → 方案报价, neg → negotiation
+    starts = [stage for stage, names in spellings if wanted and any(n.startswith(wanted) for n in names)]
+    if len(starts) == 1:
+        return starts[0]
+    raise InvalidValue("stage", name, "one of " + ", ".join(f"{s.key} ({s.name.en})" for s in pipeline.open_stages),
+                       "可选阶段：" + "、".join(f"{s.name.zh_CN}（{s.key}）" for s in pipeline.open_stages))
 
 
 @dataclass(frozen=True)

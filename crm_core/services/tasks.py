@@ -18,7 +18,7 @@ from crm_core.dates import split_when
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import TaskAssigned
 from crm_core.fields import TEXT_MAX, check_date, check_text
-from crm_core.models import Reminder, Task, User
+from crm_core.models import Deal, Reminder, Task, User
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
@@ -154,5 +154,10 @@ def claim_due_reminders(session: Session, now: datetime, *, limit: int = 200) ->
     return list(session.scalars(stmt))
 
 
-def due_date_passed(due: date, today: date) -> bool:
-    return due < today
+def deals_past_close(session: Session, owner_ids: list[int], today: date, *, limit: int = 20) -> list[Deal]:
+    """Open deals of these owners whose expected close date is before `today`, oldest first."""
+    if not owner_ids:
+        return []
+    return list(session.scalars(select(Deal).where(Deal.owner_id.in_(owner_ids), Deal.status == "open",
+                                                   Deal.close_date < today)
+                                .order_by(Deal.owner_id, Deal.close_date, Deal.id).limit(limit)))
