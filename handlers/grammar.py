@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from crm_core.dates import parse_date
 from crm_core.discounts import is_discount_word
 from crm_core.fields import COMMAND_MAX, control_problem
 from crm_core.refs import parse_ref
@@ -287,6 +289,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     rest_tokens: list[Token] = []
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
+    tokens = _join_dates(tokens, text)
     for tok in tokens:
         opt = _option(tok, text)
         if opt is None and "discount" in spec.options and is_discount_word(tok.text):  # quote D-2 PRO x10 打8折
@@ -336,6 +339,31 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         if req not in options:
             return _err(spec, f"Missing {req}=….", f"缺少 {req}=…。")
     return Parsed(spec.name, args, options)
+
+
+_DATE_OPTIONS = ("close", "due", "成交日期", "日期", "截止", "截止日期", "到期", "到期日")
+_ANY_DAY = date(2000, 1, 3)  # only whether the words are a date matters here; the handler reads them
+
+
+def _join_dates(tokens: list[Token], text: str) -> list[Token]:
+    """`close=next friday`, `due=end of month`: the words after a date option that continue its date
+    join it (as if quoted), so people need no quotes around a date of several words."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        key, sep, value = tok.text.partition("=") if "=" in tok.text else tok.text.partition("＝")
+        j = i + 1
+        if sep and not tok.quoted and key.lower() in _DATE_OPTIONS:
+            for k in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run that still reads as a date
+                words = " ".join([value, *(x.text for x in tokens[i + 1:k])])
+                if parse_date(words, _ANY_DAY) is not None:
+                    tok = Token(text[tok.start:tokens[k - 1].end], tok.start, tokens[k - 1].end, tok.quoted)
+                    j = k
+                    break
+        out.append(tok)
+        i = j
+    return out
 
 
 def _unknown_option(spec: Spec, key: str) -> UsageError:
