@@ -5,7 +5,7 @@ a takeover repeats) finds the rows taken or sent, and the outbox key would refus
 The scan reads the partial index of unsent reminders by due time: its cost is what is due, not the table."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cards.builders.tasks import ReminderView, reminder_card
 from crm_core.clock import Clock
@@ -29,7 +29,6 @@ def run_reminders(*, uow: UnitOfWork, clock: Clock) -> int:
         users = {u.id: u for u in uow.session.scalars(select(User).where(User.id.in_({r.user_id for r in due})))}
         for reminder in due:
             user = users.get(reminder.user_id)
-            reminder.sent_at = now
             if user is None or not user.active:
                 continue
             ref = ref_str(reminder.record_type, reminder.record_id) if reminder.record_type and reminder.record_id else None
@@ -38,4 +37,6 @@ def run_reminders(*, uow: UnitOfWork, clock: Clock) -> int:
             sent += notify(uow.session, user, reminder_card(locale_of(user, uow.config), view),
                            key=f"reminder:{reminder.id}", kind=KIND, now=now, record_type="reminder",
                            record_id=reminder.id)
+        if due:  # one statement stamps them all, in the transaction that wrote their outbox rows
+            uow.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in due])).values(sent_at=now))
     return sent
