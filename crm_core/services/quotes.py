@@ -52,7 +52,7 @@ class Pricing:
 
 
 def _usage_hint(config: Config, deal_ref: str) -> tuple[str, str]:
-    skus = ", ".join(f"{p.sku} ({p.aliases[0]})" if p.aliases else p.sku for p in config.products) or "(none configured)"
+    skus = ", ".join(p.sku for p in config.products) or "(none configured)"
     return (f"known products: {skus}. Type e.g. quote {deal_ref} {_example(config)} discount=15",
             f"可用产品：{skus}。例如：报价 {deal_ref} {_example(config)} discount=15")
 

@@ -65,7 +65,7 @@ class TestDiscountsAndProducts:
         li = console_bot("li")
         li.exec("deal new 杭州某某 amount=1000")
         out = li.exec("报价 D-1 旗舰版 x2")
-        assert "旗舰版" in out and "PRO (专业版)" in out
+        assert "旗舰版" in out and "可用产品：PRO, STD" in out
         assert _count(wiring, Quote) == 0
 
 
