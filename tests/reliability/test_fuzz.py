@@ -160,6 +160,7 @@ TARGETED = {
     "lead.merge": ["L-1", "L-1:L-1", "L-1:L-2", "L-2:L-1", "L-1:D-1"],
     "workspace.approve": ["T0002", "T0001"], "workspace.refuse": ["T0002", "T0001"],
     "deal.advance_confirm": [*(f"D-1:{st}:qualify" for st in STAGES), "D-1"], "deal.amount_from_quote": ["Q-1"],
+    "task.done": ["1", "#1", "2"], "task.reopen": ["1"], "task.open": ["1", "2"],  # Li's stage tasks on D-1 / D-2
 }
 
 
