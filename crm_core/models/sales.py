@@ -58,7 +58,9 @@ class Lead(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))  # declared custom fields (0011)
     score: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | converted | disqualified
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | pool | converted | merged …
+    pooled_at: Mapped[Optional[datetime]]  # in the pool (公海) since (0015); owner_id is then who had it last
+    pool_reason: Mapped[Optional[str]] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime]

@@ -1,15 +1,15 @@
 """tasks people give each other (tasks.created_by_id) and reminders delivered at a time in the person's zone
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
 import crm_core.models.base
 
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
