@@ -22,6 +22,24 @@ def company_tz(config: Config) -> ZoneInfo:
     return ZoneInfo(config.company.timezone)  # zoneinfo caches one instance per key
 
 
+def user_tz(config: Config, user_key: str | None) -> ZoneInfo:
+    """A person's zone: their `timezone` in [[users]], else the company's."""
+    declared = config.user(user_key) if user_key else None
+    return ZoneInfo(declared.timezone) if declared is not None and declared.timezone else company_tz(config)
+
+
+def user_now(config: Config, user_key: str | None, at: datetime) -> datetime:
+    """`at` as the person's wall-clock time (what "today", "friday" and "10:00" mean when they type them)."""
+    if at.tzinfo is None:
+        raise ValueError("user time needs an aware datetime")
+    return at.astimezone(user_tz(config, user_key))
+
+
+def in_zone(at: datetime, zone: str) -> datetime:
+    """`at` as wall-clock time in the named IANA zone (a reminder shown in the zone it was typed in)."""
+    return at.astimezone(ZoneInfo(zone))
+
+
 def local_now(config: Config, at: datetime) -> datetime:
     """`at` (aware, any zone) as the company's wall-clock time."""
     if at.tzinfo is None:

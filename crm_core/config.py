@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 import tomllib
 from datetime import time
 from decimal import Decimal
@@ -51,12 +52,28 @@ class UserConfig(_Strict):
     away: bool = False
     primary: Literal["slack", "wecom"] | None = None
     quota: Decimal | None = None
+    timezone: str | None = None  # IANA name; reminders and "today" for this person (default: company.timezone)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/London)") from exc
+        return v
 
 
 class Product(_Strict):
     sku: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     name: str
     price: Decimal = Field(ge=0)
+    aliases: list[str] = []  # other names people type in a quote line (a product's Chinese name, say)
+
+    def spellings(self) -> list[str]:
+        return [self.sku, self.name, *self.aliases]
 
 
 class LocalName(_Strict):
@@ -390,6 +407,7 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _references(self) -> "Config":
         problems = _reference_problems([(u.key, u.manager) for u in self.users], [p.sku for p in self.products])
+        problems += _product_problems([p.model_dump(mode="json") for p in self.products])
         problems += self._field_problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -434,8 +452,13 @@ class Config(_Strict):
         return self.picklists.get(name)  # type: ignore[call-overload, no-any-return]
 
     def product(self, sku: str) -> Product | None:
+        """A product by SKU, name or alias (case-insensitive, full-width folded)."""
+        wanted = _spelling(sku)
         for p in self.products:
             if p.sku.upper() == sku.upper():
+                return p
+        for p in self.products:
+            if wanted in {_spelling(x) for x in p.spellings()}:
                 return p
         return None
 
@@ -444,6 +467,33 @@ class Config(_Strict):
             if u.key == key:
                 return u
         return None
+
+
+def _spelling(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def _product_problems(products: list[Any]) -> list[str]:
+    """Every SKU, name and alias names one product only (else a quote line could mean two)."""
+    problems: list[str] = []
+    owner: dict[str, int] = {}
+    for i, p in enumerate(products):
+        if not isinstance(p, dict):
+            continue
+        names = [p.get("sku"), p.get("name"), *(p.get("aliases") or [])]
+        for j, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            key = _spelling(name)
+            if not key:
+                problems.append(f"products.{i}.aliases: an alias may not be empty")
+            elif j >= 2 and any(c.isspace() for c in key):
+                problems.append(f"products.{i}.aliases.{j - 2}: {name!r} may not contain spaces")
+            elif key in owner and owner[key] != i:
+                problems.append(f"products.{i}: name or alias {name!r} is also products.{owner[key]}; "
+                                "each may name one product only")
+            owner.setdefault(key, i)
+    return problems
 
 
 def _reference_problems(users: list[tuple[Any, Any]], skus: list[Any]) -> list[str]:
@@ -479,7 +529,8 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     products = data.get("products") if isinstance(data.get("products"), list) else []
     pairs = [(u.get("key"), u.get("manager")) if isinstance(u, dict) else (None, None) for u in users]
     skus = [p.get("sku") if isinstance(p, dict) else None for p in products]
-    return [(path, text) for path, _, text in (p.partition(": ") for p in _reference_problems(pairs, skus))]
+    found = _reference_problems(pairs, skus) + _product_problems(products)
+    return [(path, text) for path, _, text in (p.partition(": ") for p in found)]
 
 
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:

@@ -193,6 +193,14 @@ class PaymentFlagged(Event):
 
 
 @dataclass(frozen=True)
+class TaskAssigned(Event):
+    """Someone gave a colleague a task (`task new D-3 "…" @chen`): the assignee is told, with Done / Open."""
+    task_id: int
+    owner_id: int
+    actor_id: int
+
+
+@dataclass(frozen=True)
 class LeadPooled(Event):
     """A lead went to the pool: released by its owner, or moved by a follow-up ladder."""
     lead_id: int

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from crm_core.config import Config, FieldDecl, PicklistChoice
+from crm_core.dates import parse_date
 from crm_core.errors import FieldName, InvalidValue, UnknownField
 
 NAME_MAX = 200        # a person's name, a contact
@@ -82,6 +83,16 @@ def check_number(field: str, raw: str, *, integer: bool = False) -> Decimal:
     if value < 0 or value >= NUMBER_MAX or (integer and value != value.to_integral_value()):
         raise InvalidValue(field, shown(raw), "number.range_integer" if integer else "number.range")
     return value
+
+
+def check_date(field: str, raw: str | None, today: date) -> date:
+    """A date as people write it (crm_core/dates.py), read against `today` (the reader's calendar day);
+    else the field's error listing the forms it understands. Nothing is stored on error."""
+    text = check_text(field, raw, 50, required=True) or ""
+    day = parse_date(text, today)
+    if day is None:
+        raise InvalidValue(field, shown(text), "date.forms")
+    return day
 
 
 # --- picklists ------------------------------------------------------------------------------------
@@ -162,13 +173,15 @@ def find_decl(config: Config, kind: str, raw_key: str) -> FieldDecl | None:
     return None
 
 
-def check_custom(config: Config, decl: FieldDecl, raw: str) -> str:
+def check_custom(config: Config, decl: FieldDecl, raw: str, today: date | None = None) -> str:
     """The stored (canonical, text) value of a declared field; raises InvalidValue with what to type."""
     try:
         text = check_text(decl.key, raw, decl.max_length, required=True)
         assert text is not None
         if decl.type == "number":
             return format(check_number(decl.key, text).normalize(), "f")
+        if decl.type == "date" and today is not None:
+            return check_date(decl.key, text, today).isoformat()
         if decl.type == "date":
             try:
                 return date.fromisoformat(text).isoformat()

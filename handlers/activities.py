@@ -1,4 +1,5 @@
-"""Logging activities; the log button answers with how to log (Slack turns it into a modal)."""
+"""Logging activities; the log button answers with how to log (Slack turns it into a modal).
+Tasks (`task done` …) live in handlers/tasks.py."""
 from __future__ import annotations
 
 from cards.builders.common import notice_card
@@ -9,7 +10,7 @@ from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.refs import Ref
-from crm_core.services.activities import do_complete_task, do_log_activity
+from crm_core.services.activities import do_log_activity
 from crm_core.services.access import access_deal
 from crm_core.services.leads import access_lead
 from crm_core.uow import UnitOfWork
@@ -43,10 +44,3 @@ def log_prompt(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
     form = {"type": "log", "ref": str(ref)}
     return Reply(cards=(notice_card(locale, title, text, ref=str(ref), kind="prompt"),), form=form)
 
-
-@command("task done")
-def complete_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    task = do_complete_task(uow, actor, inv.args["task"], now=clock.now())
-    title = t_chat(locale, "task.done", id=task.id)
-    where = f" · D-{task.deal_id}" if task.deal_id else ""
-    return Reply(cards=(notice_card(locale, title, task_title(uow.config, task.title, locale) + where, kind="task"),))

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from cards.builders.sales import deal_card, t
+from cards.builders.tasks import understood_date
 from cards.format import money, stage_name
 from cards.labels import field_names, task_title
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from cards.labels import picklist_label
 from crm_core.fields import check_lost_reason
+from crm_core.company_time import local_date
 from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
 from crm_core.services.closing import do_close
@@ -32,10 +34,13 @@ def _card(uow: UnitOfWork, deal: Deal, locale: str, clock: Clock, *notes: str) -
 def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     o = inv.options
     amount = parse_money(o["amount"])
-    close = parse_date(o["close"]) if o.get("close") else None
+    close = parse_date(o["close"], today=local_date(uow.config, clock.now())) if o.get("close") else None
     deal = do_create_deal(uow, actor, account_name=inv.args["account"], amount=amount, name=o.get("name"),
                           close_date=close, now=clock.now())
-    return _card(uow, deal, locale, clock, t(locale, "deal.created", stage=stage_name(uow.config, deal.stage, locale)))
+    notes = [t(locale, "deal.created", stage=stage_name(uow.config, deal.stage, locale))]
+    if close is not None:  # echo the day the words meant: "close date 2027-03-31 (Wed)"
+        notes.append(understood_date(locale, "close", close))
+    return _card(uow, deal, locale, clock, *notes)
 
 
 @command("deal", writes=False)
@@ -58,6 +63,8 @@ def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User,
     if options or owner_raw is None:
         changed = do_set_fields(uow, actor, deal, options, now=clock.now())
         notes.insert(0, t(locale, "deal.set", fields=field_names(uow.config, "deal", changed, locale)))
+        if "close_date" in changed and deal.close_date is not None:
+            notes.insert(1, understood_date(locale, "close", deal.close_date))
     return _card(uow, deal, locale, clock, *notes)
 
 

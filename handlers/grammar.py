@@ -9,9 +9,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from cards.i18n import is_chinese, translator
+from crm_core.dates import parse_date
+from crm_core.discounts import is_discount_word
 from crm_core.fields import COMMAND_MAX, control_problem
 from crm_core.refs import RecordName, parse_ref
 from crm_core.search_text import normalise_typed
@@ -19,8 +22,10 @@ from crm_core.signature import looks_like_signature
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$|^[\u4e00-\u9fff]{1,8}$")
-_LINE = re.compile(r"^([A-Za-z0-9_-]{1,32})\s*[x×*X]\s*(-?\d{1,9})$")
-_QTY = re.compile(r"^[x×*X](-?\d{1,9})$")
+# A product line: SKU, name or alias (专业版), then x / × / * and the quantity: PRO x10, 专业版x2, PRO×10.
+_LINE = re.compile(r"^(\S{1,64}?)\s*[x×*XＸｘ＊]\s*(-?\d{1,9})$")
+_QTY = re.compile(r"^[x×*XＸｘ＊](-?\d{1,9})$")
+_PRODUCT = re.compile(r"^[^\s=＝]{1,64}$")
 USAGE = translator("usage")  # the usage lines of each command, keyed by its name
 t = translator("grammar")  # what was wrong with a command as typed
 
@@ -30,6 +35,7 @@ OPTION_ALIASES = {
     "成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "阶段": "stage", "竞争对手": "competitor", "评分": "score", "使用率": "usage",
+    "截止": "due", "截止日期": "due", "到期": "due", "到期日": "due",
 }
 CHOICE_ALIASES = {"我的": "mine", "团队": "team"}  # a choice as a Chinese reader types it (deal list 团队)
 
@@ -160,6 +166,10 @@ SPECS: tuple[Spec, ...] = (
     _spec("check", ["查重"], [Arg("query", "rest")], ""),
     _spec("search", ["搜索", "查找"], [Arg("words", "text")], ""),
     _spec("task done", ["任务 完成"], [Arg("task", "id")], ""),
+    _spec("task reopen", ["任务 重开", "任务 重新打开"], [Arg("task", "id")], ""),
+    _spec("task new", ["任务 新建", "任务 添加"], [Arg("text", "text")], "due owner"),
+    _spec("tasks", ["任务", "任务 列表", "task list", "我的任务"], [], ""),
+    _spec("remind", ["提醒"], [Arg("text", "text")], ""),
     _spec("workspace list", ["工作区 列表"], [], ""),
     _spec("workspace approve", ["工作区 批准"], [Arg("workspace", "word")], ""),
     _spec("workspace refuse", ["工作区 拒绝"], [Arg("workspace", "word")], ""),
@@ -292,8 +302,11 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         return Parsed(spec.name, {spec.args[0].name: block}, {})
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
+    tokens = _join_dates(tokens, text)
     for tok in tokens:
         opt = _option(tok, text)
+        if opt is None and "discount" in spec.options and is_discount_word(tok.text):  # quote D-2 PRO x10 打8折
+            opt = ("discount", tok.text)
         if opt and (open_options or opt[0] in spec.options):
             if opt[0] in options:
                 return _err(spec, "twice", option=opt[0])
@@ -350,6 +363,31 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         if req not in options:
             return _err(spec, "missing_option", option=req)
     return Parsed(spec.name, args, options)
+
+
+_DATE_OPTIONS = ("close", "due", "成交日期", "日期", "截止", "截止日期", "到期", "到期日")
+_ANY_DAY = date(2000, 1, 3)  # only whether the words are a date matters here; the handler reads them
+
+
+def _join_dates(tokens: list[Token], text: str) -> list[Token]:
+    """`close=next friday`, `due=end of month`: the words after a date option that continue its date
+    join it (as if quoted), so people need no quotes around a date of several words."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        key, sep, value = tok.text.partition("=") if "=" in tok.text else tok.text.partition("＝")
+        j = i + 1
+        if sep and not tok.quoted and key.lower() in _DATE_OPTIONS:
+            for k in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run that still reads as a date
+                words = " ".join([value, *(x.text for x in tokens[i + 1:k])])
+                if parse_date(words, _ANY_DAY) is not None:
+                    tok = Token(text[tok.start:tokens[k - 1].end], tok.start, tokens[k - 1].end, tok.quoted)
+                    j = k
+                    break
+        out.append(tok)
+        i = j
+    return out
 
 
 def _unknown_option(spec: Spec, key: str) -> UsageError:
@@ -450,8 +488,7 @@ def _lines(queue: list[Token]) -> tuple[list[tuple[str, int]], Problem | None]:
         if m:
             sku, qty = m.group(1), int(m.group(2))
             i += 1
-        elif i + 1 < len(queue) and _QTY.match(normalise_typed(queue[i + 1].text)) \
-                and re.match(r"^[A-Za-z0-9_-]{1,32}$", raw):
+        elif i + 1 < len(queue) and _QTY.match(normalise_typed(queue[i + 1].text)) and _PRODUCT.match(raw):
             sku, qty = raw, int(_QTY.match(normalise_typed(queue[i + 1].text)).group(1))  # type: ignore[union-attr]
             i += 2
         else:

@@ -4,20 +4,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cards.builders.common import list_card
+from cards.builders.tasks import overdue_deal_line, t as t_tasks, task_lines
 from cards.format import money_or_dash, stage_name
 from cards.labels import task_title
 from cards.i18n import translator
 from cards.model import Card, Reply, Section
 from cards.templates import render
 from crm_core.clock import Clock
+from crm_core.company_time import local_date
 from crm_core.models import User
 from crm_core.services.activities import open_tasks
 from crm_core.services.deals import list_deals
 from crm_core.services.leads import list_leads
+from crm_core.services.tasks import deals_past_close
 from crm_core.uow import UnitOfWork
 from handlers.grammar import SPECS
 from handlers.invocation import Invocation
 from handlers.registry import command
+from handlers.tasks import task_view
 
 t = translator("chat")
 
@@ -43,17 +47,20 @@ def show_help(inv: Invocation, locale: str) -> Reply:
 def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     leads = list_leads(uow, actor, limit=10)
     deals = list_deals(uow, actor, limit=10)
-    tasks = open_tasks(uow, actor, now=clock.now(), limit=10)
+    now = clock.now()
+    tasks = open_tasks(uow, actor, now=now, limit=10)
     cards = [
         list_card(locale, t(locale, "my.leads"),
                   [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads]),
         list_card(locale, t(locale, "my.deals"),
                   [f"{d.ref} · {d.name} · {stage_name(uow.config, d.stage, locale)} · {money_or_dash(d.amount, d.currency)}"
                    for d in deals]),
-        list_card(locale, t(locale, "my.tasks"),
-                  [f"#{x.id} · {x.due_date:%Y-%m-%d} · {task_title(uow.config, x.title, locale)}" + (f" · D-{x.deal_id}" if x.deal_id else "")
-                   for x in tasks]),
+        list_card(locale, t(locale, "my.tasks"), task_lines(locale, [task_view(uow, x, now, locale) for x in tasks])),
     ]
+    late = deals_past_close(uow.session, [actor.id], local_date(uow.config, now))
+    if late:  # flagged: an open deal whose expected close date has passed
+        cards.append(list_card(locale, t_tasks(locale, "my.deals_past_close"),
+                               [overdue_deal_line(locale, d.ref, d.name, d.close_date) for d in late if d.close_date]))
     for section in MY_SECTIONS:
         card = section(uow, actor, locale, clock)
         if card is not None:

@@ -25,6 +25,7 @@ from scheduler.jobs.digests import run_digests
 from scheduler.jobs.housekeeping import run_housekeeping
 from scheduler.jobs.ladders import run_ladders
 from scheduler.jobs.leads import run_lead_sla
+from scheduler.jobs.reminders import run_reminders
 from scheduler.jobs.renewals import run_renewals
 from scheduler.jobs.tasks import run_tasks_due
 from scheduler.jobs.tickets import run_ticket_sla
@@ -54,6 +55,7 @@ def job_specs(config: Config) -> list[JobSpec]:
         JobSpec("ticket_sla", run_ticket_sla, IntervalTrigger(seconds=30, timezone=tz), 30),
         JobSpec("stale_deals", run_stale_deals, IntervalTrigger(minutes=1, timezone=tz), 60),
         JobSpec("renewals", run_renewals, IntervalTrigger(minutes=1, timezone=tz), 60),
+        JobSpec("reminders", run_reminders, IntervalTrigger(seconds=30, timezone=tz), 30),
         JobSpec("tasks_due", run_tasks_due, CronTrigger(hour=f"{hour}-23", minute="*", timezone=tz), 60),
         JobSpec("digests", run_digests, CronTrigger(hour=f"{hour}-23", minute="*", timezone=tz), 60),
         JobSpec("housekeeping", run_housekeeping, IntervalTrigger(minutes=10, timezone=tz), 600),

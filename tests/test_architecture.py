@@ -347,6 +347,8 @@ CJK_DATA_TABLES = {
     "crm_core/search_text.py": "how Chinese names are folded for search (examples of the keys it makes)",
     "crm_core/vocabulary.py": "words people type (12万, 电话, CSV headers) and the renewal deal's stored name",
     "crm_core/signature.py": "labels, titles, company and address words that read a pasted e-mail signature",
+    "crm_core/dates.py": "the date words people type (明天, 下周五, 月底, 3月31日) and what they mean",
+    "crm_core/discounts.py": "the discount words people type (打8折, 八五折) and what they mean",
     "crm_core/sample_config.toml": "the sample configuration: bilingual labels are configuration, not code",
 }
 ERROR_CLASSES = {"DomainError", "NotFound", "Forbidden", "InvalidValue", "InvalidFieldValue", "MissingFields",

@@ -20,14 +20,18 @@ class TaskLine:
     number: int | None = None  # the task's id, for "task done #12"
 
 
-def tasks_card(locale: str, tasks: Sequence[TaskLine]) -> Card:
+def tasks_card(locale: str, tasks: Sequence[TaskLine], late_deals: Sequence[str] = ()) -> Card:
+    """The morning list: tasks due today or overdue, then open deals past their close date (flagged)."""
     rows = []
     for task in tasks:
         when = t(locale, "tasks.overdue", date=task.due) if task.overdue else t(locale, "tasks.today")
         number = f"#{task.number} " if task.number is not None else ""
         rows.append(f"• {number}{task.title}" + (f" · {task.ref}" if task.ref else "") + f" · {when}")
+    blocks = [Section("\n".join(rows))] if rows else []
+    if late_deals:
+        blocks.append(Section("\n".join(late_deals)))
     return Card(title=t(locale, "tasks.title", n=len(tasks)), locale=locale,
-                blocks=(Section("\n".join(rows)), Context(t(locale, "tasks.hint"))), kind="tasks")
+                blocks=(*blocks, Context(t(locale, "tasks.hint"))), kind="tasks")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from crm_core.models.inbox import InboxItem
 from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.pool import LeadHolder
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
+from crm_core.models.reminders import Reminder
 from crm_core.models.replay import SeenSignature
 from crm_core.models.search import SearchTerm
 from crm_core.models.swarm import Swarm
@@ -31,4 +32,5 @@ __all__ = [
     "ChatWorkspace",
     "InboxItem",
     "SearchTerm",
+    "Reminder",
 ]

@@ -154,3 +154,4 @@ class Task(Base):
     done_at: Mapped[Optional[datetime]]
     stage: Mapped[Optional[str]] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: a stage task

@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm_core.fields import TEXT_MAX, check_text
-from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.errors import Conflict, InvalidValue
 from crm_core.events import ActivityLogged
 from crm_core.models import Activity, Task, User
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
 from crm_core.services.leads import access_lead
-from crm_core.services.permissions import require_access
+from crm_core.services.tasks import access_task_to_complete
 from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
 from crm_core.vocabulary import ACTIVITY_KIND_ALIASES
@@ -82,11 +82,8 @@ def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
 
 
 def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:
-    """Mark a task done: its owner, or someone who may see the owner's records."""
-    task = uow.session.get(Task, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(ref=f"#{task_id}")
-    require_access(uow.session, actor, task.owner_id, "forbidden.complete_task", task=f"#{task_id}")
+    """Mark a task done: its owner, whoever gave it, or someone who may see the owner's records."""
+    task = access_task_to_complete(uow, actor, task_id)
     if task.done_at is not None:
         raise Conflict("task.already_done", task=f"#{task_id}")
     task.done_at = now

@@ -1,6 +1,7 @@
 """Deals: the pipeline blueprint (required fields per stage, tasks on entry), won / lost, history."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from crm_core.config import Config, Stage
-from crm_core.fields import COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_text, find_decl, unknown_field
+from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
+                             unknown_field)
 from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
@@ -58,7 +60,11 @@ def normalise_field_name(name: str) -> str:
     return key
 
 
-def parse_date(raw: str, field: str = "close_date") -> date:
+def parse_date(raw: str, field: str = "close_date", *, today: date | None = None) -> date:
+    """A date field. With `today` (the company's calendar day), every form people write is read
+    (`2027/3/31`, `next friday` and the Chinese forms: crm_core/dates.py); without it, ISO only."""
+    if today is not None:
+        return check_date(field, raw, today)
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
@@ -128,13 +134,13 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
         if key == "amount":
             parsed[key] = parse_money(check_text(key, raw_value, 50, required=True) or "")
         elif key == "close_date":
-            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "")
+            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "", today=local_date(config, now))
         elif key in ("name", "account"):
             parsed[key] = check_text(key, raw_value, COMPANY_MAX, required=True)
         elif key == "contact":
             parsed[key] = check_text(key, raw_value, NAME_MAX, required=True)
         elif decl is not None and key not in CORE_FIELDS:
-            parsed[key] = check_custom(config, decl, raw_value) if raw_value.strip() else ""
+            parsed[key] = check_custom(config, decl, raw_value, local_date(config, now)) if raw_value.strip() else ""
         else:
             parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
     check_close_date(uow, parsed.get("close_date"), now, ref=deal.ref)
@@ -214,10 +220,16 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
         if i + 1 >= len(pipeline.open_stages):
             raise Conflict("deal.last_stage", ref=deal.ref)
         return pipeline.stages[i + 1]
-    wanted = name.strip().lower()
-    for stage in pipeline.stages:
-        if wanted in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
+    wanted = unicodedata.normalize("NFKC", name).strip().lower()
+    spellings = [(stage, {stage.key, stage.name.en.lower(), unicodedata.normalize("NFKC", stage.name.zh_CN).lower()})
+                 for stage in pipeline.stages]
+    for stage, names in spellings:
+        if wanted in names:
             return stage
+    # the start of one stage's name only: neg → negotiation (either language)
+    starts = [stage for stage, names in spellings if wanted and any(n.startswith(wanted) for n in names)]
+    if len(starts) == 1:
+        return starts[0]
     names = ", ".join(s.key for s in pipeline.open_stages)
     raise InvalidValue("stage", name, "deal.stage", stages=names)
 

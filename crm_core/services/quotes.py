@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 
+from crm_core.discounts import discount_pct
 from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue, StaleAction, Term
 from crm_core.events import QuoteCreated
@@ -62,7 +63,8 @@ def _example(config: Config) -> str:
 
 
 def check_lines(config: Config, lines: Sequence[tuple[str, int]], deal_ref: str = "D-7") -> list[tuple[str, int]]:
-    """Every line names a configured product and a positive quantity."""
+    """Every line names a configured product (by SKU, name or alias) and a positive quantity; lines come
+    back with the product's SKU."""
     hint = _usage_hint(config, deal_ref)
     if not lines:
         raise InvalidValue("lines", "", "quote.no_lines", **hint)
@@ -71,20 +73,17 @@ def check_lines(config: Config, lines: Sequence[tuple[str, int]], deal_ref: str 
             raise InvalidValue("sku", sku, "quote.products", **hint)
         if not isinstance(qty, int) or qty <= 0:
             raise InvalidValue("quantity", f"{sku} x{qty}", "quote.quantity", **hint)
-    return [(sku.upper(), qty) for sku, qty in lines]
+    return [(config.product(sku).sku, qty) for sku, qty in lines]  # type: ignore[union-attr]
 
 
 def parse_discount(raw: str | None) -> Decimal:
-    """`15`, `15%`, `12.5` → Decimal percent in 0–100; anything else says what to type."""
+    """`15`, `15%`, `12.5` and the Chinese discount forms → Decimal percent off in 0–100
+    (crm_core/discounts.py); anything else says what to type."""
     if raw is None or not str(raw).strip():
         return Decimal(0)
-    text = str(raw).strip().rstrip("%\uff05").strip()  # 15% or 15％ (full width)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidValue("discount", raw, "quote.discount") from None
-    if not value.is_finite() or value < 0 or value > 100 or value != value.quantize(Decimal("0.0001")):
-        raise InvalidValue("discount", raw, "quote.discount")
+    value = discount_pct(str(raw))
+    if value is None or not value.is_finite() or value < 0 or value > 100 or value != value.quantize(Decimal("0.0001")):
+        raise InvalidValue("discount", str(raw)[:30], "quote.discount")
     return value
 
 

@@ -1,12 +1,14 @@
 """The morning task list: at digest.daily_at (company time), each owner of open tasks due today or
-earlier gets one message listing them. Once per person per day."""
+earlier, or of open deals past their expected close date, gets one message listing them (overdue ones
+flagged). Once per person per day."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from cards.builders.nudges import TaskLine, tasks_card
+from cards.builders.tasks import overdue_deal_line
 from crm_core.clock import Clock
-from crm_core.models import Task, User
+from crm_core.models import Deal, Task, User
 from crm_core.refs import ref_str
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
@@ -31,6 +33,11 @@ def run_tasks_due(*, uow: UnitOfWork, clock: Clock) -> int:
         by_owner: dict[int, list[Task]] = {}
         for task in tasks:
             by_owner.setdefault(task.owner_id, []).append(task)
+        late: dict[int, list[Deal]] = {}
+        for deal in uow.session.scalars(select(Deal).where(Deal.status == "open", Deal.close_date < today)
+                                        .order_by(Deal.owner_id, Deal.close_date, Deal.id)):
+            late.setdefault(deal.owner_id, []).append(deal)
+            by_owner.setdefault(deal.owner_id, [])
         owners = {u.id: u for u in uow.session.scalars(select(User).where(User.id.in_(list(by_owner))))}
         sent = 0
         for owner_id, owned in by_owner.items():
@@ -39,7 +46,10 @@ def run_tasks_due(*, uow: UnitOfWork, clock: Clock) -> int:
                 continue
             lines = [TaskLine(title=task.title, ref=_ref(task), due=task.due_date.isoformat(),
                               overdue=task.due_date < today, number=task.id) for task in owned[:MAX_LINES]]
-            card = tasks_card(locale_of(owner, config), lines)
+            locale = locale_of(owner, config)
+            late_lines = [overdue_deal_line(locale, d.ref, d.name, d.close_date)
+                          for d in late.get(owner_id, [])[:MAX_LINES] if d.close_date is not None]
+            card = tasks_card(locale, lines, late_lines)
             sent += notify(uow.session, owner, card, key=f"tasks-due:{owner.id}:{today.isoformat()}", kind=KIND,
                            now=now)
         mark(uow.session, day_mark, now)
