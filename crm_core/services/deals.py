@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crm_core.config import Config, Stage
+from crm_core.config import Config, PicklistChoice, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
                              unknown_field)
 from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
@@ -230,8 +230,8 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
     starts = [stage for stage, names in spellings if wanted and any(n.startswith(wanted) for n in names)]
     if len(starts) == 1:
         return starts[0]
-    names = ", ".join(s.key for s in pipeline.open_stages)
-    raise InvalidValue("stage", name, "deal.stage", stages=names)
+    choices = [PicklistChoice(key=s.key, zh_CN=s.name.zh_CN, en=s.name.en) for s in pipeline.open_stages]
+    raise InvalidValue("stage", name, "deal.stage", stages=choices)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class TestWonNeedsAnAmount:
         with pytest.raises(Conflict) as info:
             act(wiring, lambda uow, li, d: do_close(uow, li, d, won=True, reason=None, now=clock.now()))
         assert "deal set D-1 amount=…" in error_text(info.value, "en")
-        assert "商机 设置 D-1 amount=…" in error_text(info.value, "zh_CN")
+        assert "商机 设置 D-1 金额=…" in error_text(info.value, "zh_CN")
         assert deal(wiring).status == "open"
 
     def test_with_an_amount_it_is_won(self, wiring, clock) -> None:  # type: ignore[no-untyped-def]

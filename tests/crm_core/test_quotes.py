@@ -83,7 +83,7 @@ class TestInputChecks:
     def test_other_discounts_say_what_to_type(self, raw: str) -> None:
         with pytest.raises(InvalidValue) as err:
             parse_discount(raw)
-        assert "discount=15" in error_text(err.value, "en") and "discount=15" in error_text(err.value, "zh_CN")
+        assert "discount=15" in error_text(err.value, "en") and "折扣=15" in error_text(err.value, "zh_CN")
 
 
 @pytest.fixture
