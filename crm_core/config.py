@@ -223,6 +223,68 @@ class Stale(_Strict):
     no_activity_days: int = Field(default=14, ge=1)
 
 
+class WorkingTime(_Strict):
+    """When the follow-up ladders act: working days (1 = Monday … 7 = Sunday) and quiet hours (company time,
+    "HH:MM-HH:MM", may wrap midnight); days without activity are counted in working days."""
+    days: list[int] = [1, 2, 3, 4, 5]
+    quiet_hours: str | None = "21:00-08:00"
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[int]) -> list[int]:
+        if not v or any(d not in range(1, 8) for d in v):
+            raise ValueError("working days are 1 (Monday) to 7 (Sunday), at least one")
+        return sorted(set(v))
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            start, end = v.split("-")
+            time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        except ValueError:
+            raise ValueError(f"quiet_hours {v!r}: write HH:MM-HH:MM, e.g. 21:00-08:00") from None
+        return v
+
+
+LadderAction = Literal["tell_rep", "tell_manager", "pool"]
+
+
+class LadderStep(_Strict):
+    days: int = Field(ge=1, le=365)
+    action: LadderAction
+
+
+class Ladder(_Strict):
+    """Steps for records with no activity: for leads whose `level` / `source` match (empty = any), or, with
+    `record = "deal"`, for open deals with no activity in their stage."""
+    record: Literal["lead", "deal"] = "lead"
+    level: str | None = None
+    source: str | None = None
+    steps: list[LadderStep]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Ladder":
+        days = [s.days for s in self.steps]
+        if not days or days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("ladder steps need strictly increasing days")
+        if self.record == "deal" and any(s.action == "pool" for s in self.steps):
+            raise ValueError("a deal ladder cannot send a deal to the lead pool (use tell_rep / tell_manager)")
+        return self
+
+
+class Pool(_Strict):
+    """The lead pool (公海): leads nobody works, claimable by reps up to `max_open_leads` open leads each."""
+    max_open_leads: int = Field(default=50, ge=1)
+    reclaim_after_days: int = Field(default=3, ge=0)  # who lost a lead to the pool may claim it again after this
+    slack_channel: str | None = None  # channel id (C…): new pool leads are posted there with a Claim button
+    wecom_chat: str | None = None  # WeCom app group chat id: new pool leads with the command to type
+    ladders: list[Ladder] = []
+    working: WorkingTime = WorkingTime()
+
+
 PICKLIST_NAMES = ("source", "industry", "region", "level", "priority", "lost_reason")
 PicklistName = Literal["source", "industry", "region", "level", "priority", "lost_reason"]
 FIELD_TYPES = ("text", "number", "date", "choice")
@@ -320,6 +382,7 @@ class Config(_Strict):
     quotes: Quotes = Quotes()
     health: Health = Health()
     stale: Stale = Stale()
+    pool: Pool = Pool()
 
     @model_validator(mode="after")
     def _references(self) -> "Config":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -189,3 +190,19 @@ class PaymentFlagged(Event):
     payment_id: int
     order_id: int
     reason: str  # overpaid | cancelled_order
+
+
+@dataclass(frozen=True)
+class LeadPooled(Event):
+    """A lead went to the pool (公海): released by its owner, or moved by a follow-up ladder."""
+    lead_id: int
+    previous_owner_id: int
+    reason: str
+    how: str  # released | pooled
+
+
+@dataclass(frozen=True)
+class LeadClaimed(Event):
+    lead_id: int
+    owner_id: int
+    pooled_at: datetime | None = None  # when it had gone to the pool: names the pool card to update

@@ -14,6 +14,7 @@ from typing import Any
 from crm_core.fields import COMMAND_MAX, control_problem
 from crm_core.refs import RecordName, parse_ref
 from crm_core.search_text import normalise_typed
+from crm_core.signature import looks_like_signature
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」", "‘": "’", "『": "』"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$|^[\u4e00-\u9fff]{1,8}$")
@@ -70,9 +71,10 @@ def tokenize(text: str) -> list[Token]:
 @dataclass(frozen=True)
 class Arg:
     name: str
-    kind: str  # ref:deal,lead | word | choice:a,b | rest | text | lines | number
+    kind: str  # ref:deal,lead | word | choice:a,b | rest | text | block | lines | number
     # rest: the remaining words as a name (an unknown key=value there is an error, never part of the name);
     # text: free text (a log entry, a reason): key=value stays in the text as typed.
+    # block: free text with its line breaks (a pasted signature): the rest of the message exactly as sent.
     optional: bool = False
 
 
@@ -105,6 +107,9 @@ SPECS: tuple[Spec, ...] = (
     _spec("lead add", ["线索 新建", "线索 添加"], [Arg("name", "rest")], LEAD_OPTS,
           ["lead add <name> [company= email= phone= source= region= industry= product=]"],
           ["线索 新建 <姓名> [company= email= phone= source= region= industry= product=]"]),
+    _spec("lead paste", ["线索 粘贴"], [Arg("text", "block")], "",
+          ["lead paste <signature or business card text, one or more lines>"],
+          ["线索 粘贴 <签名或名片文字，可多行>"]),
     _spec("lead list", ["线索 列表"], [], "", ["lead list"], ["线索 列表"]),
     _spec("lead convert", ["线索 转化"], [Arg("lead", "ref:lead")], "amount",
           ["lead convert <L-id> [amount=]"], ["线索 转化 <L-编号> [amount=]"]),
@@ -176,6 +181,16 @@ SPECS: tuple[Spec, ...] = (
           ["search <words>  (leads, contacts, accounts, deals, tickets, contracts: a name, part of it, pinyin, "
            "initials or a reference)"],
           ["搜索 <关键词>（线索、联系人、客户、商机、工单、合同：名称或其中一部分、拼音、拼音首字母或编号）"]),
+    _spec("pool", ["公海"], [], "region industry source score",
+          ["pool [region= industry= source= score=]  (leads nobody works, to claim)"],
+          ["公海 [地区= 行业= 来源= score=]（无人跟进、可领取的线索）"]),
+    _spec("claim", ["领取"], [Arg("lead", "ref:lead")], "", ["claim <L-id>  (take a lead from the pool)"],
+          ["领取 <L-编号>（从公海领取线索）"]),
+    _spec("release", ["退回"], [Arg("lead", "ref:lead"), Arg("reason", "text")], "",
+          ["release <L-id> <reason>  (give a lead back to the pool)"], ["退回 <L-编号> <原因>（把线索退回公海）"]),
+    _spec("check", ["查重"], [Arg("query", "rest")], "",
+          ["check <company or phone>  (is the customer already someone's? no contacts or amounts shown)"],
+          ["查重 <公司名或电话>（客户是否已有负责人；不显示联系人和金额）"]),
     _spec("task done", ["任务 完成"], [Arg("task", "id")], "", ["task done <task number>  (numbers are shown by my)"],
           ["任务 完成 <任务编号>（编号见 我的）"]),
     _spec("workspace list", ["工作区 列表"], [], "", ["workspace list  (admins)"], ["工作区 列表（管理员）"]),
@@ -256,6 +271,8 @@ def parse(text: str) -> Parsed | UsageError:
         word = tokens[0].text[:40]
         return UsageError(None, f"I don't know “{word}”.", f"无法识别「{word}」。", _suggest(word))
     specs, used = matched
+    if specs[0].name == "lead add" and _is_pasted_signature(text, tokens[used:]):
+        specs = [SPEC_BY_NAME["lead paste"]]  # a signature typed after `lead add` is read, not taken as a name
     first: Parsed | UsageError | None = None
     for spec in specs:  # e.g. `quote D-7 PRO x10` creates, `quote Q-3` shows: the first that binds wins
         result = _bind(spec, text, tokens[used:])
@@ -264,6 +281,12 @@ def parse(text: str) -> Parsed | UsageError:
         first = first or result
     assert first is not None
     return first
+
+
+def _is_pasted_signature(text: str, tokens: list[Token]) -> bool:
+    if not tokens or any(_option(tok, text) for tok in tokens):
+        return False
+    return looks_like_signature(text[tokens[0].start:])
 
 
 def _option(tok: Token, text: str) -> tuple[str, str] | None:
@@ -282,6 +305,11 @@ def _option(tok: Token, text: str) -> tuple[str, str] | None:
 def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     options: dict[str, str] = {}
     rest_tokens: list[Token] = []
+    if spec.args and spec.args[0].kind == "block":  # the whole rest, options and line breaks included
+        block = text[tokens[0].start:].strip() if tokens else ""
+        if not block:
+            return _err(spec, f"Missing {spec.args[0].name}.", f"缺少{_zh_name(spec.args[0].name)}。")
+        return Parsed(spec.name, {spec.args[0].name: block}, {})
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
     for tok in tokens:

@@ -16,13 +16,15 @@ from sqlalchemy import func, select
 
 from cards.builders.quotes import line_card
 from cards.builders.sales import kind_label
-from cards.format import money, stage_name
-from cards.builders.swarm import CloseSummary, swarm_line_card, swarm_status_card, swarm_summary_card, t
+from cards.format import money, pct, stage_name
+from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, short, swarm_line_card, swarm_status_card,
+                                  swarm_summary_card, t)
 from cards.model import Card, Reply
-from crm_core.fields import picklist_label
+from crm_core.company_time import local_time
+from crm_core.fields import TEXT_MAX, picklist_label
 from crm_core.errors import Conflict, NotFound
 from crm_core.events import ActivityLogged, DealClosed, DealStageChanged, Event, SwarmRequested
-from crm_core.models import Activity, Deal, OutboxMessage, StageChange, Swarm, User
+from crm_core.models import Activity, Approval, Deal, OutboxMessage, StageChange, Swarm, User
 from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.refs import Ref
@@ -193,15 +195,46 @@ def tell_swarm_deal_closed(uow: UnitOfWork, event: Event, now: datetime) -> None
     archive = uow.config.swarm.archive_on_close
     locale = _channel_locale(uow)
     activities = uow.session.scalar(select(func.count(Activity.id)).where(Activity.deal_id == deal.id)) or 0
+    history = deal_history(uow, deal, locale)
     summary = CloseSummary(ref=deal.ref, name=deal.name, won=event.won, amount=money(deal.amount, deal.currency),
                            owner=deal.owner.name, closed_by=_name_of(uow, event.actor_id),
                            days_open=max(0, int((now - deal.created_at).total_seconds() // 86400)),
                            activities=int(activities),
-                           reason=picklist_label(uow.config, "lost_reason", deal.lost_reason, locale))
-    post_to_swarm(uow, "deal", deal.id, swarm_summary_card(locale, summary, archiving=archive),
-                  dedupe_key=f"swarm-summary:deal:{deal.id}", kind="swarm.summary", now=now)
+                           reason=picklist_label(uow.config, "lost_reason", deal.lost_reason, locale),
+                           history=history)
+    posted = post_to_swarm(uow, "deal", deal.id, swarm_summary_card(locale, summary, archiving=archive),
+                           dedupe_key=f"swarm-summary:deal:{deal.id}", kind="swarm.summary", now=now)
+    if posted and history:  # kept on the record: the channel is archived, the summary stays with the deal
+        uow.session.add(Activity(kind="note", deal_id=deal.id, actor_id=event.actor_id, at=now,
+                                 text=short(history_text(locale, history), TEXT_MAX)))
     if archive:
         request_swarm_archive(uow, "deal", deal.id, now=now)
+
+
+HISTORY_MAX = 30  # lines in the closing summary (the newest, shown oldest first)
+
+
+def deal_history(uow: UnitOfWork, deal: Deal, locale: str) -> tuple[HistoryLine, ...]:
+    """The deal's logged activities (📌 pins included), stage changes and approval decisions, in time order."""
+    config = uow.config
+    lines: list[tuple[datetime, HistoryLine]] = []
+    for a in uow.session.scalars(select(Activity).where(Activity.deal_id == deal.id)
+                                 .order_by(Activity.at.desc()).limit(HISTORY_MAX)):
+        lines.append((a.at, HistoryLine(local_time(config, a.at, locale) or "", "activity", _name_of(uow, a.actor_id),
+                                        a.text)))
+    for c in uow.session.scalars(select(StageChange).where(StageChange.deal_id == deal.id)
+                                 .order_by(StageChange.at.desc()).limit(HISTORY_MAX)):
+        moved = f"{stage_name(config, c.from_stage, locale) if c.from_stage else '—'} → {stage_name(config, c.to_stage, locale)}"
+        lines.append((c.at, HistoryLine(local_time(config, c.at, locale) or "", "stage", _name_of(uow, c.actor_id),
+                                        moved)))
+    for ap in uow.session.scalars(select(Approval).where(Approval.deal_id == deal.id, Approval.decided_at.is_not(None))
+                                  .order_by(Approval.decided_at.desc()).limit(HISTORY_MAX)):
+        assert ap.decided_at is not None
+        lines.append((ap.decided_at, HistoryLine(local_time(config, ap.decided_at, locale) or "", "approval",
+                                                 _name_of(uow, ap.requester_id),
+                                                 f"A-{ap.id} {pct(ap.discount_pct)}% · {ap.status}")))
+    lines.sort(key=lambda pair: pair[0])
+    return tuple(line for _, line in lines[-HISTORY_MAX:])
 
 
 def request_swarm_archive(uow: UnitOfWork, record_type: str, record_id: int, *, now: datetime) -> None:

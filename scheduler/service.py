@@ -23,6 +23,7 @@ from crm_core.uow import UnitOfWorkFactory
 from scheduler.jobs.deals import run_stale_deals
 from scheduler.jobs.digests import run_digests
 from scheduler.jobs.housekeeping import run_housekeeping
+from scheduler.jobs.ladders import run_ladders
 from scheduler.jobs.leads import run_lead_sla
 from scheduler.jobs.renewals import run_renewals
 from scheduler.jobs.tasks import run_tasks_due
@@ -56,6 +57,7 @@ def job_specs(config: Config) -> list[JobSpec]:
         JobSpec("tasks_due", run_tasks_due, CronTrigger(hour=f"{hour}-23", minute="*", timezone=tz), 60),
         JobSpec("digests", run_digests, CronTrigger(hour=f"{hour}-23", minute="*", timezone=tz), 60),
         JobSpec("housekeeping", run_housekeeping, IntervalTrigger(minutes=10, timezone=tz), 600),
+        JobSpec("ladders", run_ladders, IntervalTrigger(minutes=5, timezone=tz), 300),
     ]
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from bot.logs import ContextExecutor
-from bot.slack import actions, commands, home, modals
+from bot.slack import actions, commands, home, modals, reactions
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
@@ -107,6 +107,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     actions.register(bolt, ctx)
     modals.register(bolt, ctx)
     home.register(bolt, ctx)
+    reactions.register(bolt, ctx)
     return bolt
 
 

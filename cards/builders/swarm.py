@@ -33,6 +33,19 @@ class CloseSummary:
     days_open: int
     activities: int
     reason: str | None = None
+    history: tuple["HistoryLine", ...] = ()  # what happened, oldest first: logged activities, stages, decisions
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: str  # company time
+    kind: str  # activity | stage | approval
+    who: str
+    text: str  # the activity's text, "from → to", or the approval's status
+
+
+def history_text(locale: str, lines: Sequence[HistoryLine]) -> str:
+    return "\n".join(t(locale, f"history.{h.kind}", at=h.at, who=h.who, text=short(h.text, 200)) for h in lines)
 
 
 def swarm_summary_card(locale: str, v: CloseSummary, *, archiving: bool) -> Card:
@@ -41,7 +54,11 @@ def swarm_summary_card(locale: str, v: CloseSummary, *, archiving: bool) -> Card
               Field(t(locale, "f.activities"), str(v.activities))]
     if v.reason:
         fields.append(Field(t(locale, "f.reason"), short(v.reason, 1500)))
-    blocks = (Context(t(locale, "swarm.archived_note")),) if archiving else ()
+    blocks: tuple[Section | Context, ...] = ()
+    if v.history:
+        blocks += (Section(t(locale, "history.title") + "\n" + short(history_text(locale, v.history), 2800)),)
+    if archiving:
+        blocks += (Context(t(locale, "swarm.archived_note")),)
     title = t(locale, "swarm.won" if v.won else "swarm.lost", ref=v.ref, name=short(v.name, TITLE_NAME_MAX))
     return Card(title=title, locale=locale, fields=tuple(fields), blocks=blocks, kind="swarm.summary", ref=v.ref)
 
@@ -57,3 +74,10 @@ def swarm_status_card(locale: str, ref: str, name: str, *, channels: Sequence[st
         tags = ", ".join(invite_tags) if invite_tags else t(locale, "swarm.tags_none")
         text = t(locale, "swarm.requested", ref=ref, name=short(name, TITLE_NAME_MAX), tags=tags)
     return Card(title=t(locale, "swarm.title", ref=ref), locale=locale, blocks=(Section(text),), kind="swarm", ref=ref)
+
+
+def pinned_line(locale: str, ref: str, who: str) -> Card:
+    """The channel's one line after a 📌: the message is now on the deal."""
+    return Card(title=t(locale, "pin.title", ref=ref), locale=locale, blocks=(Section(t(locale, "pin.logged", ref=ref,
+                                                                                          who=who)),),
+                kind="swarm.update", ref=ref)

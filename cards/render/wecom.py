@@ -66,6 +66,7 @@ _HINTS: dict[str, dict[str, str]] = {
     "ticket.close": {"zh_CN": "工单 关闭 {v}", "en": "ticket close {v}"},
     "ticket.log": {"zh_CN": "记录 {v} note <内容>", "en": "log {v} note <text>"},
     "quote.order": {"zh_CN": "订单 {v}", "en": "order {v}"},
+    "pool.claim": {"zh_CN": "领取 {v}", "en": "claim {v}"},
 }
 _TEXT = {
     "reply": {"zh_CN": "回复", "en": "reply"},

@@ -7,6 +7,7 @@ from crm_core.models.imports import ImportedRow
 from crm_core.models.lead_identity import LeadIdentity, LeadMerge
 from crm_core.models.inbox import InboxItem
 from crm_core.models.outbox import OutboxMessage, SentMessage
+from crm_core.models.pool import LeadHolder
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.replay import SeenSignature
 from crm_core.models.search import SearchTerm
@@ -17,6 +18,7 @@ from crm_core.models.users import ChatIdentity, ChatWorkspace, User
 from crm_core.models.wecom import WeComAccessToken, WeComCardTask, WeComInbound, WeComResponseCode
 
 __all__ = [
+    "LeadHolder",
     "ConsoleChannel", "ConsoleInboxMessage", "DeliveryLogEntry", "DeliveryPacing", "DigestSnapshot",
     "SchedulerMark", "SlaBreach",
     "WeComAccessToken", "WeComCardTask", "WeComInbound", "WeComResponseCode",

@@ -58,7 +58,9 @@ class Lead(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))  # declared custom fields (0011)
     score: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | converted | disqualified
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | pool | converted | merged …
+    pooled_at: Mapped[Optional[datetime]]  # in the pool (公海) since (0015); owner_id is then who had it last
+    pool_reason: Mapped[Optional[str]] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime]
@@ -84,7 +86,7 @@ class Deal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), index=True)  # 0015: deals by contact name
+    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), index=True)  # 0016: deals by contact name
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     stage: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(8), default="open", index=True)  # open | won | lost

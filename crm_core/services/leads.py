@@ -20,6 +20,7 @@ from crm_core.models import Lead, LeadIdentity, LeadMerge, User
 from crm_core.normalize import normalize_email, normalize_phone
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
+from crm_core.services.lead_holders import end_hold, recent_holders, start_hold
 from crm_core.services.lead_identity import KINDS, company_key_of, identity_keys, normalize_person_name
 from crm_core.services.permissions import require_access
 from crm_core.services.scoring import score_lead
@@ -342,9 +343,13 @@ def reassign_lead(uow: UnitOfWork, lead: Lead, *, now: datetime) -> User | None:
     """Round-robin the lead to the next rep of its pool (used on a first-response breach)."""
     pool = choose_pool(uow.config, {"region": lead.region, "industry": lead.industry,
                                     "product": lead.product, "source": lead.source})
-    new_owner = next_in_pool(uow.session, pool, exclude=frozenset({lead.owner_id}))
+    # nobody who held it in this stretch gets it back (L-33 went 韩梅梅 → 李雷 → 韩梅梅 overnight)
+    held = recent_holders(uow.session, lead, since=lead.assigned_at - timedelta(days=uow.config.pool.reclaim_after_days))
+    new_owner = next_in_pool(uow.session, pool, exclude=frozenset(held))
     if new_owner is None:
         return None
+    end_hold(uow.session, lead, "reassigned", now)
+    start_hold(uow.session, lead.id, new_owner.id, now)
     previous = lead.owner_id
     lead.owner_id = new_owner.id
     lead.assigned_at = now

@@ -17,7 +17,10 @@ from crm_core.migrate import LEGACY_PARENTS, alembic_config, chain, upgrade
 from crm_core.models import Base
 from tests.ops.conftest import ROOT, child_env
 
-EXPECTED = ["0001", "0002", "0003", "0004", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013", "0014", "0015"]
+EXPECTED = ["0001", "0002", "0003", "0004", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013", "0014",
+            "0015", "0016"]
+HEAD = EXPECTED[-1]
+LAST_LEGACY = "0014"  # the newest revision of the old branched layout
 # what `upgrade heads` left in alembic_version with the old layout: every revision no other one named as parent
 OLD_HEADS = sorted(set(LEGACY_PARENTS) - {p for p in LEGACY_PARENTS.values() if p})
 
@@ -47,7 +50,7 @@ def _tables(url: str) -> set[str]:
 
 def test_the_history_is_one_line_with_one_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'x.db'}"))
-    assert script.get_heads() == ["0015"]
+    assert script.get_heads() == [HEAD]
     assert chain(alembic_config("sqlite://")) == EXPECTED
     for rev in script.walk_revisions():
         assert rev.branch_labels == set() and not rev.dependencies, rev.revision
@@ -92,10 +95,10 @@ def _set_versions(url: str, rows: list[str]) -> None:
 
 def test_a_database_at_the_old_heads_upgrades_to_the_one_head(fresh_url: str) -> None:
     eng = make_engine(fresh_url)
-    cfg = alembic_config(fresh_url)
-    with eng.begin() as conn:  # the schema the branched layout's last heads had (later revisions come after)
+    with eng.begin() as conn:  # as far as the branched layout went; later revisions then run normally
+        cfg = alembic_config(fresh_url)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0014")
+        command.upgrade(cfg, LAST_LEGACY)
     with eng.begin() as conn:
         conn.execute(text("INSERT INTO users (id, key, name, role, tags, away, active, created_at) VALUES "
                           "(90, 'old', 'Old', 'rep', '[]', false, true, '2026-01-01 00:00:00')"))
@@ -108,9 +111,9 @@ def test_a_database_at_the_old_heads_upgrades_to_the_one_head(fresh_url: str) ->
     r = _cli(fresh_url, "upgrade")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert _versions(fresh_url) == ["0015"]
+    assert _versions(fresh_url) == [HEAD]
     after = _cli(fresh_url, "current")
-    assert after.returncode == 0 and after.stdout.startswith("0015 (head)"), after
+    assert after.returncode == 0 and after.stdout.startswith(f"{HEAD} (head)"), after
     eng = make_engine(fresh_url)
     with eng.connect() as conn:  # nothing was dropped or run twice
         assert conn.scalar(text("SELECT name FROM users WHERE id = 90")) == "Old"
@@ -140,7 +143,7 @@ def test_old_heads_with_a_gap_run_what_is_missing_and_skip_what_ran(fresh_url: s
 
     r = _cli(fresh_url, "upgrade")
     assert r.returncode == 0, r.stderr
-    assert _versions(fresh_url) == ["0015"]
+    assert _versions(fresh_url) == [HEAD]
     assert {t.name for t in Base.metadata.sorted_tables} <= _tables(fresh_url)
 
 
@@ -161,14 +164,14 @@ def test_downgrade_needs_yes_and_names_a_revision(tmp_path) -> None:  # type: ig
     assert _cli(url, "upgrade").returncode == 0
     r = _cli(url, "downgrade", "0013")
     assert r.returncode == 2 and "--yes" in r.stderr and "请先停止" in r.stderr
-    assert _versions(url) == ["0015"]
+    assert _versions(url) == [HEAD]
     r = _cli(url, "downgrade", "0005", "--yes")
     assert r.returncode == 2 and "0005" in r.stderr and "Traceback" not in r.stderr
     r = _cli(url, "downgrade", "0013", "--yes")
     assert r.returncode == 0, r.stderr
     assert _versions(url) == ["0013"]
     r = _cli(url, "current")
-    assert r.returncode == 3 and "behind head 0015" in r.stdout
+    assert r.returncode == 3 and f"behind head {HEAD}" in r.stdout
     assert _cli(url, "upgrade").returncode == 0
     assert _cli(url, "current").returncode == 0
 
@@ -180,7 +183,7 @@ def test_alembic_ini_at_the_top_reads_database_url(tmp_path) -> None:  # type: i
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "alembic", "current"], env=child_env(url), cwd=ROOT,
                        text=True, capture_output=True, timeout=120)
-    assert "0015 (head)" in r.stdout, r
+    assert f"{HEAD} (head)" in r.stdout, r
 
 
 @pytest.mark.parametrize("how", ["chatcrm", "alembic"])

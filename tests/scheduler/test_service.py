@@ -16,13 +16,14 @@ def test_the_job_table(wiring) -> None:  # type: ignore[no-untyped-def]
     service = scheduler_service(wiring)
     sched = service.build(BackgroundScheduler(timezone="Asia/Shanghai"))  # not started: nothing runs
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert sorted(jobs) == ["digests", "housekeeping", "lead_sla", "renewals", "stale_deals", "tasks_due",
-                            "ticket_sla"]
+    assert sorted(jobs) == ["digests", "housekeeping", "ladders", "lead_sla", "renewals", "stale_deals",
+                            "tasks_due", "ticket_sla"]
     for job in jobs.values():
         assert (job.coalesce, job.max_instances) == (True, 1), job.id
         assert job.args == (job.id,)
     intervals = {i: j.trigger.interval for i, j in jobs.items() if isinstance(j.trigger, IntervalTrigger)}
     assert intervals == {"lead_sla": timedelta(seconds=30), "ticket_sla": timedelta(seconds=30),
+                         "ladders": timedelta(minutes=5),
                          "stale_deals": timedelta(minutes=1), "renewals": timedelta(minutes=1),
                          "housekeeping": timedelta(minutes=10)}
     for job_id in ("digests", "tasks_due"):
@@ -31,7 +32,7 @@ def test_the_job_table(wiring) -> None:  # type: ignore[no-untyped-def]
         fields = {f.name: str(f) for f in trigger.fields}
         assert (fields["hour"], fields["minute"], str(trigger.timezone)) == ("8-23", "*", "Asia/Shanghai")
     assert {i: j.misfire_grace_time for i, j in jobs.items()} == {
-        "lead_sla": 30, "ticket_sla": 30, "stale_deals": 60, "renewals": 60, "tasks_due": 60, "digests": 60,
+        "ladders": 300, "lead_sla": 30, "ticket_sla": 30, "stale_deals": 60, "renewals": 60, "tasks_due": 60, "digests": 60,
         "housekeeping": 600}
 
 

@@ -243,16 +243,27 @@ class FakeSlack:
         raw = str(body.get("channel", ""))
         channel = raw if raw.startswith("D") else self._channel(raw, writable=False).id
         oldest = float(body.get("oldest") or 0)
+        latest = float(body["latest"]) if body.get("latest") else None
+        inclusive = str(body.get("inclusive", "")).lower() in ("1", "true")
         limit = max(1, min(int(body.get("limit") or 100), 999))
         start = int(body.get("cursor") or 0)
         with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
-        found = sorted((m for (ch, ts), m in self.messages.items() if ch == channel and float(ts) > oldest),
+        found = sorted((m for (ch, ts), m in self.messages.items() if ch == channel and float(ts) > oldest
+                        and (latest is None or float(ts) < latest or (inclusive and float(ts) == latest))),
                        key=lambda m: float(m["ts"]), reverse=True)
         page = found[start:start + limit]
         out = [{k: v for k, v in m.items() if with_meta or k != "metadata"} for m in page]
         more = start + limit < len(found)
         return {"messages": out, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _conversations_replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The thread of `ts`: its parent and replies (messages carrying thread_ts == ts), oldest first."""
+        channel = self._channel(str(body.get("channel", "")), writable=False).id
+        ts = str(body.get("ts", ""))
+        found = sorted((m for (ch, mts), m in self.messages.items()
+                        if ch == channel and (mts == ts or m.get("thread_ts") == ts)), key=lambda m: float(m["ts"]))
+        return {"messages": found, "has_more": False}
 
     def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
         check_message(body)

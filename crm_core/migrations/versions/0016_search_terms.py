@@ -1,16 +1,16 @@
 """search_terms: the index behind names-for-references and `search` (name, contains, pinyin, initials keys),
 backfilled from every existing lead, deal, account, contact and ticket; deals indexed by contact
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
 
 from crm_core.search_index import backfill
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,45 @@
+"""The conversation as the record: a message pinned (📌) in a deal's swarm channel becomes an activity of that
+deal, with its author and a link back, once — however many people pin it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm_core.fields import TEXT_MAX, check_text
+from crm_core.models import Activity, Deal, Swarm, User
+from crm_core.services import audit
+from crm_core.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PinnedMessage:
+    platform: str
+    channel: str
+    ts: str
+    text: str
+    author_name: str
+    link: str
+
+
+def swarm_deal(uow: UnitOfWork, platform: str, channel: str) -> Deal | None:
+    """The deal whose live swarm channel this is (None: not a deal's swarm)."""
+    deal_id = uow.session.scalar(select(Swarm.record_id).where(
+        Swarm.platform == platform, Swarm.channel == channel, Swarm.record_type == "deal",
+        Swarm.archived_at.is_(None)))
+    return uow.session.get(Deal, deal_id) if deal_id is not None else None
+
+
+def do_log_pinned(uow: UnitOfWork, actor: User, deal: Deal, msg: PinnedMessage, *, now: datetime) -> Activity:
+    """Being in the deal's swarm channel is what lets a person pin to it (presales and legal log too).
+    The caller runs this once per message (its idempotency key names the channel and the message)."""
+    body = check_text("text", msg.text, TEXT_MAX, multiline=True) or ""
+    text = f"📌 {msg.author_name}: {body}\n{msg.link}"[:TEXT_MAX]
+    activity = Activity(kind="note", text=text, actor_id=actor.id, at=now, deal_id=deal.id)
+    deal.last_activity_at = now
+    uow.session.add(activity)
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="activity.pin", record_type="deal", record_id=deal.id,
+                 now=now, channel=msg.channel, ts=msg.ts)
+    return activity

@@ -1,0 +1,153 @@
+"""The lead pool (公海): leads nobody works. Release (退回) puts a lead there, a follow-up ladder may too; a rep
+under the configured limit claims (领取) one — one claim wins when two race, by a single conditional UPDATE.
+
+Who held a lead is remembered (lead_holders), so nothing bounces: whoever lost a lead to the pool cannot
+claim it back for `reclaim_after_days`, and an SLA reassignment never hands it to someone who just had it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.events import LeadClaimed, LeadPooled
+from crm_core.models import Account, Lead, LeadHolder, LeadIdentity, User
+from crm_core.normalize import normalize_company, normalize_phone
+from crm_core.services import audit
+from crm_core.services.lead_holders import end_hold, start_hold
+from crm_core.services.leads import access_lead
+from crm_core.uow import UnitOfWork
+
+POOL = "pool"
+
+
+@dataclass(frozen=True)
+class PoolFilter:
+    region: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    min_score: int | None = None
+
+
+@dataclass(frozen=True)
+class OwnerCheck:
+    """What `check` may say about a customer: who owns it and what kind of record, nothing else."""
+    kind: str  # lead | account | pool
+    owner_name: str | None
+    status: str
+
+
+def list_pool(session: Session, flt: PoolFilter, *, limit: int = 20) -> list[Lead]:
+    q = select(Lead).where(Lead.status == POOL)
+    for column, value in ((Lead.region, flt.region), (Lead.industry, flt.industry), (Lead.source, flt.source)):
+        if value:
+            q = q.where(column == value)
+    if flt.min_score is not None:
+        q = q.where(Lead.score >= flt.min_score)
+    return list(session.scalars(q.order_by(Lead.score.desc(), Lead.pooled_at.desc(), Lead.id.desc()).limit(limit)))
+
+
+def put_in_pool(uow: UnitOfWork, lead: Lead, *, reason: str, how: str, actor_id: int | None, now: datetime) -> None:
+    """The lead leaves its owner for the pool (`how`: released by hand, pooled by a ladder)."""
+    end_hold(uow.session, lead, how, now)
+    previous = lead.owner_id
+    lead.status, lead.pooled_at, lead.pool_reason = POOL, now, reason
+    lead.first_response_due_at = None  # nobody owes a first response to a pooled lead
+    lead.updated_at = now
+    audit.record(uow.session, actor_id=actor_id, action=f"lead.{how}", record_type="lead", record_id=lead.id,
+                 now=now, previous=previous, reason=reason)
+    uow.emit(LeadPooled(lead_id=lead.id, previous_owner_id=previous, reason=reason, how=how))
+
+
+def do_release(uow: UnitOfWork, actor: User, lead_id: int, reason: str, *, now: datetime) -> Lead:
+    lead = access_lead(uow, actor, lead_id)
+    if lead.status == POOL:
+        raise Conflict(f"{lead.ref} is already in the pool.", f"{lead.ref} 已在公海中。")
+    if lead.status != "open":
+        raise Conflict(f"{lead.ref} is {lead.status}; only open leads go back to the pool.",
+                       f"{lead.ref} 不是跟进中的线索，不能退回公海。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidValue("reason", "", f"say why, e.g. release {lead.ref} no budget this year",
+                           f"请写明原因，例如：退回 {lead.ref} 今年没有预算")
+    put_in_pool(uow, lead, reason=reason[:200], how="released", actor_id=actor.id, now=now)
+    return lead
+
+
+def open_lead_count(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Lead).where(Lead.owner_id == user_id,
+                                                                       Lead.status == "open")) or 0
+
+
+def do_claim(uow: UnitOfWork, actor: User, lead_id: int, *, now: datetime) -> Lead:
+    """Take a pool lead. Two reps at once: the conditional UPDATE lets exactly one through; the other is told
+    who has it. Refused over the open-lead limit and, for whoever lost the lead to the pool, for a while."""
+    session, cfg = uow.session, uow.config.pool
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(ref=f"L-{lead_id}")
+    if lead.status != POOL:
+        _not_claimable(session, lead)
+    count = open_lead_count(session, actor.id)
+    if count >= cfg.max_open_leads:
+        raise Conflict(f"You have {count} open leads, the limit is {cfg.max_open_leads}. Release or convert "
+                       f"some first (release L-… reason).",
+                       f"你已有 {count} 条跟进中的线索，上限为 {cfg.max_open_leads}。请先退回或转化一些（退回 L-… 原因）。")
+    lost = session.scalar(select(func.max(LeadHolder.until)).where(
+        LeadHolder.lead_id == lead.id, LeadHolder.user_id == actor.id, LeadHolder.how.in_(("released", "pooled"))))
+    if lost is not None and now - lost < timedelta(days=cfg.reclaim_after_days):
+        again = lost + timedelta(days=cfg.reclaim_after_days)
+        raise Conflict(f"{lead.ref} left you for the pool on {lost:%Y-%m-%d}; another rep may take it first. "
+                       f"You can claim it again from {again:%Y-%m-%d}.",
+                       f"{lead.ref} 于 {lost:%Y-%m-%d} 从你这里退回公海，请让其他同事先领取；你可在 {again:%Y-%m-%d} 之后再领取。")
+    pooled_at = lead.pooled_at
+    due = now + timedelta(minutes=uow.config.sla.lead.first_response_minutes)
+    won = session.execute(update(Lead).where(Lead.id == lead.id, Lead.status == POOL).values(
+        status="open", owner_id=actor.id, pooled_at=None, pool_reason=None, assigned_at=now, updated_at=now,
+        first_response_due_at=due, first_responded_at=None).execution_options(synchronize_session=False))
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(lead)
+        _not_claimable(session, lead)
+    session.expire(lead)
+    start_hold(session, lead.id, actor.id, now)
+    audit.record(session, actor_id=actor.id, action="lead.claim", record_type="lead", record_id=lead.id, now=now)
+    uow.emit(LeadClaimed(lead_id=lead.id, owner_id=actor.id, pooled_at=pooled_at))
+    return lead
+
+
+def _not_claimable(session: Session, lead: Lead) -> None:
+    session.refresh(lead)
+    if lead.status == "open":
+        owner = session.get(User, lead.owner_id)
+        name = owner.name if owner else "?"
+        raise Conflict(f"{lead.ref} was just claimed by {name}.", f"{lead.ref} 已被 {name} 领取。")
+    raise Conflict(f"{lead.ref} is not in the pool.", f"{lead.ref} 不在公海中。")
+
+
+def check_owner(session: Session, text: str) -> list[OwnerCheck]:
+    """Is this company or phone number already someone's? Leads and accounts, by the dedupe keys; the answer
+    names the owner and the kind of record only — no contacts, no amounts."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidValue("query", "", "give a company or a phone number, e.g. check 深圳华为",
+                           "请输入公司名或电话，例如：查重 深圳华为")
+    phone = normalize_phone(text)
+    leads: list[Lead] = []
+    accounts: list[Account] = []
+    if phone:
+        ids = session.scalars(select(LeadIdentity.lead_id).where(LeadIdentity.kind == "phone",
+                                                                 LeadIdentity.value == phone))
+        leads = list(session.scalars(select(Lead).where(Lead.id.in_(list(ids)))))
+    else:
+        key = normalize_company(text)
+        if key:
+            leads = list(session.scalars(select(Lead).where(Lead.company_key == key).order_by(Lead.id).limit(20)))
+            accounts = list(session.scalars(select(Account).where(Account.name_key == key)
+                                            .order_by(Account.id).limit(20)))
+    found = [OwnerCheck("pool" if lead.status == POOL else "lead", None if lead.status == POOL else lead.owner.name,
+                        lead.status) for lead in leads if lead.status in ("open", POOL, "converted")]
+    found += [OwnerCheck("account", a.owner.name if a.owner else None, "customer") for a in accounts]
+    return found

@@ -1,0 +1,131 @@
+"""The lead pool (公海) from chat: `pool`, `claim` (and its button), `release`, `check` (查重); and what others
+hear: a pool channel (Slack channel, WeCom group) gets each new pool lead with its Claim button, and that
+card is updated in place for everyone when someone claims it.
+
+The pool channel is kept as a swarm of the pseudo-record ("pool", 0): the outbox's swarm delivery, its
+no-double-post checks and its in-place updates (by ref_key) serve it unchanged."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cards.builders.common import error_card, notice_card
+from cards.builders.pool import (PoolLeadView, check_card, claimed_card, claimed_notice, pool_lead_card,
+                                 pool_list_card, released_notice, t)
+from cards.builders.sales import lead_card
+from cards.model import Reply
+from crm_core.clock import Clock
+from crm_core.company_time import local_time
+from crm_core.events import Event, LeadClaimed, LeadPooled
+from crm_core.fields import picklist_value
+from crm_core.models import Lead, Swarm, User
+from crm_core.outbox import enqueue
+from crm_core.services.pool import PoolFilter, check_owner, do_claim, do_release, list_pool
+from crm_core.uow import UnitOfWork
+from handlers.invocation import Invocation
+from handlers.notify import on
+from handlers.presentation.sales import lead_view
+from handlers.registry import action, command
+
+POOL_RECORD = ("pool", 0)
+
+
+def pool_view(uow: UnitOfWork, lead: Lead, locale: str) -> PoolLeadView:
+    return PoolLeadView(ref=lead.ref, name=lead.name, company=lead.company, region=lead.region,
+                        industry=lead.industry, source=lead.source, score=lead.score, reason=lead.pool_reason,
+                        since=local_time(uow.config, lead.pooled_at, locale) or "")
+
+
+@command("pool", writes=False)
+def show_pool(inv: Invocation, uow: UnitOfWork, locale: str) -> Reply:
+    o = inv.options
+    score = o.get("score")
+    if score is not None and not score.isdigit():
+        return Reply(cards=(error_card(locale, t(locale, "list.title") + f": score={score[:20]} ✗",
+                                       hint="pool score=60"),))
+    flt = PoolFilter(region=picklist_value(uow.config, "region", "region", o.get("region")),
+                     industry=picklist_value(uow.config, "industry", "industry", o.get("industry")),
+                     source=picklist_value(uow.config, "source", "source", o.get("source")),
+                     min_score=int(score) if score is not None else None)
+    leads = list_pool(uow.session, flt)
+    return Reply(cards=(pool_list_card(locale, [pool_view(uow, lead, locale) for lead in leads]),))
+
+
+@command("claim")
+@action("pool.claim", value=("lead",))
+def claim(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    lead = do_claim(uow, actor, inv.args["lead"].id, now=clock.now())
+    return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale), note=claimed_notice(locale, lead.ref)),))
+
+
+@command("release")
+def release(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    lead = do_release(uow, actor, inv.args["lead"].id, str(inv.args.get("reason") or ""), now=clock.now())
+    return Reply(cards=(notice_card(locale, released_notice(locale, lead.ref), ref=lead.ref),))
+
+
+@command("check", writes=False)
+def check(inv: Invocation, uow: UnitOfWork, locale: str) -> Reply:
+    query = str(inv.args["query"])
+    found = check_owner(uow.session, query)
+    return Reply(cards=(check_card(locale, query, [(f.kind, f.owner_name) for f in found]),))
+
+
+# --- the pool channel -------------------------------------------------------------------------------------
+
+def pool_channels(uow: UnitOfWork, now: datetime) -> bool:
+    """Make sure the configured pool channels exist as swarm rows of the pool; whether there is one."""
+    cfg = uow.config.pool
+    wanted = {p: ch for p, ch in (("slack", cfg.slack_channel), ("wecom", cfg.wecom_chat)) if ch}
+    if not wanted:
+        return False
+    have = set(uow.session.scalars(select(Swarm.platform).where(Swarm.record_type == POOL_RECORD[0],
+                                                                Swarm.record_id == POOL_RECORD[1])))
+    for platform, channel in wanted.items():
+        if platform in have:
+            continue
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(Swarm(record_type=POOL_RECORD[0], record_id=POOL_RECORD[1], platform=platform,
+                                      channel=channel, name="lead-pool", created_at=now))
+                uow.session.flush()
+        except IntegrityError:
+            pass  # another transaction added it first
+    return True
+
+
+def _card_key(lead_id: int, pooled_at: datetime) -> str:
+    """One card per stay in the pool: a lead pooled again gets a new card."""
+    return f"pool:{lead_id}:{pooled_at:%Y%m%d%H%M%S}"
+
+
+@on(LeadPooled)
+def post_to_pool_channel(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    assert isinstance(event, LeadPooled)
+    lead = uow.session.get(Lead, event.lead_id)
+    if lead is None or lead.status != "pool" or lead.pooled_at is None or not pool_channels(uow, now):
+        return
+    locale = uow.config.company.locale
+    key = _card_key(lead.id, lead.pooled_at)
+    enqueue(uow.session, dedupe_key=key, kind="pool.lead", target_type="swarm", target_id=POOL_RECORD[1],
+            record_type=POOL_RECORD[0], record_id=POOL_RECORD[1], ref_key=key, now=now,
+            payload=pool_lead_card(locale, pool_view(uow, lead, locale)).to_dict())
+
+
+@on(LeadClaimed)
+def update_pool_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """The card in the pool channel, changed in place for everyone: no button, who took it."""
+    assert isinstance(event, LeadClaimed)
+    lead = uow.session.get(Lead, event.lead_id)
+    owner = uow.session.get(User, event.owner_id)
+    if lead is None or owner is None or event.pooled_at is None:
+        return
+    key = _card_key(lead.id, event.pooled_at)
+    locale = uow.config.company.locale
+    view = pool_view(uow, lead, locale)
+    enqueue(uow.session, dedupe_key=f"{key}:claimed", kind="pool.lead", op="update", target_type="swarm",
+            target_id=POOL_RECORD[1], record_type=POOL_RECORD[0], record_id=POOL_RECORD[1], ref_key=key, now=now,
+            payload=claimed_card(locale, view, owner.name).to_dict())
+

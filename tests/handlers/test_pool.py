@@ -1,0 +1,90 @@
+"""The lead pool (公海) through the console: release, list, claim — two reps racing, the limit, no bounce —
+and the masked owner check (查重)."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from crm_core.models import Lead, User
+from crm_core.services.pool import do_claim
+from crm_core.errors import Conflict
+
+
+def owner_of(wiring, lead_id: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        lead = s.get(Lead, lead_id)
+        return lead.status, s.get(User, lead.owner_id).key
+
+
+def test_release_list_claim_in_chinese_and_english(console_bot, wiring):  # type: ignore[no-untyped-def]
+    li, wang, emma = console_bot("li"), console_bot("wang"), console_bot("emma")
+    li.exec("线索 新建 张伟 公司=杭州云图科技有限公司 地区=east")
+    out = li.exec("退回 L-1")
+    assert "缺少原因" in out and "退回 <L-编号> <原因>" in out and owner_of(wiring, 1)[0] == "open"
+    out = li.exec("退回 L-1 今年没有预算")
+    assert "L-1 已退回公海" in out and owner_of(wiring, 1)[0] == "pool"
+    out = emma.exec("pool")
+    assert "Lead pool" in out and "L-1 · 张伟 · 杭州云图科技有限公司" in out and "Claim L-1" in out
+    assert "L-1" in emma.exec("pool region=east") and "The pool is empty" in emma.exec("pool region=north")
+    out = li.exec("领取 L-1")  # who released it waits before taking it back
+    assert "请让其他同事先领取" in out and owner_of(wiring, 1)[0] == "pool"
+    emma.exec("pool")
+    out = emma.press(1)  # the Claim L-1 button
+    assert "L-1 is yours now" in out and owner_of(wiring, 1) == ("open", "emma")
+    out = wang.exec("领取 L-1")
+    assert "L-1 已被 Emma Jones 领取" in out and owner_of(wiring, 1) == ("open", "emma")
+
+
+def test_two_reps_claiming_at_once_one_gets_it(wiring, console_bot):  # type: ignore[no-untyped-def]
+    console_bot("li").exec("lead add Ann company=Acme")
+    console_bot("li").exec("release L-1 not my region")
+    barrier, results = threading.Barrier(2), {}
+
+    def race(key: str) -> None:
+        uow = wiring.uow()
+        barrier.wait()  # both start together (SQLite then queues the second writer; PostgreSQL runs both)
+        with uow:
+            actor = uow.session.scalar(select(User).where(User.key == key))
+            try:
+                do_claim(uow, actor, 1, now=wiring.clock.now())
+                results[key] = "won"
+            except Conflict as exc:
+                results[key] = exc.msg_format("en")
+
+    threads = [threading.Thread(target=race, args=(k,)) for k in ("emma", "wang")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(v == "won" for v in results.values()) == [False, True], results
+    winner = next(k for k, v in results.items() if v == "won")
+    assert owner_of(wiring, 1) == ("open", winner)
+    loser = next(v for v in results.values() if v != "won")
+    assert "was just claimed by" in loser
+
+
+def test_the_open_lead_limit(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    limit = wiring.config.pool.max_open_leads
+    with wiring.session_factory() as s:
+        emma_id = s.scalar(select(User.id).where(User.key == "emma"))
+    console_bot("li").exec("lead add Ann company=Acme")
+    console_bot("li").exec("release L-1 not mine")
+    with wiring.session_factory.begin() as s:  # emma already works `limit` leads
+        lead = s.get(Lead, 1)
+        for i in range(limit):
+            s.add(Lead(name=f"x{i}", owner_id=emma_id, status="open", source="chat", assigned_at=lead.assigned_at,
+                       created_at=lead.created_at, updated_at=lead.updated_at, tags=[], fields={}))
+    out = emma.exec("claim L-1")
+    assert f"the limit is {limit}" in out and owner_of(wiring, 1)[0] == "pool"
+
+
+def test_check_names_the_owner_and_nothing_else(console_bot):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    li.exec("线索 新建 王五 公司=深圳华为技术有限公司 电话=13800138000 邮箱=wangwu@huawei.com")
+    out = console_bot("wang").exec("查重 华为技术")
+    assert "已有线索，负责人" in out and "王五" not in out and "13800138000" not in out
+    out = console_bot("wang").exec("查重 138 0013 8000")
+    assert "已有线索，负责人" in out and "wangwu" not in out
+    assert "暂无负责人" in console_bot("wang").exec("查重 字节跳动")
