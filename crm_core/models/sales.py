@@ -86,7 +86,7 @@ class Deal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), index=True)  # 0015: deals by contact name
+    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), index=True)  # 0016: deals by contact name
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     stage: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(8), default="open", index=True)  # open | won | lost
