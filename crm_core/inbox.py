@@ -62,10 +62,16 @@ class Item:
 
 
 def new_row(*, key: str, platform: str, kind: str, external_user: str, team: str | None, payload: dict[str, Any],
-            reply_to: dict[str, Any], now: datetime, lease: timedelta = LEASE) -> InboxItem:
+            reply_to: dict[str, Any], now: datetime, lease: timedelta = LEASE, taken: bool = False,
+            due: bool = False) -> InboxItem:
+    """`taken`: the recording process owns it from the start (attempts 1, as if `claim_key(first=True)` had
+    run: one transaction fewer). `due`: any recovery pass may take it at once (nobody here will work on it
+    soon: the work queue was full)."""
     return InboxItem(key=key[:200], platform=platform, kind=kind, external_user=external_user[:64],
                      team=(team or None) and team[:64], payload=payload, reply_to=reply_to, status="pending",
-                     attempts=0, received_at=now, lease_until=now + lease)
+                     attempts=1 if taken else 0, received_at=now, lease_until=now if due else now + lease,
+                     saved=None, error_ref=None, actor_id=None, reply=None, last_error=None, done_at=None,
+                     reply_sent_at=None)
 
 
 def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
@@ -76,6 +82,18 @@ def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def record_item(factory: sessionmaker[Session], row: InboxItem) -> Item | None:
+    """`record`, returning the committed row as an Item (no second read); None for a platform retry."""
+    try:
+        with factory.begin() as session:
+            session.add(row)
+            session.flush()
+            item = Item.of(row)
+    except IntegrityError:
+        return None
+    return item
 
 
 def get(factory: sessionmaker[Session], key: str) -> Item | None:
@@ -127,13 +145,16 @@ def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, 
 
 
 def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now: datetime, *,
-           actor_id: int | None, error_ref: str | None = None) -> Item | None:
+           actor_id: int | None, error_ref: str | None = None, replied: bool = False) -> Item | None:
     """An outcome that committed no change (usage error, refusal, internal error) — unless the work's own
-    transaction already marked the row done. Returns the row as it stands."""
+    transaction already marked the row done. `replied`: the reply leaves in the HTTP response the moment this
+    commits, so the row is marked replied in the same transaction (never sent again). Returns the row."""
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
         session.execute(update(InboxItem).where(InboxItem.key == key[:200], InboxItem.status == "pending").values(
             status="done", saved=False, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
+        if replied:
+            mark_replied(session, key, now)
         row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
         return Item.of(row) if row is not None else None
 
@@ -157,4 +178,4 @@ def prune(factory: sessionmaker[Session], now: datetime, keep: timedelta = KEEP)
 
 
 __all__ = ["Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
-           "mark_replied", "new_row", "note_error", "prune", "record"]
+           "mark_replied", "new_row", "note_error", "prune", "record", "record_item"]

@@ -26,6 +26,10 @@ CATALOG = {
                          "zh_CN": "已执行完成。当时未能显示结果，现补发如下。"},
     "saved.nothing": {"en": "Nothing was saved. The answer could not be shown at the time; here it is.",
                       "zh_CN": "没有保存任何修改。当时未能显示结果，现补发如下。"},
+    "busy.title": {"en": "Busy: your command is queued", "zh_CN": "系统繁忙：你的命令已排队"},
+    "busy.body": {"en": "Many requests are being worked on right now. “{command}” is saved and waiting its turn; "
+                        "the answer will appear here shortly. No need to send it again.",
+                  "zh_CN": "当前请求较多。「{command}」已保存并在排队，结果稍后会显示在这里，无需重复发送。"},
     "usage.title": {"en": "How to use “{command}”", "zh_CN": "「{command}」的用法"},
     "usage.unknown": {"en": "I don't know “{word}”.", "zh_CN": "无法识别「{word}」。"},
     "usage.did_you_mean": {"en": "Did you mean: {suggestions}?", "zh_CN": "你是不是想输入：{suggestions}？"},
@@ -61,6 +65,12 @@ def saved_notice_card(locale: str, command: str, refs: Sequence[str], *, saved: 
         text = t(locale, "saved.no_records")
     return Card(title=t(locale, "saved.title", command=command[:80]), locale=locale, blocks=(Section(text),),
                 kind="info")
+
+
+def busy_card(locale: str, command: str) -> Card:
+    """The answer to a request that found the work queue full: it is saved, and will be answered."""
+    return Card(title=t(locale, "busy.title"), locale=locale,
+                blocks=(Section(t(locale, "busy.body", command=command[:80])),), kind="info")
 
 
 @dataclass(frozen=True)
