@@ -73,12 +73,13 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, crash_after_ack: bool) -> "Server":
+    def start(self, *, crash_after_ack: bool, workers: int = 1) -> "Server":
         env = {**self.env, "PORT": str(self.port)}
         if crash_after_ack:
             env["CHATCRM_TEST_CRASH_AFTER_ACK"] = "1"
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                                          "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_until("the server to answer /healthz", self._healthy)
         return self
