@@ -12,7 +12,8 @@ Each simulated user sends a request signed exactly as Slack signs it and waits f
 sending the next:
 - ack latency: until the HTTP response is in hand;
 - reply latency (what the person feels): the same moment when the answer came inline in the HTTP response
-  (a command answered within the budget), else until the fake's response_url got the answer.
+  (a command answered within the budget), else until the fake's response_url got the answer (or, for a
+  click answered with a form, until views.open was called with the request's trigger_id).
 The floor does no work: its reply is its ack. Mixes: reads (`/crm deal D-n`, `/crm my`) and writes
 (`/crm log D-n call …`, `/crm advance D-n`, the "Advance" button). Prints each figure beside the floor's and
 the ratio. Not a test.
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -65,6 +67,7 @@ class Replies:
 
 
 REPLIES = Replies()
+TRIGGER = re.compile(r"\.([0-9a-f]{32})")  # the request id in a trigger_id
 
 
 class FakeSlack(BaseHTTPRequestHandler):
@@ -72,10 +75,14 @@ class FakeSlack(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        raw = self.rfile.read(length)
         parts = self.path.strip("/").split("/")
         if parts[0] == "response":
             REPLIES.arrived(parts[-1])
+        elif parts[-1] == "views.open":  # the answer to "Advance" on a deal missing fields: a form opens
+            found = TRIGGER.search(raw.decode("utf-8", "replace"))
+            if found:
+                REPLIES.arrived(found.group(1))
         body: dict[str, object] = {"ok": True}
         method = parts[-1]
         if method == "auth.test":

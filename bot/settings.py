@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Slack requests whose work may run or wait in one web process at once; beyond that the person is told
     # "busy, your command is queued" and the request waits in the inbox (docs/operations.md).
     chatcrm_slack_queue: int = Field(default=200, ge=1)
+    # SQLite only: "full" (SQLite's default) waits for the disk at every commit; "normal" (WAL mode) keeps
+    # every commit through a crash of the process, but a power loss may undo the last ones — and a commit
+    # then costs microseconds instead of an fsync (docs/operations.md "SQLite durability").
+    chatcrm_sqlite_synchronous: Literal["full", "normal"] = "full"
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None

@@ -15,11 +15,13 @@ share them, on SQLite inside one IMMEDIATE transaction.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,12 +138,36 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *, kinds: tuple[str
         return [Item.of(r) for r in rows]
 
 
+@dataclass
+class InlineReply:
+    """Set (in `INLINE`) by an adapter around work whose reply may leave in the request's own HTTP response.
+    `mark_done` asks `offer()` inside the work's transaction; when the request still waits, the row is marked
+    done AND replied in that same transaction (no third commit), and `committed` turns True only once that
+    transaction has committed — the adapter hands the reply over then, and never sends it anywhere else."""
+
+    offer: Callable[[], bool]
+    claimed: bool = False  # offer() said yes: the waiting request expects this reply
+    committed: bool = False  # ... and the transaction that marked the row replied has committed
+
+
+INLINE: ContextVar[InlineReply | None] = ContextVar("chatcrm_inbox_inline", default=None)
+
+
 def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, *, actor_id: int | None) -> int:
     """In the work's own transaction: the change is saved and this is its reply. 0 when no inbox row
-    (the console, a test calling the runner directly) or the row was finished already."""
-    return int(session.execute(update(InboxItem).where(
-        InboxItem.key == key[:200], InboxItem.status == "pending").values(
-        status="done", saved=True, reply=reply, actor_id=actor_id, done_at=now)).rowcount or 0)
+    (the console, a test calling the runner directly) or the row was finished already. With an
+    `InlineReply` in `INLINE` whose request still waits, the row is marked replied too (see there)."""
+    values: dict[str, Any] = {"status": "done", "saved": True, "reply": reply, "actor_id": actor_id,
+                              "done_at": now}
+    inline = INLINE.get()
+    if inline is not None and not inline.claimed and not reply.get("form") and inline.offer():
+        inline.claimed = True
+        values.update(status="replied", reply_sent_at=now)
+    done = int(session.execute(update(InboxItem).where(
+        InboxItem.key == key[:200], InboxItem.status == "pending").values(**values)).rowcount or 0)
+    if done and inline is not None and inline.claimed and values["status"] == "replied":
+        event.listen(session, "after_commit", lambda _s: setattr(inline, "committed", True), once=True)
+    return done
 
 
 def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now: datetime, *,
@@ -177,5 +203,5 @@ def prune(factory: sessionmaker[Session], now: datetime, keep: timedelta = KEEP)
             InboxItem.status == "replied", InboxItem.received_at < now - keep)).rowcount or 0)
 
 
-__all__ = ["Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
+__all__ = ["INLINE", "InlineReply", "Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
            "mark_replied", "new_row", "note_error", "prune", "record", "record_item"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -213,37 +214,58 @@ def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
 def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot | None = None) -> inbox.Item:
     w = ctx.wiring
     body = item.payload
-    if item.kind == COMMAND:
-        actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
-        reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
-                                    conversation=body.get("channel_id"), idempotency_key=item.key)
-    else:
-        user = body["user"]
-        actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
-        if (body.get("view") or {}).get("type") == "modal":
-            reply = Reply()  # our modals dispatch no block actions; the submission carries the state
+    inline = inbox.InlineReply(offer=slot.offer) if slot is not None else None
+    token = inbox.INLINE.set(inline)  # the runner's transaction may mark the row replied (crm_core.inbox)
+    try:
+        if item.kind == COMMAND:
+            actor = ctx.actor_id(client, body["user_id"], body.get("user_name"), body=body)
+            reply = ctx.runner.run_text(actor, body.get("text", ""), platform="slack",
+                                        conversation=body.get("channel_id"), idempotency_key=item.key)
         else:
-            action = (body.get("actions") or [{}])[0]
-            name = action_name(str(action.get("action_id", "")))
-            value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
-            reply = ctx.run(Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name),
-                                       args={"value": value}, platform="slack", conversation=_channel(body),
-                                       idempotency_key=item.key))
-    if slot is not None and not reply.form and slot.offer():
-        return _answer_inline(ctx, item, client, slot, reply, actor)
+            user = body["user"]
+            actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
+            if (body.get("view") or {}).get("type") == "modal":
+                reply = Reply()  # our modals dispatch no block actions; the submission carries the state
+            else:
+                action = (body.get("actions") or [{}])[0]
+                name = action_name(str(action.get("action_id", "")))
+                value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+                reply = ctx.run(Invocation(actor_id=actor, kind="action", name=SLACK_ACTIONS.get(name, name),
+                                           args={"value": value}, platform="slack", conversation=_channel(body),
+                                           idempotency_key=item.key))
+    finally:
+        inbox.INLINE.reset(token)
+    if slot is not None and inline is not None:
+        if inline.committed:  # saved and marked replied in the work's own transaction: hand it over
+            now = w.clock.now()
+            slot.answer(_inline_message(ctx, reply, actor))
+            _attachments(client, item, reply)
+            return replace(item, status="replied", saved=True, reply=reply.to_dict(), actor_id=actor,
+                           reply_sent_at=now)
+        if inline.claimed or (not reply.form and slot.offer()):  # nothing committed (usage error, refusal, crash)
+            return _answer_inline(ctx, item, client, slot, reply, actor)
     done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor)
     assert done is not None
     return done
 
 
+def _inline_message(ctx: SlackContext, reply: Reply, actor: int | None) -> dict[str, Any]:
+    locale = reply.locale or ctx.locale(actor)
+    return {**message_for(reply, locale), "response_type": reply.visibility}
+
+
+def _attachments(client: WebClient | None, item: inbox.Item, reply: Reply) -> None:
+    if client is not None:
+        send_attachments(client, item.external_user, reply)
+
+
 def _answer_inline(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot, reply: Reply,
                    actor: int) -> inbox.Item:
-    """The request still waits for its HTTP response: mark the row replied (in the transaction that finishes
-    it), then hand the answer over. Should that transaction fail, the request acks empty and the answer goes
-    to the response_url instead — never both."""
+    """The request still waits for its HTTP response and the work committed nothing: finish the row and mark
+    it replied in one transaction, then hand the answer over. Should that transaction fail, the request acks
+    empty and the answer goes to the response_url instead — never both."""
     w = ctx.wiring
-    locale = reply.locale or ctx.locale(actor)
-    message = {**message_for(reply, locale), "response_type": reply.visibility}
+    message = _inline_message(ctx, reply, actor)
     try:
         done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor,
                             replied=True)
@@ -255,8 +277,7 @@ def _answer_inline(ctx: SlackContext, item: inbox.Item, client: WebClient | None
         slot.withdraw()
         return done
     slot.answer(message)
-    if client is not None:
-        send_attachments(client, item.external_user, reply)
+    _attachments(client, item, reply)
     return done
 
 

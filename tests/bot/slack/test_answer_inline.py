@@ -69,7 +69,8 @@ def _slow(monkeypatch: Any, gate: Gate) -> None:
     monkeypatch.setattr(slack_inbox, "work", gate.wrap(slack_inbox.work))
 
 
-def test_a_fast_command_is_answered_in_its_http_response_exactly_once(pooled: tuple[SlackPlayer, Wiring]) -> None:
+def test_a_fast_command_is_answered_in_its_http_response_exactly_once(pooled: tuple[SlackPlayer, Wiring],
+                                                                     caplog: Any) -> None:
     slack, w = pooled
     r = slack.command("U01EMMA", LEAD)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
@@ -80,6 +81,7 @@ def test_a_fast_command_is_answered_in_its_http_response_exactly_once(pooled: tu
     slack.command("U01EMMA", "my")  # the next request: by now the first one's work is surely over
     assert slack.fake.response_url_posts() == []  # the answer went inline, and only inline
     assert len(slack.fake.inline_answers()) == 2 and _leads(w) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 def test_a_slow_command_is_acked_when_the_budget_runs_out_and_answered_at_its_response_url(
