@@ -4,11 +4,14 @@
    work, who sent it (user + workspace) and where to answer (`response_url`). Only after that commit does
    Slack get its 200. A request whose key (team + trigger_id) is already in the inbox is a retry: it is
    acknowledged, and worked on only when the process that took it is gone (its lease ran out).
+   The row is owned by the recording process from its insert; a request that finds the work queue full is
+   recorded due at once and the person is told it is queued (`take_request`, answer.py).
 2. The work (`work`) runs through the shared runner with the inbox key as idempotency key; the runner marks
-   the row done, with its reply, in the same transaction as the change.
-3. The reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while Slack still
-   accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the outbox, headed by
-   a card that says what was saved. A reply recorded as sent is never sent again.
+   the row done, with its reply, in the same transaction as the change — and, when the command's request
+   still waits for its HTTP response (answer.InlineSlot), replied too: the answer then leaves in that response.
+3. Otherwise the reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while
+   Slack still accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the
+   outbox, headed by a card that says what was saved. A reply recorded as sent is never sent again.
 A row left pending or undelivered by a process that died is picked up by `recover` (bot/processes.py).
 """
 from __future__ import annotations
