@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cards.i18n import normalise_locale
 from crm_core.clock import Clock
-from crm_core.db import WRITE_INTENT
+from crm_core.db import WRITE_INTENT, read_only
 from crm_core.models import ChatIdentity
 from crm_core.services.users import create_chat_user
 
@@ -72,7 +72,7 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
 def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:
     """The user of this Slack id in this workspace (team None: the identity stored without a team)."""
     team_is = ChatIdentity.team.is_(None) if team is None else ChatIdentity.team == team
-    with session_factory() as session:
+    with read_only(session_factory)() as session:  # a look-up: on SQLite it never waits for the write lock
         return session.scalar(select(ChatIdentity.user_id).where(
             ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id, team_is))
 
