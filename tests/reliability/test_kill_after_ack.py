@@ -206,10 +206,17 @@ def test_a_slack_command_acked_by_a_process_that_died_is_done_once_and_answered_
     assert server.post("/slack/events", body.encode(), signed(body)).status_code == 200
     fresh = player.command_body("U01EMMA", "lead list")
     answer = server.post("/slack/events", fresh.encode(), signed(fresh))
-    assert answer.status_code == 200 and "Phoenix" in blocks_text(answer.json())  # answered in its HTTP response
+    assert answer.status_code == 200
+    if answer.content:  # answered in its HTTP response (its work was done within the budget)...
+        assert "Phoenix" in blocks_text(answer.json())
+        expected = 1
+    else:  # ... or, on a crowded machine, after the ack through its response_url
+        wait_until("the answer to the next command", lambda: len(slack.calls_to("response_url")) >= 2)
+        assert "Phoenix" in blocks_text(slack.calls_to("response_url")[1])
+        expected = 2
     assert count(engine, Lead) == 1
     answers = slack.calls_to("response_url")
-    assert len(answers) == 1, [blocks_text(a) for a in answers]  # the retry sent nothing more
+    assert len(answers) == expected, [blocks_text(a) for a in answers]  # the retry sent nothing more
 
 
 def test_a_wecom_message_acked_by_a_process_that_died_is_done_once_and_answered_once(server, db, fakes):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from crm_core.models import InboxItem, Lead
 from tests.bot.slack.harness import SlackPlayer, blocks_text
 from tests.reliability.test_kill_after_ack import (  # noqa: F401 - fixtures
-    PG_URL, ROOT, Server, count, db, fakes, server, signed)
+    PG_URL, ROOT, Server, count, db, fakes, server, signed, wait_until)
 
 
 def test_on_sqlite_more_than_one_web_process_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -33,17 +33,23 @@ def test_two_web_processes_answer_commands_each_exactly_once(server: Server, db:
     slack, _ = fakes
     player = SlackPlayer(None, slack)  # type: ignore[arg-type] - only builds bodies here
     server.start(crash_after_ack=False, workers=2)
-    bodies = [player.command_body("U01EMMA", f'lead add "Worker {i}" company="Proc {i} Ltd"') for i in range(12)]
+    names = [f"Worker {chr(ord('A') + i)}" for i in range(12)]
+    bodies = [player.command_body("U01EMMA", f'lead add "{n}" company="{n} Ltd"') for n in names]
 
     def send(body: str) -> str:
         r = server.post("/slack/events", body.encode(), signed(body))
         assert r.status_code == 200, server.tail()
-        return blocks_text(r.json())
+        return blocks_text(r.json()) if r.content else ""  # empty: the budget ran out, response_url follows
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(send, bodies))
-    assert all(f"Worker {i}" in a for i, a in enumerate(answers))  # each answered in its own HTTP response
-    assert slack.calls_to("response_url") == []  # ... and only there
+        inline = list(pool.map(send, bodies))
+    late = len([a for a in inline if not a])
+    if late:
+        wait_until("the answers after the ack", lambda: len(slack.calls_to("response_url")) >= late)
+    answers = [a for a in inline if a] + [blocks_text(p) for p in slack.calls_to("response_url")]
+    for name in names:  # each command answered exactly once, inline or through its response_url
+        assert sum(f"· {name}" in a for a in answers) == 1, (name, answers)
+    assert len(answers) == 12
     assert count(engine, Lead) == 12 and count(engine, InboxItem, InboxItem.status == "replied") == 12
     started = set(re.findall(r"Started server process \[(\d+)\]", server.tail()))
     assert len(started) == 2, server.tail()
