@@ -111,16 +111,46 @@ def _config_problems(exc: ConfigError) -> None:
 
 @app.command()
 def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PORT or 8000)")] = None,
-          host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0") -> None:
+          host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
+          workers: Annotated[int, typer.Option(min=1, help="Web processes sharing the port and the inbound queue "
+                                                           "(PostgreSQL only for more than 1)")] = 1) -> None:
     """Run the web app (migrations applied automatically; embedded workers unless disabled)."""
     import uvicorn
 
     from bot.app import create_app
     w = _wiring(platforms=True)
     configure(w.settings.chatcrm_log_format)
+    if workers > 1 and w.engine.dialect.name == "sqlite":
+        err.print("[red]serve --workers: SQLite is served by one web process (one writer at a time, and each process "
+                  "remembers the Slack signatures it saw). Use --workers 1, or PostgreSQL (DATABASE_URL) for more.[/red]")
+        err.print("[red]serve --workers：SQLite 只支持一个 Web 进程（同一时间只有一个写入者，且每个进程只记得自己见过的 "
+                  "Slack 签名）。请使用 --workers 1，或改用 PostgreSQL（DATABASE_URL）以运行多个进程。[/red]")
+        raise typer.Exit(2)
+    if workers > 1:
+        with _database_errors("serve"):
+            w.prepare_database()  # once, here: the web processes start on a migrated database
+        w.engine.dispose()  # no connection crosses into the web processes
+        uvicorn.run("bot.cli:web_process_app", factory=True, host=host, port=port or w.settings.port,
+                    workers=workers, log_level="info", log_config=None,
+                    # a web process takes seconds to import and start on a busy machine: uvicorn's 5 s
+                    # health check would kill it before it ever served
+                    timeout_worker_healthcheck=WEB_PROCESS_HEALTHCHECK)
+        return
     with _database_errors("serve"):
         application = create_app(wiring=w)  # migrates (a no-op when `chatcrm db upgrade` ran first)
     uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info", log_config=None)
+
+
+WEB_PROCESS_HEALTHCHECK = 30  # seconds a web process may take to answer uvicorn's supervisor
+
+
+def web_process_app():  # type: ignore[no-untyped-def]
+    """One of `serve --workers N`'s web processes (uvicorn imports this in each): the same app, on the
+    database the parent migrated. They share the inbound queue (the inbox) through PostgreSQL."""
+    from bot.app import create_app
+    w = _wiring(platforms=True)
+    configure(w.settings.chatcrm_log_format)
+    return create_app(wiring=w, prepare_database=False)
 
 
 @app.command()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Variables that only work together (docs/operations.md "Start-up refusals"). A process that finds some of
@@ -43,6 +44,17 @@ class Settings(BaseSettings):
     # Seconds one Slack Web API call may take before it counts as failed (an ambiguous failure: the
     # deliverer checks the channel's history before posting again). slack_sdk's default is 30.
     slack_timeout: float = 8.0
+    # Seconds a slash command's work may take and still be answered in the HTTP response itself (one round
+    # trip); slower work is acked when this runs out and answered through the response_url. Slack allows
+    # 3 s for the whole response: 0 to 2.5; 0 always answers through the response_url.
+    chatcrm_slack_reply_within: float = Field(default=1.0, ge=0.0, le=2.5)
+    # Slack requests whose work may run or wait in one web process at once; beyond that the person is told
+    # "busy, your command is queued" and the request waits in the inbox (docs/operations.md).
+    chatcrm_slack_queue: int = Field(default=200, ge=1)
+    # SQLite only: "full" (SQLite's default) waits for the disk at every commit; "normal" (WAL mode) keeps
+    # every commit through a crash of the process, but a power loss may undo the last ones — and a commit
+    # then costs microseconds instead of an fsync (docs/operations.md "SQLite durability").
+    chatcrm_sqlite_synchronous: Literal["full", "normal"] = "full"
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None

@@ -84,7 +84,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, confi
     settings = settings or Settings()
     configure_font(settings.chatcrm_cjk_font)
     config = config or load_config(settings.chatcrm_config)
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, sqlite_synchronous=settings.chatcrm_sqlite_synchronous)
     clock = clock or SystemClock()
     factory = make_session_factory(engine)
     return Wiring(settings=settings, config=config, engine=engine, session_factory=factory, clock=clock,

@@ -55,7 +55,13 @@ def _holds_write_lock_elsewhere(engine: Any, me: int) -> bool:
     return False
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+
+def make_engine(url: str, *, sqlite_synchronous: str | None = None, **kwargs: Any) -> Engine:
+    """`sqlite_synchronous`: SQLite's `PRAGMA synchronous` for a database file ("full": SQLite's default, every
+    commit waits for the disk; "normal": in WAL mode a commit survives the process dying but the last commits
+    may be lost if the machine itself loses power — and a commit costs microseconds instead of an fsync)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
@@ -75,6 +81,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             if on_file:
                 cur.execute("PRAGMA journal_mode=WAL")
+                if sqlite_synchronous:
+                    cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS[sqlite_synchronous]}")
             cur.close()
             record.info["query_only"] = False
 

@@ -17,11 +17,13 @@ share them, on SQLite inside one IMMEDIATE transaction.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,10 +66,16 @@ class Item:
 
 
 def new_row(*, key: str, platform: str, kind: str, external_user: str, team: str | None, payload: dict[str, Any],
-            reply_to: dict[str, Any], now: datetime, lease: timedelta = LEASE) -> InboxItem:
+            reply_to: dict[str, Any], now: datetime, lease: timedelta = LEASE, taken: bool = False,
+            due: bool = False) -> InboxItem:
+    """`taken`: the recording process owns it from the start (attempts 1, as if `claim_key(first=True)` had
+    run: one transaction fewer). `due`: any recovery pass may take it at once (nobody here will work on it
+    soon: the work queue was full)."""
     return InboxItem(key=key[:200], platform=platform, kind=kind, external_user=external_user[:64],
                      team=(team or None) and team[:64], payload=payload, reply_to=reply_to, status="pending",
-                     attempts=0, received_at=now, lease_until=now + lease)
+                     attempts=1 if taken else 0, received_at=now, lease_until=now if due else now + lease,
+                     saved=None, error_ref=None, actor_id=None, reply=None, last_error=None, done_at=None,
+                     reply_sent_at=None)
 
 
 def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
@@ -78,6 +86,18 @@ def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def record_item(factory: sessionmaker[Session], row: InboxItem) -> Item | None:
+    """`record`, returning the committed row as an Item (no second read); None for a platform retry."""
+    try:
+        with factory.begin() as session:
+            session.add(row)
+            session.flush()
+            item = Item.of(row)
+    except IntegrityError:
+        return None
+    return item
 
 
 def get(factory: sessionmaker[Session], key: str) -> Item | None:
@@ -118,22 +138,51 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *, kinds: tuple[str
         return [Item.of(r) for r in rows]
 
 
+@dataclass
+class InlineReply:
+    """Set (in `INLINE`) by an adapter around work whose reply may leave in the request's own HTTP response.
+    `mark_done` asks `offer()` inside the work's transaction; when the request still waits, the row is marked
+    done AND replied in that same transaction (no third commit), and `committed` turns True only once that
+    transaction has committed — the adapter hands the reply over then, and never sends it anywhere else."""
+
+    offer: Callable[[], bool]
+    claimed: bool = False  # offer() said yes: the waiting request expects this reply
+    committed: bool = False  # ... and the transaction that marked the row replied has committed
+
+
+INLINE: ContextVar[InlineReply | None] = ContextVar("chatcrm_inbox_inline", default=None)
+
+
 def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, *, actor_id: int | None) -> int:
     """In the work's own transaction: the change is saved and this is its reply. 0 when no inbox row
-    (the console, a test calling the runner directly) or the row was finished already."""
-    return int(session.execute(update(InboxItem).where(
-        InboxItem.key == key[:200], InboxItem.status == "pending").values(
-        status="done", saved=True, reply=reply, actor_id=actor_id, done_at=now)).rowcount or 0)
+    (the console, a test calling the runner directly) or the row was finished already. With an
+    `InlineReply` in `INLINE` whose request still waits, the row is marked replied too (see there)."""
+    values: dict[str, Any] = {"status": "done", "saved": True, "reply": reply, "actor_id": actor_id,
+                              "done_at": now}
+    inline = INLINE.get()
+    if inline is not None and not inline.claimed and not reply.get("form") and inline.offer():
+        inline.claimed = True
+        values.update(status="replied", reply_sent_at=now)
+    done = int(session.execute(update(InboxItem).where(
+        InboxItem.key == key[:200], InboxItem.status == "pending").values(**values)).rowcount or 0)
+    if done and inline is not None and inline.claimed and values["status"] == "replied":
+        event.listen(session, "after_commit", lambda _s: setattr(inline, "committed", True), once=True)
+    return done
 
 
 def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now: datetime, *,
-           actor_id: int | None, error_ref: str | None = None, saved: bool = False) -> Item | None:
+           actor_id: int | None, error_ref: str | None = None, saved: bool = False,
+           replied: bool = False) -> Item | None:
     """An outcome that committed no change (usage error, refusal, internal error; `saved`: a read being done
-    again) — unless the work's own transaction already marked the row done. Returns the row as it stands."""
+    again) — unless the work's own transaction already marked the row done. `replied`: the reply leaves in the
+    HTTP response the moment this commits, so the row is marked replied in the same transaction (never sent
+    again). Returns the row as it stands."""
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
         session.execute(update(InboxItem).where(InboxItem.key == key[:200], InboxItem.status == "pending").values(
             status="done", saved=saved, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
+        if replied:
+            mark_replied(session, key, now)
         row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
         return Item.of(row) if row is not None else None
 
@@ -162,5 +211,5 @@ def prune(factory: sessionmaker[Session], now: datetime, keep: timedelta = KEEP)
             InboxItem.status == "replied", InboxItem.received_at < now - keep)).rowcount or 0)
 
 
-__all__ = ["Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get", "mark_done",
-           "mark_replied", "new_row", "note_error", "prune", "record", "settled"]
+__all__ = ["INLINE", "InlineReply", "Item", "KEEP", "LEASE", "MAX_ATTEMPTS", "claim_due", "claim_key", "finish", "get",
+           "mark_done", "mark_replied", "new_row", "note_error", "prune", "record", "record_item", "settled"]

@@ -15,7 +15,6 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import crashpoint
 from bot.slack import inbox as slack_inbox
 from bot.slack.context import SlackContext, guarded
 from bot.slack.modals import LOG_MESSAGE, Meta, deals_for_picker, log_message_view
@@ -28,24 +27,20 @@ def register(app: App, ctx: SlackContext) -> None:
     @guarded("button")
     def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: WebClient,
                   context: Any) -> None:
-        # Recorded in the inbox before the ack (bot/slack/inbox.py); the work and the reply follow it.
-        key = slack_inbox.action_key(body)
+        # Recorded in the inbox before the ack (bot/slack/inbox.py); the work and the reply follow it, the
+        # reply through the response_url as soon as the work is done (Slack shows nothing of a click's ack).
         user = body.get("user") or {}
-        new = slack_inbox.accept(ctx, slack_inbox.ACTION, key, body, user_id=str(user.get("id", "")),
-                                 team=(body.get("team") or {}).get("id"))
-        if new and crashpoint.arm(ctx.wiring.settings.chatcrm_test_crash_after_ack):
-            ack()  # test only: the process exits once this ack is out, before any work
-            return
-        ack()
-        if new:
-            ctx.defer(slack_inbox.run_live, ctx=ctx, key=key, client=client)
-        else:
-            ctx.defer(slack_inbox.take_over, ctx=ctx, key=key, client=client)
+        slack_inbox.take_request(ctx, ack, slack_inbox.ACTION, slack_inbox.action_key(body), body,
+                                 user_id=str(user.get("id", "")), team=(body.get("team") or {}).get("id"),
+                                 client=client, respond=respond)
 
     @app.shortcut(LOG_MESSAGE)
     @guarded("shortcut")
     def on_log_message(ack: Any, body: dict[str, Any], client: WebClient, respond: Any, context: Any) -> None:
-        ack()
+        ack()  # the HTTP response leaves when this listener returns: the picker opens off the request thread
+        ctx.defer(guarded("shortcut")(_open_log_picker), body=body, client=client, respond=respond, context=context)
+
+    def _open_log_picker(body: dict[str, Any], client: WebClient, respond: Any, context: Any) -> None:
         user = body["user"]
         actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
         message = body.get("message") or {}

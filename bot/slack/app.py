@@ -1,9 +1,13 @@
 """The Bolt app and its FastAPI routes.
 
-Why the sync `App`: the CRM core is synchronous SQLAlchemy, and Bolt's sync App runs each listener in
-its thread pool after `ack()`. Bolt's own FastAPI adapter would call the blocking `App.dispatch` on the
-event loop (stalling every other request, and deadlocking against anything served from the same loop);
-the routes here run `dispatch` in Starlette's thread pool instead, so the loop stays free.
+Why the sync `App`: the CRM core is synchronous SQLAlchemy. Bolt's own FastAPI adapter would call the
+blocking `App.dispatch` on the event loop (stalling every other request, and deadlocking against anything
+served from the same loop); the routes here run `dispatch` in Starlette's thread pool instead.
+
+`process_before_response=True`: the listener runs in the request's own thread and the HTTP response leaves
+when it returns. Without it Bolt runs listeners on a pool and waits for `ack()` by sleeping in 10 ms steps:
+every request paid up to 10 ms. Listeners here record the request, hand the work to the bounded work queue,
+and ack — with the answer itself when the work is done within the budget (answer.py, inbox.py).
 
 Start-up makes no call to Slack: `token_verification_enabled=False` moves Bolt's auth.test to the first
 request (single workspace, then cached); in OAuth mode the per-workspace authorization is cached too.
@@ -30,6 +34,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.logs import ContextExecutor
 from bot.slack import actions, commands, home, modals, reactions
+from bot.slack import inbox as slack_inbox
+from bot.slack.answer import WorkQueue
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
@@ -61,6 +67,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     # Both pools run tasks in the submitting request's context: log lines and error references of the work
     # carry the HTTP request id (bot/logs.py, docs/operations.md "Logs").
     listener_executor, work_executor = ContextExecutor(listener_executor), ContextExecutor(work_executor)
+    queue = WorkQueue(work_executor, s.chatcrm_slack_queue)
     oauth: OAuthParts | None = None
     gate = WorkspaceGate.from_settings(s)  # only invited workspaces get in (workspaces.py)
     w.slack.workspaces = gate
@@ -72,14 +79,15 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=client,
                    installation_store=oauth.installation_store, authorize=oauth.authorize,
                    oauth_settings=oauth.settings, listener_executor=listener_executor,
-                   logger=logging.getLogger("chatcrm.slack.bolt"))
+                   process_before_response=True, logger=logging.getLogger("chatcrm.slack.bolt"))
         bolt.enable_token_revocation_listeners()
         w.slack.oauth = oauth
     else:
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
-                   logger=logging.getLogger("chatcrm.slack.bolt"))
-    ctx = SlackContext(w, work=work_executor, workspaces=gate)
+                   process_before_response=True, logger=logging.getLogger("chatcrm.slack.bolt"))
+    ctx = SlackContext(w, work=work_executor, workspaces=gate, queue=queue)
+    queue.drain = functools.partial(slack_inbox.drain, ctx)  # requests that found the queue full
     w.slack.ctx = ctx  # inbox recovery (bot/processes.py) answers through the same context
 
     def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
+from bot.slack.answer import WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
@@ -34,11 +35,14 @@ class SlackContext:
     wiring: Wiring
     work: Executor | None = None  # where work after the ack runs; None: in the listener's own thread
     workspaces: WorkspaceGate | None = None  # which workspaces are served (configured ids bind to binding_team)
+    queue: WorkQueue | None = None  # the bounded queue in front of `work` for commands and clicks (answer.py)
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
-        """Run `fn(**kwargs)` after the ack, off Bolt's listener threads (those only ack, so a burst of slow
-        work never delays another request's ack). `fn` is a @guarded listener body: it reports its own
-        errors; anything escaping even that is logged here."""
+        """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
+        listener returns). `fn` reports its own errors; anything escaping even that is logged here."""
+        if self.queue is not None:
+            self.queue.submit(fn, **kwargs)
+            return
         if self.work is None:
             fn(**kwargs)
             return

@@ -41,4 +41,8 @@ def register(app: App, ctx: SlackContext) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
         if event.get("tab", "home") != "home":
             return
+        # Events are answered when this listener returns: the Home tab is built off the request thread.
+        ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context)
+
+    def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"], body=body))

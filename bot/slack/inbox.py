@@ -4,18 +4,22 @@
    work, who sent it (user + workspace) and where to answer (`response_url`). Only after that commit does
    Slack get its 200. A request whose key (team + trigger_id) is already in the inbox is a retry: it is
    acknowledged, and worked on only when the process that took it is gone (its lease ran out).
+   The row is owned by the recording process from its insert; a request that finds the work queue full is
+   recorded due at once and the person is told it is queued (`take_request`, answer.py).
 2. The work (`work`) runs through the shared runner with the inbox key as idempotency key; the runner marks
-   the row done, with its reply, in the same transaction as the change. A read stores nothing (it is simply
-   done again should the process die before its reply is out).
-3. The reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while Slack still
-   accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the outbox, headed by
-   a card that says what was saved. A reply recorded as sent is never sent again.
+   the row done, with its reply, in the same transaction as the change — and, when the command's request
+   still waits for its HTTP response (answer.InlineSlot), replied too: the answer then leaves in that response.
+   A read stores nothing (it is simply done again should the process die before its reply is out).
+3. Otherwise the reply is delivered (`deliver`) as a separate, recorded step: to the `response_url` while
+   Slack still accepts it (30 minutes, 5 uses), else — or when that keeps failing — as a DM through the
+   outbox, headed by a card that says what was saved. A reply recorded as sent is never sent again.
 A row left pending or undelivered by a process that died is picked up by `recover` (bot/processes.py).
 """
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,13 +27,15 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import crashpoint
+from bot.slack.answer import InlineSlot
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
 from bot.slack.home import publish_home
 from bot.slack.modals import Meta, open_form
 from bot.slack.oauth import bot_token_for, build_oauth
 from bot.wiring import Wiring
-from cards.builders.common import internal_error_card, saved_notice_card
+from cards.builders.common import busy_card, internal_error_card, saved_notice_card
 from cards.model import Reply
 from cards.render.slack import action_name
 from crm_core import inbox
@@ -71,8 +77,11 @@ def action_key(body: dict[str, Any]) -> str:
     return idempotency_key("action", body, user) or f"slack:action:once:{uuid.uuid4().hex}"
 
 
-def accept(ctx: SlackContext, kind: str, key: str, body: dict[str, Any], *, user_id: str, team: str | None) -> bool:
-    """Write the request to the inbox (committed before the caller acks). False: it was there already."""
+def accept(ctx: SlackContext, kind: str, key: str, body: dict[str, Any], *, user_id: str, team: str | None,
+           queued: bool = False) -> inbox.Item | None:
+    """Write the request to the inbox (committed before the caller acks), owned by this process from the
+    start; `queued` (the work queue is full): due at once for whichever worker or recovery pass comes
+    first. None: it was there already (a retry)."""
     w = ctx.wiring
     if kind == ACTION:
         payload: dict[str, Any] = {k: body[k] for k in ACTION_FIELDS if k in body}
@@ -81,16 +90,87 @@ def accept(ctx: SlackContext, kind: str, key: str, body: dict[str, Any], *, user
     else:
         payload = {k: v for k, v in body.items() if k != "token"}
     row = inbox.new_row(key=key, platform="slack", kind=kind, external_user=user_id, team=team, payload=payload,
-                        reply_to={"response_url": body.get("response_url")}, now=w.clock.now(), lease=lease(w))
-    return inbox.record(_ack_sessions(w), row)
+                        reply_to={"response_url": body.get("response_url")}, now=w.clock.now(), lease=lease(w),
+                        taken=not queued, due=queued)
+    return inbox.record_item(_ack_sessions(w), row)
 
 
-def run_live(ctx: SlackContext, key: str, client: WebClient | None) -> None:
-    """After the ack, in the process that acknowledged: take the row (unless recovery already did) and do it."""
-    item = inbox.claim_key(ctx.wiring.session_factory, key, ctx.wiring.clock.now(), lease=lease(ctx.wiring),
-                           first=True)
-    if item is not None:
-        process(ctx, item, client, live=True)
+def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[str, Any], *, user_id: str,
+                 team: str | None, client: WebClient | None, respond: Any = None) -> None:
+    """The listener body of a command or a click: record, then ack — with the answer itself when a command's
+    work is done within the budget (answer.py), else empty, the answer following through the response_url."""
+    w = ctx.wiring
+    queue = ctx.queue
+    placed = queue is None or queue.reserve()
+    try:
+        item = accept(ctx, kind, key, body, user_id=user_id, team=team, queued=not placed)
+    except BaseException:
+        if placed and queue is not None:
+            queue.release()
+        raise
+    if item is None or not placed:
+        if item is None:  # a retry: worked on only if its owner is gone (lease ran out)
+            ack()
+            if placed:
+                _start(ctx, take_over, ctx=ctx, key=key, client=client)
+            return
+        queue.overflowed.set()  # type: ignore[union-attr] # a worker takes it after its own task
+        _tell_busy(ctx, ack, respond, kind, item)
+        return
+    if crashpoint.arm(w.settings.chatcrm_test_crash_after_ack):
+        if queue is not None:
+            queue.release()
+        ack()  # test only: the process exits once this ack is out, before any work
+        return
+    budget = w.settings.chatcrm_slack_reply_within
+    slot = InlineSlot() if kind == COMMAND and budget > 0 and body.get("response_url") else None
+    _start(ctx, run_live, ctx=ctx, item=item, client=client, slot=slot)
+    message = slot.wait(budget) if slot is not None else None
+    if message is None:
+        ack()
+    else:
+        ack(text=message["text"], blocks=message["blocks"], response_type=message["response_type"])
+
+
+def _start(where: SlackContext, fn: Any, /, **kwargs: Any) -> None:
+    """Run in the place reserved in the work queue (inline when there is no queue)."""
+    if where.queue is None:
+        fn(**kwargs)
+    else:
+        where.queue.run(fn, **kwargs)
+
+
+def _tell_busy(ctx: SlackContext, ack: Any, respond: Any, kind: str, item: inbox.Item) -> None:
+    """The queue is full: the request is saved and waits its turn; the person is told so at once."""
+    locale = ctx.locale(_actor_of(ctx.wiring, item))
+    msg = message_for(Reply(cards=(busy_card(locale, _what(item)),)), locale)
+    if kind == COMMAND:
+        ack(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral")
+        return
+    ack()  # a click's HTTP response shows nothing: say it through its response_url
+    if respond is not None and item.reply_to.get("response_url"):
+        try:
+            respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=False)
+        except Exception as exc:  # noqa: BLE001 - the answer itself still comes
+            log.warning("slack: could not say %s is queued: %s", item.key, exc)
+
+
+def drain(ctx: SlackContext, limit: int = 5) -> int:
+    """Take requests left due in the inbox (the queue was full when they came) and answer them."""
+    w = ctx.wiring
+    items = inbox.claim_due(w.session_factory, w.clock.now(), kinds=KINDS, lease=lease(w), limit=limit)
+    for item in items:
+        process(ctx, item, client_for_team(w, item.team), live=False)
+    return len(items)
+
+
+def run_live(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot | None = None) -> None:
+    """After the record, in the process that took it: do the work and answer (inline when `slot` still waits)."""
+    try:
+        process(ctx, item, client, live=True, slot=slot)
+    finally:
+        if slot is not None:
+            slot.withdraw()  # no inline answer came of it (a no-op when one did): the request acks empty
 
 
 def take_over(ctx: SlackContext, key: str, client: WebClient | None) -> None:
@@ -117,14 +197,15 @@ def client_for_team(w: Wiring, team: str | None) -> WebClient | None:
     return web_client(w, s.slack_bot_token) if s.slack_bot_token else None
 
 
-def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool) -> None:
+def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool,
+            slot: InlineSlot | None = None) -> None:
     """Do the work of a claimed row unless it is done, then deliver its reply unless sent. Never raises: a
     failure is recorded on the row, and the next recovery pass (after the lease) tries again."""
     w = ctx.wiring
     try:
         if item.status == "pending":
             try:
-                item = work(ctx, item, client) if item.attempts <= inbox.MAX_ATTEMPTS else give_up(ctx, item)
+                item = work(ctx, item, client, slot) if item.attempts <= inbox.MAX_ATTEMPTS else give_up(ctx, item)
             except Exception as exc:  # noqa: BLE001 - its transaction rolled back: answered "nothing saved"
                 item = give_up(ctx, item, exc)
         if item.reply_sent_at is None:
@@ -135,7 +216,8 @@ def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
         inbox.note_error(w.session_factory, item.key, f"ref={ref} {exc.__class__.__name__}: {exc}")
 
 
-def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None) -> inbox.Item:
+def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot | None = None) -> inbox.Item:
+    w = ctx.wiring
     body = item.payload
     if item.kind == COMMAND:
         def run(actor: "int | ActorLookup") -> Outcome:
@@ -158,14 +240,61 @@ def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None) -> inbox
                              name=SLACK_ACTIONS.get(name, name), args={"value": value}, platform="slack",
                              conversation=_channel(body), idempotency_key=item.key, inboxed=True)
             return ctx.runner.answer(inv, actor=None if isinstance(actor, int) else actor)
+    inline = inbox.InlineReply(offer=slot.offer) if slot is not None else None
+    token = inbox.INLINE.set(inline)  # the runner's transaction may mark the row replied (crm_core.inbox)
     try:
-        # The actor is looked up inside the use case's own transaction…
-        outcome = run(ctx.known_actor(user_id, body))
-    except UnknownActor:
-        # …unless this is their first request: then the user is created (or bound) first.
-        outcome = run(ctx.actor_id(client, user_id, user_name, body=body))
+        try:
+            # The actor is looked up inside the use case's own transaction…
+            outcome = run(ctx.known_actor(user_id, body))
+        except UnknownActor:
+            # …unless this is their first request: then the user is created (or bound) first.
+            outcome = run(ctx.actor_id(client, user_id, user_name, body=body))
+    finally:
+        inbox.INLINE.reset(token)
+    reply, actor = outcome.reply, outcome.actor_id
+    if slot is not None and inline is not None:
+        if inline.committed:  # saved and marked replied in the work's own transaction: hand it over
+            now = w.clock.now()
+            slot.answer(_inline_message(ctx, reply, actor))
+            _attachments(client, item, reply)
+            return replace(item, status="replied", saved=True, reply=reply.to_dict(), actor_id=actor,
+                           reply_sent_at=now)
+        if inline.claimed or (not reply.form and slot.offer()):  # nothing committed (a read, usage error, refusal)
+            return _answer_inline(ctx, item, client, slot, reply, actor)
     # What the row needs now (a change stored it with the change; a read stores nothing): the runner says.
     return ctx.runner.settle(item, outcome)
+
+
+def _inline_message(ctx: SlackContext, reply: Reply, actor: int | None) -> dict[str, Any]:
+    locale = reply.locale or ctx.locale(actor)
+    return {**message_for(reply, locale), "response_type": reply.visibility}
+
+
+def _attachments(client: WebClient | None, item: inbox.Item, reply: Reply) -> None:
+    if client is not None:
+        send_attachments(client, item.external_user, reply)
+
+
+def _answer_inline(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot, reply: Reply,
+                   actor: int) -> inbox.Item:
+    """The request still waits for its HTTP response and the work committed nothing: finish the row and mark
+    it replied in one transaction, then hand the answer over. Should that transaction fail, the request acks
+    empty and the answer goes to the response_url instead — never both."""
+    w = ctx.wiring
+    message = _inline_message(ctx, reply, actor)
+    try:
+        done = inbox.finish(w.session_factory, item.key, reply.to_dict(), w.clock.now(), actor_id=actor,
+                            replied=True)
+    except Exception:
+        slot.withdraw()
+        raise
+    assert done is not None
+    if done.reply_sent_at is None:  # not ours to answer after all (cannot happen to a row this process owns)
+        slot.withdraw()
+        return done
+    slot.answer(message)
+    _attachments(client, item, reply)
+    return done
 
 
 def give_up(ctx: SlackContext, item: inbox.Item, exc: Exception | None = None) -> inbox.Item:
@@ -288,5 +417,5 @@ def _to_outbox(ctx: SlackContext, item: inbox.Item, reply: Reply) -> None:
         inbox.mark_replied(session, item.key, now)
 
 
-__all__ = ["ACTION", "COMMAND", "KINDS", "accept", "action_key", "command_key", "process", "recover", "run_live",
-           "take_over"]
+__all__ = ["ACTION", "COMMAND", "KINDS", "accept", "action_key", "command_key", "drain", "process", "recover",
+           "run_live", "take_over", "take_request"]

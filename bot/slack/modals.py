@@ -226,9 +226,17 @@ def register(app: App, ctx: SlackContext) -> None:
             block = MAIN_BLOCK[callback] or (field_blocks(view) or ["text"])[0]
             ack(response_action="errors", errors={block: problem})
             return
-        ack()
-        deliver(client, user["id"], meta, reply, reply.locale or ctx.locale(actor))
-        send_attachments(client, user["id"], reply)
+        ack()  # the modal closes when this listener returns: the result is shown off the request thread
+        ctx.defer(_show_result, client=client, slack_user_id=user["id"], meta=meta, reply=reply,
+                  locale=reply.locale or ctx.locale(actor))
+
+
+def _show_result(client: WebClient, slack_user_id: str, meta: Meta, reply: Reply, locale: str) -> None:
+    try:
+        deliver(client, slack_user_id, meta, reply, locale)
+        send_attachments(client, slack_user_id, reply)
+    except Exception:  # noqa: BLE001 - the change is saved; only showing it failed
+        _log.exception("slack: could not show the result of a modal to %s", slack_user_id)
 
 
 def deliver(client: WebClient, slack_user_id: str, meta: Meta, reply: Reply, locale: str) -> None:

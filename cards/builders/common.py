@@ -36,6 +36,12 @@ def saved_notice_card(locale: str, command: str, refs: Sequence[str], *, saved: 
                 kind="info")
 
 
+def busy_card(locale: str, command: str) -> Card:
+    """The answer to a request that found the work queue full: it is saved, and will be answered."""
+    return Card(title=t(locale, "busy.title"), locale=locale,
+                blocks=(Section(t(locale, "busy.body", command=command[:80])),), kind="info")
+
+
 @dataclass(frozen=True)
 class UsageView:
     command: str

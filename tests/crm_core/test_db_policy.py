@@ -84,3 +84,16 @@ def test_every_transaction_that_may_write_begins_immediate_on_sqlite(wiring, eng
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert begins == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE", "BEGIN", "BEGIN IMMEDIATE"]
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 2), ("full", 2), ("normal", 1)])
+def test_sqlite_synchronous_is_what_the_operator_chose(tmp_path, setting, pragma):  # type: ignore[no-untyped-def]
+    """CHATCRM_SQLITE_SYNCHRONOUS: full (SQLite's default, 2) unless the operator chose normal (1)."""
+    from sqlalchemy import text as sql
+
+    from crm_core.db import make_engine
+    engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}", sqlite_synchronous=setting)
+    with engine.connect() as conn:
+        assert conn.execute(sql("PRAGMA synchronous")).scalar() == pragma
+        assert conn.execute(sql("PRAGMA journal_mode")).scalar() == "wal"
+    engine.dispose()

@@ -36,7 +36,8 @@ def _posted(slack: SlackPlayer) -> list[str]:
 
 
 def test_a_reply_that_could_not_be_posted_is_resent_by_recovery_saying_what_was_saved(
-        slack: SlackPlayer, slack_wiring: Wiring, clock: FrozenClock) -> None:
+        slack: SlackPlayer, slack_wiring: Wiring, clock: FrozenClock, monkeypatch: Any) -> None:
+    monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_reply_within", 0.0)  # answers via response_url
     slack.fake.fail("response_url", "internal_error", status=500)  # Slack's response_url is down once
     assert slack.command("U01EMMA", LEAD).status_code == 200
     row = _row(slack_wiring)
@@ -78,7 +79,8 @@ def test_a_read_stores_nothing_and_recovery_simply_reads_again(slack: SlackPlaye
 
 
 def test_once_the_response_url_is_spent_the_reply_comes_as_a_message_through_the_outbox(
-        slack: SlackPlayer, slack_wiring: Wiring, clock: FrozenClock) -> None:
+        slack: SlackPlayer, slack_wiring: Wiring, clock: FrozenClock, monkeypatch: Any) -> None:
+    monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_reply_within", 0.0)  # answers via response_url
     slack.fake.fail("response_url", "internal_error", status=500, times=10)
     slack.command("U01EMMA", LEAD)
     clock.advance(minutes=31)  # Slack accepts a response_url for 30 minutes

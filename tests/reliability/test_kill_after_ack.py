@@ -73,12 +73,13 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, crash_after_ack: bool) -> "Server":
+    def start(self, *, crash_after_ack: bool, workers: int = 1) -> "Server":
         env = {**self.env, "PORT": str(self.port)}
         if crash_after_ack:
             env["CHATCRM_TEST_CRASH_AFTER_ACK"] = "1"
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                                          "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_until("the server to answer /healthz", self._healthy)
         return self
@@ -204,11 +205,18 @@ def test_a_slack_command_acked_by_a_process_that_died_is_done_once_and_answered_
     # after it shows that the retry's turn has passed.
     assert server.post("/slack/events", body.encode(), signed(body)).status_code == 200
     fresh = player.command_body("U01EMMA", "lead list")
-    assert server.post("/slack/events", fresh.encode(), signed(fresh)).status_code == 200
-    wait_until("the answer to the next command", lambda: len(slack.calls_to("response_url")) >= 2)
+    answer = server.post("/slack/events", fresh.encode(), signed(fresh))
+    assert answer.status_code == 200
+    if answer.content:  # answered in its HTTP response (its work was done within the budget)...
+        assert "Phoenix" in blocks_text(answer.json())
+        expected = 1
+    else:  # ... or, on a crowded machine, after the ack through its response_url
+        wait_until("the answer to the next command", lambda: len(slack.calls_to("response_url")) >= 2)
+        assert "Phoenix" in blocks_text(slack.calls_to("response_url")[1])
+        expected = 2
     assert count(engine, Lead) == 1
     answers = slack.calls_to("response_url")
-    assert len(answers) == 2 and "Phoenix" in blocks_text(answers[1]), [blocks_text(a) for a in answers]
+    assert len(answers) == expected, [blocks_text(a) for a in answers]  # the retry sent nothing more
 
 
 def test_a_wecom_message_acked_by_a_process_that_died_is_done_once_and_answered_once(server, db, fakes):

@@ -139,6 +139,25 @@ class FakeSlack:
         with self._lock:
             return [c.method for c in self.calls]
 
+    def record_inline(self, body: dict[str, Any]) -> None:
+        """A slash command answered in its HTTP response: recorded as what the person saw, beside the
+        response_url posts (`calls_to("response_url")` returns both, in order; `inline_answers()` and
+        `response_url_posts()` tell them apart). Held to the same Block Kit limits."""
+        with self._lock:
+            self.calls.append(Call("response_url", "inline", {}, body))
+            try:
+                check_message(body)
+            except SlackError as e:
+                self.violations.append(("inline answer", e.error))
+
+    def inline_answers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [c.body for c in self.calls if c.method == "response_url" and c.path == "inline"]
+
+    def response_url_posts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [c.body for c in self.calls if c.method == "response_url" and c.path != "inline"]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -83,7 +83,11 @@ class SlackPlayer:
              secret: str = SECRET, timestamp: int | None = None) -> httpx.Response:
         headers = signed_headers(raw, content_type, secret=secret, timestamp=timestamp)
         headers.update(extra_headers or {})
-        return self.client.post("/slack/events", content=raw.encode("utf-8"), headers=headers)
+        r = self.client.post("/slack/events", content=raw.encode("utf-8"), headers=headers)
+        if (r.status_code == 200 and content_type == FORM and not raw.startswith("payload=")
+                and r.headers.get("content-type", "").startswith("application/json") and "blocks" in r.json()):
+            self.fake.record_inline(r.json())  # a slash command answered in its own HTTP response
+        return r
 
     def interaction(self, payload: dict[str, Any], **kw: Any) -> httpx.Response:
         return self.post(f"payload={quote(json.dumps(payload))}", FORM, **kw)

@@ -24,10 +24,10 @@ from tests.bot.slack.harness import blocks_text
 
 # Measured (issue 12 before → after issue 14): statements 32 → 26 → 21, approval 71 → 65 → 29; sessions 8 → 6 → 4.
 # The approval click no longer varies with garbage collection: the request's session holds what it loaded.
-CEILING_ADVANCE = 21
+CEILING_ADVANCE = 22  # 21 + the deal card's latest quote, next task and swarm lines (issue 13) − the inline answer's commit
 CEILING_APPROVE = 29
-CEILING_READ = 12  # `deal D-1`: the inbox (3), the actor and its identities, the deal, its activities and orders
-CEILING_MY = 14  # `my`: the inbox (3), the actor, leads, deals, tasks, approvals waiting, tickets
+CEILING_READ = 16  # (12 before the deal card's quote, task and swarm lines and the answer in the response) `deal D-1`: the inbox (3), the actor and its identities, the deal, its activities and orders
+CEILING_MY = 16  # (14 before `my` flagged overdue tasks and deals past their close date) `my`: the inbox (3), the actor, leads, deals, tasks, approvals waiting, tickets
 SESSIONS = 4  # the inbox row before the ack, its claim, the use case, "replied"
 SKIP = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA)", re.I)
 BEGIN = re.compile(r"\s*BEGIN\b", re.I)

@@ -16,7 +16,7 @@ from tests.bot.slack.test_full_day import deliver_all
 def test_a_task_for_a_colleague_reaches_them_with_done_and_open(slack, fake_slack, slack_wiring, clock) -> None:  # type: ignore[no-untyped-def]
     slack.command("U01EMMA", "deal new Acme amount=5000")
     r = slack.command("U01EMMA", 'task new D-1 "send the proposal" due=next friday <@U01TOM|tom>')
-    assert r.status_code == 200 and r.text == ""
+    assert r.status_code == 200  # inline or through response_url: last_response has it
     reply = blocks_text(slack.last_response())
     assert "Task #2 created for Tom Baker, due 2026-03-13 (Fri)." in reply and "Tom Baker has been told." in reply
 

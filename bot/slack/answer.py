@@ -1,0 +1,125 @@
+"""Answering a Slack request as soon as its work is done, and the bounded queue in front of that work.
+
+- `InlineSlot`: a slash command whose work finishes within the budget (CHATCRM_SLACK_REPLY_WITHIN, default
+  1 s; Slack allows 3 s) is answered in the HTTP response itself: one round trip, no response_url post. When
+  the budget runs out first, the request is acked empty and the answer goes to the response_url when ready.
+  Exactly one of the two happens: the worker `offer`s the ready reply and the waiting request either takes it
+  (the inbox row is marked replied, then the reply leaves in the HTTP response) or has already gone (the
+  worker posts to the response_url). Waiting is on an Event, never a sleep-and-poll.
+- `WorkQueue`: the work after the ack runs on a few threads behind a bounded queue. A request that finds it
+  full is still written to the durable inbox (bot/slack/inbox.py), due at once, and the person is told
+  "busy, your command is queued"; each worker drains such rows after its own task (on PostgreSQL any web or
+  worker process's recovery pass may take them too).
+
+Clicks (block_actions) are never answered inline: Slack ignores the body of their HTTP response, so they are
+acked at once and answered through the response_url the moment the work is done.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+log = logging.getLogger("chatcrm.slack.answer")
+
+
+class InlineSlot:
+    """One request's chance to carry its own answer. States: waiting → claimed (the worker has the reply and
+    is recording it) → answered; or waiting → gone (the budget ran out; the answer goes to response_url)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = "waiting"
+        self._done = threading.Event()
+        self._message: dict[str, Any] | None = None
+
+    def offer(self) -> bool:
+        """Worker: the reply is ready. True: the request is still waiting and now expects `answer()` (or
+        `withdraw()`); False: it has gone, send the reply the other way."""
+        with self._lock:
+            if self._state != "waiting":
+                return False
+            self._state = "claimed"
+            return True
+
+    def answer(self, message: dict[str, Any]) -> None:
+        """Worker, after `offer()` and after the inbox row was marked replied: hand the message over."""
+        with self._lock:
+            self._message, self._state = message, "answered"
+        self._done.set()
+
+    def withdraw(self) -> None:
+        """Worker: no inline answer after all (recording it failed, or the work ended without a reply to
+        give); the request acks empty. A no-op once answered."""
+        with self._lock:
+            if self._state == "answered":
+                return
+            self._state = "gone"
+        self._done.set()
+
+    def wait(self, budget: float) -> dict[str, Any] | None:
+        """Request thread: the answer, if the worker had it within `budget` seconds; else None (ack empty)."""
+        if not self._done.wait(budget):
+            with self._lock:
+                if self._state == "waiting":
+                    self._state = "gone"
+                    return None
+            self._done.wait()  # claimed: the worker is committing "replied"; a short transaction, then answer()
+        with self._lock:
+            return self._message if self._state == "answered" else None
+
+
+class WorkQueue:
+    """A bounded queue of work in front of an executor: `capacity` tasks running or waiting at most."""
+
+    def __init__(self, executor: Executor, capacity: int) -> None:
+        self.executor = executor
+        self.capacity = capacity
+        self._free = threading.BoundedSemaphore(capacity)
+        self.overflowed = threading.Event()  # requests were left in the inbox because the queue was full
+        self.drain: Callable[[], int] | None = None  # takes such rows (set by the Slack app); how many it did
+
+    def reserve(self) -> bool:
+        """A place in the queue, or False when it is full (never blocks)."""
+        return self._free.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._free.release()
+
+    def run(self, fn: Callable[..., Any], /, **kwargs: Any) -> None:
+        """Run `fn(**kwargs)` in a place taken with `reserve()`; the place is freed when it ends."""
+        def task() -> None:
+            try:
+                fn(**kwargs)
+            finally:
+                self._free.release()
+            self._drain_overflow()
+
+        future = self.executor.submit(task)
+        future.add_done_callback(_log_escaped)
+
+    def submit(self, fn: Callable[..., Any], /, **kwargs: Any) -> None:
+        """Work that must not be refused (after a modal closed, the Home tab): queued even when full."""
+        future = self.executor.submit(fn, **kwargs)
+        future.add_done_callback(_log_escaped)
+
+    def _drain_overflow(self) -> None:
+        while self.overflowed.is_set() and self.drain is not None:
+            self.overflowed.clear()
+            try:
+                if self.drain():
+                    self.overflowed.set()  # there may be more
+            except Exception:  # noqa: BLE001 - the recovery pass takes them later
+                log.exception("slack: draining queued requests failed; the recovery pass will take them")
+                return
+
+
+def _log_escaped(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("slack: deferred work failed outside its guard", exc_info=exc)
+
+
+__all__ = ["InlineSlot", "WorkQueue"]

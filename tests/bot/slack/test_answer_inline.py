@@ -1,0 +1,168 @@
+"""A command is answered as soon as its work is done: in its own HTTP response when that is within the budget
+(one round trip), else acked empty and answered through the response_url — exactly once either way; and a
+full work queue tells the person "busy, your command is queued" instead of leaving them in silence.
+
+Real Bolt signature checks, bodies as Slack sends them, the fake Slack for response_url; the work runs on a
+real thread pool. Slow work is made slow with an Event the test sets, never with a sleep."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.slack import inbox as slack_inbox
+from bot.slack.answer import InlineSlot
+from bot.wiring import Wiring
+from crm_core.db import read_only
+from crm_core.models import InboxItem, Lead
+from tests.bot.slack.harness import SlackPlayer, blocks_text
+
+LEAD = 'lead add "Ann Lee" company="Acme Inc." email=ann@acme.example'
+WAIT = 10.0  # seconds a test waits for something that normally takes milliseconds
+
+
+class Gate:
+    """Makes the work after the record slow (a slow use case, a slow lookup): it waits until the test opens
+    the gate — outside any transaction, so SQLite's one write lock stays free for the acks meanwhile."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.open = threading.Event()
+
+    def wrap(self, fn: Any) -> Any:
+        def slow(*a: Any, **kw: Any) -> Any:
+            self.entered.set()
+            assert self.open.wait(WAIT), "the test never opened the gate"
+            return fn(*a, **kw)
+        return slow
+
+
+@pytest.fixture
+def pooled(slack_wiring: Wiring, fake_slack: Any) -> Iterator[tuple[SlackPlayer, Wiring]]:
+    """The app with its work on a real thread pool (one thread), as in production."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-work")
+    slack_wiring.slack.work_executor = pool
+    try:
+        with TestClient(create_app(wiring=slack_wiring, prepare_database=False), base_url="https://testserver") as tc:
+            yield SlackPlayer(tc, fake_slack), slack_wiring
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _rows(w: Wiring) -> list[InboxItem]:
+    with read_only(w.session_factory)() as s:  # a read: no wait for the slow use case's write lock
+        return list(s.scalars(select(InboxItem).order_by(InboxItem.id)))
+
+
+def _leads(w: Wiring) -> int:
+    with read_only(w.session_factory)() as s:
+        return len(s.scalars(select(Lead)).all())
+
+
+def _slow(monkeypatch: Any, gate: Gate) -> None:
+    monkeypatch.setattr(slack_inbox, "work", gate.wrap(slack_inbox.work))
+
+
+def test_a_fast_command_is_answered_in_its_http_response_exactly_once(pooled: tuple[SlackPlayer, Wiring],
+                                                                     caplog: Any, monkeypatch: Any) -> None:
+    slack, w = pooled
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)  # "fast" even on a crowded test machine
+    r = slack.command("U01EMMA", LEAD)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    answer = r.json()
+    assert answer["response_type"] == "ephemeral" and "Lead L-1 · Ann Lee" in blocks_text(answer)
+    (row,) = _rows(w)
+    assert row.status == "replied" and row.reply_sent_at is not None and row.saved is True
+    slack.command("U01EMMA", "my")  # the next request: by now the first one's work is surely over
+    assert slack.fake.response_url_posts() == []  # the answer went inline, and only inline
+    assert len(slack.fake.inline_answers()) == 2 and _leads(w) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_a_slow_command_is_acked_when_the_budget_runs_out_and_answered_at_its_response_url(
+        pooled: tuple[SlackPlayer, Wiring], monkeypatch: Any) -> None:
+    slack, w = pooled
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 0.05)
+    gate = Gate()
+    _slow(monkeypatch, gate)
+    r = slack.command("U01EMMA", LEAD)  # returns when the budget ran out: the use case is still at the gate
+    assert gate.entered.wait(WAIT) and r.status_code == 200 and r.text == ""
+    assert slack.fake.response_url_posts() == [] and _rows(w)[0].status == "pending"
+    gate.open.set()
+    (late,) = slack.fake.wait_for("response_url", 1, timeout=WAIT)
+    assert "Lead L-1 · Ann Lee" in blocks_text(late) and late["response_type"] == "ephemeral"
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)
+    slack.command("U01EMMA", "my")  # answered inline: the work queue is free again
+    assert len(slack.fake.response_url_posts()) == 1 and len(slack.fake.inline_answers()) == 1
+    assert [r.status for r in _rows(w)] == ["replied", "replied"] and _leads(w) == 1
+
+
+def test_a_full_work_queue_says_busy_queued_and_answers_every_request_once(
+        slack_wiring: Wiring, fake_slack: Any, monkeypatch: Any) -> None:
+    w = slack_wiring
+    monkeypatch.setattr(w.settings, "chatcrm_slack_queue", 1)
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 0.05)
+    gate = Gate()
+    _slow(monkeypatch, gate)
+    pool = ThreadPoolExecutor(max_workers=1)
+    w.slack.work_executor = pool
+    try:
+        with TestClient(create_app(wiring=w, prepare_database=False), base_url="https://testserver") as tc:
+            slack = SlackPlayer(tc, fake_slack)
+            assert slack.command("U01EMMA", LEAD).text == ""  # takes the one place; waits at the gate
+            en = slack.command("U01EMMA", "my")
+            zh = slack.command("U01CHEN", "my")
+            assert en.status_code == zh.status_code == 200
+            assert "Busy: your command is queued" in blocks_text(en.json()) and "/crm my" in blocks_text(en.json())
+            assert "系统繁忙：你的命令已排队" in blocks_text(zh.json())
+            assert [r.status for r in _rows(w)] == ["pending", "pending", "pending"]  # all three are saved
+            gate.open.set()  # the worker finishes the first, then takes the queued two from the inbox
+            posts = fake_slack.wait_for("response_url", 5, timeout=WAIT)  # 2 busy notes (inline) + 3 answers
+    finally:
+        gate.open.set()
+        pool.shutdown(wait=True)
+    answers = fake_slack.response_url_posts()
+    assert len(answers) == 3 and len(posts) == 5
+    texts = [blocks_text(a) for a in answers]
+    assert "Lead L-1 · Ann Lee" in texts[0]
+    assert sum("My open deals" in t for t in texts) == 1 and sum("我的" in t for t in texts) == 1
+    assert all(r.status == "replied" for r in _rows(w)) and _leads(w) == 1
+
+
+# --- the hand-over itself: exactly one of "inline" and "response_url" ------------------------------------
+
+def test_a_reply_ready_before_the_budget_runs_out_goes_inline() -> None:
+    slot = InlineSlot()
+    assert slot.offer()
+    slot.answer({"text": "hi"})
+    assert slot.wait(5.0) == {"text": "hi"}
+
+
+def test_a_reply_ready_after_the_request_gave_up_is_not_offered_inline() -> None:
+    slot = InlineSlot()
+    assert slot.wait(0.0) is None  # the budget ran out: acked empty
+    assert not slot.offer()  # so the worker posts to the response_url
+
+
+def test_a_request_whose_reply_is_being_recorded_waits_for_it_past_the_budget() -> None:
+    slot = InlineSlot()
+    assert slot.offer()  # the worker holds the reply and is committing "replied"
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(slot.wait(0.0)))
+    waiter.start()
+    slot.answer({"text": "late but inline"})
+    waiter.join(WAIT)
+    assert got == [{"text": "late but inline"}]
+
+
+def test_a_withdrawn_offer_acks_empty() -> None:
+    slot = InlineSlot()
+    assert slot.offer()
+    slot.withdraw()  # recording "replied" failed: the answer goes to the response_url instead
+    assert slot.wait(5.0) is None
