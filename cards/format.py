@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from crm_core.company_time import local_date, local_hhmm, local_now, local_time, reader_hhmm, reader_time  # noqa: F401  (one helper, re-exported)
 from crm_core.config import Config
-from cards.i18n import base_locale, normalise_locale
+from cards.i18n import base_locale, is_chinese, normalise_locale
 from crm_core.services.money import minor_unit, round_money
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}

@@ -20,7 +20,7 @@ from crm_core.outbox import enqueue
 from crm_core.refs import Ref, parse_ref, ref_str
 from crm_core.services.activities import do_complete_task
 from crm_core.services.ownership import resolve_user
-from crm_core.services.tasks import access_task, do_create_reminder, do_create_task, do_reopen_task, my_tasks
+from crm_core.services.tasks import access_task_to_see, do_create_reminder, do_create_task, do_reopen_task, my_tasks
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.grammar import QUOTES, tokenize
@@ -106,7 +106,7 @@ def reopen_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
 @action("task.open", writes=False, value=("task",))
 def open_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     number = _task_number(inv)
-    task = access_task(uow, actor, number, f"see task #{number}", f"查看任务 #{number}", lock=False)
+    task = access_task_to_see(uow, actor, number)
     return Reply(cards=(task_card(locale, task_view(uow, task, clock.now(), locale)),))
 
 

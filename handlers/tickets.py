@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cards.builders.service import (TITLE_TEXT_MAX, CsatView, csat_card, my_tickets_card,
                                     notice, priority_label, short, ticket_card)
-from cards.format import local_time
+from cards.format import reader_time
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, TicketClosed, TicketOpened
@@ -27,8 +27,9 @@ from handlers.swarm import has_swarm, post_to_swarm, request_swarm_archive
 from handlers.presentation.service import ticket_view
 
 
-def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: str) -> Reply:
-    return Reply(cards=(ticket_card(locale, ticket_view(uow, ticket, locale, now), notes=notes),))
+def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: str, zone: str | None = None) -> Reply:
+    """`zone`: the reader's own time zone; the ticket's times show in it when it is not the company's."""
+    return Reply(cards=(ticket_card(locale, ticket_view(uow, ticket, locale, now, zone=zone), notes=notes),))
 
 
 @command("ticket new")
@@ -37,22 +38,23 @@ def open_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
     ticket = do_open_ticket(uow, actor, account_name=inv.args["account"], priority=inv.args["priority"],
                             subject=inv.args["subject"], now=now)
     note = notice(locale, "ticket.opened", account=short(ticket.account.name, TITLE_TEXT_MAX), owner=ticket.owner.name,
-                  respond_by=local_time(uow.config, ticket.respond_due_at) or "")
-    return _card(uow, ticket, locale, now, note)
+                  respond_by=reader_time(uow.config, ticket.respond_due_at, None, actor.timezone) or "")
+    return _card(uow, ticket, locale, now, note, zone=actor.timezone)
 
 
 @command("ticket", writes=False)
 def show_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return _card(uow, access_ticket(uow, actor, inv.args["ticket"].id), locale, clock.now())
+    return _card(uow, access_ticket(uow, actor, inv.args["ticket"].id), locale, clock.now(), zone=actor.timezone)
 
 
 def _ack(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int) -> Reply:
     now = clock.now()
     ticket = access_ticket(uow, actor, ticket_id, for_update=True)
     if do_ack(uow, actor, ticket, now=now):
-        return _card(uow, ticket, locale, now, notice(locale, "ticket.acked"))
+        return _card(uow, ticket, locale, now, notice(locale, "ticket.acked"), zone=actor.timezone)
     return _card(uow, ticket, locale, now,
-                 notice(locale, "ticket.already_acked", at=local_time(uow.config, ticket.responded_at) or ""))
+                 notice(locale, "ticket.already_acked", at=reader_time(uow.config, ticket.responded_at, None, actor.timezone) or ""),
+                 zone=actor.timezone)
 
 
 def _close(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: int) -> Reply:
@@ -60,7 +62,7 @@ def _close(uow: UnitOfWork, clock: Clock, actor: User, locale: str, ticket_id: i
     ticket = access_ticket(uow, actor, ticket_id, for_update=True)
     do_close(uow, actor, ticket, now=now)
     who, _ = csat_recipient(uow.session, ticket)
-    return _card(uow, ticket, locale, now, notice(locale, "ticket.closed", who=who.name))
+    return _card(uow, ticket, locale, now, notice(locale, "ticket.closed", who=who.name), zone=actor.timezone)
 
 
 @command("ticket ack")
@@ -89,8 +91,8 @@ def tell_ticket_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     locale = locale_of(owner, uow.config)
     note = notice(locale, "ticket.assigned_to_you", priority=priority_label(locale, ticket.priority),
                   by=user_name(uow.session, event.actor_id, "chatcrm"),
-                  respond_by=local_time(uow.config, ticket.respond_due_at) or "")
-    card = ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False), notes=(note,))
+                  respond_by=reader_time(uow.config, ticket.respond_due_at, None, owner.timezone) or "")
+    card = ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False, zone=owner.timezone), notes=(note,))
     enqueue(uow.session, dedupe_key=f"ticket-assigned:{ticket.id}:{owner.id}", kind="ticket.assigned",
             target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="ticket",
             record_id=ticket.id)
@@ -135,7 +137,7 @@ def my_tickets_near_breach(uow: UnitOfWork, actor: User, locale: str, clock: Clo
     tickets = near_breach(uow.session, actor.id, now)
     if not tickets:
         return None
-    return my_tickets_card(locale, [ticket_view(uow, x, locale, now, recent=False) for x in tickets])
+    return my_tickets_card(locale, [ticket_view(uow, x, locale, now, recent=False, zone=actor.timezone) for x in tickets])
 
 
 if my_tickets_near_breach not in MY_SECTIONS:

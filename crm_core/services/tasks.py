@@ -86,6 +86,10 @@ def access_task_to_complete(uow: UnitOfWork, actor: User, task_id: int) -> Task:
     return access_task(uow, actor, task_id, "forbidden.complete_task")
 
 
+def access_task_to_see(uow: UnitOfWork, actor: User, task_id: int) -> Task:
+    return access_task(uow, actor, task_id, "forbidden.see_task", lock=False)
+
+
 def do_reopen_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:
     task = access_task(uow, actor, task_id, "forbidden.reopen_task")
     if task.done_at is None:

@@ -23,7 +23,8 @@ from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.swarm import post_to_swarm
 from handlers.presentation.service import ticket_view
-from scheduler.jobs.common import existing_keys, local_hhmm, notify, run_each
+from cards.format import reader_hhmm
+from scheduler.jobs.common import existing_keys, notify, run_each
 
 LOOKBACK = timedelta(days=2)
 KIND_WARN = "nudge.ticket.sla_warn"
@@ -95,15 +96,16 @@ def _handle(uow: UnitOfWork, due: DueClock, now: datetime) -> int:
     return 0
 
 
-def _card(uow: UnitOfWork, ticket: Ticket, locale: str, note_key: str, now: datetime, **params: object) -> Card:
+def _card(uow: UnitOfWork, ticket: Ticket, locale: str, note_key: str, now: datetime, zone: str | None = None,
+          **params: object) -> Card:
     note = t(locale, note_key, **params, priority=priority_label(locale, ticket.priority))
-    return ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False), notes=(note,))
+    return ticket_card(locale, ticket_view(uow, ticket, locale, now, recent=False, zone=zone), notes=(note,))
 
 
 def _warn(uow: UnitOfWork, ticket: Ticket, due: DueClock, now: datetime) -> int:
     minutes = max(1, math.ceil((due.due - now).total_seconds() / 60))
-    card = _card(uow, ticket, locale_of(ticket.owner, uow.config), f"ticket.warn.{due.clock}", now, ref=ticket.ref,
-                 minutes=minutes, time=local_hhmm(uow.config, due.due))
+    card = _card(uow, ticket, locale_of(ticket.owner, uow.config), f"ticket.warn.{due.clock}", now, ticket.owner.timezone, ref=ticket.ref,
+                 minutes=minutes, time=reader_hhmm(uow.config, due.due, ticket.owner.timezone))
     return int(notify(uow.session, ticket.owner, card, key=due.key("warn"), kind=KIND_WARN, now=now,
                       record_type="ticket", record_id=ticket.id))
 
@@ -117,7 +119,7 @@ def _breach(uow: UnitOfWork, ticket: Ticket, due: DueClock, now: datetime) -> in
         session.add(SlaBreach(kind=kind, record_type="ticket", record_id=ticket.id, owner_id=owner.id,
                               due_at=due.due, at=now))
         session.flush()
-    params = {"ref": ticket.ref, "time": local_hhmm(uow.config, due.due), "owner": owner.name}
+    params = {"ref": ticket.ref, "owner": owner.name}
     people = [owner]
     if owner.manager_id is not None:
         manager = session.get(User, owner.manager_id)
@@ -125,11 +127,13 @@ def _breach(uow: UnitOfWork, ticket: Ticket, due: DueClock, now: datetime) -> in
             people.append(manager)
     sent = 0
     for n, person in enumerate(people):
-        card = _card(uow, ticket, locale_of(person, uow.config), f"ticket.breach.{due.clock}", now, **params)
+        card = _card(uow, ticket, locale_of(person, uow.config), f"ticket.breach.{due.clock}", now, person.timezone, **params,
+                     time=reader_hhmm(uow.config, due.due, person.timezone))  # the reader's zone, named when not the company's
         key = due.key("breach") if n == 0 else f"{due.key('breach')}:{person.id}"
         sent += notify(session, person, card, key=key, kind=KIND_BREACH, now=now, record_type="ticket",
                        record_id=ticket.id)
-    channel_card = _card(uow, ticket, uow.config.company.locale, f"ticket.breach.{due.clock}", now, **params)
+    channel_card = _card(uow, ticket, uow.config.company.locale, f"ticket.breach.{due.clock}", now, **params,
+                         time=reader_hhmm(uow.config, due.due))  # a channel reads company time
     if post_to_swarm(uow, "ticket", ticket.id, channel_card, dedupe_key=f"{due.key('breach')}:swarm",
                      kind=KIND_BREACH, now=now):
         sent += 1

@@ -58,7 +58,8 @@ def test_a_reply_that_could_not_be_posted_is_resent_by_recovery_saying_what_was_
 
 
 def test_a_read_stores_nothing_and_recovery_simply_reads_again(slack: SlackPlayer, slack_wiring: Wiring,
-                                                               clock: FrozenClock) -> None:
+                                                               clock: FrozenClock, monkeypatch: Any) -> None:
+    monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_reply_within", 0.0)  # answers via response_url
     slack.fake.fail("response_url", "internal_error", status=500)  # the read's answer does not get through
     slack.command("U01EMMA", "my")
     first = _posted(slack)[-1]
