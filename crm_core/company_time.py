@@ -8,7 +8,7 @@ crm_core needs them for the few messages it still writes itself.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm_core.config import Config
 
@@ -22,17 +22,25 @@ def company_tz(config: Config) -> ZoneInfo:
     return ZoneInfo(config.company.timezone)  # zoneinfo caches one instance per key
 
 
-def user_tz(config: Config, user_key: str | None) -> ZoneInfo:
-    """A person's zone: their `timezone` in [[users]], else the company's."""
+def user_tz(config: Config, user_key: str | None, stored: str | None = None) -> ZoneInfo:
+    """A person's zone: their `timezone` in [[users]], else the one stored for them (users.timezone, from
+    Slack's users.info), else the company's."""
     declared = config.user(user_key) if user_key else None
-    return ZoneInfo(declared.timezone) if declared is not None and declared.timezone else company_tz(config)
+    if declared is not None and declared.timezone:
+        return ZoneInfo(declared.timezone)
+    if stored:
+        try:
+            return ZoneInfo(stored)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return company_tz(config)
 
 
-def user_now(config: Config, user_key: str | None, at: datetime) -> datetime:
+def user_now(config: Config, user_key: str | None, at: datetime, stored: str | None = None) -> datetime:
     """`at` as the person's wall-clock time (what "today", "friday" and "10:00" mean when they type them)."""
     if at.tzinfo is None:
         raise ValueError("user time needs an aware datetime")
-    return at.astimezone(user_tz(config, user_key))
+    return at.astimezone(user_tz(config, user_key, stored))
 
 
 def in_zone(at: datetime, zone: str) -> datetime:

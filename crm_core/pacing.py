@@ -163,13 +163,9 @@ def _wait_without_windows(state: DeliveryPacing, rule: Rule, now: datetime, *,
 
 def _wait_until(session: Session, state: DeliveryPacing, rule: Rule, now: datetime, *,
                 taken_now: bool = False) -> datetime | None:
-    if state.blocked_until is not None and state.blocked_until > now:
-        return state.blocked_until
-    last = now if taken_now else state.last_sent_at
-    if rule.min_interval and last is not None:
-        free_at = last + timedelta(seconds=rule.min_interval)
-        if free_at > now:
-            return free_at
+    early = _wait_without_windows(state, rule, now, taken_now=taken_now)
+    if early is not None:
+        return early
     for seconds, limit in rule.windows:
         since = now - timedelta(seconds=seconds)
         in_window = select(DeliveryLogEntry.at).where(DeliveryLogEntry.key == state.key, DeliveryLogEntry.at > since)

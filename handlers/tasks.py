@@ -35,7 +35,7 @@ def task_view(uow: UnitOfWork, task: Task, now: datetime, locale: str | None = N
     """`locale`: the reader's, for a stage task's title from the configuration (cards.labels.task_title)."""
     owner = uow.session.get(User, task.owner_id)
     giver = uow.session.get(User, task.created_by_id) if task.created_by_id else None
-    today = user_now(uow.config, owner.key if owner else None, now).date()
+    today = user_now(uow.config, owner.key if owner else None, now, owner.timezone if owner else None).date()
     ref = ref_str("deal", task.deal_id) if task.deal_id else ref_str("lead", task.lead_id) if task.lead_id else None
     return TaskView(number=task.id, title=task_title(uow.config, task.title, locale) if locale else task.title, due=task.due_date, overdue=task.due_date < today,
                     done=task.done_at is not None, owner=owner.name if owner else "?", ref=ref,
@@ -78,7 +78,7 @@ def new_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
 def list_tasks(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     now = clock.now()
     views = [task_view(uow, x, now, locale) for x in my_tasks(uow, actor)]
-    today = user_now(uow.config, actor.key, now).date()
+    today = user_now(uow.config, actor.key, now, actor.timezone).date()
     return Reply(cards=(my_tasks_card(locale, views, today=today),))
 
 

@@ -58,7 +58,7 @@ def do_create_task(uow: UnitOfWork, actor: User, *, title: str, due_raw: str | N
     record = check_record(uow, actor, record)
     if record is not None and record.kind == "ticket":
         raise InvalidValue("record", str(record), "task.not_on_ticket")
-    today = user_now(uow.config, owner.key, now).date()
+    today = user_now(uow.config, owner.key, now, owner.timezone).date()
     due = check_date("due", due_raw, today) if due_raw else today + timedelta(days=DEFAULT_DUE_DAYS)
     task = Task(title=text, owner_id=owner.id, created_by_id=actor.id, due_date=due, created_at=now,
                 deal_id=record.id if record and record.kind == "deal" else None,
@@ -117,7 +117,7 @@ class ReminderPlan:
 def plan_reminder(uow: UnitOfWork, user: User, words: str, *, now: datetime) -> ReminderPlan:
     """`friday 10:00 call back` → when (in the user's zone) and what. A time alone means today (or
     tomorrow once it has passed); a day alone means 09:00 that day."""
-    local_now = user_now(uow.config, user.key, now)
+    local_now = user_now(uow.config, user.key, now, user.timezone)
     when = split_when(words or "", local_now.date())
     text = check_text("text", when.rest, TEXT_MAX, multiline=True)
     if when.day is None and when.at is None:
@@ -126,7 +126,7 @@ def plan_reminder(uow: UnitOfWork, user: User, words: str, *, now: datetime) -> 
         raise InvalidValue("text", "", "remind.what")
     day = when.day or local_now.date()
     at = when.at or DEFAULT_REMIND_AT
-    local = datetime.combine(day, at, tzinfo=user_tz(uow.config, user.key))
+    local = datetime.combine(day, at, tzinfo=user_tz(uow.config, user.key, user.timezone))
     if when.day is None and local <= local_now:
         local += timedelta(days=1)
     if local <= local_now:

@@ -26,6 +26,8 @@ def sync_users(session: Session, config: Config, now: datetime) -> None:
         user.role = uc.role
         user.email = uc.email
         user.locale = uc.locale
+        if uc.timezone:  # the configuration's zone wins; else the one Slack told us (bot/slack/identity.py)
+            user.timezone = uc.timezone
         user.tags = list(uc.tags)
         user.away = uc.away
         user.primary_platform = uc.primary
