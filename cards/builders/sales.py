@@ -7,6 +7,8 @@ from datetime import date
 
 from cards.builders.glance import QuoteStateView, TaskView, deal_extra_fields
 from cards.i18n import translator
+
+labels_t = translator("labels")  # how a list of field names is joined in the reader's language
 from cards.model import Button, Card, Context, Field, Section
 
 t = translator("sales")
@@ -90,7 +92,7 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
         fields.append(Field(t(locale, "f.fields"), ", ".join(f"{k}={val}" for k, val in sorted(v.custom.items()))))
     fields += deal_extra_fields(locale, v.quote, v.next_task, v.swarms)
     if v.next_stage and v.missing_for_next:
-        fields.append(Field(t(locale, "f.missing", stage=v.next_stage), ", ".join(v.missing_for_next)))
+        fields.append(Field(t(locale, "f.missing", stage=v.next_stage), labels_t(locale, "sep").join(v.missing_for_next)))
     blocks: list[Section | Context] = [Section(n) for n in notes]
     if v.recent:
         blocks.append(Context(t(locale, "deal.recent", items=" · ".join(v.recent))))
