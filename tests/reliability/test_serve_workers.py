@@ -33,6 +33,9 @@ def test_two_web_processes_answer_commands_each_exactly_once(server: Server, db:
     slack, _ = fakes
     player = SlackPlayer(None, slack)  # type: ignore[arg-type] - only builds bodies here
     server.start(crash_after_ack=False, workers=2)
+    # both web processes up before the commands go out (on a loaded machine the second one can start late)
+    wait_until("both web processes", lambda: len(set(re.findall(r"Started server process \[(\d+)\]",
+                                                                  server.tail()))) == 2)
     names = [f"Worker {chr(ord('A') + i)}" for i in range(12)]
     bodies = [player.command_body("U01EMMA", f'lead add "{n}" company="{n} Ltd"') for n in names]
 
