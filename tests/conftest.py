@@ -140,7 +140,9 @@ def console_bot(wiring: Wiring) -> Callable[[str], ConsoleSession]:
 def as_user(wiring: Wiring) -> Callable[[str], User]:
     def get(key: str) -> User:
         with wiring.session_factory() as s:
-            return user_by_key(s, key)
+            user = user_by_key(s, key)
+            user.identities  # noqa: B018 - loaded while attached: the user is used after its session closes
+            return user
     return get
 
 

@@ -28,7 +28,9 @@ class User(Base):
     created_at: Mapped[datetime]
 
     manager: Mapped[Optional["User"]] = relationship(remote_side=[id], lazy="joined", join_depth=1)
-    identities: Mapped[list["ChatIdentity"]] = relationship(back_populates="user", lazy="selectin",
+    # Loaded when asked for (delivery, swarm invites), not with every user a card mentions: a read of `my`
+    # loaded them four times. Code that walks many users' identities loads them with selectinload.
+    identities: Mapped[list["ChatIdentity"]] = relationship(back_populates="user", lazy="select",
                                                             cascade="all, delete-orphan")
 
     @property

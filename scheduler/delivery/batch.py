@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cards.model import Card
 from crm_core.clock import Clock
@@ -79,10 +79,12 @@ class BatchSender:
         """Inside the claim's transaction: who each row goes to, a pacing slot each, the unsure records."""
         now = self.clock.now()
         user_ids = sorted({r.target_id for r in rows if r.target_type == "user" and r.target_id is not None})
-        people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+        people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids))
+                                                   .options(selectinload(User.identities)))} if user_ids else {}
         admins: list[User] = []
         if any(r.target_type == "admins" for r in rows):
-            admins = list(session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
+            admins = list(session.scalars(select(User).options(selectinload(User.identities))
+                                          .where(User.role == "admin", User.active.is_(True))
                                           .order_by(User.id)))
         by_row: dict[int, list[SentMessage]] = {}
         for record in session.scalars(select(SentMessage).where(SentMessage.outbox_id.in_([r.id for r in rows]))
