@@ -108,6 +108,16 @@ class Runner:
                          idempotency_key=idempotency_key, text=text, inboxed=inboxed)
         return self.answer(inv, actor=None if isinstance(actor, int) else actor)
 
+    def reads_only(self, text: str) -> bool:
+        """Whether `text` can be answered without writing anything: a use case registered `writes=False`, a
+        usage error or an unknown command. An adapter may then answer it at once, with no inbox row (a read is
+        simply done again should its answer not get through)."""
+        parsed = parse(text)
+        if isinstance(parsed, UsageError):
+            return True
+        reg = registry.COMMANDS.get(parsed.name)
+        return reg is None or not reg.writes
+
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
         spec = SPEC_BY_NAME[err.command or "help"]
         view = UsageView(command=spec.title(locale), usage_lines=err.usage(locale), problem=err.problem(locale),

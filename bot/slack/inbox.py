@@ -101,6 +101,11 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
     work is done within the budget (answer.py), else empty, the answer following through the response_url."""
     w = ctx.wiring
     queue = ctx.queue
+    budget = w.settings.chatcrm_slack_reply_within
+    if (kind == COMMAND and budget > 0 and body.get("response_url") and not w.settings.chatcrm_test_crash_after_ack
+            and ctx.runner.reads_only(str(body.get("text", "")))):
+        if _answer_read(ctx, ack, body, user_id=user_id, client=client, budget=budget):
+            return  # answered in the HTTP response; nothing was stored
     placed = queue is None or queue.reserve()
     try:
         item = accept(ctx, kind, key, body, user_id=user_id, team=team, queued=not placed)
@@ -122,7 +127,6 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
             queue.release()
         ack()  # test only: the process exits once this ack is out, before any work
         return
-    budget = w.settings.chatcrm_slack_reply_within
     slot = InlineSlot() if kind == COMMAND and budget > 0 and body.get("response_url") else None
     _start(ctx, run_live, ctx=ctx, item=item, client=client, slot=slot)
     message = slot.wait(budget) if slot is not None else None
@@ -130,6 +134,45 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
         ack()
     else:
         ack(text=message["text"], blocks=message["blocks"], response_type=message["response_type"])
+
+
+def _answer_read(ctx: SlackContext, ack: Any, body: dict[str, Any], *, user_id: str, client: WebClient | None,
+                 budget: float) -> bool:
+    """A command that only reads, tried first without the inbox: done within the budget, it is answered in the
+    HTTP response and nothing at all is written (a read done twice harms nobody, and Slack does not retry slash
+    commands). False — the budget ran out, the queue is full, or the person is new (creating them writes) —
+    and the request takes the inbox path like any other; this attempt's answer, should it come, is dropped."""
+    queue = ctx.queue
+    if queue is not None and not queue.reserve():
+        return False
+    slot = InlineSlot()
+    _start(ctx, _read_now, ctx=ctx, body=body, user_id=user_id, client=client, slot=slot)
+    message = slot.wait(budget)
+    if message is None:
+        return False
+    ack(text=message["text"], blocks=message["blocks"], response_type=message["response_type"])
+    return True
+
+
+def _read_now(ctx: SlackContext, body: dict[str, Any], user_id: str, client: WebClient | None,
+              slot: InlineSlot) -> None:
+    try:
+        outcome = ctx.runner.answer_text(ctx.known_actor(user_id, body), str(body.get("text", "")),
+                                         platform="slack", conversation=body.get("channel_id"))
+    except UnknownActor:
+        slot.withdraw()  # a first contact: the inbox path creates (or binds) the user
+        return
+    except Exception:  # noqa: BLE001 - the runner turns failures into replies; anything else: the inbox path
+        log.exception("slack: a read failed before its reply; taking the inbox path")
+        slot.withdraw()
+        return
+    reply = outcome.reply
+    if reply.form or not slot.offer():
+        slot.withdraw()
+        return
+    slot.answer(_inline_message(ctx, reply, outcome.actor_id))
+    if client is not None:
+        send_attachments(client, user_id, reply)
 
 
 def _start(where: SlackContext, fn: Any, /, **kwargs: Any) -> None:

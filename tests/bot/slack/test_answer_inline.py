@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import create_app
 from bot.slack import inbox as slack_inbox
@@ -100,7 +101,58 @@ def test_a_slow_command_is_acked_when_the_budget_runs_out_and_answered_at_its_re
     monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)
     slack.command("U01EMMA", "my")  # answered inline: the work queue is free again
     assert len(slack.fake.response_url_posts()) == 1 and len(slack.fake.inline_answers()) == 1
-    assert [r.status for r in _rows(w)] == ["replied", "replied"] and _leads(w) == 1
+    # the read left no row: answered in its HTTP response, it stored nothing
+    assert [r.status for r in _rows(w)] == ["replied"] and _leads(w) == 1
+
+
+@contextmanager
+def _writes(w: Wiring) -> Iterator[list[str]]:
+    """Every statement that writes, and every write transaction begun, while the block runs."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        head = statement.lstrip().split(None, 1)[0].upper()
+        if head in ("INSERT", "UPDATE", "DELETE") or statement.strip().upper().startswith("BEGIN IMMEDIATE"):
+            seen.append(statement.strip()[:80])
+
+    event.listen(w.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(w.engine, "before_cursor_execute", record)
+
+
+def test_a_read_answered_in_its_http_response_writes_nothing_at_all(pooled: tuple[SlackPlayer, Wiring],
+                                                                    monkeypatch: Any) -> None:
+    slack, w = pooled
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)
+    slack.command("U01EMMA", LEAD)  # a write first: the person exists, the lead too
+    before = len(_rows(w))
+    with _writes(w) as writes:
+        mine = slack.command("U01EMMA", "my")
+        lead = slack.command("U01EMMA", "lead L-1")
+        wrong = slack.command("U01EMMA", "lead")  # a usage error is a read too
+    assert "My open deals" in blocks_text(mine.json()) and "Ann Lee" in blocks_text(lead.json())
+    assert wrong.status_code == 200 and "lead" in blocks_text(wrong.json()).lower()
+    assert writes == [] and len(_rows(w)) == before and slack.fake.response_url_posts() == []
+
+
+def test_a_slow_read_falls_back_to_the_inbox_and_is_answered_once(pooled: tuple[SlackPlayer, Wiring],
+                                                                   monkeypatch: Any) -> None:
+    slack, w = pooled
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)
+    slack.command("U01EMMA", LEAD)
+    monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 0.05)
+    gate = Gate()
+    monkeypatch.setattr(slack_inbox, "_read_now", gate.wrap(slack_inbox._read_now))
+    r = slack.command("U01EMMA", "lead L-1")  # the quick try waits at the gate; the budget runs out
+    assert gate.entered.wait(WAIT) and r.status_code == 200 and r.text == ""
+    assert [row.status for row in _rows(w)][-1] in ("pending", "done", "replied")  # saved before the empty ack
+    gate.open.set()
+    (late,) = slack.fake.wait_for("response_url", 1, timeout=WAIT)
+    assert "Lead L-1 · Ann Lee" in blocks_text(late)
+    slack.command("U01EMMA", "lead L-1")  # drains the pool thread: the quick try's answer was dropped, not sent
+    assert len(slack.fake.response_url_posts()) == 1
 
 
 def test_a_full_work_queue_says_busy_queued_and_answers_every_request_once(
