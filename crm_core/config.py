@@ -301,6 +301,10 @@ class Pool(_Strict):
     reclaim_after_days: int = Field(default=3, ge=0)  # who lost a lead to the pool may claim it again after this
     slack_channel: str | None = None  # channel id (C…): new pool leads are posted there with a Claim button
     wecom_chat: str | None = None  # WeCom app group chat id: new pool leads with the command to type
+    # WeCom group chats cannot carry buttons: with wecom_cards, each pool member on WeCom also gets the lead as
+    # a template card of their own with a Claim button, updated for all (who took it) once it is taken.
+    wecom_cards: bool = False
+    members_tag: str | None = None  # the pool members: users with this tag; not set: every rep (role = "rep")
     ladders: list[Ladder] = []
     working: WorkingTime = WorkingTime()
 
@@ -440,6 +444,7 @@ class Config(_Strict):
                 if pick is not None and value.lower() not in pick.keys():
                     problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
                                     f"[picklists.{name}] ({', '.join(pick.keys())})")
+        problems += self._pool_problems()
         prio = self.picklists.get("priority")
         if prio is not None:
             for i, key in enumerate(prio.keys()):
@@ -447,6 +452,31 @@ class Config(_Strict):
                     problems.append(f"picklists.priority.choices.{i}.key: {key!r} has no [sla.ticket.{key}] "
                                     "(use urgent, high, normal or low)")
         return problems
+
+    def _pool_problems(self) -> list[str]:
+        """members_tag means something only with wecom_cards, and must be a tag some [[users]] carry, one of
+        whom can be reached on WeCom (tags come from this file only)."""
+        tag = self.pool.members_tag
+        if tag is None:
+            return []
+        if not self.pool.wecom_cards:
+            return ["pool.members_tag: only used with pool.wecom_cards = true (add it, or remove members_tag)"]
+        tags = sorted({t for u in self.users for t in u.tags})
+        if tag not in tags:
+            close = difflib.get_close_matches(tag, tags, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(tags) or "none"
+            return [f"pool.members_tag: no [[users]] has the tag {tag!r} ({hint}tags in use: {known})"]
+        if not any(tag in u.tags and u.wecom for u in self.users):
+            return [f"pool.members_tag: nobody tagged {tag!r} has a wecom id, so no pool card could be sent "
+                    "(add wecom = \"<userid>\" to them)"]
+        return []
+
+    def pool_member(self, role: str, tags: list[str] | None) -> bool:
+        """Whether someone with this role and these tags is a member of the lead pool (who gets its cards)."""
+        if self.pool.members_tag:
+            return self.pool.members_tag in (tags or [])
+        return role == "rep"
 
     def picklist(self, name: str) -> Picklist | None:
         return self.picklists.get(name)  # type: ignore[call-overload, no-any-return]
