@@ -573,8 +573,41 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
                 sub, _, text = part.partition(": ")
                 out.append((sub, text) if text else (path, part))
             continue
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _keys_at(err["loc"][:-1]), n=1)
+            msg = f"unknown setting (did you mean {close[0]!r}?)" if close else "unknown setting"
         out.append((path, msg))
     return out
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The settings a table of the file may hold, found by walking the models along a key path (list
+    indices and dict keys are stepped over), for "did you mean" on an unknown key; [] when lost."""
+    model: Any = Config
+    keyed = False  # the last field was a list or a dict: the next part is an index or a key
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if keyed or fields is None:
+            keyed = False
+            continue
+        if part not in fields:
+            return []
+        annotation = fields[part].annotation
+        keyed = getattr(annotation, "__origin__", None) in (list, dict)
+        model = _model_in(annotation)
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model a field holds, directly or as list[...] / dict[..., ...] / X | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(getattr(annotation, "__args__", ()) or ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def parse_config(data: dict[str, Any]) -> Config:
