@@ -151,11 +151,14 @@ def _member_ref(key: str, user_id: int) -> str:
 
 def wecom_pool_members(uow: UnitOfWork, *, leaving: int | None) -> list[User]:
     """Who gets a pool lead as a card of their own: active members of the pool (config.pool_member) who are not
-    away, can be reached on WeCom and did not choose Slack (they have the Slack pool channel) — but not who
-    just lost the lead (`leaving`: they may not claim it back yet)."""
+    away and have a WeCom id — but not who just lost the lead (`leaving`: they may not claim it back yet), and,
+    when there is a Slack pool channel, not who is reached on Slack (a Slack id and no primary = "wecom": the
+    deliverer's choice), since they have that channel and its button."""
+    slack_channel = bool(uow.config.pool.slack_channel)
     users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     return [u for u in users if uow.config.pool_member(u.role, u.tags) and not u.away and u.id != leaving
-            and u.identity("wecom") and u.primary_platform != "slack"]
+            and u.identity("wecom")
+            and not (slack_channel and u.identity("slack") and u.primary_platform != "wecom")]
 
 
 @on(LeadPooled)
