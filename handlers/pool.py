@@ -182,7 +182,8 @@ def send_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
 @on(LeadClaimed)
 def update_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
     """Every member card of that stay, updated once each in the member's language: no button, who took it.
-    The members are the ones who were sent a card (found by ref_key), not whoever is a member now."""
+    The members are the ones who were sent a card (found by ref_key), not whoever is a member now; a card that
+    could not be delivered (dead, skipped) gets no update, which would only be a second failure."""
     assert isinstance(event, LeadClaimed)
     lead = uow.session.get(Lead, event.lead_id)
     owner = uow.session.get(User, event.owner_id)
@@ -192,9 +193,12 @@ def update_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
     prefix = _member_ref(key, 0)[:-1]  # "pool:9:20260302090000:u" — an index range on ref_key, not a scan
     sent = uow.session.scalars(select(OutboxMessage).where(
         OutboxMessage.ref_key >= prefix, OutboxMessage.ref_key < prefix[:-1] + "v",
-        OutboxMessage.kind == MEMBER_CARD, OutboxMessage.op == "send").order_by(OutboxMessage.id))
-    for row in list(sent):
-        member = uow.session.get(User, row.target_id) if row.target_id is not None else None
+        OutboxMessage.kind == MEMBER_CARD, OutboxMessage.op == "send",
+        OutboxMessage.status.not_in(("dead", "skipped"))).order_by(OutboxMessage.id))  # never reached: no news
+    rows = list(sent)
+    members = {u.id: u for u in uow.session.scalars(select(User).where(User.id.in_([r.target_id for r in rows])))}
+    for row in rows:
+        member = members.get(row.target_id or 0)
         if member is None:
             continue
         locale = locale_of(member, uow.config)

@@ -38,6 +38,16 @@ class TestEveryRep:
         assert "L-1 is yours now" in console_bot("emma").exec("claim L-1")
         assert _cards(wiring, "update") == ["han", "zhou", "lawyer"]  # every card, once, whoever claimed
 
+    def test_a_card_that_never_arrived_gets_no_update(self, wiring, console_bot) -> None:  # type: ignore[no-untyped-def]
+        console_bot("li").exec("lead add Ann company=Acme")
+        console_bot("li").exec("release L-1 not my region")
+        with wiring.session_factory.begin() as s:  # zhou's card was refused for good (left the company)
+            zhou = s.scalar(select(User.id).where(User.key == "zhou"))
+            s.execute(update(OutboxMessage).where(OutboxMessage.kind == "pool.card", OutboxMessage.target_id == zhou)
+                      .values(status="dead"))
+        console_bot("emma").exec("claim L-1")
+        assert _cards(wiring, "update") == ["han", "lawyer", "sup"]
+
 
 class TestTaggedWithASlackChannel:
     @pytest.fixture
