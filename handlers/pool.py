@@ -139,7 +139,6 @@ def update_pool_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
             payload=claimed_card(locale, view, owner.name).to_dict())
 
 
-
 # --- pool members' own cards (WeCom) ----------------------------------------------------------------------
 
 MEMBER_CARD = "pool.card"
