@@ -301,6 +301,10 @@ class Pool(_Strict):
     reclaim_after_days: int = Field(default=3, ge=0)  # who lost a lead to the pool may claim it again after this
     slack_channel: str | None = None  # channel id (C…): new pool leads are posted there with a Claim button
     wecom_chat: str | None = None  # WeCom app group chat id: new pool leads with the command to type
+    # WeCom group chats cannot carry buttons: with wecom_cards, each pool member on WeCom also gets the lead as
+    # a template card of their own with a Claim button, updated for all (who took it) once it is taken.
+    wecom_cards: bool = False
+    members_tag: str | None = None  # the pool members: users with this tag; not set: every rep (role = "rep")
     ladders: list[Ladder] = []
     working: WorkingTime = WorkingTime()
 
@@ -440,6 +444,7 @@ class Config(_Strict):
                 if pick is not None and value.lower() not in pick.keys():
                     problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
                                     f"[picklists.{name}] ({', '.join(pick.keys())})")
+        problems += self._pool_problems()
         prio = self.picklists.get("priority")
         if prio is not None:
             for i, key in enumerate(prio.keys()):
@@ -447,6 +452,31 @@ class Config(_Strict):
                     problems.append(f"picklists.priority.choices.{i}.key: {key!r} has no [sla.ticket.{key}] "
                                     "(use urgent, high, normal or low)")
         return problems
+
+    def _pool_problems(self) -> list[str]:
+        """members_tag means something only with wecom_cards, and must be a tag some [[users]] carry, one of
+        whom can be reached on WeCom (tags come from this file only)."""
+        tag = self.pool.members_tag
+        if tag is None:
+            return []
+        if not self.pool.wecom_cards:
+            return ["pool.members_tag: only used with pool.wecom_cards = true (add it, or remove members_tag)"]
+        tags = sorted({t for u in self.users for t in u.tags})
+        if tag not in tags:
+            close = difflib.get_close_matches(tag, tags, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(tags) or "none"
+            return [f"pool.members_tag: no [[users]] has the tag {tag!r} ({hint}tags in use: {known})"]
+        if not any(tag in u.tags and u.wecom for u in self.users):
+            return [f"pool.members_tag: nobody tagged {tag!r} has a wecom id, so no pool card could be sent "
+                    "(add wecom = \"<userid>\" to them)"]
+        return []
+
+    def pool_member(self, role: str, tags: list[str] | None) -> bool:
+        """Whether someone with this role and these tags is a member of the lead pool (who gets its cards)."""
+        if self.pool.members_tag:
+            return self.pool.members_tag in (tags or [])
+        return role == "rep"
 
     def picklist(self, name: str) -> Picklist | None:
         return self.picklists.get(name)  # type: ignore[call-overload, no-any-return]
@@ -543,8 +573,41 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
                 sub, _, text = part.partition(": ")
                 out.append((sub, text) if text else (path, part))
             continue
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _keys_at(err["loc"][:-1]), n=1)
+            msg = f"unknown setting (did you mean {close[0]!r}?)" if close else "unknown setting"
         out.append((path, msg))
     return out
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The settings a table of the file may hold, found by walking the models along a key path (list
+    indices and dict keys are stepped over), for "did you mean" on an unknown key; [] when lost."""
+    model: Any = Config
+    keyed = False  # the last field was a list or a dict: the next part is an index or a key
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if keyed or fields is None:
+            keyed = False
+            continue
+        if part not in fields:
+            return []
+        annotation = fields[part].annotation
+        keyed = getattr(annotation, "__origin__", None) in (list, dict)
+        model = _model_in(annotation)
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model a field holds, directly or as list[...] / dict[..., ...] / X | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(getattr(annotation, "__args__", ()) or ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def parse_config(data: dict[str, Any]) -> Config:

@@ -2,6 +2,11 @@
 hear: a pool channel (Slack channel, WeCom group) gets each new pool lead with its Claim button, and that
 card is updated in place for everyone when someone claims it.
 
+WeCom group chats cannot carry buttons, so the group gets the command to type (`领取 L-9`); with
+`[pool] wecom_cards = true` each pool member on WeCom also gets the lead as a template card of their own with
+a Claim button (one outbox row per member and stay in the pool), and every one of those cards is updated once
+(one row per member) when the lead is taken — by a click, a typed command or from Slack.
+
 The pool channel is kept as a swarm of the pseudo-record ("pool", 0): the outbox's swarm delivery, its
 no-double-post checks and its in-place updates (by ref_key) serve it unchanged."""
 from __future__ import annotations
@@ -17,12 +22,13 @@ from cards.builders.pool import (PoolLeadView, check_card, claimed_card, claimed
 from cards.builders.sales import lead_card
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.company_time import local_time
+from crm_core.company_time import reader_time
 from crm_core.events import Event, LeadClaimed, LeadPooled
 from crm_core.fields import picklist_value
-from crm_core.models import Lead, Swarm, User
+from crm_core.models import Lead, OutboxMessage, Swarm, User
 from crm_core.outbox import enqueue
 from crm_core.services.pool import PoolFilter, check_owner, do_claim, do_release, list_pool
+from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.notify import on
@@ -32,10 +38,13 @@ from handlers.registry import action, command
 POOL_RECORD = ("pool", 0)
 
 
-def pool_view(uow: UnitOfWork, lead: Lead, locale: str) -> PoolLeadView:
+def pool_view(uow: UnitOfWork, lead: Lead, locale: str, zone: str | None = None,
+              pooled_at: datetime | None = None) -> PoolLeadView:
+    """`zone`: the reader's own time zone (a card to one person); `pooled_at`: when it entered the pool, for a
+    lead that has left it since (a claimed lead's card still says since when it was there)."""
     return PoolLeadView(ref=lead.ref, name=lead.name, company=lead.company, region=lead.region,
                         industry=lead.industry, source=lead.source, score=lead.score, reason=lead.pool_reason,
-                        since=local_time(uow.config, lead.pooled_at, locale) or "")
+                        since=reader_time(uow.config, pooled_at or lead.pooled_at, locale, zone) or "")
 
 
 @command("pool", writes=False)
@@ -124,8 +133,75 @@ def update_pool_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
         return
     key = _card_key(lead.id, event.pooled_at)
     locale = uow.config.company.locale
-    view = pool_view(uow, lead, locale)
+    view = pool_view(uow, lead, locale, pooled_at=event.pooled_at)
     enqueue(uow.session, dedupe_key=f"{key}:claimed", kind="pool.lead", op="update", target_type="swarm",
             target_id=POOL_RECORD[1], record_type=POOL_RECORD[0], record_id=POOL_RECORD[1], ref_key=key, now=now,
             payload=claimed_card(locale, view, owner.name).to_dict())
 
+
+# --- pool members' own cards (WeCom) ----------------------------------------------------------------------
+
+MEMBER_CARD = "pool.card"
+
+
+def _member_ref(key: str, user_id: int) -> str:
+    return f"{key}:u{user_id}"
+
+
+def wecom_pool_members(uow: UnitOfWork, *, leaving: int | None) -> list[User]:
+    """Who gets a pool lead as a card of their own: active members of the pool (config.pool_member) who are not
+    away and have a WeCom id — but not who just lost the lead (`leaving`: they may not claim it back yet), and,
+    when there is a Slack pool channel, not who is reached on Slack (a Slack id and no primary = "wecom": the
+    deliverer's choice), since they have that channel and its button."""
+    slack_channel = bool(uow.config.pool.slack_channel)
+    users = uow.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [u for u in users if uow.config.pool_member(u.role, u.tags) and not u.away and u.id != leaving
+            and u.identity("wecom")
+            and not (slack_channel and u.identity("slack") and u.primary_platform != "wecom")]
+
+
+@on(LeadPooled)
+def send_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """One card per member and stay in the pool (its dedupe key says both), so a retry never sends twice."""
+    assert isinstance(event, LeadPooled)
+    if not uow.config.pool.wecom_cards:
+        return
+    lead = uow.session.get(Lead, event.lead_id)
+    if lead is None or lead.status != "pool" or lead.pooled_at is None:
+        return
+    key = _card_key(lead.id, lead.pooled_at)
+    for member in wecom_pool_members(uow, leaving=event.previous_owner_id):
+        locale = locale_of(member, uow.config)
+        ref = _member_ref(key, member.id)
+        enqueue(uow.session, dedupe_key=ref, kind=MEMBER_CARD, target_type="user", target_id=member.id,
+                record_type="lead", record_id=lead.id, ref_key=ref, now=now,
+                payload=pool_lead_card(locale, pool_view(uow, lead, locale, member.timezone)).to_dict())
+
+
+@on(LeadClaimed)
+def update_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Every member card of that stay, updated once each in the member's language: no button, who took it.
+    The members are the ones who were sent a card (found by ref_key), not whoever is a member now; a card that
+    could not be delivered (dead, skipped) gets no update, which would only be a second failure."""
+    assert isinstance(event, LeadClaimed)
+    lead = uow.session.get(Lead, event.lead_id)
+    owner = uow.session.get(User, event.owner_id)
+    if lead is None or owner is None or event.pooled_at is None:
+        return
+    key = _card_key(lead.id, event.pooled_at)
+    prefix = _member_ref(key, 0)[:-1]  # "pool:9:20260302090000:u" — an index range on ref_key, not a scan
+    sent = uow.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.ref_key >= prefix, OutboxMessage.ref_key < prefix[:-1] + "v",
+        OutboxMessage.kind == MEMBER_CARD, OutboxMessage.op == "send",
+        OutboxMessage.status.not_in(("dead", "skipped"))).order_by(OutboxMessage.id))  # never reached: no news
+    rows = list(sent)
+    members = {u.id: u for u in uow.session.scalars(select(User).where(User.id.in_([r.target_id for r in rows])))}
+    for row in rows:
+        member = members.get(row.target_id or 0)
+        if member is None:
+            continue
+        locale = locale_of(member, uow.config)
+        view = pool_view(uow, lead, locale, member.timezone, pooled_at=event.pooled_at)
+        enqueue(uow.session, dedupe_key=f"{row.ref_key}:claimed", kind=MEMBER_CARD, op="update", target_type="user",
+                target_id=member.id, record_type="lead", record_id=lead.id, ref_key=row.ref_key, now=now,
+                payload=claimed_card(locale, view, owner.name).to_dict())

@@ -69,3 +69,38 @@ def test_bracketed_key_paths_in_messages_are_printed_not_eaten(tmp_path: Path) -
                                  'type = "choice"\npicklist = "lost_reason"\n')
     assert code == 1
     assert "fields.deal.4.picklist: no [picklists.lost_reason] in this file" in out
+
+
+def _with_pool(tmp_path: Path, lines: str) -> tuple[int, str]:
+    text = SAMPLE_CONFIG_PATH.read_text(encoding="utf-8").replace("[pool]\n", "[pool]\n" + lines + "\n", 1)
+    path = tmp_path / "team.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["check-config", str(path)])
+    return result.exit_code, result.output
+
+
+def test_pool_cards_for_a_tag_somebody_carries_are_accepted(tmp_path: Path) -> None:
+    code, out = _with_pool(tmp_path, 'wecom_cards = true\nmembers_tag = "east"')
+    assert code == 0, out
+    assert _with_pool(tmp_path, "wecom_cards = true")[0] == 0  # every rep with a WeCom id
+
+
+def test_a_pool_members_tag_nobody_carries_is_refused_with_the_tags_in_use(tmp_path: Path) -> None:
+    code, out = _with_pool(tmp_path, 'wecom_cards = true\nmembers_tag = "eats"')
+    assert code == 1
+    assert "pool.members_tag: no [[users]] has the tag 'eats' (did you mean 'east'?" in out and "intl" in out
+
+
+def test_a_pool_members_tag_without_wecom_cards_says_what_to_add(tmp_path: Path) -> None:
+    code, out = _with_pool(tmp_path, 'members_tag = "east"')
+    assert code == 1 and "pool.members_tag: only used with pool.wecom_cards = true" in out
+
+
+def test_a_pool_members_tag_whose_people_have_no_wecom_id_is_refused(tmp_path: Path) -> None:
+    code, out = _with_pool(tmp_path, 'wecom_cards = true\nmembers_tag = "intl"')  # Sam and Emma: Slack only
+    assert code == 1 and "nobody tagged 'intl' has a wecom id" in out
+
+
+def test_an_unknown_pool_setting_is_refused(tmp_path: Path) -> None:
+    code, out = _with_pool(tmp_path, "wecom_card = true")
+    assert code == 1 and "pool.wecom_card: unknown setting (did you mean 'wecom_cards'?)" in out
