@@ -175,6 +175,9 @@ SPECS: tuple[Spec, ...] = (
     _spec("workspace refuse", ["工作区 拒绝"], [Arg("workspace", "word")], ""),
     _spec("lead assign", ["线索 分配"], [Arg("lead", "ref:lead"), Arg("owner", "rest")], ""),
     _spec("transfer", ["交接"], [Arg("from", "word"), Arg("to", "word")], ""),
+    _spec("notify list", ["通知 列表"], [], ""),
+    _spec("notify off", ["通知 关闭", "通知 删除"], [Arg("route", "id")], ""),
+    _spec("notify", ["通知"], [Arg("rule", "text", True)], ""),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
