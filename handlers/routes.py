@@ -226,10 +226,12 @@ Values = Callable[[str], dict[str, str]]  # locale -> the template variables
 
 
 def _same_tenant(target: Target, owner: User | None) -> bool:
-    """A route made in one Slack workspace hears only of records whose owner works in that workspace."""
+    """A route made in one Slack workspace does not hear of records whose owner works in another one (an owner
+    known only from the configuration, or not on that platform, is not known to be elsewhere)."""
     if target.team is None or owner is None:
         return True
-    return any(i.platform == target.platform and i.team == target.team for i in owner.identities)
+    teams = {i.team for i in owner.identities if i.platform == target.platform}
+    return not teams or target.team in teams or None in teams
 
 
 def _post(uow: UnitOfWork, event: str, occurrence: str, facts: RouteFacts, values: Values, *, owner: User | None,
