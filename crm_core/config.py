@@ -483,6 +483,11 @@ class Config(_Strict):
                 if pick is not None and value.lower() not in pick.keys():
                     problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
                                     f"[picklists.{name}] ({', '.join(pick.keys())})")
+        region = self.picklists.get("region")
+        for i, route in enumerate(self.routes):  # a route on a region nobody can type never matches
+            if region is not None and route.region is not None and route.region.lower() not in region.keys():
+                problems.append(f"routes.{i}.region: {route.region!r} is not a key of [picklists.region] "
+                                f"({', '.join(region.keys())})")
         prio = self.picklists.get("priority")
         if prio is not None:
             for i, key in enumerate(prio.keys()):

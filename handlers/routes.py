@@ -23,8 +23,9 @@ from cards.format import money
 from cards.i18n import normalise_locale
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.config import SLACK_CHANNEL_ID, WECOM_CHAT_ID
+from crm_core.config import SLACK_CHANNEL_ID, WECOM_CHAT_ID, Config
 from crm_core.errors import InvalidValue
+from crm_core.fields import picklist_value
 from crm_core.events import DealClosed, Event, LeadCreated, LeadPooled, TicketSlaBreached
 from crm_core.models import Deal, Lead, Ticket, User
 from crm_core.outbox import enqueue
@@ -122,14 +123,14 @@ def _priority(raw: str) -> str:
     raise InvalidValue("priority", raw[:40], "route.priority")
 
 
-def _condition(rule: Rule, key: str, value: str) -> None:
+def _condition(rule: Rule, key: str, value: str, config: Config) -> None:
     name = CONDITION_KEYS.get(key.lower())
     if name is None:
         raise _unknown(f"{key}=")
     if not value:
         raise InvalidValue("condition", f"{key}=", "route.value")
     if name == "region":
-        rule.region = value[:100]
+        rule.region = picklist_value(config, "region", "region", value)
     elif name == "priority":
         rule.priority = _priority(value)
     elif name == "amount":
@@ -141,7 +142,7 @@ def _condition(rule: Rule, key: str, value: str) -> None:
         rule.locale = loc
 
 
-def parse_rule(text: str, platform: str) -> Rule:
+def parse_rule(text: str, platform: str, config: Config) -> Rule:
     """`won>1000000 region=east <#C0123|wins>` → a Rule; anything not understood is an error saying what to type."""
     rule = Rule()
     for word in text.split():
@@ -159,7 +160,7 @@ def parse_rule(text: str, platform: str) -> Rule:
             rule.min_amount = _amount(right)
         elif "=" in word:
             key, _, value = word.partition("=")
-            _condition(rule, key, value)
+            _condition(rule, key, value, config)
         else:
             _event(rule, word)
     if rule.event is None:
@@ -197,7 +198,7 @@ def notify(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: 
     if not text:
         return notify_list(uow, actor, locale)
     check_manager(actor)
-    rule = parse_rule(text, inv.platform)
+    rule = parse_rule(text, inv.platform, uow.config)
     assert rule.event is not None and rule.channel is not None
     row = do_add_route(uow, actor, event=rule.event, platform=inv.platform, channel=rule.channel,
                        team=_team(actor, inv.platform), min_amount=rule.min_amount, region=rule.region,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm_core.config import ROUTE_EVENTS, ROUTE_FILTERS, Config, Route
-from crm_core.errors import Conflict, Forbidden, InvalidValue
+from crm_core.errors import Conflict, Forbidden, InvalidValue, Term
 from crm_core.models import NotificationRoute, User
 from crm_core.uow import UnitOfWork
 
@@ -106,8 +106,9 @@ def check_route_conditions(event: str, **conditions: Any) -> None:
     allowed = ROUTE_FILTERS[event]
     for name, value in conditions.items():
         if value is not None and name not in allowed:
-            raise InvalidValue("condition", name, "route.condition_event", event=event,
-                               allowed=", ".join(sorted(allowed)))
+            raise InvalidValue("condition", Term("route_filter", name), "route.condition_event",
+                               event=Term("route_event", event),
+                               allowed=[Term("route_filter", f) for f in sorted(allowed)])
 
 
 def do_add_route(uow: UnitOfWork, actor: User, *, event: str, platform: str, channel: str, team: str | None,

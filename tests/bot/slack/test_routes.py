@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from crm_core.config import Config, Route, load_config
 from crm_core.models import NotificationRoute, OutboxMessage
 from scheduler.delivery import deliver_due
+from scheduler.jobs.tickets import run_ticket_sla
 from tests.bot.slack.fake_slack import BOT_USER, Channel
 from tests.bot.slack.harness import blocks_text
 from bot.slack.app import slack_messenger
@@ -19,13 +20,16 @@ from tests.bot.slack.test_full_day import deliver_all
 @pytest.fixture
 def config() -> Config:
     base = load_config(None)
-    return base.model_copy(update={"routes": [Route(event="deal.won", min_amount=1000000, slack_channel="C0WINS",
-                                                    locale="en")]})
+    return base.model_copy(update={"routes": [
+        Route(event="deal.won", min_amount=1000000, slack_channel="C0WINS", locale="en"),
+        Route(event="ticket.sla_breach", priority="urgent", slack_channel="C0SUP"),
+        Route(event="lead.pooled", slack_channel="C0POOLED", locale="en"),
+    ]})
 
 
 @pytest.fixture
 def channels(fake_slack):  # type: ignore[no-untyped-def]
-    for cid, name in (("C0WINS", "wins"), ("C0BIG", "big-wins")):
+    for cid, name in (("C0WINS", "wins"), ("C0BIG", "big-wins"), ("C0SUP", "support"), ("C0POOLED", "pooled")):
         fake_slack.channels[cid] = Channel(id=cid, name=name, is_private=False, creator="U01SAM",
                                            members={BOT_USER, "U01SAM"})
     return fake_slack
@@ -67,7 +71,7 @@ def test_a_manager_routes_won_deals_to_a_channel_from_a_slash_command(
     assert "Route 1 saved" in reply and "won &gt;1000000 → #C0BIG" in reply  # mrkdwn, escaped once
     slack.command("U01SAM", "notify")
     listed = blocks_text(slack.last_response())
-    assert "1. won &gt;1000000 → #C0BIG" in listed and "read-only" in listed and "#C0WINS" in listed
+    assert "1. won &gt;1000000 → #C0BIG" in listed and "read-only" in listed and "#C0WINS" in listed and "breach priority=urgent → #C0SUP" in listed
     _win(slack, 1_500_000, 1)
     deliver_all(slack_wiring, clock)
     [post] = channels.channel_messages("C0BIG")
@@ -100,7 +104,7 @@ def test_a_rep_is_refused_and_nothing_is_stored(slack, channels, slack_wiring): 
 @pytest.mark.parametrize("typed, expected", [
     ("notify wonn>1000000 <#C0BIG|big-wins>", "did you mean “won”?"),
     ("notify won amout>5 <#C0BIG|big-wins>", "did you mean “amount”?"),
-    ("notify won priority=urgent <#C0BIG|big-wins>", "deal.won takes only"),
+    ("notify won priority=urgent <#C0BIG|big-wins>", "won takes only &gt;amount, region="),
     ("notify won>1000000", "say where to post it"),
     ("notify won>1000000 #wins", "type # and pick it from the list"),
 ])
@@ -109,3 +113,20 @@ def test_a_condition_nobody_can_read_gets_a_suggestion_and_stores_nothing(
     slack.command("U01SAM", typed)
     assert expected in blocks_text(slack.last_response())
     assert _route_rows(slack_wiring) == 0
+
+
+def test_an_urgent_tickets_breach_and_a_released_lead_reach_their_channels_once(
+        slack, channels, slack_wiring, clock):  # type: ignore[no-untyped-def]
+    slack.command("U01EMMA", "ticket new Acme urgent VPN down")
+    slack.command("U01EMMA", "ticket new Acme low Typo on the invoice")
+    clock.advance(hours=2)  # urgent: respond within 60 min; low: 24 h
+    run_ticket_sla(uow=slack_wiring.runner.uow(), clock=clock)
+    run_ticket_sla(uow=slack_wiring.runner.uow(), clock=clock)  # the job running twice posts once
+    slack.command("U01EMMA", 'lead add "Ann Lee" company=Acme email=ann@acme.com')
+    slack.command("U01EMMA", "release L-1 wrong region for me")
+    deliver_all(slack_wiring, clock)
+    [breach] = channels.channel_messages("C0SUP")
+    text = blocks_text(breach)
+    assert "工单超时" in text and "T-1 · VPN down" in text and "首次响应" in text  # company locale: zh_CN
+    [pooled] = channels.channel_messages("C0POOLED")
+    assert "L-1 · Ann Lee (Acme) is in the pool: wrong region for me" in blocks_text(pooled)
