@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_core.config import Config, Route, load_config
+from crm_core.events import DealClosed
 from crm_core.models import NotificationRoute, OutboxMessage
 from scheduler.delivery import deliver_due
 from scheduler.jobs.tickets import run_ticket_sla
@@ -59,9 +60,13 @@ def test_a_won_deal_above_the_threshold_is_posted_to_the_configured_channel_once
     messengers = {"slack": slack_messenger(slack_wiring)}
     deliver_due(slack_wiring.session_factory, messengers, clock, slack_wiring.config)
     assert len(channels.channel_messages("C0WINS")) == 1
+    # the same fact told again (a retried action, a job run twice) writes no second row
+    with slack_wiring.runner.uow() as uow:
+        uow.emit(DealClosed(deal_id=1, won=True, actor_id=None))
     with slack_wiring.session_factory() as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.target_type == "channel")).all()
     assert [(r.kind, r.status, r.record_id) for r in rows] == [("route.post", "sent", 1)]
+    assert rows[0].payload["to"] == {"platform": "slack", "channel": "C0WINS", "team": None}
 
 
 def test_a_manager_routes_won_deals_to_a_channel_from_a_slash_command(
@@ -130,3 +135,16 @@ def test_an_urgent_tickets_breach_and_a_released_lead_reach_their_channels_once(
     assert "工单超时" in text and "T-1 · VPN down" in text and "首次响应" in text  # company locale: zh_CN
     [pooled] = channels.channel_messages("C0POOLED")
     assert "L-1 · Ann Lee (Acme) is in the pool: wrong region for me" in blocks_text(pooled)
+
+
+def test_a_route_made_in_another_workspace_does_not_hear_of_this_workspaces_deals(
+        slack, channels, slack_wiring, clock, user_id):  # type: ignore[no-untyped-def]
+    slack.command("U01SAM", "notify won <#C0BIG|big-wins>")  # made in T0001: Emma's deals reach it
+    with slack_wiring.session_factory.begin() as s:
+        s.add(NotificationRoute(owner_id=user_id("sam"), event="deal.won", platform="slack", team="T0002",
+                                channel="C0OTHER", created_at=clock.now()))
+    _win(slack, 2_000_000, 1)
+    with slack_wiring.session_factory() as s:
+        targets = sorted(r.payload["to"]["channel"] for r in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.target_type == "channel")))
+    assert targets == ["C0BIG", "C0WINS"]
