@@ -473,7 +473,7 @@ def _convert(arg: Arg, raw: str) -> tuple[Any, Problem | None]:
     if kind == "id":
         digits = raw.lstrip("#")
         if not digits.isdecimal() or len(digits) > 9:
-            return None, ("not_a_task_number", {"raw": raw[:40]})
+            return None, ("not_a_route_number" if arg.name == "route" else "not_a_task_number", {"raw": raw[:40]})
         return int(digits), None
     if kind == "number":
         if not raw.isdecimal() or len(raw) > 5:
