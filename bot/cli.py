@@ -16,7 +16,6 @@ from rich.progress import TaskID
 from bot.logs import configure
 from bot.settings import Settings, half_configuration_line
 from crm_core import migrate
-from crm_core.config import load_config
 from crm_core.db import make_engine
 from crm_core.errors import ConfigError
 
@@ -302,15 +301,16 @@ def import_leads(file: Annotated[Path, typer.Argument(help="CSV file with a head
 @app.command("check-config")
 def check_config(file: Annotated[Path | None, typer.Argument(help="TOML file (default: $CHATCRM_CONFIG)")] = None) -> None:
     """Validate the configuration file and print every problem with its key path."""
+    from bot.wiring import checked_config
     path = file or Settings().chatcrm_config
     try:
-        cfg = load_config(path)
+        cfg = checked_config(path)
     except ConfigError as exc:
         _config_problems(exc)
         raise typer.Exit(1) from None
     typer.echo(f"OK: {path or 'built-in sample team'} — {len(cfg.users)} users, "
                f"{len(cfg.pipeline.stages)} stages, {len(cfg.approvals.levels)} approval levels, "
-               f"{len(cfg.products)} products.")
+               f"{len(cfg.products)} products, {len(cfg.routes)} notification routes.")
 
 
 def main() -> None:

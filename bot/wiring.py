@@ -4,16 +4,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import handlers  # noqa: F401 - registers every command, action and notifier
 from bot.settings import Settings
+from cards.builders.routes import template_problems
 from cards.documents.fonts import configure as configure_font
 from crm_core.clock import Clock, SystemClock
 from crm_core.config import Config, load_config
+from crm_core.errors import ConfigError
 from crm_core.db import make_engine, make_session_factory
 from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
@@ -79,11 +81,21 @@ class Wiring:
                 sync_users(session, self.config, self.clock.now())
 
 
+def checked_config(path: Any) -> Config:
+    """The configuration file, validated: the schema (crm_core.config) and what only cards/ can check — the
+    route templates compile and use known variables. Raises ConfigError listing every problem."""
+    config = load_config(path)
+    problems = template_problems(config.routes)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
 def build(settings: Settings | None = None, *, clock: Clock | None = None, config: Config | None = None,
           engine: Engine | None = None) -> Wiring:
     settings = settings or Settings()
     configure_font(settings.chatcrm_cjk_font)
-    config = config or load_config(settings.chatcrm_config)
+    config = config or checked_config(settings.chatcrm_config)
     engine = engine or make_engine(settings.database_url, sqlite_synchronous=settings.chatcrm_sqlite_synchronous)
     clock = clock or SystemClock()
     factory = make_session_factory(engine)

@@ -309,6 +309,48 @@ class Pool(_Strict):
     working: WorkingTime = WorkingTime()
 
 
+ROUTE_EVENTS = ("deal.won", "lead.new", "lead.pooled", "ticket.sla_breach")
+RouteEvent = Literal["deal.won", "lead.new", "lead.pooled", "ticket.sla_breach"]
+# Which conditions each event can be filtered on (the others are refused: they would never match).
+ROUTE_FILTERS: dict[str, frozenset[str]] = {
+    "deal.won": frozenset({"min_amount", "region"}),
+    "lead.new": frozenset({"region"}),
+    "lead.pooled": frozenset({"region"}),
+    "ticket.sla_breach": frozenset({"priority", "region"}),
+}
+SLACK_CHANNEL_ID = r"^[CG][A-Z0-9]{2,30}$"
+WECOM_CHAT_ID = r"^[0-9A-Za-z_-]{1,32}$"
+
+
+class RouteTemplate(_Strict):
+    """The text of a route's post per locale (a sandboxed Jinja2 template; variables in docs/routes.md)."""
+    zh_CN: str | None = Field(default=None, min_length=1, max_length=2000)
+    en: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class Route(_Strict):
+    """`[[routes]]`: an event, optional conditions, where it is posted (a Slack channel and/or a WeCom app group
+    chat), in which language, with which text (default: the catalogs' text for the event)."""
+    event: RouteEvent
+    min_amount: Decimal | None = Field(default=None, ge=0)
+    region: str | None = Field(default=None, min_length=1, max_length=100)
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL_ID)
+    wecom_chat: str | None = Field(default=None, pattern=WECOM_CHAT_ID)
+    locale: Locale | None = None  # default: company.locale
+    template: RouteTemplate | None = None
+
+    @model_validator(mode="after")
+    def _target_and_filters(self) -> "Route":
+        if not self.slack_channel and not self.wecom_chat:
+            raise ValueError("a route needs slack_channel = \"C…\" and/or wecom_chat = \"<group chat id>\"")
+        allowed = ROUTE_FILTERS[self.event]
+        for name in ("min_amount", "region", "priority"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(f"{name} does not apply to {self.event} (it takes {', '.join(sorted(allowed))})")
+        return self
+
+
 PICKLIST_NAMES = ("source", "industry", "region", "level", "priority", "lost_reason")
 PicklistName = Literal["source", "industry", "region", "level", "priority", "lost_reason"]
 FIELD_TYPES = ("text", "number", "date", "choice")
@@ -407,6 +449,7 @@ class Config(_Strict):
     health: Health = Health()
     stale: Stale = Stale()
     pool: Pool = Pool()
+    routes: list[Route] = []
 
     @model_validator(mode="after")
     def _references(self) -> "Config":
@@ -445,6 +488,11 @@ class Config(_Strict):
                     problems.append(f"assignment.rules.{i}.match.{name}: {value!r} is not a key of "
                                     f"[picklists.{name}] ({', '.join(pick.keys())})")
         problems += self._pool_problems()
+        region = self.picklists.get("region")
+        for i, route in enumerate(self.routes):  # a route on a region nobody can type never matches
+            if region is not None and route.region is not None and route.region.lower() not in region.keys():
+                problems.append(f"routes.{i}.region: {route.region!r} is not a key of [picklists.region] "
+                                f"({', '.join(region.keys())})")
         prio = self.picklists.get("priority")
         if prio is not None:
             for i, key in enumerate(prio.keys()):

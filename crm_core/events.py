@@ -20,6 +20,12 @@ class LeadAssigned(Event):
 
 
 @dataclass(frozen=True)
+class LeadCreated(Event):
+    """A new lead was stored (whoever owns it: the notification routes of `lead.new` hear of every one)."""
+    lead_id: int
+
+
+@dataclass(frozen=True)
 class LeadUpdatedByDuplicate(Event):
     lead_id: int
     source: str
@@ -214,3 +220,11 @@ class LeadClaimed(Event):
     lead_id: int
     owner_id: int
     pooled_at: datetime | None = None  # when it had gone to the pool: names the pool card to update
+
+
+@dataclass(frozen=True)
+class TicketSlaBreached(Event):
+    """A ticket's respond-by or resolve-by passed while its clock was running (recorded once, in SlaBreach)."""
+    ticket_id: int
+    clock: str  # respond | resolve
+    due_at: datetime

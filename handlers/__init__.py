@@ -11,3 +11,4 @@ from handlers import conversation  # noqa: F401  (📌 in a swarm channel logs t
 from handlers import search  # noqa: F401  (names where references go, `search`)
 from handlers import glance, record_lists  # noqa: F401  (the customer at a glance; team and all lists)
 from handlers import tasks  # noqa: F401  (tasks people give each other, reminders)
+from handlers import routes  # noqa: F401  (notification routes: events to team channels, `notify`)

@@ -175,6 +175,9 @@ SPECS: tuple[Spec, ...] = (
     _spec("workspace refuse", ["工作区 拒绝"], [Arg("workspace", "word")], ""),
     _spec("lead assign", ["线索 分配"], [Arg("lead", "ref:lead"), Arg("owner", "rest")], ""),
     _spec("transfer", ["交接"], [Arg("from", "word"), Arg("to", "word")], ""),
+    _spec("notify list", ["通知 列表"], [], ""),
+    _spec("notify off", ["通知 关闭", "通知 删除"], [Arg("route", "id")], ""),
+    _spec("notify", ["通知"], [Arg("rule", "text", True)], ""),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
@@ -470,7 +473,7 @@ def _convert(arg: Arg, raw: str) -> tuple[Any, Problem | None]:
     if kind == "id":
         digits = raw.lstrip("#")
         if not digits.isdecimal() or len(digits) > 9:
-            return None, ("not_a_task_number", {"raw": raw[:40]})
+            return None, ("not_a_route_number" if arg.name == "route" else "not_a_task_number", {"raw": raw[:40]})
         return int(digits), None
     if kind == "number":
         if not raw.isdecimal() or len(raw) > 5:

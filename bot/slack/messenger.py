@@ -218,11 +218,14 @@ class SlackMessenger:
         return PlatformRef(platform=PLATFORM, channel=channel, message_ref=state.get("ts"),
                            extra={"name": state["name"], **_team_extra(team)})
 
-    def post_swarm_now(self, channel: str, card: Card, *, tag: SendTag | None = None) -> PlatformRef:
+    def post_swarm_now(self, channel: str, card: Card, *, tag: SendTag | None = None,
+                       team: str | None = None) -> PlatformRef:
+        """A post into a channel: a swarm channel, or a team channel a notification route names (`team`: the
+        workspace the route belongs to; else the one the channel was learnt in)."""
         msg = self._render(card, "chat.postMessage")
         if tag is not None:
             msg["metadata"] = metadata_of(tag)
-        team = self.team_of_channel(channel)
+        team = team or self.team_of_channel(channel)
         resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg), team)
         return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"),
                            extra=_team_extra(team))

@@ -10,6 +10,7 @@ from crm_core.models.outbox import OutboxMessage, SentMessage
 from crm_core.models.pool import LeadHolder
 from crm_core.models.quotes import Approval, ApprovalStep, Order, Payment, Quote, QuoteLine
 from crm_core.models.reminders import Reminder
+from crm_core.models.routes import NotificationRoute
 from crm_core.models.replay import SeenSignature
 from crm_core.models.search import SearchTerm
 from crm_core.models.swarm import Swarm
@@ -33,4 +34,5 @@ __all__ = [
     "InboxItem",
     "SearchTerm",
     "Reminder",
+    "NotificationRoute",
 ]

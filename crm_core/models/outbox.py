@@ -13,7 +13,8 @@ class OutboxMessage(Base):
     """An effect on somebody else, written in the transaction that caused it and delivered later.
 
     target_type: "user" (target_id = users.id), "swarm" (target_id = the record's id, record_type
-    says which kind), or "admins". op: "send" (post a card), "update" (replace a card already sent,
+    says which kind), "admins", or "channel" (a team channel / group chat a notification route names:
+    payload["to"] = {platform, channel, team}; target_id unused). op: "send" (post a card), "update" (replace a card already sent,
     found by ref_key), "swarm.create", "swarm.archive".
     payload: JSON — for send/update the neutral card (cards.model.Card.to_dict()).
     """

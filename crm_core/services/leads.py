@@ -15,7 +15,7 @@ from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX, check_custom,
                              check_text, find_decl, picklist_value, shown, unknown_field)
-from crm_core.events import LeadAssigned, LeadUpdatedByDuplicate
+from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
 from crm_core.normalize import normalize_email, normalize_phone
 from crm_core.services import audit
@@ -180,6 +180,7 @@ def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now:
             continue  # another transaction stored this person first: find it and update it
         audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.create", record_type="lead",
                      record_id=lead.id, now=now, owner=owner.key, source=data.source)
+        uow.emit(LeadCreated(lead_id=lead.id))
         if actor is None or owner.id != actor.id:
             uow.emit(LeadAssigned(lead_id=lead.id, owner_id=owner.id))
         return LeadResult(lead=lead, created=True, same_company=same_company_lead(uow, lead))

@@ -58,6 +58,8 @@ class Operations:
         if row.op == "send":
             if row.target_type == "swarm":
                 return self.send_to_swarm(row)
+            if row.target_type == "channel":
+                return self.send_to_channel(row)
             return self.send_to_people(row)
         if row.op == "update":
             return self.update(row)
@@ -145,6 +147,35 @@ class Operations:
             self.calls.attempt(outcome, swarm.platform, swarm.channel,
                                lambda m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card),
                                lambda ref: self.records.record(row, ref, ref_key=row.ref_key))
+        return outcome
+
+    def send_to_channel(self, row: ClaimedRow) -> Outcome:
+        """A post to a channel or group chat named in the row (a notification route): payload["to"] holds the
+        platform, the channel id (Slack channel, WeCom app group chat id, console channel) and, for Slack, the
+        workspace whose token posts it. Once per row, like a swarm post."""
+        to = row.payload.get("to") or {}
+        platform, channel, team = to.get("platform"), to.get("channel"), to.get("team")
+        if not platform or not channel:
+            return Outcome(permanent="a channel row without payload.to.platform / payload.to.channel")
+        card = self._card(row)
+        messenger = self.messengers.get(str(platform))
+        if messenger is None:
+            return Outcome(skipped=f"no {platform} messenger for channel {channel}")
+        with read_only(self.factory)() as session:
+            records = self.records.of_row(session, row)
+        if any(not unsure_record(s) for s in records):
+            return Outcome()
+        pending = next((Pending.of(s) for s in records if unsure_record(s)), None)
+        outcome = Outcome()
+        team_arg = {"team": str(team)} if team else {}
+        if can_find(messenger):
+            self.calls.attempt_once(outcome, row, messenger, str(channel), pending,
+                                    lambda tag, m=messenger: m.post_swarm_now(str(channel), card, tag=tag, **team_arg),  # type: ignore[call-arg]
+                                    team=str(team) if team else None)
+            return outcome
+        self.calls.attempt(outcome, str(platform), str(channel),
+                           lambda m=messenger: m.post_swarm_now(str(channel), card),
+                           lambda ref: self.records.record(row, ref, ref_key=row.ref_key))
         return outcome
 
     def update(self, row: ClaimedRow) -> Outcome:

@@ -18,6 +18,7 @@ from cards.builders.service import priority_label, ticket_card
 from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.config import Config
+from crm_core.events import TicketSlaBreached
 from crm_core.models import SlaBreach, Ticket, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
@@ -119,6 +120,7 @@ def _breach(uow: UnitOfWork, ticket: Ticket, due: DueClock, now: datetime) -> in
         session.add(SlaBreach(kind=kind, record_type="ticket", record_id=ticket.id, owner_id=owner.id,
                               due_at=due.due, at=now))
         session.flush()
+        uow.emit(TicketSlaBreached(ticket_id=ticket.id, clock=due.clock, due_at=due.due))  # the routes hear of it
     params = {"ref": ticket.ref, "owner": owner.name}
     people = [owner]
     if owner.manager_id is not None:
