@@ -23,6 +23,15 @@ def test_the_complete_catalogs_have_every_message(locale: str) -> None:
     assert all(text.strip() for text in messages(locale).values())
 
 
+@pytest.mark.parametrize("locale", sorted(available_locales()))
+def test_each_message_is_written_once(locale: str) -> None:
+    """The .po files merge by union (.gitattributes): two branches adding the same entry leave it twice, and
+    a later edit of one copy would silently lose to the other."""
+    text = (ROOT / "cards" / "locales" / f"{locale}.po").read_text(encoding="utf-8")
+    entries = re.findall(r'^msgctxt "(.*)"\nmsgid "(.*)"', text, re.M)
+    assert sorted({e for e in entries if entries.count(e) > 1}) == []
+
+
 @pytest.mark.parametrize("locale", sorted(set(available_locales()) - set(i18n.COMPLETE)))
 def test_a_partial_catalog_uses_only_placeholders_its_fallbacks_fill(locale: str) -> None:
     known = [messages(loc) for loc in chain(locale)[1:]]
