@@ -1,5 +1,7 @@
-"""The conversation as the record: a message pinned (📌) in a deal's swarm channel becomes an activity of that
-deal, with its author and a link back, once — however many people pin it."""
+"""The conversation as the record: a message pinned (📌) in a deal's swarm channel (Slack), or sent to the AI bot
+as `log <text>` in a group chat (WeCom), becomes an activity of that deal, with its author and a link back (or,
+where the platform has no message links, the message id in the audit entry), once — however many times the
+same message arrives."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ class PinnedMessage:
     ts: str
     text: str
     author_name: str
-    link: str
+    link: str = ""  # "" where the platform has no link to a message (WeCom): `ts` is then its message id
 
 
 def swarm_deal(uow: UnitOfWork, platform: str, channel: str) -> Deal | None:
@@ -32,10 +34,11 @@ def swarm_deal(uow: UnitOfWork, platform: str, channel: str) -> Deal | None:
 
 
 def do_log_pinned(uow: UnitOfWork, actor: User, deal: Deal, msg: PinnedMessage, *, now: datetime) -> Activity:
-    """Being in the deal's swarm channel is what lets a person pin to it (presales and legal log too).
+    """No permission logic (a `do_`): on Slack, being in the deal's swarm channel is what lets a person pin to
+    it (presales and legal log too); a message typed to the WeCom AI bot is checked with `access_deal` first.
     The caller runs this once per message (its idempotency key names the channel and the message)."""
     body = check_text("text", msg.text, TEXT_MAX, multiline=True) or ""
-    text = f"📌 {msg.author_name}: {body}\n{msg.link}"[:TEXT_MAX]
+    text = (f"📌 {msg.author_name}: {body}\n{msg.link}" if msg.link else f"📌 {msg.author_name}: {body}")[:TEXT_MAX]
     activity = Activity(kind="note", text=text, actor_id=actor.id, at=now, deal_id=deal.id)
     deal.last_activity_at = now
     uow.session.add(activity)
