@@ -22,7 +22,7 @@ from crm_core.models import User
 from crm_core.refs import parse_ref
 from crm_core.services.access import access_deal
 from crm_core.services.activities import KIND_ALIASES, KINDS
-from crm_core.services.conversation import PinnedMessage, do_log_pinned, swarm_deal
+from crm_core.services.conversation import PinnedMessage, do_log_pinned, swarm_deal, swarm_deal_id
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.registry import action
@@ -66,13 +66,12 @@ def log_group_message(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Use
     if not all(isinstance(a.get(k), str) for k in ("channel", "msg_id", "text", "ref")) or not a["msg_id"]:
         return Reply()  # not what the adapter sends (e.g. a forged button value): nothing to log
     ref = parse_ref(a["ref"], "deal") if a["ref"] else None
-    if ref is not None:
-        deal = access_deal(uow, actor, ref.id)
-    else:
-        linked = swarm_deal(uow, inv.platform, a["channel"]) if a["channel"] else None
-        if linked is None:
-            return Reply(cards=(group_not_linked_card(locale),))
-        deal = access_deal(uow, actor, linked.id)  # the group's members are not all allowed to work on it
+    deal_id = ref.id if ref is not None else swarm_deal_id(uow, inv.platform, a["channel"]) if a["channel"] else None
+    if deal_id is None:
+        return Reply(cards=(group_not_linked_card(locale),))
+    # The group's members are not all allowed to work on the deal. Locked: a second delivery of the same message
+    # racing this one waits here, then finds this one's record and answers with its reply (the runner).
+    deal = access_deal(uow, actor, deal_id, for_update=True)
     if not a["text"].strip():
         return Reply(cards=(group_log_how_card(locale, deal.ref),))
     msg = PinnedMessage(platform=inv.platform, channel=a["channel"], ts=a["msg_id"], text=a["text"],
@@ -90,7 +89,7 @@ def log_pinned_message(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Us
     author = uow.session.get(User, int(a["author_id"]))
     msg = PinnedMessage(platform=inv.platform, channel=str(a["channel"]), ts=str(a["ts"]), text=str(a["text"]),
                         author_name=author.name if author else "?", link=str(a["link"]))
-    deal = swarm_deal(uow, msg.platform, msg.channel)
+    deal = swarm_deal(uow, msg.platform, msg.channel, for_update=True)  # two pins at once: one waits
     if deal is None or not msg.text.strip():
         return Reply()  # a pin elsewhere, or on a message without text: nothing to log
     now = clock.now()

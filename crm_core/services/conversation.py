@@ -12,6 +12,7 @@ from sqlalchemy import select
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.models import Activity, Deal, Swarm, User
 from crm_core.services import audit
+from crm_core.services.records import load_record
 from crm_core.uow import UnitOfWork
 
 
@@ -25,12 +26,17 @@ class PinnedMessage:
     link: str = ""  # "" where the platform has no link to a message (WeCom): `ts` is then its message id
 
 
-def swarm_deal(uow: UnitOfWork, platform: str, channel: str) -> Deal | None:
-    """The deal whose live swarm channel this is (None: not a deal's swarm)."""
-    deal_id = uow.session.scalar(select(Swarm.record_id).where(
+def swarm_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
+    """The id of the deal whose live swarm channel this is (None: not a deal's swarm)."""
+    return uow.session.scalar(select(Swarm.record_id).where(
         Swarm.platform == platform, Swarm.channel == channel, Swarm.record_type == "deal",
         Swarm.archived_at.is_(None)))
-    return uow.session.get(Deal, deal_id) if deal_id is not None else None
+
+
+def swarm_deal(uow: UnitOfWork, platform: str, channel: str, *, for_update: bool = False) -> Deal | None:
+    """The deal whose live swarm channel this is (None: not a deal's swarm); `for_update` locks its row."""
+    deal_id = swarm_deal_id(uow, platform, channel)
+    return load_record(uow.session, Deal, deal_id, "deal", for_update=for_update) if deal_id is not None else None
 
 
 def do_log_pinned(uow: UnitOfWork, actor: User, deal: Deal, msg: PinnedMessage, *, now: datetime) -> Activity:

@@ -252,3 +252,18 @@ def test_the_mention_is_stripped(content: str, text: str) -> None:
 ])
 def test_what_counts_as_a_group_log(text: str, request_: GroupLog | None) -> None:
     assert group_log_request(text) == request_
+
+
+def test_two_deliveries_of_one_message_at_once_log_it_once(aibot_wiring, deal_group):  # type: ignore[no-untyped-def]
+    """WeCom retried while the first delivery was still being worked on: both run, one activity, one answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.wecom.aibot import AIBotHandler, parse_message
+
+    handler = AIBotHandler(runner=aibot_wiring.runner, session_factory=aibot_wiring.session_factory, locale="zh_CN")
+    msg = parse_message({"msgid": "CAIQraceRACE=", "aibotid": "aib", "chatid": GROUP, "chattype": "group",
+                         "from": {"userid": "lilei"}, "msgtype": "text", "text": {"content": f"{MENTION} 记录 并发"}})
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda _: handler.answer(msg), range(2)))
+    assert all(r is not None and "D-1" in r.cards[0].title for r in replies)
+    assert [a.text for a in activities(aibot_wiring)] == ["📌 李雷: 并发"]
