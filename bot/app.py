@@ -133,3 +133,6 @@ def _mount_platforms(app: FastAPI, w: Wiring) -> None:
         rt = wecom_runtime(w)
         assert rt is not None
         mount_wecom(app, rt)
+    if w.settings.wecom_aibot_enabled:  # group chats: `@bot 记录 …` (bot/wecom/aibot.py)
+        from bot.wecom.aibot import mount as mount_aibot
+        mount_aibot(app, w)

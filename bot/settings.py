@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Variables that only work together (docs/operations.md "Start-up refusals"). A process that finds some of
 # a group set and others missing refuses to start, naming what is missing, rather than run half wired.
 WECOM_VARIABLES = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+WECOM_AIBOT_VARIABLES = ("WECOM_AIBOT_TOKEN", "WECOM_AIBOT_AES_KEY")
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     # wecom_duplicate_check_interval seconds is dropped by WeCom (message/send enable_duplicate_check).
     wecom_timeout: float = 8.0
     wecom_duplicate_check_interval: int = 1800
+    # WeCom AI bot (智能机器人, API mode): the Token and EncodingAESKey of its 接收消息 URL. It is the one way
+    # a message typed in a WeCom group reaches chatcrm (an @-mention of the bot); docs/wecom.md "Group chats".
+    wecom_aibot_token: str | None = None
+    wecom_aibot_aes_key: str | None = None
 
     @property
     def slack_enabled(self) -> bool:
@@ -84,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def wecom_enabled(self) -> bool:
         return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key)
+
+    @property
+    def wecom_aibot_enabled(self) -> bool:
+        return bool(self.wecom_aibot_token and self.wecom_aibot_aes_key)
 
     def missing_variables(self) -> list[tuple[str, list[str]]]:
         """Half configurations, as (platform, the variables still missing); empty when every platform is
@@ -104,6 +113,9 @@ class Settings(BaseSettings):
         wecom = unset(*WECOM_VARIABLES)
         if 0 < len(wecom) < len(WECOM_VARIABLES):
             problems.append(("WeCom", wecom))
+        aibot = unset(*WECOM_AIBOT_VARIABLES)
+        if len(aibot) == 1:
+            problems.append(("WeCom AI bot", aibot))
         return problems
 
 

@@ -98,6 +98,7 @@ LAZY_IMPORTS = {
     ("bot/app.py", "bot.slack.app"): "the Slack adapter (slack_bolt) is loaded only when Slack is configured",
     ("bot/app.py", "bot.wecom.routes"): "the WeCom adapter is loaded only when WeCom is configured",
     ("bot/app.py", "bot.wecom.runtime"): "the WeCom adapter is loaded only when WeCom is configured",
+    ("bot/app.py", "bot.wecom.aibot"): "the WeCom AI bot route is loaded only when the AI bot is configured",
 }
 
 # Cycles tolerated for now, listed exactly so that no new one (and no larger one) can appear. Empty: the

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import binascii
+import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 from xml.parsers.expat import ExpatError
 
-__all__ = ["MAX_SKEW_SECONDS", "CallbackRefused", "MalformedCallback", "WeComCallback", "WeComCrypto",
+__all__ = ["MAX_SKEW_SECONDS", "AIBotCrypto", "CallbackRefused", "MalformedCallback", "WeComCallback", "WeComCrypto",
            "check_fresh", "parse_callback"]
 
 # A callback whose timestamp is further than this from now is refused (401): WeCom sends at once and its
@@ -89,6 +90,49 @@ class WeComCrypto:
             raise CallbackRefused("message is for another corp id (receiveid mismatch)", 403) from exc
         except _DECRYPT_ERRORS as exc:
             raise CallbackRefused(f"ciphertext does not decrypt ({exc.__class__.__name__})", 401) from exc
+
+
+class AIBotCrypto(WeComCrypto):
+    """The AI bot's (智能机器人) callback crypto: the same WXBizMsgCrypt scheme with an EMPTY receiveid
+    ("企业内部智能机器人场景中，ReceiveId为\"\"", developer.work.weixin.qq.com/document/path/101033), and
+    JSON envelopes instead of XML: `{"encrypt": …}` in, `{"encrypt","msgsignature","timestamp","nonce"}` out.
+
+    wechatpy's enterprise WeChatCrypto does this as it is: it appends the receiveid when encrypting and
+    compares the one it finds when decrypting, and "" == "" (tests/bot/wecom/test_aibot.py). A message
+    encrypted for a CorpID (an app's callback sent here by mistake) is refused (403)."""
+
+    def __init__(self, token: str, encoding_aes_key: str) -> None:
+        if len(encoding_aes_key) != 43:
+            raise ValueError("WECOM_AIBOT_AES_KEY (EncodingAESKey) must be 43 characters")
+        super().__init__(token, encoding_aes_key, "")
+
+    def decrypt_json(self, body: bytes | str, msg_signature: str, timestamp: str, nonce: str) -> dict[str, Any]:
+        """POST /wecom/aibot: the decrypted message (a JSON object). MalformedCallback when the envelope or the
+        message is not the JSON WeCom sends; CallbackRefused when it is not from WeCom for this bot."""
+        envelope = _parse_json(body, "the envelope")
+        encrypt = envelope.get("encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise MalformedCallback("the envelope has no encrypt field")
+        plain = self._guard(lambda: self._crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp,
+                                                                 nonce))
+        return _parse_json(plain, "the message")
+
+    def encrypt_json(self, payload: dict[str, Any], nonce: str, timestamp: str) -> dict[str, str]:
+        """A passive reply: the payload encrypted and signed by wechatpy, in the AI bot's JSON envelope."""
+        xml = self.encrypt(json.dumps(payload, ensure_ascii=False), nonce, timestamp)
+        env = _parse_xml(xml)
+        return {"encrypt": str(env["Encrypt"]), "msgsignature": str(env["MsgSignature"]),
+                "timestamp": str(env["TimeStamp"]), "nonce": str(env["Nonce"])}
+
+
+def _parse_json(data: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, TypeError) as exc:
+        raise MalformedCallback(f"{what} is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise MalformedCallback(f"{what} is not a JSON object")
+    return doc
 
 
 def check_fresh(timestamp: str, now: datetime, *, max_skew: float = MAX_SKEW_SECONDS) -> None:

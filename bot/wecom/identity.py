@@ -17,6 +17,14 @@ from crm_core.services.users import create_chat_user, user_by_identity
 log = logging.getLogger("chatcrm.wecom.identity")
 
 
+def wecom_user_id(session: Session, userid: str) -> int | None:
+    """The CRM user with this WeCom userid (WeCom userids are case-insensitive), in the caller's session."""
+    user = user_by_identity(session, "wecom", userid) or session.scalar(
+        select(User).join(ChatIdentity).where(ChatIdentity.platform == "wecom",
+                                              func.lower(ChatIdentity.external_id) == userid.lower()))
+    return user.id if user is not None else None
+
+
 class WeComIdentity:
     def __init__(self, session_factory: sessionmaker[Session], client: WeComClient, clock: Clock) -> None:
         self._factory = session_factory
@@ -26,10 +34,7 @@ class WeComIdentity:
     def find(self, userid: str) -> int | None:
         """The CRM user with this WeCom userid (WeCom userids are case-insensitive)."""
         with self._factory() as session:
-            user = user_by_identity(session, "wecom", userid) or session.scalar(
-                select(User).join(ChatIdentity).where(ChatIdentity.platform == "wecom",
-                                                      func.lower(ChatIdentity.external_id) == userid.lower()))
-            return user.id if user is not None else None
+            return wecom_user_id(session, userid)
 
     def resolve(self, userid: str) -> int:
         """The user's id, creating a rep on first contact."""

@@ -81,3 +81,36 @@ def pinned_line(locale: str, ref: str, who: str) -> Card:
     return Card(title=t(locale, "pin.title", ref=ref), locale=locale, blocks=(Section(t(locale, "pin.logged", ref=ref,
                                                                                           who=who)),),
                 kind="swarm.update", ref=ref)
+
+
+# --- a message typed in a group chat, logged to a deal (WeCom: `@bot 记录 …`; handlers/conversation.py) -----
+
+def group_logged_card(locale: str, ref: str, name: str, who: str, text: str) -> Card:
+    """The answer in the group: what was logged, to which deal, by whom."""
+    return Card(title=t(locale, "group.logged_title", ref=ref, name=short(name, TITLE_NAME_MAX)), locale=locale,
+                blocks=(Section(f"“{short(text, 300)}”"), Context(t(locale, "group.logged_by", who=who))),
+                kind="swarm.update", ref=ref)
+
+
+def group_not_linked_card(locale: str) -> Card:
+    """`记录 <text>` where the chat is no deal's group: how to name the deal instead."""
+    return Card(title=t(locale, "group.not_linked_title"), locale=locale,
+                blocks=(Section(t(locale, "group.not_linked_body")),), kind="usage")
+
+
+def group_log_how_card(locale: str, ref: str) -> Card:
+    """`记录` with nothing after it."""
+    return Card(title=t(locale, "group.how_title"), locale=locale, blocks=(Section(t(locale, "group.how_body", ref=ref)),),
+                kind="usage", ref=ref)
+
+
+def group_unknown_sender_card(locale: str, userid: str) -> Card:
+    """A sender whose chat id is nobody in the CRM: nothing is logged, and this is how to fix it."""
+    return Card(title=t(locale, "group.unknown_title"), locale=locale,
+                blocks=(Section(t(locale, "group.unknown_body", userid=userid)),), kind="error")
+
+
+def group_commands_elsewhere_card(locale: str) -> Card:
+    """A command other than `记录` typed in a group: the group would see the answer, so it is not given here."""
+    return Card(title=t(locale, "group.elsewhere_title"), locale=locale,
+                blocks=(Section(t(locale, "group.elsewhere_body")),), kind="usage")

@@ -1,5 +1,7 @@
-"""The conversation as the record: a message pinned (📌) in a deal's swarm channel becomes an activity of that
-deal, with its author and a link back, once — however many people pin it."""
+"""The conversation as the record: a message pinned (📌) in a deal's swarm channel (Slack), or sent to the AI bot
+as `log <text>` in a group chat (WeCom), becomes an activity of that deal, with its author and a link back (or,
+where the platform has no message links, the message id in the audit entry), once — however many times the
+same message arrives."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from sqlalchemy import select
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.models import Activity, Deal, Swarm, User
 from crm_core.services import audit
+from crm_core.services.records import load_record
 from crm_core.uow import UnitOfWork
 
 
@@ -20,22 +23,28 @@ class PinnedMessage:
     ts: str
     text: str
     author_name: str
-    link: str
+    link: str = ""  # "" where the platform has no link to a message (WeCom): `ts` is then its message id
 
 
-def swarm_deal(uow: UnitOfWork, platform: str, channel: str) -> Deal | None:
-    """The deal whose live swarm channel this is (None: not a deal's swarm)."""
-    deal_id = uow.session.scalar(select(Swarm.record_id).where(
+def swarm_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
+    """The id of the deal whose live swarm channel this is (None: not a deal's swarm)."""
+    return uow.session.scalar(select(Swarm.record_id).where(
         Swarm.platform == platform, Swarm.channel == channel, Swarm.record_type == "deal",
         Swarm.archived_at.is_(None)))
-    return uow.session.get(Deal, deal_id) if deal_id is not None else None
+
+
+def swarm_deal(uow: UnitOfWork, platform: str, channel: str, *, for_update: bool = False) -> Deal | None:
+    """The deal whose live swarm channel this is (None: not a deal's swarm); `for_update` locks its row."""
+    deal_id = swarm_deal_id(uow, platform, channel)
+    return load_record(uow.session, Deal, deal_id, "deal", for_update=for_update) if deal_id is not None else None
 
 
 def do_log_pinned(uow: UnitOfWork, actor: User, deal: Deal, msg: PinnedMessage, *, now: datetime) -> Activity:
-    """Being in the deal's swarm channel is what lets a person pin to it (presales and legal log too).
+    """No permission logic (a `do_`): on Slack, being in the deal's swarm channel is what lets a person pin to
+    it (presales and legal log too); a message typed to the WeCom AI bot is checked with `access_deal` first.
     The caller runs this once per message (its idempotency key names the channel and the message)."""
     body = check_text("text", msg.text, TEXT_MAX, multiline=True) or ""
-    text = f"📌 {msg.author_name}: {body}\n{msg.link}"[:TEXT_MAX]
+    text = (f"📌 {msg.author_name}: {body}\n{msg.link}" if msg.link else f"📌 {msg.author_name}: {body}")[:TEXT_MAX]
     activity = Activity(kind="note", text=text, actor_id=actor.id, at=now, deal_id=deal.id)
     deal.last_activity_at = now
     uow.session.add(activity)
