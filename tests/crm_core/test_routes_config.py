@@ -50,7 +50,7 @@ template = { zh_CN = "{{ owner }} 赢单 {{ ref }}：{{ amount }}", en = "{{ own
 
 def test_an_unknown_key_is_refused_with_its_path() -> None:
     problems = _problems({"event": "deal.won", "min_amout": 5, "slack_channel": "C0WINS"})
-    assert ("routes.0.min_amout", "Extra inputs are not permitted") in problems
+    assert ("routes.0.min_amout", "unknown setting (did you mean 'min_amount'?)") in problems
 
 
 def test_a_condition_the_event_cannot_have_and_a_route_without_target_are_refused() -> None:
