@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.i18n import base_locale, translator
-from crm_core.errors import DomainError, FieldName, Term
+from crm_core.errors import DomainError, FieldName, FillIn, Term
 
 t = translator("errors")
 terms = translator("terms")
@@ -42,6 +42,8 @@ def say(value: Any, locale: str | None) -> str:
         return value
     if isinstance(value, Term):
         return term(locale, value.vocab, value.key)
+    if isinstance(value, FillIn):
+        return " ".join(f"{typed_name(f, locale)}=…" for f in value.fields)
     if isinstance(value, FieldName):
         label = _label(value.label, locale) if value.label is not None else term(locale, "field", value.key)
         return t(locale, "field.name", key=value.key, label=label)
@@ -52,6 +54,14 @@ def say(value: Any, locale: str | None) -> str:
         key = getattr(value, "key", None)
         return label if key is None else t(locale, "choice", key=key, label=label)
     return str(value)
+
+
+def typed_name(field: FieldName, locale: str | None) -> str:
+    """The name a reader types for a field: its key in English, its label in Chinese (the grammar accepts
+    both: handlers/grammar.py OPTION_ALIASES and the declared fields' labels)."""
+    if base_locale(locale) == "en":
+        return field.key
+    return _label(field.label, locale) if field.label is not None else term(locale, "field", field.key)
 
 
 def _label(value: Any, locale: str | None) -> str:

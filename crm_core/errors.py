@@ -92,12 +92,18 @@ class InvalidValue(DomainError):
         return self.data["field"].key
 
 
+@dataclass(frozen=True)
+class FillIn:
+    """`field=…` for each field, as a person of the reader's language types it (cards/errors.py says it)."""
+
+    fields: tuple[FieldName, ...]
+
+
 class MissingFields(DomainError):
     code = ErrorCode.MISSING_FIELDS
 
     def __init__(self, ref: str, stage: Bilingual, fields: list[FieldName]) -> None:
-        example = " ".join(f"{f.key}=…" for f in fields)
-        super().__init__("missing_fields", ref=ref, stage=stage, fields=list(fields), example=example)
+        super().__init__("missing_fields", ref=ref, stage=stage, fields=list(fields), example=FillIn(tuple(fields)))
 
     @property
     def missing(self) -> list[str]:

@@ -15,8 +15,9 @@ def test_status_words_are_said_in_the_readers_language() -> None:
 def test_a_chinese_refusal_names_fields_by_their_labels_not_their_keys() -> None:
     budget = FieldName("budget", LocalName(en="Budget", zh_CN="预算"))
     exc = MissingFields("D-1", LocalName(en="Proposal", zh_CN="方案报价"), [FieldName("amount"), FieldName("close_date"), budget])
-    assert "缺少：金额、预计成交日期、预算。请先填写：商机 设置 D-1 amount=… close_date=… budget=…" in error_text(exc, "zh_CN")
-    assert "cannot enter Proposal yet. Missing: amount, close_date, budget." in error_text(exc, "en")
+    assert "缺少：金额、预计成交日期、预算。请先填写：商机 设置 D-1 金额=… 预计成交日期=… 预算=…" in error_text(exc, "zh_CN")
+    assert ("cannot enter Proposal yet. Missing: amount, close_date, budget. Fill them with: deal set D-1 amount=… "
+            "close_date=… budget=…") in error_text(exc, "en")
     assert exc.missing == ["amount", "close_date", "budget"]
 
 

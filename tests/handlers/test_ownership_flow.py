@@ -118,6 +118,17 @@ class TestDealRulesInChat:
         assert "Set it first: deal set D-2 amount=…" in emma.exec("won D-2")
         assert "Closed won" in emma.exec("deal set D-2 amount=1000") + emma.exec("won D-2")
 
+    def test_the_fill_in_hint_of_a_stage_is_what_a_chinese_rep_can_type(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        li.exec("lead add Ann company=Acme")
+        li.exec("lead convert L-1")
+        refused = "\n".join(li.exec("推进 D-1") for _ in range(3))  # up to the stage that needs amount, date, budget
+        hint = refused.split("请先填写：")[1].splitlines()[0]
+        assert hint == "商机 设置 D-1 金额=… 预计成交日期=… 预算=…"
+        typed = hint.replace("金额=…", "金额=12万").replace("预计成交日期=…", "预计成交日期=2026-06-30").replace("预算=…", "预算=有")
+        assert "已更新" in li.exec(typed)
+        assert "已从" in li.exec("推进 D-1")
+
     def test_past_close_date_refused(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
         emma = console_bot("emma")
         assert "today is 2026-03-02" in emma.exec("deal new Globex amount=100 close=2020-01-01")
