@@ -44,7 +44,9 @@ def index_rows(conn: Connection | Session, kind: str,
                                                   SearchTerm.record_id.in_(ids[start:start + 500])))
     rows = [row for rid, owner, texts in records for row in term_rows(kind, rid, owner, texts)]
     if rows:
-        conn.execute(insert(SearchTerm), rows)
+        # The table, not the mapped class: a plain executemany. Through the ORM's bulk insert, 246 000 keys of
+        # a 10 000-lead import cost 1.5 s of Python before the database saw them.
+        conn.execute(insert(SearchTerm.__table__), rows)
     return len(rows)
 
 

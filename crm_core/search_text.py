@@ -16,6 +16,7 @@ become ASCII (NFKC), every dash form becomes "-".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 
 from pypinyin import lazy_pinyin
@@ -80,13 +81,18 @@ def _syllables(parts: list[str]) -> list[str]:
     return out
 
 
-def name_keys(text: str | None) -> set[tuple[str, str]]:
+def name_keys(text: str | None) -> frozenset[tuple[str, str]]:
     """The (field, key) pairs a record's name is found by."""
     if not text:
-        return set()
+        return frozenset()
+    return _name_keys(text)
+
+
+@lru_cache(maxsize=8192)  # pinyin is the cost of an import: a company named by many rows is worked out once
+def _name_keys(text: str) -> frozenset[tuple[str, str]]:
     parts = units(text)[:UNITS_MAX]
     if not parts:
-        return set()
+        return frozenset()
     keys = {("name", "".join(parts)[:KEY_MAX])}
     for i in range(1, len(parts)):
         keys.add(("word", "".join(parts[i:])[:KEY_MAX]))
@@ -96,7 +102,7 @@ def name_keys(text: str | None) -> set[tuple[str, str]]:
             keys.add(("pinyin", "".join(syl[i:])[:KEY_MAX]))
             if len(syl) - i > 1:
                 keys.add(("initials", "".join(s[0] for s in syl[i:] if s)[:KEY_MAX]))
-    return {(f, k) for f, k in keys if k}
+    return frozenset((f, k) for f, k in keys if k)
 
 
 def record_keys(*texts: str | None) -> set[tuple[str, str]]:
