@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from cards.builders.glance import (account_buttons_card, account_card, contact_buttons_card, contact_card,
                                    glance_reply_cards, pick_card)
@@ -13,13 +13,16 @@ from cards.model import Button, Reply
 from crm_core.clock import Clock
 from crm_core.errors import InvalidValue, NotFound
 from crm_core.models import Account, Contact, User
-from crm_core.queries.accounts import MAX_MATCHES, account_scope, find_accounts, find_contacts, visible_account_clause
 from crm_core.queries.glance import account_glance, contact_glance
+from crm_core.queries.lookup import (account_by_name, account_scope, contact_by_name, visible_account_clause,
+                                     visible_contact_clause)
 from crm_core.refs import parse_ref
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.presentation.glance import account_view, contact_view
 from handlers.registry import COMMANDS, action, call, command
+
+MAX_MATCHES = 10  # choices on a pick list
 
 
 def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
@@ -44,7 +47,7 @@ def _nothing(what: str, text: str) -> InvalidValue:
 @command("account", writes=False)
 def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     text = str(inv.args.get("name") or "")
-    found = find_accounts(uow.session, actor, text)
+    found = account_by_name(uow.session, actor, text, limit=MAX_MATCHES)
     if not found:
         raise _nothing("account", text)
     if len(found) == 1:
@@ -56,7 +59,7 @@ def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
 @command("contact", writes=False)
 def show_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     text = str(inv.args.get("name") or "")
-    found = find_contacts(uow.session, actor, text)
+    found = contact_by_name(uow.session, actor, text, limit=MAX_MATCHES)
     if not found:
         raise _nothing("contact", text)
     if len(found) == 1:
@@ -86,7 +89,7 @@ def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
 
 @action("contact.open", writes=False, value=("contact",))
 def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    scope = exists().where(Account.id == Contact.account_id, visible_account_clause(account_scope(uow.session, actor)))
+    scope = visible_contact_clause(account_scope(uow.session, actor))
     contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv.args["contact"]), scope))
     if contact is None:
         raise NotFound(ref=str(inv.args["contact"])[:40])
