@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,15 +23,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cards.model import Card
-from crm_core.clock import Clock
-from crm_core.config import Config
 from crm_core.models import SentMessage, User
-from crm_core.pacing import Pacer
-from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient, SendTag
-from scheduler.delivery.calls import PlatformCalls
+from handlers.ports import DeliveryError, PlatformRef, Recipient, SendTag
 from scheduler.delivery.operations import choose_recipient
-from scheduler.delivery.queue import ClaimedRow, OutboxQueue, Outcome
-from scheduler.delivery.records import DeliveryRecords, Pending, can_find, unsure_record
+from scheduler.delivery.parts import DeliveryParts
+from scheduler.delivery.queue import ClaimedRow, Outcome
+from scheduler.delivery.records import Pending, can_find, unsure_record
 
 log = logging.getLogger("chatcrm.deliverer")
 
@@ -63,21 +59,14 @@ class Results:
 
 
 class BatchSender:
-    def __init__(self, messengers: Mapping[str, Messenger], clock: Clock, config: Config, queue: OutboxQueue,
-                 records: DeliveryRecords, calls: PlatformCalls, pacer: Pacer) -> None:
-        self.messengers = messengers
-        self.clock = clock
-        self.config = config
-        self.queue = queue
-        self.records = records
-        self.calls = calls
-        self.pacer = pacer
+    def __init__(self, parts: DeliveryParts) -> None:
+        self.parts = parts
 
     # --- 1. plan ---------------------------------------------------------------------------------------
 
     def plan(self, session: Session, rows: list[ClaimedRow], outcomes: dict[int, Outcome]) -> list[PlannedSend]:
         """Inside the claim's transaction: who each row goes to, a pacing slot each, the unsure records."""
-        now = self.clock.now()
+        now = self.parts.clock.now()
         user_ids = sorted({r.target_id for r in rows if r.target_type == "user" and r.target_id is not None})
         people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
         admins: list[User] = []
@@ -113,22 +102,22 @@ class BatchSender:
             for person in targets:
                 if person.id in done:
                     continue
-                recipient = choose_recipient(person, self.messengers, self.config)
+                recipient = choose_recipient(person, self.parts.messengers, self.parts.config)
                 if recipient is None:
                     outcome.error = f"no messenger can reach {person.key}"
                     continue
                 record = unsure.get(person.id)
                 wanted.append(PlannedSend(row, card, recipient, Pending.of(record) if record else None,
                                           record=record))
-        slots = self.pacer.reserve_many(session, [(p.recipient.platform, p.recipient.external_id) for p in wanted],
-                                        now)
+        slots = self.parts.pacer.reserve_many(
+            session, [(p.recipient.platform, p.recipient.external_id) for p in wanted], now)
         planned: list[PlannedSend] = []
         fresh: list[PlannedSend] = []
         for send, wait in zip(wanted, slots):
             if wait is not None:
                 outcomes[send.row.id].wait(wait, f"paced: {send.recipient.platform}:{send.recipient.external_id}")
                 continue
-            if can_find(self.messengers[send.recipient.platform]):
+            if can_find(self.parts.messengers[send.recipient.platform]):
                 if send.record is not None:  # an earlier attempt's record: unsure again until this one is answered
                     send.record.extra = {**(send.record.extra or {}), "unsure": True}
                     send.sent_id = send.record.id
@@ -169,7 +158,7 @@ class BatchSender:
 
     def _post_one(self, send: PlannedSend, outcome: Outcome, results: Results) -> None:
         row, recipient = send.row, send.recipient
-        messenger = self.messengers[recipient.platform]
+        messenger = self.parts.messengers[recipient.platform]
         tagged = send.sent_id is not None
 
         def call() -> PlatformRef:
@@ -195,7 +184,7 @@ class BatchSender:
                     results.clean.append(send.sent_id)  # type: ignore[arg-type]
                 raise
 
-        ref, blocked, called = self.calls.call(outcome, recipient.platform, recipient.external_id, call)
+        ref, blocked, called = self.parts.calls.call(outcome, recipient.platform, recipient.external_id, call)
         if blocked is not None:
             results.blocks.append((recipient.platform, recipient.external_id, blocked))
         if not called and tagged:
@@ -210,7 +199,7 @@ class BatchSender:
     # --- 3. finish -------------------------------------------------------------------------------------
 
     def write_results(self, session: Session, results: Results) -> None:
-        now = self.clock.now()
+        now = self.parts.clock.now()
         if results.confirmed:
             table = SentMessage.__table__
             for with_channel in (True, False):  # a reply without a channel keeps the one recorded
@@ -233,18 +222,18 @@ class BatchSender:
                                     message_ref=ref.message_ref, extra=dict(ref.extra or {}), at=now,
                                     recipient_user_id=user_id))
         for platform, target, until in results.blocks:
-            self.pacer.block_in(session, platform, target, until)
+            self.parts.pacer.block_in(session, platform, target, until)
 
     def write_results_one_by_one(self, results: Results) -> None:
         """The finish transaction failed: the same writes, each in its own transaction, errors logged."""
         for sid, ref, ref_key in results.confirmed:
-            _logged(lambda: self.records.confirm(sid, ref, ref_key=ref_key))
+            _logged(lambda: self.parts.records.confirm(sid, ref, ref_key=ref_key))
         for sid in set(results.clean) - {sid for sid, _, _ in results.confirmed}:
-            _logged(lambda: self.records.mark_clean(sid))
+            _logged(lambda: self.parts.records.mark_clean(sid))
         for row, ref, user_id in results.records:
-            _logged(lambda: self.records.record(row, ref, recipient_user_id=user_id, ref_key=row.ref_key))
+            _logged(lambda: self.parts.records.record(row, ref, recipient_user_id=user_id, ref_key=row.ref_key))
         for platform, target, until in results.blocks:
-            _logged(lambda: self.pacer.block(platform, target, until))
+            _logged(lambda: self.parts.pacer.block(platform, target, until))
 
 
 def _logged(write: Any) -> None:
