@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from cards.model import Card
 from crm_core.models import SentMessage, User
-from handlers.ports import DeliveryError, PlatformRef, Recipient, SendTag
+from handlers.ports import DeliveryError, PlatformRef, Recipient
+from scheduler.delivery.calls import find_earlier_post, outbox_tag
 from scheduler.delivery.operations import choose_recipient
 from scheduler.delivery.parts import DeliveryParts
 from scheduler.delivery.queue import ClaimedRow, Outcome
@@ -164,19 +165,11 @@ class BatchSender:
         def call() -> PlatformRef:
             if not tagged:
                 return messenger.send_now(recipient, send.card)
-            tag = SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
-            pending = send.pending
-            if pending is not None and pending.unsure:
-                try:
-                    found = messenger.find_sent_now(pending.channel or recipient.external_id, tag,  # type: ignore[attr-defined]
-                                                    pending.first_at, recipient.team or pending.team)
-                except DeliveryError as exc:
-                    raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
-                                        retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
-                if found is not None:
-                    log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
-                             row.id, recipient.platform, found.channel)
-                    return found
+            tag = outbox_tag(row)
+            found = find_earlier_post(messenger, recipient.platform, row, send.pending, recipient.external_id,
+                                      recipient.team, tag)
+            if found is not None:
+                return found
             try:
                 return messenger.send_now(recipient, send.card, tag=tag)  # type: ignore[call-arg]
             except DeliveryError as exc:
