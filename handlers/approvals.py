@@ -203,13 +203,9 @@ def retire_card_of_closed_deal(uow: UnitOfWork, event: Event, now: datetime) -> 
     if found is None:
         return
     approval, step, locale = found
-    ref_key = _step_ref(approval.id, step.level)
     note = t(locale, "approval.withdrawn", ref=approval.ref, deal=f"D-{event.deal_id}",
              status=t(locale, f"deal.{event.deal_status}"))
-    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
-            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
-            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
-                                  notes=(note,)).to_dict())
+    _replace_approver_card(uow, approval, step, locale, note, now)
 
 
 # --- `my`: approvals waiting on me --------------------------------------------------------------
