@@ -4,6 +4,7 @@ goes and calling the platform through `PlatformCalls`, recording each delivery a
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -59,6 +60,13 @@ class Operations:
             return self.archive_swarm(row)
         return Outcome(permanent=f"unknown outbox op {row.op!r}")
 
+    def _creating(self, session: Session, row: ClaimedRow, now: datetime) -> datetime | None:
+        """When to look again for the row's record's swarm channel, still being created (None: nothing is
+        creating it)."""
+        return self.parts.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
+                                         OutboxMessage.record_type == row.record_type,
+                                         OutboxMessage.record_id == row.record_id)
+
     def _card(self, row: ClaimedRow) -> Card:
         try:
             return Card.from_dict(row.payload)
@@ -106,13 +114,9 @@ class Operations:
         card = self._card(row)
         now = self.parts.clock.now()
         with read_only(self.parts.factory)() as session:
-            swarms = list(session.scalars(select(Swarm).where(
-                Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
-                Swarm.archived_at.is_(None)).order_by(Swarm.id)))
+            swarms = _live_swarms(session, row)
             if not swarms:
-                creating = self.parts.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
-                                                     OutboxMessage.record_type == row.record_type,
-                                                     OutboxMessage.record_id == row.record_id)
+                creating = self._creating(session, row, now)
                 if creating is None:
                     return Outcome(skipped=f"{row.record_type} {row.record_id} has no swarm channel")
                 outcome = Outcome()
@@ -196,13 +200,8 @@ class Operations:
     def archive_swarm(self, row: ClaimedRow) -> Outcome:
         outcome = Outcome()
         with read_only(self.parts.factory)() as session:
-            swarms = list(session.scalars(select(Swarm).where(
-                Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
-                Swarm.archived_at.is_(None)).order_by(Swarm.id)))
-            creating = self.parts.queue.ready_at(session, self.parts.clock.now(),
-                                                 OutboxMessage.op == "swarm.create",
-                                                 OutboxMessage.record_type == row.record_type,
-                                                 OutboxMessage.record_id == row.record_id)
+            swarms = _live_swarms(session, row)
+            creating = self._creating(session, row, self.parts.clock.now())
         if creating is not None:
             outcome.wait(creating, "the swarm channel to archive is still being created")
             return outcome
@@ -218,6 +217,13 @@ class Operations:
             self.parts.calls.attempt(outcome, swarm.platform, swarm.channel, archive,
                                      lambda ref, sid=swarm.id: self.parts.records.mark_archived(sid), paced=False)
         return outcome
+
+
+def _live_swarms(session: Session, row: ClaimedRow) -> list[Swarm]:
+    """The row's record's swarm channels that are not archived, oldest first."""
+    return list(session.scalars(select(Swarm).where(
+        Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
+        Swarm.archived_at.is_(None)).order_by(Swarm.id)))
 
 
 def _record_owner(session: Session, record_type: str | None, record_id: int | None) -> User | None:
