@@ -59,15 +59,14 @@ class Results:
     blocks: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
-class BatchSender:
-    def __init__(self, parts: DeliveryParts) -> None:
-        self.parts = parts
+class BatchSender(DeliveryParts):
+    """Built from the Deliverer's DeliveryParts (`DeliveryParts.of`); they are its attributes."""
 
     # --- 1. plan ---------------------------------------------------------------------------------------
 
     def plan(self, session: Session, rows: list[ClaimedRow], outcomes: dict[int, Outcome]) -> list[PlannedSend]:
         """Inside the claim's transaction: who each row goes to, a pacing slot each, the unsure records."""
-        now = self.parts.clock.now()
+        now = self.clock.now()
         user_ids = sorted({r.target_id for r in rows if r.target_type == "user" and r.target_id is not None})
         people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
         admins: list[User] = []
@@ -103,22 +102,22 @@ class BatchSender:
             for person in targets:
                 if person.id in done:
                     continue
-                recipient = choose_recipient(person, self.parts.messengers, self.parts.config)
+                recipient = choose_recipient(person, self.messengers, self.config)
                 if recipient is None:
                     outcome.error = f"no messenger can reach {person.key}"
                     continue
                 record = unsure.get(person.id)
                 wanted.append(PlannedSend(row, card, recipient, Pending.of(record) if record else None,
                                           record=record))
-        slots = self.parts.pacer.reserve_many(
-            session, [(p.recipient.platform, p.recipient.external_id) for p in wanted], now)
+        slots = self.pacer.reserve_many(session, [(p.recipient.platform, p.recipient.external_id) for p in wanted],
+                                        now)
         planned: list[PlannedSend] = []
         fresh: list[PlannedSend] = []
         for send, wait in zip(wanted, slots):
             if wait is not None:
                 outcomes[send.row.id].wait(wait, f"paced: {send.recipient.platform}:{send.recipient.external_id}")
                 continue
-            if can_find(self.parts.messengers[send.recipient.platform]):
+            if can_find(self.messengers[send.recipient.platform]):
                 if send.record is not None:  # an earlier attempt's record: unsure again until this one is answered
                     send.record.extra = {**(send.record.extra or {}), "unsure": True}
                     send.sent_id = send.record.id
@@ -159,7 +158,7 @@ class BatchSender:
 
     def _post_one(self, send: PlannedSend, outcome: Outcome, results: Results) -> None:
         row, recipient = send.row, send.recipient
-        messenger = self.parts.messengers[recipient.platform]
+        messenger = self.messengers[recipient.platform]
         tagged = send.sent_id is not None
 
         def call() -> PlatformRef:
@@ -177,7 +176,7 @@ class BatchSender:
                     results.clean.append(send.sent_id)  # type: ignore[arg-type]
                 raise
 
-        ref, blocked, called = self.parts.calls.call(outcome, recipient.platform, recipient.external_id, call)
+        ref, blocked, called = self.calls.call(outcome, recipient.platform, recipient.external_id, call)
         if blocked is not None:
             results.blocks.append((recipient.platform, recipient.external_id, blocked))
         if not called and tagged:
@@ -192,7 +191,7 @@ class BatchSender:
     # --- 3. finish -------------------------------------------------------------------------------------
 
     def write_results(self, session: Session, results: Results) -> None:
-        now = self.parts.clock.now()
+        now = self.clock.now()
         if results.confirmed:
             table = SentMessage.__table__
             for with_channel in (True, False):  # a reply without a channel keeps the one recorded
@@ -215,18 +214,18 @@ class BatchSender:
                                     message_ref=ref.message_ref, extra=dict(ref.extra or {}), at=now,
                                     recipient_user_id=user_id))
         for platform, target, until in results.blocks:
-            self.parts.pacer.block_in(session, platform, target, until)
+            self.pacer.block_in(session, platform, target, until)
 
     def write_results_one_by_one(self, results: Results) -> None:
         """The finish transaction failed: the same writes, each in its own transaction, errors logged."""
         for sid, ref, ref_key in results.confirmed:
-            _logged(lambda: self.parts.records.confirm(sid, ref, ref_key=ref_key))
+            _logged(lambda: self.records.confirm(sid, ref, ref_key=ref_key))
         for sid in set(results.clean) - {sid for sid, _, _ in results.confirmed}:
-            _logged(lambda: self.parts.records.mark_clean(sid))
+            _logged(lambda: self.records.mark_clean(sid))
         for row, ref, user_id in results.records:
-            _logged(lambda: self.parts.records.record(row, ref, recipient_user_id=user_id, ref_key=row.ref_key))
+            _logged(lambda: self.records.record(row, ref, recipient_user_id=user_id, ref_key=row.ref_key))
         for platform, target, until in results.blocks:
-            _logged(lambda: self.parts.pacer.block(platform, target, until))
+            _logged(lambda: self.pacer.block(platform, target, until))
 
 
 def _logged(write: Any) -> None:

@@ -67,8 +67,8 @@ class Deliverer:
         self.calls = PlatformCalls(clock, self.policy, self.pacer, self.records)
         parts = DeliveryParts(session_factory, messengers, clock, config, self.queue, self.records, self.calls,
                               self.pacer)
-        self.operations = Operations(parts)
-        self.batch = BatchSender(parts)
+        self.operations = parts.of(Operations)
+        self.batch = parts.of(BatchSender)
 
     def run_once(self, *, limit: int = 100) -> DeliveryStats:
         """One pass. Messages to people (nearly every row) take two transactions for the whole batch (see

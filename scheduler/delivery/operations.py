@@ -43,9 +43,8 @@ def choose_recipient(user: User, available: Iterable[str], config: Config) -> Re
     return None
 
 
-class Operations:
-    def __init__(self, parts: DeliveryParts) -> None:
-        self.parts = parts
+class Operations(DeliveryParts):
+    """Built from the Deliverer's DeliveryParts (`DeliveryParts.of`); they are its attributes."""
 
     def process(self, row: ClaimedRow) -> Outcome:
         if row.op == "send":
@@ -63,9 +62,9 @@ class Operations:
     def _creating(self, session: Session, row: ClaimedRow, now: datetime) -> datetime | None:
         """When to look again for the row's record's swarm channel, still being created (None: nothing is
         creating it)."""
-        return self.parts.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
-                                         OutboxMessage.record_type == row.record_type,
-                                         OutboxMessage.record_id == row.record_id)
+        return self.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
+                                   OutboxMessage.record_type == row.record_type,
+                                   OutboxMessage.record_id == row.record_id)
 
     def _card(self, row: ClaimedRow) -> Card:
         try:
@@ -76,7 +75,7 @@ class Operations:
     def send_to_people(self, row: ClaimedRow) -> Outcome:
         outcome = Outcome()
         card = self._card(row)
-        with read_only(self.parts.factory)() as session:
+        with read_only(self.factory)() as session:
             if row.target_type == "user":
                 user = session.get(User, row.target_id) if row.target_id is not None else None
                 if user is None or not user.active:
@@ -89,31 +88,30 @@ class Operations:
                     return Outcome(skipped="no active admin")
             else:
                 return Outcome(permanent=f"unknown target type {row.target_type!r}")
-            records = self.parts.records.of_row(session, row)
+            records = self.records.of_row(session, row)
             done = {s.recipient_user_id for s in records if not unsure_record(s)}
             unsure = {s.recipient_user_id: Pending.of(s) for s in records if unsure_record(s)}
-            todo = [(u, choose_recipient(u, self.parts.messengers, self.parts.config))
-                    for u in people if u.id not in done]
+            todo = [(u, choose_recipient(u, self.messengers, self.config)) for u in people if u.id not in done]
         for person, recipient in todo:
             if recipient is None:
                 outcome.error = f"no messenger can reach {person.key}"
                 continue
-            messenger = self.parts.messengers[recipient.platform]
+            messenger = self.messengers[recipient.platform]
             if can_find(messenger):
-                self.parts.calls.attempt_once(outcome, row, messenger, recipient.external_id, unsure.get(person.id),
-                                              lambda tag, m=messenger, r=recipient: m.send_now(r, card, tag=tag),  # type: ignore[call-arg]
-                                              recipient_user_id=recipient.user_id, team=recipient.team)
+                self.calls.attempt_once(outcome, row, messenger, recipient.external_id, unsure.get(person.id),
+                                        lambda tag, m=messenger, r=recipient: m.send_now(r, card, tag=tag),  # type: ignore[call-arg]
+                                        recipient_user_id=recipient.user_id, team=recipient.team)
                 continue
-            self.parts.calls.attempt(outcome, recipient.platform, recipient.external_id,
-                                     lambda m=messenger, r=recipient: m.send_now(r, card),
-                                     lambda ref, r=recipient: self.parts.records.record(
-                                         row, ref, recipient_user_id=r.user_id, ref_key=row.ref_key))
+            self.calls.attempt(outcome, recipient.platform, recipient.external_id,
+                               lambda m=messenger, r=recipient: m.send_now(r, card),
+                               lambda ref, r=recipient: self.records.record(row, ref, recipient_user_id=r.user_id,
+                                                                            ref_key=row.ref_key))
         return outcome
 
     def send_to_swarm(self, row: ClaimedRow) -> Outcome:
         card = self._card(row)
-        now = self.parts.clock.now()
-        with read_only(self.parts.factory)() as session:
+        now = self.clock.now()
+        with read_only(self.factory)() as session:
             swarms = _live_swarms(session, row)
             if not swarms:
                 creating = self._creating(session, row, now)
@@ -122,42 +120,41 @@ class Operations:
                 outcome = Outcome()
                 outcome.wait(creating, "its swarm channel is still being created")
                 return outcome
-            records = self.parts.records.of_row(session, row)
+            records = self.records.of_row(session, row)
             done = {(s.platform, s.channel) for s in records if not unsure_record(s)}
             unsure = {(s.platform, s.channel): Pending.of(s) for s in records if unsure_record(s)}
         outcome = Outcome()
         for swarm in swarms:
             if (swarm.platform, swarm.channel) in done:
                 continue
-            messenger = self.parts.messengers.get(swarm.platform)
+            messenger = self.messengers.get(swarm.platform)
             if messenger is None:
                 log.warning("deliverer: no %s messenger for swarm channel %s; row %s skips it",
                             swarm.platform, swarm.channel, row.id)
                 continue
             if can_find(messenger):
-                self.parts.calls.attempt_once(outcome, row, messenger, swarm.channel,
-                                              unsure.get((swarm.platform, swarm.channel)),
-                                              lambda tag, m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card, tag=tag))  # type: ignore[call-arg]
+                self.calls.attempt_once(outcome, row, messenger, swarm.channel,
+                                        unsure.get((swarm.platform, swarm.channel)),
+                                        lambda tag, m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card, tag=tag))  # type: ignore[call-arg]
                 continue
-            self.parts.calls.attempt(outcome, swarm.platform, swarm.channel,
-                                     lambda m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card),
-                                     lambda ref: self.parts.records.record(row, ref, ref_key=row.ref_key))
+            self.calls.attempt(outcome, swarm.platform, swarm.channel,
+                               lambda m=messenger, ch=swarm.channel: m.post_swarm_now(ch, card),
+                               lambda ref: self.records.record(row, ref, ref_key=row.ref_key))
         return outcome
 
     def update(self, row: ClaimedRow) -> Outcome:
         card = self._card(row)
-        now = self.parts.clock.now()
-        with read_only(self.parts.factory)() as session:
-            earlier = self.parts.queue.ready_at(
-                session, now, OutboxMessage.ref_key == row.ref_key, OutboxMessage.op == "send",
-                OutboxMessage.id < row.id) if row.ref_key else None
+        now = self.clock.now()
+        with read_only(self.factory)() as session:
+            earlier = self.queue.ready_at(session, now, OutboxMessage.ref_key == row.ref_key,
+                                          OutboxMessage.op == "send", OutboxMessage.id < row.id) if row.ref_key else None
             if earlier is not None:
                 outcome = Outcome()
                 outcome.wait(earlier, "the message it updates is not delivered yet")
                 return outcome
             targets = list(session.scalars(select(SentMessage).where(SentMessage.ref_key == row.ref_key)
                                            .order_by(SentMessage.id))) if row.ref_key else []
-            done = {int(s.extra.get("updates", 0)) for s in self.parts.records.done(session, row)}
+            done = {int(s.extra.get("updates", 0)) for s in self.records.done(session, row)}
         if not targets:
             if row.target_type in ("user", "admins"):
                 return self.send_to_people(row)  # nothing to replace: the new card goes out as a message
@@ -166,47 +163,47 @@ class Operations:
         for target in targets:
             if target.id in done:
                 continue
-            messenger = self.parts.messengers.get(target.platform)
+            messenger = self.messengers.get(target.platform)
             if messenger is None:
                 log.warning("deliverer: no %s messenger to update message %s", target.platform, target.id)
                 continue
             ref = PlatformRef(platform=target.platform, channel=target.channel, message_ref=target.message_ref,
                               extra=dict(target.extra or {}))
-            self.parts.calls.attempt(outcome, target.platform, target.channel or "-",
-                                     lambda m=messenger, r=ref: m.update_now(r, card),
-                                     lambda new, t=target: self.parts.records.record_update(row, t.id, new))
+            self.calls.attempt(outcome, target.platform, target.channel or "-",
+                               lambda m=messenger, r=ref: m.update_now(r, card),
+                               lambda new, t=target: self.records.record_update(row, t.id, new))
         return outcome
 
     def create_swarm(self, row: ClaimedRow) -> Outcome:
         assert row.record_type is not None and row.record_id is not None
-        now = self.parts.clock.now()
-        with read_only(self.parts.factory)() as session:
+        now = self.clock.now()
+        with read_only(self.factory)() as session:
             owner = _record_owner(session, row.record_type, row.record_id)
             if owner is None:
                 return Outcome(skipped=f"{row.record_type} {row.record_id} does not exist")
             existing = set(session.scalars(select(Swarm.platform).where(
                 Swarm.record_type == row.record_type, Swarm.record_id == row.record_id)))
-            platforms = [p for p in swarm_platforms(owner, set(self.parts.messengers)) if p not in existing]
-            specs = {p: build_swarm_spec(session, self.parts.config, row.record_type, row.record_id, platform=p,
-                                         now=now) for p in platforms}
+            platforms = [p for p in swarm_platforms(owner, set(self.messengers)) if p not in existing]
+            specs = {p: build_swarm_spec(session, self.config, row.record_type, row.record_id, platform=p, now=now)
+                     for p in platforms}
         outcome = Outcome()
         for platform, spec in specs.items():
-            messenger = self.parts.messengers[platform]
-            self.parts.calls.attempt(
-                outcome, platform, f"create:{spec.ref}", lambda m=messenger, s=spec: m.create_swarm_now(s),
-                lambda ref, p=platform, s=spec: self.parts.records.record_swarm(row, p, s.title, ref), paced=False)
+            messenger = self.messengers[platform]
+            self.calls.attempt(outcome, platform, f"create:{spec.ref}", lambda m=messenger, s=spec: m.create_swarm_now(s),
+                               lambda ref, p=platform, s=spec: self.records.record_swarm(row, p, s.title, ref),
+                               paced=False)
         return outcome
 
     def archive_swarm(self, row: ClaimedRow) -> Outcome:
         outcome = Outcome()
-        with read_only(self.parts.factory)() as session:
+        with read_only(self.factory)() as session:
             swarms = _live_swarms(session, row)
-            creating = self._creating(session, row, self.parts.clock.now())
+            creating = self._creating(session, row, self.clock.now())
         if creating is not None:
             outcome.wait(creating, "the swarm channel to archive is still being created")
             return outcome
         for swarm in swarms:
-            messenger = self.parts.messengers.get(swarm.platform)
+            messenger = self.messengers.get(swarm.platform)
             if messenger is None:
                 continue
 
@@ -214,8 +211,8 @@ class Operations:
                 m.archive_swarm_now(ch)
                 return PlatformRef(platform=m.platform, channel=ch)
 
-            self.parts.calls.attempt(outcome, swarm.platform, swarm.channel, archive,
-                                     lambda ref, sid=swarm.id: self.parts.records.mark_archived(sid), paced=False)
+            self.calls.attempt(outcome, swarm.platform, swarm.channel, archive,
+                               lambda ref, sid=swarm.id: self.records.mark_archived(sid), paced=False)
         return outcome
 
 

@@ -1,9 +1,11 @@
-"""What every delivery step works with, built once per Deliverer and taken by both the row-by-row
-operations (operations.py) and the batch of messages to people (batch.py)."""
+"""What every delivery step works with, built once per Deliverer. The row-by-row operations
+(operations.py) and the batch of messages to people (batch.py) are DeliveryParts themselves: each is made
+from the Deliverer's parts with `DeliveryParts.of`, so the parts are declared (and set up) once."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +18,10 @@ from scheduler.delivery.queue import OutboxQueue
 from scheduler.delivery.records import DeliveryRecords
 
 
-@dataclass(frozen=True)
+P = TypeVar("P", bound="DeliveryParts")
+
+
+@dataclass
 class DeliveryParts:
     factory: sessionmaker[Session]
     messengers: Mapping[str, Messenger]
@@ -26,3 +31,7 @@ class DeliveryParts:
     records: DeliveryRecords
     calls: PlatformCalls
     pacer: Pacer
+
+    def of(self, step: type[P]) -> P:
+        """These parts as a delivery step of class `step` (Operations, BatchSender)."""
+        return step(**{f.name: getattr(self, f.name) for f in fields(self)})
