@@ -142,7 +142,9 @@ class SlackMessenger:
     # --- direct messages and cards in place ---
 
     def send_now(self, recipient: Recipient, card: Card, *, tag: SendTag | None = None) -> PlatformRef:
-        msg = self._render(card, "chat.postMessage", tag)
+        msg = self._render(card, "chat.postMessage")
+        if tag is not None:
+            msg["metadata"] = metadata_of(tag)
         team = recipient.team
         resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=recipient.external_id, **msg),
                           team)
@@ -217,7 +219,9 @@ class SlackMessenger:
                            extra={"name": state["name"], **_team_extra(team)})
 
     def post_swarm_now(self, channel: str, card: Card, *, tag: SendTag | None = None) -> PlatformRef:
-        msg = self._render(card, "chat.postMessage", tag)
+        msg = self._render(card, "chat.postMessage")
+        if tag is not None:
+            msg["metadata"] = metadata_of(tag)
         team = self.team_of_channel(channel)
         resp = self._call("chat.postMessage", lambda c: c.chat_postMessage(channel=channel, **msg), team)
         return PlatformRef(platform=PLATFORM, channel=resp.get("channel") or channel, message_ref=resp.get("ts"),
@@ -298,15 +302,11 @@ class SlackMessenger:
     def _pin(self, channel: str, ts: str, team: str | None) -> None:
         self._call("pins.add", lambda c: c.pins_add(channel=channel, timestamp=ts), team, done_if="already_pinned")
 
-    def _render(self, card: Card, what: str, tag: SendTag | None = None) -> dict[str, Any]:
-        """The message for `card`, carrying `tag` as its metadata when given (so a retry can find it)."""
+    def _render(self, card: Card, what: str) -> dict[str, Any]:
         try:
-            msg = to_message(fit_card(card))
+            return to_message(fit_card(card))
         except (SlackLimitError, ValueError) as exc:
             raise DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True) from exc
-        if tag is not None:
-            msg["metadata"] = metadata_of(tag)
-        return msg
 
     def _call(self, what: str, fn: Callable[[WebClient], Any], team: str | None, *,
               done_if: str | None = None) -> Any:
