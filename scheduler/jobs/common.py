@@ -13,7 +13,7 @@ from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.company_time import company_tz, local_date, local_hhmm, local_now  # noqa: F401  (jobs import them here)
 from crm_core.config import Config
-from crm_core.models import OutboxMessage, SchedulerMark, SlaBreach, User
+from crm_core.models import OutboxMessage, SchedulerMark, User
 from crm_core.outbox import enqueue
 from crm_core.uow import UnitOfWork
 
@@ -47,16 +47,6 @@ def notify(session: Session, user: User, card: Card, *, key: str, kind: str, now
     row = enqueue(session, dedupe_key=key, kind=kind, target_type="user", target_id=user.id,
                   payload=card.to_dict(), now=now, record_type=record_type, record_id=record_id)
     return row is not None
-
-
-def record_breach(session: Session, kind: str, record_type: str, record_id: int, owner_id: int, due: datetime,
-                  now: datetime) -> None:
-    """The SLA breach of this deadline, written once (a rerun of the scan finds it and adds nothing)."""
-    if session.scalar(select(SlaBreach.id).where(SlaBreach.kind == kind, SlaBreach.record_type == record_type,
-                                                 SlaBreach.record_id == record_id, SlaBreach.due_at == due)) is None:
-        session.add(SlaBreach(kind=kind, record_type=record_type, record_id=record_id, owner_id=owner_id, due_at=due,
-                              at=now))
-        session.flush()
 
 
 def is_marked(session: Session, key: str) -> bool:
