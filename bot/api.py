@@ -5,7 +5,6 @@ import hmac
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
@@ -15,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.wiring import Wiring
 from cards.errors import error_texts
+from crm_core.company_time import company_tz
 from crm_core.errors import Conflict, DomainError, NotFound
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, FIELD_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX,
                              control_problem)
@@ -219,7 +219,7 @@ def record_payment(body: PaymentIn, w: Annotated[Wiring, Depends(wiring)]) -> JS
     """Record a payment against an order (by order_id or invoice_no); idempotent by external_id."""
     paid_at = body.paid_at
     if paid_at is not None and paid_at.tzinfo is None:
-        paid_at = paid_at.replace(tzinfo=ZoneInfo(w.config.company.timezone))
+        paid_at = paid_at.replace(tzinfo=company_tz(w.config))
     data = PaymentInput(external_id=body.external_id.strip(), amount=body.amount, order_id=body.order_id,
                         invoice_no=body.invoice_no, paid_at=paid_at)
     try:

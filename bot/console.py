@@ -13,7 +13,7 @@ from bot.console_messenger import ConsoleInbox
 from cards.builders.inbox import more_unread
 from cards.i18n import translator
 from cards.model import Attachment, Button, Card, Reply
-from cards.render.console import render_card
+from cards.render.console import render_card, render_cards
 from crm_core.db import read_only
 from crm_core.errors import DomainError
 from crm_core.models import User
@@ -89,7 +89,7 @@ class ConsoleSession:
             parts.append(more_unread(self.locale, more))
         if reply.cards:
             # The reply's buttons are numbered after the incoming ones.
-            text, reply_buttons = _render_after(reply.cards, len(buttons))
+            text, reply_buttons = render_cards(reply.cards, already=len(buttons))
             parts.append(text)
             buttons.extend(reply_buttons)
         parts.extend(t(self.locale, "file", path=path) for path in save_attachments(reply.attachments, self.files_dir))
@@ -113,16 +113,6 @@ def save_attachments(attachments: tuple[Attachment, ...], directory: Path) -> li
 def _incoming_header(card: Card, channel: str | None, updated: bool) -> str:
     where = f" #{channel}" if channel else ""
     return t(card.locale, "updated" if updated else "incoming", where=where)
-
-
-def _render_after(cards: tuple[Card, ...], already: int) -> tuple[str, list[Button]]:
-    texts: list[str] = []
-    buttons: list[Button] = []
-    for card in cards:
-        text, card_buttons = render_card(card, first_number=already + len(buttons) + 1)
-        texts.append(text)
-        buttons.extend(card_buttons)
-    return "\n\n".join(texts), buttons
 
 
 def exec_safely(session: ConsoleSession, line: str) -> str:

@@ -32,26 +32,26 @@ JOB_RUN_PREFIX = "job-run:"  # scheduler_marks key of a job's last successful ru
 
 # Where an outbox row goes: a user's primary chat platform, else the first chat identity they have, else
 # the console; swarm and admin rows go to every platform of their people ("swarm" / "admins").
-_OUTBOX = text("""
-SELECT CASE WHEN o.target_type = 'user' THEN COALESCE(u.primary_platform,
+_PLATFORM = """CASE WHEN o.target_type = 'user' THEN COALESCE(u.primary_platform,
             (SELECT MIN(ci.platform) FROM chat_identities ci WHERE ci.user_id = u.id AND ci.platform <> 'console'),
-            'console') ELSE o.target_type END AS platform,
+            'console') ELSE o.target_type END AS platform"""
+_OUTBOX_USERS = "FROM outbox o LEFT JOIN users u ON o.target_type = 'user' AND u.id = o.target_id"
+_OUTBOX = text(f"""
+SELECT {_PLATFORM},
        CASE WHEN o.status = 'dead' THEN 'dead'
             WHEN o.status = 'sending' THEN 'sending'
             WHEN o.next_attempt_at <= :now THEN 'due'
             ELSE 'waiting' END AS state,
        COUNT(*) AS n,
        MIN(CASE WHEN o.status IN ('pending', 'failed') THEN o.created_at END) AS oldest
-FROM outbox o LEFT JOIN users u ON o.target_type = 'user' AND u.id = o.target_id
+{_OUTBOX_USERS}
 WHERE o.status IN ('pending', 'failed', 'sending', 'dead')
 GROUP BY 1, 2
 """).bindparams(bindparam("now", type_=OutboxMessage.__table__.c.next_attempt_at.type))  # stored format on SQLite
-_FAILURES = text("""
-SELECT CASE WHEN o.target_type = 'user' THEN COALESCE(u.primary_platform,
-            (SELECT MIN(ci.platform) FROM chat_identities ci WHERE ci.user_id = u.id AND ci.platform <> 'console'),
-            'console') ELSE o.target_type END AS platform,
+_FAILURES = text(f"""
+SELECT {_PLATFORM},
        COALESCE(SUM(o.attempts), 0) AS failures
-FROM outbox o LEFT JOIN users u ON o.target_type = 'user' AND u.id = o.target_id
+{_OUTBOX_USERS}
 WHERE o.attempts > 0
 GROUP BY 1
 """)
@@ -69,6 +69,27 @@ SELECT l.pid FROM pg_locks l
 WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo AND l.objsubid = 1
 """)
 _STATES = ("due", "waiting", "sending", "dead")
+_G, _C = GaugeMetricFamily, CounterMetricFamily
+# What /metrics reports, in the order it reports it after chatcrm_database_up: key → (kind, name, help, labels).
+_METRICS: dict[str, tuple[type[Any], str, str, tuple[str, ...]]] = {
+    "outbox": (_G, "chatcrm_outbox_messages", "Undelivered outbox rows by recipient platform and state: due (to "
+               "send now), waiting (backing off or paced), sending (claimed by a worker), dead (gave up).",
+               ("platform", "state")),
+    "oldest": (_G, "chatcrm_outbox_oldest_undelivered_seconds", "Age of the oldest pending or failed outbox row, "
+               "by recipient platform.", ("platform",)),
+    "deliveries": (_C, "chatcrm_deliveries", "Messages delivered (sent_messages rows), by platform.", ("platform",)),
+    "failures": (_C, "chatcrm_delivery_failures", "Failed delivery attempts recorded on outbox rows, by recipient "
+                 "platform.", ("platform",)),
+    "jobs": (_G, "chatcrm_scheduler_job_last_success_timestamp_seconds", "When each scheduled job last ran to the "
+             "end (Unix time).", ("job",)),
+    "leader": (_G, "chatcrm_scheduler_leader", "1 when a scheduler process holds the leader lock (PostgreSQL; on "
+               "SQLite the single process always leads).", ("pid",)),
+    "backlog": (_G, "chatcrm_inbox_pending", "Inbound chat requests acknowledged but not finished yet, by "
+                "platform.", ("platform",)),
+    "backlog_age": (_G, "chatcrm_inbox_oldest_pending_seconds", "Age of the oldest pending inbound request, by "
+                    "platform.", ("platform",)),
+    "up": (_G, "chatcrm_database_up", "1 when the metrics queries reached the database.", ()),
+}
 
 
 def _seconds_since(clock: Clock, at: Any) -> float:
@@ -95,24 +116,9 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         now = self.clock.now()
-        outbox = GaugeMetricFamily("chatcrm_outbox_messages", "Undelivered outbox rows by recipient platform and "
-                                   "state: due (to send now), waiting (backing off or paced), sending (claimed "
-                                   "by a worker), dead (gave up).", labels=["platform", "state"])
-        oldest = GaugeMetricFamily("chatcrm_outbox_oldest_undelivered_seconds", "Age of the oldest pending or "
-                                   "failed outbox row, by recipient platform.", labels=["platform"])
-        deliveries = CounterMetricFamily("chatcrm_deliveries", "Messages delivered (sent_messages rows), by "
-                                         "platform.", labels=["platform"])
-        failures = CounterMetricFamily("chatcrm_delivery_failures", "Failed delivery attempts recorded on "
-                                       "outbox rows, by recipient platform.", labels=["platform"])
-        jobs = GaugeMetricFamily("chatcrm_scheduler_job_last_success_timestamp_seconds", "When each scheduled job "
-                                 "last ran to the end (Unix time).", labels=["job"])
-        leader = GaugeMetricFamily("chatcrm_scheduler_leader", "1 when a scheduler process holds the leader lock "
-                                   "(PostgreSQL; on SQLite the single process always leads).", labels=["pid"])
-        backlog = GaugeMetricFamily("chatcrm_inbox_pending", "Inbound chat requests acknowledged but not "
-                                    "finished yet, by platform.", labels=["platform"])
-        backlog_age = GaugeMetricFamily("chatcrm_inbox_oldest_pending_seconds", "Age of the oldest pending "
-                                        "inbound request, by platform.", labels=["platform"])
-        up = GaugeMetricFamily("chatcrm_database_up", "1 when the metrics queries reached the database.")
+        m = {key: kind(name, doc, labels=list(labels)) for key, (kind, name, doc, labels) in _METRICS.items()}
+        outbox, oldest, deliveries, failures = m["outbox"], m["oldest"], m["deliveries"], m["failures"]
+        jobs, leader, backlog, backlog_age, up = m["jobs"], m["leader"], m["backlog"], m["backlog_age"], m["up"]
         try:
             with self.engine.connect() as conn:
                 seen: dict[str, set[str]] = {}
@@ -150,7 +156,7 @@ class DatabaseCollector(Collector):
             yield up
             return
         up.add_metric([], 1)
-        yield from (up, outbox, oldest, deliveries, failures, jobs, leader, backlog, backlog_age)
+        yield from (up, *(family for key, family in m.items() if key != "up"))
 
 
 def metrics_registry(engine: Engine, clock: Clock) -> CollectorRegistry:

@@ -8,7 +8,7 @@ crm_core needs them for the few messages it still writes itself.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from crm_core.config import Config
 
@@ -31,7 +31,7 @@ def user_tz(config: Config, user_key: str | None, stored: str | None = None) -> 
     if stored:
         try:
             return ZoneInfo(stored)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
             pass
     return company_tz(config)
 
@@ -64,8 +64,7 @@ def local_time(config: Config, at: datetime | None, locale: str | None = None) -
     """`2026-03-29 14:30` in company time; None stays None."""
     if at is None:
         return None
-    fmt = DATETIME_FORMATS.get(locale or config.company.locale, DATETIME_FORMATS["en"])
-    return local_now(config, at).strftime(fmt)
+    return local_now(config, at).strftime(_datetime_format(config, locale))
 
 
 def local_hhmm(config: Config, at: datetime) -> str:
@@ -73,24 +72,17 @@ def local_hhmm(config: Config, at: datetime) -> str:
 
 
 def reader_zone(config: Config, zone: str | None) -> ZoneInfo | None:
-    """A reader's own time zone (users.timezone) when it is a valid IANA name other than the company's;
+    """A reader's own time zone (users.timezone, by the one rule of `user_tz`) when it is not the company's;
     None means the reader lives in company time."""
-    if not zone or zone == config.company.timezone:
-        return None
-    try:
-        return ZoneInfo(zone)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
-        return None
+    tz = user_tz(config, None, zone)
+    return None if tz.key == config.company.timezone else tz
 
 
 def reader_hhmm(config: Config, at: datetime, zone: str | None = None) -> str:
     """`14:30` in company time; `07:30 CET` for a reader in another zone (the zone said, so it cannot be
     mistaken for company time)."""
     tz = reader_zone(config, zone)
-    if tz is None:
-        return local_hhmm(config, at)
-    mine = at.astimezone(tz)
-    return f"{mine.strftime(CLOCK_FORMAT)} {mine.tzname()}"
+    return local_hhmm(config, at) if tz is None else _named(at, tz, CLOCK_FORMAT)
 
 
 def reader_time(config: Config, at: datetime | None, locale: str | None = None, zone: str | None = None) -> str | None:
@@ -98,6 +90,14 @@ def reader_time(config: Config, at: datetime | None, locale: str | None = None, 
     tz = reader_zone(config, zone)
     if at is None or tz is None:
         return local_time(config, at, locale)
+    return _named(at, tz, _datetime_format(config, locale))
+
+
+def _named(at: datetime, tz: ZoneInfo, fmt: str) -> str:
+    """`at` in `tz`, the zone's abbreviation after it (`07:30 CET`)."""
     mine = at.astimezone(tz)
-    fmt = DATETIME_FORMATS.get(locale or config.company.locale, DATETIME_FORMATS["en"])
     return f"{mine.strftime(fmt)} {mine.tzname()}"
+
+
+def _datetime_format(config: Config, locale: str | None) -> str:
+    return DATETIME_FORMATS.get(locale or config.company.locale, DATETIME_FORMATS["en"])

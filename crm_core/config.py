@@ -369,7 +369,8 @@ class PicklistChoice(_Strict):
         return [self.key, self.zh_CN, self.en, *self.aliases]
 
 
-def _ambiguous_spellings(choices: list[PicklistChoice]) -> list[str]:
+def _check_spellings(choices: list[PicklistChoice]) -> None:
+    """Every key and alias of a list of choices names one choice (else ValueError listing each clash)."""
     problems: list[str] = []
     seen: dict[str, str] = {}
     for i, c in enumerate(choices):
@@ -381,7 +382,8 @@ def _ambiguous_spellings(choices: list[PicklistChoice]) -> list[str]:
             elif spelling in seen:
                 problems.append(f"choices.{i}: duplicate key {spelling!r}")
             seen.setdefault(spelling, c.key)
-    return problems
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 class Picklist(_Strict):
@@ -394,9 +396,7 @@ class Picklist(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> "Picklist":
-        problems = _ambiguous_spellings(self.choices)
-        if problems:
-            raise ValueError("; ".join(problems))
+        _check_spellings(self.choices)
         return self
 
     def keys(self) -> list[str]:
@@ -420,9 +420,7 @@ class FieldDecl(_Strict):
             raise ValueError("a choice field needs choices = [...] or picklist = \"<name>\"")
         if self.type != "choice" and (self.choices or self.picklist):
             raise ValueError(f"choices / picklist only apply to type = \"choice\" (this field is {self.type})")
-        problems = _ambiguous_spellings(self.choices)
-        if problems:
-            raise ValueError("; ".join(problems))
+        _check_spellings(self.choices)
         return self
 
 

@@ -41,6 +41,15 @@ def _then(locale: str, first: str, second: str) -> str:
     return t_chat(locale, "then", first=first, second=second)
 
 
+def _with_next_step(uow: UnitOfWork, approval: Approval, locale: str, note: str) -> str:
+    """`note`, then who decides next when the approval still waits on someone."""
+    nxt = approval.current_step
+    if nxt is None:
+        return note
+    return _then(locale, note, t(locale, "approval.next", role=role_name(locale, nxt.role),
+                                 approver=user_name(uow.session, nxt.approver_id, NOBODY)))
+
+
 def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str) -> str:
     step = approval.step(level)
     assert step is not None
@@ -49,11 +58,7 @@ def _decision_note(uow: UnitOfWork, approval: Approval, level: int, locale: str)
     note = t(locale, "approval.you_approved", level=level, ref=approval.ref)
     if approval.status == "approved":
         return _then(locale, note, t(locale, "approval.done", ref=approval.ref, quote=f"Q-{approval.quote_id}"))
-    nxt = approval.current_step
-    if nxt is not None:
-        note = _then(locale, note, t(locale, "approval.next", role=role_name(locale, nxt.role),
-                                     approver=user_name(uow.session, nxt.approver_id, NOBODY)))
-    return note
+    return _with_next_step(uow, approval, locale, note)
 
 
 def _decide(uow: UnitOfWork, clock: Clock, actor: User, locale: str, approval_id: int, *, approve: bool,
@@ -96,13 +101,14 @@ def _step_ref(approval_id: int, level: int) -> str:
     return f"approval:{approval_id}:step:{level}"
 
 
-def _approval_step(uow: UnitOfWork, approval_id: int, level: int) -> tuple[Approval, ApprovalStep] | None:
-    """The approval and the step an event names; None when either is gone (nothing to tell then)."""
+def _approval_step(uow: UnitOfWork, approval_id: int, level: int) -> tuple[Approval, ApprovalStep, str] | None:
+    """The approval and the step an event names, and the approver's language; None when either is gone
+    (nothing to tell then)."""
     approval = uow.session.get(Approval, approval_id)
     step = approval.step(level) if approval else None
     if approval is None or step is None:
         return None
-    return approval, step
+    return approval, step, locale_of(uow.session.get(User, step.approver_id), uow.config)
 
 
 @on(ApprovalStepOpened)
@@ -111,9 +117,7 @@ def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
     found = _approval_step(uow, event.approval_id, event.level)
     if found is None:
         return
-    approval, step = found
-    approver = uow.session.get(User, step.approver_id)
-    locale = locale_of(approver, uow.config)
+    approval, step, locale = found
     view = approval_view(uow, approval, step.level)
     note = t(locale, "approval.ask", requester=view.requester, discount=view.discount_pct,
              deal=f"{view.quote.deal_ref} {view.quote.deal_name}", level=step.level, levels=approval.levels_needed,
@@ -145,12 +149,10 @@ def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
     found = _approval_step(uow, event.approval_id, event.level)
     if found is None:
         return
-    approval, step = found
+    approval, step, a_loc = found
     ref_key = _step_ref(approval.id, step.level)
     who, at = user_name(uow.session, event.actor_id, NOBODY), local_time(uow.config, step.decided_at) or ""
     # 1. The approver's card for this step is replaced in place: who decided, and when.
-    approver = uow.session.get(User, step.approver_id)
-    a_loc = locale_of(approver, uow.config)
     decided = t(a_loc, "approval.decided_by", decision=t(a_loc, f"decision.{event.decision}"), who=who, at=at)
     _replace_approver_card(uow, approval, step, a_loc, decided, now)
     # 2. The requester hears about every decision.
@@ -178,11 +180,7 @@ def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str
     note = t(locale, "approval.step_approved", ref=approval.ref, level=level, role=role_name(locale, step.role), who=who)
     if approval.status == "approved":
         return _then(locale, note, t(locale, "approval.quote_approved", quote=quote_ref))
-    nxt = approval.current_step
-    if nxt is not None:
-        note = _then(locale, note, t(locale, "approval.next", role=role_name(locale, nxt.role),
-                                     approver=user_name(uow.session, nxt.approver_id, NOBODY)))
-    return note
+    return _with_next_step(uow, approval, locale, note)
 
 
 @on(ApprovalCancelled)
@@ -192,9 +190,7 @@ def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
     found = _approval_step(uow, event.approval_id, event.level)
     if found is None:
         return
-    approval, step = found
-    approver = uow.session.get(User, step.approver_id)
-    locale = locale_of(approver, uow.config)
+    approval, step, locale = found
     note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
     _replace_approver_card(uow, approval, step, locale, note, now)
 
@@ -206,15 +202,10 @@ def retire_card_of_closed_deal(uow: UnitOfWork, event: Event, now: datetime) -> 
     found = _approval_step(uow, event.approval_id, event.level)
     if found is None:
         return
-    approval, step = found
-    ref_key = _step_ref(approval.id, step.level)
-    locale = locale_of(uow.session.get(User, step.approver_id), uow.config)
+    approval, step, locale = found
     note = t(locale, "approval.withdrawn", ref=approval.ref, deal=f"D-{event.deal_id}",
              status=t(locale, f"deal.{event.deal_status}"))
-    enqueue(uow.session, dedupe_key=f"{ref_key}:update", kind="approval.request", op="update", target_type="user",
-            target_id=step.approver_id, ref_key=ref_key, now=now, record_type="approval", record_id=approval.id,
-            payload=approval_card(locale, approval_view(uow, approval, step.level), actionable=False,
-                                  notes=(note,)).to_dict())
+    _replace_approver_card(uow, approval, step, locale, note, now)
 
 
 # --- `my`: approvals waiting on me --------------------------------------------------------------

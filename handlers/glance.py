@@ -2,9 +2,11 @@
 related record from these cards (and from a pick list when a name matches several)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from cards.builders.glance import (account_buttons_card, account_card, contact_buttons_card, contact_card,
                                    glance_reply_cards, pick_card)
@@ -13,13 +15,17 @@ from cards.model import Button, Reply
 from crm_core.clock import Clock
 from crm_core.errors import InvalidValue, NotFound
 from crm_core.models import Account, Contact, User
-from crm_core.queries.accounts import MAX_MATCHES, account_scope, find_accounts, find_contacts, visible_account_clause
 from crm_core.queries.glance import account_glance, contact_glance
+from crm_core.queries.lookup import (account_by_name, account_scope, contact_by_name, visible_account_clause,
+                                     visible_contact_clause)
 from crm_core.refs import parse_ref
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.presentation.glance import account_view, contact_view
 from handlers.registry import COMMANDS, action, call, command
+
+MAX_MATCHES = 10  # choices on a pick list
+T = TypeVar("T")
 
 
 def _account_reply(uow: UnitOfWork, actor: User, account: Account, locale: str, clock: Clock) -> Reply:
@@ -41,30 +47,37 @@ def _nothing(what: str, text: str) -> InvalidValue:
     return InvalidValue(what, words, "glance.no_contact", words=words)
 
 
+def _one_or_pick(locale: str, what: str, text: str, found: Sequence[T], one: Callable[[T], Reply],
+                 choices: Callable[[Sequence[T]], list[Button]]) -> Reply:
+    """What `account` / `contact` answer: nothing found says so; one record, its card; several, a pick list
+    (saying there are more when the lookup filled its page)."""
+    if not found:
+        raise _nothing(what, text)
+    if len(found) == 1:
+        return one(found[0])
+    return Reply(cards=(pick_card(locale, what, text, choices(found), more=len(found) >= MAX_MATCHES),))
+
+
 @command("account", writes=False)
 def show_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     text = str(inv.args.get("name") or "")
-    found = find_accounts(uow.session, actor, text)
-    if not found:
-        raise _nothing("account", text)
-    if len(found) == 1:
-        return _account_reply(uow, actor, found[0], locale, clock)
-    choices = [Button(a.name, "account.open", str(a.id)) for a in found]
-    return Reply(cards=(pick_card(locale, "account", text, choices, more=len(found) >= MAX_MATCHES),))
+    return _one_or_pick(locale, "account", text, account_by_name(uow.session, actor, text, limit=MAX_MATCHES),
+                        lambda account: _account_reply(uow, actor, account, locale, clock),
+                        lambda found: [Button(a.name, "account.open", str(a.id)) for a in found])
 
 
 @command("contact", writes=False)
 def show_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     text = str(inv.args.get("name") or "")
-    found = find_contacts(uow.session, actor, text)
-    if not found:
-        raise _nothing("contact", text)
-    if len(found) == 1:
-        return _contact_reply(uow, actor, found[0], locale, clock)
+    return _one_or_pick(locale, "contact", text, contact_by_name(uow.session, actor, text, limit=MAX_MATCHES),
+                        lambda contact: _contact_reply(uow, actor, contact, locale, clock),
+                        lambda found: _contact_choices(uow, found))
+
+
+def _contact_choices(uow: UnitOfWork, found: Sequence[Contact]) -> list[Button]:
     accounts = {a.id: a.name for a in uow.session.scalars(select(Account).where(
         Account.id.in_(sorted({c.account_id for c in found}))))}
-    choices = [Button(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
-    return Reply(cards=(pick_card(locale, "contact", text, choices, more=len(found) >= MAX_MATCHES),))
+    return [Button(f"{c.name} · {accounts.get(c.account_id, '—')}", "contact.open", str(c.id)) for c in found]
 
 
 def _id(raw: object) -> int:
@@ -86,7 +99,7 @@ def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, lo
 
 @action("contact.open", writes=False, value=("contact",))
 def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    scope = exists().where(Account.id == Contact.account_id, visible_account_clause(account_scope(uow.session, actor)))
+    scope = visible_contact_clause(account_scope(uow.session, actor))
     contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv.args["contact"]), scope))
     if contact is None:
         raise NotFound(ref=str(inv.args["contact"])[:40])

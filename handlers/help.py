@@ -29,6 +29,11 @@ t = translator("chat")
 MY_SECTIONS: list[Callable[[UnitOfWork, User, str, Clock], Card | None]] = []
 
 
+def my_sections(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> list[Card]:
+    """The registered sections that have something to show (`my` and the home surface both end with them)."""
+    return [card for section in MY_SECTIONS if (card := section(uow, actor, locale, clock)) is not None]
+
+
 @command("help", writes=False)
 def show_help(inv: Invocation, locale: str) -> Reply:
     topic = (inv.args.get("topic") or "").lower()
@@ -61,8 +66,4 @@ def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     if late:  # flagged: an open deal whose expected close date has passed
         cards.append(list_card(locale, t_tasks(locale, "my.deals_past_close"),
                                [overdue_deal_line(locale, d.ref, d.name, d.close_date) for d in late if d.close_date]))
-    for section in MY_SECTIONS:
-        card = section(uow, actor, locale, clock)
-        if card is not None:
-            cards.append(card)
-    return Reply(cards=tuple(cards))
+    return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))

@@ -11,7 +11,7 @@ from crm_core.models import User
 from crm_core.services.activities import tasks_due
 from crm_core.services.deals import list_deals
 from crm_core.uow import UnitOfWork
-from handlers.help import MY_SECTIONS
+from handlers.help import my_sections
 from handlers.registry import action
 
 HOME_DEALS = 60
@@ -29,8 +29,4 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     tasks = [f"{x.due_date:%Y-%m-%d} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
              for x in tasks_due(uow, actor, now=now)[:30]]
     cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)), tasks_due_card(locale, tasks)]
-    for section in MY_SECTIONS:
-        card = section(uow, actor, locale, clock)
-        if card is not None:
-            cards.append(card)
-    return Reply(cards=tuple(cards))
+    return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))

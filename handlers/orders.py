@@ -59,17 +59,31 @@ def tell_finance_about_order(uow: UnitOfWork, event: Event, now: datetime) -> No
 @on(PaymentRecorded)
 def tell_owner_and_finance_about_payment(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, PaymentRecorded)
-    payment = uow.session.get(Payment, event.payment_id)
-    order = uow.session.get(Order, event.order_id)
-    deal = uow.session.get(Deal, order.deal_id) if order else None
-    if payment is None or order is None or deal is None or payment.excess > 0:
+    found = _payment(uow, event.payment_id, event.order_id)
+    if found is None or found[0].excess > 0:
         return  # a flagged payment is told once, by tell_about_flagged_payment
+    _tell_about_payment(uow, *found, finance_users(uow), "payment.received", None, now)
+
+
+def _payment(uow: UnitOfWork, payment_id: int, order_id: int) -> tuple[Payment, Order, Deal] | None:
+    """The payment an event names, its order and the order's deal; None when one is gone (nothing to tell)."""
+    payment = uow.session.get(Payment, payment_id)
+    order = uow.session.get(Order, order_id)
+    deal = uow.session.get(Deal, order.deal_id) if order else None
+    if payment is None or order is None or deal is None:
+        return None
+    return payment, order, deal
+
+
+def _tell_about_payment(uow: UnitOfWork, payment: Payment, order: Order, deal: Deal, others: list[User], kind: str,
+                        flag: str | None, now: datetime) -> None:
+    """One payment card to the deal's owner and each of `others`, each once, in their language."""
     view = order_view(uow, order)
     amount = fmt_money(payment.amount, order.currency)
-    recipients = {deal.owner_id: deal.owner, **{u.id: u for u in finance_users(uow)}}
+    recipients = {deal.owner_id: deal.owner, **{u.id: u for u in others}}
     for user_id, user in recipients.items():
-        card = payment_card(locale_of(user, uow.config), view, amount)
-        enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind="payment.received",
+        card = payment_card(locale_of(user, uow.config), view, amount, flag=flag)
+        enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind=kind,
                 target_type="user", target_id=user_id, payload=card.to_dict(), now=now, record_type="order",
                 record_id=order.id)
 
@@ -86,16 +100,6 @@ def tell_about_flagged_payment(uow: UnitOfWork, event: Event, now: datetime) -> 
     The key is the payment's, so a retried identical payment (same external_id) never tells again.
     """
     assert isinstance(event, PaymentFlagged)
-    payment = uow.session.get(Payment, event.payment_id)
-    order = uow.session.get(Order, event.order_id)
-    deal = uow.session.get(Deal, order.deal_id) if order else None
-    if payment is None or order is None or deal is None:
-        return
-    view = order_view(uow, order)
-    amount = fmt_money(payment.amount, order.currency)
-    recipients = {deal.owner_id: deal.owner, **{u.id: u for u in finance_and_admins(uow)}}
-    for user_id, user in recipients.items():
-        card = payment_card(locale_of(user, uow.config), view, amount, flag=event.reason)
-        enqueue(uow.session, dedupe_key=f"payment:{payment.id}:user:{user_id}", kind="payment.flagged",
-                target_type="user", target_id=user_id, payload=card.to_dict(), now=now, record_type="order",
-                record_id=order.id)
+    found = _payment(uow, event.payment_id, event.order_id)
+    if found is not None:
+        _tell_about_payment(uow, *found, finance_and_admins(uow), "payment.flagged", event.reason, now)

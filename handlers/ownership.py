@@ -34,6 +34,12 @@ def transfer_records(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User
     return Reply(cards=(card,))
 
 
+def _people(uow: UnitOfWork, actor_id: int, old_id: int, new_id: int) -> tuple[User, User, User] | None:
+    """Who moved records, from whom, to whom; None when one of them is gone (nobody to tell then)."""
+    actor, old, new = (uow.session.get(User, i) for i in (actor_id, old_id, new_id))
+    return None if actor is None or old is None or new is None else (actor, old, new)
+
+
 def _record(uow: UnitOfWork, event: OwnerChanged) -> tuple[str, str] | None:
     model = Deal if event.record_type == "deal" else Lead
     record = uow.session.get(model, event.record_id)
@@ -48,9 +54,10 @@ def tell_both_owners(uow: UnitOfWork, event: Event, now: datetime) -> None:
         return
     ref, name = found
     s = uow.session
-    actor, old, new = s.get(User, event.actor_id), s.get(User, event.old_owner_id), s.get(User, event.new_owner_id)
-    if actor is None or old is None or new is None:
+    people = _people(uow, event.actor_id, event.old_owner_id, event.new_owner_id)
+    if people is None:
         return
+    actor, old, new = people
     for user, key in ((new, "owner.you_got"), (old, "owner.you_lost")):
         locale = locale_of(user, uow.config)
         text = t(locale, key, ref=ref, name=name, actor=actor.name, old=old.name, new=new.name)
@@ -64,9 +71,10 @@ def tell_both_owners(uow: UnitOfWork, event: Event, now: datetime) -> None:
 def tell_both_sides_of_handover(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, RecordsTransferred)
     s = uow.session
-    actor, old, new = s.get(User, event.actor_id), s.get(User, event.from_user_id), s.get(User, event.to_user_id)
-    if actor is None or old is None or new is None:
+    people = _people(uow, event.actor_id, event.from_user_id, event.to_user_id)
+    if people is None:
         return
+    actor, old, new = people
     for user, key in ((new, "transfer.you_got"), (old, "transfer.you_lost")):
         locale = locale_of(user, uow.config)
         names = {"from_user": old.name, "to_user": new.name}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cards.builders.common import list_card
 from cards.builders.lists import deal_list_line, lead_list_line, list_subtitle, list_title, more_button
@@ -123,21 +125,26 @@ def _subtitle(uow: UnitOfWork, locale: str, req: ListRequest, owner: str | None)
 def deal_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
     scope, flt, owner = _filter(uow, actor, req)
     rows = deal_page(uow.session, flt, local_date(uow.config, clock.now()), limit=PAGE + 1, offset=offset)
-    more = more_button(locale, "deal.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
-    lines = [deal_list_line(locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency),
-                            owner=d.owner.name if scope != "mine" else None, overdue=late) for d, late in rows[:PAGE]]
-    return Reply(cards=(list_card(locale, list_title(locale, "deals", scope), lines, more=more, start=offset + 1,
-                                  subtitle=_subtitle(uow, locale, req, owner)),))
+    return _page(uow, locale, req, offset, "deal", scope, owner, rows, lambda d, late: deal_list_line(
+        locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency),
+        owner=d.owner.name if scope != "mine" else None, overdue=late))
 
 
 def lead_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
     scope, flt, owner = _filter(uow, actor, req)
     now = clock.now()
     rows = lead_page(uow.session, flt, local_date(uow.config, now), now, limit=PAGE + 1, offset=offset)
-    more = more_button(locale, "lead.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
-    lines = [lead_list_line(locale, x.ref, x.name, x.company, x.score, owner=x.owner.name if scope != "mine" else None,
-                            overdue=late) for x, late in rows[:PAGE]]
-    return Reply(cards=(list_card(locale, list_title(locale, "leads", scope), lines, more=more, start=offset + 1,
+    return _page(uow, locale, req, offset, "lead", scope, owner, rows, lambda x, late: lead_list_line(
+        locale, x.ref, x.name, x.company, x.score, owner=x.owner.name if scope != "mine" else None, overdue=late))
+
+
+def _page(uow: UnitOfWork, locale: str, req: ListRequest, offset: int, kind: str, scope: str, owner: str | None,
+          rows: Sequence[tuple[Any, bool]], line: Callable[[Any, bool], str]) -> Reply:
+    """One page of a list: the first PAGE of `rows` (read one more than a page), numbered from offset + 1, and
+    a "More" button (`<kind>.list_more`) when that extra row came back."""
+    more = more_button(locale, f"{kind}.list_more", _more_value(scope, offset + PAGE, req)) if len(rows) > PAGE else None
+    lines = [line(record, late) for record, late in rows[:PAGE]]
+    return Reply(cards=(list_card(locale, list_title(locale, f"{kind}s", scope), lines, more=more, start=offset + 1,
                                   subtitle=_subtitle(uow, locale, req, owner)),))
 
 

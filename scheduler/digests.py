@@ -23,6 +23,7 @@ from crm_core.company_time import company_tz
 from crm_core.queries.pipeline import (WINDOW_DAYS, ClosedStats, Forecast, OpenPipeline, assemble_pipeline,
                                        closed_stats, monthly_quota, open_pipeline, periods)
 from crm_core.services.money import quantize
+from crm_core.services.permissions import chain_below
 from scheduler.jobs.deals import stale_condition
 
 WIN_RATE_DAYS = 90
@@ -262,13 +263,7 @@ class RunFigures:
 
     def team_ids(self, manager_id: int) -> set[int]:
         """crm_core.services.permissions.team_ids, from the users read once."""
-        seen, stack = {manager_id}, [manager_id]
-        while stack:
-            for child in self._children.get(stack.pop(), []):
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return seen
+        return chain_below(self._children, manager_id)
 
     def collect(self, owner_ids: set[int] | None, *, scope: str) -> DigestData:
         """What `collect()` returns for this scope, from the figures of the run."""

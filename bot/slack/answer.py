@@ -98,12 +98,12 @@ class WorkQueue:
             self._drain_overflow()
 
         future = self.executor.submit(task)
-        future.add_done_callback(_log_escaped)
+        future.add_done_callback(log_escaped)
 
     def submit(self, fn: Callable[..., Any], /, **kwargs: Any) -> None:
         """Work that must not be refused (after a modal closed, the Home tab): queued even when full."""
         future = self.executor.submit(fn, **kwargs)
-        future.add_done_callback(_log_escaped)
+        future.add_done_callback(log_escaped)
 
     def _drain_overflow(self) -> None:
         while self.overflowed.is_set() and self.drain is not None:
@@ -116,10 +116,11 @@ class WorkQueue:
                 return
 
 
-def _log_escaped(future: Future[Any]) -> None:
+def log_escaped(future: Future[Any]) -> None:
+    """A done-callback for deferred work: what escaped its own guard is logged, never lost."""
     exc = future.exception()
     if exc is not None:
         log.error("slack: deferred work failed outside its guard", exc_info=exc)
 
 
-__all__ = ["InlineSlot", "WorkQueue"]
+__all__ = ["InlineSlot", "WorkQueue", "log_escaped"]

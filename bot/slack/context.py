@@ -6,7 +6,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.slack.answer import WorkQueue
+from bot.slack.answer import WorkQueue, log_escaped
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
@@ -47,7 +47,7 @@ class SlackContext:
             fn(**kwargs)
             return
         future = self.work.submit(fn, **kwargs)
-        future.add_done_callback(_log_escaped)
+        future.add_done_callback(log_escaped)
 
     @property
     def runner(self) -> Runner:
@@ -84,12 +84,6 @@ def idempotency_key(kind: str, body: dict[str, Any], slack_user_id: str) -> str 
     if not trigger:
         return None
     return f"slack:{kind}:{team_of(body) or ''}:{slack_user_id}:{trigger}"[:200]
-
-
-def _log_escaped(future: Future[Any]) -> None:
-    exc = future.exception()
-    if exc is not None:
-        log.error("slack: deferred work failed outside its guard", exc_info=exc)
 
 
 def new_ref() -> str:

@@ -260,14 +260,8 @@ class SlackMessenger:
         return None
 
     def archive_swarm_now(self, channel: str) -> None:
-        try:
-            self._client(self.team_of_channel(channel)).conversations_archive(channel=channel)
-        except SlackApiError as exc:
-            if _error_of(exc) == "already_archived":
-                return
-            raise delivery_error("conversations.archive", exc) from exc
-        except (SlackClientError, OSError) as exc:
-            raise delivery_error("conversations.archive", exc) from exc
+        self._call("conversations.archive", lambda c: c.conversations_archive(channel=channel),
+                   self.team_of_channel(channel), done_if="already_archived")
 
     # --- helpers ---
 
@@ -309,14 +303,7 @@ class SlackMessenger:
             self._invite(channel, [user], team)
 
     def _pin(self, channel: str, ts: str, team: str | None) -> None:
-        try:
-            self._client(team).pins_add(channel=channel, timestamp=ts)
-        except SlackApiError as exc:
-            if _error_of(exc) == "already_pinned":
-                return
-            raise delivery_error("pins.add", exc) from exc
-        except (SlackClientError, OSError) as exc:
-            raise delivery_error("pins.add", exc) from exc
+        self._call("pins.add", lambda c: c.pins_add(channel=channel, timestamp=ts), team, done_if="already_pinned")
 
     def _render(self, card: Card, what: str) -> dict[str, Any]:
         try:
@@ -324,8 +311,15 @@ class SlackMessenger:
         except (SlackLimitError, ValueError) as exc:
             raise DeliveryError(f"slack {what}: card breaks a Block Kit limit: {exc}", permanent=True) from exc
 
-    def _call(self, what: str, fn: Callable[[WebClient], Any], team: str | None) -> Any:
+    def _call(self, what: str, fn: Callable[[WebClient], Any], team: str | None, *,
+              done_if: str | None = None) -> Any:
+        """One Web API call; a failure becomes a DeliveryError, except the error `done_if` that means the
+        work is already done (already_archived, already_pinned): None then."""
         try:
             return fn(self._client(team))
-        except (SlackApiError, SlackClientError, OSError) as exc:
+        except SlackApiError as exc:
+            if done_if is not None and _error_of(exc) == done_if:
+                return None
+            raise delivery_error(what, exc) from exc
+        except (SlackClientError, OSError) as exc:
             raise delivery_error(what, exc) from exc

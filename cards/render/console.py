@@ -35,11 +35,12 @@ def render_card(card: Card, *, first_number: int = 1) -> tuple[str, list[Button]
     return "\n".join(lines), buttons
 
 
-def render_cards(cards: Sequence[Card]) -> tuple[str, list[Button]]:
+def render_cards(cards: Sequence[Card], *, already: int = 0) -> tuple[str, list[Button]]:
+    """The cards one after another, their buttons numbered on from `already` buttons shown before."""
     texts: list[str] = []
     buttons: list[Button] = []
     for card in cards:
-        text, card_buttons = render_card(card, first_number=len(buttons) + 1)
+        text, card_buttons = render_card(card, first_number=already + len(buttons) + 1)
         texts.append(text)
         buttons.extend(card_buttons)
     return "\n\n".join(texts), buttons

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import (Account, Activity, Approval, Contact, Contract, Deal, Lead, Order, Quote, Swarm, Task,
                              Ticket)
-from crm_core.queries.accounts import account_scope
 from crm_core.queries.lists import deal_overdue
+from crm_core.queries.lookup import account_scope
 
 LIST_MAX = 5  # rows per list on the card; one more is read to say "and more"
 ACTIVITY_MAX = 5

@@ -46,23 +46,24 @@ def lead_overdue(today: date, now: datetime) -> Any:
 
 def deal_page(session: Session, f: ListFilter, today: date, *, limit: int, offset: int = 0) -> list[tuple[Deal, bool]]:
     """Open deals matching `f`, most recently changed first, each with its overdue flag."""
-    overdue = deal_overdue(today)
-    stmt = select(Deal, overdue.label("overdue")).where(Deal.status == "open")
-    for clause in (_owners(Deal.owner_id, f.owner_ids), Deal.stage == f.stage if f.stage else None,
-                   overdue if f.overdue else None):
-        if clause is not None:
-            stmt = stmt.where(clause)
-    stmt = stmt.order_by(Deal.updated_at.desc(), Deal.id.desc()).limit(limit).offset(min(max(0, offset), MAX_OFFSET))
-    return [(deal, bool(late)) for deal, late in session.execute(stmt)]
+    return _open_page(session, Deal, deal_overdue(today), (Deal.stage == f.stage if f.stage else None,), f,
+                      (Deal.updated_at.desc(), Deal.id.desc()), limit, offset)
 
 
 def lead_page(session: Session, f: ListFilter, today: date, now: datetime, *, limit: int,
               offset: int = 0) -> list[tuple[Lead, bool]]:
     """Open leads matching `f`, best score first, each with its overdue flag."""
-    overdue = lead_overdue(today, now)
-    stmt = select(Lead, overdue.label("overdue")).where(Lead.status == "open")
-    for clause in (_owners(Lead.owner_id, f.owner_ids), overdue if f.overdue else None):
+    return _open_page(session, Lead, lead_overdue(today, now), (), f, (Lead.score.desc(), Lead.id.desc()), limit,
+                      offset)
+
+
+def _open_page(session: Session, model: Any, overdue: Any, clauses: tuple[Any, ...], f: ListFilter,
+               order: tuple[Any, ...], limit: int, offset: int) -> list[tuple[Any, bool]]:
+    """One page of open records of `model` (Deal or Lead) with their overdue flag: the filter's owners, the
+    model's own `clauses` (None: not filtered), only overdue ones when asked."""
+    stmt = select(model, overdue.label("overdue")).where(model.status == "open")
+    for clause in (_owners(model.owner_id, f.owner_ids), *clauses, overdue if f.overdue else None):
         if clause is not None:
             stmt = stmt.where(clause)
-    stmt = stmt.order_by(Lead.score.desc(), Lead.id.desc()).limit(limit).offset(min(max(0, offset), MAX_OFFSET))
-    return [(lead, bool(late)) for lead, late in session.execute(stmt)]
+    stmt = stmt.order_by(*order).limit(limit).offset(min(max(0, offset), MAX_OFFSET))
+    return [(record, bool(late)) for record, late in session.execute(stmt)]

@@ -3,6 +3,7 @@
     find(session, actor, text, kinds=("deal",)) -> list[Hit]   # ranked, permission-filtered
     resolve(session, actor, text, kinds=("deal",)) -> Resolution  # .one (act on it) or .choices / nothing
     search(session, actor, text) -> list[Hit]                   # every kind, for `search`
+    account_by_name / contact_by_name(session, actor, text)     # the `account` / `contact` commands
 
 Accepted: an exact reference (D-7, l-3, Ｄ－５２), a name or part of it — of the record itself or, for
 deals, tickets, contracts, quotes and approvals, of its account (and a deal's contact) — Chinese or Latin,
@@ -16,13 +17,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from crm_core.models import Account, Approval, ApprovalStep, Contact, Contract, Deal, Lead, Quote, Ticket, User
 from crm_core.models.search import SearchTerm
+from crm_core.normalize import normalize_company
 from crm_core.refs import Ref, parse_ref
 from crm_core.search_text import fold, prefix_end, search_key, strip_trailing
+from crm_core.services.access import is_support
 from crm_core.services.permissions import visible_owner_ids
 
 SEARCH_KINDS = ("lead", "contact", "account", "deal", "ticket", "contract")
@@ -83,7 +86,7 @@ class _Scope:
     def __init__(self, session: Session, actor: User) -> None:
         self.actor = actor
         self.visible = visible_owner_ids(session, actor)
-        self.support = "support" in (actor.tags or [])
+        self.support = is_support(actor)
 
     def sees(self, owner_id: int | None) -> bool:
         return self.visible is None or owner_id in self.visible
@@ -161,17 +164,19 @@ def _tiers(key: str) -> list[tuple[int, Any]]:
     return tiers
 
 
-def _terms(session: Session, scope: _Scope, key: str, kinds: Iterable[str], cap: int) -> dict[tuple[str, int], int]:
+def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str],
+           cap: int) -> dict[tuple[str, int], int]:
     """(kind, id) → best rank: every tier's bounded index range (LIMIT 2×cap each), in one UNION ALL.
 
     Records with an owner are filtered by the owners the actor may see in the index itself (a rep's search
     never fills its page with colleagues' records); account keys are not, since a rep's deal on a colleague's
-    account is found by the account's name. Every record found is checked again when it is loaded."""
+    account is found by the account's name. Every record found is checked again when it is loaded (a caller
+    whose check is not the owner's passes no scope and reads the index unfiltered)."""
     parts = []
     for rank, cond in _tiers(key):
         stmt = select(SearchTerm.kind, SearchTerm.record_id, literal(rank).label("rank")).where(
             cond, SearchTerm.kind.in_(sorted(kinds)))
-        if scope.visible is not None:
+        if scope is not None and scope.visible is not None:
             unfiltered = ["account"] + (["ticket"] if scope.support else [])
             stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
         sub = stmt.order_by(SearchTerm.key).limit(cap * 2).subquery()
@@ -354,10 +359,68 @@ def records_of_account(session: Session, actor: User, account_id: int, *, limit:
     return sorted(hits, key=lambda h: (not h.open, order[h.kind], -h.id))[:limit]
 
 
-def account_by_name(session: Session, actor: User, text: str) -> Resolution:
-    """Accounts named `text` that `actor` may see (the entry point for `account <name>` views)."""
-    return resolve(session, actor, text, ("account",))
+def account_scope(session: Session, actor: User) -> set[int] | None:
+    """Owner ids whose accounts (and whose deals' accounts) the actor may see; None: every account (admins
+    and the support team)."""
+    return None if is_support(actor) else visible_owner_ids(session, actor)
 
 
-def contact_by_name(session: Session, actor: User, text: str) -> Resolution:
-    return resolve(session, actor, text, ("contact",))
+def visible_account_clause(owner_ids: set[int] | None) -> ColumnElement[bool]:
+    """Accounts owned by one of `owner_ids` or with a deal one of them owns (None: every account)."""
+    if owner_ids is None:
+        return true()
+    ids = sorted(owner_ids)
+    return or_(Account.owner_id.in_(ids),
+               exists().where(Deal.account_id == Account.id, Deal.owner_id.in_(ids)))
+
+
+def visible_contact_clause(owner_ids: set[int] | None) -> ColumnElement[bool]:
+    """Contacts of the accounts `visible_account_clause` lets through."""
+    return exists().where(Account.id == Contact.account_id, visible_account_clause(owner_ids))
+
+
+def _exact_else_named(session: Session, text: str, model: Any, visible: ColumnElement[bool],
+                      exact: ColumnElement[bool], limit: int) -> list[Any]:
+    """Visible records of `model` (Account or Contact) matching `exact`, by id; when there are none, those
+    the index finds by (part of) the name, pinyin included, by name."""
+    found = list(session.scalars(select(model).where(visible, exact).order_by(model.id).limit(limit)))
+    key = search_key(strip_trailing(text))
+    if found or len(key) < MIN_KEY:
+        return found
+    kind = "account" if model is Account else "contact"
+    terms = _terms(session, None, key, (kind,), max(2 * limit, 12))
+    ids = sorted(rid for _, rid in terms)
+    return list(session.scalars(select(model).where(model.id.in_(ids), visible)
+                                .order_by(model.name, model.id).limit(limit))) if ids else []
+
+
+def account_by_name(session: Session, actor: User, text: str, *, limit: int = 10) -> list[Account]:
+    """Accounts `text` names that `actor` may see, for `account <name>`: the account of a deal, ticket or
+    contract reference (D-7, T-9, C-4); else accounts of that exact name (or company key); else those the
+    index finds by part of the name, by name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    visible = visible_account_clause(account_scope(session, actor))
+    ref = parse_typed_ref(text, ("deal", "ticket", "contract"))
+    if ref is not None:
+        model: Any = {"deal": Deal, "ticket": Ticket, "contract": Contract}[ref.kind]
+        account_id = session.scalar(select(model.account_id).where(model.id == ref.id)) or 0
+        return list(session.scalars(select(Account).where(Account.id == account_id, visible)))
+    return _exact_else_named(session, text, Account, visible, or_(
+        func.lower(Account.name) == text.lower(), Account.name_key == normalize_company(text)), limit)
+
+
+def contact_by_name(session: Session, actor: User, text: str, *, limit: int = 10) -> list[Contact]:
+    """Contacts (of the accounts `actor` may see) that `text` names, for `contact <name>`: a deal reference's
+    contact; else contacts of that exact name or e-mail; else those the index finds by part of the name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    visible = visible_contact_clause(account_scope(session, actor))
+    ref = parse_typed_ref(text, ("deal",))
+    if ref is not None:
+        contact_id = session.scalar(select(Deal.contact_id).where(Deal.id == ref.id)) or 0
+        return list(session.scalars(select(Contact).where(Contact.id == contact_id, visible)))
+    return _exact_else_named(session, text, Contact, visible, or_(
+        func.lower(Contact.name) == text.lower(), func.lower(Contact.email) == text.lower()), limit)

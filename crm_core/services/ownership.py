@@ -78,42 +78,45 @@ def _audit(uow: UnitOfWork, actor: User, action: str, record_type: str, record_i
     return entry.id
 
 
-def _check_new_owner(ref: str, old_owner_id: int, new_owner: User) -> None:
+def _check_move(uow: UnitOfWork, actor: User, record: Deal | Lead, new_owner: User) -> int:
+    """Before a deal or lead changes owner: the actor may move it, it goes to someone else, it is still open.
+    Returns the old owner's id."""
+    check_can_move(uow, actor, record.owner_id, record.ref)
     # by id: after waiting for a row lock, PostgreSQL's re-check can leave an eager-loaded owner empty
-    if old_owner_id == new_owner.id:
-        raise Conflict("owner.unchanged", ref=ref, name=new_owner.name)
+    if record.owner_id == new_owner.id:
+        raise Conflict("owner.unchanged", ref=record.ref, name=new_owner.name)
+    if record.status != "open":
+        deal = isinstance(record, Deal)
+        raise Conflict("owner.deal_closed" if deal else "owner.lead_not_open", ref=record.ref,
+                       status=Term("status" if deal else "lead_status", record.status))
+    return record.owner_id
+
+
+def _owner_changed(uow: UnitOfWork, actor: User, record_type: str, record: Deal | Lead, old_id: int,
+                   new_owner: User, now: datetime) -> None:
+    """After a deal or lead changed owner: written, its old owner forgotten, audited, both owners told."""
+    uow.session.flush()
+    uow.session.expire(record, ["owner"])
+    audit_id = _audit(uow, actor, f"{record_type}.owner", record_type, record.id, now, old_owner_id=old_id,
+                      new_owner_id=new_owner.id)
+    uow.emit(OwnerChanged(record_type=record_type, record_id=record.id, old_owner_id=old_id,
+                          new_owner_id=new_owner.id, actor_id=actor.id, audit_id=audit_id))
 
 
 def do_transfer_deal(uow: UnitOfWork, actor: User, deal: Deal, new_owner: User, *, now: datetime) -> None:
     """Give an open deal (and its open tasks) to another person."""
-    check_can_move(uow, actor, deal.owner_id, deal.ref)
-    _check_new_owner(deal.ref, deal.owner_id, new_owner)
-    if deal.status != "open":
-        raise Conflict("owner.deal_closed", ref=deal.ref, status=Term("status", deal.status))
-    old_id = deal.owner_id
+    old_id = _check_move(uow, actor, deal, new_owner)
     deal.owner_id, deal.updated_at = new_owner.id, now
     uow.session.execute(update(Task).where(Task.deal_id == deal.id, Task.owner_id == old_id, Task.done_at.is_(None))
                         .values(owner_id=new_owner.id).execution_options(synchronize_session=False))
-    uow.session.flush()
-    uow.session.expire(deal, ["owner"])
-    audit_id = _audit(uow, actor, "deal.owner", "deal", deal.id, now, old_owner_id=old_id, new_owner_id=new_owner.id)
-    uow.emit(OwnerChanged(record_type="deal", record_id=deal.id, old_owner_id=old_id, new_owner_id=new_owner.id,
-                          actor_id=actor.id, audit_id=audit_id))
+    _owner_changed(uow, actor, "deal", deal, old_id, new_owner, now)
 
 
 def do_assign_lead(uow: UnitOfWork, actor: User, lead_id: int, new_owner: User, *, now: datetime) -> Lead:
     lead = load_record(uow.session, Lead, lead_id, "lead", for_update=True)
-    check_can_move(uow, actor, lead.owner_id, lead.ref)
-    _check_new_owner(lead.ref, lead.owner_id, new_owner)
-    if lead.status != "open":
-        raise Conflict("owner.lead_not_open", ref=lead.ref, status=Term("lead_status", lead.status))
-    old_id = lead.owner_id
+    old_id = _check_move(uow, actor, lead, new_owner)
     lead.owner_id, lead.assigned_at, lead.updated_at = new_owner.id, now, now
-    uow.session.flush()
-    uow.session.expire(lead, ["owner"])
-    audit_id = _audit(uow, actor, "lead.owner", "lead", lead.id, now, old_owner_id=old_id, new_owner_id=new_owner.id)
-    uow.emit(OwnerChanged(record_type="lead", record_id=lead.id, old_owner_id=old_id, new_owner_id=new_owner.id,
-                          actor_id=actor.id, audit_id=audit_id))
+    _owner_changed(uow, actor, "lead", lead, old_id, new_owner, now)
     return lead
 
 
@@ -157,10 +160,7 @@ def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User
     for model in (Lead, Deal, Ticket, Contract, Task):  # loaded copies must not keep the old owner
         for obj in [o for o in s.identity_map.values() if isinstance(o, model)]:
             s.expire(obj)
-    entry = AuditEntry(actor_id=actor_id, action="owner.transfer", record_type="user", record_id=from_id,
-                       data={"to_user_id": to_id, **counts}, at=now)
-    s.add(entry)
-    s.flush()
+    audit_id = _audit(uow, actor, "owner.transfer", "user", from_id, now, to_user_id=to_id, **counts)
     uow.emit(RecordsTransferred(from_user_id=from_id, to_user_id=to_id, actor_id=actor_id, counts=counts,
-                                audit_id=entry.id))
+                                audit_id=audit_id))
     return Transfer(from_user, to_user, counts)

@@ -1,6 +1,8 @@
 """Who may see and change what: a rep their own records, a manager their team's, admin everything."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,8 +16,12 @@ def team_ids(session: Session, manager: User) -> set[int]:
     children: dict[int | None, list[int]] = {}
     for uid, mid in rows:
         children.setdefault(mid, []).append(uid)
-    seen: set[int] = {manager.id}
-    stack = [manager.id]
+    return chain_below(children, manager.id)
+
+
+def chain_below(children: Mapping[int | None, list[int]], manager_id: int) -> set[int]:
+    """`manager_id` and everybody below them, given each manager's direct reports."""
+    seen, stack = {manager_id}, [manager_id]
     while stack:
         for child in children.get(stack.pop(), []):
             if child not in seen:

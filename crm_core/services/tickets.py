@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -77,22 +78,22 @@ def choose_owner(session: Session, actor: User) -> User:
 
 
 def open_counts_by_owner(session: Session, owner_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(owner_ids)
-    if not ids:
-        return {}
-    rows = session.execute(select(Ticket.owner_id, func.count(Ticket.id))
-                           .where(Ticket.owner_id.in_(ids), Ticket.closed_at.is_(None)).group_by(Ticket.owner_id))
-    return {owner_id: int(n) for owner_id, n in rows}
+    return _open_counts(session, Ticket.owner_id, owner_ids)
 
 
 def open_counts_by_account(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
     """Open tickets per account, one query (used by the contract health score)."""
-    ids = list(set(account_ids))
-    if not ids:
+    return _open_counts(session, Ticket.account_id, account_ids)
+
+
+def _open_counts(session: Session, column: Any, ids: Iterable[int]) -> dict[int, int]:
+    """Open tickets per value of `column` among `ids`, one query (none for no ids)."""
+    wanted = sorted(set(ids))
+    if not wanted:
         return {}
-    rows = session.execute(select(Ticket.account_id, func.count(Ticket.id))
-                           .where(Ticket.account_id.in_(ids), Ticket.closed_at.is_(None)).group_by(Ticket.account_id))
-    return {account_id: int(n) for account_id, n in rows}
+    rows = session.execute(select(column, func.count(Ticket.id))
+                           .where(column.in_(wanted), Ticket.closed_at.is_(None)).group_by(column))
+    return {key: int(n) for key, n in rows}
 
 
 def check_subject(raw: str | None) -> str:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,15 +23,13 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cards.model import Card
-from crm_core.clock import Clock
-from crm_core.config import Config
 from crm_core.models import SentMessage, User
-from crm_core.pacing import Pacer
-from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient, SendTag
-from scheduler.delivery.calls import PlatformCalls
+from handlers.ports import DeliveryError, PlatformRef, Recipient
+from scheduler.delivery.calls import find_earlier_post, outbox_tag
 from scheduler.delivery.operations import choose_recipient
-from scheduler.delivery.queue import ClaimedRow, OutboxQueue, Outcome
-from scheduler.delivery.records import DeliveryRecords, Pending, can_find, unsure_record
+from scheduler.delivery.parts import DeliveryParts
+from scheduler.delivery.queue import ClaimedRow, Outcome
+from scheduler.delivery.records import Pending, can_find, unsure_record
 
 log = logging.getLogger("chatcrm.deliverer")
 
@@ -62,16 +59,8 @@ class Results:
     blocks: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
-class BatchSender:
-    def __init__(self, messengers: Mapping[str, Messenger], clock: Clock, config: Config, queue: OutboxQueue,
-                 records: DeliveryRecords, calls: PlatformCalls, pacer: Pacer) -> None:
-        self.messengers = messengers
-        self.clock = clock
-        self.config = config
-        self.queue = queue
-        self.records = records
-        self.calls = calls
-        self.pacer = pacer
+class BatchSender(DeliveryParts):
+    """Built from the Deliverer's DeliveryParts (`DeliveryParts.of`); they are its attributes."""
 
     # --- 1. plan ---------------------------------------------------------------------------------------
 
@@ -177,19 +166,11 @@ class BatchSender:
         def call() -> PlatformRef:
             if not tagged:
                 return messenger.send_now(recipient, send.card)
-            tag = SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
-            pending = send.pending
-            if pending is not None and pending.unsure:
-                try:
-                    found = messenger.find_sent_now(pending.channel or recipient.external_id, tag,  # type: ignore[attr-defined]
-                                                    pending.first_at, recipient.team or pending.team)
-                except DeliveryError as exc:
-                    raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
-                                        retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
-                if found is not None:
-                    log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
-                             row.id, recipient.platform, found.channel)
-                    return found
+            tag = outbox_tag(row)
+            found = find_earlier_post(messenger, recipient.platform, row, send.pending, recipient.external_id,
+                                      recipient.team, tag)
+            if found is not None:
+                return found
             try:
                 return messenger.send_now(recipient, send.card, tag=tag)  # type: ignore[call-arg]
             except DeliveryError as exc:

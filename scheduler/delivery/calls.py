@@ -109,22 +109,14 @@ class PlatformCalls:
                      recipient_user_id: int | None = None, team: str | None = None) -> None:
         """`attempt` for a messenger that tags its posts: at most one copy reaches `target` (see the top)."""
         platform = messenger.platform
-        tag = SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
+        tag = outbox_tag(row)
         held: dict[str, int] = {}
 
         def call() -> PlatformRef:
-            if pending is not None and pending.unsure:
-                try:
-                    found = messenger.find_sent_now(pending.channel or target, tag, pending.first_at,  # type: ignore[attr-defined]
-                                                    team or pending.team)
-                except DeliveryError as exc:
-                    raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
-                                        retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
-                if found is not None:
-                    log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
-                             row.id, platform, found.channel)
-                    held["id"] = pending.id
-                    return found
+            found = find_earlier_post(messenger, platform, row, pending, target, team, tag)
+            if found is not None and pending is not None:
+                held["id"] = pending.id
+                return found
             held["id"] = self.records.mark_unsure(row, pending, platform, target, recipient_user_id, team)
             try:
                 return post(tag)
@@ -135,3 +127,26 @@ class PlatformCalls:
 
         self.attempt(outcome, platform, target, call,
                      lambda ref: self.records.confirm(held["id"], ref, ref_key=row.ref_key))
+
+
+def outbox_tag(row: ClaimedRow) -> SendTag:
+    """What a tagging messenger marks a post with, so a later attempt can find it."""
+    return SendTag(outbox_id=row.id, key=row.dedupe_key or f"outbox:{row.id}")
+
+
+def find_earlier_post(messenger: Messenger, platform: str, row: ClaimedRow, pending: Pending | None, target: str,
+                      team: str | None, tag: SendTag) -> PlatformRef | None:
+    """The post an earlier attempt made when its answer was lost (the record is unsure), looked up in the
+    channel's history; None when there is no such attempt or it did not arrive (post then)."""
+    if pending is None or not pending.unsure:
+        return None
+    try:
+        found: PlatformRef | None = messenger.find_sent_now(  # type: ignore[attr-defined]
+            pending.channel or target, tag, pending.first_at, team or pending.team)
+    except DeliveryError as exc:
+        raise DeliveryError(f"could not check whether an earlier attempt arrived: {exc}",
+                            retry_after=exc.retry_after, ambiguous=exc.ambiguous) from exc
+    if found is not None:
+        log.info("deliverer: row %s was already in %s %s (its answer was lost); not posting again",
+                 row.id, platform, found.channel)
+    return found

@@ -18,6 +18,7 @@ from scheduler.delivery.batch import BatchSender, batchable
 from scheduler.delivery.calls import PlatformCalls
 from scheduler.delivery.merging import merge_rows
 from scheduler.delivery.operations import Operations
+from scheduler.delivery.parts import DeliveryParts
 from scheduler.delivery.queue import ClaimedRow, DeliveryPolicy, OutboxQueue, Outcome
 from scheduler.delivery.records import DeliveryRecords
 
@@ -64,9 +65,10 @@ class Deliverer:
         self.queue = OutboxQueue(session_factory, clock, config, self.policy, self.rng)
         self.records = DeliveryRecords(session_factory, clock)
         self.calls = PlatformCalls(clock, self.policy, self.pacer, self.records)
-        self.operations = Operations(session_factory, messengers, clock, config, self.queue, self.records,
-                                     self.calls)
-        self.batch = BatchSender(messengers, clock, config, self.queue, self.records, self.calls, self.pacer)
+        parts = DeliveryParts(session_factory, messengers, clock, config, self.queue, self.records, self.calls,
+                              self.pacer)
+        self.operations = parts.of(Operations)
+        self.batch = parts.of(BatchSender)
 
     def run_once(self, *, limit: int = 100) -> DeliveryStats:
         """One pass. Messages to people (nearly every row) take two transactions for the whole batch (see

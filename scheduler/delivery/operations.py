@@ -4,21 +4,21 @@ goes and calling the platform through `PlatformCalls`, recording each delivery a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from datetime import datetime
+from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from cards.model import Card
-from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.db import read_only
 from crm_core.models import Deal, OutboxMessage, SentMessage, Swarm, Ticket, User
 from crm_core.services.users import locale_of
 from handlers.ports import DeliveryError, Messenger, PlatformRef, Recipient
-from scheduler.delivery.calls import PlatformCalls
-from scheduler.delivery.queue import ClaimedRow, OutboxQueue, Outcome
-from scheduler.delivery.records import DeliveryRecords, Pending, can_find, unsure_record
+from scheduler.delivery.parts import DeliveryParts
+from scheduler.delivery.queue import ClaimedRow, Outcome
+from scheduler.delivery.records import Pending, can_find, unsure_record
 from scheduler.swarms import build_swarm_spec, swarm_platforms
 
 log = logging.getLogger("chatcrm.deliverer")
@@ -43,16 +43,8 @@ def choose_recipient(user: User, available: Iterable[str], config: Config) -> Re
     return None
 
 
-class Operations:
-    def __init__(self, session_factory: sessionmaker[Session], messengers: Mapping[str, Messenger], clock: Clock,
-                 config: Config, queue: OutboxQueue, records: DeliveryRecords, calls: PlatformCalls) -> None:
-        self.factory = session_factory
-        self.messengers = messengers
-        self.clock = clock
-        self.config = config
-        self.queue = queue
-        self.records = records
-        self.calls = calls
+class Operations(DeliveryParts):
+    """Built from the Deliverer's DeliveryParts (`DeliveryParts.of`); they are its attributes."""
 
     def process(self, row: ClaimedRow) -> Outcome:
         if row.op == "send":
@@ -68,6 +60,13 @@ class Operations:
         if row.op == "swarm.archive":
             return self.archive_swarm(row)
         return Outcome(permanent=f"unknown outbox op {row.op!r}")
+
+    def _creating(self, session: Session, row: ClaimedRow, now: datetime) -> datetime | None:
+        """When to look again for the row's record's swarm channel, still being created (None: nothing is
+        creating it)."""
+        return self.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
+                                   OutboxMessage.record_type == row.record_type,
+                                   OutboxMessage.record_id == row.record_id)
 
     def _card(self, row: ClaimedRow) -> Card:
         try:
@@ -115,13 +114,9 @@ class Operations:
         card = self._card(row)
         now = self.clock.now()
         with read_only(self.factory)() as session:
-            swarms = list(session.scalars(select(Swarm).where(
-                Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
-                Swarm.archived_at.is_(None)).order_by(Swarm.id)))
+            swarms = _live_swarms(session, row)
             if not swarms:
-                creating = self.queue.ready_at(session, now, OutboxMessage.op == "swarm.create",
-                                               OutboxMessage.record_type == row.record_type,
-                                               OutboxMessage.record_id == row.record_id)
+                creating = self._creating(session, row, now)
                 if creating is None:
                     return Outcome(skipped=f"{row.record_type} {row.record_id} has no swarm channel")
                 outcome = Outcome()
@@ -233,12 +228,8 @@ class Operations:
     def archive_swarm(self, row: ClaimedRow) -> Outcome:
         outcome = Outcome()
         with read_only(self.factory)() as session:
-            swarms = list(session.scalars(select(Swarm).where(
-                Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
-                Swarm.archived_at.is_(None)).order_by(Swarm.id)))
-            creating = self.queue.ready_at(session, self.clock.now(), OutboxMessage.op == "swarm.create",
-                                           OutboxMessage.record_type == row.record_type,
-                                           OutboxMessage.record_id == row.record_id)
+            swarms = _live_swarms(session, row)
+            creating = self._creating(session, row, self.clock.now())
         if creating is not None:
             outcome.wait(creating, "the swarm channel to archive is still being created")
             return outcome
@@ -254,6 +245,13 @@ class Operations:
             self.calls.attempt(outcome, swarm.platform, swarm.channel, archive,
                                lambda ref, sid=swarm.id: self.records.mark_archived(sid), paced=False)
         return outcome
+
+
+def _live_swarms(session: Session, row: ClaimedRow) -> list[Swarm]:
+    """The row's record's swarm channels that are not archived, oldest first."""
+    return list(session.scalars(select(Swarm).where(
+        Swarm.record_type == row.record_type, Swarm.record_id == row.record_id,
+        Swarm.archived_at.is_(None)).order_by(Swarm.id)))
 
 
 def _record_owner(session: Session, record_type: str | None, record_id: int | None) -> User | None:

@@ -164,16 +164,12 @@ def _lead_step(uow: UnitOfWork, due: Due, key: str, now: datetime) -> int:
     owner = uow.session.get(User, lead.owner_id)
     if owner is None:
         return 0
-    people = [owner] + ([m for m in [_manager(uow, owner)] if m] if action in ("tell_manager", "pool") else [])
+    people = _owner_and_manager(uow, owner, action in ("tell_manager", "pool"))
     if action == "pool":
         locale = uow.config.company.locale
         put_in_pool(uow, lead, reason=t(locale, "reason.ladder", days=due.days), how="pooled", actor_id=None,
                     now=now)
-    for person in people:
-        locale = locale_of(person, uow.config)
-        card = ladder_card(locale, lead.ref, lead.name, due.days, action, owner.name)
-        notify(uow.session, person, card, key=f"{key}:{person.id}", kind=f"nudge.ladder.{action}", now=now,
-               record_type="lead", record_id=lead.id)
+    _nudge(uow, people, owner, lead, "lead", due.days, action, key, now)
     return 1
 
 
@@ -186,14 +182,21 @@ def _deal_step(uow: UnitOfWork, due: Due, key: str, now: datetime) -> int:
         return 0
     action = ladder.steps[due.step].action
     owner = deal.owner
-    people = [owner] + ([m for m in [_manager(uow, owner)] if m] if action == "tell_manager" else [])
-    for person in people:
-        locale = locale_of(person, uow.config)
-        card = ladder_card(locale, deal.ref, deal.name, due.days, "deal", owner.name)
-        notify(uow.session, person, card, key=f"{key}:{person.id}", kind="nudge.ladder.deal", now=now,
-               record_type="deal", record_id=deal.id)
+    _nudge(uow, _owner_and_manager(uow, owner, action == "tell_manager"), owner, deal, "deal", due.days, "deal", key,
+           now)
     return 1
 
 
-def _manager(uow: UnitOfWork, user: User) -> User | None:
-    return uow.session.get(User, user.manager_id) if user.manager_id else None
+def _owner_and_manager(uow: UnitOfWork, owner: User, with_manager: bool) -> list[User]:
+    manager = uow.session.get(User, owner.manager_id) if with_manager and owner.manager_id else None
+    return [owner] + ([manager] if manager else [])
+
+
+def _nudge(uow: UnitOfWork, people: list[User], owner: User, record: Lead | Deal, record_type: str, days: int,
+           what: str, key: str, now: datetime) -> None:
+    """The ladder step's card to each person, in their language (`what`: the lead's action, or "deal")."""
+    for person in people:
+        locale = locale_of(person, uow.config)
+        card = ladder_card(locale, record.ref, record.name, days, what, owner.name)
+        notify(uow.session, person, card, key=f"{key}:{person.id}", kind=f"nudge.ladder.{what}", now=now,
+               record_type=record_type, record_id=record.id)
