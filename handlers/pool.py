@@ -123,15 +123,23 @@ def post_to_pool_channel(uow: UnitOfWork, event: Event, now: datetime) -> None:
             payload=pool_lead_card(locale, pool_view(uow, lead, locale)).to_dict())
 
 
+def _claimed(uow: UnitOfWork, event: LeadClaimed) -> tuple[Lead, User, str] | None:
+    """The lead that was taken, who took it, and the key of the stay in the pool its cards were sent for."""
+    lead = uow.session.get(Lead, event.lead_id)
+    owner = uow.session.get(User, event.owner_id)
+    if lead is None or owner is None or event.pooled_at is None:
+        return None
+    return lead, owner, _card_key(lead.id, event.pooled_at)
+
+
 @on(LeadClaimed)
 def update_pool_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
     """The card in the pool channel, changed in place for everyone: no button, who took it."""
     assert isinstance(event, LeadClaimed)
-    lead = uow.session.get(Lead, event.lead_id)
-    owner = uow.session.get(User, event.owner_id)
-    if lead is None or owner is None or event.pooled_at is None:
+    claimed = _claimed(uow, event)
+    if claimed is None:
         return
-    key = _card_key(lead.id, event.pooled_at)
+    lead, owner, key = claimed
     locale = uow.config.company.locale
     view = pool_view(uow, lead, locale, pooled_at=event.pooled_at)
     enqueue(uow.session, dedupe_key=f"{key}:claimed", kind="pool.lead", op="update", target_type="swarm",
@@ -184,11 +192,10 @@ def update_member_cards(uow: UnitOfWork, event: Event, now: datetime) -> None:
     The members are the ones who were sent a card (found by ref_key), not whoever is a member now; a card that
     could not be delivered (dead, skipped) gets no update, which would only be a second failure."""
     assert isinstance(event, LeadClaimed)
-    lead = uow.session.get(Lead, event.lead_id)
-    owner = uow.session.get(User, event.owner_id)
-    if lead is None or owner is None or event.pooled_at is None:
+    claimed = _claimed(uow, event)
+    if claimed is None:
         return
-    key = _card_key(lead.id, event.pooled_at)
+    lead, owner, key = claimed
     prefix = _member_ref(key, 0)[:-1]  # "pool:9:20260302090000:u" — an index range on ref_key, not a scan
     sent = uow.session.scalars(select(OutboxMessage).where(
         OutboxMessage.ref_key >= prefix, OutboxMessage.ref_key < prefix[:-1] + "v",

@@ -34,11 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from bot.wecom.crypto import AIBotCrypto, CallbackRefused, MalformedCallback, check_fresh
+from bot.wecom.http import peer
+from bot.wecom.http import verify_url as verify_callback_url
 from bot.wecom.identity import wecom_user_id
 from bot.wiring import Wiring
 from cards.builders.swarm import group_commands_elsewhere_card, group_unknown_sender_card
@@ -168,17 +170,7 @@ def build_router(crypto: AIBotCrypto, handler: AIBotHandler, clock: Clock) -> AP
 
     @router.get(PATH)
     def verify_url(request: Request) -> Response:
-        q = request.query_params
-        params = [q.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr")]
-        if not all(params):
-            log.warning("WeCom AI bot URL verification refused: missing query parameters")
-            return PlainTextResponse("missing msg_signature, timestamp, nonce or echostr", status_code=400)
-        try:
-            echo = crypto.verify_url(*params)
-        except CallbackRefused as exc:
-            log.warning("WeCom AI bot URL verification refused (%s) from %s", exc.reason, _peer(request))
-            return PlainTextResponse("", status_code=exc.status)
-        return PlainTextResponse(echo)
+        return verify_callback_url(request, crypto.verify_url, "WeCom AI bot")
 
     @router.post(PATH)
     async def receive(request: Request) -> Response:
@@ -193,10 +185,10 @@ def build_router(crypto: AIBotCrypto, handler: AIBotHandler, clock: Clock) -> AP
             check_fresh(timestamp, clock.now())
             msg = parse_message(doc)
         except CallbackRefused as exc:
-            log.warning("WeCom AI bot callback refused (%s) from %s", exc.reason, _peer(request))
+            log.warning("WeCom AI bot callback refused (%s) from %s", exc.reason, peer(request))
             return Response(status_code=exc.status)
         except MalformedCallback as exc:
-            log.warning("WeCom AI bot callback refused: %s, from %s", exc, _peer(request))
+            log.warning("WeCom AI bot callback refused: %s, from %s", exc, peer(request))
             return Response(status_code=400)
         reply = await run_in_threadpool(handler.answer, msg)
         plain = stream_reply(msg.msg_id, reply) if reply is not None else None
@@ -213,7 +205,3 @@ def mount(app: FastAPI, w: Wiring) -> None:
     crypto = AIBotCrypto(s.wecom_aibot_token, s.wecom_aibot_aes_key)
     handler = AIBotHandler(runner=w.runner, session_factory=w.session_factory, locale=w.config.company.locale)
     app.include_router(build_router(crypto, handler, w.clock))
-
-
-def _peer(request: Request) -> str:
-    return request.client.host if request.client else "?"

@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from bot import crashpoint
 from bot.wecom.crypto import CallbackRefused, MalformedCallback, check_fresh, parse_callback
+from bot.wecom.http import peer
+from bot.wecom.http import verify_url as verify_callback_url
 from bot.wecom.runtime import WeComRuntime
 
 log = logging.getLogger("chatcrm.wecom.routes")
@@ -33,17 +35,7 @@ def build_router(rt: WeComRuntime) -> APIRouter:
 
     @router.get(PATH)
     def verify_url(request: Request) -> Response:
-        q = request.query_params
-        params = [q.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr")]
-        if not all(params):
-            log.warning("WeCom URL verification refused: missing query parameters")
-            return PlainTextResponse("missing msg_signature, timestamp, nonce or echostr", status_code=400)
-        try:
-            echo = rt.crypto.verify_url(*params)
-        except CallbackRefused as exc:
-            log.warning("WeCom URL verification refused (%s) from %s", exc.reason, _peer(request))
-            return PlainTextResponse("", status_code=exc.status)
-        return PlainTextResponse(echo)
+        return verify_callback_url(request, rt.crypto.verify_url, "WeCom")
 
     @router.post(PATH)
     async def receive(request: Request, background: BackgroundTasks) -> Response:
@@ -58,10 +50,10 @@ def build_router(rt: WeComRuntime) -> APIRouter:
             check_fresh(params[1], rt.clock.now())
             cb = parse_callback(xml)
         except CallbackRefused as exc:
-            log.warning("WeCom callback refused (%s) from %s", exc.reason, _peer(request))
+            log.warning("WeCom callback refused (%s) from %s", exc.reason, peer(request))
             return Response(status_code=exc.status)
         except MalformedCallback as exc:
-            log.warning("WeCom callback refused: malformed XML (%s) from %s", exc, _peer(request))
+            log.warning("WeCom callback refused: malformed XML (%s) from %s", exc, peer(request))
             return Response(status_code=400)
         # The callback is claimed and written to the inbox in one transaction, before the answer: a process
         # that dies after answering leaves the row for recovery (bot/wecom/inbound.py), never a lost message.
@@ -79,7 +71,3 @@ def build_router(rt: WeComRuntime) -> APIRouter:
 
 def mount(app: FastAPI, rt: WeComRuntime) -> None:
     app.include_router(build_router(rt))
-
-
-def _peer(request: Request) -> str:
-    return request.client.host if request.client else "?"
