@@ -38,8 +38,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from bot.wecom.crypto import AIBotCrypto, CallbackRefused, MalformedCallback, check_fresh
-from bot.wecom.http import peer
+from bot.wecom.crypto import AIBotCrypto, MalformedCallback
+from bot.wecom.http import open_callback
 from bot.wecom.http import verify_url as verify_callback_url
 from bot.wecom.identity import wecom_user_id
 from bot.wiring import Wiring
@@ -174,22 +174,10 @@ def build_router(crypto: AIBotCrypto, handler: AIBotHandler, clock: Clock) -> AP
 
     @router.post(PATH)
     async def receive(request: Request) -> Response:
-        q = request.query_params
-        signature, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
-        if not (signature and timestamp and nonce):
-            log.warning("WeCom AI bot callback refused: missing msg_signature, timestamp or nonce")
-            return Response(status_code=400)
-        body = await request.body()
-        try:
-            doc = crypto.decrypt_json(body, signature, timestamp, nonce)  # the signature covers the timestamp
-            check_fresh(timestamp, clock.now())
-            msg = parse_message(doc)
-        except CallbackRefused as exc:
-            log.warning("WeCom AI bot callback refused (%s) from %s", exc.reason, peer(request))
-            return Response(status_code=exc.status)
-        except MalformedCallback as exc:
-            log.warning("WeCom AI bot callback refused: %s, from %s", exc, peer(request))
-            return Response(status_code=400)
+        opened = await open_callback(request, crypto.decrypt_json, parse_message, clock.now(), "WeCom AI bot", "JSON")
+        if isinstance(opened, Response):
+            return opened
+        msg, nonce, timestamp = opened
         reply = await run_in_threadpool(handler.answer, msg)
         plain = stream_reply(msg.msg_id, reply) if reply is not None else None
         if plain is None:

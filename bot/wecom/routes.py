@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from bot import crashpoint
-from bot.wecom.crypto import CallbackRefused, MalformedCallback, check_fresh, parse_callback
-from bot.wecom.http import peer
+from bot.wecom.crypto import parse_callback
+from bot.wecom.http import open_callback
 from bot.wecom.http import verify_url as verify_callback_url
 from bot.wecom.runtime import WeComRuntime
 
@@ -39,22 +39,10 @@ def build_router(rt: WeComRuntime) -> APIRouter:
 
     @router.post(PATH)
     async def receive(request: Request, background: BackgroundTasks) -> Response:
-        q = request.query_params
-        params = [q.get(k, "") for k in ("msg_signature", "timestamp", "nonce")]
-        if not all(params):
-            log.warning("WeCom callback refused: missing msg_signature, timestamp or nonce")
-            return Response(status_code=400)
-        body = await request.body()
-        try:
-            xml = rt.crypto.decrypt(body, *params)  # the signature covers the timestamp: check it first
-            check_fresh(params[1], rt.clock.now())
-            cb = parse_callback(xml)
-        except CallbackRefused as exc:
-            log.warning("WeCom callback refused (%s) from %s", exc.reason, peer(request))
-            return Response(status_code=exc.status)
-        except MalformedCallback as exc:
-            log.warning("WeCom callback refused: malformed XML (%s) from %s", exc, peer(request))
-            return Response(status_code=400)
+        opened = await open_callback(request, rt.crypto.decrypt, parse_callback, rt.clock.now(), "WeCom", "XML")
+        if isinstance(opened, Response):
+            return opened
+        cb = opened[0]
         # The callback is claimed and written to the inbox in one transaction, before the answer: a process
         # that dies after answering leaves the row for recovery (bot/wecom/inbound.py), never a lost message.
         if not await run_in_threadpool(rt.inbound.claim, cb, also=rt.handler.inbox_row(cb)):
