@@ -3,9 +3,14 @@ reps click it (signed block_actions, as Slack sends them); one gets the lead, th
 and the channel's card is updated in place for everyone — no button, "已被 … 领取"."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from crm_core.config import Config, load_config
+from crm_core.models import Lead
+from handlers.notify import unit_of_work_factory
+from scheduler.jobs.ladders import run_ladders
 from tests.bot.slack.fake_slack import BOT_USER, Channel
 from tests.bot.slack.harness import blocks_text, buttons
 from tests.bot.slack.test_full_day import deliver_all
@@ -37,3 +42,56 @@ def test_a_pool_lead_is_claimed_from_the_channel_and_the_card_changes_for_everyo
     [updated] = fake_slack.channel_messages("C0POOL")  # the same message, changed in place
     assert updated["ts"] == posted["ts"] and updated.get("edited")
     assert "已被 李雷 领取。" in blocks_text(updated) and buttons(updated) == []
+
+
+def _ladder(wiring, clock) -> int:  # type: ignore[no-untyped-def]
+    return run_ladders(uow=unit_of_work_factory(wiring.session_factory, wiring.config, clock)(), clock=clock)
+
+
+def _lead(wiring) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        lead = s.get(Lead, 1)
+        return lead.status, lead.owner.key
+
+
+def test_a_day_of_the_pool_on_slack(slack, fake_slack, slack_wiring, clock):  # type: ignore[no-untyped-def]
+    """A lead nobody works climbs the ladder over working days (the clock moved, no sleeps) and goes back to the
+    pool; its card reaches the pool channel; two reps click Claim at the same moment (signed block_actions
+    from two threads): one gets it, the other is told who has it; the card changes once for everyone; the
+    ladder starts again for the new owner, and the lead does not bounce back."""
+    fake_slack.channels["C0POOL"] = Channel(id="C0POOL", name="lead-pool", is_private=False, creator="U01SAM",
+                                            members={BOT_USER, "U01EMMA", "U01LI", "U01HAN"})
+    slack.command("U01EMMA", 'lead add "Ann Lee" company=Acme email=ann@acme.com region=east')
+    slack.command("U01EMMA", "log L-1 call left a voicemail")
+    deliver_all(slack_wiring, clock)
+    moved = []
+    for days in (3, 2, 2, 2):  # Thu: tell the rep; Mon: the rep and her manager; Wed: back to the pool
+        clock.advance(days=days)
+        moved.append(_ladder(slack_wiring, clock))
+        deliver_all(slack_wiring, clock)
+    assert _lead(slack_wiring) == ("pool", "emma") and sum(moved) == 3
+    [posted] = fake_slack.channel_messages("C0POOL")
+    [(_, action_id, value)] = buttons(posted)
+    before = len(fake_slack.response_url_posts())
+    barrier = threading.Barrier(2)
+
+    def claim(user: str) -> None:
+        barrier.wait()
+        slack.click(user, action_id, value, channel="C0POOL", message_ts=posted["ts"], ephemeral=False)
+
+    racers = [threading.Thread(target=claim, args=(u,)) for u in ("U01LI", "U01HAN")]
+    for th in racers:
+        th.start()
+    for th in racers:
+        th.join()
+    status, owner = _lead(slack_wiring)
+    assert status == "open" and owner in ("li", "han")
+    winner = {"li": "李雷", "han": "韩梅梅"}[owner]
+    answers = [blocks_text(p) for p in fake_slack.response_url_posts()[before:]]
+    assert len(answers) == 2
+    assert sum("L-1 已归你跟进" in a for a in answers) == 1 and sum(f"L-1 已被 {winner} 领取" in a for a in answers) == 1
+    deliver_all(slack_wiring, clock)
+    [updated] = fake_slack.channel_messages("C0POOL")
+    assert updated["ts"] == posted["ts"] and f"已被 {winner} 领取。" in blocks_text(updated) and buttons(updated) == []
+    clock.advance(days=1)
+    assert _ladder(slack_wiring, clock) == 0 and _lead(slack_wiring) == ("open", owner)  # nothing bounces
