@@ -31,7 +31,7 @@ def user_tz(config: Config, user_key: str | None, stored: str | None = None) -> 
     if stored:
         try:
             return ZoneInfo(stored)
-        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError, a malformed key a ValueError, a folder ("America") an OSError
             pass
     return company_tz(config)
 

@@ -34,7 +34,7 @@ class Company(_Strict):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder: IsADirectoryError
             raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Asia/Shanghai)") from exc
         return v
 
@@ -61,7 +61,7 @@ class UserConfig(_Strict):
             return v
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder: IsADirectoryError
             raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/London)") from exc
         return v
 

@@ -104,3 +104,9 @@ def test_a_pool_members_tag_whose_people_have_no_wecom_id_is_refused(tmp_path: P
 def test_an_unknown_pool_setting_is_refused(tmp_path: Path) -> None:
     code, out = _with_pool(tmp_path, "wecom_card = true")
     assert code == 1 and "pool.wecom_card: unknown setting (did you mean 'wecom_cards'?)" in out
+
+
+def test_a_time_zone_that_is_a_region_not_a_zone_is_refused_with_its_path(tmp_path: Path) -> None:
+    code, out = _check(tmp_path, '\n[[users]]\nkey = "pat"\nname = "Pat"\nrole = "rep"\ntimezone = "America"\n')
+    assert code == 1 and f"users.{_user_count()}.timezone" in out and "unknown timezone 'America'" in out
+    assert "Traceback" not in out
