@@ -23,6 +23,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _zone(name: str, example: str) -> str:
+    """An IANA time zone name, or a ValueError that says what to write instead."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder: IsADirectoryError
+        raise ValueError(f"unknown timezone {name!r} (use an IANA name such as {example})") from exc
+    return name
+
+
 class Company(_Strict):
     name: str = "chatcrm"
     locale: Locale = "zh_CN"
@@ -32,11 +41,7 @@ class Company(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder: IsADirectoryError
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Asia/Shanghai)") from exc
-        return v
+        return _zone(v, "Asia/Shanghai")
 
 
 class UserConfig(_Strict):
@@ -57,13 +62,7 @@ class UserConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder: IsADirectoryError
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/London)") from exc
-        return v
+        return None if v is None else _zone(v, "Europe/London")
 
 
 class Product(_Strict):
