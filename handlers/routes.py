@@ -13,7 +13,7 @@ import difflib
 import re
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from cards.builders.routes import (RouteRow, route_added_card, route_card, route_removed_card, route_text,
                                    routes_list_card, t as t_routes)
@@ -31,6 +31,7 @@ from crm_core.models import Deal, Lead, Ticket, User
 from crm_core.outbox import enqueue
 from crm_core.services.routes import (RouteFacts, RouteSpec, Target, check_manager, check_route_conditions,
                                       do_add_route, do_remove_route, list_routes, routes_for)
+from crm_core.services.money import parse_money
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
@@ -59,8 +60,6 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 VOCABULARY = sorted({*EVENT_WORDS, *CONDITION_KEYS})
 _MENTION = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _CONSOLE_CHANNEL = re.compile(r"^[\w-]{1,64}$")
-_AMOUNT = re.compile(r"^(\d[\d,]*(?:\.\d+)?)\s*(万|w|k|m|亿)?$", re.IGNORECASE)
-_UNITS = {"万": 10_000, "w": 10_000, "k": 1_000, "m": 1_000_000, "亿": 100_000_000}
 _FULL = str.maketrans("＞＝＃，．０１２３４５６７８９", ">=#,.0123456789")
 
 
@@ -75,14 +74,11 @@ class Rule:
 
 
 def _amount(raw: str) -> Decimal:
-    m = _AMOUNT.match(raw.strip())
-    if not m:
-        raise InvalidValue("amount", raw[:40], "route.amount")
+    """The money rule of every amount people type (12万, 1.2m, 1,000,000), refused in a route's own words."""
     try:
-        value = Decimal(m.group(1).replace(",", ""))
-    except InvalidOperation:
+        return parse_money(raw)
+    except InvalidValue:
         raise InvalidValue("amount", raw[:40], "route.amount") from None
-    return value * _UNITS[m.group(2).lower()] if m.group(2) else value
 
 
 def _unknown(word: str) -> InvalidValue:
