@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.i18n import base_locale, translator
-from crm_core.errors import DomainError, FieldName, FillIn, Term
+from crm_core.errors import DomainError, FieldList, FieldName, FillIn, Term
 
 t = translator("errors")
 terms = translator("terms")
@@ -42,6 +42,8 @@ def say(value: Any, locale: str | None) -> str:
         return value
     if isinstance(value, Term):
         return term(locale, value.vocab, value.key)
+    if isinstance(value, FieldList):
+        return t(locale, "list.sep").join(_known(f, locale) for f in value.fields)
     if isinstance(value, FillIn):
         return " ".join(f"{typed_name(f, locale)}=…" for f in value.fields)
     if isinstance(value, FieldName):
@@ -62,6 +64,13 @@ def typed_name(field: FieldName, locale: str | None) -> str:
     if base_locale(locale) == "en":
         return field.key
     return _label(field.label, locale) if field.label is not None else term(locale, "field", field.key)
+
+
+def _known(field: FieldName, locale: str | None) -> str:
+    """One field of a list of what may be typed: its key, and in Chinese its label beside it — 金额（amount）
+    — so the reader sees both names the grammar takes."""
+    label = typed_name(field, locale)
+    return field.key if label == field.key else t(locale, "field.known", key=field.key, label=label)
 
 
 def _label(value: Any, locale: str | None) -> str:

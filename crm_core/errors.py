@@ -93,6 +93,13 @@ class InvalidValue(DomainError):
 
 
 @dataclass(frozen=True)
+class FieldList:
+    """The fields a record takes, said so that a reader of any language sees what to type (cards/errors.py)."""
+
+    fields: tuple[FieldName, ...]
+
+
+@dataclass(frozen=True)
 class FillIn:
     """`field=…` for each field, as a person of the reader's language types it (cards/errors.py says it)."""
 
@@ -133,7 +140,7 @@ class UnknownField(DomainError):
 
     code = ErrorCode.INVALID
 
-    def __init__(self, field: str, suggestions: list[str], known: list[str]) -> None:
+    def __init__(self, field: str, suggestions: list[str], known: list[FieldName]) -> None:
         super().__init__("unknown_field.near" if suggestions else "unknown_field", field=field,
-                         suggestions=list(suggestions), known=list(known))
+                         suggestions=list(suggestions), known=FieldList(tuple(known)))
 

@@ -195,11 +195,14 @@ def check_custom(config: Config, decl: FieldDecl, raw: str, today: date | None =
         raise
 
 
-def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = ()) -> UnknownField:
-    """The error for a key nobody declared: the nearest known names first (difflib), then all of them."""
+def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = (),
+                  decls: Sequence[FieldDecl] = ()) -> UnknownField:
+    """The error for a key nobody declared: the nearest known names first (difflib), then all of them (a
+    declared field with its label)."""
     names = list(dict.fromkeys(known))
     near = difflib.get_close_matches(_norm(raw_key), names, n=3, cutoff=0.5)
-    return UnknownField(shown(raw_key, 40), [*extra, *near], names)
+    labels = {d.key: d.name for d in decls}
+    return UnknownField(shown(raw_key, 40), [*extra, *near], [FieldName(k, labels.get(k)) for k in names])
 
 
 LOST_REASON_MAX = 2000

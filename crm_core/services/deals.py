@@ -85,7 +85,7 @@ def deal_field_key(config: Config, raw_key: str) -> str:
     if decl is not None:
         return decl.key
     known = [*CORE_FIELDS, "close", "owner", *sorted(required - set(CORE_FIELDS)), *(d.key for d in config.fields.deal)]
-    raise unknown_field(raw_key, known)
+    raise unknown_field(raw_key, known, decls=config.fields.deal)
 
 
 def check_close_date(uow: UnitOfWork, close_date: date | None, now: datetime, *, ref: str = "D-1") -> None:

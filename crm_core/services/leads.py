@@ -99,7 +99,7 @@ def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput
         if decl is None:
             known = [*LEAD_FIELDS, *(d.key for d in (config.fields.lead if config is not None else []))]
             extra = ("lead convert <L-id> amount=…",) if raw_key.strip().lower() in AMOUNT_KEYS else ()
-            raise unknown_field(raw_key, known, extra=extra)
+            raise unknown_field(raw_key, known, extra=extra, decls=config.fields.lead if config is not None else ())
         custom[decl.key] = check_custom(config, decl, raw_value)  # type: ignore[arg-type]
     return LeadInput(name=name, company=company, email=email, phone=phone, source=source,
                      region=region, industry=industry, product=product, tags=tags, fields=custom)

@@ -80,6 +80,8 @@ class TestChinese:
         li.exec("商机 新建 某某科技 amount=5万")
         out = li.exec("商机 设置 D-1 颜色=红")
         assert "未知字段「颜色」" in out and "未做任何修改" in out
+        # what may be typed instead, in the reader's words with the key beside them
+        assert "金额（amount）" in out and "预计成交日期（close_date）" in out and "预算（budget）" in out
         with wiring.session_factory() as s:
             assert s.get(Deal, 1).fields == {}
 
