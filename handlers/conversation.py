@@ -15,14 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cards.builders.swarm import group_log_how_card, group_logged_card, group_not_linked_card, pinned_line
+from cards.builders.swarm import (group_linked_card, group_log_how_card, group_logged_card, group_not_linked_card,
+                                  pinned_line)
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.refs import parse_ref
 from crm_core.services.access import access_deal
 from crm_core.services.activities import KIND_ALIASES, KINDS
-from crm_core.services.conversation import PinnedMessage, do_log_pinned, swarm_deal, swarm_deal_id
+from crm_core.services.conversation import PinnedMessage, chat_deal_id, do_link_chat, do_log_pinned, swarm_deal
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.registry import action
@@ -32,6 +33,16 @@ from handlers.swarm import post_to_swarm
 # without spaces), `log` may not (`logout` is not a log).
 _GROUP_LOG = re.compile(r"^(?:记录|log(?=[\s:：]|$))[\s:：]*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _DEAL_REF = re.compile(r"^(?P<ref>D-?\d{1,9})(?=\s|$)\s*(?P<text>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+# `绑定 D-12` / `关联 D-12` / `link D-12`: this group chat logs to D-12 from now on.
+_GROUP_LINK = re.compile(r"^(?:绑定|关联|link)[\s:：]*(?P<ref>D-?\d{1,9})\s*$", re.IGNORECASE)
+
+
+def group_link_request(text: str) -> str | None:
+    """The deal `绑定 D-12` names ("D-12"), or None: not a link request."""
+    m = _GROUP_LINK.match(text.strip())
+    return m.group("ref") if m else None
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ def log_group_message(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Use
     if not all(isinstance(a.get(k), str) for k in ("channel", "msg_id", "text", "ref")) or not a["msg_id"]:
         return Reply()  # not what the adapter sends (e.g. a forged button value): nothing to log
     ref = parse_ref(a["ref"], "deal") if a["ref"] else None
-    deal_id = ref.id if ref is not None else swarm_deal_id(uow, inv.platform, a["channel"]) if a["channel"] else None
+    deal_id = ref.id if ref is not None else chat_deal_id(uow, inv.platform, a["channel"]) if a["channel"] else None
     if deal_id is None:
         return Reply(cards=(group_not_linked_card(locale),))
     # The group's members are not all allowed to work on the deal. Locked: a second delivery of the same message
@@ -78,6 +89,21 @@ def log_group_message(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Use
                         author_name=actor.name)
     do_log_pinned(uow, actor, deal, msg, now=clock.now())
     return Reply(cards=(group_logged_card(locale, deal.ref, deal.name, actor.name, a["text"].strip()),))
+
+
+@action("chat.link")
+def link_group_chat(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    """args: channel (the group chat's id), ref ("D-12"); only the WeCom AI bot adapter sends it. Whoever may
+    work on the deal may link the chat to it; `记录 <text>` there then logs to it."""
+    a = inv.args
+    if not all(isinstance(a.get(k), str) and a.get(k) for k in ("channel", "ref")):
+        return Reply()  # not what the adapter sends (e.g. a forged button value): nothing to link
+    ref = parse_ref(a["ref"], "deal")
+    if ref is None:
+        return Reply()
+    deal = access_deal(uow, actor, ref.id, for_update=True)
+    do_link_chat(uow, actor, deal, inv.platform, a["channel"], now=clock.now())
+    return Reply(cards=(group_linked_card(locale, deal.ref, deal.name),))
 
 
 @action("swarm.pin")

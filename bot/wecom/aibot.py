@@ -50,7 +50,7 @@ from crm_core.clock import Clock
 from crm_core.db import read_only
 from crm_core.models import User
 from crm_core.services.users import locale_of
-from handlers.conversation import group_log_request
+from handlers.conversation import group_link_request, group_log_request
 from handlers.grammar import UsageError, parse
 from handlers.invocation import Invocation
 from handlers.runner import Runner, UnknownActor
@@ -118,6 +118,12 @@ class AIBotHandler:
             return wecom_user_id(session, msg.userid)
 
         try:
+            linked = group_link_request(text) if msg.group else None
+            if linked is not None:
+                inv = Invocation(actor_id=0, kind="action", name="chat.link", platform="wecom",
+                                 conversation=msg.chat_id, idempotency_key=key,
+                                 args={"channel": msg.chat_id, "ref": linked})
+                return self.runner.answer(inv, actor=lookup).reply
             request = group_log_request(text)
             if request is not None:
                 inv = Invocation(actor_id=0, kind="action", name="chat.log", platform="wecom",

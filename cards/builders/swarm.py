@@ -98,6 +98,12 @@ def group_not_linked_card(locale: str) -> Card:
                 blocks=(Section(t(locale, "group.not_linked_body")),), kind="usage")
 
 
+def group_linked_card(locale: str, ref: str, name: str) -> Card:
+    """`绑定 D-12` in a group chat: from now on `记录 <text>` there logs to that deal."""
+    return Card(title=t(locale, "group.linked_title", ref=ref, name=short(name, TITLE_NAME_MAX)), locale=locale,
+                blocks=(Section(t(locale, "group.linked_body", ref=ref)),), kind="swarm.update", ref=ref)
+
+
 def group_log_how_card(locale: str, ref: str) -> Card:
     """`记录` with nothing after it."""
     return Card(title=t(locale, "group.how_title"), locale=locale, blocks=(Section(t(locale, "group.how_body", ref=ref)),),

@@ -13,7 +13,7 @@ from crm_core.models.reminders import Reminder
 from crm_core.models.routes import NotificationRoute
 from crm_core.models.replay import SeenSignature
 from crm_core.models.search import SearchTerm
-from crm_core.models.swarm import Swarm
+from crm_core.models.swarm import GroupLink, Swarm
 from crm_core.models.sales import Account, Activity, Contact, Deal, Lead, StageChange, Task
 from crm_core.models.service import Contract, Ticket
 from crm_core.models.users import ChatIdentity, ChatWorkspace, User
@@ -27,7 +27,7 @@ __all__ = [
     "Contract", "Ticket",
     "Approval", "ApprovalStep", "Order", "Payment", "Quote", "QuoteLine",
     "Account", "Activity", "AssignmentCursor", "AuditEntry", "Base", "ChatIdentity", "Contact", "Deal",
-    "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
+    "GroupLink", "ImportedRow", "Lead", "OutboxMessage", "ProcessedInvocation", "SentMessage", "StageChange", "Swarm", "Task", "User",
     "SeenSignature",
     "LeadIdentity", "LeadMerge",
     "ChatWorkspace",

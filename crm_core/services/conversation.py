@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm_core.fields import TEXT_MAX, check_text
-from crm_core.models import Activity, Deal, Swarm, User
+from crm_core.models import Activity, Deal, GroupLink, Swarm, User
 from crm_core.services import audit
 from crm_core.services.records import load_record
 from crm_core.uow import UnitOfWork
@@ -31,6 +31,31 @@ def swarm_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
     return uow.session.scalar(select(Swarm.record_id).where(
         Swarm.platform == platform, Swarm.channel == channel, Swarm.record_type == "deal",
         Swarm.archived_at.is_(None)))
+
+
+def chat_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
+    """The deal a group chat logs to: its own swarm's, else the one someone linked it to (`do_link_chat`)."""
+    found = swarm_deal_id(uow, platform, channel)
+    if found is not None:
+        return found
+    return uow.session.scalar(select(GroupLink.deal_id).where(GroupLink.platform == platform,
+                                                              GroupLink.channel == channel))
+
+
+def do_link_chat(uow: UnitOfWork, actor: User, deal: Deal, platform: str, channel: str, *, now: datetime) -> None:
+    """Link a group chat to a deal (the caller checked the actor may work on it): one deal per chat, a second
+    link moves it; audited. Locked by the caller's deal row; a chat linked twice at once: the unique key."""
+    link = uow.session.scalar(select(GroupLink).where(GroupLink.platform == platform, GroupLink.channel == channel)
+                              .with_for_update())
+    before = link.deal_id if link is not None else None
+    if link is None:
+        link = GroupLink(platform=platform, channel=channel, deal_id=deal.id, linked_by_id=actor.id, linked_at=now)
+        uow.session.add(link)
+    else:
+        link.deal_id, link.linked_by_id, link.linked_at = deal.id, actor.id, now
+    uow.session.flush()
+    audit.record(uow.session, actor_id=actor.id, action="chat.link", record_type="deal", record_id=deal.id,
+                 now=now, platform=platform, channel=channel, before=before)
 
 
 def swarm_deal(uow: UnitOfWork, platform: str, channel: str, *, for_update: bool = False) -> Deal | None:

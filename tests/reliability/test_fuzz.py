@@ -164,7 +164,7 @@ TARGETED = {
     "contact.open": ["1", "-1"], "record.open": ["D-1", "L-1", "T-1", "C-1", "Q-1", ""],
     # a paste makes Tom's own lead only when it names someone: these name nobody; Li's L-1 is not in the pool
     "lead.paste_create": ["", "13800138000\nx@example.com"], "lead.paste_edit": ["王五 13800138000", ""],
-    "pool.claim": ["L-1", "L-99"], "swarm.pin": [""], "chat.log": ["", "D-1"], "search.open": ["D-1", "L-1", ""],
+    "pool.claim": ["L-1", "L-99"], "swarm.pin": [""], "chat.log": ["", "D-1"], "chat.link": ["", "D-1"], "search.open": ["D-1", "L-1", ""],
     "search.run": ["Acme", ""], "record.pick": ["deal D-1", "won D-1", ""],
     "task.done": ["1", "#1", "2"], "task.reopen": ["1"], "task.open": ["1", "2"],  # Li's stage tasks on D-1 / D-2
 }

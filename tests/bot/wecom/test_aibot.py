@@ -25,9 +25,9 @@ from bot.wecom.aibot import strip_mentions
 from bot.wiring import Wiring, build
 from crm_core.clock import FrozenClock
 from crm_core.config import Config
-from crm_core.models import Activity, AuditEntry, Swarm
+from crm_core.models import Activity, AuditEntry, GroupLink, Swarm
 from crm_core.services.users import user_by_key
-from handlers.conversation import GroupLog, group_log_request
+from handlers.conversation import GroupLog, group_link_request, group_log_request
 from tests.bot.wecom.wecom_side import WeComServerSide
 
 TOKEN = "aibotTokenForTests"
@@ -267,3 +267,45 @@ def test_two_deliveries_of_one_message_at_once_log_it_once(aibot_wiring, deal_gr
         replies = list(pool.map(lambda _: handler.answer(msg), range(2)))
     assert all(r is not None and "D-1" in r.cards[0].title for r in replies)
     assert [a.text for a in activities(aibot_wiring)] == ["📌 李雷: 并发"]
+
+
+class TestLinkingAGroupToADeal:
+    """A chat that is no deal's swarm (WeCom may name an app-made group differently to the AI bot, or the team
+    talks in a group of its own): `绑定 D-12` links it, and `记录 <text>` there then logs to that deal."""
+
+    def test_a_linked_group_logs_to_its_deal(self, aibot, aibot_wiring, deal_group):  # type: ignore[no-untyped-def]
+        assert "本群不是商机协作群" in aibot.say("lilei", f"{MENTION} 记录 客户同意", chatid=OTHER_GROUP)
+        linked = aibot.say("lilei", f"{MENTION} 绑定 D-1", chatid=OTHER_GROUP)
+        assert "本群已关联到 D-1 · Globex" in linked
+        assert "已记录到 D-1" in aibot.say("lilei", f"{MENTION} 记录 客户同意：下周签", chatid=OTHER_GROUP)
+        assert [a.text for a in activities(aibot_wiring)] == ["📌 李雷: 客户同意：下周签"]
+        with aibot_wiring.session_factory() as s:
+            [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "chat.link")).all()
+            assert entry.record_id == 1 and entry.data["channel"] == OTHER_GROUP
+
+    def test_the_same_link_message_delivered_twice_links_once(self, aibot, aibot_wiring, deal_group):  # type: ignore[no-untyped-def]
+        msg = aibot.message("lilei", f"{MENTION} link D-1", chatid=OTHER_GROUP)
+        first, again = aibot.reply_of(aibot.post(msg)), aibot.reply_of(aibot.post(msg))
+        assert "D-1" in first and again == first
+        with aibot_wiring.session_factory() as s:
+            assert len(s.scalars(select(GroupLink)).all()) == 1
+            assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "chat.link")).all()) == 1
+
+    def test_linking_again_moves_the_chat_to_the_other_deal(self, aibot, aibot_wiring, deal_group):  # type: ignore[no-untyped-def]
+        ConsoleSession(aibot_wiring.runner, "li").exec("deal new Initech amount=1000")  # D-2
+        aibot.say("lilei", f"{MENTION} 绑定 D-1", chatid=OTHER_GROUP)
+        assert "D-2 · Initech" in aibot.say("lilei", f"{MENTION} 绑定 d-2", chatid=OTHER_GROUP)
+        aibot.say("lilei", f"{MENTION} 记录 demo booked", chatid=OTHER_GROUP)
+        assert [(a.deal_id, a.text) for a in activities(aibot_wiring)] == [(2, "📌 李雷: demo booked")]
+
+    def test_someone_who_may_not_work_on_the_deal_cannot_link_it(self, aibot, aibot_wiring, deal_group):  # type: ignore[no-untyped-def]
+        reply = aibot.say("hanmeimei", f"{MENTION} 绑定 D-1", chatid=OTHER_GROUP)
+        assert "D-1" in reply and "已关联" not in reply
+        with aibot_wiring.session_factory() as s:
+            assert s.scalars(select(GroupLink)).all() == []
+        assert "本群不是商机协作群" in aibot.say("lilei", f"{MENTION} 记录 still nowhere", chatid=OTHER_GROUP)
+
+    def test_link_words_are_read_only_as_a_whole_request(self) -> None:
+        assert group_link_request("绑定 D-12") == "D-12" and group_link_request("link d12") == "d12"
+        assert group_link_request("关联：D-3") == "D-3"
+        assert group_link_request("绑定 D-12 明天") is None and group_link_request("linked D-1") is None
