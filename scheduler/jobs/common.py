@@ -13,7 +13,7 @@ from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.company_time import company_tz, local_date, local_hhmm, local_now  # noqa: F401  (jobs import them here)
 from crm_core.config import Config
-from crm_core.models import OutboxMessage, SchedulerMark, User
+from crm_core.models import OutboxMessage, SchedulerMark, SlaBreach, User
 from crm_core.outbox import enqueue
 from crm_core.uow import UnitOfWork
 
@@ -74,3 +74,16 @@ def run_each(uow: UnitOfWork, clock: Clock, items: Sequence[T], fn: Callable[[Un
         except Exception:  # noqa: BLE001 - one bad record must not stop the scan; logged with its id
             log.exception("%s: processing %r failed; it will be retried on the next run", what, item)
     return total
+
+
+def record_breach(session: Session, kind: str, record_type: str, record_id: int, owner_id: int, due: datetime,
+                  now: datetime) -> bool:
+    """Record that a record's SLA clock ran out at `due` (the reports count these), once however often a job
+    sees it; True when this call wrote it (the first time)."""
+    if session.scalar(select(SlaBreach.id).where(SlaBreach.kind == kind, SlaBreach.record_type == record_type,
+                                                 SlaBreach.record_id == record_id, SlaBreach.due_at == due)):
+        return False
+    session.add(SlaBreach(kind=kind, record_type=record_type, record_id=record_id, owner_id=owner_id, due_at=due,
+                          at=now))
+    session.flush()
+    return True

@@ -25,12 +25,12 @@ from cards.builders.sales import lead_card
 from cards.builders.sales import t as sales_t
 from crm_core.clock import Clock
 from crm_core.config import Config
-from crm_core.models import Lead, SlaBreach, User
+from crm_core.models import Lead, User
 from crm_core.services.leads import reassign_lead
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.presentation.sales import lead_view
-from scheduler.jobs.common import existing_keys, notify, run_each
+from scheduler.jobs.common import existing_keys, notify, record_breach, run_each
 
 LOOKBACK = timedelta(days=2)  # breaches older than this were handled by earlier runs
 MAX_REASSIGNS = 3
@@ -101,7 +101,7 @@ def _breach(uow: UnitOfWork, lead: Lead, now: datetime) -> int:
     assert due is not None
     count = lead.reassign_count
     previous = lead.owner
-    _record_breach(uow.session, lead, previous, due, now)
+    record_breach(uow.session, "lead.first_response", "lead", lead.id, previous.id, due, now)
     manager = uow.session.get(User, previous.manager_id) if previous.manager_id else None
     minutes = config.sla.lead.first_response_minutes
     sent = 0
@@ -139,13 +139,3 @@ def _breach(uow: UnitOfWork, lead: Lead, now: datetime) -> int:
                        key=breach_key(lead.id, count, "manager"), kind=KIND_BREACH, now=now, record_type="lead",
                        record_id=lead.id)
     return sent
-
-
-def _record_breach(session: Session, lead: Lead, owner: User, due: datetime, now: datetime) -> None:
-    exists = session.scalar(select(SlaBreach.id).where(
-        SlaBreach.kind == "lead.first_response", SlaBreach.record_type == "lead", SlaBreach.record_id == lead.id,
-        SlaBreach.due_at == due))
-    if exists is None:
-        session.add(SlaBreach(kind="lead.first_response", record_type="lead", record_id=lead.id, owner_id=owner.id,
-                              due_at=due, at=now))
-        session.flush()

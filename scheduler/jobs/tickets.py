@@ -19,13 +19,13 @@ from cards.model import Card
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.events import TicketSlaBreached
-from crm_core.models import SlaBreach, Ticket, User
+from crm_core.models import Ticket, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.swarm import post_to_swarm
 from handlers.presentation.service import ticket_view
 from cards.format import reader_hhmm
-from scheduler.jobs.common import existing_keys, notify, run_each
+from scheduler.jobs.common import existing_keys, notify, record_breach, run_each
 
 LOOKBACK = timedelta(days=2)
 KIND_WARN = "nudge.ticket.sla_warn"
@@ -115,11 +115,7 @@ def _breach(uow: UnitOfWork, ticket: Ticket, due: DueClock, now: datetime) -> in
     session = uow.session
     owner = ticket.owner
     kind = f"ticket.{due.clock}"
-    if session.scalar(select(SlaBreach.id).where(SlaBreach.kind == kind, SlaBreach.record_type == "ticket",
-                                                 SlaBreach.record_id == ticket.id, SlaBreach.due_at == due.due)) is None:
-        session.add(SlaBreach(kind=kind, record_type="ticket", record_id=ticket.id, owner_id=owner.id,
-                              due_at=due.due, at=now))
-        session.flush()
+    if record_breach(session, kind, "ticket", ticket.id, owner.id, due.due, now):
         uow.emit(TicketSlaBreached(ticket_id=ticket.id, clock=due.clock, due_at=due.due))  # the routes hear of it
     params = {"ref": ticket.ref, "owner": owner.name}
     people = [owner]
