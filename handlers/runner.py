@@ -97,9 +97,10 @@ class Runner:
 
     def answer_text(self, actor: "int | ActorLookup", text: str, *, platform: str = "console",
                     conversation: str | None = None, idempotency_key: str | None = None,
-                    inboxed: bool = False) -> "Outcome":
-        """`actor`: our user id, or the adapter's look-up of it (run inside the request's transaction)."""
-        parsed = parse(text)
+                    inboxed: bool = False, parsed: "Parsed | UsageError | None" = None) -> "Outcome":
+        """`actor`: our user id, or the adapter's look-up of it (run inside the request's transaction);
+        `parsed`: the parse of `text` when the adapter has it already (`parse_read`)."""
+        parsed = parse(text) if parsed is None else parsed
         if isinstance(parsed, UsageError):
             actor_id, locale = self._actor_and_locale(actor)
             return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False, actor_id=actor_id)
@@ -108,15 +109,16 @@ class Runner:
                          idempotency_key=idempotency_key, text=text, inboxed=inboxed)
         return self.answer(inv, actor=None if isinstance(actor, int) else actor)
 
-    def reads_only(self, text: str) -> bool:
-        """Whether `text` can be answered without writing anything: a use case registered `writes=False`, a
-        usage error or an unknown command. An adapter may then answer it at once, with no inbox row (a read is
-        simply done again should its answer not get through)."""
+    def parse_read(self, text: str) -> "Parsed | UsageError | None":
+        """The parse of `text` when it can be answered without writing anything (a use case registered
+        `writes=False`, a usage error or an unknown command), else None. An adapter may then answer it at once,
+        with no inbox row (a read is simply done again should its answer not get through), handing the parse
+        to `answer_text` so the text is read once."""
         parsed = parse(text)
         if isinstance(parsed, UsageError):
-            return True
+            return parsed
         reg = registry.COMMANDS.get(parsed.name)
-        return reg is None or not reg.writes
+        return parsed if reg is None or not reg.writes else None
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
         spec = SPEC_BY_NAME[err.command or "help"]

@@ -41,6 +41,7 @@ from cards.render.slack import action_name
 from crm_core import inbox
 from crm_core.outbox import enqueue
 from crm_core.services.users import user_by_identity
+from handlers.grammar import Parsed, UsageError
 from handlers.invocation import Invocation
 from handlers.runner import ActorLookup, Outcome, UnknownActor
 
@@ -102,10 +103,10 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
     w = ctx.wiring
     queue = ctx.queue
     budget = w.settings.chatcrm_slack_reply_within
-    if (kind == COMMAND and budget > 0 and body.get("response_url") and not w.settings.chatcrm_test_crash_after_ack
-            and ctx.runner.reads_only(str(body.get("text", "")))):
-        if _answer_read(ctx, ack, body, user_id=user_id, client=client, budget=budget):
-            return  # answered in the HTTP response; nothing was stored
+    read = (ctx.runner.parse_read(str(body.get("text", ""))) if kind == COMMAND and budget > 0
+            and body.get("response_url") and not w.settings.chatcrm_test_crash_after_ack else None)
+    if read is not None and _answer_read(ctx, ack, body, read, user_id=user_id, client=client, budget=budget):
+        return  # answered in the HTTP response; nothing was stored
     placed = queue is None or queue.reserve()
     try:
         item = accept(ctx, kind, key, body, user_id=user_id, team=team, queued=not placed)
@@ -136,8 +137,8 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
         ack(text=message["text"], blocks=message["blocks"], response_type=message["response_type"])
 
 
-def _answer_read(ctx: SlackContext, ack: Any, body: dict[str, Any], *, user_id: str, client: WebClient | None,
-                 budget: float) -> bool:
+def _answer_read(ctx: SlackContext, ack: Any, body: dict[str, Any], parsed: Parsed | UsageError, *, user_id: str,
+                 client: WebClient | None, budget: float) -> bool:
     """A command that only reads, tried first without the inbox: done within the budget, it is answered in the
     HTTP response and nothing at all is written (a read done twice harms nobody, and Slack does not retry slash
     commands). False — the budget ran out, the queue is full, or the person is new (creating them writes) —
@@ -146,7 +147,7 @@ def _answer_read(ctx: SlackContext, ack: Any, body: dict[str, Any], *, user_id: 
     if queue is not None and not queue.reserve():
         return False
     slot = InlineSlot()
-    _start(ctx, _read_now, ctx=ctx, body=body, user_id=user_id, client=client, slot=slot)
+    _start(ctx, _read_now, ctx=ctx, body=body, parsed=parsed, user_id=user_id, client=client, slot=slot)
     message = slot.wait(budget)
     if message is None:
         return False
@@ -154,11 +155,11 @@ def _answer_read(ctx: SlackContext, ack: Any, body: dict[str, Any], *, user_id: 
     return True
 
 
-def _read_now(ctx: SlackContext, body: dict[str, Any], user_id: str, client: WebClient | None,
-              slot: InlineSlot) -> None:
+def _read_now(ctx: SlackContext, body: dict[str, Any], parsed: Parsed | UsageError, user_id: str,
+              client: WebClient | None, slot: InlineSlot) -> None:
     try:
         outcome = ctx.runner.answer_text(ctx.known_actor(user_id, body), str(body.get("text", "")),
-                                         platform="slack", conversation=body.get("channel_id"))
+                                         platform="slack", conversation=body.get("channel_id"), parsed=parsed)
     except UnknownActor:
         slot.withdraw()  # a first contact: the inbox path creates (or binds) the user
         return
