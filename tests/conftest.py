@@ -56,6 +56,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(database_url: str) -> Iterator[Engine]:
     from crm_core.migrate import upgrade
     eng = make_engine(database_url)
+    guard = _one_run_at_a_time(database_url) if eng.dialect.name == "postgresql" else None
     if eng.dialect.name == "postgresql":
         with eng.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -63,6 +64,24 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+    if guard is not None:
+        guard.close()
+
+
+RUN_LOCK = 0x63726D74  # "crmt": the advisory lock a test run holds on its PostgreSQL database
+RUN_LOCK_APP = "chatcrm-test-run"  # its connection's name: tests that kill every connection spare it
+
+
+def _one_run_at_a_time(database_url: str) -> Any:
+    """Two test runs pointed at the same PostgreSQL database would empty each other's tables between a
+    test's steps. The run holds a session-level advisory lock on its own connection (outside the pool, so
+    tests keep every pooled connection); a second run waits here until the first has finished."""
+    import psycopg
+
+    url = make_url(database_url).set(drivername="postgresql")
+    conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, application_name=RUN_LOCK_APP)
+    conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+    return conn
 
 
 EXTRA_TABLES: list[str] = [

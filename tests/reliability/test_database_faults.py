@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from bot.app import create_app
 from crm_core.models import Lead
+from tests.conftest import RUN_LOCK_APP
 
 KEY = {"X-API-Key": "test-key"}
 
@@ -25,7 +26,8 @@ def test_killing_every_app_connection_loses_no_acknowledged_write(wiring, engine
             with engine.connect() as conn:
                 killed = conn.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> :run"),
+                    {"run": RUN_LOCK_APP}).scalar_one()
                 conn.commit()
             assert killed >= 0
             assert client.get("/healthz").json()["database"] == "ok"
