@@ -317,6 +317,17 @@ def _reduce(s: str) -> str:
             return _strip_junk(s)
 
 
+def strip_legal_forms(text: str) -> str:
+    """`text` (folded: NFKC, lower case) without its trailing legal forms, repeatedly: "深圳某某科技有限公司" →
+    "深圳某某科技", "acme holdings co., ltd." → "acme holdings". Places and junk inside are kept."""
+    while True:
+        before = text
+        text = _trim_junk(_strip_suffix(text, _CN_SUFFIX_REV_RE))
+        text = _trim_junk(_strip_suffix(text, _EN_SUFFIX_REV_RE))
+        if text == before:
+            return text
+
+
 def _company_step(s: str) -> str:
     return _canon(_reduce(s)) or _canon(_strip_junk(s)) or _canon("".join(s.split()))
 

@@ -1,6 +1,6 @@
 """How record names become search keys, and how what a person typed is folded the same way.
 
-Pure functions (standard library + pypinyin). A name gives a handful of keys, each a (field, key) pair
+Pure functions (standard library, pypinyin and the company normaliser's legal forms). A name gives a handful of keys, each a (field, key) pair
 that the search index stores and finds by prefix:
 
 - ``name``: the whole name folded (``"Acme Corp."`` → ``"acmecorp"``, ``"深圳某某"`` → ``"深圳某某"``);
@@ -20,6 +20,8 @@ from functools import lru_cache
 import unicodedata
 
 from pypinyin import lazy_pinyin
+
+from crm_core.normalize import strip_legal_forms
 
 KEY_MAX = 120
 UNITS_MAX = 24  # suffix keys per name: a long ticket subject indexes its first 24 words/characters
@@ -73,12 +75,17 @@ def _syllables(parts: list[str]) -> list[str]:
             run.append(part)
             continue
         if run:
-            syl = lazy_pinyin("".join(run))
-            out += syl if len(syl) == len(run) else run
+            out += _run_syllables("".join(run))
             run = []
         if part:
             out.append(part)
     return out
+
+
+@lru_cache(maxsize=16384)  # a run of characters ("深圳", "科技有限公司") recurs across many names
+def _run_syllables(run: str) -> tuple[str, ...]:
+    syl = lazy_pinyin(run)
+    return tuple(syl) if len(syl) == len(run) else tuple(run)
 
 
 def name_keys(text: str | None) -> frozenset[tuple[str, str]]:
@@ -93,12 +100,15 @@ def _name_keys(text: str) -> frozenset[tuple[str, str]]:
     parts = units(text)[:UNITS_MAX]
     if not parts:
         return frozenset()
+    # Parts found "inside" the name start before its legal form: "有限公司", "公司", "corp" alone would
+    # match every company (and were a third of an import's keys).
+    starts = min(len(units(strip_legal_forms(fold(text)))) or len(parts), len(parts))
     keys = {("name", "".join(parts)[:KEY_MAX])}
-    for i in range(1, len(parts)):
+    for i in range(1, starts):
         keys.add(("word", "".join(parts[i:])[:KEY_MAX]))
     if any(_IS_CJK.fullmatch(p) for p in parts):
         syl = [s.casefold() for s in _syllables(parts)]
-        for i in range(len(syl)):
+        for i in range(starts):
             keys.add(("pinyin", "".join(syl[i:])[:KEY_MAX]))
             if len(syl) - i > 1:
                 keys.add(("initials", "".join(s[0] for s in syl[i:] if s)[:KEY_MAX]))

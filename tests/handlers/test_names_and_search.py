@@ -57,7 +57,12 @@ def test_search_keys_cover_names_parts_pinyin_and_initials():
     assert ("name", "深圳某某科技有限公司") in keys and ("word", "某某科技有限公司") in keys
     assert ("pinyin", "shenzhenmoumoukejiyouxiangongsi") in keys and ("initials", "szmmkjyxgs") in keys
     assert ("pinyin", "chongqingyinhang") in record_keys("重庆银行")  # phrases pick the reading
-    assert record_keys("Acme Corp.") == {("name", "acmecorp"), ("word", "corp")}
+    assert record_keys("Acme Corp.") == {("name", "acmecorp")}  # "corp" alone would find every corporation
+    assert record_keys("Acme Holdings Ltd") == {("name", "acmeholdingsltd"), ("word", "holdingsltd")}
+    # a legal form is no part to find a company by ("有限公司" matches them all), the name's own parts are
+    assert not {("word", "有限公司"), ("word", "公司"), ("pinyin", "gongsi"), ("initials", "gs")} & keys
+    assert ("word", "科技有限公司") in keys and ("initials", "kjyxgs") in keys
+    assert ("word", "公司") in record_keys("有限公司")  # a name that is nothing but a legal form keeps its parts
     assert search_key("ＡＣＭＥ  corp") == "acmecorp"
 
 
