@@ -289,8 +289,8 @@ OWNER_CALLS = {
 # to flush) and must commit on their own schedule, before or apart from the use case's unit of work.
 OWN_TRANSACTIONS = {
     "bot/wiring.py": "start-up: configured users synced under the start-up lock, before any request",
-    "bot/slack/app.py": "ack path: an Events API delivery id claimed before Bolt dispatches it",
-    "bot/slack/replay.py": "ack path: a request signature claimed before the ack (replay refusal)",
+    "bot/slack/replay.py": "ack path: a request signature claimed before the ack (replay refusal); an Events API "
+                           "event_id claimed where the event starts its work, so a retry does it once",
     "bot/slack/inbox.py": "inbox bookkeeping after the work: the reply marked sent",
     "bot/slack/identity.py": "binding a Slack user to a CRM user, before the request's actor is known",
     "bot/wecom/identity.py": "binding a WeCom user to a CRM user, before the request's actor is known",

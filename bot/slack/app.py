@@ -28,7 +28,6 @@ from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request.internals import build_context
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -44,7 +43,7 @@ from bot.slack.escaping import unescape_incoming
 from bot.slack.replay import refuse_replays
 from bot.slack.workspaces import WorkspaceGate, approved_in_database, refuse_other_workspaces, request_install
 from bot.wiring import Wiring
-from crm_core.models import ProcessedInvocation, SentMessage
+from crm_core.models import SentMessage
 
 log = logging.getLogger("chatcrm.slack.app")
 FORM = "application/x-www-form-urlencoded"
@@ -103,7 +102,6 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     bolt.middleware(refuse_replays(w.session_factory if in_memory else ack_path_sessions(w), w.clock,
                                    in_memory=in_memory))
     bolt.middleware(attach_context)
-    bolt.middleware(_dedupe_events(w))
     if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two
 
         @bolt.event("app_uninstalled")
@@ -123,32 +121,6 @@ def _unescape_text(body: dict[str, Any], next: Any) -> BoltResponse | None:  # n
     """Slack's `&amp;` `&lt;` `&gt;` in command and message text, undone once before any listener (escaping.py)."""
     unescape_incoming(body)
     return next()  # type: ignore[no-any-return]
-
-
-def _dedupe_events(w: Wiring) -> Any:
-    """Bolt dispatches a retried event (X-Slack-Retry-Num) again: the first delivery of an event_id
-    claims it in the database; any later one is acknowledged and dropped."""
-
-    def dedupe_events(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_event(w, str(event_id)):
-            log.info("slack: event %s already handled; dropping the retry", event_id)
-            return BoltResponse(status=200, body="")
-        return next()  # type: ignore[no-any-return]
-
-    return dedupe_events
-
-
-def claim_event(w: Wiring, event_id: str) -> bool:
-    key = f"slack:event:{event_id}"[:200]
-    try:
-        with w.session_factory.begin() as session:
-            if session.get(ProcessedInvocation, key) is not None:
-                return False
-            session.add(ProcessedInvocation(key=key, reply={}, at=w.clock.now()))
-    except IntegrityError:
-        return False  # a concurrent delivery of the same event claimed it first
-    return True
 
 
 def bolt_request(raw: str, query: str, headers: dict[str, str]) -> BoltRequest:
@@ -229,4 +201,4 @@ def channel_team(session_factory: sessionmaker[Session], channel: str) -> str | 
     return str(team) if team else None
 
 
-__all__ = ["build_slack_app", "mount", "slack_messenger", "bolt_request", "claim_event"]
+__all__ = ["build_slack_app", "mount", "slack_messenger", "bolt_request"]

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.answer import WorkQueue, log_escaped
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
+from bot.slack.replay import claim_event
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
@@ -48,6 +49,12 @@ class SlackContext:
             return
         future = self.work.submit(fn, **kwargs)
         future.add_done_callback(log_escaped)
+
+    def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for a retried Events API callback whose event_id was already handled (claimed on the first
+        delivery); True for anything else. Call it where the event starts its work, after the ack."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        return not event_id or claim_event(self.wiring.session_factory, self.wiring.clock, str(event_id))
 
     @property
     def runner(self) -> Runner:

@@ -45,4 +45,6 @@ def register(app: App, ctx: SlackContext) -> None:
         ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context)
 
     def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if not ctx.first_delivery(body):
+            return
         publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"], body=body))

@@ -45,6 +45,8 @@ def register(app: App, ctx: SlackContext) -> None:
 
     @guarded("reaction")
     def log_pin(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if not ctx.first_delivery(body):
+            return
         item = event["item"]
         channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
         message = read_message(client, channel, ts)

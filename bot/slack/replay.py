@@ -9,7 +9,12 @@ reaches no listener.
 Slack's own retries are not replays: Slack re-signs every delivery with the time it is sent, and only
 Events API callbacks are retried (`X-Slack-Retry-Num`). A retried event is keyed by its retry number as
 well, so even a retry signed in the same second as the original passes here — and is then dropped by the
-event_id dedupe (app._dedupe_events). Slash commands and interactivity are never retried by Slack.
+event_id dedupe (`claim_event`). Slash commands and interactivity are never retried by Slack.
+
+`claim_event` is that dedupe: the first delivery of an event_id claims it in the database, any later one is
+dropped. It runs where an event is about to do work, after the ack — not before every event: most events
+(a 👍 anywhere, the Messages tab) do nothing, and a claim before the ack made each of them wait for a
+write (an fsync on SQLite).
 
 A signature is remembered for `KEEP`: Bolt accepts it while |now − timestamp| ≤ 300 s, so one first seen
 at t (≥ timestamp − 300 s) can no longer pass verification after t + 600 s. Old rows are pruned by one
@@ -29,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.clock import Clock
-from crm_core.models import SeenSignature
+from crm_core.models import ProcessedInvocation, SeenSignature
 
 log = logging.getLogger("chatcrm.slack.replay")
 
@@ -124,3 +129,16 @@ def refuse_replays(session_factory: sessionmaker[Session], clock: Clock, *, in_m
 
 
 __all__ = ["KEEP", "MemorySeen", "claim_signature", "prune", "refuse_replays", "replay_key"]
+
+
+def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: str) -> bool:
+    """True for the first delivery of an Events API event_id (it is claimed), False for any later one."""
+    key = f"slack:event:{event_id}"[:KEY_MAX]
+    try:
+        with session_factory.begin() as session:
+            if session.get(ProcessedInvocation, key) is not None:
+                return False
+            session.add(ProcessedInvocation(key=key, reply={}, at=clock.now()))
+    except IntegrityError:
+        return False  # a concurrent delivery of the same event claimed it first
+    return True

@@ -6,8 +6,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
 
 from bot.app import create_app
+from crm_core.models import ProcessedInvocation
 from tests.bot.slack.harness import FORM, SlackPlayer, blocks_text
 
 
@@ -41,6 +43,34 @@ def test_the_messages_tab_publishes_nothing(slack, fake_slack):
     slack.event({"type": "app_home_opened", "user": "U01EMMA", "channel": "D01EMMA", "tab": "messages",
                  "event_ts": "1700000003.000400"})
     assert fake_slack.calls_to("views.publish") == []
+
+
+def test_an_event_that_does_nothing_writes_nothing_before_or_after_its_ack(slack, slack_wiring, fake_slack):  # type: ignore[no-untyped-def]
+    """Most events a workspace sends do nothing here (a 👍 anywhere, the Messages tab): they are acked without
+    a write — no event_id claimed, no wait for a commit — and only an event that works claims its id."""
+    writes: list[str] = []
+
+    def seen(_conn, _cursor, sql: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        verb = sql.split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE") and "seen_signatures" not in sql[:60]:  # the replay table: PG
+            writes.append(sql)
+
+    event.listen(slack_wiring.engine, "before_cursor_execute", seen)
+    try:
+        thumbs = {"type": "reaction_added", "user": "U01LI", "reaction": "thumbsup", "item_user": "U01EMMA",
+                  "item": {"type": "message", "channel": "C0GENERAL", "ts": "1700000100.000200"},
+                  "event_ts": "1700000200.000300"}
+        assert slack.event(thumbs).status_code == 200
+        assert slack.event({"type": "app_home_opened", "user": "U01EMMA", "channel": "D01EMMA", "tab": "messages",
+                            "event_ts": "1700000003.000400"}).status_code == 200
+        assert writes == []
+    finally:
+        event.remove(slack_wiring.engine, "before_cursor_execute", seen)
+    with slack_wiring.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessedInvocation)) == 0
+    slack.home_opened("U01EMMA", event_id="Ev7")  # an event with work to do claims its id
+    with slack_wiring.session_factory() as s:
+        assert s.get(ProcessedInvocation, "slack:event:Ev7") is not None
 
 
 def test_url_verification_echoes_the_challenge_when_signed(slack):
