@@ -15,8 +15,9 @@ sending the next:
   (a command answered within the budget), else until the fake's response_url got the answer (or, for a
   click answered with a form, until views.open was called with the request's trigger_id).
 The floor does no work: its reply is its ack. Mixes: reads (`/crm deal D-n`, `/crm my`) and writes
-(`/crm log D-n call …`, `/crm advance D-n`, the "Advance" button). Prints each figure beside the floor's and
-the ratio. Not a test.
+(`/crm log D-n call …`, `/crm advance D-n`, the "Advance" button); events (`--mixes event,idle`: Events
+API callbacks — reactions, 📌, Home tab — whose answer is their ack: `event` is the ack rate with the work
+they start running after it, `idle` reactions that start no work, the ack path alone). Prints each figure beside the floor's and the ratio. Not a test.
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ class FakeSlack(BaseHTTPRequestHandler):
             body.update(user_id="UBOT", bot_id="BBOT", team_id="T0001", team="bench")
         elif method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             body.update(channel="D0001", ts=f"{time.time():.6f}")
+        elif method == "conversations.history":
+            body.update(messages=[])
         elif method == "users.info":
             body.update(user={"id": "U0", "name": "bench", "real_name": "Bench User"})
         data = b"ok" if parts[0] == "response" else json.dumps(body).encode()
@@ -130,7 +133,35 @@ def signed(body: str, content_type: str) -> dict[str, str]:
 FAKE = "http://127.0.0.1:9"  # replaced by the fake's address in main()
 
 
+EMOJI = ["thumbsup", "eyes", "tada", "white_check_mark", "pray"]
+
+
+def event_body(rng: random.Random, rid: str, *, idle: bool = False) -> str:
+    """An Events API callback as Slack sends it (authorizations, context team, event_context): mostly
+    reactions that do nothing here, some 📌 outside any swarm channel (the message is read, nothing logged)
+    and Home tab openings (the Home view is built and published) — both after the ack. `idle`: only the
+    reactions that do nothing (what the ack path alone costs)."""
+    user = rng.choice(USERS)
+    ts = f"{1700000000 + rng.randint(0, 10**6)}.000100"
+    roll = 1.0 if idle else rng.random()
+    if roll < 0.2:
+        event: dict[str, object] = {"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home",
+                                    "event_ts": ts}
+    else:
+        event = {"type": "reaction_added", "user": user, "reaction": "pushpin" if roll < 0.3 else rng.choice(EMOJI),
+                 "item": {"type": "message", "channel": "C0001", "ts": ts}, "item_user": rng.choice(USERS),
+                 "event_ts": ts}
+    return json.dumps({"token": "t", "team_id": "T0001", "context_team_id": "T0001", "context_enterprise_id": None,
+                       "api_app_id": "A0001", "event": event, "type": "event_callback", "event_id": f"Ev{rid[:20]}",
+                       "event_time": int(time.time()), "authorizations": [
+                           {"enterprise_id": None, "team_id": "T0001", "user_id": "UBOT", "is_bot": True,
+                            "is_enterprise_install": False}],
+                       "is_ext_shared_channel": False, "event_context": f"4-{rid}"})
+
+
 def request_body(rng: random.Random, deals: int, mix: str, rid: str) -> str:
+    if mix in ("event", "idle"):
+        return event_body(rng, rid, idle=mix == "idle")
     user = rng.choice(USERS)
     d = rng.randint(1, deals)
     response_url = f"{FAKE}/response/{rid}"
@@ -177,11 +208,14 @@ def drive(url: str, users: int, seconds: float, deals: int, mix: str, floor: boo
                 rid = uuid.uuid4().hex
                 body = request_body(rng, deals, mix, rid)
                 started = time.perf_counter()
-                r = client.post(url, content=body.encode(), headers=signed(body, "application/x-www-form-urlencoded"))
+                kind = "application/json" if mix in ("event", "idle") else "application/x-www-form-urlencoded"
+                r = client.post(url, content=body.encode(), headers=signed(body, kind))
                 acked = time.perf_counter()
                 inline = r.status_code == 200 and bool(r.content) and b'"blocks"' in r.content
                 arrived: float | None = acked
-                if not floor and not inline and r.status_code == 200:
+                if mix in ("event", "idle"):
+                    inline = True  # an event's answer is its ack
+                elif not floor and not inline and r.status_code == 200:
                     arrived = REPLIES.wait(rid, REPLY_TIMEOUT)
                 with lock:
                     acks.append(acked - started)

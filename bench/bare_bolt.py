@@ -31,6 +31,11 @@ def any_action(ack):  # type: ignore[no-untyped-def]
     ack()
 
 
+@bolt.event(re.compile(".*"))
+def any_event():  # type: ignore[no-untyped-def]
+    pass  # an event is acked when its listener returns
+
+
 handler = SlackRequestHandler(bolt)
 api = FastAPI()
 
