@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,12 +71,22 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
         return known
 
 
+def _user_of_identity(team_is: Any) -> Any:
+    return select(ChatIdentity.user_id).where(
+        ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == bindparam("external_id"), team_is)
+
+
+# Every request asks this first: the statements are built once (building one cost more than running it).
+_USER_IN_TEAM = _user_of_identity(ChatIdentity.team == bindparam("team"))
+_USER_WITHOUT_TEAM = _user_of_identity(ChatIdentity.team.is_(None))
+
+
 def known_user_id(session: Session, slack_user_id: str, team: str | None) -> int | None:
     """The user of this Slack id in this workspace (team None: the identity stored without a team), in the
     caller's session (the request's own unit of work: handlers.runner.ActorLookup)."""
-    team_is = ChatIdentity.team.is_(None) if team is None else ChatIdentity.team == team
-    return session.scalar(select(ChatIdentity.user_id).where(
-        ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == slack_user_id, team_is))
+    if team is None:
+        return session.scalar(_USER_WITHOUT_TEAM, {"external_id": slack_user_id})
+    return session.scalar(_USER_IN_TEAM, {"external_id": slack_user_id, "team": team})
 
 
 def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:

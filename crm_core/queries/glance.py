@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from crm_core.models import (Account, Activity, Approval, Contact, Contract, Deal, Lead, Order, Quote, Swarm, Task,
@@ -82,31 +82,43 @@ def _owner_clause(column: Any, owner_ids: set[int] | None) -> Any:
     return true() if owner_ids is None else column.in_(sorted(owner_ids))
 
 
+def _latest_quotes_statement() -> Any:
+    newest = (select(Quote.deal_id, func.max(Quote.version).label("v"))
+              .where(Quote.deal_id.in_(bindparam("deal_ids", expanding=True))).group_by(Quote.deal_id).subquery())
+    return (select(Quote.id, Quote.deal_id, Quote.version, Quote.status, Quote.total, Quote.currency, Approval.id,
+                   Approval.status, Approval.current_level, Approval.levels_needed)
+            .join(newest, and_(newest.c.deal_id == Quote.deal_id, newest.c.v == Quote.version))
+            .outerjoin(Approval, Approval.quote_id == Quote.id))
+
+
+# Built once: every deal card asks for it, and building the subquery cost more than running it.
+_LATEST_QUOTES = _latest_quotes_statement()
+
+
 def latest_quotes(session: Session, deal_ids: list[int]) -> dict[int, QuoteState]:
     """The latest quote version of each deal with its approval state: one query for all the deals."""
     if not deal_ids:
         return {}
-    newest = (select(Quote.deal_id, func.max(Quote.version).label("v")).where(Quote.deal_id.in_(deal_ids))
-              .group_by(Quote.deal_id).subquery())
-    stmt = (select(Quote.id, Quote.deal_id, Quote.version, Quote.status, Quote.total, Quote.currency, Approval.id,
-                   Approval.status, Approval.current_level, Approval.levels_needed)
-            .join(newest, and_(newest.c.deal_id == Quote.deal_id, newest.c.v == Quote.version))
-            .outerjoin(Approval, Approval.quote_id == Quote.id))
-    return {row[1]: QuoteState(*row) for row in session.execute(stmt)}
+    return {row[1]: QuoteState(*row) for row in session.execute(_LATEST_QUOTES, {"deal_ids": list(deal_ids)})}
+
+
+_OPEN_TASK = (select(Task).where(Task.deal_id == bindparam("deal_id"), Task.done_at.is_(None))
+              .order_by(Task.due_date, Task.id).limit(1))
+_LIVE_DEAL_SWARMS = (select(Swarm).where(Swarm.archived_at.is_(None), Swarm.record_type == "deal",
+                                         Swarm.record_id.in_(bindparam("ids", expanding=True))).order_by(Swarm.id))
 
 
 def open_task_of(session: Session, deal_id: int) -> Task | None:
     """The deal's next open task (earliest due)."""
-    return session.scalar(select(Task).where(Task.deal_id == deal_id, Task.done_at.is_(None))
-                          .order_by(Task.due_date, Task.id).limit(1))
+    return session.scalar(_OPEN_TASK, {"deal_id": deal_id})
 
 
 def live_swarms_of(session: Session, deal_ids: list[int], ticket_ids: list[int]) -> tuple[Swarm, ...]:
-    if not deal_ids and not ticket_ids:
-        return ()
-    return tuple(session.scalars(select(Swarm).where(Swarm.archived_at.is_(None), or_(
-        and_(Swarm.record_type == "deal", Swarm.record_id.in_(deal_ids)),
-        and_(Swarm.record_type == "ticket", Swarm.record_id.in_(ticket_ids)))).order_by(Swarm.id)))
+    if not ticket_ids:  # a deal card: the statement every card runs, built once
+        return tuple(session.scalars(_LIVE_DEAL_SWARMS, {"ids": list(deal_ids)})) if deal_ids else ()
+    kinds = [and_(Swarm.record_type == kind, Swarm.record_id.in_(ids))
+             for kind, ids in (("deal", deal_ids), ("ticket", ticket_ids)) if ids]
+    return tuple(session.scalars(select(Swarm).where(Swarm.archived_at.is_(None), or_(*kinds)).order_by(Swarm.id)))
 
 
 def _orders(session: Session, account_id: int, today: date) -> OrderSummary:

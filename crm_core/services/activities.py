@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.errors import Conflict, InvalidValue
@@ -60,13 +60,23 @@ def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: 
 
 
 def recent_activities(uow: UnitOfWork, *, deal_id: int | None = None, lead_id: int | None = None,
-                      limit: int = 5) -> list[Activity]:
-    stmt = select(Activity)
+                      limit: int = 5) -> list[tuple[str, str]]:
+    """(kind, text) of the latest activities, newest first: columns, not objects (a card shows these two; the
+    object would also join its actor)."""
+    if lead_id is None and deal_id is not None:  # a deal card's: built once
+        rows = uow.session.execute(_RECENT_OF_DEAL, {"deal_id": deal_id, "limit": limit})
+        return [(kind, text) for kind, text in rows]
+    stmt = select(Activity.kind, Activity.text)
     if deal_id is not None:
         stmt = stmt.where(Activity.deal_id == deal_id)
     if lead_id is not None:
         stmt = stmt.where(Activity.lead_id == lead_id)
-    return list(uow.session.scalars(stmt.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
+    rows = uow.session.execute(stmt.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit))
+    return [(kind, text) for kind, text in rows]
+
+
+_RECENT_OF_DEAL = (select(Activity.kind, Activity.text).where(Activity.deal_id == bindparam("deal_id"))
+                   .order_by(Activity.at.desc(), Activity.id.desc()).limit(bindparam("limit")))
 
 
 def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) -> list[Task]:

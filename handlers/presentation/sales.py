@@ -43,7 +43,7 @@ def deal_view(uow: UnitOfWork, deal: Deal, locale: str, now: datetime, *, has_sw
             target = pipeline.stages[i + 1]
             next_stage = stage_name(config, target.key, locale)
             missing = missing_fields(uow, deal, target)
-    recent = [f"{kind_label(locale, a.kind)} {a.text[:40]}" for a in recent_activities(uow, deal_id=deal.id, limit=3)]
+    recent = [f"{kind_label(locale, kind)} {text[:40]}" for kind, text in recent_activities(uow, deal_id=deal.id, limit=3)]
     days = max(0, int((now - deal.stage_entered_at).total_seconds() // 86400))
     overpaid = account_overpaid(uow.session, deal.account_id)
     quote = quote_state_view(latest_quotes(uow.session, [deal.id]).get(deal.id))

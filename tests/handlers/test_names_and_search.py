@@ -19,6 +19,15 @@ def _deals(bot) -> None:  # type: ignore[no-untyped-def]
     assert "D-3" in bot.exec("deal new Globex amount=10")
 
 
+def _what_was_there(wiring, out: str) -> str:  # type: ignore[no-untyped-def]
+    """The answer with the index and the deals behind it: a failure here says which of the two was off."""
+    with wiring.session_factory() as s:
+        terms = s.execute(select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.field, SearchTerm.key,
+                                 SearchTerm.owner_id).where(SearchTerm.field.in_(("name", "pinyin")))).all()
+        deals = s.execute(select(Deal.id, Deal.name, Deal.owner_id, Deal.account_id, Deal.status)).all()
+    return f"{out}\nterms: {terms}\ndeals: {deals}"
+
+
 def _stage(wiring, deal_id: int) -> str:  # type: ignore[no-untyped-def]
     with wiring.session_factory() as s:
         return s.get(Deal, deal_id).stage
@@ -84,7 +93,7 @@ def test_several_matches_answer_a_pick_list_that_reruns_the_command(console_bot,
     _deals(li)
     for typed in ("shenzhen", "szmm", "深圳", "某某科技"):  # pinyin, initials, prefix, contains: both deals
         out = li.exec(f"deal set {typed} contact=王总 budget=yes close=2027-03-31")
-        assert "指的是哪个商机" in out and "[1] D-1" in out and "[2] D-2" in out, out
+        assert "指的是哪个商机" in out and "[1] D-1" in out and "[2] D-2" in out, _what_was_there(wiring, out)
     with wiring.session_factory() as s:
         assert s.get(Deal, 1).fields == {} and s.get(Deal, 2).fields == {}  # nothing changed yet
     out = li.exec("2")  # the D-2 button: the same command with D-2 in place of the name
