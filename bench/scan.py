@@ -102,15 +102,8 @@ class Filler:
                 self._insert(model, (make(i) for i in range(have, n)))
 
     def _insert(self, model: Any, rows: Iterator[dict[str, Any]]) -> None:
-        batch: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= CHUNK:
-                    conn.execute(insert(model), batch)
-                    batch = []
-            if batch:
-                conn.execute(insert(model), batch)
+            _bulk(conn, model, rows)
 
     def _owner(self) -> int:
         return self.owners[self.rng.randrange(len(self.owners))]
@@ -329,6 +322,7 @@ class DigestFiller:
 
 
 def _bulk(conn: Any, model: Any, rows: Iterator[dict[str, Any]]) -> None:
+    """Insert `rows` into `model`'s table CHUNK at a time, on the caller's connection (and transaction)."""
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(row)

@@ -102,27 +102,29 @@ class QuoteCreated(Event):
 
 
 @dataclass(frozen=True)
-class ApprovalStepOpened(Event):
-    """An approval now waits at `level` (1-based) for that step's approver."""
+class ApprovalStepEvent(Event):
+    """Something happened to one step (`level`, 1-based) of an approval: the fields every such event starts with
+    (its notifiers look up the approval and step from them, handlers/approvals.py)."""
 
     approval_id: int
     level: int
 
 
 @dataclass(frozen=True)
-class ApprovalStepDecided(Event):
-    approval_id: int
-    level: int
+class ApprovalStepOpened(ApprovalStepEvent):
+    """An approval now waits at `level` for that step's approver."""
+
+
+@dataclass(frozen=True)
+class ApprovalStepDecided(ApprovalStepEvent):
     decision: str  # approved | rejected
     actor_id: int
 
 
 @dataclass(frozen=True)
-class ApprovalCancelled(Event):
+class ApprovalCancelled(ApprovalStepEvent):
     """A pending approval stopped because a newer quote version superseded its quote."""
 
-    approval_id: int
-    level: int
     by_quote_id: int
 
 
@@ -180,11 +182,9 @@ class RecordsTransferred(Event):
 
 
 @dataclass(frozen=True)
-class ApprovalWithdrawn(Event):
+class ApprovalWithdrawn(ApprovalStepEvent):
     """The deal was closed (won or lost) while the approval was pending: its open card is retired."""
 
-    approval_id: int
-    level: int
     deal_id: int
     deal_status: str  # won | lost
 

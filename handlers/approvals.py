@@ -6,7 +6,9 @@ late click (already decided, superseded quote) changes nothing and says what hap
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -17,7 +19,8 @@ from cards.format import local_time, money_or_dash as fmt_money, pct as fmt_pct
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
 from crm_core.errors import NotFound
-from crm_core.events import ApprovalCancelled, ApprovalStepDecided, ApprovalStepOpened, ApprovalWithdrawn, Event
+from crm_core.events import (ApprovalCancelled, ApprovalStepDecided, ApprovalStepEvent, ApprovalStepOpened,
+                             ApprovalWithdrawn, Event)
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
@@ -101,23 +104,29 @@ def _step_ref(approval_id: int, level: int) -> str:
     return f"approval:{approval_id}:step:{level}"
 
 
-def _approval_step(uow: UnitOfWork, approval_id: int, level: int) -> tuple[Approval, ApprovalStep, str] | None:
-    """The approval and the step an event names, and the approver's language; None when either is gone
-    (nothing to tell then)."""
-    approval = uow.session.get(Approval, approval_id)
-    step = approval.step(level) if approval else None
-    if approval is None or step is None:
-        return None
-    return approval, step, locale_of(uow.session.get(User, step.approver_id), uow.config)
+E = TypeVar("E", bound=ApprovalStepEvent)
+StepNotifier = Callable[[UnitOfWork, E, datetime, Approval, ApprovalStep, str], None]
 
 
-@on(ApprovalStepOpened)
-def ask_approver(uow: UnitOfWork, event: Event, now: datetime) -> None:
-    assert isinstance(event, ApprovalStepOpened)
-    found = _approval_step(uow, event.approval_id, event.level)
-    if found is None:
-        return
-    approval, step, locale = found
+def on_step(event_type: type[E]) -> Callable[[StepNotifier[E]], StepNotifier[E]]:
+    """Register a notifier of an approval-step event, called with the approval and the step the event names and
+    the approver's language; not called when either is gone (nothing to tell then)."""
+    def deco(fn: StepNotifier[E]) -> StepNotifier[E]:
+        @on(event_type)
+        def notifier(uow: UnitOfWork, event: Event, now: datetime) -> None:
+            assert isinstance(event, event_type)
+            approval = uow.session.get(Approval, event.approval_id)
+            step = approval.step(event.level) if approval else None
+            if approval is None or step is None:
+                return
+            fn(uow, event, now, approval, step, locale_of(uow.session.get(User, step.approver_id), uow.config))
+        return fn
+    return deco
+
+
+@on_step(ApprovalStepOpened)
+def ask_approver(uow: UnitOfWork, event: ApprovalStepOpened, now: datetime, approval: Approval, step: ApprovalStep,
+                 locale: str) -> None:
     view = approval_view(uow, approval, step.level)
     note = t(locale, "approval.ask", requester=view.requester, discount=view.discount_pct,
              deal=f"{view.quote.deal_ref} {view.quote.deal_name}", level=step.level, levels=approval.levels_needed,
@@ -143,13 +152,9 @@ def _replace_approver_card(uow: UnitOfWork, approval: Approval, step: ApprovalSt
                                   notes=(note,)).to_dict())
 
 
-@on(ApprovalStepDecided)
-def tell_about_decision(uow: UnitOfWork, event: Event, now: datetime) -> None:
-    assert isinstance(event, ApprovalStepDecided)
-    found = _approval_step(uow, event.approval_id, event.level)
-    if found is None:
-        return
-    approval, step, a_loc = found
+@on_step(ApprovalStepDecided)
+def tell_about_decision(uow: UnitOfWork, event: ApprovalStepDecided, now: datetime, approval: Approval,
+                        step: ApprovalStep, a_loc: str) -> None:
     ref_key = _step_ref(approval.id, step.level)
     who, at = user_name(uow.session, event.actor_id, NOBODY), local_time(uow.config, step.decided_at) or ""
     # 1. The approver's card for this step is replaced in place: who decided, and when.
@@ -183,26 +188,18 @@ def _requester_note(uow: UnitOfWork, approval: Approval, level: int, locale: str
     return _with_next_step(uow, approval, locale, note)
 
 
-@on(ApprovalCancelled)
-def retire_open_card(uow: UnitOfWork, event: Event, now: datetime) -> None:
+@on_step(ApprovalCancelled)
+def retire_open_card(uow: UnitOfWork, event: ApprovalCancelled, now: datetime, approval: Approval,
+                     step: ApprovalStep, locale: str) -> None:
     """The quote was superseded: the approver's open card loses its buttons and says why."""
-    assert isinstance(event, ApprovalCancelled)
-    found = _approval_step(uow, event.approval_id, event.level)
-    if found is None:
-        return
-    approval, step, locale = found
     note = t(locale, "approval.superseded", quote=f"Q-{approval.quote_id}", new=f"Q-{event.by_quote_id}")
     _replace_approver_card(uow, approval, step, locale, note, now)
 
 
-@on(ApprovalWithdrawn)
-def retire_card_of_closed_deal(uow: UnitOfWork, event: Event, now: datetime) -> None:
+@on_step(ApprovalWithdrawn)
+def retire_card_of_closed_deal(uow: UnitOfWork, event: ApprovalWithdrawn, now: datetime, approval: Approval,
+                               step: ApprovalStep, locale: str) -> None:
     """The deal was won or lost: the approver's open card is updated in place, without buttons, saying why."""
-    assert isinstance(event, ApprovalWithdrawn)
-    found = _approval_step(uow, event.approval_id, event.level)
-    if found is None:
-        return
-    approval, step, locale = found
     note = t(locale, "approval.withdrawn", ref=approval.ref, deal=f"D-{event.deal_id}",
              status=t(locale, f"deal.{event.deal_status}"))
     _replace_approver_card(uow, approval, step, locale, note, now)

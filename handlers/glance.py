@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from cards.builders.glance import (account_buttons_card, account_card, contact_buttons_card, contact_card,
                                    glance_reply_cards, pick_card)
@@ -87,22 +87,30 @@ def _id(raw: object) -> int:
     return int(text)
 
 
+G = TypeVar("G", Account, Contact)
+
+
+def _clicked(uow: UnitOfWork, actor: User, model: type[G], visible: Callable[[set[int] | None], ColumnElement[bool]],
+             raw: object) -> G:
+    """The account or contact a button names by id (`raw`), found only among those the actor may see: visibility
+    is checked again on every click; NotFound otherwise."""
+    scope = visible(account_scope(uow.session, actor))
+    row = uow.session.scalar(select(model).where(model.id == _id(raw), scope))
+    if row is None:
+        raise NotFound(ref=str(raw)[:40])
+    return row
+
+
 @action("account.open", writes=False, value=("account",))
 def open_account(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    """A button: the value is the account's id; visibility is checked again on every click."""
-    scope = visible_account_clause(account_scope(uow.session, actor))
-    account = uow.session.scalar(select(Account).where(Account.id == _id(inv.args["account"]), scope))
-    if account is None:
-        raise NotFound(ref=str(inv.args["account"])[:40])
+    """A button: the value is the account's id."""
+    account = _clicked(uow, actor, Account, visible_account_clause, inv.args["account"])
     return _account_reply(uow, actor, account, locale, clock)
 
 
 @action("contact.open", writes=False, value=("contact",))
 def open_contact(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    scope = visible_contact_clause(account_scope(uow.session, actor))
-    contact = uow.session.scalar(select(Contact).where(Contact.id == _id(inv.args["contact"]), scope))
-    if contact is None:
-        raise NotFound(ref=str(inv.args["contact"])[:40])
+    contact = _clicked(uow, actor, Contact, visible_contact_clause, inv.args["contact"])
     return _contact_reply(uow, actor, contact, locale, clock)
 
 

@@ -11,7 +11,7 @@ from crm_core.models import Lead, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
-from handlers.notify import on
+from handlers.notify import on, record_and_recipient
 from handlers.presentation.sales import lead_view
 
 t_chat = translator("chat")
@@ -20,11 +20,10 @@ t_chat = translator("chat")
 @on(LeadAssigned)
 def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, LeadAssigned)
-    lead = uow.session.get(Lead, event.lead_id)
-    owner = uow.session.get(User, event.owner_id)
-    if lead is None or owner is None:
+    found = record_and_recipient(uow, Lead, event.lead_id, event.owner_id)
+    if found is None:
         return
-    locale = locale_of(owner, uow.config)
+    lead, owner, locale = found
     key = "lead.reassigned_to_you" if event.reason == "reassigned" else "lead.assigned_to_you"
     note = t(locale, key, ref=lead.ref, name=lead.name, minutes=uow.config.sla.lead.first_response_minutes)
     card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.events import Event
+from crm_core.models import User
+from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 
 Notifier = Callable[[UnitOfWork, Event, datetime], None]
@@ -24,6 +27,18 @@ def on(event_type: type[Event]) -> Callable[[Notifier], Notifier]:
         NOTIFIERS.setdefault(event_type, []).append(fn)
         return fn
     return deco
+
+R = TypeVar("R")
+
+
+def record_and_recipient(uow: UnitOfWork, model: type[R], record_id: int, user_id: int) -> tuple[R, User, str] | None:
+    """The record an event names and the person to tell about it, with that person's language; None when either
+    is gone (nothing to tell then)."""
+    record = uow.session.get(model, record_id)
+    user = uow.session.get(User, user_id)
+    if record is None or user is None:
+        return None
+    return record, user, locale_of(user, uow.config)
 
 
 def flush_events(uow: UnitOfWork, clock: Clock) -> None:

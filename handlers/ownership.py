@@ -6,7 +6,9 @@ each get one message per change, and a handover sends one message to each side, 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from cards.builders.common import notice_card
 from cards.builders.sales import t
@@ -46,6 +48,25 @@ def _record(uow: UnitOfWork, event: OwnerChanged) -> tuple[str, str] | None:
     return (record.ref, record.name) if record is not None else None
 
 
+Notice = Callable[[str, str, User, User, User], tuple[str, str]]  # (locale, text key, actor, old, new) → title, text
+
+
+def _tell_old_and_new(uow: UnitOfWork, now: datetime, actor_id: int, old_id: int, new_id: int, *, got: str,
+                      lost: str, notice: Notice, kind: str, key: str, **record: Any) -> None:
+    """One notice card to the new side (text `got`) and one to the old side (text `lost`) of a change of hands,
+    each in its reader's language, once per `key`; nothing when one of the three people is gone."""
+    people = _people(uow, actor_id, old_id, new_id)
+    if people is None:
+        return
+    actor, old, new = people
+    for user, text_key in ((new, got), (old, lost)):
+        locale = locale_of(user, uow.config)
+        title, text = notice(locale, text_key, actor, old, new)
+        card = notice_card(locale, title, text, kind=kind)
+        enqueue(uow.session, dedupe_key=f"{key}:{user.id}", kind=kind, target_type="user", target_id=user.id,
+                payload=card.to_dict(), now=now, **record)
+
+
 @on(OwnerChanged)
 def tell_both_owners(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, OwnerChanged)
@@ -53,32 +74,25 @@ def tell_both_owners(uow: UnitOfWork, event: Event, now: datetime) -> None:
     if found is None:
         return
     ref, name = found
-    s = uow.session
-    people = _people(uow, event.actor_id, event.old_owner_id, event.new_owner_id)
-    if people is None:
-        return
-    actor, old, new = people
-    for user, key in ((new, "owner.you_got"), (old, "owner.you_lost")):
-        locale = locale_of(user, uow.config)
-        text = t(locale, key, ref=ref, name=name, actor=actor.name, old=old.name, new=new.name)
-        card = notice_card(locale, t(locale, "owner.title", ref=ref), text, kind="owner.changed")
-        enqueue(s, dedupe_key=f"owner:{event.audit_id}:{user.id}", kind="owner.changed", target_type="user",
-                target_id=user.id, payload=card.to_dict(), now=now, record_type=event.record_type,
-                record_id=event.record_id)
+
+    def notice(locale: str, key: str, actor: User, old: User, new: User) -> tuple[str, str]:
+        return (t(locale, "owner.title", ref=ref),
+                t(locale, key, ref=ref, name=name, actor=actor.name, old=old.name, new=new.name))
+
+    _tell_old_and_new(uow, now, event.actor_id, event.old_owner_id, event.new_owner_id, got="owner.you_got",
+                      lost="owner.you_lost", notice=notice, kind="owner.changed", key=f"owner:{event.audit_id}",
+                      record_type=event.record_type, record_id=event.record_id)
 
 
 @on(RecordsTransferred)
 def tell_both_sides_of_handover(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, RecordsTransferred)
-    s = uow.session
-    people = _people(uow, event.actor_id, event.from_user_id, event.to_user_id)
-    if people is None:
-        return
-    actor, old, new = people
-    for user, key in ((new, "transfer.you_got"), (old, "transfer.you_lost")):
-        locale = locale_of(user, uow.config)
+    counts = event.counts
+
+    def notice(locale: str, key: str, actor: User, old: User, new: User) -> tuple[str, str]:
         names = {"from_user": old.name, "to_user": new.name}
-        text = t(locale, key, actor=actor.name, **names, **event.counts)
-        card = notice_card(locale, t(locale, "transfer.title", **names), text, kind="owner.transferred")
-        enqueue(s, dedupe_key=f"transfer:{event.audit_id}:{user.id}", kind="owner.transferred", target_type="user",
-                target_id=user.id, payload=card.to_dict(), now=now)
+        return t(locale, "transfer.title", **names), t(locale, key, actor=actor.name, **names, **counts)
+
+    _tell_old_and_new(uow, now, event.actor_id, event.from_user_id, event.to_user_id, got="transfer.you_got",
+                      lost="transfer.you_lost", notice=notice, kind="owner.transferred",
+                      key=f"transfer:{event.audit_id}")

@@ -21,11 +21,10 @@ from crm_core.refs import Ref, parse_ref, ref_str
 from crm_core.services.activities import do_complete_task
 from crm_core.services.ownership import resolve_user
 from crm_core.services.tasks import access_task_to_see, do_create_reminder, do_create_task, do_reopen_task, my_tasks
-from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.grammar import QUOTES, tokenize
 from handlers.invocation import Invocation
-from handlers.notify import on
+from handlers.notify import on, record_and_recipient
 from handlers.registry import action, command
 
 _MENTION = re.compile(r"^(?:<@[A-Za-z0-9_]+(?:\|[^>]*)?>|[@＠]\S+)$")
@@ -113,11 +112,10 @@ def open_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, local
 @on(TaskAssigned)
 def tell_assignee(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, TaskAssigned)
-    task = uow.session.get(Task, event.task_id)
-    owner = uow.session.get(User, event.owner_id)
-    if task is None or owner is None:
+    found = record_and_recipient(uow, Task, event.task_id, event.owner_id)
+    if found is None:
         return
-    owner_locale = locale_of(owner, uow.config)
+    task, owner, owner_locale = found
     card: Card = assigned_card(owner_locale, task_view(uow, task, now, owner_locale))
     enqueue(uow.session, dedupe_key=f"task-assigned:{task.id}:{owner.id}", kind="task.assigned", target_type="user",
             target_id=owner.id, payload=card.to_dict(), now=now, record_type="task", record_id=task.id)

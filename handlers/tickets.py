@@ -21,7 +21,7 @@ from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
 from handlers.invocation import Invocation
-from handlers.notify import on
+from handlers.notify import on, record_and_recipient
 from handlers.registry import action, command
 from handlers.swarm import has_swarm, post_to_swarm, request_swarm_archive
 from handlers.presentation.service import ticket_view
@@ -84,11 +84,10 @@ def tell_ticket_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     assert isinstance(event, TicketOpened)
     if event.owner_id == event.actor_id:
         return
-    ticket = uow.session.get(Ticket, event.ticket_id)
-    owner = uow.session.get(User, event.owner_id)
-    if ticket is None or owner is None:
+    found = record_and_recipient(uow, Ticket, event.ticket_id, event.owner_id)
+    if found is None:
         return
-    locale = locale_of(owner, uow.config)
+    ticket, owner, locale = found
     note = notice(locale, "ticket.assigned_to_you", priority=priority_label(locale, ticket.priority),
                   by=user_name(uow.session, event.actor_id, "chatcrm"),
                   respond_by=reader_time(uow.config, ticket.respond_due_at, None, owner.timezone) or "")

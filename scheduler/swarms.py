@@ -12,6 +12,7 @@ from cards.format import local_time, money_or_dash, stage_name
 from crm_core.config import Config
 from cards.labels import picklist_label
 from crm_core.models import Deal, Ticket, User
+from crm_core.refs import ref_str
 from crm_core.services.access import SUPPORT_TAG
 from crm_core.uow import UnitOfWork
 from handlers.ports import SwarmSpec
@@ -19,6 +20,7 @@ from handlers.presentation.sales import deal_view
 from handlers.presentation.service import ticket_view
 
 CHAT_PLATFORMS = ("slack", "wecom")
+_SWARM_RECORDS: dict[str, type[Deal] | type[Ticket]] = {"deal": Deal, "ticket": Ticket}  # what may have a swarm
 
 
 def read_uow(session: Session, config: Config) -> UnitOfWork:
@@ -58,33 +60,29 @@ def build_swarm_spec(session: Session, config: Config, record_type: str, record_
     (default: the owner's first chat platform, else the console); people without an id there are left out.
     """
     uow = read_uow(session, config)
-    if record_type == "deal":
-        deal = session.get(Deal, record_id)
-        if deal is None:
-            raise LookupError(f"D-{record_id} does not exist")
-        owner = deal.owner
-        locale = config.company.locale
-        at = now or deal.updated_at
+    if record_type not in _SWARM_RECORDS:
+        raise LookupError(f"no swarm for record type {record_type!r}")
+    record = session.get(_SWARM_RECORDS[record_type], record_id)
+    if record is None:
+        raise LookupError(f"{ref_str(record_type, record_id)} does not exist")
+    owner = record.owner
+    locale = config.company.locale
+    at = now or record.updated_at
+    if isinstance(record, Deal):
+        deal = record
         close = deal.close_date.isoformat() if deal.close_date else "—"
         topic = f"{stage_name(uow.config, deal.stage, locale)} · {money_or_dash(deal.amount, deal.currency)} · {close}"
         members = _members(session, owner, set(config.swarm.invite_tags))
         card = deal_card(locale, deal_view(uow, deal, locale, at, has_swarm=True))
         title, ref = deal.name, deal.ref
-    elif record_type == "ticket":
-        ticket = session.get(Ticket, record_id)
-        if ticket is None:
-            raise LookupError(f"T-{record_id} does not exist")
-        owner = ticket.owner
-        locale = config.company.locale
-        at = now or ticket.updated_at
+    else:
+        ticket = record
         priority = picklist_label(config, "priority", ticket.priority, locale) or ticket.priority
         status = service_text.lookup(locale, f"status.{ticket.status}") or ticket.status
         topic = f"{priority} · {status} · {local_time(uow.config, ticket.resolve_due_at)}"
         members = _members(session, owner, {SUPPORT_TAG}, also=ticket.account.owner_id)
         card = ticket_card(locale, ticket_view(uow, ticket, locale, at))
         title, ref = ticket.subject, ticket.ref
-    else:
-        raise LookupError(f"no swarm for record type {record_type!r}")
     platform = platform or (swarm_platforms(owner, set(CHAT_PLATFORMS)) or ["console"])[0]
     ids = [external_id(u, platform) for u in members if u.id != owner.id]
     return SwarmSpec(record_type=record_type, record_id=record_id, ref=ref, title=title[:200], topic=topic[:250],

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import Deal, Ticket, User
 from crm_core.services.leads import access_lead
-from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.services.permissions import can_access, require_access
 from crm_core.services.records import load_record
 from crm_core.uow import UnitOfWork
 
@@ -39,10 +39,8 @@ def is_support(user: User) -> bool:
 
 
 def can_work(session: Session, actor: User, ticket: Ticket) -> bool:
-    if is_support(actor) or ticket.created_by_id == actor.id:
-        return True
-    visible = visible_owner_ids(session, actor)
-    return visible is None or ticket.owner_id in visible or ticket.account.owner_id in visible
+    return (is_support(actor) or ticket.created_by_id == actor.id
+            or can_access(session, actor, ticket.owner_id, ticket.account.owner_id))
 
 
 def access_ticket(uow: UnitOfWork, actor: User, ticket_id: int, *, for_update: bool = False) -> Ticket:

@@ -28,7 +28,7 @@ from crm_core.services import audit
 from crm_core.services.records import load_record
 from crm_core.services.deals import do_create_deal
 from crm_core.services.orders import overdue_orders_count
-from crm_core.services.permissions import require_access, visible_owner_ids
+from crm_core.services.permissions import can_access, require_access
 from crm_core.services.tickets import open_counts_by_account
 from crm_core.uow import UnitOfWork
 from crm_core.vocabulary import CONTRACT_FIELD_ALIASES, RENEWAL_WORD
@@ -136,8 +136,7 @@ def contract_for_won_deal(uow: UnitOfWork, deal: Deal, *, actor_id: int | None, 
 
 
 def can_see(session: Session, actor: User, contract: Contract) -> bool:
-    visible = visible_owner_ids(session, actor)
-    return visible is None or contract.owner_id in visible or contract.account.owner_id in visible
+    return can_access(session, actor, contract.owner_id, contract.account.owner_id)
 
 
 def access_contract(uow: UnitOfWork, actor: User, contract_id: int, *, for_update: bool = False) -> Contract:

@@ -1,6 +1,7 @@
 """Leads: validate, normalise, dedupe, score, assign; convert into account + contact + deal."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from datetime import datetime, timedelta
@@ -57,6 +58,19 @@ class LeadResult:
     same_company: Lead | None = None  # a new lead: the oldest other lead at the same company
 
 
+def _contact_point(name: str, raw: str | None, most: int, normalize: Callable[[str], str | None],
+                   hint: str) -> str | None:
+    """The lead's email or phone (field `name`) as typed, normalised; None when empty. InvalidValue (with `hint`)
+    when it does not normalise or comes out longer than `most`."""
+    text = check_text(name, raw, most)
+    if not text:
+        return None
+    value = normalize(text)
+    if value is None or len(value) > most:
+        raise InvalidValue(name, shown(text), hint)
+    return value
+
+
 def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput:
     """Validate and normalise; raises InvalidValue / UnknownField naming the field and what to type instead.
 
@@ -66,18 +80,8 @@ def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput
     name = check_text("name", data.name, NAME_MAX)
     if not name:
         raise InvalidValue("name", "", "lead.name")
-    email = None
-    raw_email = check_text("email", data.email, EMAIL_MAX)
-    if raw_email:
-        email = normalize_email(raw_email)
-        if email is None or len(email) > EMAIL_MAX:
-            raise InvalidValue("email", shown(raw_email), "lead.email")
-    phone = None
-    raw_phone = check_text("phone", data.phone, PHONE_MAX)
-    if raw_phone:
-        phone = normalize_phone(raw_phone)
-        if phone is None or len(phone) > PHONE_MAX:
-            raise InvalidValue("phone", shown(raw_phone), "lead.phone")
+    email = _contact_point("email", data.email, EMAIL_MAX, normalize_email, "lead.email")
+    phone = _contact_point("phone", data.phone, PHONE_MAX, normalize_phone, "lead.phone")
     if config is not None:
         source = picklist_value(config, "source", "source", data.source or "chat", max_len=50) or "chat"
         region = picklist_value(config, "region", "region", data.region)

@@ -39,9 +39,11 @@ def visible_owner_ids(session: Session, actor: User) -> set[int] | None:
     return team_ids(session, actor)
 
 
-def can_access(session: Session, actor: User, owner_id: int) -> bool:
+def can_access(session: Session, actor: User, owner_id: int, *more_owner_ids: int) -> bool:
+    """Whether the actor may see the records of `owner_id`, or of any of `more_owner_ids` (a ticket or a contract
+    is seen through its own owner or its account's)."""
     visible = visible_owner_ids(session, actor)
-    return visible is None or owner_id in visible
+    return visible is None or owner_id in visible or any(o in visible for o in more_owner_ids)
 
 
 def require_access(session: Session, actor: User, owner_id: int, what: str, **data: object) -> None:

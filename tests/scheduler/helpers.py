@@ -6,7 +6,10 @@ from typing import Any
 from sqlalchemy import select
 
 from cards.model import Card
-from crm_core.models import OutboxMessage, User
+from crm_core.clock import Clock
+from crm_core.models import Lead, OutboxMessage, User
+from handlers.notify import unit_of_work_factory
+from scheduler.jobs.ladders import run_ladders
 
 
 def messages(wiring: Any, *, since_id: int = 0, kinds: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
@@ -41,3 +44,16 @@ def notes(wiring: Any, *, since_id: int = 0, kinds: tuple[str, ...] | None = Non
             first = next((b.text for b in card.blocks if hasattr(b, "text")), card.title)
             out.append((keys.get(row.target_id, "?") if row.target_type == "user" else row.target_type, first))
     return out
+
+
+def run_ladder(wiring: Any, clock: Clock) -> int:
+    """One run of the ladders job at the clock's time, as the scheduler runs it; how many records it moved."""
+    return run_ladders(uow=unit_of_work_factory(wiring.session_factory, wiring.config, clock)(), clock=clock)
+
+
+def lead_state(wiring: Any, lead_id: int = 1) -> tuple[str, str | None]:
+    """The lead's status and its owner's key (None without an owner)."""
+    with wiring.session_factory() as s:
+        lead = s.get(Lead, lead_id)
+        owner = s.get(User, lead.owner_id) if lead.owner_id else None
+        return lead.status, owner.key if owner else None

@@ -8,12 +8,10 @@ import threading
 import pytest
 
 from crm_core.config import Config, load_config
-from crm_core.models import Lead
-from handlers.notify import unit_of_work_factory
-from scheduler.jobs.ladders import run_ladders
 from tests.bot.slack.fake_slack import BOT_USER, Channel
 from tests.bot.slack.harness import blocks_text, buttons
 from tests.bot.slack.test_full_day import deliver_all
+from tests.scheduler.helpers import lead_state, run_ladder
 
 
 @pytest.fixture
@@ -44,16 +42,6 @@ def test_a_pool_lead_is_claimed_from_the_channel_and_the_card_changes_for_everyo
     assert "已被 李雷 领取。" in blocks_text(updated) and buttons(updated) == []
 
 
-def _ladder(wiring, clock) -> int:  # type: ignore[no-untyped-def]
-    return run_ladders(uow=unit_of_work_factory(wiring.session_factory, wiring.config, clock)(), clock=clock)
-
-
-def _lead(wiring) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    with wiring.session_factory() as s:
-        lead = s.get(Lead, 1)
-        return lead.status, lead.owner.key
-
-
 def test_a_day_of_the_pool_on_slack(slack, fake_slack, slack_wiring, clock):  # type: ignore[no-untyped-def]
     """A lead nobody works climbs the ladder over working days (the clock moved, no sleeps) and goes back to the
     pool; its card reaches the pool channel; two reps click Claim at the same moment (signed block_actions
@@ -67,9 +55,9 @@ def test_a_day_of_the_pool_on_slack(slack, fake_slack, slack_wiring, clock):  # 
     moved = []
     for days in (3, 2, 2, 2):  # Thu: tell the rep; Mon: the rep and her manager; Wed: back to the pool
         clock.advance(days=days)
-        moved.append(_ladder(slack_wiring, clock))
+        moved.append(run_ladder(slack_wiring, clock))
         deliver_all(slack_wiring, clock)
-    assert _lead(slack_wiring) == ("pool", "emma") and sum(moved) == 3
+    assert lead_state(slack_wiring) == ("pool", "emma") and sum(moved) == 3
     [posted] = fake_slack.channel_messages("C0POOL")
     [(_, action_id, value)] = buttons(posted)
     before = len(fake_slack.response_url_posts())
@@ -84,7 +72,7 @@ def test_a_day_of_the_pool_on_slack(slack, fake_slack, slack_wiring, clock):  # 
         th.start()
     for th in racers:
         th.join()
-    status, owner = _lead(slack_wiring)
+    status, owner = lead_state(slack_wiring)
     assert status == "open" and owner in ("li", "han")
     winner = {"li": "李雷", "han": "韩梅梅"}[owner]
     answers = [blocks_text(p) for p in fake_slack.response_url_posts()[before:]]
@@ -94,4 +82,4 @@ def test_a_day_of_the_pool_on_slack(slack, fake_slack, slack_wiring, clock):  # 
     [updated] = fake_slack.channel_messages("C0POOL")
     assert updated["ts"] == posted["ts"] and f"已被 {winner} 领取。" in blocks_text(updated) and buttons(updated) == []
     clock.advance(days=1)
-    assert _ladder(slack_wiring, clock) == 0 and _lead(slack_wiring) == ("open", owner)  # nothing bounces
+    assert run_ladder(slack_wiring, clock) == 0 and lead_state(slack_wiring) == ("open", owner)  # nothing bounces

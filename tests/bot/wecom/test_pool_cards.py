@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from crm_core.clock import FrozenClock
 from crm_core.config import Config, load_config
 from crm_core.events import LeadPooled
-from crm_core.models import Lead, OutboxMessage, User
+from crm_core.models import OutboxMessage, User
 from handlers.notify import unit_of_work_factory
 from handlers.pool import send_member_cards
-from scheduler.jobs.ladders import run_ladders
 from tests.bot.wecom.conftest import WeComHarness, key_of
 from tests.bot.wecom.test_full_day import deliver, said  # noqa: F401  (the delivery fixture)
+from tests.scheduler.helpers import lead_state, run_ladder
 
 MEMBERS = ("wangfang", "hanmeimei", "liulegal")  # tag "east", with a WeCom id; lilei released the lead
 
@@ -42,13 +42,6 @@ def _group(wecom: WeComHarness) -> None:
 def _pool_cards(wecom: WeComHarness, userid: str, ref: str) -> list[dict]:  # type: ignore[type-arg]
     return [c for c in wecom.fake.cards_to(userid)
             if c["main_title"]["title"].startswith((f"公海线索 {ref} ", f"Pool lead {ref} "))]
-
-
-def _status(wiring, lead_id: int = 1) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
-    with wiring.session_factory() as s:
-        lead = s.get(Lead, lead_id)
-        owner = s.get(User, lead.owner_id) if lead.owner_id else None
-        return lead.status, owner.key if owner else None
 
 
 def _race(wecom: WeComHarness, clicks: list[tuple[str, dict]]) -> list[int]:  # type: ignore[type-arg]
@@ -92,12 +85,12 @@ def test_members_get_claim_cards_two_race_one_wins_and_every_card_changes_once( 
     # Over the limit: told so in English, nothing changes, the card keeps its button.
     r = wecom.click("liulegal", mine["liulegal"]["task_id"], key_of(mine["liulegal"], "pool.claim"))
     assert r.status_code == 200
-    assert "the limit is 1" in fake.texts_to("liulegal")[-1] and _status(wecom_wiring, 2) == ("pool", "li")
+    assert "the limit is 1" in fake.texts_to("liulegal")[-1] and lead_state(wecom_wiring, 2) == ("pool", "li")
 
     # 王芳 and 韩梅梅 click at the same moment: one gets the lead, the other is told who has it.
     updates_before = len(fake.updates())
     assert _race(wecom, [("wangfang", mine["wangfang"]), ("hanmeimei", mine["hanmeimei"])]) == [200, 200]
-    status, winner = _status(wecom_wiring, 2)
+    status, winner = lead_state(wecom_wiring, 2)
     assert status == "open" and winner in ("wang", "han")
     won, lost = ("wangfang", "hanmeimei") if winner == "wang" else ("hanmeimei", "wangfang")
     name = {"wangfang": "王芳", "hanmeimei": "韩梅梅"}[won]
@@ -144,10 +137,6 @@ def test_a_retried_pool_event_sends_no_second_card(wecom: WeComHarness, wecom_wi
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "pool.card")) == 3
 
 
-def _ladder(wiring, clock: FrozenClock) -> int:  # type: ignore[no-untyped-def]
-    return run_ladders(uow=unit_of_work_factory(wiring.session_factory, wiring.config, clock)(), clock=clock)
-
-
 def test_a_day_of_the_pool_on_wecom(wecom: WeComHarness, wecom_wiring, deliver, clock: FrozenClock) -> None:  # type: ignore[no-untyped-def]
     """Leads arrive, a ladder sends one nobody works back to the pool with the clock moved, two members race
     for its card, the one who lost it cannot take it straight back, and the next stay brings new cards —
@@ -160,33 +149,33 @@ def test_a_day_of_the_pool_on_wecom(wecom: WeComHarness, wecom_wiring, deliver, 
     deliver()
     for days in (3, 2, 2, 2):  # working days pass; the third step of the ladder sends it back to the pool
         clock.advance(days=days)
-        _ladder(wecom_wiring, clock)
+        run_ladder(wecom_wiring, clock)
         deliver()
-    assert _status(wecom_wiring) == ("pool", "li")
+    assert lead_state(wecom_wiring) == ("pool", "li")
     assert any("L-1" in p and "领取 L-1" in p for p in fake.posted_to("wrPOOL"))
     cards = {u: _pool_cards(wecom, u, "L-1") for u in (*MEMBERS, "lilei")}
     assert {u: len(c) for u, c in cards.items()} == {"wangfang": 1, "hanmeimei": 1, "liulegal": 1, "lilei": 0}
     said(wecom, "lilei", "领取 L-1")  # who lost it waits before taking it back
-    assert "请让其他同事先领取" in fake.texts_to("lilei")[-1] and _status(wecom_wiring) == ("pool", "li")
+    assert "请让其他同事先领取" in fake.texts_to("lilei")[-1] and lead_state(wecom_wiring) == ("pool", "li")
     assert _race(wecom, [("hanmeimei", cards["hanmeimei"][0]), ("wangfang", cards["wangfang"][0])]) == [200, 200]
-    status, winner = _status(wecom_wiring)
+    status, winner = lead_state(wecom_wiring)
     assert status == "open" and winner in ("wang", "han")
     lost = "wangfang" if winner == "han" else "hanmeimei"
     deliver()
     assert sorted(u["userids"][0] for u in fake.updates()) == sorted(MEMBERS)
     clock.advance(days=1)
-    assert _ladder(wecom_wiring, clock) == 0  # the ladder starts again for the new owner: nothing bounces
+    assert run_ladder(wecom_wiring, clock) == 0  # the ladder starts again for the new owner: nothing bounces
 
     # Nobody works it again: back to the pool a second time — a new stay, new cards; lilei gets one now.
     for days in (3, 2, 2, 2, 2):
         clock.advance(days=days)
-        _ladder(wecom_wiring, clock)
+        run_ladder(wecom_wiring, clock)
         deliver()
-    assert _status(wecom_wiring)[0] == "pool"
+    assert lead_state(wecom_wiring)[0] == "pool"
     second = _pool_cards(wecom, "lilei", "L-1")
     assert len(second) == 1
     r = wecom.click("lilei", second[0]["task_id"], key_of(second[0], "pool.claim"))
-    assert r.status_code == 200 and _status(wecom_wiring) == ("open", "li")
+    assert r.status_code == 200 and lead_state(wecom_wiring) == ("open", "li")
     deliver()
     # the second stay's cards — all but the owner's, who just lost it — once each
     assert sorted(u["userids"][0] for u in fake.updates()[3:]) == sorted(["lilei", "liulegal", lost])
