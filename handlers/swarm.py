@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from cards.builders.quotes import line_card
 from cards.builders.sales import kind_label
@@ -103,13 +103,21 @@ def _archive_requested(uow: UnitOfWork, record_type: str, record_id: int) -> boo
     return uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
 
 
+# What has_swarm asks, in one statement built once: every logged activity, stage move and close asks it.
+_SWARM_STATE = select(
+    select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("archive")).exists(),
+    select(Swarm.id).where(Swarm.record_type == bindparam("record_type"), Swarm.record_id == bindparam("record_id"),
+                           Swarm.archived_at.is_(None)).exists(),
+    select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("create"),
+                                   OutboxMessage.status != "dead").exists())
+
+
 def has_swarm(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
     """True when the record has a live swarm channel, or one is requested and not yet archived."""
-    if _archive_requested(uow, record_type, record_id):
-        return False
-    if live_swarms(uow, record_type, record_id):
-        return True
-    return _create_row(uow, record_type, record_id) is not None
+    keys = {"record_type": record_type, "record_id": record_id}
+    archived, live, requested = uow.session.execute(_SWARM_STATE, {
+        **keys, "archive": SWARM_ARCHIVE_KEY.format(**keys), "create": SWARM_CREATE_KEY.format(**keys)}).one()
+    return not archived and bool(live or requested)
 
 
 def post_to_swarm(uow: UnitOfWork, record_type: str, record_id: int, card: Card, *, dedupe_key: str, kind: str,
