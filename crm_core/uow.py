@@ -114,8 +114,9 @@ class UnitOfWork:
     def _forget_on_write(self, state: ORMExecuteState) -> None:
         if state.is_select:
             return
-        mapper = state.bind_mapper
-        if mapper is None or mapper.local_table.name not in BOOKKEEPING:
+        mapper = state.bind_mapper  # an ORM statement's entity; a plain table statement names its table
+        table = mapper.local_table if mapper is not None else getattr(state.statement, "table", None)
+        if getattr(table, "name", None) not in BOOKKEEPING:
             self._memo.clear()
 
     def commit(self) -> None:
