@@ -4,12 +4,13 @@ a long reader never blocks a writer."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from crm_core.db import read_only
+from crm_core.db import make_engine, read_only
 from crm_core.models import User
 
 
@@ -96,4 +97,56 @@ def test_sqlite_synchronous_is_what_the_operator_chose(tmp_path, setting, pragma
     with engine.connect() as conn:
         assert conn.execute(sql("PRAGMA synchronous")).scalar() == pragma
         assert conn.execute(sql("PRAGMA journal_mode")).scalar() == "wal"
+    engine.dispose()
+
+
+def test_writers_of_one_process_take_turns_and_a_failed_turn_gives_it_back(tmp_path):  # type: ignore[no-untyped-def]
+    """SQLite writers of one process queue on a turnstile before BEGIN IMMEDIATE (woken when the holder ends,
+    not by SQLite's sleeping busy handler). A turn ended by COMMIT, by ROLLBACK, by an exception or by a
+    failed BEGIN is given back: the next writer starts at once, where a turnstile kept would make it wait out
+    the whole busy timeout (2 s here)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}", connect_args={"timeout": 2})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+
+    def write(n: int) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"INSERT INTO t VALUES ({n})")
+
+    def other_thread_writes_at_once(n: int) -> float:
+        took: list[float] = []
+
+        def run() -> None:
+            started = time.perf_counter()
+            write(n)
+            took.append(time.perf_counter() - started)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(10)
+        return took[0]
+
+    with engine.connect() as conn:  # COMMIT, the connection still held: the turn ends with the COMMIT
+        conn.begin()
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        conn.commit()
+        assert other_thread_writes_at_once(2) < 1.0
+    with pytest.raises(RuntimeError):
+        with engine.begin() as conn:  # ROLLBACK after an exception
+            conn.exec_driver_sql("INSERT INTO t VALUES (3)")
+            raise RuntimeError("the handler failed")
+    assert other_thread_writes_at_once(4) < 1.0
+    with engine.connect() as conn:  # a transaction begun and given back to the pool unfinished
+        conn.begin()
+        conn.exec_driver_sql("INSERT INTO t VALUES (5)")
+    assert other_thread_writes_at_once(6) < 1.0
+    # 32 writers of one process at once: every write lands
+    threads = [threading.Thread(target=write, args=(100 + i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t WHERE n >= 100").scalar() == 32
+        assert sorted(r[0] for r in conn.exec_driver_sql("SELECT n FROM t WHERE n < 100")) == [1, 2, 4, 6]
     engine.dispose()
