@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from crm_core.config import Config, PicklistChoice, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
@@ -339,7 +340,9 @@ MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is 
 
 
 def _open_deals_page(*owner_is: Any) -> Any:
+    # Its callers show columns only (ref, name, stage, amount): no joins of account, contact and owner.
     return (select(Deal).where(Deal.status == "open", *owner_is).order_by(Deal.updated_at.desc(), Deal.id.desc())
+            .options(lazyload(Deal.account), lazyload(Deal.contact), lazyload(Deal.owner))
             .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
