@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from cards.builders.common import list_card
 from cards.builders.quotes import approval_card, quote_card, t
@@ -207,9 +208,11 @@ def retire_card_of_closed_deal(uow: UnitOfWork, event: ApprovalWithdrawn, now: d
 
 # --- `my`: approvals waiting on me --------------------------------------------------------------
 
-# `my` and the Home tab run these on every call: built once (building a select cost more than running it).
-_QUOTES_IN = select(Quote).where(Quote.id.in_(bindparam("ids", expanding=True)))
-_DEALS_IN = select(Deal).where(Deal.id.in_(bindparam("ids", expanding=True)))
+# `my` and the Home tab run these on every call: built once (building a select cost more than running it). The
+# lines show columns only: no quote lines (a selectin query of their own), no joins of a deal's account, contact, owner.
+_QUOTES_IN = select(Quote).where(Quote.id.in_(bindparam("ids", expanding=True))).options(lazyload(Quote.lines))
+_DEALS_IN = (select(Deal).where(Deal.id.in_(bindparam("ids", expanding=True)))
+             .options(lazyload(Deal.account), lazyload(Deal.contact), lazyload(Deal.owner)))
 _NAMES_IN = select(User.id, User.name).where(User.id.in_(bindparam("ids", expanding=True)))
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm_core.company_time import local_time
@@ -235,8 +235,9 @@ def do_withdraw_for_closed_deal(uow: UnitOfWork, actor: User, deal: Deal, *, now
 _STEPS_WAITING_ON = (select(ApprovalStep).where(ApprovalStep.approver_id == bindparam("user_id"),
                                                 ApprovalStep.status == "pending")
                      .order_by(ApprovalStep.id).limit(bindparam("limit")))
-_PENDING_APPROVALS = select(Approval).where(Approval.id.in_(bindparam("ids", expanding=True)),
-                                            Approval.status == "pending")
+# (the open step is the one just read: the approvals' steps are not read again, in a second query, by selectin)
+_PENDING_APPROVALS = (select(Approval).where(Approval.id.in_(bindparam("ids", expanding=True)),
+                                             Approval.status == "pending").options(lazyload(Approval.steps)))
 
 
 def waiting_on(session: Session, user: User, *, limit: int = 20) -> list[tuple[Approval, ApprovalStep]]:
