@@ -346,7 +346,8 @@ def _open_deals_page(*owner_is: Any) -> Any:
             .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
-# `my`, the Home tab and `deals` run these on every call: built once (building a select cost more than running it).
+# `my`, the Home tab and the deal picker run these on every call: built once (building a select cost more than
+# running it).
 _MY_OPEN_DEALS = _open_deals_page(Deal.owner_id == bindparam("owner_id"))
 _OPEN_DEALS_OF_OWNERS = _open_deals_page(Deal.owner_id.in_(bindparam("owner_ids", expanding=True)))
 _ALL_OPEN_DEALS = _open_deals_page()
