@@ -79,16 +79,21 @@ _RECENT_OF_DEAL = (select(Activity.kind, Activity.text).where(Activity.deal_id =
                    .order_by(Activity.at.desc(), Activity.id.desc()).limit(bindparam("limit")))
 
 
+# `my` and the Home tab run these on every call: built once (building a select cost more than running it).
+_OPEN_TASKS_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None))
+                        .order_by(Task.due_date, Task.id).limit(bindparam("limit")))
+_TASKS_DUE_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
+                                          Task.due_date <= bindparam("today")).order_by(Task.due_date, Task.id))
+
+
 def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) -> list[Task]:
     del now
-    return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None))
-                                    .order_by(Task.due_date, Task.id).limit(limit)))
+    return list(uow.session.scalars(_OPEN_TASKS_OF_OWNER, {"owner_id": actor.id, "limit": limit}))
 
 
 def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
-    today = local_date(uow.config, now)
-    return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None),
-                                                       Task.due_date <= today).order_by(Task.due_date, Task.id)))
+    return list(uow.session.scalars(_TASKS_DUE_OF_OWNER,
+                                    {"owner_id": actor.id, "today": local_date(uow.config, now)}))
 
 
 def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm_core.company_time import local_time
@@ -231,13 +231,19 @@ def do_withdraw_for_closed_deal(uow: UnitOfWork, actor: User, deal: Deal, *, now
     return pending
 
 
+# `my` and the Home tab run these on every call: built once (building a select cost more than running it).
+_STEPS_WAITING_ON = (select(ApprovalStep).where(ApprovalStep.approver_id == bindparam("user_id"),
+                                                ApprovalStep.status == "pending")
+                     .order_by(ApprovalStep.id).limit(bindparam("limit")))
+# (the open step is the one just read: the approvals' steps are not read again, in a second query, by selectin)
+_PENDING_APPROVALS = (select(Approval).where(Approval.id.in_(bindparam("ids", expanding=True)),
+                                             Approval.status == "pending").options(lazyload(Approval.steps)))
+
+
 def waiting_on(session: Session, user: User, *, limit: int = 20) -> list[tuple[Approval, ApprovalStep]]:
     """Approvals whose open step waits for this user, oldest first (two queries)."""
-    steps = list(session.scalars(select(ApprovalStep).where(ApprovalStep.approver_id == user.id,
-                                                            ApprovalStep.status == "pending")
-                                 .order_by(ApprovalStep.id).limit(limit)))
+    steps = list(session.scalars(_STEPS_WAITING_ON, {"user_id": user.id, "limit": limit}))
     if not steps:
         return []
-    approvals = {a.id: a for a in session.scalars(select(Approval).where(
-        Approval.id.in_([s.approval_id for s in steps]), Approval.status == "pending"))}
+    approvals = {a.id: a for a in session.scalars(_PENDING_APPROVALS, {"ids": [s.approval_id for s in steps]})}
     return [(approvals[s.approval_id], s) for s in steps if s.approval_id in approvals]

@@ -28,6 +28,9 @@ CEILING_ADVANCE = 16  # (18 while a record already loaded was selected again, an
 CEILING_APPROVE = 22  # (24 before records came from the identity map; 29 while every user a query touched loaded its chat identities)
 CEILING_READ = 8  # (the ceiling was 12, with 4 to spare; 16 while a read still wrote its inbox row) `deal D-1`: the actor and its identities, the deal, its activities, orders, quote, task, swarm
 CEILING_MY = 12  # (16 while a read still wrote its inbox row) `my`: the actor, leads, deals, tasks, approvals waiting, tickets
+# An approver's `my` with an approval waiting: its quote, deal and requester in one read each (14 while the approvals'
+# steps and the quotes' lines were read too, by selectin, for lines that show neither)
+CEILING_MY_APPROVER = 12
 SESSIONS = 4  # the inbox row before the ack, its claim, the use case, "replied"
 SKIP = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA)", re.I)
 BEGIN = re.compile(r"\s*BEGIN\b", re.I)
@@ -177,3 +180,12 @@ def test_a_read_runs_in_a_read_transaction_and_stores_nothing(slack, slack_wirin
     with slack_wiring.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(InboxItem)) == inbox_rows
         assert s.scalar(select(func.count()).select_from(ProcessedInvocation)) == 0
+
+
+def test_an_approvers_my_reads_each_kind_of_row_once(slack, slack_wiring, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _deal_and_approval(slack)
+    w = _measure(monkeypatch, lambda: slack.command("U01SAM", "my"))
+    shown = blocks_text(slack.last_response())
+    assert "Approvals waiting on me" in shown and "Q-1" in shown, shown
+    assert len(w.statements) <= CEILING_MY_APPROVER + _replay_claim(slack_wiring, w), w.listing()
+    assert not [sql for sql in w.statements if "quote_lines" in sql.split("WHERE")[0]], w.listing()
