@@ -53,7 +53,8 @@ def swarm_reply(uow: UnitOfWork, actor: User, locale: str, ref: Ref) -> Reply:
     channels = [_label(s) for s in live_swarms(uow, ref.kind, ref.id)]
     if channels:
         return _reply(swarm_status_card(locale, str(ref), name, channels=channels))
-    if _create_row(uow, ref.kind, ref.id) is not None and not _archive_requested(uow, ref.kind, ref.id):
+    archived, _live, requested = _swarm_state(uow, ref.kind, ref.id)
+    if requested and not archived:
         return _reply(swarm_status_card(locale, str(ref), name, pending=True))
     if not is_open:
         raise Conflict("swarm.closed", ref=str(ref))
@@ -92,18 +93,8 @@ def live_swarms(uow: UnitOfWork, record_type: str, record_id: int) -> list[Swarm
         .order_by(Swarm.id)))
 
 
-def _create_row(uow: UnitOfWork, record_type: str, record_id: int) -> int | None:
-    key = SWARM_CREATE_KEY.format(record_type=record_type, record_id=record_id)
-    return uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key,
-                                                             OutboxMessage.status != "dead"))
-
-
-def _archive_requested(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
-    key = SWARM_ARCHIVE_KEY.format(record_type=record_type, record_id=record_id)
-    return uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None
-
-
-# What has_swarm asks, in one statement built once: every logged activity, stage move and close asks it.
+# A record's swarm in one statement built once (every logged activity, stage move and close asks it): is its
+# archive requested, is a channel live, is one requested (its create row not dead).
 _SWARM_STATE = select(
     select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("archive")).exists(),
     select(Swarm.id).where(Swarm.record_type == bindparam("record_type"), Swarm.record_id == bindparam("record_id"),
@@ -112,12 +103,18 @@ _SWARM_STATE = select(
                                    OutboxMessage.status != "dead").exists())
 
 
-def has_swarm(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
-    """True when the record has a live swarm channel, or one is requested and not yet archived."""
+def _swarm_state(uow: UnitOfWork, record_type: str, record_id: int) -> tuple[bool, bool, bool]:
+    """(archive requested, channel live, channel requested) of the record's swarm."""
     keys = {"record_type": record_type, "record_id": record_id}
     archived, live, requested = uow.session.execute(_SWARM_STATE, {
         **keys, "archive": SWARM_ARCHIVE_KEY.format(**keys), "create": SWARM_CREATE_KEY.format(**keys)}).one()
-    return not archived and bool(live or requested)
+    return bool(archived), bool(live), bool(requested)
+
+
+def has_swarm(uow: UnitOfWork, record_type: str, record_id: int) -> bool:
+    """True when the record has a live swarm channel, or one is requested and not yet archived."""
+    archived, live, requested = _swarm_state(uow, record_type, record_id)
+    return not archived and (live or requested)
 
 
 def post_to_swarm(uow: UnitOfWork, record_type: str, record_id: int, card: Card, *, dedupe_key: str, kind: str,

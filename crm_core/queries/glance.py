@@ -104,8 +104,10 @@ def latest_quotes(session: Session, deal_ids: list[int]) -> dict[int, QuoteState
 
 _OPEN_TASK = (select(Task).where(Task.deal_id == bindparam("deal_id"), Task.done_at.is_(None))
               .order_by(Task.due_date, Task.id).limit(1))
-_LIVE_DEAL_SWARMS = (select(Swarm).where(Swarm.archived_at.is_(None), Swarm.record_type == "deal",
-                                         Swarm.record_id.in_(bindparam("ids", expanding=True))).order_by(Swarm.id))
+_LIVE_SWARMS = (select(Swarm).where(Swarm.archived_at.is_(None), or_(
+    and_(Swarm.record_type == "deal", Swarm.record_id.in_(bindparam("deal_ids", expanding=True))),
+    and_(Swarm.record_type == "ticket", Swarm.record_id.in_(bindparam("ticket_ids", expanding=True)))))
+                .order_by(Swarm.id))
 
 
 def open_task_of(session: Session, deal_id: int) -> Task | None:
@@ -114,11 +116,9 @@ def open_task_of(session: Session, deal_id: int) -> Task | None:
 
 
 def live_swarms_of(session: Session, deal_ids: list[int], ticket_ids: list[int]) -> tuple[Swarm, ...]:
-    if not ticket_ids:  # a deal card: the statement every card runs, built once
-        return tuple(session.scalars(_LIVE_DEAL_SWARMS, {"ids": list(deal_ids)})) if deal_ids else ()
-    kinds = [and_(Swarm.record_type == kind, Swarm.record_id.in_(ids))
-             for kind, ids in (("deal", deal_ids), ("ticket", ticket_ids)) if ids]
-    return tuple(session.scalars(select(Swarm).where(Swarm.archived_at.is_(None), or_(*kinds)).order_by(Swarm.id)))
+    if not deal_ids and not ticket_ids:
+        return ()
+    return tuple(session.scalars(_LIVE_SWARMS, {"deal_ids": list(deal_ids), "ticket_ids": list(ticket_ids)}))
 
 
 def _orders(session: Session, account_id: int, today: date) -> OrderSummary:

@@ -59,24 +59,15 @@ def do_log_activity(uow: UnitOfWork, actor: User, target: Ref, kind: str, text: 
     return activity
 
 
-def recent_activities(uow: UnitOfWork, *, deal_id: int | None = None, lead_id: int | None = None,
-                      limit: int = 5) -> list[tuple[str, str]]:
-    """(kind, text) of the latest activities, newest first: columns, not objects (a card shows these two; the
-    object would also join its actor)."""
-    if lead_id is None and deal_id is not None:  # a deal card's: built once
-        rows = uow.session.execute(_RECENT_OF_DEAL, {"deal_id": deal_id, "limit": limit})
-        return [(kind, text) for kind, text in rows]
-    stmt = select(Activity.kind, Activity.text)
-    if deal_id is not None:
-        stmt = stmt.where(Activity.deal_id == deal_id)
-    if lead_id is not None:
-        stmt = stmt.where(Activity.lead_id == lead_id)
-    rows = uow.session.execute(stmt.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit))
-    return [(kind, text) for kind, text in rows]
-
-
+# The deal card's lines, built once: columns, not objects (a card shows these two; the object would also join
+# its actor).
 _RECENT_OF_DEAL = (select(Activity.kind, Activity.text).where(Activity.deal_id == bindparam("deal_id"))
                    .order_by(Activity.at.desc(), Activity.id.desc()).limit(bindparam("limit")))
+
+
+def recent_activities(uow: UnitOfWork, *, deal_id: int, limit: int = 5) -> list[tuple[str, str]]:
+    """(kind, text) of the deal's latest activities, newest first."""
+    return [(kind, text) for kind, text in uow.session.execute(_RECENT_OF_DEAL, {"deal_id": deal_id, "limit": limit})]
 
 
 # `my` and the Home tab run these on every call: built once (building a select cost more than running it).
