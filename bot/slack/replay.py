@@ -128,9 +128,6 @@ def refuse_replays(session_factory: sessionmaker[Session], clock: Clock, *, in_m
     return refuse_replayed_request
 
 
-__all__ = ["KEEP", "MemorySeen", "claim_signature", "prune", "refuse_replays", "replay_key"]
-
-
 def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: str) -> bool:
     """True for the first delivery of an Events API event_id (it is claimed), False for any later one."""
     key = f"slack:event:{event_id}"[:KEY_MAX]
@@ -142,3 +139,7 @@ def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: 
     except IntegrityError:
         return False  # a concurrent delivery of the same event claimed it first
     return True
+
+
+__all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "prune", "refuse_replays", "replay_key"]
+
