@@ -198,11 +198,16 @@ def check_custom(config: Config, decl: FieldDecl, raw: str, today: date | None =
 def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = (),
                   decls: Sequence[FieldDecl] = ()) -> UnknownField:
     """The error for a key nobody declared: the nearest known names first (difflib), then all of them (a
-    declared field with its label)."""
+    declared field with its label). A declared field is also near when what was typed is near its label in
+    either language (a slip in the Chinese label of budget is near budget), as a label is typed as well as a key."""
     names = list(dict.fromkeys(known))
-    near = difflib.get_close_matches(_norm(raw_key), names, n=3, cutoff=0.5)
+    typed = _norm(raw_key)
+    by_label = {_norm(text): d.key for d in decls for text in (d.name.zh_CN, d.name.en)}
+    near = [*difflib.get_close_matches(typed, names, n=3, cutoff=0.5),
+            *(by_label[x] for x in difflib.get_close_matches(typed, list(by_label), n=3, cutoff=0.5))]
     labels = {d.key: d.name for d in decls}
-    return UnknownField(shown(raw_key, 40), [*extra, *near], [FieldName(k, labels.get(k)) for k in names])
+    return UnknownField(shown(raw_key, 40), [*extra, *list(dict.fromkeys(near))[:3]],
+                        [FieldName(k, labels.get(k)) for k in names])
 
 
 LOST_REASON_MAX = 2000

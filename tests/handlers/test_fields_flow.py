@@ -82,6 +82,9 @@ class TestChinese:
         assert "未知字段「颜色」" in out and "未做任何修改" in out
         # what may be typed instead, in the reader's words with the key beside them
         assert "金额（amount）" in out and "预计成交日期（close_date）" in out and "预算（budget）" in out
+        # a slip in a field's Chinese label is near that field, as a slip in its key is
+        out = li.exec("商机 设置 D-1 预箅=有")
+        assert "未知字段「预箅」" in out and "你是不是想输入：budget" in out and "未做任何修改" in out
         with wiring.session_factory() as s:
             assert s.get(Deal, 1).fields == {}
 
