@@ -226,19 +226,31 @@ class UsageError:
         return tuple(near) or tuple(dict.fromkeys(s.usage(locale)[0].split()[0] for s in SPECS))
 
 
+def _phrases_by_first_word(specs: tuple[Spec, ...]) -> dict[str, tuple[tuple[Spec, tuple[str, ...]], ...]]:
+    """Each spec's words and aliases, lowered once, by their first word, in SPECS order."""
+    index: dict[str, list[tuple[Spec, tuple[str, ...]]]] = {}
+    for spec in specs:
+        for words in (spec.words, *spec.aliases):
+            lowered = tuple(w.lower() for w in words)
+            index.setdefault(lowered[0], []).append((spec, lowered))
+    return {first: tuple(phrases) for first, phrases in index.items()}
+
+
+_PHRASES = _phrases_by_first_word(SPECS)
+
+
 def _match(tokens: list[Token]) -> tuple[list[Spec], int] | None:
     """The specs whose words match the longest prefix (several when they share words), in SPECS order."""
     lowered = [normalise_typed(tok.text).lower() for tok in tokens]  # ｄｅａｌ, 商机， match too
     best: tuple[list[Spec], int] | None = None
-    for spec in SPECS:
-        for words in (spec.words, *spec.aliases):
-            k = len(words)
-            if lowered[:k] != [w.lower() for w in words]:
-                continue
-            if best is None or k > best[1]:
-                best = ([spec], k)
-            elif k == best[1] and spec not in best[0]:
-                best[0].append(spec)
+    for spec, words in _PHRASES.get(lowered[0], ()):
+        k = len(words)
+        if tuple(lowered[:k]) != words:
+            continue
+        if best is None or k > best[1]:
+            best = ([spec], k)
+        elif k == best[1] and spec not in best[0]:
+            best[0].append(spec)
     return best
 
 
