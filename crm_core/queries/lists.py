@@ -4,19 +4,69 @@ A scope is the set of owners whose records the list may show (crm_core.services.
 reps their own, managers their team, admins everyone), so a list never shows a record its reader may not
 open. Each page is ONE query: the overdue flag of every row is computed in it (close date past, first
 response late, or an open task past its due date), never per row.
+
+`LeadLine` / `DealLine`: a record as one line of `my`, the Home tab or a picker, read as columns. Loading
+ten ORM objects (identity map, every column's type, the instance events) cost three times the column
+query, and `my` runs four such lists on every call.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Optional
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from crm_core.models import Deal, Lead, Task
+from crm_core.refs import ref_str
 
 MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLine:
+    """A lead as a list line: L-12 · name · company · score."""
+
+    id: int
+    name: str
+    company: Optional[str]
+    score: int
+
+    @property
+    def ref(self) -> str:
+        return ref_str("lead", self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class DealLine:
+    """A deal as a list line: D-7 · name · stage · amount, or its close date."""
+
+    id: int
+    name: str
+    stage: str
+    amount: Optional[Decimal]
+    currency: str
+    close_date: Optional[date]
+
+    @property
+    def ref(self) -> str:
+        return ref_str("deal", self.id)
+
+
+LEAD_LINE = (Lead.id, Lead.name, Lead.company, Lead.score)  # select(*LEAD_LINE): the columns of a LeadLine
+DEAL_LINE = (Deal.id, Deal.name, Deal.stage, Deal.amount, Deal.currency, Deal.close_date)
+
+
+def lead_lines(session: Session, stmt: Any, params: dict[str, Any]) -> list[LeadLine]:
+    """`stmt` selects LEAD_LINE (through the session, so pending changes are flushed first)."""
+    return [LeadLine(*row) for row in session.execute(stmt, params)]
+
+
+def deal_lines(session: Session, stmt: Any, params: dict[str, Any]) -> list[DealLine]:
+    """`stmt` selects DEAL_LINE."""
+    return [DealLine(*row) for row in session.execute(stmt, params)]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import lazyload
 
 from crm_core.config import Config, PicklistChoice, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
@@ -16,6 +15,7 @@ from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, che
 from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
+from crm_core.queries.lists import DEAL_LINE, DealLine, deal_lines
 from crm_core.services import audit
 from crm_core.services.accounts import find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
@@ -340,9 +340,8 @@ MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is 
 
 
 def _open_deals_page(*owner_is: Any) -> Any:
-    # Its callers show columns only (ref, name, stage, amount): no joins of account, contact and owner.
-    return (select(Deal).where(Deal.status == "open", *owner_is).order_by(Deal.updated_at.desc(), Deal.id.desc())
-            .options(lazyload(Deal.account), lazyload(Deal.contact), lazyload(Deal.owner))
+    # Its callers show list lines (ref, name, stage, amount): columns, no account, contact or owner.
+    return (select(*DEAL_LINE).where(Deal.status == "open", *owner_is).order_by(Deal.updated_at.desc(), Deal.id.desc())
             .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
@@ -354,15 +353,16 @@ _ALL_OPEN_DEALS = _open_deals_page()
 
 
 def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int = 20,
-               offset: int = 0) -> list[Deal]:
+               offset: int = 0) -> list[DealLine]:
+    """Open deals as list lines, most recently changed first: the actor's own, or ("team") all they may see."""
     # a tampered "More" button must not reach the database as 10**20
     page = {"limit": limit, "offset": min(max(0, offset), MAX_OFFSET)}
     if scope != "team":
-        return list(uow.session.scalars(_MY_OPEN_DEALS, {"owner_id": actor.id, **page}))
+        return deal_lines(uow.session, _MY_OPEN_DEALS, {"owner_id": actor.id, **page})
     visible = visible_owner_ids(uow.session, actor)
     if visible is None:
-        return list(uow.session.scalars(_ALL_OPEN_DEALS, page))
-    return list(uow.session.scalars(_OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page}))
+        return deal_lines(uow.session, _ALL_OPEN_DEALS, page)
+    return deal_lines(uow.session, _OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page})
 
 
 def weighted_amount(uow: UnitOfWork, deal: Deal) -> Decimal:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from crm_core.config import Config
 from crm_core.errors import Conflict, InvalidValue, NotFound
@@ -19,6 +19,7 @@ from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_
 from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
 from crm_core.normalize import normalize_email, normalize_phone
+from crm_core.queries.lists import LEAD_LINE, LeadLine, lead_lines
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
 from crm_core.services.lead_holders import end_hold, recent_holders, start_hold
@@ -334,13 +335,13 @@ def access_lead(uow: UnitOfWork, actor: User, lead_id: int) -> Lead:
 
 # `my` runs this on every call: built once (building a select cost more than running it on SQLite), without
 # the join of the owner (the actor, already in the session).
-_LEADS_OF_OWNER = (select(Lead).where(Lead.owner_id == bindparam("owner_id"), Lead.status == bindparam("status"))
-                   .order_by(Lead.score.desc(), Lead.id.desc()).options(lazyload(Lead.owner))
-                   .limit(bindparam("limit")))
+_LEADS_OF_OWNER = (select(*LEAD_LINE).where(Lead.owner_id == bindparam("owner_id"), Lead.status == bindparam("status"))
+                   .order_by(Lead.score.desc(), Lead.id.desc()).limit(bindparam("limit")))
 
 
-def list_leads(uow: UnitOfWork, actor: User, *, limit: int = 20, status: str = "open") -> list[Lead]:
-    return list(uow.session.scalars(_LEADS_OF_OWNER, {"owner_id": actor.id, "status": status, "limit": limit}))
+def list_leads(uow: UnitOfWork, actor: User, *, limit: int = 20, status: str = "open") -> list[LeadLine]:
+    """The actor's leads as list lines, best score first."""
+    return lead_lines(uow.session, _LEADS_OF_OWNER, {"owner_id": actor.id, "status": status, "limit": limit})
 
 
 def reassign_lead(uow: UnitOfWork, lead: Lead, *, now: datetime) -> User | None:

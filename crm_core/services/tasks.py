@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from crm_core.company_time import user_now, user_tz
 from crm_core.dates import split_when
@@ -19,6 +19,7 @@ from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import TaskAssigned
 from crm_core.fields import TEXT_MAX, check_date, check_text
 from crm_core.models import Deal, Reminder, Task, User
+from crm_core.queries.lists import DEAL_LINE, DealLine, deal_lines
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
@@ -158,16 +159,15 @@ def claim_due_reminders(session: Session, now: datetime, *, limit: int = 200) ->
     return list(session.scalars(stmt))
 
 
-# `my` runs this on every call: built once (building a select cost more than running it on SQLite), without
-# the joins of account, contact and owner (its one caller shows ref, name and close date).
-_DEALS_PAST_CLOSE = (select(Deal).where(Deal.owner_id.in_(bindparam("owner_ids", expanding=True)),
-                                        Deal.status == "open", Deal.close_date < bindparam("today"))
-                     .options(lazyload(Deal.account), lazyload(Deal.contact), lazyload(Deal.owner))
+# `my` runs this on every call: built once (building a select cost more than running it on SQLite), as list
+# lines (its one caller shows ref, name and close date).
+_DEALS_PAST_CLOSE = (select(*DEAL_LINE).where(Deal.owner_id.in_(bindparam("owner_ids", expanding=True)),
+                                             Deal.status == "open", Deal.close_date < bindparam("today"))
                      .order_by(Deal.owner_id, Deal.close_date, Deal.id).limit(bindparam("limit")))
 
 
-def deals_past_close(session: Session, owner_ids: list[int], today: date, *, limit: int = 20) -> list[Deal]:
-    """Open deals of these owners whose expected close date is before `today`, oldest first."""
+def deals_past_close(session: Session, owner_ids: list[int], today: date, *, limit: int = 20) -> list[DealLine]:
+    """Open deals of these owners whose expected close date is before `today`, oldest first (list lines)."""
     if not owner_ids:
         return []
-    return list(session.scalars(_DEALS_PAST_CLOSE, {"owner_ids": list(owner_ids), "today": today, "limit": limit}))
+    return deal_lines(session, _DEALS_PAST_CLOSE, {"owner_ids": list(owner_ids), "today": today, "limit": limit})
