@@ -10,12 +10,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from cards.i18n import normalise_locale
 from crm_core.clock import Clock
 from crm_core.db import WRITE_INTENT, read_only
-from crm_core.models import ChatIdentity
+from crm_core.models import ChatIdentity, User
 from crm_core.services.users import create_chat_user
 
 log = logging.getLogger("chatcrm.slack.identity")
@@ -72,8 +72,11 @@ def resolve_user_id(session_factory: sessionmaker[Session], clock: Clock, client
 
 
 def _user_of_identity(team_is: Any) -> Any:
-    return select(ChatIdentity.user_id).where(
-        ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == bindparam("external_id"), team_is)
+    # The user row itself, not only its id: the request's one read of its actor (handlers.runner then finds
+    # it in the session's identity map), without its manager, which few requests need (loaded when asked).
+    return (select(User).join(ChatIdentity, ChatIdentity.user_id == User.id)
+            .where(ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == bindparam("external_id"), team_is)
+            .options(lazyload(User.manager)))
 
 
 # Every request asks this first: the statements are built once (building one cost more than running it).
@@ -83,10 +86,13 @@ _USER_WITHOUT_TEAM = _user_of_identity(ChatIdentity.team.is_(None))
 
 def known_user_id(session: Session, slack_user_id: str, team: str | None) -> int | None:
     """The user of this Slack id in this workspace (team None: the identity stored without a team), in the
-    caller's session (the request's own unit of work: handlers.runner.ActorLookup)."""
+    caller's session (the request's own unit of work: handlers.runner.ActorLookup). One statement reads the
+    identity and the user: the user stays in the session, so reading the actor next costs none."""
     if team is None:
-        return session.scalar(_USER_WITHOUT_TEAM, {"external_id": slack_user_id})
-    return session.scalar(_USER_IN_TEAM, {"external_id": slack_user_id, "team": team})
+        user = session.scalar(_USER_WITHOUT_TEAM, {"external_id": slack_user_id})
+    else:
+        user = session.scalar(_USER_IN_TEAM, {"external_id": slack_user_id, "team": team})
+    return None if user is None else user.id
 
 
 def _known(session_factory: sessionmaker[Session], slack_user_id: str, team: str | None) -> int | None:
