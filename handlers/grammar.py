@@ -32,6 +32,7 @@ t = translator("grammar")  # what was wrong with a command as typed
 OPTION_ALIASES = {
     "公司": "company", "邮箱": "email", "电话": "phone", "手机": "phone", "来源": "source", "地区": "region",
     "区域": "region", "行业": "industry", "产品": "product", "金额": "amount", "名称": "name", "名字": "name",
+    "姓名": "name",
     "成交日期": "close", "预计成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "阶段": "stage", "竞争对手": "competitor", "评分": "score", "使用率": "usage",

@@ -85,7 +85,8 @@ def deal_field_key(config: Config, raw_key: str) -> str:
     decl = find_decl(config, "deal", raw_key)
     if decl is not None:
         return decl.key
-    known = [*CORE_FIELDS, "close", "owner", *sorted(required - set(CORE_FIELDS)), *(d.key for d in config.fields.deal)]
+    # `close` is accepted for close_date but not listed beside it (the list names each field once)
+    known = [*CORE_FIELDS, "owner", *sorted(required - set(CORE_FIELDS)), *(d.key for d in config.fields.deal)]
     raise unknown_field(raw_key, known, decls=config.fields.deal)
 
 

@@ -1,10 +1,15 @@
 """Declared fields, picklists and limits through the console and the runner, in English and Chinese."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from crm_core.models import Activity, Deal, Lead, Ticket
+from crm_core.fields import find_decl
+from crm_core.services.deals import FIELD_ALIASES
+from handlers.grammar import Parsed, parse
 
 
 def count(wiring, model) -> int:  # type: ignore[no-untyped-def]
@@ -87,6 +92,36 @@ class TestChinese:
         assert "未知字段「预箅」" in out and "你是不是想输入：budget" in out and "未做任何修改" in out
         with wiring.session_factory() as s:
             assert s.get(Deal, 1).fields == {}
+
+    @pytest.mark.parametrize("create, refused", [
+        ("商机 新建 某某科技 金额=5000", "商机 设置 D-1 颜色=红"),
+        (None, "线索 新建 王五 颜色=红"),
+    ])
+    def test_every_name_the_known_list_offers_is_one_the_grammar_takes(self, console_bot, wiring, create, refused):  # type: ignore[no-untyped-def]
+        """The list after 未知字段 shows each field as 标签（key）: both must be accepted as typed (姓名 was
+        offered for name and then refused as unknown). The grammar reads the built-in labels, the service
+        the declared fields' labels."""
+        li = console_bot("li")
+        if create:
+            li.exec(create)
+        out = li.exec(refused)
+        pairs = re.findall(r"([^：、（）]+)（(\w+)）", out.split("可用字段：")[1])
+        assert len(pairs) >= 5 and (("姓名", "name") in pairs or not create), out
+        command = refused.rsplit(" ", 1)[0]
+        for label, key in pairs:
+            parsed = parse(f"{command} {label}=x")
+            assert isinstance(parsed, Parsed), (label, parsed)
+            (typed,) = parsed.options
+            decl = find_decl(wiring.config, "deal" if create else "lead", typed)
+            assert (decl.key if decl else FIELD_ALIASES.get(typed, typed)) == key, (label, key, typed)
+        assert "已更新" in li.exec("商机 设置 D-1 姓名=二期扩容") if create else True
+
+    def test_the_known_list_names_close_date_once(self, console_bot):  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        li.exec("商机 新建 某某科技 金额=5000")
+        out = li.exec("商机 设置 D-1 颜色=红")
+        assert "预计成交日期（close_date）" in out and "、close、" not in out, out
+        assert "已更新" in li.exec("商机 设置 D-1 close=2099-01-31")  # the short name is still taken
 
     def test_ticket_priority_in_chinese(self, console_bot, wiring):  # type: ignore[no-untyped-def]
         li = console_bot("li")
