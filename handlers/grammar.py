@@ -28,6 +28,8 @@ _QTY = re.compile(r"^[x×*XＸｘ＊](-?\d{1,9})$")
 _PRODUCT = re.compile(r"^[^\s=＝]{1,64}$")
 USAGE = translator("usage")  # the usage lines of each command, keyed by its name
 t = translator("grammar")  # what was wrong with a command as typed
+_terms = translator("terms")
+_errors = translator("errors")
 
 OPTION_ALIASES = {
     "公司": "company", "邮箱": "email", "电话": "phone", "手机": "phone", "来源": "source", "地区": "region",
@@ -202,6 +204,9 @@ class UsageError:
         params = dict(self.params)
         if "choices" in params:  # as the reader types them: 我的、团队
             params["choices"] = tuple(dict.fromkeys(t.lookup(locale, f"choice.{c}") or c for c in params["choices"]))
+        for listed in ("allowed", "near"):  # options as the reader types them: 金额（amount） in Chinese
+            if listed in params:
+                params[listed] = option_names(locale, params[listed])
         params = {k: t(locale, "sep").join(v) if isinstance(v, tuple) else v for k, v in params.items()}
         if "arg" in params:  # an argument's name, e.g. 商机编号
             params["arg"] = t.lookup(locale, f"arg.{params['arg']}") or params["arg"]
@@ -225,6 +230,18 @@ class UsageError:
         wanted = {w.lower() for w in self.suggestions}
         near = [s.usage(locale)[0] for s in SPECS if {s.words[0], *(a[0] for a in s.aliases)} & wanted]
         return tuple(near) or tuple(dict.fromkeys(s.usage(locale)[0].split()[0] for s in SPECS))
+
+
+def option_names(locale: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Options as a reader may type them: the keys in English; in Chinese each label with its key beside it,
+    金额（amount） (both are taken: OPTION_ALIASES)."""
+    if not is_chinese(locale):
+        return keys
+    out = []
+    for key in keys:
+        label = t.lookup(locale, f"opt.{key}") or _terms.lookup(locale, f"field.{key}")
+        out.append(_errors(locale, "field.known", key=key, label=label) if label and label != key else key)
+    return tuple(out)
 
 
 def _phrases_by_first_word(specs: tuple[Spec, ...]) -> dict[str, tuple[tuple[Spec, tuple[str, ...]], ...]]:
@@ -328,7 +345,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
                 return _err(spec, "twice", option=opt[0])
             options[opt[0]] = opt[1]
         elif opt and not free_text:
-            return _unknown_option(spec, opt[0])
+            return _unknown_option(spec, opt[0], typed=re.split("[=＝]", tok.text, maxsplit=1)[0])
         else:
             rest_tokens.append(tok)
     args: dict[str, Any] = {}
@@ -406,13 +423,17 @@ def _join_dates(tokens: list[Token], text: str) -> list[Token]:
     return out
 
 
-def _unknown_option(spec: Spec, key: str) -> UsageError:
+def _unknown_option(spec: Spec, key: str, *, typed: str | None = None) -> UsageError:
+    """`key`: the option's name as read (阶段 → stage), `typed`: as the person typed it, which the answer quotes."""
     allowed = sorted(spec.options - {"*", "+"})
-    shown_key = key[:40]
+    shown_key = (typed or key)[:40]
     if not allowed:
         return _err(spec, "no_options", key=shown_key, command=spec.name)
     near = difflib.get_close_matches(key.lower(), allowed, n=3, cutoff=0.5)
-    return _err(spec, "unknown_option", key=shown_key, near=tuple(near), allowed=tuple(allowed))
+    if typed:  # a slip in a Chinese name (金顿=) is near that option, as a slip in its key is
+        labels = {label: name for label, name in OPTION_ALIASES.items() if name in allowed}
+        near += [labels[x] for x in difflib.get_close_matches(typed, list(labels), n=3, cutoff=0.5)]
+    return _err(spec, "unknown_option", key=shown_key, near=tuple(dict.fromkeys(near))[:3], allowed=tuple(allowed))
 
 
 def _raw_rest(text: str, queue: list[Token]) -> str:

@@ -94,3 +94,29 @@ def test_any_text_gives_a_command_or_a_usage_error_never_an_exception(text):  # 
 def test_tokens_never_lose_their_place_in_the_text(text):  # type: ignore[no-untyped-def]
     for tok in tokenize(text):
         assert 0 <= tok.start < tok.end <= len(text)
+
+
+def test_an_unknown_option_answers_a_chinese_reader_in_the_names_they_type():  # type: ignore[no-untyped-def]
+    """The option quoted as typed (阶段, not stage), the allowed ones as 标签（key）, and a slip in a Chinese
+    name suggests the option it is near."""
+    err = parse("商机 新建 某某科技 金额=5万 阶段=方案")
+    assert isinstance(err, UsageError)
+    assert err.problem("zh_CN") == "不支持的选项「阶段」。可用：金额（amount）、成交日期（close）、名称（name）。未做任何修改。"
+    assert err.problem("en") == "Unknown option “阶段”. Allowed: amount, close, name. Nothing was changed."
+    slip = parse("商机 新建 某某科技 金顿=5万")
+    assert isinstance(slip, UsageError) and "你是不是想输入：金额（amount）？" in slip.problem("zh_CN")
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.options - {"*", "+"}], ids=lambda s: s.name)
+def test_every_option_name_offered_in_chinese_is_taken_as_typed(spec):  # type: ignore[no-untyped-def]
+    """Each 标签（key） an unknown-option answer lists can be typed back: the label reads as that option."""
+    err = parse(f"{spec.title('zh_CN')} 没有这个选项=1")
+    if not isinstance(err, UsageError) or err.key != "unknown_option":
+        pytest.skip(f"{spec.name}: the command needs its arguments before an option")
+    listed = err.problem("zh_CN").split("可用：")[1].split("。")[0].split("、")
+    for entry in listed:
+        label, _, key = entry.rstrip("）").partition("（")
+        if not key:
+            continue  # an option with no Chinese name is listed by its key
+        parsed = parse(f"{spec.title('zh_CN')} {label}=1")
+        assert not (isinstance(parsed, UsageError) and parsed.key == "unknown_option"), (spec.name, label, key)
