@@ -179,6 +179,9 @@ class TestDealRulesInChat:
         assert "已撤回：D-1 已输单，A-1 无需再审批" in str(update.payload) and update.payload["buttons"] == []
         assert "A-1 已撤回，无需再审批" in wang.exec("approve A-1")
         assert "不能下单" in li.exec("order Q-1")
+        # the deal's card says what became of its quote, in words (it showed the catalog key quote.withdrawn)
+        card = li.exec("商机 D-1")
+        assert "Q-1 第 1 版" in card and "已撤回（商机已关闭）" in card and "quote." not in card, card
 
     def test_amount_from_the_approved_quote(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
         emma = console_bot("emma")
