@@ -45,12 +45,18 @@ def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -
     return label, value
 
 
-def field_name(config: Config, kind: str, key: str, locale: str) -> str:
+def field_label(config: Config, kind: str, key: str, locale: str) -> str:
+    """A record field's label in the reader's language: the catalog's for built-in fields, the declared
+    field's own ([[fields.deal]] name) for the others, else the key."""
     label = t.lookup(locale, f"{kind}.{key}") or (modal.lookup(locale, f"f.{key}") if kind == "deal" else None)
     if label is None:
         decl = find_decl(config, kind, key)
         label = getattr(decl.name, base_locale(locale)) if decl is not None else key
-    return t(locale, "field", key=key, label=label)
+    return label
+
+
+def field_name(config: Config, kind: str, key: str, locale: str) -> str:
+    return t(locale, "field", key=key, label=field_label(config, kind, key, locale))
 
 
 def field_names(config: Config, kind: str, keys: Iterable[str], locale: str) -> str:

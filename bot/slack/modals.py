@@ -62,7 +62,7 @@ def view_for_form(form: dict[str, Any], meta: Meta, ctx: SlackContext) -> dict[s
         return log_view(meta)
     if kind == "advance":
         return advance_view(Meta(**{**asdict(meta), "stage": form.get("stage")}), str(form.get("stage_name", "")),
-                            [str(f) for f in form.get("fields", [])])
+                            [str(f) for f in form.get("fields", [])], ctx.wiring.config)
     if kind == "quote":
         currency = ctx.wiring.config.company.currency
         return quote_view(meta, ctx.wiring.config, lambda amount: format_money(amount, currency) or "")

@@ -5,12 +5,16 @@ through `t`; tests/cards/test_modal_catalog.py checks that every key has every l
 """
 from __future__ import annotations
 
+from cards import labels
 from cards.i18n import translator
+from crm_core.config import Config
 
 t = translator("modals")
 
 
-def field_label(locale: str, name: str) -> str:
-    """A deal field's label in a form ("close_date" -> "Close date"); an unknown field shows its name."""
-    label = t(locale, f"f.{name}")
-    return label if label != f"f.{name}" else name
+def field_label(locale: str, name: str, config: Config | None = None) -> str:
+    """A deal field's label in a form ("close_date" -> "Close date"; a declared field's own label, 预算, with
+    the configuration); an unknown field shows its name."""
+    if config is not None:
+        return labels.field_label(config, "deal", name, locale)
+    return t.lookup(locale, f"f.{name}") or name

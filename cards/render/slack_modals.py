@@ -96,7 +96,8 @@ def log_view(meta: Meta) -> dict[str, Any]:
                                           _text_input(loc, "text", "text")])
 
 
-def advance_view(meta: Meta, stage_name: str, fields: Sequence[str]) -> dict[str, Any]:
+def advance_view(meta: Meta, stage_name: str, fields: Sequence[str], config: Config | None = None) -> dict[str, Any]:
+    """The fields a stage needs, each labelled in the reader's language (declared ones by `config`)."""
     loc = meta.locale
     blocks: list[Any] = [_intro(t(loc, "advance.intro", ref=meta.ref, stage=escape_mrkdwn(stage_name)))]
     for name in fields:
@@ -105,7 +106,7 @@ def advance_view(meta: Meta, stage_name: str, fields: Sequence[str]) -> dict[str
         else:
             element = PlainTextInputElement(action_id=VALUE, max_length=500,
                                             placeholder=t(loc, "hint.amount") if name == "amount" else None)
-        blocks.append(InputBlock(block_id=f"field:{name}", label=fit_text(field_label(loc, name), 2000), element=element))
+        blocks.append(InputBlock(block_id=f"field:{name}", label=fit_text(field_label(loc, name, config), 2000), element=element))
     return _view(ADVANCE, "title.advance", meta, blocks)
 
 

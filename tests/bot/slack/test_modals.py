@@ -57,6 +57,21 @@ def test_advance_with_missing_fields_asks_for_them_in_a_modal(slack, slack_wirin
     assert "Moved from Discovery to Proposal" in blocks_text(slack.last_response())
 
 
+def test_the_advance_modal_labels_each_field_in_the_readers_language(slack):  # type: ignore[no-untyped-def]
+    """A declared field (budget) by its own label from the configuration, as a built-in one by the catalog's:
+    a Chinese reader read 'budget' in the form."""
+    for user, create, labels in (("U01EMMA", "deal new Acme amount=5000", ["Close date", "Budget"]),
+                                 ("U01LI", "商机 新建 某某科技 金额=5000", ["预计成交日期", "预算"])):
+        slack.command(user, create)
+        ref = "D-1" if user == "U01EMMA" else "D-2"
+        slack.command(user, f"deal set {ref} contact=Ann")
+        slack.command(user, f"advance {ref}")
+        slack.click(user, "deal.advance", ref)
+        view = slack.opened_view()
+        shown = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+        assert shown == labels, shown
+
+
 def test_a_bad_amount_in_the_advance_modal_is_an_error_on_that_field(slack, slack_wiring):
     slack.command("U01EMMA", "deal new Acme amount=0")
     slack.command("U01EMMA", "deal set D-1 contact=Ann")
