@@ -120,3 +120,12 @@ def test_every_option_name_offered_in_chinese_is_taken_as_typed(spec):  # type: 
             continue  # an option with no Chinese name is listed by its key
         parsed = parse(f"{spec.title('zh_CN')} {label}=1")
         assert not (isinstance(parsed, UsageError) and parsed.key == "unknown_option"), (spec.name, label, key)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_every_argument_has_a_name_in_the_readers_language(locale):  # type: ignore[no-untyped-def]
+    """'缺少words' / 'Missing words': a missing argument is named from the catalog, never by its code name."""
+    names = sorted({a.name for s in SPECS for a in s.args})
+    assert [n for n in names if translator("grammar").lookup(locale, f"arg.{n}") is None] == []
+    err = parse("搜索")
+    assert isinstance(err, UsageError) and err.problem("zh_CN") == "缺少关键词。"
