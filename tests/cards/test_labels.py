@@ -42,3 +42,15 @@ def test_fields_are_keys_for_english_readers_and_labels_for_chinese_ones() -> No
     assert field_names(config, "deal", keys, "en") == "amount, close_date, budget, decision_maker, level, colour"
     assert field_names(config, "deal", keys, "zh_CN") == "金额、预计成交日期、预算、决策人、客户级别、colour"
     assert field_names(config, "contract", ["usage", "nps"], "zh_CN") == "使用率、NPS"
+
+
+def test_a_list_inside_a_sentence_is_joined_the_readers_way() -> None:
+    """The swarm reply named the invited teams with an English comma in a Chinese sentence."""
+    from cards.builders.swarm import swarm_status_card
+    from cards.model import Section
+
+    def text(locale: str) -> str:
+        card = swarm_status_card(locale, "D-7", "深圳某某", invite_tags=("presales", "legal"))
+        return " ".join(b.text for b in card.blocks if isinstance(b, Section))
+
+    assert "presales、legal" in text("zh_CN") and "presales, legal" in text("en")
