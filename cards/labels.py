@@ -16,6 +16,7 @@ from crm_core.fields import decl_choices, find_choice, find_decl, picklist_choic
 
 t = translator("labels")
 modal = translator("modals")  # the built-in deal fields' labels, as the forms show them
+terms = translator("terms")  # the built-in fields' names in sentences (邮箱, 电话)
 
 
 def choice_label(choices: Sequence[PicklistChoice], key: str | None, locale: str) -> str | None:
@@ -48,7 +49,8 @@ def custom_label(config: Config, kind: str, key: str, value: str, locale: str) -
 def field_label(config: Config, kind: str, key: str, locale: str) -> str:
     """A record field's label in the reader's language: the catalog's for built-in fields, the declared
     field's own ([[fields.deal]] name) for the others, else the key."""
-    label = t.lookup(locale, f"{kind}.{key}") or (modal.lookup(locale, f"f.{key}") if kind == "deal" else None)
+    label = (t.lookup(locale, f"{kind}.{key}") or (modal.lookup(locale, f"f.{key}") if kind == "deal" else None)
+             or terms.lookup(locale, f"field.{key}"))
     if label is None:
         decl = find_decl(config, kind, key)
         label = getattr(decl.name, base_locale(locale)) if decl is not None else key

@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from cards.builders.sales import deal_card, lead_card, merge_button, t
 from cards.i18n import translator
+from cards.labels import field_name, field_names, picklist_label
+from cards.labels import t as labels_t
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, LeadMerged
@@ -51,7 +53,9 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, *, zone: 
     else:
         notes.append(t(locale, "lead.duplicate", ref=lead.ref, matched_on=t(locale, f"matched.{result.matched_on}")))
         if result.differences:
-            items = ", ".join(f"{k}={v}" for k, v in sorted(result.differences.items()))
+            items = labels_t(locale, "sep").join(  # 地区=华南: each field and picklisted value as the reader knows it
+                f"{field_name(uow.config, 'lead', k, locale)}={picklist_label(uow.config, k, v, locale)}"
+                for k, v in sorted(result.differences.items()))
             notes.append(t(locale, "lead.differences", items=items))
         notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
     return lead_card(locale, lead_view(uow, lead, locale, zone=zone), notes=notes, extra_buttons=buttons)
@@ -98,7 +102,8 @@ def merged_into(uow: UnitOfWork, lead_id: int) -> int | None:
 def _merge(uow: UnitOfWork, clock: Clock, actor: User, locale: str, merged_id: int, kept_id: int) -> Reply:
     merge = do_merge_leads(uow, actor, merged_id, kept_id, now=clock.now())
     moved = merge.moved
-    filled = t(locale, "lead.merged_filled", fields=", ".join(sorted(moved["filled"]))) if moved["filled"] else ""
+    filled = (t(locale, "lead.merged_filled", fields=field_names(uow.config, "lead", sorted(moved["filled"]), locale))
+              if moved["filled"] else "")
     kept = uow.session.get(Lead, merge.kept_lead_id)
     assert kept is not None
     note = t(locale, "lead.merged", merged=f"L-{merged_id}", kept=kept.ref, activities=len(moved["activities"]),

@@ -55,7 +55,7 @@ def usage_card(locale: str, view: UsageView) -> Card:
     if view.problem:
         blocks.append(Section(view.problem))
     if view.suggestions:
-        blocks.append(Section(t(locale, "usage.did_you_mean", suggestions=", ".join(view.suggestions))))
+        blocks.append(Section(t(locale, "usage.did_you_mean", suggestions=t(locale, "sep").join(view.suggestions))))
     blocks.append(Section("\n".join(f"`{line}`" for line in view.usage_lines)))
     blocks.append(Context(t(locale, "usage.help")))
     return Card(title=t(locale, "usage.title", command=view.command), locale=locale, blocks=tuple(blocks),

@@ -99,3 +99,11 @@ def test_the_grammar_reads_merge_split_and_undo_in_both_languages() -> None:
         assert (parsed.args["lead"].id, parsed.args["keep"].id) == (2, 1)
     assert parse("线索 拆分 L-2") == parse("lead split L-2")
     assert isinstance(parse("撤销"), Parsed) and parse("撤销").name == parse("undo").name == "undo"  # type: ignore[union-attr]
+
+
+def test_what_was_kept_aside_is_said_in_the_readers_words(console_bot):  # type: ignore[no-untyped-def]
+    """A Chinese reader saw 'email=…, region=south': field keys, a picklist key and an English comma."""
+    li = console_bot("li")
+    li.exec("线索 新建 张伟 邮箱=zw@acme.com 电话=13800138000 地区=华东")
+    out = li.exec("线索 新建 张伟 邮箱=wei@acme.com 电话=13800138000 地区=华南")
+    assert "合并记录中：地区=华南、邮箱=wei@acme.com" in out or "合并记录中：邮箱=wei@acme.com、地区=华南" in out, out
