@@ -19,7 +19,7 @@ from cards.builders.lists import deal_list_line, lead_list_line, list_subtitle, 
 from cards.format import local_date, money, stage_name
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.config import Config
+from crm_core.config import Config, PicklistChoice
 from crm_core.errors import InvalidValue
 from crm_core.models import User
 from crm_core.queries.lists import ListFilter, deal_page, lead_page
@@ -61,10 +61,12 @@ def resolve_stage_word(config: Config, raw: str) -> str:
             names[name] = stage.key
     if wanted in names:
         return names[wanted]
-    near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
-    keys = ", ".join(s.key for s in config.pipeline.stages)
+    # Each stage as the reader types it: 方案报价（proposal） / proposal (Proposal), joined the reader's way
+    shown = {s.key: PicklistChoice(key=s.key, en=s.name.en, zh_CN=s.name.zh_CN) for s in config.pipeline.stages}
+    near = list(dict.fromkeys(names[n] for n in difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)))
+    keys = list(shown.values())
     if near:
-        raise InvalidValue("stage", raw[:40], "list.stage_near", near=list(near), keys=keys)
+        raise InvalidValue("stage", raw[:40], "list.stage_near", near=[shown[k] for k in near], keys=keys)
     raise InvalidValue("stage", raw[:40], "list.stages", keys=keys)
 
 

@@ -83,7 +83,7 @@ def test_an_unknown_filter_is_refused_with_a_suggestion(teams, console_bot):  # 
     out = sam.exec("deal list team stag=proposal")
     assert "Unknown option “stag”. Did you mean: stage?" in out
     out = sam.exec("deal list team stage=proposel")
-    assert "stage “proposel” is not valid: did you mean proposal?" in out
+    assert "stage “proposel” is not valid: did you mean proposal (Proposal)?" in out
     out = console_bot("wang").exec("商机 列表 团队 逾其")
     assert "筛选条件「逾其」无效" in out and "列表可用：我的、团队、全部、逾期" in out
     assert "stage" not in console_bot("sam").exec("lead list overdu").split("A list takes:")[1]
@@ -102,3 +102,11 @@ def test_more_pages_keep_the_scope_and_the_filters(teams, console_bot):  # type:
     assert refs(out) == ["D-3", "D-5"] and "Owner: Tom Baker" in out  # the two oldest of Tom's twelve
     out = sam.exec("deal list team")  # 14 deals: More keeps "team" without filters
     assert [b.value for b in sam.buttons if b.action == "deal.list_more"] == ["team:10"]
+
+
+def test_an_unknown_stage_lists_the_stages_by_the_names_the_reader_types(console_bot):  # type: ignore[no-untyped-def]
+    """A Chinese reader got the stage keys (qualify, discovery, …) with English commas."""
+    out = console_bot("li").exec("商机 列表 阶段=方案")
+    assert "你是不是想输入：方案报价（proposal）？" in out and "可选阶段：资格确认（qualify）、需求调研（discovery）" in out, out
+    out = console_bot("emma").exec("deal list stage=propsal")
+    assert "did you mean proposal (Proposal)? Stages: qualify (Qualify), discovery (Discovery)" in out, out
