@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_core.errors import Forbidden, InvalidValue
+from crm_core.errors import Forbidden, InvalidValue, Term
 from crm_core.models import User
 
 
@@ -82,7 +82,7 @@ def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] 
         return frozenset({actor.id})
     if scope not in LIST_SCOPES:
         raise InvalidValue(SCOPE, scope, "list.scope")
-    if actor.rank == 0 and not actor.is_admin:
-        raise InvalidValue(SCOPE, scope, "list.scope_rep")
+    if actor.rank == 0 and not actor.is_admin:  # the scope as the reader types it (团队, not team)
+        raise InvalidValue(SCOPE, Term("list_scope", scope), "list.scope_rep")
     visible = visible_owner_ids(session, actor)
     return None if visible is None else frozenset(visible)

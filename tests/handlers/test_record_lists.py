@@ -72,7 +72,7 @@ def test_an_admin_lists_everything_and_a_rep_only_their_own(teams, console_bot):
     out = console_bot("sam").exec("deal list @li")  # Li is not in Sam's team
     assert "李雷's records are not yours to list" in out and "D-4" not in out
     out = teams["li"].exec("商机 列表 团队")
-    assert "范围「team」无效：团队和全部列表仅供经理和管理员使用" in out
+    assert "范围「团队」无效：团队和全部列表仅供经理和管理员使用" in out  # as typed, not the key (team)
 
 
 def test_an_unknown_filter_is_refused_with_a_suggestion(teams, console_bot):  # type: ignore[no-untyped-def]
