@@ -11,7 +11,7 @@ from datetime import date, datetime
 from cards.builders.glance import (AccountView, ActivityRowView, ContactRowView, ContactView, ContractRowView,
                                    DealRowView, InvoiceRowView, LeadRowView, QuoteStateView, TaskView, TicketRowView)
 from cards.builders.sales import kind_label, t as sales_t
-from cards.labels import task_title
+from cards.labels import picklist_label, task_title
 from cards.format import local_date, local_time, money, money_or_dash, stage_name
 from crm_core.config import Config
 from crm_core.models import Activity, Deal, Swarm, Task
@@ -72,8 +72,10 @@ def account_view(uow: UnitOfWork, g: AccountGlance, locale: str, now: datetime) 
     currency = g.deals[0].currency if g.deals else uow.config.company.currency
     swarm_of = {(s.record_type, s.record_id): s for s in g.swarms}
     return AccountView(
-        account_id=g.account.id, name=g.account.name, owner=g.account.owner.name, industry=g.account.industry,
-        region=g.account.region,
+        account_id=g.account.id, name=g.account.name, owner=g.account.owner.name,
+        # picklisted values in the reader's language (软件 · 华东), as a lead's card shows them
+        industry=picklist_label(uow.config, "industry", g.account.industry, locale),
+        region=picklist_label(uow.config, "region", g.account.region, locale),
         contacts=tuple(ContactRowView(c.id, c.name, c.email, c.phone) for c in g.contacts),
         more_contacts=g.more_contacts,
         deals=tuple(deal_row(uow, d, locale, today, g.quotes.get(d.id), overdue=d.id in g.overdue) for d in g.deals),
