@@ -89,7 +89,7 @@ def deal_card(locale: str, v: DealView, *, notes: Sequence[str] = ()) -> Card:
     if v.contact:
         fields.append(Field(t(locale, "f.contact"), v.contact))
     if v.custom:
-        fields.append(Field(t(locale, "f.fields"), ", ".join(f"{k}={val}" for k, val in sorted(v.custom.items()))))
+        fields.append(Field(t(locale, "f.fields"), labels_t(locale, "sep").join(f"{k}={val}" for k, val in sorted(v.custom.items()))))
     fields += deal_extra_fields(locale, v.quote, v.next_task, v.swarms)
     if v.next_stage and v.missing_for_next:
         fields.append(Field(t(locale, "f.missing", stage=v.next_stage), labels_t(locale, "sep").join(v.missing_for_next)))

@@ -116,6 +116,12 @@ class TestChinese:
             assert (decl.key if decl else FIELD_ALIASES.get(typed, typed)) == key, (label, key, typed)
         assert "已更新" in li.exec("商机 设置 D-1 姓名=二期扩容") if create else True
 
+    def test_the_deal_cards_declared_fields_are_joined_the_readers_way(self, console_bot):  # type: ignore[no-untyped-def]
+        li = console_bot("li")
+        li.exec("商机 新建 某某科技 金额=5000")
+        out = li.exec("商机 设置 D-1 预算=有 竞争对手=某某")
+        assert "竞争对手=某某、预算=有" in out, out  # was joined with an English comma
+
     def test_the_known_list_names_close_date_once(self, console_bot):  # type: ignore[no-untyped-def]
         li = console_bot("li")
         li.exec("商机 新建 某某科技 金额=5000")
