@@ -22,7 +22,9 @@ def error_text(exc: DomainError, locale: str | None) -> str:
     params = {name: say(value, locale) for name, value in exc.data.items()}
     text = t(locale, exc.key, **params)
     if exc.frame:
-        text = t(locale, exc.frame, detail=text, **params)
+        # nothing typed: "reason is missing: …" rather than quoting an empty value (原因「」无效)
+        frame = f"{exc.frame}.empty" if params.get("value") == "" and f"{exc.frame}.empty" in t else exc.frame
+        text = t(locale, frame, detail=text, **params)
     return text
 
 

@@ -33,3 +33,12 @@ def test_an_unknown_word_is_shown_as_it_is_and_platform_locales_find_their_catal
         == "D-1 已经是paused状态。"
     assert error_text(NotFound("D-9"), "zh-TW").startswith("找不到 D-9")
     assert error_text(NotFound("D-9"), "fr-FR").startswith("D-9 was not found")
+
+
+def test_a_value_left_empty_is_said_missing_not_quoted() -> None:
+    """'原因「」无效' quoted nothing at the reader; an empty value is named as missing, in both languages."""
+    exc = InvalidValue("reason", "", "deal.lost_reason", ref="D-1")
+    assert error_text(exc, "zh_CN").startswith("缺少原因：") and "「」" not in error_text(exc, "zh_CN")
+    assert error_text(exc, "en").startswith("reason is missing: ")
+    typed = InvalidValue("amount", "abc", "payment.positive")
+    assert "「abc」" in error_text(typed, "zh_CN")
