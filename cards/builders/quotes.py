@@ -82,8 +82,8 @@ def quote_card(locale: str, v: QuoteView, *, notes: Sequence[str] = ()) -> Card:
     status = t(locale, f"status.{v.status}") if v.is_latest else t(locale, "status.superseded")
     fields = [Field(t(locale, "f.status"), status), Field(t(locale, "f.total"), v.total),
               Field(t(locale, "f.subtotal"), v.subtotal),
-              Field(t(locale, "f.discount"), f"{v.discount_pct}% (−{v.discount_amount})"),
-              Field(t(locale, "f.tax"), f"{v.tax_rate_pct}% ({v.tax_amount})"),
+              Field(t(locale, "f.discount"), t(locale, "pct_amount", pct=v.discount_pct, amount=f"−{v.discount_amount}")),
+              Field(t(locale, "f.tax"), t(locale, "pct_amount", pct=v.tax_rate_pct, amount=v.tax_amount)),
               Field(t(locale, "f.account"), v.account), Field(t(locale, "f.owner"), v.owner)]
     if v.invoice_no:
         fields.append(Field(t(locale, "f.invoice"), v.invoice_no))
@@ -155,7 +155,7 @@ def approval_card(locale: str, v: ApprovalView, *, actionable: bool, notes: Sequ
     q = v.quote
     fields = [Field(t(locale, "f.requester"), v.requester), Field(t(locale, "f.deal"), f"{q.deal_ref} {q.deal_name}"),
               Field(t(locale, "f.account"), q.account), Field(t(locale, "f.total"), q.total),
-              Field(t(locale, "f.discount"), f"{v.discount_pct}% (−{q.discount_amount})"),
+              Field(t(locale, "f.discount"), t(locale, "pct_amount", pct=v.discount_pct, amount=f"−{q.discount_amount}")),
               Field(t(locale, "f.level"), t(locale, "approval.level", level=v.level, levels=v.levels,
                                             role=role_label(locale, v.role)))]
     blocks: list[Section | Context] = [Section(n) for n in notes]

@@ -223,3 +223,10 @@ def test_my_approvals_cost_the_same_queries_for_one_or_many(console_bot, wiring,
         li.exec(f"deal new Acme{i} amount=200000")
         li.exec(f"quote D-{i} PRO x10 discount=15")
     assert count_for_wang() == one
+
+
+def test_a_chinese_quote_card_writes_its_percentages_the_chinese_way(console_bot):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    li.exec("商机 新建 某某科技 金额=5000")
+    out = li.exec("报价 D-1 PRO x10 折扣=30")
+    assert "30%（−¥3,600.00）" in out and "13%（¥1,092.00）" in out, out  # full-width brackets, as every other line
