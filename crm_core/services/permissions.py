@@ -82,7 +82,7 @@ def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] 
         return frozenset({actor.id})
     if scope not in LIST_SCOPES:
         raise InvalidValue(SCOPE, scope, "list.scope")
-    if actor.rank == 0 and not actor.is_admin:  # the scope as the reader types it (团队, not team)
+    if actor.rank == 0 and not actor.is_admin:  # the scope as a term: the reader sees the word they typed
         raise InvalidValue(SCOPE, Term("list_scope", scope), "list.scope_rep")
     visible = visible_owner_ids(session, actor)
     return None if visible is None else frozenset(visible)
