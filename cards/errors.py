@@ -65,7 +65,10 @@ def typed_name(field: FieldName, locale: str | None) -> str:
     both: handlers/grammar.py OPTION_ALIASES and the declared fields' labels)."""
     if base_locale(locale) == "en":
         return field.key
-    return _label(field.label, locale) if field.label is not None else term(locale, "field", field.key)
+    if field.label is not None:
+        return _label(field.label, locale)
+    own = terms.lookup(locale, f"{field.record}_field.{field.key}") if field.record else None  # a deal's 名称
+    return own or term(locale, "field", field.key)
 
 
 def _known(field: FieldName, locale: str | None) -> str:

@@ -45,10 +45,12 @@ class Term:
 
 @dataclass(frozen=True)
 class FieldName:
-    """A field as an error names it: its key (what a person types) and, if declared, its labels."""
+    """A field as an error names it: its key (what a person types) and, if declared, its labels; `record`, the
+    kind of record it belongs to, where its built-in name depends on it (a deal's name is not a person's)."""
 
     key: str
     label: Bilingual | None = None
+    record: str | None = None
 
 
 class DomainError(Exception):

@@ -196,7 +196,7 @@ def check_custom(config: Config, decl: FieldDecl, raw: str, today: date | None =
 
 
 def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = (),
-                  decls: Sequence[FieldDecl] = ()) -> UnknownField:
+                  decls: Sequence[FieldDecl] = (), record: str | None = None) -> UnknownField:
     """The error for a key nobody declared: the nearest known names first (difflib), then all of them (a
     declared field with its label). A declared field is also near when what was typed is near its label in
     either language (a slip in the Chinese label of budget is near budget), as a label is typed as well as a key."""
@@ -207,7 +207,7 @@ def unknown_field(raw_key: str, known: Iterable[str], *, extra: Sequence[str] = 
             *(by_label[x] for x in difflib.get_close_matches(typed, list(by_label), n=3, cutoff=0.5))]
     labels = {d.key: d.name for d in decls}
     return UnknownField(shown(raw_key, 40), [*extra, *list(dict.fromkeys(near))[:3]],
-                        [FieldName(k, labels.get(k)) for k in names])
+                        [FieldName(k, labels.get(k), record) for k in names])
 
 
 LOST_REASON_MAX = 2000

@@ -87,7 +87,7 @@ def deal_field_key(config: Config, raw_key: str) -> str:
         return decl.key
     # `close` is accepted for close_date but not listed beside it (the list names each field once)
     known = [*CORE_FIELDS, "owner", *sorted(required - set(CORE_FIELDS)), *(d.key for d in config.fields.deal)]
-    raise unknown_field(raw_key, known, decls=config.fields.deal)
+    raise unknown_field(raw_key, known, decls=config.fields.deal, record="deal")
 
 
 def check_close_date(uow: UnitOfWork, close_date: date | None, now: datetime, *, ref: str = "D-1") -> None:

@@ -106,7 +106,7 @@ class TestChinese:
             li.exec(create)
         out = li.exec(refused)
         pairs = re.findall(r"([^：、（）]+)（(\w+)）", out.split("可用字段：")[1])
-        assert len(pairs) >= 5 and (("姓名", "name") in pairs or not create), out
+        assert len(pairs) >= 5 and (("名称", "name") in pairs or not create), out  # a deal's name, not a person's
         command = refused.rsplit(" ", 1)[0]
         for label, key in pairs:
             parsed = parse(f"{command} {label}=x")
