@@ -79,6 +79,13 @@ class Forbidden(DomainError):
     frame = "forbidden"
 
 
+class RoleForbidden(Forbidden):
+    """Refused for the person's role, not for a record (approving workspaces, handing over records, routes):
+    the message says who may, so the frame does not send them to "the record's owner"."""
+
+    frame = "forbidden.role"
+
+
 class InvalidValue(DomainError):
     """`key` is the hint (what to type instead); the frame names the field and what was typed."""
 

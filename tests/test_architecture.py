@@ -353,7 +353,7 @@ CJK_DATA_TABLES = {
     "crm_core/sample_config.toml": "the sample configuration: bilingual labels are configuration, not code",
 }
 ERROR_CLASSES = {"DomainError", "NotFound", "Forbidden", "InvalidValue", "InvalidFieldValue", "MissingFields",
-                 "Conflict", "StaleAction", "UnknownField", "ApprovalForbidden"}
+                 "Conflict", "StaleAction", "UnknownField", "ApprovalForbidden", "RoleForbidden"}
 CODE_ARG = {"InvalidValue": 2, "InvalidFieldValue": 2, "require_access": 3}  # else the first argument
 CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 SENTENCE = re.compile(r"[A-Za-z]{2,}[ ,;:][ ]?[A-Za-z]{2,}")

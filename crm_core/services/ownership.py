@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from crm_core.errors import Conflict, Forbidden, InvalidValue, Term
+from crm_core.errors import Conflict, Forbidden, InvalidValue, RoleForbidden, Term
 from crm_core.events import OwnerChanged, RecordsTransferred
 from crm_core.search_index import sync_owners
 from crm_core.models import AuditEntry, ChatIdentity, Contract, Deal, Lead, Task, Ticket, User
@@ -130,9 +130,9 @@ class Transfer:
 def do_transfer_all(uow: UnitOfWork, actor: User, from_user: User, to_user: User, *, now: datetime) -> Transfer:
     """Everything open of `from_user` goes to `to_user`: five UPDATE statements, one transaction."""
     if actor.rank == 0:
-        raise Forbidden("forbidden.transfer")
+        raise RoleForbidden("forbidden.transfer")
     if from_user.id == actor.id and not actor.is_admin:
-        raise Forbidden("forbidden.transfer_own")
+        raise RoleForbidden("forbidden.transfer_own")
     check_can_move(uow, actor, from_user.id, from_user.name)
     if from_user.id == to_user.id:
         raise Conflict("transfer.same_person")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm_core.config import ROUTE_EVENTS, ROUTE_FILTERS, Config, Route
-from crm_core.errors import Conflict, Forbidden, InvalidValue, Term
+from crm_core.errors import Conflict, InvalidValue, RoleForbidden, Term
 from crm_core.models import NotificationRoute, User
 from crm_core.uow import UnitOfWork
 
@@ -96,7 +96,7 @@ def _forget(uow: UnitOfWork) -> None:
 
 def check_manager(actor: User) -> None:
     if actor.rank < 1:
-        raise Forbidden("forbidden.routes")
+        raise RoleForbidden("forbidden.routes")
 
 
 def check_route_conditions(event: str, **conditions: Any) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_core.errors import Forbidden, InvalidValue, NotFound
+from crm_core.errors import InvalidValue, NotFound, RoleForbidden
 from crm_core.events import WorkspaceRequested
 from crm_core.models import ChatWorkspace, User
 from crm_core.uow import UnitOfWork
@@ -40,7 +40,7 @@ def do_request_workspace(uow: UnitOfWork, platform: str, external_id: str, name:
 
 def check_admin(actor: User) -> None:
     if not actor.is_admin:
-        raise Forbidden("forbidden.workspaces")
+        raise RoleForbidden("forbidden.workspaces")
 
 
 def access_workspace(uow: UnitOfWork, actor: User, platform: str, external_id: str) -> ChatWorkspace:

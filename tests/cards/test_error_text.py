@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from cards.errors import error_text, error_texts
 from crm_core.config import LocalName
-from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, NotFound, Term
+from crm_core.errors import Conflict, FieldName, Forbidden, InvalidValue, MissingFields, NotFound, Term
 
 
 def test_status_words_are_said_in_the_readers_language() -> None:
@@ -42,3 +42,12 @@ def test_a_value_left_empty_is_said_missing_not_quoted() -> None:
     assert error_text(exc, "en").startswith("reason is missing: ")
     typed = InvalidValue("amount", "abc", "payment.positive")
     assert "「abc」" in error_text(typed, "zh_CN")
+
+
+def test_a_refusal_for_the_role_does_not_send_the_person_to_a_records_owner() -> None:
+    from crm_core.errors import RoleForbidden
+
+    exc = RoleForbidden("forbidden.workspaces")
+    assert error_text(exc, "zh_CN") == "你没有权限决定哪些工作区可以使用本 CRM（仅管理员）。"
+    assert "owner" not in error_text(exc, "en") and error_text(exc, "en").startswith("You are not allowed to ")
+    assert "请联系记录负责人" in error_text(Forbidden("forbidden.work_on", ref="D-7"), "zh_CN")  # records still do
