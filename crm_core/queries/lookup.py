@@ -178,7 +178,8 @@ def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str
             cond, SearchTerm.kind.in_(sorted(kinds)))
         if scope is not None and scope.visible is not None:
             unfiltered = ["account"] + (["ticket"] if scope.support else [])
-            stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible))))
+            stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)),
+                                  *([] if scope.support or "ticket" not in kinds else [_tickets_seen(scope)])))
         sub = stmt.order_by(SearchTerm.key).limit(cap * 2).subquery()
         parts.append(select(sub.c.kind, sub.c.record_id, sub.c.rank))
     found: dict[tuple[str, int], int] = {}
@@ -186,6 +187,15 @@ def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str
         if (kind, rid) not in found or rank < found[(kind, rid)]:
             found[(kind, rid)] = rank
     return found
+
+
+def _tickets_seen(scope: _Scope) -> Any:
+    """Tickets a person may work on without owning them (crm_core.services.access.can_work): the ones they
+    opened, and those on accounts whose owner's records they may see. Support's owner is in neither."""
+    visible = sorted(scope.visible or ())
+    theirs = select(Ticket.id).where(or_(Ticket.created_by_id == scope.actor.id, Ticket.account_id.in_(
+        select(Account.id).where(Account.owner_id.in_(visible)))))
+    return and_(SearchTerm.kind == "ticket", SearchTerm.record_id.in_(theirs))
 
 
 def _rows(session: Session, stmt: Any) -> Any:

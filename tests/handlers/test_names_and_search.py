@@ -136,6 +136,18 @@ def test_leads_tickets_contracts_and_quotes_by_name(console_bot, wiring):  # typ
     assert "Q-1" in li.exec("quote globex")  # the latest quote of the deal named
 
 
+def test_a_ticket_someone_opened_or_whose_account_is_theirs_is_found_by_its_subject(console_bot):  # type: ignore[no-untyped-def]
+    """Support owns a ticket a rep opened on her own account: she may work on it, and search found nothing
+    (the index was filtered by the ticket's owner only). Someone of another team still finds nothing."""
+    emma, li = console_bot("emma"), console_bot("li")
+    emma.exec("deal new Globex amount=10")  # Globex is Emma's account
+    assert "T-1" in emma.exec("ticket new Globex urgent printer on fire")
+    assert "T-1 · printer on fire" in emma.exec("search printer")
+    assert "Ticket T-1" in emma.exec("ticket printer")
+    li.exec("商机 新建 某某科技 金额=10")
+    assert "T-1" not in li.exec("search printer")
+
+
 def test_search_ranks_reference_name_prefix_contains_pinyin(console_bot):  # type: ignore[no-untyped-def]
     emma = console_bot("emma")
     emma.exec("deal new Acme amount=1 name=Acme")
