@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards.i18n import translator
+from cards.labels import t as labels_t  # how a list is joined in the reader's language
 from cards.model import Button, Card, Context, Field, Section
 
 t = translator("common")
@@ -55,7 +56,7 @@ def usage_card(locale: str, view: UsageView) -> Card:
     if view.problem:
         blocks.append(Section(view.problem))
     if view.suggestions:
-        blocks.append(Section(t(locale, "usage.did_you_mean", suggestions=t(locale, "sep").join(view.suggestions))))
+        blocks.append(Section(t(locale, "usage.did_you_mean", suggestions=labels_t(locale, "sep").join(view.suggestions))))
     blocks.append(Section("\n".join(f"`{line}`" for line in view.usage_lines)))
     blocks.append(Context(t(locale, "usage.help")))
     return Card(title=t(locale, "usage.title", command=view.command), locale=locale, blocks=tuple(blocks),

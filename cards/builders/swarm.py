@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards.i18n import translator
+from cards.labels import t as labels_t  # how a list is joined in the reader's language
 from cards.model import Card, Context, Field, Section
 
 t = translator("swarm")
@@ -67,11 +68,11 @@ def swarm_status_card(locale: str, ref: str, name: str, *, channels: Sequence[st
                       invite_tags: Sequence[str] = ()) -> Card:
     """The reply to `swarm D-7`: the existing channel(s), or that creation is under way."""
     if channels:
-        text = t(locale, "swarm.exists", ref=ref, channels=t(locale, "sep").join(channels))
+        text = t(locale, "swarm.exists", ref=ref, channels=labels_t(locale, "sep").join(channels))
     elif pending:
         text = t(locale, "swarm.pending", ref=ref)
     else:
-        tags = t(locale, "sep").join(invite_tags) if invite_tags else t(locale, "swarm.tags_none")
+        tags = labels_t(locale, "sep").join(invite_tags) if invite_tags else t(locale, "swarm.tags_none")
         text = t(locale, "swarm.requested", ref=ref, name=short(name, TITLE_NAME_MAX), tags=tags)
     return Card(title=t(locale, "swarm.title", ref=ref), locale=locale, blocks=(Section(text),), kind="swarm", ref=ref)
 
