@@ -173,13 +173,17 @@ def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str
     account is found by the account's name. Every record found is checked again when it is loaded (a caller
     whose check is not the owner's passes no scope and reads the index unfiltered)."""
     parts = []
+    seen = None  # the reader's filter, built once for every tier
+    if scope is not None and scope.visible is not None:
+        unfiltered = ["account"] + (["ticket"] if scope.support else [])
+        # tickets the reader may work on without owning them
+        theirs = [] if scope.support or "ticket" not in kinds else [_tickets_seen(scope)]
+        seen = or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)), *theirs)
     for rank, cond in _tiers(key):
         stmt = select(SearchTerm.kind, SearchTerm.record_id, literal(rank).label("rank")).where(
             cond, SearchTerm.kind.in_(sorted(kinds)))
-        if scope is not None and scope.visible is not None:
-            unfiltered = ["account"] + (["ticket"] if scope.support else [])
-            stmt = stmt.where(or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)),
-                                  *([] if scope.support or "ticket" not in kinds else [_tickets_seen(scope)])))
+        if seen is not None:
+            stmt = stmt.where(seen)
         sub = stmt.order_by(SearchTerm.key).limit(cap * 2).subquery()
         parts.append(select(sub.c.kind, sub.c.record_id, sub.c.rank))
     found: dict[tuple[str, int], int] = {}
