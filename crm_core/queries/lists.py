@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -59,14 +59,13 @@ LEAD_LINE = (Lead.id, Lead.name, Lead.company, Lead.score)  # select(*LEAD_LINE)
 DEAL_LINE = (Deal.id, Deal.name, Deal.stage, Deal.amount, Deal.currency, Deal.close_date)
 
 
-def lead_lines(session: Session, stmt: Any, params: dict[str, Any]) -> list[LeadLine]:
-    """`stmt` selects LEAD_LINE (through the session, so pending changes are flushed first)."""
-    return [LeadLine(*row) for row in session.execute(stmt, params)]
+Line = TypeVar("Line", LeadLine, DealLine)
 
 
-def deal_lines(session: Session, stmt: Any, params: dict[str, Any]) -> list[DealLine]:
-    """`stmt` selects DEAL_LINE."""
-    return [DealLine(*row) for row in session.execute(stmt, params)]
+def read_lines(session: Session, line: type[Line], stmt: Any, params: dict[str, Any]) -> list[Line]:
+    """`stmt` selects the columns of `line` (LEAD_LINE, DEAL_LINE), through the session, so pending changes
+    are flushed first."""
+    return [line(*row) for row in session.execute(stmt, params)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, che
 from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
-from crm_core.queries.lists import DEAL_LINE, DealLine, deal_lines
+from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
 from crm_core.services import audit
 from crm_core.services.accounts import find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
@@ -359,11 +359,11 @@ def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int 
     # a tampered "More" button must not reach the database as 10**20
     page = {"limit": limit, "offset": min(max(0, offset), MAX_OFFSET)}
     if scope != "team":
-        return deal_lines(uow.session, _MY_OPEN_DEALS, {"owner_id": actor.id, **page})
+        return read_lines(uow.session, DealLine, _MY_OPEN_DEALS, {"owner_id": actor.id, **page})
     visible = visible_owner_ids(uow.session, actor)
     if visible is None:
-        return deal_lines(uow.session, _ALL_OPEN_DEALS, page)
-    return deal_lines(uow.session, _OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page})
+        return read_lines(uow.session, DealLine, _ALL_OPEN_DEALS, page)
+    return read_lines(uow.session, DealLine, _OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page})
 
 
 def weighted_amount(uow: UnitOfWork, deal: Deal) -> Decimal:

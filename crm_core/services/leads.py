@@ -19,7 +19,7 @@ from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_
 from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
 from crm_core.normalize import normalize_email, normalize_phone
-from crm_core.queries.lists import LEAD_LINE, LeadLine, lead_lines
+from crm_core.queries.lists import LEAD_LINE, LeadLine, read_lines
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
 from crm_core.services.lead_holders import end_hold, recent_holders, start_hold
@@ -341,7 +341,7 @@ _LEADS_OF_OWNER = (select(*LEAD_LINE).where(Lead.owner_id == bindparam("owner_id
 
 def list_leads(uow: UnitOfWork, actor: User, *, limit: int = 20, status: str = "open") -> list[LeadLine]:
     """The actor's leads as list lines, best score first."""
-    return lead_lines(uow.session, _LEADS_OF_OWNER, {"owner_id": actor.id, "status": status, "limit": limit})
+    return read_lines(uow.session, LeadLine, _LEADS_OF_OWNER, {"owner_id": actor.id, "status": status, "limit": limit})
 
 
 def reassign_lead(uow: UnitOfWork, lead: Lead, *, now: datetime) -> User | None:

@@ -19,7 +19,7 @@ from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import TaskAssigned
 from crm_core.fields import TEXT_MAX, check_date, check_text
 from crm_core.models import Deal, Reminder, Task, User
-from crm_core.queries.lists import DEAL_LINE, DealLine, deal_lines
+from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
@@ -170,4 +170,4 @@ def deals_past_close(session: Session, owner_ids: list[int], today: date, *, lim
     """Open deals of these owners whose expected close date is before `today`, oldest first (list lines)."""
     if not owner_ids:
         return []
-    return deal_lines(session, _DEALS_PAST_CLOSE, {"owner_ids": list(owner_ids), "today": today, "limit": limit})
+    return read_lines(session, DealLine, _DEALS_PAST_CLOSE, {"owner_ids": list(owner_ids), "today": today, "limit": limit})
