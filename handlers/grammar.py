@@ -345,7 +345,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
                 return _err(spec, "twice", option=opt[0])
             options[opt[0]] = opt[1]
         elif opt and not free_text:
-            return _unknown_option(spec, opt[0], typed=re.split("[=＝]", tok.text, maxsplit=1)[0])
+            return _unknown_option(spec, opt[0], typed=_split_option(tok.text)[0])
         else:
             rest_tokens.append(tok)
     args: dict[str, Any] = {}
@@ -402,6 +402,11 @@ _DATE_OPTIONS = ("close", "due", "成交日期", "日期", "截止", "截止日�
 _ANY_DAY = date(2000, 1, 3)  # only whether the words are a date matters here; the handler reads them
 
 
+def _split_option(raw: str) -> tuple[str, str, str]:
+    """`key=value` (or full-width `key＝value`, "=" first, as `_option` reads it) as (key, sep, value)."""
+    return raw.partition("=") if "=" in raw else raw.partition("＝")
+
+
 def _join_dates(tokens: list[Token], text: str) -> list[Token]:
     """`close=next friday`, `due=end of month`: the words after a date option that continue its date
     join it (as if quoted), so people need no quotes around a date of several words."""
@@ -409,7 +414,7 @@ def _join_dates(tokens: list[Token], text: str) -> list[Token]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        key, sep, value = tok.text.partition("=") if "=" in tok.text else tok.text.partition("＝")
+        key, sep, value = _split_option(tok.text)
         j = i + 1
         if sep and not tok.quoted and key.lower() in _DATE_OPTIONS:
             for k in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run that still reads as a date
