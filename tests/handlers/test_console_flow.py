@@ -30,6 +30,8 @@ def test_a_rep_runs_a_lead_to_a_won_deal_in_english(console_bot, wiring):  # typ
     assert "Logged a call on D-1" in out
     out = emma.exec("won D-1")
     assert "Closed won" in out
+    # The closed card says so under its title as a heading would, and a later look shows the same.
+    assert "== Deal D-1 · Acme Inc. ==\nWon\n" in out and "== Deal D-1 · Acme Inc. ==\nWon\n" in emma.exec("deal D-1")
     with wiring.session_factory() as s:
         deal = s.get(Deal, 1)
         assert (deal.status, deal.stage, str(deal.amount)) == ("won", "won", "250000.00")
