@@ -28,7 +28,7 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(8))  # urgent | high | normal | low
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)  # search: tickets one opened
     opened_at: Mapped[datetime]
     respond_due_at: Mapped[datetime]
     responded_at: Mapped[Optional[datetime]]

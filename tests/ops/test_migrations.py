@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,7 +19,7 @@ from crm_core.models import Base
 from tests.ops.conftest import ROOT, child_env
 
 EXPECTED = ["0001", "0002", "0003", "0004", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013", "0014",
-            "0015", "0016", "0017", "0018", "0019", "0020"]
+            "0015", "0016", "0017", "0018", "0019", "0020", "0021"]
 HEAD = EXPECTED[-1]
 LAST_LEGACY = "0014"  # the newest revision of the old branched layout
 # what `upgrade heads` left in alembic_version with the old layout: every revision no other one named as parent
@@ -118,6 +119,18 @@ def test_a_database_at_the_old_heads_upgrades_to_the_one_head(fresh_url: str) ->
     with eng.connect() as conn:  # nothing was dropped or run twice
         assert conn.scalar(text("SELECT name FROM users WHERE id = 90")) == "Old"
     eng.dispose()
+
+
+def test_a_migrated_database_is_the_schema_the_models_declare(fresh_url: str) -> None:
+    """What `chatcrm db upgrade` builds and what the code expects are the same tables, columns, indexes and
+    keys: a model change without its migration (an index forgotten) fails here, not in production."""
+    eng = make_engine(fresh_url)
+    try:
+        upgrade(eng)
+        with eng.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        eng.dispose()
 
 
 def _apply_one(url: str, rev: str) -> None:
