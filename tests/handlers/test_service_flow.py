@@ -2,6 +2,7 @@
 pipeline on the demo data; the notifications those leave in the outbox."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -40,10 +41,11 @@ def test_a_ticket_is_opened_acked_and_closed(console_bot, wiring, outbox_rows, u
 
 def test_repeated_and_refused_clicks_say_what_happened(console_bot, wiring, outbox_rows):  # type: ignore[no-untyped-def]
     emma = console_bot("emma")
-    emma.exec("ticket new Globex high Export is slow")  # emma keeps access: she opened it
+    assert re.search(r"Status +: Open\n", emma.exec("ticket new Globex high Export is slow"))  # emma keeps access: she opened it
     assert "First response recorded" in emma.exec("ticket ack T-1")
     assert "Already acknowledged at 2026-03-02 09:00; nothing changed" in emma.exec("ticket ack T-1")
-    assert "Ticket closed" in emma.exec("ticket close T-1")
+    out = emma.exec("ticket close T-1")
+    assert "Ticket closed" in out and re.search(r"Status +: Closed\n", out), out
     assert "T-1 was already closed on 2026-03-02 09:00. Nothing changed" in emma.exec("ticket close T-1")
     assert "nothing to acknowledge" in emma.exec("ticket ack T-1")
     assert len(outbox_rows("ticket.csat")) == 1
