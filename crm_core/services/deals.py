@@ -149,7 +149,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     if deal.status != "open":
         raise Conflict("deal.closed_no_change", ref=deal.ref, status=Term("status", deal.status))
     custom = dict(deal.fields or {})
-    for key, value in parsed.items():
+    for key, value in sorted(parsed.items(), key=lambda kv: kv[0] == "contact"):  # a contact of the new account
         if key == "amount":
             deal.amount = value
         elif key == "close_date":
@@ -157,9 +157,10 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
         elif key == "name":
             deal.name = value
         elif key == "account":
-            deal.account_id = find_or_create_account(uow, value, owner=deal.owner, now=now).id
+            # the relationships, not their ids: the card answered from this session shows the new ones
+            deal.account = find_or_create_account(uow, value, owner=deal.owner, now=now)
         elif key == "contact":
-            deal.contact_id = _contact_for(uow, deal, value, now).id
+            deal.contact = _contact_for(uow, deal, value, now)
         elif value == "":
             custom.pop(key, None)
         else:
@@ -173,9 +174,10 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
 
 
 def _contact_for(uow: UnitOfWork, deal: Deal, name: str, now: datetime) -> Contact:
-    contact = uow.session.scalar(select(Contact).where(Contact.account_id == deal.account_id, Contact.name == name))
+    account_id = deal.account.id
+    contact = uow.session.scalar(select(Contact).where(Contact.account_id == account_id, Contact.name == name))
     if contact is None:
-        contact = Contact(account_id=deal.account_id, name=name, owner_id=deal.owner_id, created_at=now)
+        contact = Contact(account_id=account_id, name=name, owner_id=deal.owner_id, created_at=now)
         uow.session.add(contact)
         uow.session.flush()
     return contact

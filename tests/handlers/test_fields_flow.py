@@ -191,3 +191,15 @@ def test_refused_fields_write_nothing_and_cost_no_extra_queries(console_bot, wir
     writes = [s for s in refused.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     assert writes == []
     assert len(refused.statements) < len(accepted.statements)
+
+
+def test_moving_a_deal_to_another_account_shows_the_new_account_and_contact_at_once(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """The card answered by `deal set` showed the old account (and no contact) until the deal was read again."""
+    emma = console_bot("emma")
+    emma.exec("deal new Globex amount=100")
+    emma.exec("deal new Initech amount=100")
+    out = emma.exec("deal set D-1 contact=Ann account=Initech")  # the contact typed first: it is Initech's
+    assert re.search(r"Account +: Initech\n", out) and re.search(r"Contact +: Ann\n", out), out
+    with wiring.session_factory() as s:
+        deal = s.get(Deal, 1)
+        assert (deal.account.name, deal.contact.name, deal.contact.account_id) == ("Initech", "Ann", deal.account_id)
