@@ -22,6 +22,7 @@ from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
 from handlers.invocation import Invocation
+from handlers.names import ask_which_account
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view
 
@@ -32,6 +33,8 @@ def _card(uow: UnitOfWork, deal: Deal, locale: str, clock: Clock, *notes: str) -
 
 @command("deal new")
 def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    if (ask := ask_which_account(inv, uow, actor, locale)) is not None:
+        return ask
     o = inv.options
     amount = parse_money(o["amount"])
     close = parse_date(o["close"], today=local_date(uow.config, clock.now())) if o.get("close") else None
@@ -52,6 +55,10 @@ def show_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, local
 def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
     options = dict(inv.options)
+    if "account" in options:  # a typo in the customer's name asks before it makes a new account
+        if (ask := ask_which_account(inv, uow, actor, locale, as_option=True)) is not None:
+            return ask
+        options.pop("new_account", None)
     notes = []
     owner_raw = options.pop("owner", None)
     if owner_raw is not None:  # a transfer, not a field: its own rules (who may) and notifications (both owners)

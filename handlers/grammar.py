@@ -38,7 +38,7 @@ OPTION_ALIASES = {
     "成交日期": "close", "预计成交日期": "close", "日期": "close", "原因": "reason", "折扣": "discount", "标签": "tags",
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "阶段": "stage", "竞争对手": "competitor", "评分": "score", "使用率": "usage",
-    "截止": "due", "截止日期": "due", "到期": "due", "到期日": "due",
+    "截止": "due", "截止日期": "due", "到期": "due", "到期日": "due", "新客户": "new_account",
 }
 CHOICE_ALIASES = {"我的": "mine", "团队": "team"}  # a choice as a Chinese reader types it (deal list 团队)
 
@@ -134,7 +134,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("lead split", ["线索 拆分"], [Arg("lead", "ref:lead")], ""),
     _spec("undo", ["撤销"], [], ""),
     _spec("lead", ["线索"], [Arg("lead", "ref:lead")], ""),
-    _spec("deal new", ["商机 新建"], [Arg("account", "rest")], "amount name close", required="amount"),
+    _spec("deal new", ["商机 新建"], [Arg("account", "rest")], "amount name close new_account", required="amount"),
     _spec("deal list", ["商机 列表"], [Arg("filters", "rest", True)], "stage owner"),
     _spec("deal set", ["商机 设置", "商机 set"], [Arg("deal", "ref:deal")], "*"),
     _spec("deal", ["商机"], [Arg("deal", "ref:deal")], ""),
@@ -151,7 +151,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("reject", ["驳回", "拒绝"], [Arg("approval", "ref:approval"), Arg("reason", "text")], ""),
     _spec("order", ["订单"], [Arg("quote", "ref:quote")], ""),
     _spec("ticket new", ["工单 新建"], [Arg("account", "word"), Arg("priority", "word"), Arg("subject", "text")],
-          "priority"),
+          "priority new_account"),
     _spec("ticket ack", ["工单 响应", "工单 受理"], [Arg("ticket", "ref:ticket")], ""),
     _spec("ticket close", ["工单 关闭"], [Arg("ticket", "ref:ticket")], ""),
     _spec("ticket", ["工单"], [Arg("ticket", "ref:ticket")], ""),
@@ -190,6 +190,9 @@ class Parsed:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    # Where each positional argument was typed: its tokens' (start, end) in the text, so an answer can offer
+    # the same command again with another value in its place (handlers.names.ask_which_account).
+    spans: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         if not block:
             return _err(spec, "missing", arg=spec.args[0].name)
         return Parsed(spec.name, {spec.args[0].name: block}, {})
+    spans: dict[str, tuple[tuple[int, int], ...]] = {}  # an argument's by its name, an option's as "key="
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
     tokens = _join_dates(tokens, text)
@@ -344,6 +348,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
             if opt[0] in options:
                 return _err(spec, "twice", option=opt[0])
             options[opt[0]] = opt[1]
+            spans[f"{opt[0]}="] = ((tok.start, tok.end),)
         elif opt and not free_text:
             return _unknown_option(spec, opt[0], typed=_split_option(tok.text)[0])
         else:
@@ -356,6 +361,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
             continue
         if arg.kind in ("rest", "text"):
             value = _raw_rest(text, queue)
+            spans[arg.name] = tuple((tok.start, tok.end) for tok in queue)
             queue = []
             if not value and not arg.optional:
                 return _err(spec, "missing", arg=arg.name)
@@ -389,13 +395,14 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
         if problem:
             return _err(spec, problem[0], **problem[1])
         args[arg.name] = value
+        spans[arg.name] = ((tok.start, tok.end),)
     if queue:
         extra = " ".join(t.text for t in queue)[:60]
         return _err(spec, "unexpected", extra=extra)
     for req in spec.required_options:
         if req not in options:
             return _err(spec, "missing_option", option=req)
-    return Parsed(spec.name, args, options)
+    return Parsed(spec.name, args, options, spans)
 
 
 _DATE_OPTIONS = ("close", "due", "成交日期", "日期", "截止", "截止日期", "到期", "到期日")

@@ -16,6 +16,7 @@ class Invocation:
     conversation: str | None = None
     idempotency_key: str | None = None
     text: str = ""
+    spans: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict, compare=False)  # where in text
     # The idempotency key names a row of the durable inbox (crm_core.inbox) that the adapter claimed: that row,
     # not processed_invocations, records what the request did (Runner.answer, Runner.settle).
     inboxed: bool = False

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cards.builders.search import MAX_CHOICES, HitView, none_card, pick_card
+from sqlalchemy import select
+
+from cards.builders.search import MAX_CHOICES, HitView, account_pick_card, none_card, pick_card
 from cards.model import Card, Reply
-from crm_core.models import User
-from crm_core.queries.lookup import Hit, resolve
+from crm_core.errors import InvalidValue
+from crm_core.models import Account, User
+from crm_core.normalize import normalize_company
+from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 
 BUTTON_VALUE_MAX = 900  # a WeCom button key is at most 1024 bytes with its action name
+YES = frozenset({"yes", "y", "true", "1", "是", "对", "确定"})
+QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("「", "」"), ("'", "'"), ("『", "』"))
 EXAMPLES = {"deal": "D-7", "lead": "L-12", "ticket": "T-9", "approval": "A-5", "quote": "Q-3", "contract": "C-4"}
 
 
@@ -59,3 +65,56 @@ def _pick(locale: str, name: RecordName, found: tuple[Hit, ...]) -> Card:
 def _rerun_text(name: RecordName, ref: str) -> str:
     """The command as typed, with the name replaced by the chosen reference."""
     return name.source[:name.start] + ref + name.source[name.end:]
+
+
+def ask_which_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str, *,
+                      as_option: bool = False) -> Reply | None:
+    """A new deal or ticket names its customer by name (`deal set … account=` too, `as_option`), and an unknown
+    name creates the account. When no account is called that but accounts the person sees are named like it
+    (`Cyberdyn` for Cyberdyne GmbH), the Reply that asks which one, with a button to create the new account
+    after all; None: go ahead (the account exists, nothing resembles it, or the person said `new_account=yes`)."""
+    name = str((inv.options if as_option else inv.args).get("account") or "").strip()
+    if not name or _said_yes(inv.options.get("new_account")):
+        return None
+    if uow.session.scalar(select(Account.id).where(Account.name_key == normalize_company(name)).limit(1)) is not None:
+        return None
+    spans = inv.spans.get("account=" if as_option else "account")
+    alike = [h for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
+    if not alike or not spans:
+        return None
+    values = [_with_value(inv.text, spans, q if q is None or not as_option else f"account={q}")
+              for q in (_quoted(h.name) for h in alike)]
+    chosen = [(hit_view(h), v) for h, v in zip(alike, values) if v is not None and len(v.encode()) <= BUTTON_VALUE_MAX]
+    new_value = f"{inv.text} new_account=yes"
+    if not chosen or len(new_value.encode()) > BUTTON_VALUE_MAX:
+        return None
+    return Reply(cards=(account_pick_card(locale, name, [h for h, _ in chosen], [v for _, v in chosen], new_value),))
+
+
+def _said_yes(raw: str | None) -> bool:
+    if raw is None:
+        return False
+    if raw.strip().lower() not in YES:
+        raise InvalidValue("new_account", raw, "new_account")
+    return True
+
+
+def _quoted(value: str) -> str | None:
+    """`value` in quotes it does not hold, so the grammar reads it as one word."""
+    return next((f"{a}{value}{b}" for a, b in QUOTE_PAIRS if a not in value and b not in value), None)
+
+
+def _with_value(text: str, spans: tuple[tuple[int, int], ...], quoted: str | None) -> str | None:
+    """`text` with what was typed at `spans` (an argument's words, an option) replaced by `quoted`."""
+    if quoted is None:
+        return None
+    out, pos = [], 0
+    for i, (start, end) in enumerate(spans):
+        gap = text[pos:start]
+        if i == 0 or gap.strip():  # the words of the name go; what stood between them (an option) stays
+            out.append(gap)
+        if i == 0:
+            out.append(quoted)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

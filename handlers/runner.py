@@ -105,8 +105,8 @@ class Runner:
             actor_id, locale = self._actor_and_locale(actor)
             return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False, actor_id=actor_id)
         inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="command", name=parsed.name,
-                         args=parsed.args, options=parsed.options, platform=platform, conversation=conversation,
-                         idempotency_key=idempotency_key, text=text, inboxed=inboxed)
+                         args=parsed.args, options=parsed.options, spans=parsed.spans, platform=platform,
+                         conversation=conversation, idempotency_key=idempotency_key, text=text, inboxed=inboxed)
         return self.answer(inv, actor=None if isinstance(actor, int) else actor)
 
     def parse_read(self, text: str) -> "Parsed | UsageError | None":

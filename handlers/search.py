@@ -90,6 +90,7 @@ def pick_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
                                                          usage_lines=parsed.usage(locale), problem=problem)),))
     if parsed.name not in registry.COMMANDS or parsed.name == "search":
         raise NotFound(ref=text[:40])
-    rerun = replace(inv, kind="command", name=parsed.name, args=parsed.args, options=parsed.options, text=text)
+    rerun = replace(inv, kind="command", name=parsed.name, args=parsed.args, options=parsed.options,
+                    spans=parsed.spans, text=text)
     deps = {"inv": rerun, "uow": uow, "clock": clock, "actor": actor, "locale": locale, "config": config}
     return registry.call(registry.COMMANDS[parsed.name], deps)

@@ -21,6 +21,7 @@ from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
 from handlers.invocation import Invocation
+from handlers.names import ask_which_account
 from handlers.notify import on, record_and_recipient
 from handlers.registry import action, command
 from handlers.swarm import has_swarm, post_to_swarm, request_swarm_archive
@@ -34,6 +35,8 @@ def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: s
 
 @command("ticket new")
 def open_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    if (ask := ask_which_account(inv, uow, actor, locale)) is not None:
+        return ask
     now = clock.now()
     ticket = do_open_ticket(uow, actor, account_name=inv.args["account"], priority=inv.args["priority"],
                             subject=inv.args["subject"], now=now)

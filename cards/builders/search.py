@@ -65,6 +65,21 @@ def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitVi
                 buttons=buttons, kind="list")
 
 
+def account_pick_card(locale: str, text: str, accounts: Sequence[HitView], values: Sequence[str],
+                      new_value: str) -> Card:
+    """No account is called `text`, but some the person sees are named like it (a typo, a short form): one
+    button per account re-runs the command with it (`values`), and one creates the new account (`new_value`)."""
+    lines = [hit_line(locale, h, i) for i, h in enumerate(accounts, 1)]
+    labelled = [(_label(locale, h), v) for h, v in zip(accounts, values)]
+    labelled.append((t(locale, "btn.account_new", text=text[:LABEL_CHARS]), new_value))
+    unique = {v: label for label, v in reversed(labelled)}  # one button per command (WeCom wants unique keys)
+    return Card(title=t(locale, "account_new.title", text=text), locale=locale,
+                blocks=(Section(t(locale, "account_new.text", text=text)), Section("\n".join(lines)),
+                        Context(t(locale, "account_new.hint", text=text))),
+                buttons=tuple(Button(unique.pop(v), "record.pick", v) for _, v in labelled if v in unique),
+                kind="list")
+
+
 def none_card(locale: str, text: str, kinds: Sequence[str], example: str) -> Card:
     kind = _what(locale, kinds)
     return Card(title=t(locale, "none.title", kind=kind), locale=locale,

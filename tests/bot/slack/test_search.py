@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm_core.models import Activity, Deal
 from tests.bot.slack.harness import blocks_text, buttons, select as chosen, text
@@ -68,3 +68,21 @@ def test_an_unsigned_options_request_is_refused(slack):
                                          "action_id": "value", "block_id": "deal", "team": {"id": "T0001"}}))
     r = slack.post(body, "application/x-www-form-urlencoded", secret="not-the-secret")
     assert r.status_code == 401
+
+
+def test_a_typo_in_a_new_deals_customer_asks_with_buttons_and_creates_nothing_until_pressed(slack, slack_wiring):
+    """Slack escapes `&` in a command's text (`&amp;`); the account offered is the one stored, and its button
+    re-runs the command with that name quoted in place of the typo."""
+    slack.command("U01EMMA", 'deal new "Acme & Sons Ltd" amount=1000')
+    slack.command("U01EMMA", "deal new Acme & Son amount=5")
+    reply = slack.last_response()
+    assert "No account is called “Acme & Son”" in blocks_text(reply), blocks_text(reply)
+    picks = [(label, value) for label, action, value in buttons(reply) if action.startswith("record.pick")]
+    assert picks == [("Acme & Son", 'deal new "Acme & Sons Ltd" amount=5'),
+                     ("New account “Acme & Son”", "deal new Acme & Son amount=5 new_account=yes")], picks
+    with slack_wiring.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Deal)) == 1
+    slack.click("U01EMMA", [a for _, a, _ in buttons(reply) if a.startswith("record.pick")][0], picks[0][1])
+    assert "Deal D-2 · Acme & Sons Ltd" in blocks_text(slack.last_response())
+    with slack_wiring.session_factory() as s:
+        assert [d.account.name for d in s.scalars(select(Deal).order_by(Deal.id))] == ["Acme & Sons Ltd"] * 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.wiring import Wiring
-from crm_core.models import Deal
+from crm_core.models import Deal, Ticket
 from tests.bot.wecom.conftest import WeComHarness, key_of
 
 
@@ -33,3 +33,19 @@ def test_search_in_chinese_with_open_buttons(wecom: WeComHarness) -> None:
     assert "search.open|D-1" in [b["key"] for b in card["button_list"]]
     wecom.click("lilei", card["task_id"], "search.open|D-1")
     assert "商机 D-1" in str(wecom.last_card("lilei"))
+
+
+def test_a_typo_in_a_new_tickets_customer_asks_with_buttons_that_fit_a_wecom_card(wecom: WeComHarness,
+                                                                                wecom_wiring: Wiring) -> None:
+    wecom.say("lilei", "商机 新建 深圳华星科技有限公司 金额=100")
+    wecom.say("lilei", "工单 新建 华星科 紧急 打印机坏了")
+    card = wecom.last_card("lilei")
+    assert "没有叫「华星科」的客户" in str(card), card
+    keys = [b["key"] for b in card["button_list"]]
+    assert keys == ["record.pick|工单 新建 \"深圳华星科技有限公司\" 紧急 打印机坏了",
+                    "record.pick|工单 新建 华星科 紧急 打印机坏了 new_account=yes"], keys
+    with wecom_wiring.session_factory() as s:
+        assert s.scalars(select(Ticket)).all() == []
+    wecom.click("lilei", card["task_id"], keys[0])
+    with wecom_wiring.session_factory() as s:
+        assert [(t.subject, t.account.name) for t in s.scalars(select(Ticket))] == [("打印机坏了", "深圳华星科技有限公司")]
