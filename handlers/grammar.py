@@ -161,7 +161,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("contract renew", ["合同 续约"], [Arg("contract", "ref:contract")], ""),
     _spec("contract", ["合同"], [Arg("contract", "ref:contract")], ""),
     _spec("pipeline chart", ["漏斗图", "漏斗 图"], [], ""),
-    _spec("pipeline", ["漏斗"], [], ""),
+    _spec("pipeline", ["漏斗", "forecast", "预测", "业绩预测"], [], ""),  # the forecast is part of the pipeline card
     _spec("my", ["我的"], [], ""),
     _spec("pool", ["公海"], [], "region industry source score"),
     _spec("claim", ["领取"], [Arg("lead", "ref:lead")], ""),

@@ -28,6 +28,8 @@ from handlers.grammar import SPECS, Parsed, UsageError, parse, tokenize
     ("ticket new Acme urgent 打印机 着火了", "ticket new",
      {"account": "Acme", "priority": "urgent", "subject": "打印机 着火了"}, {}),
     ("/crm my", "my", {}, {}),
+    ("forecast", "pipeline", {}, {}),  # the forecast vs quota is part of the pipeline card
+    ("业绩预测", "pipeline", {}, {}),
     ("", "help", {}, {}),
 ])
 def test_examples_parse(text, name, args, options):  # type: ignore[no-untyped-def]
