@@ -129,7 +129,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("lead add", ["线索 新建", "线索 添加"], [Arg("name", "rest")], LEAD_OPTS),
     _spec("lead paste", ["线索 粘贴"], [Arg("text", "block")], ""),
     _spec("lead list", ["线索 列表"], [Arg("filters", "rest", True)], "owner"),
-    _spec("lead convert", ["线索 转化"], [Arg("lead", "ref:lead")], "amount"),
+    _spec("lead convert", ["线索 转化"], [Arg("lead", "ref:lead")], "amount account new_account"),
     _spec("lead merge", ["线索 合并"], [Arg("lead", "ref:lead"), Arg("keep", "ref:lead")], ""),
     _spec("lead split", ["线索 拆分"], [Arg("lead", "ref:lead")], ""),
     _spec("undo", ["撤销"], [], ""),

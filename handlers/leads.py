@@ -23,6 +23,7 @@ from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
 from handlers.invocation import Invocation
+from handlers.names import ask_which_account, ask_which_account_for
 from handlers.notify import on
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view, lead_view
@@ -72,10 +73,14 @@ def show_lead(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Rep
     return Reply(cards=(lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), notes=notes),))
 
 
-def _convert(uow: UnitOfWork, clock: Clock, actor: User, locale: str, lead_id: int, amount_raw: str | None) -> Reply:
+def _convert(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str, lead_id: int,
+             amount_raw: str | None) -> Reply:
     amount = parse_money(amount_raw) if amount_raw else None
+    lead = access_lead(uow, actor, lead_id)
+    if lead.status != "converted" and (ask := _ask_account(inv, uow, actor, locale, lead, amount_raw)) is not None:
+        return ask
     now = clock.now()
-    conv = do_convert_lead(uow, actor, lead_id, amount=amount, now=now)
+    conv = do_convert_lead(uow, actor, lead_id, amount=amount, now=now, account_name=inv.options.get("account"))
     note = t(locale, "deal.converted", lead=conv.lead.ref, account=conv.account.name, contact=conv.contact.name,
              deal=conv.deal.ref)
     return Reply(cards=(deal_card(locale, deal_view(uow, conv.deal, locale, now), notes=(note,)),))
@@ -85,7 +90,19 @@ def _convert(uow: UnitOfWork, clock: Clock, actor: User, locale: str, lead_id: i
 @action("lead.convert", value=("lead",))
 def convert_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     # typed: `amount=5万` (an option); a form behind the button sends the amount as an argument
-    return _convert(uow, clock, actor, locale, inv.args["lead"].id, inv.options.get("amount", inv.args.get("amount")))
+    return _convert(inv, uow, clock, actor, locale, inv.args["lead"].id,
+                    inv.options.get("amount", inv.args.get("amount")))
+
+
+def _ask_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str, lead: Lead,
+                 amount_raw: str | None) -> Reply | None:
+    """The account the deal goes to: typed (`account=`), else the lead's company; a name like an existing
+    account's asks which (handlers.names). A button has no text to re-run: its command is written out."""
+    if "account" in inv.options:
+        return ask_which_account(inv, uow, actor, locale, as_option=True)
+    command = inv.text if inv.kind == "command" and inv.text else (
+        f"lead convert {lead.ref}" + (f' amount="{amount_raw}"' if amount_raw and '"' not in amount_raw else ""))
+    return ask_which_account_for(uow, actor, locale, lead.company or lead.name, command, inv.options)
 
 
 @action("lead.log", writes=False, value=("lead",))

@@ -8,6 +8,7 @@ place of the name. None: says so and offers `search`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -74,18 +75,29 @@ def ask_which_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str
     (`Cyberdyn` for Cyberdyne GmbH), the Reply that asks which one, with a button to create the new account
     after all; None: go ahead (the account exists, nothing resembles it, or the person said `new_account=yes`)."""
     name = str((inv.options if as_option else inv.args).get("account") or "").strip()
-    if not name or _said_yes(inv.options.get("new_account")):
+    spans = inv.spans.get("account=" if as_option else "account")
+    if not name or not spans or _said_yes(inv.options.get("new_account")):
         return None
+    return _ask(uow, actor, locale, name, f"{inv.text} new_account=yes",
+                lambda q: _with_value(inv.text, spans, f"account={q}" if as_option else q))
+
+
+def ask_which_account_for(uow: UnitOfWork, actor: User, locale: str, name: str, command: str,
+                          options: dict[str, str]) -> Reply | None:
+    """The same question for a name nobody typed just now (a lead's company, on `lead convert`): the buttons
+    re-run `command` (its canonical text) with `account="…"` or `new_account=yes` added."""
+    if not name.strip() or _said_yes(options.get("new_account")):
+        return None
+    return _ask(uow, actor, locale, name.strip(), f"{command} new_account=yes", lambda q: f"{command} account={q}")
+
+
+def _ask(uow: UnitOfWork, actor: User, locale: str, name: str, new_value: str,
+         rerun_with: Callable[[str], str | None]) -> Reply | None:
     if uow.session.scalar(select(Account.id).where(Account.name_key == normalize_company(name)).limit(1)) is not None:
         return None
-    spans = inv.spans.get("account=" if as_option else "account")
     alike = [h for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
-    if not alike or not spans:
-        return None
-    values = [_with_value(inv.text, spans, q if q is None or not as_option else f"account={q}")
-              for q in (_quoted(h.name) for h in alike)]
+    values = [None if q is None else rerun_with(q) for q in (_quoted(h.name) for h in alike)]
     chosen = [(hit_view(h), v) for h, v in zip(alike, values) if v is not None and len(v.encode()) <= BUTTON_VALUE_MAX]
-    new_value = f"{inv.text} new_account=yes"
     if not chosen or len(new_value.encode()) > BUTTON_VALUE_MAX:
         return None
     return Reply(cards=(account_pick_card(locale, name, [h for h, _ in chosen], [v for _, v in chosen], new_value),))
@@ -104,10 +116,8 @@ def _quoted(value: str) -> str | None:
     return next((f"{a}{value}{b}" for a, b in QUOTE_PAIRS if a not in value and b not in value), None)
 
 
-def _with_value(text: str, spans: tuple[tuple[int, int], ...], quoted: str | None) -> str | None:
+def _with_value(text: str, spans: tuple[tuple[int, int], ...], quoted: str) -> str:
     """`text` with what was typed at `spans` (an argument's words, an option) replaced by `quoted`."""
-    if quoted is None:
-        return None
     out, pos = [], 0
     for i, (start, end) in enumerate(spans):
         gap = text[pos:start]

@@ -23,12 +23,13 @@ class Conversion:
 
 
 def do_convert_lead(uow: UnitOfWork, actor: User, lead_id: int, *, amount: Decimal | None,
-                    now: datetime) -> Conversion:
+                    now: datetime, account_name: str | None = None) -> Conversion:
+    """`account_name`: the customer the person chose (`account=`), else the lead's company (else its name)."""
     lead = access_lead(uow, actor, lead_id)
     if lead.status == "converted":
         raise Conflict("lead.already_converted", ref=lead.ref, deal=f"D-{lead.converted_deal_id}")
     owner = lead.owner
-    account = find_or_create_account(uow, lead.company or lead.name, owner=owner, now=now,
+    account = find_or_create_account(uow, account_name or lead.company or lead.name, owner=owner, now=now,
                                      industry=lead.industry, region=lead.region)
     contact = Contact(account_id=account.id, name=lead.name, email=lead.email, phone=lead.phone,
                       owner_id=owner.id, created_at=now)
