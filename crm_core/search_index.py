@@ -26,6 +26,7 @@ INDEXED: dict[type, tuple[str, tuple[str, ...]]] = {
     Ticket: ("ticket", ("subject",)),
 }
 MODEL_OF = {kind: model for model, (kind, _) in INDEXED.items()}
+_KEEPS_INDEX = "_chatcrm_keeps_search_index"  # set on a factory whose sessions index (keep_search_index)
 
 
 def index_rows(conn: Connection | Session, kind: str,
@@ -70,9 +71,16 @@ def _changed(obj: Any, attrs: Iterable[str]) -> bool:
 
 
 def keep_search_index(factory: sessionmaker[Session]) -> None:
-    """Every session of `factory` keeps search_terms in step (crm_core.db.make_session_factory calls it)."""
-    if not event.contains(factory, "after_flush", _after_flush):
-        event.listen(factory, "after_flush", _after_flush)
+    """Every session of `factory` keeps search_terms in step (crm_core.db.make_session_factory calls it).
+
+    The factory remembers it itself. `event.contains` is no guard: SQLAlchemy's registry keys a listener by
+    the id() of its target and forgets it only when the garbage collector frees the factory's Session
+    class, so a new factory at a freed factory's address looked registered and never indexed anything
+    (a record created through it was not found by name until the next collection)."""
+    if factory.__dict__.get(_KEEPS_INDEX):
+        return
+    event.listen(factory, "after_flush", _after_flush)
+    factory.__dict__[_KEEPS_INDEX] = True
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:

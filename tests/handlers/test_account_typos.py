@@ -21,8 +21,9 @@ def _accounts(wiring) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _what_was_there(wiring, out: str) -> str:  # type: ignore[no-untyped-def]
-    """The answer with the accounts and their index rows: this once failed (1 run in ~80) with no ask, as the
-    pick-list test of test_names_and_search.py once did; a failure here says whether the index was off."""
+    """The answer with the accounts and their index rows. This failed 2 runs in ~80 with no ask, as the pick-list
+    test of test_names_and_search.py used to: a session factory at a freed one's address wrote no search keys
+    (tests/crm_core/test_search_index.py). Should it fail again, this says whether the index was off."""
     with wiring.session_factory() as s:
         terms = s.execute(select(SearchTerm.record_id, SearchTerm.field, SearchTerm.key, SearchTerm.owner_id)
                           .where(SearchTerm.kind == "account")).all()
