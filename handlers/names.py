@@ -92,11 +92,11 @@ def ask_which_account_for(uow: UnitOfWork, actor: User, locale: str, name: str, 
 
 
 def _ask(uow: UnitOfWork, actor: User, locale: str, name: str, new_value: str,
-         rerun_with: Callable[[str], str | None]) -> Reply | None:
+         rerun_with: Callable[[str], str]) -> Reply | None:
     if uow.session.scalar(select(Account.id).where(Account.name_key == normalize_company(name)).limit(1)) is not None:
         return None
     alike = [h for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
-    values = [None if q is None else rerun_with(q) for q in (_quoted(h.name) for h in alike)]
+    values = [None if q is None else rerun_with(q) for q in (_quoted(h.name) for h in alike)]  # None: unquotable
     chosen = [(hit_view(h), v) for h, v in zip(alike, values) if v is not None and len(v.encode()) <= BUTTON_VALUE_MAX]
     if not chosen or len(new_value.encode()) > BUTTON_VALUE_MAX:
         return None
