@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from sqlalchemy import select
-
 from cards.builders.search import MAX_CHOICES, HitView, account_pick_card, none_card, pick_card
 from cards.model import Card, Reply
 from crm_core.errors import InvalidValue
-from crm_core.models import Account, User
-from crm_core.normalize import normalize_company
+from crm_core.models import User
 from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
+from crm_core.services.accounts import account_named
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 
@@ -93,7 +91,7 @@ def ask_which_account_for(uow: UnitOfWork, actor: User, locale: str, name: str, 
 
 def _ask(uow: UnitOfWork, actor: User, locale: str, name: str, new_value: str,
          rerun_with: Callable[[str], str]) -> Reply | None:
-    if uow.session.scalar(select(Account.id).where(Account.name_key == normalize_company(name)).limit(1)) is not None:
+    if account_named(uow.session, name) is not None:
         return None
     alike = [h for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
     values = [None if q is None else rerun_with(q) for q in (_quoted(h.name) for h in alike)]  # None: unquotable
