@@ -190,8 +190,8 @@ class Parsed:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
-    # Where each positional argument was typed: its tokens' (start, end) in the text, so an answer can offer
-    # the same command again with another value in its place (handlers.names.ask_which_account).
+    # Where each argument (by its name) and option (as "key=") was typed: its tokens' (start, end) in the text,
+    # so an answer can offer the same command again with another value in its place (handlers.names).
     spans: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict, compare=False)
 
 

@@ -63,7 +63,7 @@ def _pick(locale: str, name: RecordName, found: tuple[Hit, ...]) -> Card:
 
 def _rerun_text(name: RecordName, ref: str) -> str:
     """The command as typed, with the name replaced by the chosen reference."""
-    return name.source[:name.start] + ref + name.source[name.end:]
+    return _with_value(name.source, ((name.start, name.end),), ref)
 
 
 def ask_which_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str, *,
@@ -115,7 +115,8 @@ def _quoted(value: str) -> str | None:
 
 
 def _with_value(text: str, spans: tuple[tuple[int, int], ...], quoted: str) -> str:
-    """`text` with what was typed at `spans` (an argument's words, an option) replaced by `quoted`."""
+    """`text` with what was typed at `spans` (an argument's words, an option) replaced by `quoted` (a reference,
+    or a name in quotes)."""
     out, pos = [], 0
     for i, (start, end) in enumerate(spans):
         gap = text[pos:start]

@@ -72,12 +72,14 @@ def account_pick_card(locale: str, text: str, accounts: Sequence[HitView], value
     lines = [hit_line(locale, h, i) for i, h in enumerate(accounts, 1)]
     labelled = [(_label(locale, h), v) for h, v in zip(accounts, values)]
     labelled.append((t(locale, "btn.account_new", text=text[:LABEL_CHARS]), new_value))
-    unique = {v: label for label, v in reversed(labelled)}  # one button per command (WeCom wants unique keys)
+    buttons: list[Button] = []
+    for label, value in labelled:
+        if all(b.value != value for b in buttons):  # one button per command: WeCom wants unique keys
+            buttons.append(Button(label, "record.pick", value))
     return Card(title=t(locale, "account_new.title", text=text), locale=locale,
                 blocks=(Section(t(locale, "account_new.text", text=text)), Section("\n".join(lines)),
                         Context(t(locale, "account_new.hint", text=text))),
-                buttons=tuple(Button(unique.pop(v), "record.pick", v) for _, v in labelled if v in unique),
-                kind="list")
+                buttons=tuple(buttons), kind="list")
 
 
 def none_card(locale: str, text: str, kinds: Sequence[str], example: str) -> Card:
