@@ -12,6 +12,7 @@ what the ORM listener writes for records made in chat), owned by the sample team
 - search: crm_core.queries.lookup.search (a page of 7, as the command asks) over a mix of queries — a whole Chinese name, a part of one,
   pinyin, pinyin initials, a Latin prefix, a word inside a Latin name, a reference;
 - name lookup: crm_core.queries.lookup.resolve(..., kinds=("deal",)), as `deal <name>` does;
+- misspelt: the same with names nothing is called (`shenzen`, `globx`), answered by the names spelled alike;
 - floor: one indexed SELECT of a deal by its id (what `deal D-7` costs to load).
 
 Prints p50 / p99 in milliseconds. Not a test: the figures depend on the machine. The target is < 50 ms.
@@ -155,11 +156,14 @@ def bench(label: str, engine: Engine, n: int, runs: int) -> None:
         queries = ["深圳", "深圳华腾科技有限公司", "华腾", "shenzhen", "szht", "hangzhou", "acme", "Globex Initech",
                    "pied", "vpn", "王伟", f"D-{some.id}", "Ｄ－1", some.name[:6]]
         deal_names = [some.name, some.name[:4], "shanghai", "acme", "sh"]
+        misspelt = ["shenzen", "hangzou", "globx", "initeck", "acmme"]
         for who, actor in (("rep", rep), ("admin", admin)):
             rows: list[tuple[str, list[float]]] = []
             rows.append(("search", [x for q in queries for x in timed(lambda q=q: (search(session, actor, q, limit=PAGE),
                                                                                    session.expunge_all()), runs)]))
             rows.append(("name lookup (deal)", [x for q in deal_names for x in timed(
+                lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
+            rows.append(("misspelt (deal)", [x for q in misspelt for x in timed(
                 lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
             rows.append(("floor: deal by id", timed(lambda: (session.execute(
                 select(Deal.id, Deal.name).where(Deal.id == some.id)).one()), runs * len(queries))))

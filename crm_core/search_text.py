@@ -10,6 +10,9 @@ that the search index stores and finds by prefix:
   ``"moumou"``);
 - ``initials``: their first letters from each syllable on (``"szmm"``, ``"mm"``).
 
+`slips` measures how far a typed key is from the start of a stored one, for the lookup's last resort: a
+name spelled almost like a record's (`Cyberdine` for Cyberdyne GmbH, `shenzen` for 深圳).
+
 `fold` is also the parser's normaliser for what people type: full-width letters, digits and dashes
 become ASCII (NFKC), every dash form becomes "-".
 """
@@ -32,6 +35,10 @@ _UNIT = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+", re.UNICODE)
 _IS_CJK = re.compile(rf"[{_CJK}]")
 
 FIELDS = ("name", "word", "pinyin", "initials")
+# How many slips a typed key may hold and still name a record: (shortest key, slips), longest first. Latin keys
+# are counted in letters, Chinese in characters (one carries more).
+NEAR_LATIN = ((8, 2), (4, 1))
+NEAR_CHINESE = ((6, 2), (3, 1))
 
 
 def fold(text: str) -> str:
@@ -128,3 +135,36 @@ def record_keys(*texts: str | None) -> set[tuple[str, str]]:
 def prefix_end(key: str) -> str:
     """The smallest string above every string starting with `key` (for an index range scan)."""
     return key + "\U0010ffff"
+
+
+def slips_allowed(key: str) -> int:
+    """How many slips `key` may hold and still be taken for a name spelled alike: none when it is too short
+    to guess from (under four letters, three Chinese characters), one, or two for a long key."""
+    steps = NEAR_CHINESE if has_chinese(key) else NEAR_LATIN
+    return next((n for shortest, n in steps if len(key) >= shortest), 0)
+
+
+def slips(typed: str, key: str, most: int) -> int:
+    """The fewest one-character slips (a letter added, dropped, changed, or two neighbours swapped) that turn
+    `typed` into the start of `key`, counted up to `most + 1`: `cyberdine` is one slip from `cyberdynegmbh`.
+    Digits are never slipped: `Branch 2` is not a misspelt `Branch 1`."""
+    key = key[:len(typed) + most]
+    never = most + 1
+
+    def cost(*chars: str) -> int:
+        return never if any(c.isdigit() for c in chars) else 1
+
+    before: list[int] = []
+    prev = [0] + [0] * len(key)
+    for j, b in enumerate(key, 1):
+        prev[j] = prev[j - 1] + cost(b)
+    for i, a in enumerate(typed, 1):
+        cur = [prev[0] + cost(a)] + [0] * len(key)
+        for j, b in enumerate(key, 1):
+            cur[j] = min(prev[j] + cost(a), cur[j - 1] + cost(b), prev[j - 1] + (0 if a == b else cost(a, b)))
+            if i > 1 and j > 1 and a == key[j - 2] and typed[i - 2] == b:
+                cur[j] = min(cur[j], before[j - 2] + cost(a, b))
+        if min(cur) > most:
+            return never
+        before, prev = prev, cur
+    return min(min(prev), never)

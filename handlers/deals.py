@@ -12,6 +12,7 @@ from crm_core.fields import check_lost_reason
 from crm_core.company_time import local_date
 from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
+from crm_core.services.accounts import account_named
 from crm_core.services.closing import do_close
 from crm_core.services.deals import (amount_from_quote, check_shown_stage, do_create_deal,
                                      do_move_stage, do_set_fields, is_backwards, parse_date,
@@ -22,7 +23,7 @@ from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
 from handlers.activities import log_prompt
 from handlers.invocation import Invocation
-from handlers.names import ask_which_account
+from handlers.names import ask_which_account, ask_which_contact
 from handlers.registry import action, command
 from handlers.presentation.sales import deal_view
 
@@ -59,6 +60,11 @@ def set_deal_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User,
         if (ask := ask_which_account(inv, uow, actor, locale, as_option=True)) is not None:
             return ask
         options.pop("new_account", None)
+    if "contact" in options:  # and one in a contact's name before it makes a new contact
+        account = account_named(uow.session, str(options["account"])) if "account" in options else deal.account
+        if (ask := ask_which_contact(inv, uow, locale, account)) is not None:
+            return ask
+        options.pop("new_contact", None)
     notes = []
     owner_raw = options.pop("owner", None)
     if owner_raw is not None:  # a transfer, not a field: its own rules (who may) and notifications (both owners)

@@ -39,6 +39,7 @@ OPTION_ALIASES = {
     "优先级": "priority", "级别": "level", "客户级别": "level", "输单原因": "reason", "负责人": "owner",
     "联系人": "contact", "客户": "account", "阶段": "stage", "竞争对手": "competitor", "评分": "score", "使用率": "usage",
     "截止": "due", "截止日期": "due", "到期": "due", "到期日": "due", "新客户": "new_account",
+    "新联系人": "new_contact",
 }
 CHOICE_ALIASES = {"我的": "mine", "团队": "team"}  # a choice as a Chinese reader types it (deal list 团队)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from cards.builders.search import MAX_CHOICES, HitView, account_pick_card, none_card, pick_card
+from cards.builders.search import MAX_CHOICES, HitView, account_pick_card, contact_pick_card, none_card, pick_card
 from cards.model import Card, Reply
 from crm_core.errors import InvalidValue
-from crm_core.models import User
+from crm_core.models import Account, User
 from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
-from crm_core.services.accounts import account_named
+from crm_core.services.accounts import account_named, contact_named, contacts_named_like
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 
@@ -28,7 +28,8 @@ EXAMPLES = {"deal": "D-7", "lead": "L-12", "ticket": "T-9", "approval": "A-5", "
 
 
 def hit_view(hit: Hit) -> HitView:
-    return HitView(kind=hit.kind, token=hit.token, ref=hit.ref, name=hit.name, detail=hit.detail, open=hit.open)
+    return HitView(kind=hit.kind, token=hit.token, ref=hit.ref, name=hit.name, detail=hit.detail, open=hit.open,
+                   near=hit.near)
 
 
 def resolve_names(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> Invocation | Reply:
@@ -74,7 +75,7 @@ def ask_which_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str
     after all; None: go ahead (the account exists, nothing resembles it, or the person said `new_account=yes`)."""
     name = str((inv.options if as_option else inv.args).get("account") or "").strip()
     spans = inv.spans.get("account=" if as_option else "account")
-    if not name or not spans or _said_yes(inv.options.get("new_account")):
+    if not name or not spans or _said_yes(inv.options.get("new_account"), "new_account"):
         return None
     return _ask(uow, actor, locale, name, f"{inv.text} new_account=yes",
                 lambda q: _with_value(inv.text, spans, f"account={q}" if as_option else q))
@@ -84,7 +85,7 @@ def ask_which_account_for(uow: UnitOfWork, actor: User, locale: str, name: str, 
                           options: dict[str, str]) -> Reply | None:
     """The same question for a name nobody typed just now (a lead's company, on `lead convert`): the buttons
     re-run `command` (its canonical text) with `account="…"` or `new_account=yes` added."""
-    if not name.strip() or _said_yes(options.get("new_account")):
+    if not name.strip() or _said_yes(options.get("new_account"), "new_account"):
         return None
     return _ask(uow, actor, locale, name.strip(), f"{command} new_account=yes", lambda q: f"{command} account={q}")
 
@@ -93,19 +94,45 @@ def _ask(uow: UnitOfWork, actor: User, locale: str, name: str, new_value: str,
          rerun_with: Callable[[str], str]) -> Reply | None:
     if account_named(uow.session, name) is not None:
         return None
-    alike = [h for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
+    alike = [hit_view(h) for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
+    return _question(alike, new_value, rerun_with,
+                     lambda views, values: account_pick_card(locale, name, views, values, new_value))
+
+
+def ask_which_contact(inv: Invocation, uow: UnitOfWork, locale: str, account: Account | None) -> Reply | None:
+    """`deal set D-7 contact=Malory`: an unknown name creates a contact of the deal's account (`account`). When
+    none is called that but some of its contacts are named like it (Mallory Brown), the Reply that asks which
+    one, with a button to create the new contact after all; None: go ahead (the contact exists, nothing
+    resembles it, the account is new, or the person said `new_contact=yes`)."""
+    name = str(inv.options.get("contact") or "").strip()
+    spans = inv.spans.get("contact=")
+    if account is None or not name or not spans or _said_yes(inv.options.get("new_contact"), "new_contact"):
+        return None
+    if contact_named(uow.session, account.id, name) is not None:
+        return None
+    alike = [HitView(kind="contact", token=f"contact:{c.id}", ref=None, name=c.name, detail=c.email or c.phone or "")
+             for c in contacts_named_like(uow.session, account.id, name, limit=MAX_CHOICES)]
+    new_value = f"{inv.text} new_contact=yes"
+    return _question(alike, new_value, lambda q: _with_value(inv.text, spans, f"contact={q}"),
+                     lambda views, values: contact_pick_card(locale, name, account.name, views, values, new_value))
+
+
+def _question(alike: list[HitView], new_value: str, rerun_with: Callable[[str], str],
+              card: Callable[[list[HitView], list[str]], Card]) -> Reply | None:
+    """The question's card: one button per record a name may mean (the command re-run with that record's name in
+    quotes), and the new record's; None when there is nothing to offer or a command would not fit a button."""
     values = [None if q is None else rerun_with(q) for q in (_quoted(h.name) for h in alike)]  # None: unquotable
-    chosen = [(hit_view(h), v) for h, v in zip(alike, values) if v is not None and len(v.encode()) <= BUTTON_VALUE_MAX]
+    chosen = [(h, v) for h, v in zip(alike, values) if v is not None and len(v.encode()) <= BUTTON_VALUE_MAX]
     if not chosen or len(new_value.encode()) > BUTTON_VALUE_MAX:
         return None
-    return Reply(cards=(account_pick_card(locale, name, [h for h, _ in chosen], [v for _, v in chosen], new_value),))
+    return Reply(cards=(card([h for h, _ in chosen], [v for _, v in chosen]),))
 
 
-def _said_yes(raw: str | None) -> bool:
+def _said_yes(raw: str | None, option: str) -> bool:
     if raw is None:
         return False
     if raw.strip().lower() not in YES:
-        raise InvalidValue("new_account", raw, "new_account")
+        raise InvalidValue(option, raw, option)
     return True
 
 

@@ -21,6 +21,7 @@ class HitView:
     name: str
     detail: str = ""
     open: bool = True
+    near: bool = False  # found only as spelled alike (a guess)
 
 
 KINDS = frozenset({"lead", "deal", "account", "contact", "ticket", "contract", "quote", "approval"})
@@ -59,6 +60,8 @@ def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitVi
     kind = _what(locale, kinds)
     lines = [hit_line(locale, h, i) for i, h in enumerate(hits, 1)]
     blocks: list[Section | Context] = [Section("\n".join(lines))]
+    if hits and all(h.near for h in hits):
+        blocks.insert(0, Context(t(locale, "near", text=text)))
     blocks.append(Context(t(locale, "pick.more", text=text) if more else t(locale, "pick.hint")))
     buttons = tuple(Button(_label(locale, h), action, v) for h, v in zip(hits, values))
     return Card(title=t(locale, "pick.title", text=text, kind=kind), locale=locale, blocks=tuple(blocks),
@@ -69,16 +72,27 @@ def account_pick_card(locale: str, text: str, accounts: Sequence[HitView], value
                       new_value: str) -> Card:
     """No account is called `text`, but some the person sees are named like it (a typo, a short form): one
     button per account re-runs the command with it (`values`), and one creates the new account (`new_value`)."""
-    lines = [hit_line(locale, h, i) for i, h in enumerate(accounts, 1)]
-    labelled = [(_label(locale, h), v) for h, v in zip(accounts, values)]
-    labelled.append((t(locale, "btn.account_new", text=text[:LABEL_CHARS]), new_value))
+    return _new_or_which(locale, "account_new", {"text": text}, accounts, values, new_value)
+
+
+def contact_pick_card(locale: str, text: str, account: str, contacts: Sequence[HitView], values: Sequence[str],
+                      new_value: str) -> Card:
+    """No contact of `account` is called `text`, but some are named like it: the same question of contacts."""
+    return _new_or_which(locale, "contact_new", {"text": text, "account": account}, contacts, values, new_value)
+
+
+def _new_or_which(locale: str, area: str, words: dict[str, str], records: Sequence[HitView], values: Sequence[str],
+                  new_value: str) -> Card:
+    lines = [hit_line(locale, h, i) for i, h in enumerate(records, 1)]
+    labelled = [(_label(locale, h), v) for h, v in zip(records, values)]
+    labelled.append((t(locale, f"btn.{area}", text=words["text"][:LABEL_CHARS]), new_value))
     buttons: list[Button] = []
     for label, value in labelled:
         if all(b.value != value for b in buttons):  # one button per command: WeCom wants unique keys
             buttons.append(Button(label, "record.pick", value))
-    return Card(title=t(locale, "account_new.title", text=text), locale=locale,
-                blocks=(Section(t(locale, "account_new.text", text=text)), Section("\n".join(lines)),
-                        Context(t(locale, "account_new.hint", text=text))),
+    return Card(title=t(locale, f"{area}.title", **words), locale=locale,
+                blocks=(Section(t(locale, f"{area}.text", **words)), Section("\n".join(lines)),
+                        Context(t(locale, f"{area}.hint", **words))),
                 buttons=tuple(buttons), kind="list")
 
 
@@ -96,6 +110,8 @@ def results_card(locale: str, text: str, hits: Sequence[HitView], *, more: bool)
         return Card(title=t(locale, "results.title", text=text), locale=locale,
                     blocks=(Section(t(locale, "results.empty", text=text)),), kind="list")
     blocks: list[Section | Context] = [Section("\n".join(hit_line(locale, h, i) for i, h in enumerate(hits, 1)))]
+    if all(h.near for h in hits):
+        blocks.insert(0, Context(t(locale, "near", text=text)))
     if more:
         blocks.append(Context(t(locale, "results.more", n=len(hits))))
     buttons = tuple(Button(t(locale, "btn.open", name=_label(locale, h)), "search.open", h.token) for h in hits)

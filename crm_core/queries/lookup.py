@@ -10,6 +10,10 @@ deals, tickets, contracts, quotes and approvals, of its account (and a deal's co
 pinyin (`shenzhen`) and pinyin initials (`szmm`) of Chinese names. Ranks: exact reference 0, exact name 1,
 name prefix 2, contains 3, pinyin 4. Each tier is one bounded index range on search_terms
 (crm_core.search_index), so cost follows the number of hits shown, not the number of records.
+
+When no tier finds anything, the last resort is a name spelled alike (`Cyberdine`, `shenzen`): the keys next to
+what was typed, a few bounded index ranges, within one or two slips of it (crm_core.search_text.slips); rank 5
+and above. A record found that way is never acted on alone (`Resolution.one`): the person is asked.
 """
 from __future__ import annotations
 
@@ -24,14 +28,16 @@ from crm_core.models import Account, Approval, ApprovalStep, Contact, Contract, 
 from crm_core.models.search import SearchTerm
 from crm_core.normalize import normalize_company
 from crm_core.refs import Ref, parse_ref
-from crm_core.search_text import fold, prefix_end, search_key, strip_trailing
+from crm_core.search_text import fold, prefix_end, search_key, slips, slips_allowed, strip_trailing
 from crm_core.services.access import is_support
 from crm_core.services.permissions import visible_owner_ids
 
 SEARCH_KINDS = ("lead", "contact", "account", "deal", "ticket", "contract")
 RESOLVABLE = ("lead", "deal", "ticket", "contract", "quote", "approval", "account", "contact")
 RANK_REF, RANK_EXACT, RANK_PREFIX, RANK_CONTAINS, RANK_PINYIN = 0, 1, 2, 3, 4
+RANK_NEAR = 5  # spelled alike: 5 for one slip, 6 for two
 TIER_LIMIT = 60  # index rows read per tier
+NEAR_ROWS = 30  # index rows read per range of the spelled-alike look-up
 MIN_KEY = 1
 
 
@@ -44,6 +50,11 @@ class Hit:
     detail: str = ""  # the account (of a deal, contact, ticket), a lead's company
     open: bool = True
     via: bool = False  # found by its account's (or contact's) name rather than its own
+
+    @property
+    def near(self) -> bool:
+        """Found only as spelled alike: a guess, never acted on without asking."""
+        return self.rank >= RANK_NEAR
 
     @property
     def tier(self) -> tuple[int, bool]:
@@ -69,8 +80,8 @@ class Resolution:
 
     @property
     def one(self) -> Hit | None:
-        """The record to act on: the only hit of the best rank, or the exact reference."""
-        if not self.hits:
+        """The record to act on: the only hit of the best rank, or the exact reference (never a guess)."""
+        if not self.hits or self.hits[0].near:
             return None
         best = [h for h in self.hits if h.rank == self.hits[0].rank]
         return best[0] if len(best) == 1 else None
@@ -113,20 +124,31 @@ def find(session: Session, actor: User, text: str, kinds: Sequence[str] = SEARCH
     key = search_key(strip_trailing(text))
     if len(key) < MIN_KEY:
         return []
-    hits: dict[tuple[str, int], Hit] = {}
     cap = max(2 * limit, 12)
-    terms = _terms(session, scope, key, _term_kinds(kinds), cap)
-    for rank in sorted(set(terms.values())):  # rank by rank, stopping once the page is full
+    hits = _hits(session, scope, _terms(session, scope, key, _term_kinds(kinds), cap), kinds, limit, cap)
+    if not hits and len(words := text.split()) > 1:  # two words: records matching the first word and all others
+        others = [search_key(w) for w in words[1:]]
+        hits = [h for h in find(session, actor, words[0], kinds, limit=limit * 5)
+                if all(o in search_key(f"{h.name} {h.detail}") for o in others)][:limit]
+        if hits:
+            return hits
+    if not hits:  # the last resort: names spelled alike
+        hits = _hits(session, scope, _near_terms(session, scope, key, _term_kinds(kinds)), kinds, limit, cap)
+    return hits
+
+
+def _hits(session: Session, scope: _Scope, terms: dict[tuple[str, int], int], kinds: Sequence[str], limit: int,
+          cap: int) -> list[Hit]:
+    """Index rows → the best `limit` visible records, loaded rank by rank until the page is full (a later rank
+    can only rank lower)."""
+    hits: dict[tuple[str, int], Hit] = {}
+    for rank in sorted(set(terms.values())):
         for hit in _expand(session, scope, {k: r for k, r in terms.items() if r == rank}, kinds, cap):
             k = (hit.kind, hit.id)
             if k not in hits or hit.tier < hits[k].tier:
                 hits[k] = hit
         if len(hits) >= limit:
             break
-    if not hits and len(words := text.split()) > 1:  # two words: records matching the first word and all others
-        others = [search_key(w) for w in words[1:]]
-        return [h for h in find(session, actor, words[0], kinds, limit=limit * 5)
-                if all(o in search_key(f"{h.name} {h.detail}") for o in others)][:limit]
     ordered = sorted(hits.values(), key=lambda h: (h.tier, not h.open, len(h.name), -h.id))
     return ordered[:limit]
 
@@ -173,12 +195,7 @@ def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str
     account is found by the account's name. Every record found is checked again when it is loaded (a caller
     whose check is not the owner's passes no scope and reads the index unfiltered)."""
     parts = []
-    seen = None  # the reader's filter, built once for every tier
-    if scope is not None and scope.visible is not None:
-        unfiltered = ["account"] + (["ticket"] if scope.support else [])
-        # tickets the reader may work on without owning them
-        theirs = [] if scope.support or "ticket" not in kinds else [_tickets_seen(scope)]
-        seen = or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)), *theirs)
+    seen = _seen(scope, kinds)  # the reader's filter, built once for every tier
     for rank, cond in _tiers(key):
         stmt = select(SearchTerm.kind, SearchTerm.record_id, literal(rank).label("rank")).where(
             cond, SearchTerm.kind.in_(sorted(kinds)))
@@ -190,6 +207,47 @@ def _terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str
     for kind, rid, rank in _rows(session, union_all(*parts)):
         if (kind, rid) not in found or rank < found[(kind, rid)]:
             found[(kind, rid)] = rank
+    return found
+
+
+def _seen(scope: _Scope | None, kinds: Iterable[str]) -> ColumnElement[bool] | None:
+    """The index rows `scope`'s reader may be shown (None: every row)."""
+    if scope is None or scope.visible is None:
+        return None
+    unfiltered = ["account"] + (["ticket"] if scope.support else [])
+    # tickets the reader may work on without owning them
+    theirs = [] if scope.support or "ticket" not in kinds else [_tickets_seen(scope)]
+    return or_(SearchTerm.kind.in_(unfiltered), SearchTerm.owner_id.in_(sorted(scope.visible)), *theirs)
+
+
+def _near_terms(session: Session, scope: _Scope | None, key: str, kinds: Iterable[str]) -> dict[tuple[str, int], int]:
+    """(kind, id) → rank of the records whose name, part of a name or pinyin is one or two slips from `key`
+    (none for a key too short to guess from). The candidates are the keys next to `key` on either side among
+    those with its first character, and those sharing its first half (a slip late in a long name), each range
+    at most NEAR_ROWS index rows: one statement."""
+    most = slips_allowed(key)
+    if not most:
+        return {}
+    seen = _seen(scope, kinds)
+    first, half = key[:1], key[:(len(key) + 1) // 2]
+    ranges = ((and_(SearchTerm.key >= key, SearchTerm.key < prefix_end(first)), SearchTerm.key.asc()),
+              (and_(SearchTerm.key < key, SearchTerm.key >= first), SearchTerm.key.desc()),
+              (and_(SearchTerm.key >= half, SearchTerm.key < prefix_end(half)), SearchTerm.key.asc()))
+    parts = []
+    for field_ in ("name", "word", "pinyin") if key.isascii() else ("name", "word"):
+        for cond, order in ranges:
+            stmt = select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.key).where(
+                SearchTerm.field == field_, cond, SearchTerm.kind.in_(sorted(kinds)))
+            if seen is not None:
+                stmt = stmt.where(seen)
+            sub = stmt.order_by(order).limit(NEAR_ROWS).subquery()
+            parts.append(select(sub.c.kind, sub.c.record_id, sub.c.key))
+    found: dict[tuple[str, int], int] = {}
+    for kind, rid, stored in _rows(session, union_all(*parts)):
+        n = slips(key, stored, most)
+        if n <= most:
+            rank = RANK_NEAR + max(n - 1, 0)
+            found[(kind, rid)] = min(rank, found.get((kind, rid), rank))
     return found
 
 
@@ -396,16 +454,21 @@ def visible_contact_clause(owner_ids: set[int] | None) -> ColumnElement[bool]:
 def _exact_else_named(session: Session, text: str, model: Any, visible: ColumnElement[bool],
                       exact: ColumnElement[bool], limit: int) -> list[Any]:
     """Visible records of `model` (Account or Contact) matching `exact`, by id; when there are none, those
-    the index finds by (part of) the name, pinyin included, by name."""
+    the index finds by (part of) the name, pinyin included, by name; when there are none of those either,
+    those spelled alike (a read: one found is shown, its own name at the head of its card)."""
     found = list(session.scalars(select(model).where(visible, exact).order_by(model.id).limit(limit)))
     key = search_key(strip_trailing(text))
     if found or len(key) < MIN_KEY:
         return found
     kind = "account" if model is Account else "contact"
-    terms = _terms(session, None, key, (kind,), max(2 * limit, 12))
-    ids = sorted(rid for _, rid in terms)
-    return list(session.scalars(select(model).where(model.id.in_(ids), visible)
-                                .order_by(model.name, model.id).limit(limit))) if ids else []
+    for terms in (lambda: _terms(session, None, key, (kind,), max(2 * limit, 12)),
+                  lambda: _near_terms(session, None, key, (kind,))):
+        ids = sorted(rid for _, rid in terms())
+        found = list(session.scalars(select(model).where(model.id.in_(ids), visible)
+                                     .order_by(model.name, model.id).limit(limit))) if ids else []
+        if found:
+            break
+    return found
 
 
 def account_by_name(session: Session, actor: User, text: str, *, limit: int = 10) -> list[Account]:

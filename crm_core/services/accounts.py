@@ -1,17 +1,20 @@
-"""Accounts (the customer companies): found by their normalised name, created on first mention.
+"""Accounts (the customer companies) and their contacts: found by their normalised name, created on first mention.
 
-Deals, tickets and lead conversion all name a customer; they share this one lookup.
+Deals, tickets and lead conversion all name a customer; they share this one lookup. A deal's contact is one
+of its account's people, found by name as people type it (`mallory brown` is Mallory Brown).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.fields import COMPANY_MAX, check_text
-from crm_core.models import Account, User
+from crm_core.models import Account, Contact, User
 from crm_core.normalize import normalize_company
+from crm_core.search_text import name_keys, search_key, slips, slips_allowed
 from crm_core.uow import UnitOfWork
 
 
@@ -30,3 +33,35 @@ def find_or_create_account(uow: UnitOfWork, name: str, *, owner: User, now: date
         uow.session.add(account)
         uow.session.flush()
     return account
+
+
+CONTACTS_READ = 500  # an account's contacts compared by name; more than a customer has people in a deal
+
+
+def _contacts(session: Session, account_id: int) -> Sequence[Contact]:
+    return session.scalars(select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)
+                           .limit(CONTACTS_READ)).all()
+
+
+def contact_named(session: Session, account_id: int, name: str) -> Contact | None:
+    """The account's contact called `name` as people type it: case, spaces and punctuation aside, oldest first."""
+    key = search_key(name)
+    return next((c for c in _contacts(session, account_id) if key and search_key(c.name) == key), None)
+
+
+def contacts_named_like(session: Session, account_id: int, name: str, *, limit: int) -> list[Contact]:
+    """The account's contacts a name may mean when none is called that: those it starts (`Mallory` for
+    Mallory Brown), a later word of their name it starts (`Brown`), pinyin included (of a Chinese name), and those
+    spelled within a slip or two of it (`Malory`). Best first."""
+    key = search_key(name)
+    if not key:
+        return []
+    most = slips_allowed(key)
+    ranked: list[tuple[int, int, Contact]] = []
+    for contact in _contacts(session, account_id):
+        keys = [k for _, k in name_keys(contact.name)]
+        if any(k.startswith(key) for k in keys):
+            ranked.append((0, contact.id, contact))
+        elif most and (n := min((slips(key, k, most) for k in keys), default=most + 1)) <= most:
+            ranked.append((n, contact.id, contact))
+    return [c for _, _, c in sorted(ranked, key=lambda r: r[:2])][:limit]

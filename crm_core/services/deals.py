@@ -17,7 +17,7 @@ from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
 from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
 from crm_core.services import audit
-from crm_core.services.accounts import find_or_create_account
+from crm_core.services.accounts import contact_named, find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
 from crm_core.services.money import parse_money
 from crm_core.services.permissions import visible_owner_ids
@@ -175,7 +175,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
 
 def _contact_for(uow: UnitOfWork, deal: Deal, name: str, now: datetime) -> Contact:
     account_id = deal.account.id
-    contact = uow.session.scalar(select(Contact).where(Contact.account_id == account_id, Contact.name == name))
+    contact = contact_named(uow.session, account_id, name)
     if contact is None:
         contact = Contact(account_id=account_id, name=name, owner_id=deal.owner_id, created_at=now)
         uow.session.add(contact)

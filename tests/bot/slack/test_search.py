@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 
-from crm_core.models import Activity, Deal
+from crm_core.models import Activity, Contact, Deal
 from tests.bot.slack.harness import blocks_text, buttons, select as chosen, text
 
 
@@ -86,3 +86,19 @@ def test_a_typo_in_a_new_deals_customer_asks_with_buttons_and_creates_nothing_un
     assert "Deal D-2 · Acme & Sons Ltd" in blocks_text(slack.last_response())
     with slack_wiring.session_factory() as s:
         assert [d.account.name for d in s.scalars(select(Deal).order_by(Deal.id))] == ["Acme & Sons Ltd"] * 2
+
+
+def test_a_typo_in_a_deals_contact_asks_with_buttons_and_adds_nobody_until_pressed(slack, slack_wiring):
+    """A name with a typographic apostrophe, as a phone keyboard types it, offered in the quotes it does not hold."""
+    slack.command("U01EMMA", 'deal new "Cyberdyne GmbH" amount=1000')
+    slack.command("U01EMMA", "deal set D-1 contact=“Mallory O’Brien”")
+    slack.command("U01EMMA", "deal set D-1 contact=Malory")
+    reply = slack.last_response()
+    assert "No contact at Cyberdyne GmbH is called “Malory”" in blocks_text(reply), blocks_text(reply)
+    picks = [(label, value) for label, action, value in buttons(reply) if action.startswith("record.pick")]
+    assert picks == [("Mallory O’", 'deal set D-1 contact="Mallory O’Brien"'),
+                     ("New contact “Malory”", "deal set D-1 contact=Malory new_contact=yes")], picks
+    slack.click("U01EMMA", [a for _, a, _ in buttons(reply) if a.startswith("record.pick")][0], picks[0][1])
+    assert "Mallory O’Brien" in blocks_text(slack.last_response())
+    with slack_wiring.session_factory() as s:
+        assert list(s.scalars(select(Contact.name))) == ["Mallory O’Brien"]

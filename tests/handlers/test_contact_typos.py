@@ -1,0 +1,84 @@
+"""`deal set D-7 contact=…` names one of the account's people. A typo (`Malory`), a first name alone or another
+case (`mallory brown`) used to add a second contact beside Mallory Brown. The same name in another case is the
+same person; a name like one of the account's contacts asks which one, or to add the new contact after all
+(a button, or `new_contact=yes`)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm_core.models import Account, Contact, Deal
+
+
+def _contacts(wiring) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return [tuple(row) for row in s.execute(select(Account.name, Contact.name)
+                                                .join(Account, Account.id == Contact.account_id).order_by(Contact.id))]
+
+
+def _deal_contact(wiring, deal_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        deal = s.get(Deal, deal_id)
+        return deal.contact.name if deal.contact else None
+
+
+def test_a_misspelt_contact_asks_and_the_button_uses_the_existing_one(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    emma.exec('deal new "Cyberdyne GmbH" amount=5 name="Phase 2"')
+    emma.exec('deal set D-2 contact="Mallory Brown"')  # the account's contact; D-1 has none yet
+    out = emma.exec("deal set D-1 contact=Malory amount=2000")
+    assert "No contact at Cyberdyne GmbH is called “Malory”" in out and "1. Contact · Mallory Brown" in out, out
+    assert "[2] New contact “Malory”" in out and "Nothing was changed" in out
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown")] and _deal_contact(wiring, 1) is None
+    out = emma.exec("1")  # the same command, with the contact's name in place of the typo
+    assert "Contact" in out and "Mallory Brown" in out, out
+    with wiring.session_factory() as s:
+        assert str(s.get(Deal, 1).amount) == "2000.00"
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown")] and _deal_contact(wiring, 1) == "Mallory Brown"
+
+
+def test_the_same_name_in_another_case_is_the_same_contact(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    emma.exec('deal new "Cyberdyne GmbH" amount=5 name="Phase 2"')
+    emma.exec('deal set D-1 contact="Mallory Brown"')
+    assert "Mallory Brown" in emma.exec('deal set D-2 contact="mallory  brown"')
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown")] and _deal_contact(wiring, 2) == "Mallory Brown"
+
+
+def test_a_new_contact_after_all_by_button_or_option_and_a_wrong_answer_changes_nothing(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    emma.exec('deal set D-1 contact="Mallory Brown"')
+    out = emma.exec("deal set D-1 contact=Mallory new_contact=maybe")
+    assert "type new_contact=yes" in out, out
+    assert _deal_contact(wiring, 1) == "Mallory Brown"
+    emma.exec("deal set D-1 contact=Mallory")
+    assert "Mallory" in emma.exec("2")  # the last button: a new contact called Mallory
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown"), ("Cyberdyne GmbH", "Mallory")]
+    emma.exec('deal set D-1 contact="Mallory Green" new_contact=yes')  # typed: no question
+    assert _deal_contact(wiring, 1) == "Mallory Green"
+    assert "Bob Smith" in emma.exec('deal set D-1 contact="Bob Smith"')  # like nobody: added without asking
+    assert [n for _, n in _contacts(wiring)] == ["Mallory Brown", "Mallory", "Mallory Green", "Bob Smith"]
+
+
+def test_a_chinese_reader_is_asked_in_chinese_and_pinyin_finds_the_contact(console_bot, wiring):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    li.exec("商机 设置 D-1 联系人=张伟")
+    out = li.exec("商机 设置 D-1 联系人=zhangwei")
+    assert "深圳华星科技有限公司没有叫「zhangwei」的联系人" in out and "张伟" in out, out
+    assert "新建联系人「zhangwei」" in out and "新联系人=是" in out
+    li.exec("1")
+    assert _contacts(wiring) == [("深圳华星科技有限公司", "张伟")] and _deal_contact(wiring, 1) == "张伟"
+    li.exec("商机 设置 D-1 联系人=zhangwei 新联系人=是")
+    assert [n for _, n in _contacts(wiring)] == ["张伟", "zhangwei"]
+
+
+def test_a_contact_named_with_a_new_account_is_not_asked_about_the_old_accounts_people(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    emma.exec('deal set D-1 contact="Mallory Brown"')
+    out = emma.exec('deal set D-1 account="Initech" contact=Mallory')
+    assert "Initech" in out and "No contact" not in out, out
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown"), ("Initech", "Mallory")]

@@ -1,0 +1,90 @@
+"""A name spelled almost like a record's (`Cyberdine` for Cyberdyne GmbH) used to find nothing: `deal Cyberdine`
+said "no such deal", and `deal new Cyberdine …` made a second customer. When nothing is called what was typed,
+the records spelled alike are offered, and never acted on without the person pressing one."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm_core.models import Account, Deal
+from crm_core.queries.lookup import resolve
+from crm_core.search_text import slips, slips_allowed
+
+
+@pytest.mark.parametrize("typed, key, n", [
+    ("cyberdine", "cyberdynegmbh", 1),   # a letter changed
+    ("cybredyne", "cyberdynegmbh", 1),   # two neighbours swapped
+    ("cyberdne", "cyberdynegmbh", 1),    # a letter dropped
+    ("cyberrdyne", "cyberdynegmbh", 1),  # a letter doubled
+    ("cyberdyne", "cyberdynegmbh", 0),   # the start of the name: no slip
+    ("shenzen", "shenzhenmoumou", 1),    # pinyin
+    ("华心科技", "华星科技有限公司", 1),     # a character changed
+    ("cbyredine", "cyberdynegmbh", 3),   # three slips: more than anyone is offered
+    ("branch2", "branch1", 3),           # a digit is never a slip
+    ("acme12", "acme21", 3),
+])
+def test_slips_count_one_character_mistakes_against_the_start_of_a_name(typed: str, key: str, n: int) -> None:
+    assert slips(typed, key, 2) == n
+
+
+def test_short_names_are_not_guessed_from() -> None:
+    assert [slips_allowed(k) for k in ("acm", "acme", "cyberdyn", "华星", "华星科", "深圳华星科技")] == [0, 1, 2, 0, 1, 2]
+
+
+def _count(wiring, model) -> int:  # type: ignore[no-untyped-def]
+    with wiring.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_a_misspelt_name_is_offered_and_not_acted_on(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    assert "D-1" in emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    out = emma.exec("won Cyberdine")  # one deal spelled alike: still asked, never won on a guess
+    assert "Which deal do you mean by “Cyberdine”?" in out, out
+    assert "Nothing is called “Cyberdine”; these are spelled almost like it." in out
+    assert "Deal D-1 · Cyberdyne GmbH" in out and "[1] D-1" in out
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 1).status == "open"
+    assert "won" in emma.exec("1").lower()  # pressing it runs `won D-1`
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 1).status == "won"
+    out = emma.exec("search cybredyne")
+    assert "spelled almost like it" in out and "Account · Cyberdyne GmbH" in out
+    assert "No such deal" in emma.exec("deal Cbyredine")  # three slips: nothing offered
+
+
+def test_a_misspelt_customer_asks_before_a_second_account_is_made(console_bot, wiring):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    out = li.exec("商机 新建 深圳华心科技 金额=200")
+    assert "没有叫「深圳华心科技」的客户" in out and "深圳华星科技有限公司" in out, out
+    assert _count(wiring, Account) == 1 and _count(wiring, Deal) == 1
+    assert "D-2" in li.exec("1")
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 2).account.name == "深圳华星科技有限公司"
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1')
+    out = emma.exec("deal new Cyberdine GmbH amount=5")
+    assert "No account is called “Cyberdine GmbH”" in out and "1. Account · Cyberdyne GmbH" in out, out
+    assert _count(wiring, Account) == 2
+
+
+def test_names_that_differ_in_a_number_or_belong_to_another_team_are_not_offered(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma, li = console_bot("emma"), console_bot("li")
+    emma.exec('deal new "Branch 12 Holdings" amount=1')
+    assert "Deal D-2 · Branch 21 Holdings" in emma.exec('deal new "Branch 21 Holdings" amount=1')
+    li.exec('deal new "Globex Corporation" amount=1')
+    out = emma.exec("deal Globx")  # li's deal, another team: not offered, its name not told
+    assert "No such deal" in out and "Globex" not in out, out
+    assert "Globex" not in emma.exec("search globx")
+
+
+def test_a_name_spelled_alike_is_a_bounded_look_up(console_bot, wiring, as_user, assert_query_count):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    for i in range(30):
+        li.exec(f"deal new Shenzhen Customer {i} amount=1")
+    actor = as_user("li")
+    with wiring.session_factory() as s:
+        with assert_query_count(at_most=3):  # the tiers (nothing), the ranges next to "shenzen", the deals
+            res = resolve(s, actor, "shenzen", ("deal",))
+        assert len(res.hits) == 10 and res.one is None and all(h.near for h in res.hits)
