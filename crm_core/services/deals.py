@@ -135,12 +135,13 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
         decl = find_decl(config, "deal", key)
         if key == "amount":
             parsed[key] = parse_money(check_text(key, raw_value, 50, required=True) or "")
-        elif key == "close_date":
-            parsed[key] = parse_date(check_text(key, raw_value, 50, required=True) or "", today=local_date(config, now))
+        elif key == "close_date":  # `close=` takes the date off, like `contact=` the contact
+            parsed[key] = parse_date(check_text(key, raw_value, 50) or "", today=local_date(config, now)) \
+                if raw_value.strip() else None
         elif key in ("name", "account"):
             parsed[key] = check_text(key, raw_value, COMPANY_MAX, required=True)
         elif key == "contact":
-            parsed[key] = check_text(key, raw_value, NAME_MAX, required=True)
+            parsed[key] = check_text(key, raw_value, NAME_MAX) or None
         elif decl is not None and key not in CORE_FIELDS:
             parsed[key] = check_custom(config, decl, raw_value, local_date(config, now)) if raw_value.strip() else ""
         else:
@@ -160,7 +161,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
             # the relationships, not their ids: the card answered from this session shows the new ones
             deal.account = find_or_create_account(uow, value, owner=deal.owner, now=now)
         elif key == "contact":
-            deal.contact = _contact_for(uow, deal, value, now)
+            deal.contact = None if value is None else _contact_for(uow, deal, value, now)
         elif value == "":
             custom.pop(key, None)
         else:
@@ -169,7 +170,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     deal.updated_at = now
     uow.session.flush()
     audit.record(uow.session, actor_id=actor.id, action="deal.set", record_type="deal", record_id=deal.id,
-                 now=now, fields={k: str(v) for k, v in parsed.items()})
+                 now=now, fields={k: "" if v is None else str(v) for k, v in parsed.items()})
     return list(parsed)
 
 

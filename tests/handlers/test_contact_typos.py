@@ -82,3 +82,26 @@ def test_a_contact_named_with_a_new_account_is_not_asked_about_the_old_accounts_
     out = emma.exec('deal set D-1 account="Initech" contact=Mallory')
     assert "Initech" in out and "No contact" not in out, out
     assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown"), ("Initech", "Mallory")]
+
+
+def test_a_wrong_contact_or_close_date_can_be_taken_off(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """`contact=` and `close=` with nothing after them used to answer "must not be empty", so a contact set by
+    mistake stayed on the deal for good. The contact stays one of the account's people; the deal no longer
+    names it."""
+    emma, li = console_bot("emma"), console_bot("li")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000 close=2027-03-31')
+    emma.exec('deal set D-1 contact="Bob Smith"')
+    out = emma.exec("deal set D-1 contact= close=")
+    assert "Updated: contact, close_date" in out and "Bob Smith" not in out and "Close date           : —" in out, out
+    with wiring.session_factory() as s:
+        deal = s.get(Deal, 1)
+        assert (deal.contact_id, deal.close_date) == (None, None)
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Bob Smith")]
+    assert "D-2" in li.exec("商机 新建 深圳华星 金额=1 成交日期=2027-03-31")
+    assert "张伟" in li.exec("商机 设置 D-2 联系人=张伟")
+    assert "已更新" in li.exec("商机 设置 D-2 联系人= 成交日期=")
+    with wiring.session_factory() as s:
+        deal = s.get(Deal, 2)
+        assert (deal.contact_id, deal.close_date) == (None, None)
+    assert "must not be empty" in emma.exec("deal set D-1 amount=")  # a deal's amount and name stay required
+    assert "must not be empty" in emma.exec("deal set D-1 name=")
