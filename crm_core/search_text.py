@@ -148,22 +148,28 @@ def slips(typed: str, key: str, most: int) -> int:
     """The fewest one-character slips (a letter added, dropped, changed, or two neighbours swapped) that turn
     `typed` into the start of `key`, counted up to `most + 1`: `cyberdine` is one slip from `cyberdynegmbh`.
     Digits are never slipped: `Branch 2` is not a misspelt `Branch 1`."""
-    key = key[:len(typed) + most]
+    return _slips(typed, key[:len(typed) + most], most)
+
+
+@lru_cache(maxsize=4096)  # the keys next to a typed one repeat (many records share a company's name)
+def _slips(typed: str, key: str, most: int) -> int:
     never = most + 1
-
-    def cost(*chars: str) -> int:
-        return never if any(c.isdigit() for c in chars) else 1
-
+    t_cost = [never if c.isdigit() else 1 for c in typed]  # what adding or dropping each character costs
+    k_cost = [never if c.isdigit() else 1 for c in key]
     before: list[int] = []
-    prev = [0] + [0] * len(key)
-    for j, b in enumerate(key, 1):
-        prev[j] = prev[j - 1] + cost(b)
+    prev = [0] * (len(key) + 1)
+    for j in range(1, len(key) + 1):
+        prev[j] = prev[j - 1] + k_cost[j - 1]
     for i, a in enumerate(typed, 1):
-        cur = [prev[0] + cost(a)] + [0] * len(key)
+        ta = t_cost[i - 1]
+        cur = [prev[0] + ta] + [0] * len(key)
         for j, b in enumerate(key, 1):
-            cur[j] = min(prev[j] + cost(a), cur[j - 1] + cost(b), prev[j - 1] + (0 if a == b else cost(a, b)))
-            if i > 1 and j > 1 and a == key[j - 2] and typed[i - 2] == b:
-                cur[j] = min(cur[j], before[j - 2] + cost(a, b))
+            kb = k_cost[j - 1]
+            best = prev[j - 1] if a == b else prev[j - 1] + max(ta, kb)
+            best = min(best, prev[j] + ta, cur[j - 1] + kb)
+            if i > 1 and j > 1 and a == key[j - 2] and typed[i - 2] == b and a != b:
+                best = min(best, before[j - 2] + max(ta, kb))
+            cur[j] = best
         if min(cur) > most:
             return never
         before, prev = prev, cur

@@ -37,10 +37,12 @@ def new_deal(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
     if (ask := ask_which_account(inv, uow, actor, locale)) is not None:
         return ask
     o = inv.options
+    if o.get("contact") and (ask := ask_which_contact(inv, uow, locale, account_named(uow.session, inv.args["account"]))):
+        return ask
     amount = parse_money(o["amount"])
     close = parse_date(o["close"], today=local_date(uow.config, clock.now())) if o.get("close") else None
     deal = do_create_deal(uow, actor, account_name=inv.args["account"], amount=amount, name=o.get("name"),
-                          close_date=close, now=clock.now())
+                          close_date=close, contact_name=o.get("contact"), now=clock.now())
     notes = [t(locale, "deal.created", stage=stage_name(uow.config, deal.stage, locale))]
     if close is not None:  # echo the day the words meant: "close date 2027-03-31 (Wed)"
         notes.append(understood_date(locale, "close", close))

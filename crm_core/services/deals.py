@@ -31,13 +31,19 @@ _FIELD_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 def do_create_deal(uow: UnitOfWork, actor: User, *, account_name: str, amount: Decimal | None,
                    name: str | None, close_date: date | None, now: datetime, owner: User | None = None,
-                   contact: Contact | None = None, lead_id: int | None = None) -> Deal:
+                   contact: Contact | None = None, contact_name: str | None = None,
+                   lead_id: int | None = None) -> Deal:
+    """A new deal on the account `account_name` names (made on first mention), in the first stage. Its contact is
+    `contact`, or the account's person `contact_name` names (added when the account has nobody called so)."""
     if not account_name.strip():
         raise InvalidValue("account", "", "deal.account")
     check_close_date(uow, close_date, now)
     owner = owner or actor
     name = check_text("name", name, COMPANY_MAX)
+    contact_name = check_text("contact", contact_name, NAME_MAX)
     account = find_or_create_account(uow, account_name, owner=owner, now=now)
+    if contact_name is not None:
+        contact = _contact_for(uow, account.id, owner.id, contact_name, now)
     first = uow.config.pipeline.stages[0]
     deal = Deal(name=(name or account.name).strip()[:300], account_id=account.id, owner_id=owner.id,
                 stage=first.key, status="open", amount=amount, currency=uow.config.company.currency,
@@ -161,7 +167,7 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
             # the relationships, not their ids: the card answered from this session shows the new ones
             deal.account = find_or_create_account(uow, value, owner=deal.owner, now=now)
         elif key == "contact":
-            deal.contact = None if value is None else _contact_for(uow, deal, value, now)
+            deal.contact = None if value is None else _contact_for(uow, deal.account.id, deal.owner_id, value, now)
         elif value == "":
             custom.pop(key, None)
         else:
@@ -174,11 +180,11 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     return list(parsed)
 
 
-def _contact_for(uow: UnitOfWork, deal: Deal, name: str, now: datetime) -> Contact:
-    account_id = deal.account.id
+def _contact_for(uow: UnitOfWork, account_id: int, owner_id: int, name: str, now: datetime) -> Contact:
+    """The account's person called `name` (in any case), or a new contact owned by the deal's owner."""
     contact = contact_named(uow.session, account_id, name)
     if contact is None:
-        contact = Contact(account_id=account_id, name=name, owner_id=deal.owner_id, created_at=now)
+        contact = Contact(account_id=account_id, name=name, owner_id=owner_id, created_at=now)
         uow.session.add(contact)
         uow.session.flush()
     return contact

@@ -105,3 +105,24 @@ def test_a_wrong_contact_or_close_date_can_be_taken_off(console_bot, wiring):  #
         assert (deal.contact_id, deal.close_date) == (None, None)
     assert "must not be empty" in emma.exec("deal set D-1 amount=")  # a deal's amount and name stay required
     assert "must not be empty" in emma.exec("deal set D-1 name=")
+
+
+def test_a_new_deal_names_its_contact_and_a_typo_in_it_asks_first(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """`deal new … contact=` was refused ("not an option"); now it names the contact the same way `deal set` does."""
+    emma = console_bot("emma")
+    out = emma.exec('deal new "Cyberdyne GmbH" amount=1000 contact="Mallory Brown"')
+    assert "Deal D-1" in out and "Mallory Brown" in out, out
+    out = emma.exec('deal new "Cyberdyne GmbH" amount=5 contact=Malory name="Phase 2"')
+    assert "No contact at Cyberdyne GmbH is called “Malory”" in out, out
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 2) is None
+    out = emma.exec("1")
+    assert "Deal D-2 · Phase 2" in out and "Mallory Brown" in out, out
+    assert _deal_contact(wiring, 2) == "Mallory Brown" and len(_contacts(wiring)) == 1
+    # a new customer's contact is added with it, without a question
+    assert "Ann Lee" in emma.exec('deal new Initech amount=5 contact="Ann Lee"')
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown"), ("Initech", "Ann Lee")]
+    li = console_bot("li")
+    out = li.exec("商机 新建 深圳华星科技有限公司 金额=100 联系人=张伟")
+    assert "张伟" in out and "D-4" in out, out
+    assert "没有叫" in li.exec("商机 新建 深圳华星科技有限公司 金额=100 联系人=zhangw")

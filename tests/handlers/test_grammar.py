@@ -103,8 +103,8 @@ def test_an_unknown_option_answers_a_chinese_reader_in_the_names_they_type():  #
     name suggests the option it is near."""
     err = parse("商机 新建 某某科技 金额=5万 阶段=方案")
     assert isinstance(err, UsageError)
-    assert err.problem("zh_CN") == "不支持的选项「阶段」。可用：金额（amount）、成交日期（close）、名称（name）、新客户（new_account）。未做任何修改。"
-    assert err.problem("en") == "Unknown option “阶段”. Allowed: amount, close, name, new_account. Nothing was changed."
+    assert err.problem("zh_CN") == "不支持的选项「阶段」。可用：金额（amount）、成交日期（close）、联系人（contact）、名称（name）、新客户（new_account）、新联系人（new_contact）。未做任何修改。"
+    assert err.problem("en") == "Unknown option “阶段”. Allowed: amount, close, contact, name, new_account, new_contact. Nothing was changed."
     slip = parse("商机 新建 某某科技 金顿=5万")
     assert isinstance(slip, UsageError) and "你是不是想输入：金额（amount）？" in slip.problem("zh_CN")
 
