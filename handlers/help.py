@@ -1,6 +1,7 @@
 """help / 帮助, and `my` / 我的: what is on my plate."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from cards.builders.common import list_card
@@ -43,9 +44,27 @@ def show_help(inv: Invocation, locale: str) -> Reply:
             words = [spec.words[0], *(a[0] for a in spec.aliases)]
             if topic in [w.lower() for w in words]:
                 usage.extend(spec.usage(locale))
-    text = render(locale, "help.txt.j2", topic_usage=usage)
+    text = render(locale, "help.txt.j2", topic_usage=_each_command_once(usage))
     title = t(locale, "help.title")
     return Reply(cards=(Card(title=title, locale=locale, blocks=(Section(text),), kind="help"),))
+
+
+def _each_command_once(lines: list[str]) -> list[str]:
+    """The usage lines of a topic's commands, a command's first line kept: `help deal` gathers `deal new`'s own
+    lines and `deal`'s, which names `deal new` again more briefly. A command is its words and what it acts on
+    (`quote <D-id>` is not `quote <Q-id>`); options and notes aside."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        words = line.split()
+        command = list(itertools.takewhile(lambda w: not any(c in w for c in "<[=(（"), words))
+        if len(words) > len(command) and words[len(command)].startswith("<"):
+            command.append(words[len(command)])
+        head = " ".join(command)
+        if head not in seen:
+            seen.add(head)
+            kept.append(line)
+    return kept
 
 
 @command("my", writes=False)
