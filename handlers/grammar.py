@@ -352,7 +352,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
             options[opt[0]] = opt[1]
             spans[f"{opt[0]}="] = ((tok.start, tok.end),)
         elif opt and not free_text:
-            return _unknown_option(spec, opt[0], typed=_split_option(tok.text)[0])
+            return _unknown_option(spec, opt[0], typed=split_option(tok.text)[0])
         else:
             rest_tokens.append(tok)
     args: dict[str, Any] = {}
@@ -411,7 +411,7 @@ _DATE_OPTIONS = ("close", "due", "成交日期", "日期", "截止", "截止日�
 _ANY_DAY = date(2000, 1, 3)  # only whether the words are a date matters here; the handler reads them
 
 
-def _split_option(raw: str) -> tuple[str, str, str]:
+def split_option(raw: str) -> tuple[str, str, str]:
     """`key=value` (or full-width `key＝value`, "=" first, as `_option` reads it) as (key, sep, value)."""
     return raw.partition("=") if "=" in raw else raw.partition("＝")
 
@@ -423,7 +423,7 @@ def _join_dates(tokens: list[Token], text: str) -> list[Token]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        key, sep, value = _split_option(tok.text)
+        key, sep, value = split_option(tok.text)
         j = i + 1
         if sep and not tok.quoted and key.lower() in _DATE_OPTIONS:
             for k in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run that still reads as a date

@@ -19,6 +19,7 @@ from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
 from crm_core.services.accounts import account_named, contact_named, contacts_named_like
 from crm_core.uow import UnitOfWork
+from handlers.grammar import split_option
 from handlers.invocation import Invocation
 
 BUTTON_VALUE_MAX = 900  # a WeCom button key is at most 1024 bytes with its action name
@@ -78,7 +79,7 @@ def ask_which_account(inv: Invocation, uow: UnitOfWork, actor: User, locale: str
     if not name or not spans or _said_yes(inv.options.get("new_account"), "new_account"):
         return None
     return _ask(uow, actor, locale, name, f"{inv.text} new_account=yes",
-                lambda q: _with_value(inv.text, spans, f"account={q}" if as_option else q))
+                lambda q: _with_value(inv.text, spans, f"{_typed_key(inv.text, spans)}{q}" if as_option else q))
 
 
 def ask_which_account_for(uow: UnitOfWork, actor: User, locale: str, name: str, command: str,
@@ -113,7 +114,7 @@ def ask_which_contact(inv: Invocation, uow: UnitOfWork, locale: str, account: Ac
     alike = [HitView(kind="contact", token=f"contact:{c.id}", ref=None, name=c.name, detail=c.email or c.phone or "")
              for c in contacts_named_like(uow.session, account.id, name, limit=MAX_CHOICES)]
     new_value = f"{inv.text} new_contact=yes"
-    return _question(alike, new_value, lambda q: _with_value(inv.text, spans, f"contact={q}"),
+    return _question(alike, new_value, lambda q: _with_value(inv.text, spans, f"{_typed_key(inv.text, spans)}{q}"),
                      lambda views, values: contact_pick_card(locale, name, account.name, views, values, new_value))
 
 
@@ -139,6 +140,14 @@ def _said_yes(raw: str | None, option: str) -> bool:
 def _quoted(value: str) -> str | None:
     """`value` in quotes it does not hold, so the grammar reads it as one word."""
     return next((f"{a}{value}{b}" for a, b in QUOTE_PAIRS if a not in value and b not in value), None)
+
+
+def _typed_key(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    """An option's key as it was typed, with its equals sign (`联系人=`, `contact＝`): the re-run keeps the
+    reader's words."""
+    start, end = spans[0]
+    key, sep, _ = split_option(text[start:end])
+    return key + sep
 
 
 def _with_value(text: str, spans: tuple[tuple[int, int], ...], quoted: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.wiring import Wiring
-from crm_core.models import Deal, Ticket
+from crm_core.models import Contact, Deal, Ticket
 from tests.bot.wecom.conftest import WeComHarness, key_of
 
 
@@ -49,3 +49,25 @@ def test_a_typo_in_a_new_tickets_customer_asks_with_buttons_that_fit_a_wecom_car
     wecom.click("lilei", card["task_id"], keys[0])
     with wecom_wiring.session_factory() as s:
         assert [(t.subject, t.account.name) for t in s.scalars(select(Ticket))] == [("打印机坏了", "深圳华星科技有限公司")]
+
+
+def test_a_misspelt_name_and_a_contacts_typo_ask_in_a_wecom_card(wecom: WeComHarness, wecom_wiring: Wiring) -> None:
+    """A character off (华心 for 华星) offers the deal spelled alike; a contact typed in pinyin offers 张伟."""
+    wecom.say("lilei", "商机 新建 深圳华星科技有限公司 金额=100")
+    wecom.say("lilei", "赢单 深圳华心科技")
+    card = wecom.last_card("lilei")
+    assert "以下名称与它相近" in str(card) and "深圳华星科技有限公司" in str(card), card
+    assert [b["key"] for b in card["button_list"]] == ["record.pick|赢单 D-1"]
+    with wecom_wiring.session_factory() as s:
+        assert s.get(Deal, 1).status == "open"
+    wecom.say("lilei", "商机 设置 D-1 联系人=张伟")
+    wecom.say("lilei", "商机 设置 D-1 联系人=zhangwei")
+    card = wecom.last_card("lilei")
+    assert "深圳华星科技有限公司没有叫「zhangwei」的联系人" in str(card), card
+    keys = [b["key"] for b in card["button_list"]]
+    assert keys == ['record.pick|商机 设置 D-1 联系人="张伟"',
+                    "record.pick|商机 设置 D-1 联系人=zhangwei new_contact=yes"], keys
+    wecom.click("lilei", card["task_id"], keys[0])
+    with wecom_wiring.session_factory() as s:
+        assert [c.name for c in s.scalars(select(Contact))] == ["张伟"]
+        assert s.get(Deal, 1).contact.name == "张伟"
