@@ -47,6 +47,10 @@ CHOICE_ALIASES = {"我的": "mine", "团队": "team"}  # a choice as a Chinese r
 # Option values read as numbers, dates or choices: full-width digits and trailing punctuation normalised
 # (`amount＝１００００，`). Names and free text stay as typed.
 TYPED_VALUES = frozenset({"amount", "close", "discount", "priority", "usage", "nps", "scope", "level"})
+# Options whose value is one word; the words after any other option, once the command's own words have begun,
+# continue its value (`deal set D-7 contact=Mallory Brown`, `lost D-7 reason=price too high`): a name of
+# several words is not split between the option and the command's name argument. Dates join by _join_dates.
+ONE_WORD_OPTIONS = TYPED_VALUES | {"due", "owner", "stage", "email", "score", "new_account", "new_contact"}
 
 
 @dataclass(frozen=True)
@@ -342,6 +346,7 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
     free_text = any(a.kind == "text" for a in spec.args)
     open_options = bool({"*", "+"} & spec.options)  # the service checks the keys against the configuration
     tokens = _join_dates(tokens, text)
+    joining: str | None = None  # the option whose value the plain words that follow it continue
     for tok in tokens:
         opt = _option(tok, text)
         if opt is None and "discount" in spec.options and is_discount_word(tok.text):  # quote D-2 PRO x10 打8折
@@ -351,9 +356,16 @@ def _bind(spec: Spec, text: str, tokens: list[Token]) -> Parsed | UsageError:
                 return _err(spec, "twice", option=opt[0])
             options[opt[0]] = opt[1]
             spans[f"{opt[0]}="] = ((tok.start, tok.end),)
+            # `lead add Zhang San company=Acme Corp`: "Corp" is the company's, not the name's
+            joining = opt[0] if rest_tokens and opt[0] not in ONE_WORD_OPTIONS and not tok.quoted else None
         elif opt and not free_text:
             return _unknown_option(spec, opt[0], typed=split_option(tok.text)[0])
+        elif joining is not None and not tok.quoted and not opt:
+            start = spans[f"{joining}="][0][0]
+            options[joining] += text[spans[f"{joining}="][0][1]:tok.end]
+            spans[f"{joining}="] = ((start, tok.end),)
         else:
+            joining = None
             rest_tokens.append(tok)
     args: dict[str, Any] = {}
     queue = list(rest_tokens)

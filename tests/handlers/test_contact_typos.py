@@ -126,3 +126,17 @@ def test_a_new_deal_names_its_contact_and_a_typo_in_it_asks_first(console_bot, w
     out = li.exec("商机 新建 深圳华星科技有限公司 金额=100 联系人=张伟")
     assert "张伟" in out and "D-4" in out, out
     assert "没有叫" in li.exec("商机 新建 深圳华星科技有限公司 金额=100 联系人=zhangw")
+
+
+def test_a_name_of_several_words_needs_no_quotes(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """`contact=Mallory Brown` without quotes answered "Unexpected “Brown”"; `company=Acme Corp` on a new lead
+    made its name "Zhang San Corp". The words after an option are its value."""
+    emma = console_bot("emma")
+    emma.exec("deal new Cyberdyne GmbH amount=1000")
+    assert "Mallory Brown" in emma.exec("deal set D-1 contact=Mallory Brown")
+    out = emma.exec("deal set D-1 contact=Malory Brwn")
+    assert "No contact at Cyberdyne GmbH is called “Malory Brwn”" in out, out
+    emma.exec("1")  # re-run with the contact's name in place of both words
+    assert _contacts(wiring) == [("Cyberdyne GmbH", "Mallory Brown")] and _deal_contact(wiring, 1) == "Mallory Brown"
+    out = emma.exec("lead add Zhang San company=Acme Corp phone=13800138000")
+    assert "Lead L-1 · Zhang San" in out and "Acme Corp" in out, out

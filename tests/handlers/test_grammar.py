@@ -131,3 +131,37 @@ def test_every_argument_has_a_name_in_the_readers_language(locale):  # type: ign
     assert [n for n in names if translator("grammar").lookup(locale, f"arg.{n}") is None] == []
     err = parse("搜索")
     assert isinstance(err, UsageError) and err.problem("zh_CN") == "缺少关键词。"
+
+
+@pytest.mark.parametrize("text, args, options", [
+    # a name of several words after an option is the option's, once the command's own words have begun
+    ("lead add Zhang San company=Acme Corp phone=13800138000", {"name": "Zhang San"},
+     {"company": "Acme Corp", "phone": "13800138000"}),
+    ("线索 新建 张三 公司=深圳 某某 电话=13800138000", {"name": "张三"}, {"company": "深圳 某某", "phone": "13800138000"}),
+    ("deal new Acme amount=5000 name=Phase 2", {"account": "Acme"}, {"amount": "5000", "name": "Phase 2"}),
+    ("deal set D-7 contact=Mallory Brown", {"deal": Ref("deal", 7)}, {"contact": "Mallory Brown"}),
+    ("lost D-7 reason=price too high", {"deal": Ref("deal", 7), "reason": None}, {"reason": "price too high"}),
+    ("lead add Bob phone=+86 138 0013 8000", {"name": "Bob"}, {"phone": "+86 138 0013 8000"}),
+    # options first, then the name: the words are the name's, as before
+    ("lead add company=Acme Zhang San", {"name": "Zhang San"}, {"company": "Acme"}),
+    # one-word options leave the words after them to the command
+    ("lead list owner=tom overdue", {"filters": "overdue"}, {"owner": "tom"}),
+    ("deal list stage=proposal overdue", {"filters": "overdue"}, {"stage": "proposal"}),
+    ("ticket new Acme urgent new_account=yes printer broken",
+     {"account": "Acme", "priority": "urgent", "subject": "printer broken"}, {"new_account": "yes"}),
+    ("deal new Acme amount=5000 Corp", {"account": "Acme Corp"}, {"amount": "5000"}),
+])
+def test_the_words_after_an_option_stay_with_it(text, args, options):  # type: ignore[no-untyped-def]
+    """`lead add Zhang San company=Acme Corp` made the lead "Zhang San Corp" at "Acme", and `deal new Acme
+    amount=5000 name=Phase 2` a deal on a new account "Acme 2": what was typed went to another field."""
+    parsed = parse(text)
+    assert isinstance(parsed, Parsed), parsed.problem("en")
+    assert (parsed.args, parsed.options) == (args, options)
+
+
+def test_the_span_of_an_option_of_several_words_covers_them_all():  # type: ignore[no-untyped-def]
+    text = "deal set D-7 contact=Malory Brwn amount=5"
+    parsed = parse(text)
+    assert isinstance(parsed, Parsed)
+    ((start, end),) = parsed.spans["contact="]
+    assert text[start:end] == "contact=Malory Brwn"
