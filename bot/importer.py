@@ -93,7 +93,8 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
         # Cells are what people typed: csv_cell keeps a spreadsheet from running `=HYPERLINK(…)` & co.
         writer.writerow([csv_cell(c) for c in ["line", "reason", *columns]])
         for r in result.rejected:
-            writer.writerow([csv_cell(c) for c in [r.line, error_text(r.reason, "en"),
+            reason = error_text(r.reason, "en").replace("\n", " | ")  # every problem of the row, on its one line
+            writer.writerow([csv_cell(c) for c in [r.line, reason,
                                                    *(r.values.get(c, "") for c in columns)]])
     return report
 

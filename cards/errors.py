@@ -18,7 +18,11 @@ terms = translator("terms")
 
 
 def error_text(exc: DomainError, locale: str | None) -> str:
-    """The sentence a person reads for `exc`."""
+    """The sentence a person reads for `exc`, and a line for each other problem of the same input (`exc.also`)."""
+    return "\n".join([_sentence(exc, locale), *(_sentence(more, locale) for more in exc.also)])
+
+
+def _sentence(exc: DomainError, locale: str | None) -> str:
     params = {name: say(value, locale) for name, value in exc.data.items()}
     text = t(locale, exc.key, **params)
     if exc.frame:

@@ -12,9 +12,12 @@ actor's language. Anything else is an internal error: logged with an id, the use
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class ErrorCode(str, Enum):
@@ -62,6 +65,7 @@ class DomainError(Exception):
     def __init__(self, key: str, /, **data: Any) -> None:
         self.key = key
         self.data = data
+        self.also: tuple[DomainError, ...] = ()  # more problems of the same input, told with this one (Problems)
         super().__init__(f"{key} {data}")
 
 
@@ -153,3 +157,32 @@ class UnknownField(DomainError):
         super().__init__("unknown_field.near" if suggestions else "unknown_field", field=field,
                          suggestions=list(suggestions), known=FieldList(tuple(known)))
 
+
+
+class Problems:
+    """The checks of one input (a lead typed or a CSV row), all run: every problem is told at once, so a person
+    fixes the row once, not once per field. The first problem is raised, the others in its `also`:
+
+        problems = Problems()
+        email = problems.check(normalise_email, raw)   # None when it failed
+        problems.raise_any()
+    """
+
+    def __init__(self) -> None:
+        self.found: list[DomainError] = []
+
+    def check(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            self.found.append(exc)
+            return None
+
+    def add(self, exc: DomainError) -> None:
+        self.found.append(exc)
+
+    def raise_any(self) -> None:
+        if self.found:
+            first = self.found[0]
+            first.also = tuple(self.found[1:])
+            raise first

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
-from crm_core.errors import Conflict, InvalidValue, NotFound
+from crm_core.errors import Conflict, InvalidValue, NotFound, Problems
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX, check_custom,
                              check_text, find_decl, picklist_value, shown, unknown_field)
 from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
@@ -72,40 +72,54 @@ def _contact_point(name: str, raw: str | None, most: int, normalize: Callable[[s
     return value
 
 
+def _bare_choices(data: LeadInput) -> tuple[str, str | None, str | None]:
+    """source, region, industry checked without a configuration: source one of SOURCES, the others free text."""
+    source = (check_text("source", data.source, 50) or "chat").lower()
+    if source not in SOURCES:
+        raise InvalidValue("source", shown(data.source or ""), "lead.source", choices=list(SOURCES))
+    region = (check_text("region", data.region, SHORT_MAX) or "").lower() or None
+    industry = (check_text("industry", data.industry, SHORT_MAX) or "").lower() or None
+    return source, region, industry
+
+
 def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput:
-    """Validate and normalise; raises InvalidValue / UnknownField naming the field and what to type instead.
+    """Validate and normalise; raises InvalidValue / UnknownField naming the field and what to type instead,
+    the first problem with the others in its `also` (every field is checked).
 
     With a configuration, source / region / industry are resolved through its picklists and `fields`
     must be declared [[fields.lead]]; without one (a bare check) source must be one of SOURCES.
     """
-    name = check_text("name", data.name, NAME_MAX)
-    if not name:
-        raise InvalidValue("name", "", "lead.name")
-    email = _contact_point("email", data.email, EMAIL_MAX, normalize_email, "lead.email")
-    phone = _contact_point("phone", data.phone, PHONE_MAX, normalize_phone, "lead.phone")
+    problems = Problems()  # every field is checked: a row or a command is fixed once, not once per field
+    name = problems.check(check_text, "name", data.name, NAME_MAX)
+    if not name and not problems.found:
+        problems.add(InvalidValue("name", "", "lead.name"))
+    email = problems.check(lambda: _contact_point("email", data.email, EMAIL_MAX, normalize_email, "lead.email"))
+    phone = problems.check(lambda: _contact_point("phone", data.phone, PHONE_MAX, normalize_phone, "lead.phone"))
     if config is not None:
-        source = picklist_value(config, "source", "source", data.source or "chat", max_len=50) or "chat"
-        region = picklist_value(config, "region", "region", data.region)
-        industry = picklist_value(config, "industry", "industry", data.industry)
+        source = problems.check(picklist_value, config, "source", "source", data.source or "chat", max_len=50) or "chat"
+        region = problems.check(picklist_value, config, "region", "region", data.region)
+        industry = problems.check(picklist_value, config, "industry", "industry", data.industry)
     else:
-        source = (check_text("source", data.source, 50) or "chat").lower()
-        if source not in SOURCES:
-            raise InvalidValue("source", shown(data.source or ""), "lead.source", choices=list(SOURCES))
-        region = (check_text("region", data.region, SHORT_MAX) or "").lower() or None
-        industry = (check_text("industry", data.industry, SHORT_MAX) or "").lower() or None
-    company = check_text("company", data.company, COMPANY_MAX)
-    product = (check_text("product", data.product, SHORT_MAX) or "").lower() or None
-    tags = sorted({(check_text("tags", t, TAG_MAX) or "").lower() for t in data.tags} - {""})
+        source, region, industry = problems.check(_bare_choices, data) or ("chat", None, None)
+    company = problems.check(check_text, "company", data.company, COMPANY_MAX)
+    product = (problems.check(check_text, "product", data.product, SHORT_MAX) or "").lower() or None
+    tags = sorted({(problems.check(check_text, "tags", t, TAG_MAX) or "").lower() for t in data.tags} - {""})
     if len(tags) > TAGS_MAX:
-        raise InvalidValue("tags", str(len(tags)), "lead.tags", most=TAGS_MAX)
+        problems.add(InvalidValue("tags", str(len(tags)), "lead.tags", most=TAGS_MAX))
     custom: dict[str, str] = {}
     for raw_key, raw_value in data.fields.items():
         decl = find_decl(config, "lead", raw_key) if config is not None else None
         if decl is None:
             known = [*LEAD_FIELDS, *(d.key for d in (config.fields.lead if config is not None else []))]
             extra = ("lead convert <L-id> amount=…",) if raw_key.strip().lower() in AMOUNT_KEYS else ()
-            raise unknown_field(raw_key, known, extra=extra, decls=config.fields.lead if config is not None else ())
-        custom[decl.key] = check_custom(config, decl, raw_value)  # type: ignore[arg-type]
+            problems.add(unknown_field(raw_key, known, extra=extra,
+                                       decls=config.fields.lead if config is not None else ()))
+            continue
+        value = problems.check(check_custom, config, decl, raw_value)
+        if value is not None:
+            custom[decl.key] = value
+    problems.raise_any()
+    assert name is not None
     return LeadInput(name=name, company=company, email=email, phone=phone, source=source,
                      region=region, industry=industry, product=product, tags=tags, fields=custom)
 

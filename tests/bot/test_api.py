@@ -194,3 +194,14 @@ def test_values_the_configuration_does_not_allow_are_422(client, wiring, body, w
 def test_payment_numbers_out_of_range_are_422(client, body):  # type: ignore[no-untyped-def]
     r = client.post("/api/payments", json=body, headers=KEY)
     assert r.status_code == 422, r.text
+
+
+def test_every_problem_of_a_lead_is_in_one_answer(client, wiring):  # type: ignore[no-untyped-def]
+    """The first problem's code (what a client branches on) and a sentence for each problem, in both languages."""
+    r = client.post("/api/leads", json={"name": "A", "email": "nope", "phone": "12"}, headers=KEY)
+    assert r.status_code == 422 and r.json()["code"] == "lead.email"
+    assert r.json()["message"].split("\n")[0].startswith("email “nope”")
+    assert r.json()["message"].split("\n")[1].startswith("phone “12”")
+    assert "邮箱「nope」无效" in r.json()["message_zh"] and "电话「12」" in r.json()["message_zh"]
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(Lead.id))) == 0

@@ -196,3 +196,15 @@ def test_rows_with_different_empty_fields_still_insert_as_one_statement_per_batc
     with wiring.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Lead)) == 500
         assert s.scalar(select(func.count()).select_from(Lead).where(Lead.email.is_(None))) == 34 + 134
+
+
+def test_a_rejected_row_names_every_problem_it_has(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    """The report named a row's first problem only: whoever fixed the e-mail re-ran the file to learn that the
+    phone, the source and the region were wrong too."""
+    text = "name,company,email,phone,source,region\nWang Wu,,bad-email,12,nowhere,mars\nAnn,Acme,ann@acme.com,,,\n"
+    result = run_import(wiring, write(tmp_path, text), show_progress=False)
+    assert (result.stats.created, result.stats.rejected) == (1, 1)
+    (row,) = list(csv.DictReader((tmp_path / "leads.rejected.csv").open(encoding="utf-8-sig")))
+    problems = row["reason"].split(" | ")
+    assert [p.split(" ")[0] for p in problems] == ["email", "phone", "source", "region"], problems
+    assert "“bad-email”" in problems[0] and "“12”" in problems[1] and "Trade show" in problems[2]

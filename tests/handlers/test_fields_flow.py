@@ -203,3 +203,11 @@ def test_moving_a_deal_to_another_account_shows_the_new_account_and_contact_at_o
     with wiring.session_factory() as s:
         deal = s.get(Deal, 1)
         assert (deal.account.name, deal.contact.name, deal.contact.account_id) == ("Initech", "Ann", deal.account_id)
+
+
+def test_a_lead_with_several_bad_fields_names_them_all_in_the_readers_language(console_bot, wiring):  # type: ignore[no-untyped-def]
+    out = console_bot("emma").exec("lead add Bob email=bad phone=12 source=nowhere")
+    assert "email “bad” is not valid" in out and "phone “12” is not valid" in out and "source “nowhere”" in out, out
+    out = console_bot("li").exec("线索 新建 老王 邮箱=bad 电话=12")
+    assert "邮箱「bad」无效" in out and "电话「12」无效" in out, out
+    assert count(wiring, Lead) == 0
