@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, select
 from crm_core.config import Config, PicklistChoice, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
                              unknown_field)
-from crm_core.errors import Conflict, FieldName, InvalidValue, MissingFields, StaleAction, Term
+from crm_core.errors import (Conflict, DomainError, FieldName, InvalidValue, MissingFields, Problems, StaleAction,
+                             Term)
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
 from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
@@ -133,26 +134,18 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     if not values:
         raise InvalidValue("fields", "", "deal.set_what", ref=deal.ref)
     parsed: dict[str, Any] = {}
-    config = uow.config
+    problems = Problems()  # every field is checked, and every problem told at once
     for raw_key, raw_value in values.items():
-        key = deal_field_key(config, raw_key)
-        if key == "owner":
+        key = problems.check(deal_field_key, uow.config, raw_key)
+        if key is None or key == "owner":
             continue
-        decl = find_decl(config, "deal", key)
-        if key == "amount":
-            parsed[key] = parse_money(check_text(key, raw_value, 50, required=True) or "")
-        elif key == "close_date":  # `close=` takes the date off, like `contact=` the contact
-            parsed[key] = parse_date(check_text(key, raw_value, 50) or "", today=local_date(config, now)) \
-                if raw_value.strip() else None
-        elif key in ("name", "account"):
-            parsed[key] = check_text(key, raw_value, COMPANY_MAX, required=True)
-        elif key == "contact":
-            parsed[key] = check_text(key, raw_value, NAME_MAX) or None
-        elif decl is not None and key not in CORE_FIELDS:
-            parsed[key] = check_custom(config, decl, raw_value, local_date(config, now)) if raw_value.strip() else ""
-        else:
-            parsed[key] = check_text(key, raw_value, FIELD_MAX) or ""
-    check_close_date(uow, parsed.get("close_date"), now, ref=deal.ref)
+        try:
+            parsed[key] = _field_value(uow.config, key, raw_value, now)
+        except DomainError as exc:
+            problems.add(exc)
+    if "close_date" in parsed:
+        problems.check(check_close_date, uow, parsed["close_date"], now, ref=deal.ref)
+    problems.raise_any()
     if deal.status != "open":
         raise Conflict("deal.closed_no_change", ref=deal.ref, status=Term("status", deal.status))
     custom = dict(deal.fields or {})
@@ -178,6 +171,22 @@ def do_set_fields(uow: UnitOfWork, actor: User, deal: Deal, values: dict[str, st
     audit.record(uow.session, actor_id=actor.id, action="deal.set", record_type="deal", record_id=deal.id,
                  now=now, fields={k: "" if v is None else str(v) for k, v in parsed.items()})
     return list(parsed)
+
+
+def _field_value(config: Config, key: str, raw: str, now: datetime) -> Any:
+    """What `deal set` stores for `key=raw`: checked and parsed (None or "" takes an optional value off)."""
+    decl = find_decl(config, "deal", key)
+    if key == "amount":
+        return parse_money(check_text(key, raw, 50, required=True) or "")
+    if key == "close_date":  # `close=` takes the date off, like `contact=` the contact
+        return parse_date(check_text(key, raw, 50) or "", today=local_date(config, now)) if raw.strip() else None
+    if key in ("name", "account"):
+        return check_text(key, raw, COMPANY_MAX, required=True)
+    if key == "contact":
+        return check_text(key, raw, NAME_MAX) or None
+    if decl is not None and key not in CORE_FIELDS:
+        return check_custom(config, decl, raw, local_date(config, now)) if raw.strip() else ""
+    return check_text(key, raw, FIELD_MAX) or ""
 
 
 def _contact_for(uow: UnitOfWork, account_id: int, owner_id: int, name: str, now: datetime) -> Contact:

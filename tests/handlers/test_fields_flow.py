@@ -211,3 +211,14 @@ def test_a_lead_with_several_bad_fields_names_them_all_in_the_readers_language(c
     out = console_bot("li").exec("线索 新建 老王 邮箱=bad 电话=12")
     assert "邮箱「bad」无效" in out and "电话「12」无效" in out, out
     assert count(wiring, Lead) == 0
+
+
+def test_deal_set_names_every_bad_field_and_changes_nothing(console_bot, wiring):  # type: ignore[no-untyped-def]
+    emma = console_bot("emma")
+    emma.exec("deal new Acme amount=1000")
+    out = emma.exec("deal set D-1 amount=abc close=2020-01-01 colour=red budget=yes")
+    assert "amount “abc” is not valid" in out and "Unknown field “colour”" in out, out
+    assert "2020-01-01" in out  # a close date in the past is the third problem
+    with wiring.session_factory() as s:
+        deal = s.get(Deal, 1)
+        assert (str(deal.amount), deal.close_date, deal.fields) == ("1000.00", None, {})
