@@ -6,7 +6,7 @@
 - month and day without a year: `3/31`, `3-31`, `3月31日`, `3月31号` — this year, or next year when that
   day has already passed;
 - `2027年3月31日`;
-- words: `今天` `明天` `后天` `大后天` · `today` `tomorrow`;
+- words: `今天` `明天` `后天` `大后天` · `today` `tomorrow`; and the past `昨天` `前天` · `yesterday`;
 - weekdays: `周五` / `星期五` / `礼拜五` / `friday` / `fri` (the next one, today included), `本周五` /
   `这周五` / `this friday` (this week's, weeks start on Monday), `下周五` / `next friday` (next week's);
 - `月底` / `本月底` / `end of month` / `eom`, `下月底` / `end of next month`, `年底` / `end of year`;
@@ -45,8 +45,10 @@ _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MD = re.compile(r"^(\d{1,2})[-/.](\d{1,2})$")
 _ZH_YMD = re.compile(r"^(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?$")
 _IN_N = re.compile(r"^(?:in\s*)?\+?(\d{1,3})\s*(d|day|days|w|wk|week|weeks|天|日|周|星期|个星期)(?:后|之后|later)?$")
+# Past days too: a close date or a reminder refuses them with its own words ("has passed"), which says more
+# than "not a date" would.
 _WORDS = {"今天": 0, "今日": 0, "today": 0, "明天": 1, "明日": 1, "tomorrow": 1, "tmr": 1, "后天": 2,
-          "大后天": 3, "day after tomorrow": 2}
+          "大后天": 3, "day after tomorrow": 2, "昨天": -1, "昨日": -1, "yesterday": -1, "前天": -2}
 
 
 def fold(text: str) -> str:

@@ -222,3 +222,12 @@ def test_deal_set_names_every_bad_field_and_changes_nothing(console_bot, wiring)
     with wiring.session_factory() as s:
         deal = s.get(Deal, 1)
         assert (str(deal.amount), deal.close_date, deal.fields) == ("1000.00", None, {})
+
+
+def test_yesterday_as_a_close_date_says_it_has_passed(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """昨天 answered "not a date: write a date such as …", when what was wrong is that the day has passed."""
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    out = li.exec("商机 设置 D-1 成交日期=昨天")
+    assert "该日期已过" in out and "2026-" in out, out
+    assert "has passed" in console_bot("emma").exec("deal new Acme amount=5 close=yesterday")
