@@ -27,8 +27,12 @@ class LeadCreated(Event):
 
 @dataclass(frozen=True)
 class LeadUpdatedByDuplicate(Event):
+    """A lead typed, posted or imported again was the same person as `lead_id`, which took what it added."""
     lead_id: int
     source: str
+    actor_id: int | None = None  # who typed it (None: the web form, the API, an import)
+    matched_on: str = ""  # email | phone | name_company
+    merge_id: int | None = None
 
 
 @dataclass(frozen=True)

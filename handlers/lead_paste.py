@@ -38,7 +38,7 @@ def create_from_paste(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Use
     items = [f"{part_label(locale, part)}: {value}" for part, value in unfielded(sig, lead_input_of(sig).phone)]
     note = note_text(locale, items) if items else None
     result = do_create_lead_from_signature(uow, sig, note, actor=actor, now=clock.now())
-    return Reply(cards=(lead_result_card(uow, locale, result),))
+    return Reply(cards=(lead_result_card(uow, locale, result, actor),))
 
 
 @action("lead.paste_edit", writes=False, value=("text",))

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from cards.builders.common import notice_card
 from cards.builders.sales import deal_card, lead_card, merge_button, t
 from cards.i18n import translator
 from cards.labels import field_name, field_names, picklist_label
@@ -18,6 +19,7 @@ from crm_core.services.conversion import do_convert_lead
 from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, last_merge_of, merge_to_split
 from crm_core.services.ownership import do_assign_lead, resolve_user
 from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead
+from crm_core.services.permissions import can_access
 from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
@@ -39,12 +41,18 @@ def add_lead(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
                      product=o.get("product"), tags=[x for x in o.get("tags", "").split(",") if x],
                      fields={k: v for k, v in o.items() if k not in LEAD_FIELDS})  # declared, or refused
     result = do_create_lead(uow, data, actor=actor, now=clock.now())
-    return Reply(cards=(lead_result_card(uow, locale, result, zone=actor.timezone),))
+    return Reply(cards=(lead_result_card(uow, locale, result, actor),))
 
 
-def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, *, zone: str | None = None) -> Card:
-    """What `lead add` answers: new (maybe with a colleague at the same company to merge with), or updated."""
+def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, actor: User) -> Card:
+    """What `lead add` answers: new (maybe with a colleague at the same company to merge with), or updated. A
+    colleague's lead the person may not see is named with its owner, never shown: its e-mail, phone and history
+    are not theirs to read because they typed the same phone."""
     lead, notes, buttons = result.lead, [], []
+    if not result.created and not can_access(uow.session, actor, lead.owner_id):
+        words = {"ref": lead.ref, "owner": lead.owner.name, "matched_on": t(locale, f"matched.{result.matched_on}")}
+        return notice_card(locale, t(locale, "lead.known_elsewhere.title", **words),
+                           t(locale, "lead.known_elsewhere.text", **words), ref=lead.ref)
     if result.created:
         notes.append(t(locale, "lead.created", owner=lead.owner.name))
         if result.same_company is not None:
@@ -59,7 +67,7 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, *, zone: 
                 for k, v in sorted(result.differences.items()))
             notes.append(t(locale, "lead.differences", items=items))
         notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
-    return lead_card(locale, lead_view(uow, lead, locale, zone=zone), notes=notes, extra_buttons=buttons)
+    return lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), notes=notes, extra_buttons=buttons)
 
 
 @command("lead", writes=False)

@@ -6,7 +6,7 @@ from datetime import datetime
 from cards.builders.common import notice_card
 from cards.builders.sales import lead_card, t
 from cards.i18n import translator
-from crm_core.events import Event, Generic, LeadAssigned, SwarmRequested
+from crm_core.events import Event, Generic, LeadAssigned, LeadUpdatedByDuplicate, SwarmRequested
 from crm_core.models import Lead, User
 from crm_core.outbox import enqueue
 from crm_core.services.users import locale_of
@@ -30,6 +30,27 @@ def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
     enqueue(uow.session, dedupe_key=f"lead-assigned:{lead.id}:{owner.id}:{lead.reassign_count}",
             kind="lead.assigned", target_type="user", target_id=owner.id, payload=card.to_dict(), now=now,
             record_type="lead", record_id=lead.id)
+
+
+@on(LeadUpdatedByDuplicate)
+def tell_owner_a_colleague_added_their_lead(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """A colleague typed a lead that was this owner's (same e-mail, phone, or name at the company): the owner
+    hears who, and how to split it, once per merge. The web form, the API and imports are not a colleague."""
+    assert isinstance(event, LeadUpdatedByDuplicate)
+    lead = uow.session.get(Lead, event.lead_id)
+    if event.actor_id is None or lead is None or lead.owner_id == event.actor_id:
+        return
+    actor = uow.session.get(User, event.actor_id)
+    found = record_and_recipient(uow, Lead, lead.id, lead.owner_id)
+    if actor is None or found is None:
+        return
+    _, owner, locale = found
+    note = t(locale, "lead.duplicate_by_colleague", actor=actor.name, ref=lead.ref,
+             matched_on=t(locale, f"matched.{event.matched_on}"))
+    card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)
+    enqueue(uow.session, dedupe_key=f"lead-duplicate:{event.merge_id}:{owner.id}", kind="lead.duplicate",
+            target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="lead",
+            record_id=lead.id)
 
 
 @on(SwarmRequested)

@@ -240,7 +240,8 @@ def _update_duplicate(uow: UnitOfWork, lead: Lead, matched_on: str, data: LeadIn
     audit.record(uow.session, actor_id=actor.id if actor else None, action="lead.duplicate",
                  record_type="lead", record_id=lead.id, now=now, source=data.source, matched_on=matched_on,
                  merge_id=merge.id, differences=change.differences)
-    uow.emit(LeadUpdatedByDuplicate(lead_id=lead.id, source=data.source))
+    uow.emit(LeadUpdatedByDuplicate(lead_id=lead.id, source=data.source, actor_id=actor.id if actor else None,
+                                    matched_on=matched_on, merge_id=merge.id))
     return LeadResult(lead=lead, created=False, matched_on=matched_on, merge=merge, differences=change.differences)
 
 

@@ -109,3 +109,23 @@ def test_what_was_kept_aside_is_said_in_the_readers_words(console_bot):  # type:
     li.exec("线索 新建 张伟 邮箱=zw@acme.com 电话=13800138000 地区=华东")
     out = li.exec("线索 新建 张伟 邮箱=wei@acme.com 电话=13800138000 地区=华南")
     assert "合并记录中：地区=华南、邮箱=wei@acme.com" in out or "合并记录中：邮箱=wei@acme.com、地区=华南" in out, out
+
+
+def test_a_lead_another_team_owns_is_named_not_shown_and_its_owner_is_told(console_bot, wiring, outbox_rows):  # type: ignore[no-untyped-def]
+    """emma typed a phone li's lead already had: the answer was li's whole lead card (its e-mail, region, source)
+    and li never heard that someone had added to it."""
+    li, emma = console_bot("li"), console_bot("emma")
+    li.exec("线索 新建 李四 公司=深圳华星科技有限公司 邮箱=li@hx.cn 电话=13900139000 地区=华南")
+    out = emma.exec("lead add Ann L company=Initech Ltd phone=13900139000")
+    assert "Already known: L-1 belongs to 李雷" in out and "lead split L-1" in out, out
+    assert "li@hx.cn" not in out and "South" not in out and "深圳华星" not in out
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(Lead.id))) == 1
+        (told,) = [(s.get(User, r.target_id).key, r.payload) for r in outbox_rows("lead.duplicate")]
+    assert told[0] == "li" and "Emma Jones 新建的线索就是你的 L-1（电话相同）" in str(told[1]), told
+    # the owner's own duplicate shows the card as before and tells nobody; their manager sees the card, and the
+    # owner is told (someone else added to their lead)
+    assert "li@hx.cn" in li.exec("线索 新建 李四 电话=13900139000")
+    assert len(outbox_rows("lead.duplicate")) == 1
+    assert "li@hx.cn" in console_bot("wang").exec("线索 新建 李四 电话=13900139000")
+    assert len(outbox_rows("lead.duplicate")) == 2
