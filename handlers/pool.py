@@ -79,7 +79,8 @@ def release(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale:
 def check(inv: Invocation, uow: UnitOfWork, locale: str) -> Reply:
     query = str(inv.args["query"])
     found = check_owner(uow.session, query)
-    return Reply(cards=(check_card(locale, query, [(f.kind, f.owner_name) for f in found]),))
+    return Reply(cards=(check_card(locale, query, [(f.kind, f.owner_name) for f in found],
+                                   alike=any(f.alike for f in found)),))
 
 
 # --- the pool channel -------------------------------------------------------------------------------------

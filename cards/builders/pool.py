@@ -71,11 +71,13 @@ def ladder_card(locale: str, ref: str, name: str, days: int, action: str, owner:
                 kind="nudge", ref=ref)
 
 
-def check_card(locale: str, query: str, found: Sequence[tuple[str, str | None]]) -> Card:
-    """found: (kind, owner name) — lead | account | pool; nothing else is shown."""
+def check_card(locale: str, query: str, found: Sequence[tuple[str, str | None]], *, alike: bool = False) -> Card:
+    """found: (kind, owner name) — lead | account | pool; nothing else is shown. `alike`: they are of companies
+    named like the query, not of it (their names are not told either)."""
     if not found:
         return Card(title=t(locale, "check.title", query=query), locale=locale,
                     blocks=(Section(t(locale, "check.none")),), kind="info")
-    lines = [t(locale, f"check.{kind}", owner=owner or "—") for kind, owner in found]
+    lines = ([t(locale, "check.alike")] if alike else []) + [t(locale, f"check.{kind}", owner=owner or "—")
+                                                             for kind, owner in found]
     return Card(title=t(locale, "check.title", query=query), locale=locale,
                 blocks=(Section("\n".join(dict.fromkeys(lines))), Context(t(locale, "check.hint"))), kind="info")

@@ -451,6 +451,15 @@ def visible_contact_clause(owner_ids: set[int] | None) -> ColumnElement[bool]:
     return exists().where(Account.id == Contact.account_id, visible_account_clause(owner_ids))
 
 
+def named_like(session: Session, text: str, kinds: Sequence[str], *, cap: int = 20) -> dict[tuple[str, int], int]:
+    """(kind, id) → rank of every record of `kinds` the index finds by `text` (prefix, contains, pinyin, else
+    spelled alike), whoever owns it: for a caller that says no more than who owns them (`check`)."""
+    key = search_key(strip_trailing(text))
+    if len(key) < MIN_KEY:
+        return {}
+    return _terms(session, None, key, kinds, cap) or _near_terms(session, None, key, kinds)
+
+
 def _exact_else_named(session: Session, text: str, model: Any, visible: ColumnElement[bool],
                       exact: ColumnElement[bool], limit: int) -> list[Any]:
     """Visible records of `model` (Account or Contact) matching `exact`, by id; when there are none, those

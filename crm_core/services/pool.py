@@ -6,7 +6,7 @@ claim it back for `reclaim_after_days`, and an SLA reassignment never hands it t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -16,6 +16,8 @@ from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import LeadClaimed, LeadPooled
 from crm_core.models import Account, Lead, LeadHolder, LeadIdentity, User
 from crm_core.normalize import normalize_company, normalize_phone
+from crm_core.queries.lookup import named_like
+from crm_core.search_text import search_key
 from crm_core.services import audit
 from crm_core.services.lead_holders import end_hold, start_hold
 from crm_core.services.leads import access_lead
@@ -38,6 +40,7 @@ class OwnerCheck:
     kind: str  # lead | account | pool
     owner_name: str | None
     status: str
+    alike: bool = False  # not this company, one named like it (a short form, a slip): its name is not told
 
 
 def list_pool(session: Session, flt: PoolFilter, *, limit: int = 20) -> list[Lead]:
@@ -121,6 +124,9 @@ def _not_claimable(session: Session, lead: Lead) -> None:
     raise Conflict("pool.not_in", ref=lead.ref)
 
 
+ALIKE_MIN = 2  # characters of a name before `check` looks for companies named like it (not one character)
+
+
 def check_owner(session: Session, text: str) -> list[OwnerCheck]:
     """Is this company or phone number already someone's? Leads and accounts, by the dedupe keys; the answer
     names the owner and the kind of record only — no contacts, no amounts."""
@@ -140,6 +146,20 @@ def check_owner(session: Session, text: str) -> list[OwnerCheck]:
             leads = list(session.scalars(select(Lead).where(Lead.company_key == key).order_by(Lead.id).limit(20)))
             accounts = list(session.scalars(select(Account).where(Account.name_key == key)
                                             .order_by(Account.id).limit(20)))
+    found = _owners(leads, accounts)
+    if not found and not phone and len(search_key(text)) >= ALIKE_MIN:
+        # a short form of a company (its city and brand) has another key than the company; "nobody owns it" would
+        # send a rep to call another's customer
+        alike = named_like(session, text, ("lead", "account"))
+        leads = list(session.scalars(select(Lead).where(Lead.id.in_([i for k, i in alike if k == "lead"]))
+                                     .order_by(Lead.id).limit(20)))
+        accounts = list(session.scalars(select(Account).where(Account.id.in_([i for k, i in alike if k == "account"]))
+                                        .order_by(Account.id).limit(20)))
+        found = [replace(f, alike=True) for f in _owners(leads, accounts)]
+    return found
+
+
+def _owners(leads: list[Lead], accounts: list[Account]) -> list[OwnerCheck]:
     found = [OwnerCheck("pool" if lead.status == POOL else "lead", None if lead.status == POOL else lead.owner.name,
                         lead.status) for lead in leads if lead.status in ("open", POOL, "converted")]
     found += [OwnerCheck("account", a.owner.name if a.owner else None, "customer") for a in accounts]

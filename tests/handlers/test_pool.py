@@ -89,3 +89,17 @@ def test_check_names_the_owner_and_nothing_else(console_bot):  # type: ignore[no
     out = console_bot("wang").exec("查重 138 0013 8000")
     assert "已有线索，负责人" in out and "wangwu" not in out
     assert "暂无负责人" in console_bot("wang").exec("查重 字节跳动")
+
+
+def test_check_of_a_short_or_misspelt_company_name_names_the_owner_of_the_one_like_it(console_bot):  # type: ignore[no-untyped-def]
+    """`check 深圳华星` said "nobody owns this customer yet, you may go ahead" while 李雷 owned 深圳华星科技有限公司:
+    the company keys differ. A name like it is told as such, with its owner and not its name."""
+    li, emma = console_bot("li"), console_bot("emma")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    li.exec("deal new Cyberdyne GmbH amount=5")
+    out = emma.exec("check 深圳华星")
+    assert "named like it" in out and "A customer (account) owned by 李雷." in out, out
+    assert "华星科技" not in out.replace("Check: 深圳华星", "")
+    assert "owned by 李雷" in emma.exec("check Cyberdine")  # a slip
+    assert "名称相近" in console_bot("han").exec("查重 huaxing")  # pinyin
+    assert "Nobody owns this customer yet" in emma.exec("check Initech")
