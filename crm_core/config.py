@@ -65,19 +65,28 @@ class UserConfig(_Strict):
         return None if v is None else _zone(v, "Europe/London")
 
 
-class Product(_Strict):
-    sku: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    name: str
-    price: Decimal = Field(ge=0)
-    aliases: list[str] = []  # other names people type in a quote line (a product's Chinese name, say)
-
-    def spellings(self) -> list[str]:
-        return [self.sku, self.name, *self.aliases]
-
-
 class LocalName(_Strict):
     zh_CN: str
     en: str
+
+
+class Product(_Strict):
+    sku: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str | LocalName  # one name, or one per language: { zh_CN = "…", en = "Professional" }
+    price: Decimal = Field(ge=0)
+    aliases: list[str] = []  # other names people type in a quote line (a product's Chinese name, say)
+
+    def names(self) -> list[str]:
+        return [self.name] if isinstance(self.name, str) else [self.name.zh_CN, self.name.en]
+
+    def spellings(self) -> list[str]:
+        return [self.sku, *self.names(), *self.aliases]
+
+    def name_for(self, locale: str) -> str:
+        """The name in a language (a locale such as the company's): the Chinese one for any Chinese locale."""
+        if isinstance(self.name, str):
+            return self.name
+        return self.name.zh_CN if locale.lower().startswith("zh") else self.name.en
 
 
 class TaskTemplate(_Strict):
@@ -555,15 +564,17 @@ def _product_problems(products: list[Any]) -> list[str]:
     for i, p in enumerate(products):
         if not isinstance(p, dict):
             continue
-        names = [p.get("sku"), p.get("name"), *(p.get("aliases") or [])]
-        for j, name in enumerate(names):
+        name = p.get("name")
+        names = [p.get("sku"), *(name.values() if isinstance(name, dict) else [name])]
+        aliases = list(p.get("aliases") or [])
+        for j, name in enumerate(names + aliases):
             if not isinstance(name, str):
                 continue
             key = _spelling(name)
             if not key:
                 problems.append(f"products.{i}.aliases: an alias may not be empty")
-            elif j >= 2 and any(c.isspace() for c in key):
-                problems.append(f"products.{i}.aliases.{j - 2}: {name!r} may not contain spaces")
+            elif j >= len(names) and any(c.isspace() for c in key):
+                problems.append(f"products.{i}.aliases.{j - len(names)}: {name!r} may not contain spaces")
             elif key in owner and owner[key] != i:
                 problems.append(f"products.{i}: name or alias {name!r} is also products.{owner[key]}; "
                                 "each may name one product only")

@@ -69,7 +69,7 @@ def quote_prompt(inv: Invocation, uow: UnitOfWork, actor: User, locale: str) -> 
     deal = access_deal(uow, actor, inv.args["deal"].id)
     products = uow.config.products
     example = " ".join(f"{p.sku} x{n}" for p, n in zip(products[:2], (10, 5))) or "PRO x10"
-    lines = [f"{p.sku} · {p.name} · {fmt_money(Decimal(p.price), deal.currency)}" for p in products]
+    lines = [f"{p.sku} · {p.name_for(locale)} · {fmt_money(Decimal(p.price), deal.currency)}" for p in products]
     form = {"type": "quote", "ref": deal.ref, "products": [p.sku for p in products]}
     return Reply(cards=(quote_prompt_card(locale, deal.ref, example, lines),), form=form)
 

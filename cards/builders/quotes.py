@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cards.documents.quote_pdf import can_render, pdf_filename, render_quote_pdf
-from cards.i18n import translator
+from cards.i18n import base_locale, translator
 from cards.model import Attachment, Button, Card, Context, Field, Section
 from cards.templates import render
 
@@ -20,12 +20,20 @@ def role_label(locale: str, role: str) -> str:
 
 
 @dataclass(frozen=True)
+class ProductNames:
+    """A product's name in each language (the configuration's `name = { zh_CN = …, en = … }`)."""
+    zh_CN: str
+    en: str
+
+
+@dataclass(frozen=True)
 class QuoteLineView:
     sku: str
-    name: str
+    name: str  # as the quote keeps it (the company's language)
     quantity: int
     unit_price: str
     line_total: str
+    local: ProductNames | None = None  # the product's name in each language, while the configuration has it
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,16 @@ def step_line(locale: str, s: StepView) -> str:
     return line
 
 
+def in_language(locale: str, v: QuoteView) -> QuoteView:
+    """The view with each line named in the reader's language, where the product has a name in each."""
+    if not any(ln.local for ln in v.lines):
+        return v
+    return replace(v, lines=tuple(replace(ln, name=str(getattr(ln.local, base_locale(locale)))) if ln.local else ln
+                                  for ln in v.lines))
+
+
 def quote_card(locale: str, v: QuoteView, *, notes: Sequence[str] = ()) -> Card:
+    v = in_language(locale, v)
     status = t(locale, f"status.{v.status}") if v.is_latest else t(locale, "status.superseded")
     fields = [Field(t(locale, "f.status"), status), Field(t(locale, "f.total"), v.total),
               Field(t(locale, "f.subtotal"), v.subtotal),
@@ -111,13 +128,14 @@ def quote_filename(v: QuoteView) -> str:
 
 
 def quote_document(locale: str, v: QuoteView) -> Attachment:
-    html = render(locale, "quote.html.j2", q=v)
+    html = render(locale, "quote.html.j2", q=in_language(locale, v))
     return Attachment(filename=quote_filename(v), content_type="text/html; charset=utf-8", content=html)
 
 
 def quote_documents(locale: str, v: QuoteView, *, payment_terms_days: int = 30) -> tuple[Attachment, ...]:
     """The HTML document and, beside it, the same quote as a print-ready PDF. A PDF that cannot be made
     (no CJK font for Chinese text, a rendering failure) is left out with a log line; the HTML always goes."""
+    v = in_language(locale, v)
     html = quote_document(locale, v)
     if not can_render(locale, v):
         log.warning("quote %s: no PDF (no CJK font installed; see CHATCRM_CJK_FONT), sending the HTML only", v.ref)

@@ -112,7 +112,7 @@ def advance_view(meta: Meta, stage_name: str, fields: Sequence[str], config: Con
 
 def quote_view(meta: Meta, config: Config, money: Callable[[Decimal], str]) -> dict[str, Any]:
     loc = meta.locale
-    options = [_option(f"{p.sku} · {p.name} · {money(p.price)}", p.sku) for p in config.products[:MAX_OPTIONS]]
+    options = [_option(f"{p.sku} · {p.name_for(loc)} · {money(p.price)}", p.sku) for p in config.products[:MAX_OPTIONS]]
     blocks = [
         _intro(t(loc, "quote.intro", ref=meta.ref)),
         InputBlock(block_id="product", label=t(loc, "product"),

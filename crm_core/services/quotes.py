@@ -95,7 +95,8 @@ def price(config: Config, lines: Sequence[tuple[str, int]], discount_pct: Decima
         product = config.product(sku)
         assert product is not None
         unit = Decimal(product.price)
-        priced.append(PricedLine(product.sku, product.name, qty, unit, unit * qty))
+        # the quote keeps the name in the company's language; cards show the reader's while the product exists
+        priced.append(PricedLine(product.sku, product.name_for(config.company.locale), qty, unit, unit * qty))
     subtotal = sum((p.line_total for p in priced), Decimal(0))
     discount_amount = subtotal * discount_pct / HUNDRED
     rate = Decimal(config.quotes.tax_rate)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cards.builders.quotes import ApprovalView, OrderView, QuoteLineView, QuoteView, StepView, role_label
+from cards.builders.quotes import (ApprovalView, OrderView, ProductNames, QuoteLineView, QuoteView, StepView,
+                                   role_label)
 from cards.format import local_time, money_or_dash as fmt_money, pct
+from crm_core.config import Config, LocalName
 from crm_core.models import Approval, Deal, Order, Quote
 from crm_core.queries.people import user_name
 from crm_core.services.orders import order_for_quote
@@ -48,6 +50,14 @@ def quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
     return uow.memo(("quote_view", quote.id), lambda: _quote_view(uow, quote))
 
 
+def _local_name(config: Config, sku: str) -> ProductNames | None:
+    """The product's name in each language, if the configuration still has the SKU and names it so."""
+    product = next((p for p in config.products if p.sku == sku), None)
+    if product is None or not isinstance(product.name, LocalName):
+        return None
+    return ProductNames(zh_CN=product.name.zh_CN, en=product.name.en)
+
+
 def _quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
     deal = uow.session.get(Deal, quote.deal_id)
     assert deal is not None
@@ -60,7 +70,8 @@ def _quote_view(uow: UnitOfWork, quote: Quote) -> QuoteView:
         owner=deal.owner.name, company=uow.config.company.name, status=quote.status,
         created_on=local_time(uow.config, quote.created_at) or "", currency=cur,
         lines=tuple(QuoteLineView(ln.sku, ln.name, ln.quantity, fmt_money(ln.unit_price, cur),
-                                  fmt_money(ln.line_total, cur)) for ln in quote.lines),
+                                  fmt_money(ln.line_total, cur), _local_name(uow.config, ln.sku))
+                    for ln in quote.lines),
         subtotal=fmt_money(quote.subtotal, cur), discount_pct=pct(quote.discount_pct),
         discount_amount=fmt_money(quote.discount_amount, cur), tax_rate_pct=pct(quote.tax_rate * 100),
         tax_amount=fmt_money(quote.tax_amount, cur), total=fmt_money(quote.total, cur),

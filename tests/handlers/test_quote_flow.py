@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
-from crm_core.models import Approval, Order, Quote, Swarm
+from crm_core.models import Approval, Order, Quote, QuoteLine, Swarm
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +161,7 @@ def test_the_deal_cards_quote_button_shows_the_command_and_products(console_bot)
     emma.exec("deal new Globex amount=5000")
     out = emma.press(1 + _index_of(emma, "deal.quote"))
     assert "Type: quote D-1 PRO x10 STD x5 discount=<percent>" in out
-    assert "ENT · 企业版 Enterprise · ¥3,000.00" in out
+    assert "ENT · Enterprise · ¥3,000.00" in out and "企业版" not in out  # the product's English name
     assert "not allowed" in console_bot("tom").exec("quote D-1 PRO x1")
 
 
@@ -230,3 +230,17 @@ def test_a_chinese_quote_card_writes_its_percentages_the_chinese_way(console_bot
     li.exec("商机 新建 某某科技 金额=5000")
     out = li.exec("报价 D-1 PRO x10 折扣=30")
     assert "30%（−¥3,600.00）" in out and "13%（¥1,092.00）" in out, out  # full-width brackets, as every other line
+
+
+def test_a_product_named_in_each_language_is_read_in_the_readers(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """The sample's products were named "专业版 Professional": an English quote card, its HTML and PDF carried the
+    Chinese name, a Chinese one the English. A name per language is shown in the reader's; the quote keeps the
+    company's (Chinese here) for a product the configuration no longer has."""
+    emma, li = console_bot("emma"), console_bot("li")
+    emma.exec("deal new Globex amount=5000")
+    out = emma.exec("quote D-1 PRO x2")
+    assert "PRO Professional × 2" in out and "专业版" not in out.split("[file]")[0], out
+    li.exec("商机 新建 杭州某某 金额=1000")
+    assert "PRO 专业版 × 1" in li.exec("报价 D-2 专业版 x1")
+    with wiring.session_factory() as s:
+        assert set(s.scalars(select(QuoteLine.name))) == {"专业版"}
