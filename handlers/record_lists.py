@@ -19,11 +19,12 @@ from cards.builders.lists import deal_list_line, lead_list_line, list_subtitle, 
 from cards.format import local_date, money, stage_name
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.config import Config, PicklistChoice
+from crm_core.config import Config
 from crm_core.errors import InvalidValue
 from crm_core.models import User
 from crm_core.queries.lists import ListFilter, deal_page, lead_page
 from crm_core.services.ownership import resolve_user
+from crm_core.services.deals import stage_named
 from crm_core.services.permissions import list_owner_ids
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
@@ -53,21 +54,8 @@ class ListRequest:
 
 
 def resolve_stage_word(config: Config, raw: str) -> str:
-    """A stage by key or by its English or Chinese name; unknown: refused with the nearest names."""
-    wanted = raw.strip().lower()
-    names: dict[str, str] = {}
-    for stage in config.pipeline.stages:
-        for name in (stage.key, stage.name.en.lower(), stage.name.zh_CN):
-            names[name] = stage.key
-    if wanted in names:
-        return names[wanted]
-    # Each stage as the reader types it: 方案报价（proposal） / proposal (Proposal), joined the reader's way
-    shown = {s.key: PicklistChoice(key=s.key, en=s.name.en, zh_CN=s.name.zh_CN) for s in config.pipeline.stages}
-    near = list(dict.fromkeys(names[n] for n in difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)))
-    keys = list(shown.values())
-    if near:
-        raise InvalidValue("stage", raw[:40], "list.stage_near", near=[shown[k] for k in near], keys=keys)
-    raise InvalidValue("stage", raw[:40], "list.stages", keys=keys)
+    """A stage by key or by (the start of) its English or Chinese name; unknown: refused with the nearest names."""
+    return stage_named(config.pipeline, raw, offered=config.pipeline.stages).key
 
 
 def _unknown_word(word: str, near: list[str], *, stages: bool) -> InvalidValue:

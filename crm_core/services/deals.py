@@ -1,7 +1,9 @@
 """Deals: the pipeline blueprint (required fields per stage, tasks on entry), won / lost, history."""
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from crm_core.config import Config, PicklistChoice, Stage
+from crm_core.config import Config, PicklistChoice, Pipeline, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
                              unknown_field)
 from crm_core.errors import (Conflict, DomainError, FieldName, InvalidValue, MissingFields, Problems, StaleAction,
@@ -240,18 +242,29 @@ def resolve_stage(uow: UnitOfWork, deal: Deal, name: str | None) -> Stage:
         if i + 1 >= len(pipeline.open_stages):
             raise Conflict("deal.last_stage", ref=deal.ref)
         return pipeline.stages[i + 1]
+    return stage_named(pipeline, name, offered=pipeline.open_stages)
+
+
+def stage_named(pipeline: Pipeline, name: str, *, offered: Sequence[Stage]) -> Stage:
+    """A stage by key or by its English or Chinese name, or by the start of one stage's name only (neg →
+    negotiation, either language); else InvalidValue listing `offered`, with the nearest names when there are.
+    `advance` and the list filters (deal list stage=…) read stages the same way."""
     wanted = unicodedata.normalize("NFKC", name).strip().lower()
     spellings = [(stage, {stage.key, stage.name.en.lower(), unicodedata.normalize("NFKC", stage.name.zh_CN).lower()})
                  for stage in pipeline.stages]
     for stage, names in spellings:
         if wanted in names:
             return stage
-    # the start of one stage's name only: neg → negotiation (either language)
     starts = [stage for stage, names in spellings if wanted and any(n.startswith(wanted) for n in names)]
     if len(starts) == 1:
         return starts[0]
-    choices = [PicklistChoice(key=s.key, zh_CN=s.name.zh_CN, en=s.name.en) for s in pipeline.open_stages]
-    raise InvalidValue("stage", name, "deal.stage", stages=choices)
+    by_name = {n: stage for stage, names in spellings for n in names}
+    near = list(dict.fromkeys(by_name[n].key for n in difflib.get_close_matches(wanted, list(by_name), n=3, cutoff=0.5)))
+    choices = {s.key: PicklistChoice(key=s.key, zh_CN=s.name.zh_CN, en=s.name.en) for s in pipeline.stages}
+    shown = [choices[s.key] for s in offered]
+    if near:
+        raise InvalidValue("stage", name[:40], "stage.near", near=[choices[k] for k in near], stages=shown)
+    raise InvalidValue("stage", name[:40], "stage.choices", stages=shown)
 
 
 @dataclass(frozen=True)

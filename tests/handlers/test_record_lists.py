@@ -106,7 +106,18 @@ def test_more_pages_keep_the_scope_and_the_filters(teams, console_bot):  # type:
 
 def test_an_unknown_stage_lists_the_stages_by_the_names_the_reader_types(console_bot):  # type: ignore[no-untyped-def]
     """A Chinese reader got the stage keys (qualify, discovery, …) with English commas."""
-    out = console_bot("li").exec("商机 列表 阶段=方案")
+    out = console_bot("li").exec("商机 列表 阶段=方按报价")
     assert "你是不是想输入：方案报价（proposal）？" in out and "可选阶段：资格确认（qualify）、需求调研（discovery）" in out, out
+    assert "阶段：方案报价" in console_bot("li").exec("商机 列表 阶段=方案")  # the start of one stage's name, as advance reads it
     out = console_bot("emma").exec("deal list stage=propsal")
     assert "did you mean proposal (Proposal)? Stages: qualify (Qualify), discovery (Discovery)" in out, out
+
+
+def test_advance_suggests_the_nearest_stage_as_the_list_filter_does(console_bot):  # type: ignore[no-untyped-def]
+    """`advance D-1 propsal` listed the stages without the suggestion `deal list stage=propsal` made: two readers
+    of stage names. One now serves both."""
+    emma = console_bot("emma")
+    emma.exec("deal new Acme amount=5")
+    out = emma.exec("advance D-1 propsal")
+    assert "did you mean proposal (Proposal)? Stages: qualify (Qualify)" in out and "won (Won)" not in out, out
+    assert "Stage: Negotiation" in emma.exec("deal list stage=neg")
