@@ -35,7 +35,8 @@ def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
 @on(LeadUpdatedByDuplicate)
 def tell_owner_a_colleague_added_their_lead(uow: UnitOfWork, event: Event, now: datetime) -> None:
     """A colleague typed a lead that was this owner's (same e-mail, phone, or name at the company): the owner
-    hears who, and how to split it, once per merge. The web form, the API and imports are not a colleague."""
+    hears who, and how to split it, once a day per colleague and lead (twenty re-submissions are one notice;
+    every one is in the lead's merge records). The web form, the API and imports are not a colleague."""
     assert isinstance(event, LeadUpdatedByDuplicate)
     lead = uow.session.get(Lead, event.lead_id)
     if event.actor_id is None or lead is None or lead.owner_id == event.actor_id:
@@ -48,7 +49,7 @@ def tell_owner_a_colleague_added_their_lead(uow: UnitOfWork, event: Event, now: 
     note = t(locale, "lead.duplicate_by_colleague", actor=actor.name, ref=lead.ref,
              matched_on=t(locale, f"matched.{event.matched_on}"))
     card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)
-    enqueue(uow.session, dedupe_key=f"lead-duplicate:{event.merge_id}:{owner.id}", kind="lead.duplicate",
+    enqueue(uow.session, dedupe_key=f"lead-duplicate:{lead.id}:{owner.id}:{actor.id}:{now:%Y-%m-%d}", kind="lead.duplicate",
             target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="lead",
             record_id=lead.id)
 

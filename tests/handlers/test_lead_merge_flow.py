@@ -129,3 +129,16 @@ def test_a_lead_another_team_owns_is_named_not_shown_and_its_owner_is_told(conso
     assert len(outbox_rows("lead.duplicate")) == 1
     assert "li@hx.cn" in console_bot("wang").exec("线索 新建 李四 电话=13900139000")
     assert len(outbox_rows("lead.duplicate")) == 2
+
+
+def test_a_colleague_typing_the_same_lead_again_is_one_notice_a_day(console_bot, wiring, outbox_rows, clock):  # type: ignore[no-untyped-def]
+    li, emma = console_bot("li"), console_bot("emma")
+    li.exec("线索 新建 李四 电话=13900139000")
+    for _ in range(3):
+        emma.exec("lead add Ann L phone=13900139000")
+    assert len(outbox_rows("lead.duplicate")) == 1
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count(LeadMerge.id))) == 3  # each is recorded, and can be split back
+    clock.advance(days=1)
+    emma.exec("lead add Ann L phone=13900139000")
+    assert len(outbox_rows("lead.duplicate")) == 2
