@@ -14,8 +14,10 @@ from cards.i18n import translator
 from cards.labels import field_names
 from cards.model import Reply
 from crm_core.clock import Clock
-from crm_core.models import User
+from crm_core.errors import InvalidValue
+from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
+from crm_core.services.accounts import contact_named, contacts_named_like
 from crm_core.services.deals import check_shown_stage, do_set_fields, missing_fields, resolve_stage
 from crm_core.uow import UnitOfWork
 from handlers.deals import _advance
@@ -25,12 +27,26 @@ from handlers.registry import action
 t = translator("chat")
 
 
+def check_contact_typed(uow: UnitOfWork, deal: Deal, name: str) -> None:
+    """A form has no buttons to ask with: a contact named like one of the account's people but not as any of
+    them is refused in the form, with their names and how to add the new one (`deal set … new_contact=yes`),
+    rather than made a second contact (the chat question's rule, handlers/names.py `ask_which_contact`)."""
+    if contact_named(uow.session, deal.account_id, name) is not None:
+        return
+    alike = contacts_named_like(uow.session, deal.account_id, name, limit=3)
+    if alike:
+        raise InvalidValue("contact", name, "contact.alike", account=deal.account.name,
+                           names=[c.name for c in alike], ref=deal.ref)
+
+
 @action("form.advance", value=("deal", "shown"))
 def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     deal = access_deal(uow, actor, inv.args["deal"].id, for_update=True)
     check_shown_stage(uow, deal, inv.args.get("shown"))
     target = resolve_stage(uow, deal, inv.args.get("stage"))
     values = {k: v for k, v in inv.options.items() if str(v).strip()}
+    if values.get("contact"):
+        check_contact_typed(uow, deal, str(values["contact"]))
     if values:
         do_set_fields(uow, actor, deal, values, now=clock.now())
     missing = missing_fields(uow, deal, target)

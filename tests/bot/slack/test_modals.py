@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from crm_core.models import Activity, Deal, OutboxMessage
+from crm_core.models import Activity, Contact, Deal, OutboxMessage
 from tests.bot.slack.harness import blocks_text, buttons, date, number, select as chosen, text
 
 
@@ -178,3 +178,25 @@ def test_the_quote_document_lands_in_the_requesters_dm_as_a_file(slack, fake_sla
     html = fake_slack.uploads[by_title["quote-Q-1-D-1-v1.html"]]
     assert "Acme" in html and "<html" in html.lower()
     assert fake_slack.upload_bytes[by_title["quote-Q-1-D-1-v1.pdf"]].startswith(b"%PDF-")
+
+
+def test_a_contact_typed_like_one_of_the_accounts_people_is_an_error_in_the_advance_modal(slack, slack_wiring):
+    """A form has no buttons to ask with: `Malory` beside Mallory Brown made a second contact from the advance
+    modal. The form now says whom it may mean and how to add a new one, and changes nothing."""
+    slack.command("U01EMMA", "deal new Acme amount=5000")
+    slack.command("U01EMMA", 'deal new Acme amount=10 name="Phase 2"')
+    slack.command("U01EMMA", 'deal set D-2 contact="Mallory Brown"')
+    slack.click("U01EMMA", "deal.advance", "D-1")  # into discovery, which needs a contact
+    view = slack.opened_view()
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["field:contact"]
+    body = slack.submit("U01EMMA", view, {"field:contact": text("Malory")}).json()
+    assert body["response_action"] == "errors", body
+    assert "did you mean Mallory Brown?" in body["errors"]["field:contact"], body
+    assert "deal set D-1 contact=… new_contact=yes" in body["errors"]["field:contact"]
+    with slack_wiring.session_factory() as s:
+        assert (s.get(Deal, 1).stage, s.get(Deal, 1).contact_id) == ("qualify", None)
+        assert list(s.scalars(select(Contact.name))) == ["Mallory Brown"]
+    r = slack.submit("U01EMMA", view, {"field:contact": text("mallory brown")})  # the name, in any case
+    assert r.status_code == 200 and r.text == ""
+    with slack_wiring.session_factory() as s:
+        assert (s.get(Deal, 1).stage, s.get(Deal, 1).contact.name) == ("discovery", "Mallory Brown")
