@@ -6,6 +6,7 @@ from datetime import datetime
 from cards.builders.common import notice_card
 from cards.builders.sales import lead_card, t
 from cards.i18n import translator
+from cards.labels import picklist_label
 from crm_core.events import Event, Generic, LeadAssigned, LeadUpdatedByDuplicate, SwarmRequested
 from crm_core.models import Lead, User
 from crm_core.outbox import enqueue
@@ -33,23 +34,28 @@ def tell_new_owner(uow: UnitOfWork, event: Event, now: datetime) -> None:
 
 
 @on(LeadUpdatedByDuplicate)
-def tell_owner_a_colleague_added_their_lead(uow: UnitOfWork, event: Event, now: datetime) -> None:
-    """A colleague typed a lead that was this owner's (same e-mail, phone, or name at the company): the owner
-    hears who, and how to split it, once a day per colleague and lead (twenty re-submissions are one notice;
-    every one is in the lead's merge records). The web form, the API and imports are not a colleague."""
+def tell_owner_their_lead_came_again(uow: UnitOfWork, event: Event, now: datetime) -> None:
+    """Someone typed a lead that was this owner's (same e-mail, phone, or name at the company), or it came in
+    again through the web form or the API (a buying signal): the owner hears who or whence, and how to split
+    it, once a day per lead and colleague (or source). Every such addition is in the lead's merge records."""
     assert isinstance(event, LeadUpdatedByDuplicate)
     lead = uow.session.get(Lead, event.lead_id)
-    if event.actor_id is None or lead is None or lead.owner_id == event.actor_id:
+    if lead is None or lead.owner_id == event.actor_id:
         return
-    actor = uow.session.get(User, event.actor_id)
+    actor = uow.session.get(User, event.actor_id) if event.actor_id is not None else None
     found = record_and_recipient(uow, Lead, lead.id, lead.owner_id)
-    if actor is None or found is None:
+    if found is None or (event.actor_id is not None and actor is None):
         return
     _, owner, locale = found
-    note = t(locale, "lead.duplicate_by_colleague", actor=actor.name, ref=lead.ref,
-             matched_on=t(locale, f"matched.{event.matched_on}"))
+    matched_on = t(locale, f"matched.{event.matched_on}")
+    if actor is not None:
+        note = t(locale, "lead.duplicate_by_colleague", actor=actor.name, ref=lead.ref, matched_on=matched_on)
+    else:
+        source = picklist_label(uow.config, "source", event.source, locale) or event.source
+        note = t(locale, "lead.came_again", ref=lead.ref, source=source, matched_on=matched_on)
     card = lead_card(locale, lead_view(uow, lead, locale, zone=owner.timezone), note=note)
-    enqueue(uow.session, dedupe_key=f"lead-duplicate:{lead.id}:{owner.id}:{actor.id}:{now:%Y-%m-%d}", kind="lead.duplicate",
+    who = actor.id if actor is not None else f"source-{event.source}"
+    enqueue(uow.session, dedupe_key=f"lead-duplicate:{lead.id}:{owner.id}:{who}:{now:%Y-%m-%d}", kind="lead.duplicate",
             target_type="user", target_id=owner.id, payload=card.to_dict(), now=now, record_type="lead",
             record_id=lead.id)
 

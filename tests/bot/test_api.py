@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from crm_core.models import Lead, OutboxMessage
+from crm_core.models import Lead, OutboxMessage, User
+from crm_core.services.users import locale_of
 
 
 @pytest.fixture
@@ -205,3 +206,21 @@ def test_every_problem_of_a_lead_is_in_one_answer(client, wiring):  # type: igno
     assert "邮箱「nope」无效" in r.json()["message_zh"] and "电话「12」" in r.json()["message_zh"]
     with wiring.session_factory() as s:
         assert s.scalar(select(func.count(Lead.id))) == 0
+
+
+def test_a_lead_that_comes_in_again_tells_its_owner_once_a_day(client, wiring, outbox_rows):  # type: ignore[no-untyped-def]
+    """The web form posting a known person again updated the lead silently: a returning lead is a sign of
+    interest its owner wants to hear of, and only once a day however often the form is sent."""
+    first = client.post("/api/leads", json={"name": "Ann Lee", "email": "ann@acme.com", "source": "web"}, headers=KEY)
+    assert first.status_code == 201
+    for _ in range(3):
+        again = client.post("/api/leads", json={"name": "Ann Lee", "email": "ANN@acme.com", "source": "web",
+                                                "phone": "13800138000"}, headers=KEY)
+        assert again.status_code == 200 and again.json()["created"] is False
+    (row,) = outbox_rows("lead.duplicate")
+    with wiring.session_factory() as s:
+        owner = s.get(User, row.target_id)
+        assert owner.id == s.scalar(select(Lead.owner_id))
+        chinese = locale_of(owner, wiring.config).startswith("zh")
+    said = "又通过「官网」提交了一次（邮箱相同）" if chinese else "came in again through Website (same email)"
+    assert said in str(row.payload), row.payload
