@@ -59,7 +59,7 @@ def _each_command_once(lines: list[str]) -> list[str]:
         words = line.split()
         command = list(itertools.takewhile(lambda w: not any(c in w for c in "<[=(（"), words))
         if len(words) > len(command) and words[len(command)].startswith("<"):
-            command.append(words[len(command)])
+            command.append(words[len(command)].partition(">")[0])  # `<Q-编号>（查看…）` is `<Q-编号>`
         head = " ".join(command)
         if head not in seen:
             seen.add(head)

@@ -11,6 +11,7 @@ import pytest
      ["商机 新建 ", "商机 列表 ", "商机 设置 ", "商机 <D-编号>"]),
     ("li", "帮助 线索", "线索 新建 <姓名> [公司= 邮箱= 电话= 来源= 地区= 行业= 产品=]",
      ["线索 新建 ", "线索 列表", "线索 转化 ", "线索 <L-编号>", "线索 分配 "]),
+    ("li", "帮助 报价", "报价 <Q-编号>（查看某一版报价及报价单）", ["报价 <D-编号>", "报价 <Q-编号>"]),
 ])
 def test_help_on_a_word_names_each_of_its_commands_once(console_bot, who: str, typed: str, first: str,
                                                        once: list[str]) -> None:
