@@ -20,6 +20,7 @@ from crm_core.services.lead_merge import UNDO_DAYS, do_merge_leads, do_split, la
 from crm_core.services.ownership import do_assign_lead, resolve_user
 from crm_core.services.leads import LEAD_FIELDS, LeadInput, LeadResult, access_lead, do_create_lead
 from crm_core.services.permissions import can_access
+from crm_core.services.pool import check_owner
 from crm_core.services.users import locale_of
 from crm_core.services.money import parse_money
 from crm_core.uow import UnitOfWork
@@ -59,6 +60,9 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, actor: Us
             other = result.same_company
             notes.append(t(locale, "lead.same_company", ref=other.ref, owner=other.owner.name, new=lead.ref))
             buttons.append(merge_button(locale, lead.ref, other.ref))
+        elif lead.company and (others := _who_else_works_with(uow, lead)):
+            notes.append(t(locale, "lead.company_known", owners=labels_t(locale, "sep").join(others),
+                           company=lead.company))
     else:
         notes.append(t(locale, "lead.duplicate", ref=lead.ref, matched_on=t(locale, f"matched.{result.matched_on}")))
         if result.differences:
@@ -68,6 +72,13 @@ def lead_result_card(uow: UnitOfWork, locale: str, result: LeadResult, actor: Us
             notes.append(t(locale, "lead.differences", items=items))
         notes.append(t(locale, "lead.split_hint", ref=lead.ref, days=UNDO_DAYS))
     return lead_card(locale, lead_view(uow, lead, locale, zone=actor.timezone), notes=notes, extra_buttons=buttons)
+
+
+def _who_else_works_with(uow: UnitOfWork, lead: Lead) -> list[str]:
+    """Who else owns a lead or a customer at this company, or at one named like it (`check` asks the same): a new
+    lead at a colleague's customer is worth a word before anyone calls."""
+    found = check_owner(uow.session, lead.company or "", except_lead=lead.id)
+    return sorted({f.owner_name for f in found if f.owner_name and f.owner_name != lead.owner.name})
 
 
 @command("lead", writes=False)

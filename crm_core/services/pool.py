@@ -127,9 +127,10 @@ def _not_claimable(session: Session, lead: Lead) -> None:
 ALIKE_MIN = 2  # characters of a name before `check` looks for companies named like it (not one character)
 
 
-def check_owner(session: Session, text: str) -> list[OwnerCheck]:
+def check_owner(session: Session, text: str, *, except_lead: int | None = None) -> list[OwnerCheck]:
     """Is this company or phone number already someone's? Leads and accounts, by the dedupe keys; the answer
-    names the owner and the kind of record only — no contacts, no amounts."""
+    names the owner and the kind of record only — no contacts, no amounts. `except_lead`: a lead just made
+    for this company, which is not "someone else's"."""
     text = (text or "").strip()
     if not text:
         raise InvalidValue("query", "", "pool.check_what")
@@ -143,7 +144,8 @@ def check_owner(session: Session, text: str) -> list[OwnerCheck]:
     else:
         key = normalize_company(text)
         if key:
-            leads = list(session.scalars(select(Lead).where(Lead.company_key == key).order_by(Lead.id).limit(20)))
+            leads = list(session.scalars(select(Lead).where(Lead.company_key == key, Lead.id != (except_lead or 0))
+                                         .order_by(Lead.id).limit(20)))
             accounts = list(session.scalars(select(Account).where(Account.name_key == key)
                                             .order_by(Account.id).limit(20)))
     found = _owners(leads, accounts)
@@ -151,8 +153,8 @@ def check_owner(session: Session, text: str) -> list[OwnerCheck]:
         # a short form of a company (its city and brand) has another key than the company; "nobody owns it" would
         # send a rep to call another's customer
         alike = named_like(session, text, ("lead", "account"))
-        leads = list(session.scalars(select(Lead).where(Lead.id.in_([i for k, i in alike if k == "lead"]))
-                                     .order_by(Lead.id).limit(20)))
+        leads = list(session.scalars(select(Lead).where(Lead.id.in_([i for k, i in alike if k == "lead"]),
+                                                        Lead.id != (except_lead or 0)).order_by(Lead.id).limit(20)))
         accounts = list(session.scalars(select(Account).where(Account.id.in_([i for k, i in alike if k == "account"]))
                                         .order_by(Account.id).limit(20)))
         found = [replace(f, alike=True) for f in _owners(leads, accounts)]

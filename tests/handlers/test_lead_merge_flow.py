@@ -142,3 +142,19 @@ def test_a_colleague_typing_the_same_lead_again_is_one_notice_a_day(console_bot,
     clock.advance(days=1)
     emma.exec("lead add Ann L phone=13900139000")
     assert len(outbox_rows("lead.duplicate")) == 2
+
+
+def test_a_new_lead_at_a_colleagues_customer_says_who_works_with_it(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """`lead add … company=深圳华星` beside 李雷's 深圳华星科技有限公司 said only "new lead": the rep called a
+    colleague's customer without knowing. The answer now names who works with it (only who, as `check` does)."""
+    li, emma = console_bot("li"), console_bot("emma")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    out = emma.exec("lead add Wang Wu company=深圳华星 phone=13600136000")
+    assert "Lead L-1 · Wang Wu" in out and "is already worked by 李雷 (check 深圳华星 to see)" in out, out
+    assert "worked by" not in emma.exec("lead add Bob company=Totally New Co")
+    # li's own customer: not him to warn of; emma's lead at the same company is the merge hint, as before
+    out = li.exec("线索 新建 赵六 公司=深圳华星 电话=13500135000")
+    assert "与 L-1 同一公司（负责人 Emma Jones）" in out and "李雷 已在跟进" not in out, out
+    emma.exec("deal new Cyberdyne GmbH amount=1")  # emma's customer, by the company key this time
+    out = li.exec("线索 新建 孙八 公司=Cyberdyne 电话=13300133000")
+    assert "Emma Jones 已在跟进「Cyberdyne」或名称相近的公司（可输入 查重 Cyberdyne 查看）" in out, out
