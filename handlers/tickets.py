@@ -4,6 +4,7 @@ The card's "Open swarm" button (action "ticket.swarm") is handled with `swarm T-
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from cards.builders.service import (TITLE_TEXT_MAX, CsatView, csat_card, my_tickets_card,
@@ -11,12 +12,13 @@ from cards.builders.service import (TITLE_TEXT_MAX, CsatView, csat_card, my_tick
 from cards.format import reader_time
 from cards.model import Card, Reply
 from crm_core.clock import Clock
+from crm_core.config import Config
 from crm_core.events import Event, TicketClosed, TicketOpened
 from crm_core.models import Ticket, User
 from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.services.access import access_ticket
-from crm_core.services.tickets import csat_recipient, do_ack, do_close, do_open_ticket, near_breach
+from crm_core.services.tickets import csat_recipient, do_ack, do_close, do_open_ticket, is_priority, near_breach
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
@@ -33,8 +35,28 @@ def _card(uow: UnitOfWork, ticket: Ticket, locale: str, now: datetime, *notes: s
     return Reply(cards=(ticket_card(locale, ticket_view(uow, ticket, locale, now, zone=zone), notes=notes),))
 
 
+def account_of_several_words(inv: Invocation, config: Config) -> Invocation:
+    """`ticket new Cyberdyne GmbH urgent printer down`: the grammar takes one word for the account, so "GmbH"
+    came as the priority. When the priority word is none, the first priority word after it ends the account;
+    the words between are the account's (and so are their places in the text, for the account question)."""
+    if is_priority(inv.args["priority"], config):
+        return inv
+    words = [*inv.spans.get("priority", ()), *inv.spans.get("subject", ())]
+    for k in range(1, len(words) - 1):  # a subject must follow the priority word
+        start, end = words[k]
+        if is_priority(inv.text[start:end], config):
+            account_spans = (*inv.spans.get("account", ()), *words[:k])
+            account = inv.text[account_spans[0][0]:account_spans[-1][1]]
+            args = {**inv.args, "account": account, "priority": inv.text[start:end],
+                    "subject": inv.text[words[k + 1][0]:words[-1][1]]}
+            return replace(inv, args=args, spans={**inv.spans, "account": account_spans, "priority": (words[k],),
+                                                  "subject": tuple(words[k + 1:])})
+    return inv
+
+
 @command("ticket new")
 def open_ticket(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    inv = account_of_several_words(inv, uow.config)
     if (ask := ask_which_account(inv, uow, actor, locale)) is not None:
         return ask
     now = clock.now()

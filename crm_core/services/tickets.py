@@ -59,6 +59,15 @@ def check_priority(raw: str, config: Config | None = None) -> str:
                        first=keys[0], first_label=labels[0])
 
 
+def is_priority(raw: str, config: Config | None = None) -> bool:
+    """Whether `raw` is a priority as check_priority reads it."""
+    try:
+        check_priority(raw, config)
+    except InvalidValue:
+        return False
+    return True
+
+
 def sla_due(config: Config, priority: str, opened_at: datetime) -> SlaDue:
     """Respond-by and resolve-by for a ticket opened at `opened_at` (wall-clock minutes, no business hours)."""
     sla = config.sla.ticket[check_priority(priority)]  # type: ignore[index]

@@ -152,3 +152,24 @@ def test_the_convert_button_asks_too_and_new_account_keeps_the_leads_company(con
     emma.exec('lead add "Bob Ray" company=Cyberdyn')
     out = emma.exec('lead convert L-2 account="Cyberdyne Systems GmbH"')
     assert "Deal D-3 · Cyberdyne Systems GmbH" in out, out
+
+
+def test_a_tickets_account_of_several_words_needs_no_quotes(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """`ticket new Cyberdyne GmbH urgent printer down` answered "priority “GmbH” is not valid": the account
+    was one word. The words before the first priority word are the account's now, in both languages, and the
+    account question replaces all of them."""
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1')
+    out = emma.exec("ticket new Cyberdyne GmbH urgent printer is down")
+    assert "Ticket T-1 · printer is down" in out and "Account    : Cyberdyne GmbH" in out, out
+    out = emma.exec("ticket new Cyberdine GmbH high VPN down")
+    assert "No account is called “Cyberdine GmbH”" in out, out
+    assert "Ticket T-2 · VPN down" in emma.exec("1")  # re-run with "Cyberdyne GmbH" in place of both words
+    with wiring.session_factory() as s:
+        assert [(t.account.name, t.priority) for t in s.scalars(select(Ticket).order_by(Ticket.id))] == [
+            ("Cyberdyne GmbH", "urgent"), ("Cyberdyne GmbH", "high")]
+    assert _accounts(wiring) == ["Cyberdyne GmbH"]
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    assert "工单 T-3 · 打印机坏了" in li.exec("工单 新建 深圳 华星科技 紧急 打印机坏了")
+    assert "priority “GmbH” is not valid" in emma.exec("ticket new Cyberdyne GmbH urgnt printer down")
