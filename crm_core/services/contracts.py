@@ -30,6 +30,7 @@ from crm_core.services.deals import do_create_deal
 from crm_core.services.orders import overdue_orders_count
 from crm_core.services.permissions import can_access, require_access
 from crm_core.services.tickets import open_counts_by_account
+from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from crm_core.vocabulary import CONTRACT_FIELD_ALIASES, RENEWAL_WORD
 
@@ -197,7 +198,10 @@ def renewals_due(session: Session, config: Config, owner_ids: set[int] | None, n
 
 
 def renewal_deal_name(config: Config, contract: Contract) -> str:
-    word = RENEWAL_WORD.get(config.company.locale, RENEWAL_WORD["en"])
+    """"<account> renewal C-4", in the language of the deal's owner (who reads it in every list), not the
+    company's: an English rep's renewals were all named in Chinese."""
+    locale = locale_of(contract.owner, config)
+    word = RENEWAL_WORD["zh_CN"] if locale.lower().startswith("zh") else RENEWAL_WORD["en"]
     return f"{contract.account.name} {word} {contract.ref}"[:300]
 
 

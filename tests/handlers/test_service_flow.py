@@ -82,7 +82,12 @@ def test_a_won_deal_becomes_a_contract_whose_card_explains_its_health(console_bo
     assert "[1] Create renewal deal" in emma.exec("contract C-1")
     out = emma.exec("1")
     assert "Renewal deal D-2 created (closes 2027-03-02)" in out and "renewal_of=C-1" in out
+    assert "Deal D-2 · Acme renewal C-1" in out, out  # named in the owner's language, not the company's (续约)
     assert outbox_rows("contract.renewal") == []  # the owner did it herself
+    li = console_bot("li")
+    li.exec("商机 新建 某某科技 金额=1000")
+    li.exec("赢单 D-3")
+    assert "商机 D-4 · 某某科技 续约 C-2" in li.exec("合同 续约 C-2")
 
 
 def test_renewing_twice_or_concurrently_makes_one_deal(console_bot, wiring, user_id, outbox_rows):  # type: ignore[no-untyped-def]
