@@ -17,7 +17,7 @@ from crm_core.clock import Clock
 from crm_core.errors import InvalidValue
 from crm_core.models import Deal, User
 from crm_core.services.access import access_deal
-from crm_core.services.accounts import contact_named, contacts_named_like
+from crm_core.services.accounts import contacts_to_ask_about
 from crm_core.services.deals import check_shown_stage, do_set_fields, missing_fields, resolve_stage
 from crm_core.uow import UnitOfWork
 from handlers.deals import _advance
@@ -31,9 +31,7 @@ def check_contact_typed(uow: UnitOfWork, deal: Deal, name: str) -> None:
     """A form has no buttons to ask with: a contact named like one of the account's people but not as any of
     them is refused in the form, with their names and how to add the new one (`deal set … new_contact=yes`),
     rather than made a second contact (the chat question's rule, handlers/names.py `ask_which_contact`)."""
-    if contact_named(uow.session, deal.account_id, name) is not None:
-        return
-    alike = contacts_named_like(uow.session, deal.account_id, name, limit=3)
+    alike = contacts_to_ask_about(uow.session, deal.account_id, name, limit=3)
     if alike:
         raise InvalidValue("contact", name, "contact.alike", account=deal.account.name,
                            names=[c.name for c in alike], ref=deal.ref)

@@ -17,7 +17,7 @@ from crm_core.errors import InvalidValue
 from crm_core.models import Account, User
 from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
-from crm_core.services.accounts import account_named, contact_named, contacts_named_like
+from crm_core.services.accounts import account_named, contacts_to_ask_about
 from crm_core.uow import UnitOfWork
 from handlers.grammar import split_option
 from handlers.invocation import Invocation
@@ -109,10 +109,8 @@ def ask_which_contact(inv: Invocation, uow: UnitOfWork, locale: str, account: Ac
     spans = inv.spans.get("contact=")
     if account is None or not name or not spans or _said_yes(inv.options.get("new_contact"), "new_contact"):
         return None
-    if contact_named(uow.session, account.id, name) is not None:
-        return None
     alike = [HitView(kind="contact", token=f"contact:{c.id}", ref=None, name=c.name, detail=c.email or c.phone or "")
-             for c in contacts_named_like(uow.session, account.id, name, limit=MAX_CHOICES)]
+             for c in contacts_to_ask_about(uow.session, account.id, name, limit=MAX_CHOICES)]
     new_value = f"{inv.text} new_contact=yes"
     return _question(alike, new_value, lambda q: _with_value(inv.text, spans, f"{_typed_key(inv.text, spans)}{q}"),
                      lambda views, values: contact_pick_card(locale, name, account.name, views, values, new_value))

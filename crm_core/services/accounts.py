@@ -45,20 +45,25 @@ def _contacts(session: Session, account_id: int) -> Sequence[Contact]:
 
 def contact_named(session: Session, account_id: int, name: str) -> Contact | None:
     """The account's contact called `name` as people type it: case, spaces and punctuation aside, oldest first."""
-    key = search_key(name)
-    return next((c for c in _contacts(session, account_id) if key and search_key(c.name) == key), None)
+    return _called(_contacts(session, account_id), search_key(name))
 
 
-def contacts_named_like(session: Session, account_id: int, name: str, *, limit: int) -> list[Contact]:
-    """The account's contacts a name may mean when none is called that: those it starts (`Mallory` for
-    Mallory Brown), a later word of their name it starts (`Brown`), pinyin included (of a Chinese name), and those
-    spelled within a slip or two of it (`Malory`). Best first."""
+def _called(contacts: Sequence[Contact], key: str) -> Contact | None:
+    return next((c for c in contacts if key and search_key(c.name) == key), None)
+
+
+def contacts_to_ask_about(session: Session, account_id: int, name: str, *, limit: int) -> list[Contact]:
+    """The account's contacts a name may mean when none is called that (one read of the account's people; none
+    when one is called so): those it starts (`Mallory` for Mallory Brown), a later word of their name it starts
+    (`Brown`), pinyin included (of a Chinese name), and those spelled within a slip or two of it (`Malory`).
+    Best first."""
     key = search_key(name)
-    if not key:
+    contacts = _contacts(session, account_id)
+    if not key or _called(contacts, key) is not None:
         return []
     most = slips_allowed(key)
     ranked: list[tuple[int, int, Contact]] = []
-    for contact in _contacts(session, account_id):
+    for contact in contacts:
         keys = [k for _, k in name_keys(contact.name)]
         if any(k.startswith(key) for k in keys):
             ranked.append((0, contact.id, contact))
