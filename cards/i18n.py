@@ -15,6 +15,8 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from crm_core.config import label_language
+
 LOCALES_DIR = Path(__file__).with_name("locales")
 COMPLETE = ("zh_CN", "en")
 LOCALES = COMPLETE  # the locales every message exists in; see available_locales() for all catalogs
@@ -67,8 +69,7 @@ def chain(locale: str | None) -> tuple[str, ...]:
 def base_locale(locale: str | None) -> str:
     """The complete locale (`zh_CN` or `en`) that stands for `locale` where only those two exist:
     labels in the configuration file (stage names, picklists) and date forms."""
-    loc = normalise_locale(locale)
-    return "zh_CN" if loc.startswith("zh") else "en"
+    return label_language(normalise_locale(locale))
 
 
 def is_chinese(locale: str | None) -> bool:

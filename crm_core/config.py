@@ -19,6 +19,12 @@ ROLE_RANK: dict[str, int] = {"rep": 0, "manager": 1, "director": 2, "vp": 3, "ad
 Locale = Literal["zh_CN", "en"]
 
 
+def label_language(locale: str) -> Locale:
+    """Which of the configuration's two label languages a reader's locale reads (zh_CN, zh-TW … → zh_CN; any
+    other → en): the one rule for bilingual labels (cards.i18n.base_locale, product names, generated names)."""
+    return "zh_CN" if locale.replace("-", "_").lower().startswith("zh") else "en"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,10 +89,8 @@ class Product(_Strict):
         return [self.sku, *self.names(), *self.aliases]
 
     def name_for(self, locale: str) -> str:
-        """The name in a language (a locale such as the company's): the Chinese one for any Chinese locale."""
-        if isinstance(self.name, str):
-            return self.name
-        return self.name.zh_CN if locale.lower().startswith("zh") else self.name.en
+        """The name a reader of `locale` reads (label_language)."""
+        return self.name if isinstance(self.name, str) else str(getattr(self.name, label_language(locale)))
 
 
 class TaskTemplate(_Strict):

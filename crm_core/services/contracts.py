@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.company_time import local_date
-from crm_core.config import Config, Health
+from crm_core.config import Config, Health, label_language
 from crm_core.errors import InvalidValue
 from crm_core.events import RenewalDealCreated
 from crm_core.models import Contract, Deal, User
@@ -200,8 +200,7 @@ def renewals_due(session: Session, config: Config, owner_ids: set[int] | None, n
 def renewal_deal_name(config: Config, contract: Contract) -> str:
     """"<account> renewal C-4", in the language of the deal's owner (who reads it in every list), not the
     company's: an English rep's renewals were all named in Chinese."""
-    locale = locale_of(contract.owner, config)
-    word = RENEWAL_WORD["zh_CN"] if locale.lower().startswith("zh") else RENEWAL_WORD["en"]
+    word = RENEWAL_WORD[label_language(locale_of(contract.owner, config))]
     return f"{contract.account.name} {word} {contract.ref}"[:300]
 
 
