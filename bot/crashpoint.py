@@ -19,7 +19,8 @@ _armed = threading.Event()
 
 
 def arm(enabled: bool) -> bool:
-    """True (and the process will die after this response) when the test hook is on."""
+    """True (and the process will die after this response) when the test hook is on. Callers test the
+    setting first, so a normal request never runs code of this module."""
     if enabled:
         log.warning("CHATCRM_TEST_CRASH_AFTER_ACK: the process exits after this acknowledgement")
         _armed.set()

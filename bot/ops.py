@@ -3,7 +3,7 @@
 /metrics reads the database on every scrape (a prometheus-client custom Collector whose collect() runs
 six aggregate queries, never one per row), so every web process behind a load balancer reports the same
 outbox, delivery, scheduler and inbox numbers. The command and click latency histograms are the one
-process-local part (handlers.latency): they are measured where the runner runs.
+process-local part (handlers.runner.LATENCY): they are measured where the runner runs.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from bot.wiring import Wiring
 from crm_core.clock import Clock
 from crm_core.migrate import alembic_config
 from crm_core.models import OutboxMessage
-from handlers.latency import LATENCY
+from handlers.runner import LATENCY
 from scheduler.leader import LOCK_KEY
 
 log = logging.getLogger("chatcrm.ops")

@@ -110,7 +110,7 @@ def resolve_choice(field: str, raw: str, choices: Sequence[PicklistChoice]) -> s
 
 
 def find_choice(choices: Sequence[PicklistChoice], key: str | None) -> PicklistChoice | None:
-    """The choice stored as `key` (cards/labels.py says its label in the reader's language)."""
+    """The choice stored as `key` (cards/format.py says its label in the reader's language)."""
     return next((c for c in choices if c.key == key), None)
 
 

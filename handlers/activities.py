@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cards.builders.common import notice_card
 from cards.builders.sales import deal_card, kind_label, t
-from cards.labels import task_title
+from cards.format import task_title
 from cards.i18n import translator
 from cards.model import Reply
 from crm_core.clock import Clock

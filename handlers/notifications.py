@@ -6,7 +6,7 @@ from datetime import datetime
 from cards.builders.common import notice_card
 from cards.builders.sales import lead_card, t
 from cards.i18n import translator
-from cards.labels import picklist_label
+from cards.format import picklist_label
 from crm_core.events import Event, Generic, LeadAssigned, LeadUpdatedByDuplicate, SwarmRequested
 from crm_core.models import Lead, User
 from crm_core.outbox import enqueue

@@ -20,7 +20,7 @@ from cards.format import money, pct, stage_name
 from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, short, swarm_line_card, swarm_status_card,
                                   swarm_summary_card, t)
 from cards.model import Card, Reply
-from cards.labels import picklist_label
+from cards.format import picklist_label
 from crm_core.company_time import local_time
 from crm_core.fields import TEXT_MAX
 from crm_core.errors import Conflict, NotFound

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cards.builders.tasks import (ReminderView, TaskView, assigned_card, day_text, my_tasks_card, reminder_set_card, t,
                                   task_card)
-from cards.labels import task_title
+from cards.format import task_title
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.company_time import in_zone, user_now
@@ -31,7 +31,7 @@ _MENTION = re.compile(r"^(?:<@[A-Za-z0-9_]+(?:\|[^>]*)?>|[@＠]\S+)$")
 
 
 def task_view(uow: UnitOfWork, task: Task, now: datetime, locale: str | None = None) -> TaskView:
-    """`locale`: the reader's, for a stage task's title from the configuration (cards.labels.task_title)."""
+    """`locale`: the reader's, for a stage task's title from the configuration (cards.format.task_title)."""
     owner = uow.session.get(User, task.owner_id)
     giver = uow.session.get(User, task.created_by_id) if task.created_by_id else None
     today = user_now(uow.config, owner.key if owner else None, now, owner.timezone if owner else None).date()

@@ -123,7 +123,7 @@ def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[st
         queue.overflowed.set()  # type: ignore[union-attr] # a worker takes it after its own task
         _tell_busy(ctx, ack, respond, kind, item)
         return
-    if crashpoint.arm(w.settings.chatcrm_test_crash_after_ack):
+    if w.settings.chatcrm_test_crash_after_ack and crashpoint.arm(True):  # the hook stays off the normal path
         if queue is not None:
             queue.release()
         ack()  # test only: the process exits once this ack is out, before any work

@@ -5,7 +5,7 @@ through `t`; tests/cards/test_modal_catalog.py checks that every key has every l
 """
 from __future__ import annotations
 
-from cards import labels
+from cards import format as formatting
 from cards.i18n import translator
 from crm_core.config import Config
 
@@ -16,5 +16,5 @@ def field_label(locale: str, name: str, config: Config | None = None) -> str:
     """A deal field's label in a form ("close_date" -> "Close date"; a declared field's own label, 预算, with
     the configuration); an unknown field shows its name."""
     if config is not None:
-        return labels.field_label(config, "deal", name, locale)
+        return formatting.field_label(config, "deal", name, locale)
     return t.lookup(locale, f"f.{name}") or name

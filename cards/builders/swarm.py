@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards.i18n import translator
-from cards.labels import t as labels_t  # how a list is joined in the reader's language
+from cards.format import t as labels_t  # how a list is joined in the reader's language
 from cards.model import Card, Context, Field, Section
 
 t = translator("swarm")

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
 from cards.format import local_date, local_time, money, reader_time, stage_name
-from cards.labels import custom_label, field_name, picklist_label
+from cards.format import custom_label, field_name, picklist_label
 from crm_core.models import Deal, Lead
 from crm_core.queries.glance import latest_quotes, live_swarms_of, open_task_of
 from crm_core.services.activities import recent_activities

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from crm_core.config import SAMPLE_CONFIG_PATH, parse_config
 from crm_core.errors import ConfigError, InvalidValue, UnknownField
-from cards.labels import picklist_label
+from cards.format import picklist_label
 from crm_core.fields import COMMAND_MAX, check_lost_reason, check_number, check_text, picklist_value
 from crm_core.models import Deal, Lead
 from crm_core.services.deals import do_create_deal, do_set_fields

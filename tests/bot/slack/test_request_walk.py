@@ -8,19 +8,25 @@ Ceilings, not exact counts: a change that adds a look-up session or a query per 
 zulip's query-count tests keep a page's queries from creeping back)."""
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
+from bot.app import create_app
 from crm_core.models import InboxItem, ProcessedInvocation
 from crm_core.services.users import user_by_key
-from tests.bot.slack.harness import blocks_text
+from tests.bot.slack.harness import SlackPlayer, blocks_text
 
 # Measured (issue 12 before → after issue 14): statements 32 → 26 → 21, approval 71 → 65 → 29; sessions 8 → 6 → 4.
 # The approval click no longer varies with garbage collection: the request's session holds what it loaded.
@@ -194,3 +200,65 @@ def test_an_approvers_my_reads_each_kind_of_row_once(slack, slack_wiring, monkey
     assert "Approvals waiting on me" in shown and "Q-1" in shown, shown
     assert len(w.statements) <= CEILING_MY_APPROVER + _replay_claim(slack_wiring, w), w.listing()
     assert not [sql for sql in w.statements if "quote_lines" in sql.split("WHERE")[0]], w.listing()
+
+
+# --- the files a request runs code in (issue 12's walk) -------------------------------------------------------
+# Counted the way issue 12 counted them: every project file (tests aside) in which a function runs between
+# Slack's POST and the reply, in every thread. The same count at 38e65a7 (the issue's "29 project files"):
+# advance 29, approval click 29, `deal D-1` 27; at 9402daf (before the issue's work) 39, 38, 37. Since then the
+# path gained what the trust issues asked for — the workspace gate, the durable inbox, answers inline, names
+# resolved, the deal card's glance — and the layers issue 12 asked for (presentation, one money formatter,
+# company time): 53, 47, 47. Then the test hook for crashing after the ack left the normal path, the latency
+# histogram moved into the runner that fills it, and the labels joined the other formatting in cards/format.py:
+# 50, 45, 45. Ceilings, so the walk cannot creep further unseen.
+WALK_FILES = {"advance D-1": 50, "approve A-1": 45, "deal D-1": 45}
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _files_run(request: Callable[[], Any], start: Callable[[], Any]) -> set[str]:
+    """Project files a function ran in while `request()` ran; `start` builds the client under the profile, so
+    the threads it starts (the portal, anyio's workers) are seen too."""
+    seen: set[str] = set()
+    on = [False]
+    root = str(ROOT) + os.sep
+    tests = str(ROOT / "tests") + os.sep
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if on[0] and event == "call":
+            name = frame.f_code.co_filename
+            if name.startswith(root) and not name.startswith(tests):
+                seen.add(os.path.relpath(name, ROOT))
+
+    threading.setprofile(profile)
+    sys.setprofile(profile)
+    try:
+        with start() as client:
+            request_of = request(client)
+            on[0] = True
+            try:
+                request_of()
+            finally:
+                on[0] = False
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+    return seen
+
+
+@pytest.mark.parametrize("what", sorted(WALK_FILES))
+def test_a_request_runs_through_a_bounded_number_of_files(slack, slack_wiring, fake_slack, what) -> None:  # type: ignore[no-untyped-def]
+    _deal_and_approval(slack)
+
+    def start() -> TestClient:
+        return TestClient(create_app(wiring=slack_wiring, prepare_database=False), base_url="https://testserver")
+
+    def request(client: TestClient) -> Callable[[], Any]:
+        player = SlackPlayer(client, fake_slack)
+        player.command("U01EMMA", "deal D-1")  # warm: first-use caches are not the walk
+        if what == "approve A-1":
+            return lambda: player.click("U01SAM", "approval.approve", "A-1", channel="D01SAM", ephemeral=False)
+        return lambda: player.command("U01EMMA", what)
+
+    files = _files_run(request, start)
+    assert "handlers/runner.py" in files and "handlers/registry.py" in files  # the profile saw the work
+    assert len(files) <= WALK_FILES[what], sorted(files)

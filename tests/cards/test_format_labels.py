@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cards.labels import field_names, task_title
+from cards.format import field_names, task_title
 from crm_core.config import SAMPLE_CONFIG_PATH, load_config, parse_config
 from crm_core.errors import ConfigError
 
