@@ -184,3 +184,11 @@ def contact_glance(session: Session, actor: Any, contact: Contact) -> ContactGla
         .order_by(Activity.at.desc(), Activity.id.desc()).limit(ACTIVITY_MAX)))
     return ContactGlance(contact=contact, account=account, deals=deals, leads=leads, activities=activities,
                          quotes=latest_quotes(session, [d.id for d in deals if d.status == "open"]))
+
+
+_OVERPAID = select(func.coalesce(func.sum(Order.overpaid), 0)).where(Order.account_id == bindparam("account_id"))
+
+
+def account_overpaid(session: Session, account_id: int) -> Decimal:
+    """Money received beyond the invoices of an account's orders (shown on the deal card's account line)."""
+    return Decimal(session.scalar(_OVERPAID, {"account_id": account_id}) or 0)

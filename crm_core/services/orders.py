@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crm_core.company_time import local_date
@@ -189,14 +189,6 @@ def _excess(order: Order, amount: Decimal) -> Decimal:
         return amount
     before = order.paid - amount
     return min(amount, max(Decimal(0), order.paid - max(before, order.amount)))
-
-
-_OVERPAID = select(func.coalesce(func.sum(Order.overpaid), 0)).where(Order.account_id == bindparam("account_id"))
-
-
-def account_overpaid(session: Session, account_id: int) -> Decimal:
-    """Money received beyond the invoices of an account's orders (shown on the deal card's account line)."""
-    return Decimal(session.scalar(_OVERPAID, {"account_id": account_id}) or 0)
 
 
 def payment_by_external_id(session: Session, external_id: str) -> Payment | None:

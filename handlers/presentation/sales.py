@@ -7,10 +7,9 @@ from cards.builders.sales import DealView, LeadView, kind_label
 from cards.format import local_date, local_time, money, reader_time, stage_name
 from cards.format import custom_label, field_name, picklist_label
 from crm_core.models import Deal, Lead
-from crm_core.queries.glance import latest_quotes, live_swarms_of, open_task_of
+from crm_core.queries.glance import account_overpaid, latest_quotes, live_swarms_of, open_task_of
 from crm_core.services.activities import recent_activities
 from crm_core.services.deals import missing_fields, weighted_amount
-from crm_core.services.orders import account_overpaid
 from crm_core.uow import UnitOfWork
 from handlers.presentation.glance import quote_state_view, swarm_label, task_view
 
