@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from cards.builders.sales import deal_card, t
 from cards.builders.tasks import understood_date
-from cards.format import money, stage_name
-from cards.format import field_names, task_title
+from cards.format import field_names, money, picklist_label, stage_name, task_title
 from cards.model import Button, Card, Reply, Section
 from crm_core.clock import Clock
-from cards.format import picklist_label
 from crm_core.fields import check_lost_reason
 from crm_core.company_time import local_date
 from crm_core.models import Deal, User

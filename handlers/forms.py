@@ -9,9 +9,8 @@ them; the submitted form comes back as the same action with the stage and the fi
 from __future__ import annotations
 
 from cards.builders.common import notice_card
-from cards.format import stage_name
+from cards.format import field_names, stage_name
 from cards.i18n import translator
-from cards.format import field_names
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.errors import InvalidValue

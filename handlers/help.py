@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from cards.builders.common import list_card
 from cards.builders.tasks import overdue_deal_line, t as t_tasks, task_lines
-from cards.format import money_or_dash, stage_name
-from cards.format import task_title
+from cards.format import money_or_dash, stage_name, task_title
 from cards.i18n import translator
 from cards.model import Card, Reply, Section
 from cards.templates import render

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from cards.builders.common import notice_card
 from cards.builders.sales import deal_card, lead_card, merge_button, t
 from cards.i18n import translator
-from cards.format import field_name, field_names, picklist_label
-from cards.format import t as labels_t
+from cards.format import field_name, field_names, picklist_label, t as labels_t
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, LeadMerged

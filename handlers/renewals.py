@@ -6,8 +6,7 @@ from datetime import datetime
 
 from cards.builders.sales import deal_card
 from cards.builders.service import MAX_RENEWAL_ROWS, RenewalRowView, contract_card, notice, renewals_card
-from cards.format import local_date, money_or_dash
-from cards.format import field_names
+from cards.format import field_names, local_date, money_or_dash
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.events import Event, RenewalDealCreated

@@ -16,11 +16,10 @@ from sqlalchemy import bindparam, func, select
 
 from cards.builders.quotes import line_card
 from cards.builders.sales import kind_label
-from cards.format import money, pct, stage_name
+from cards.format import money, pct, picklist_label, stage_name
 from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, short, swarm_line_card, swarm_status_card,
                                   swarm_summary_card, t)
 from cards.model import Card, Reply
-from cards.format import picklist_label
 from crm_core.company_time import local_time
 from crm_core.fields import TEXT_MAX
 from crm_core.errors import Conflict, NotFound

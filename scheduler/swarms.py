@@ -8,9 +8,8 @@ from sqlalchemy.orm import Session
 
 from cards.builders.sales import deal_card
 from cards.builders.service import t as service_text, ticket_card
-from cards.format import local_time, money_or_dash, stage_name
+from cards.format import local_time, money_or_dash, picklist_label, stage_name
 from crm_core.config import Config
-from cards.format import picklist_label
 from crm_core.models import Deal, Ticket, User
 from crm_core.refs import ref_str
 from crm_core.services.access import SUPPORT_TAG

@@ -11,8 +11,7 @@ from datetime import date, datetime
 from cards.builders.glance import (AccountView, ActivityRowView, ContactRowView, ContactView, ContractRowView,
                                    DealRowView, InvoiceRowView, LeadRowView, QuoteStateView, TaskView, TicketRowView)
 from cards.builders.sales import kind_label, t as sales_t
-from cards.format import picklist_label, task_title
-from cards.format import local_date, local_time, money, money_or_dash, stage_name
+from cards.format import local_date, local_time, money, money_or_dash, picklist_label, stage_name, task_title
 from crm_core.config import Config
 from crm_core.models import Activity, Deal, Swarm, Task
 from crm_core.queries.glance import AccountGlance, ContactGlance, QuoteState

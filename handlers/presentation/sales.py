@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from cards.builders.sales import DealView, LeadView, kind_label
-from cards.format import local_date, local_time, money, reader_time, stage_name
-from cards.format import custom_label, field_name, picklist_label
+from cards.format import (custom_label, field_name, local_date, local_time, money, picklist_label, reader_time,
+                          stage_name)
 from crm_core.models import Deal, Lead
 from crm_core.queries.glance import account_overpaid, latest_quotes, live_swarms_of, open_task_of
 from crm_core.services.activities import recent_activities
