@@ -28,12 +28,12 @@ t = translator("chat")
 
 def check_contact_typed(uow: UnitOfWork, deal: Deal, name: str) -> None:
     """A form has no buttons to ask with: a contact named like one of the account's people but not as any of
-    them is refused in the form, with their names and how to add the new one (`deal set … new_contact=yes`),
+    them is refused in the form, with their names and the form's "new contact" tick to add the new one,
     rather than made a second contact (the chat question's rule, handlers/names.py `ask_which_contact`)."""
     alike = contacts_to_ask_about(uow.session, deal.account_id, name, limit=3)
     if alike:
-        raise InvalidValue("contact", name, "contact.alike", account=deal.account.name,
-                           names=[c.name for c in alike], ref=deal.ref)
+        raise InvalidValue("contact", name, "contact.alike_form", account=deal.account.name,
+                           names=[c.name for c in alike])
 
 
 @action("form.advance", value=("deal", "shown"))
@@ -42,7 +42,8 @@ def advance_with_fields(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: U
     check_shown_stage(uow, deal, inv.args.get("shown"))
     target = resolve_stage(uow, deal, inv.args.get("stage"))
     values = {k: v for k, v in inv.options.items() if str(v).strip()}
-    if values.get("contact"):
+    new_contact = values.pop("new_contact", None) == "yes"  # ticked in the form: the person is new, as typed
+    if values.get("contact") and not new_contact:
         check_contact_typed(uow, deal, str(values["contact"]))
     if values:
         do_set_fields(uow, actor, deal, values, now=clock.now())

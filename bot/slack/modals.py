@@ -27,6 +27,7 @@ from cards.render.slack_modals import (
     LOG,
     LOG_MESSAGE,
     MAX_OPTIONS,
+    NEW_CONTACT,
     QUOTE,
     RECORD_PICKER,
     REJECT,
@@ -92,6 +93,12 @@ def state_value(view: dict[str, Any], block_id: str) -> str | None:
     return None
 
 
+def ticked(view: dict[str, Any], block_id: str) -> bool:
+    """A checkboxes block's "yes" option is ticked (Slack sends `selected_options`, empty when none is)."""
+    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(VALUE) or {}
+    return any(o.get("value") == "yes" for o in element.get("selected_options") or [])
+
+
 def field_blocks(view: dict[str, Any]) -> list[str]:
     return [b for b in ((view.get("state") or {}).get("values") or {}) if b.startswith("field:")]
 
@@ -126,6 +133,8 @@ def advance_invocation(view: dict[str, Any], meta: Meta, actor_id: int) -> Invoc
         values[name] = raw
     if errors:
         raise Invalid(errors)
+    if ticked(view, NEW_CONTACT):
+        values["new_contact"] = "yes"
     return Invocation(actor_id=actor_id, kind="action", name="form.advance",
                       args={"value": meta.ref, "stage": meta.stage}, options=values, platform="slack",
                       conversation=meta.channel, idempotency_key=f"slack:view:{view['id']}")

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     ContextBlock,
     DatePickerElement,
     ExternalDataSelectElement,
@@ -33,6 +34,7 @@ from crm_core.services.activities import KINDS
 
 LOG = "crm.log"
 ADVANCE = "crm.advance"
+NEW_CONTACT = "new_contact"  # the advance form's "a new person at the account" tick
 QUOTE = "crm.quote"
 REJECT = "crm.reject"
 LOG_MESSAGE = "crm.log_message"  # also the message shortcut's callback id (slack_manifest.yml)
@@ -107,6 +109,10 @@ def advance_view(meta: Meta, stage_name: str, fields: Sequence[str], config: Con
             element = PlainTextInputElement(action_id=VALUE, max_length=500,
                                             placeholder=t(loc, "hint.amount") if name == "amount" else None)
         blocks.append(InputBlock(block_id=f"field:{name}", label=fit_text(field_label(loc, name, config), 2000), element=element))
+        if name == "contact":  # the chat asks with a "New contact" button; a form says it with a tick
+            blocks.append(InputBlock(block_id=NEW_CONTACT, optional=True, label=t(loc, "new_contact.label"),
+                                     element=CheckboxesElement(action_id=VALUE, options=[
+                                         _option(t(loc, "new_contact.option"), "yes")])))
     return _view(ADVANCE, "title.advance", meta, blocks)
 
 
@@ -160,5 +166,5 @@ def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, ch
     return _view(LOG_MESSAGE, "title.log_message", meta, blocks)
 
 
-__all__ = ["ADVANCE", "LOG", "LOG_MESSAGE", "MAX_OPTIONS", "QUOTE", "REJECT", "VALUE", "Meta", "advance_view",
+__all__ = ["ADVANCE", "LOG", "LOG_MESSAGE", "MAX_OPTIONS", "NEW_CONTACT", "QUOTE", "REJECT", "VALUE", "Meta", "advance_view",
            "deal_picker", "field_label", "log_message_view", "picker_option", "RECORD_PICKER", "log_view", "quote_view", "reject_view"]

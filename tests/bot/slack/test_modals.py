@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sqlalchemy import select
 
 from crm_core.models import Activity, Contact, Deal, OutboxMessage
@@ -188,11 +190,11 @@ def test_a_contact_typed_like_one_of_the_accounts_people_is_an_error_in_the_adva
     slack.command("U01EMMA", 'deal set D-2 contact="Mallory Brown"')
     slack.click("U01EMMA", "deal.advance", "D-1")  # into discovery, which needs a contact
     view = slack.opened_view()
-    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["field:contact"]
-    body = slack.submit("U01EMMA", view, {"field:contact": text("Malory")}).json()
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["field:contact", "new_contact"]
+    body = slack.submit("U01EMMA", view, {"field:contact": text("Malory"), "new_contact": unticked()}).json()
     assert body["response_action"] == "errors", body
     assert "did you mean Mallory Brown?" in body["errors"]["field:contact"], body
-    assert "deal set D-1 contact=… new_contact=yes" in body["errors"]["field:contact"]
+    assert "tick “New contact” below" in body["errors"]["field:contact"]
     with slack_wiring.session_factory() as s:
         assert (s.get(Deal, 1).stage, s.get(Deal, 1).contact_id) == ("qualify", None)
         assert list(s.scalars(select(Contact.name))) == ["Mallory Brown"]
@@ -200,3 +202,38 @@ def test_a_contact_typed_like_one_of_the_accounts_people_is_an_error_in_the_adva
     assert r.status_code == 200 and r.text == ""
     with slack_wiring.session_factory() as s:
         assert (s.get(Deal, 1).stage, s.get(Deal, 1).contact.name) == ("discovery", "Mallory Brown")
+
+
+def ticked(option_text: str) -> dict:
+    """A checkboxes element's state as Slack sends it in a view_submission, one option ticked."""
+    return {"type": "checkboxes", "selected_options": [
+        {"text": {"type": "plain_text", "text": option_text, "emoji": True}, "value": "yes"}]}
+
+
+def unticked() -> dict:
+    return {"type": "checkboxes", "selected_options": []}
+
+
+@pytest.mark.parametrize("user, typed, option", [
+    ("U01EMMA", "Malory", "This is a new person at the account: add them as typed"),
+    ("U01LI", "张伟强", "这是该客户的新联系人：按所填姓名添加"),
+])
+def test_the_advance_form_adds_a_new_contact_named_like_another_when_ticked(slack, slack_wiring, user, typed,
+                                                                            option):
+    """The form's answer to "did you mean …?": tick "New contact" and the person is added as typed and the deal
+    moves on, in one submission — where the chat has its "New contact" button."""
+    other = "Mallory Brown" if user == "U01EMMA" else "张伟"
+    slack.command(user, "deal new Acme amount=5000")
+    slack.command(user, 'deal new Acme amount=10 name="Phase 2"')
+    slack.command(user, f'deal set D-2 contact="{other}"')
+    slack.click(user, "deal.advance", "D-1")
+    view = slack.opened_view()
+    box = next(b for b in view["blocks"] if b.get("block_id") == "new_contact")
+    assert box["optional"] is True and box["element"]["type"] == "checkboxes"
+    assert [o["text"]["text"] for o in box["element"]["options"]] == [option]
+    r = slack.submit(user, view, {"field:contact": text(typed), "new_contact": ticked(option)})
+    assert r.status_code == 200 and r.text == "", r.text
+    with slack_wiring.session_factory() as s:
+        deal = s.get(Deal, 1)
+        assert deal.stage == "discovery" and deal.contact is not None and deal.contact.name == typed
+        assert sorted(s.scalars(select(Contact.name))) == sorted([other, typed])
