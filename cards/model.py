@@ -153,6 +153,8 @@ class Reply:
     # The language of the person who acted, as the runner read it with the actor (one read per request):
     # adapters render the reply in it without a look-up of their own. None: not known (an adapter's own reply).
     locale: str | None = None
+    # The field an error reply is about (a value refused by the rules), so a form shows it beside that field.
+    field: str | None = None
 
     def text(self) -> str:
         return "\n\n".join(c.text() for c in self.cards)
@@ -164,11 +166,13 @@ class Reply:
             "attachments": [a.to_dict() for a in self.attachments]}
         if self.locale is not None:
             d["locale"] = self.locale
+        if self.field is not None:
+            d["field"] = self.field
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Reply":
         return cls(cards=tuple(Card.from_dict(c) for c in d.get("cards", [])),
                    visibility=d.get("visibility", "ephemeral"), replace_original=d.get("replace_original", False),
-                   form=d.get("form"), locale=d.get("locale"),
+                   form=d.get("form"), locale=d.get("locale"), field=d.get("field"),
                    attachments=tuple(Attachment.from_dict(a) for a in d.get("attachments", [])))

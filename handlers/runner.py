@@ -60,6 +60,12 @@ LATENCY = Histogram(
 ActorLookup = Callable[[Session], Union[int, None]]
 
 
+def problem_field(exc: DomainError) -> str | None:
+    """The field a refusal is about (InvalidValue and kin carry it as `field`), else None."""
+    named = exc.data.get("field")
+    return None if named is None else str(getattr(named, "key", named))
+
+
 class UnknownActor(LookupError):
     """The actor look-up found nobody, and nothing was done: the adapter creates (or binds) the user — a first
     contact — and asks again with its id."""
@@ -200,8 +206,8 @@ class Runner:
                            row=done.row, actor_id=read.actor_id)
         except DomainError as exc:
             locale = read.locale_or(self)
-            return Outcome(Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale), saved=False,
-                           actor_id=read.actor_id)
+            return Outcome(Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale,
+                                 field=problem_field(exc)), saved=False, actor_id=read.actor_id)
         except IntegrityError as exc:
             if keeps_record and inv.idempotency_key and _already_processed(self.session_factory,
                                                                             inv.idempotency_key):

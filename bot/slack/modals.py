@@ -103,6 +103,13 @@ def field_blocks(view: dict[str, Any]) -> list[str]:
     return [b for b in ((view.get("state") or {}).get("values") or {}) if b.startswith("field:")]
 
 
+def error_block(view: dict[str, Any], reply: Reply) -> str:
+    """Where a form shows a refusal: beside the field it is about, else at the form's first field."""
+    blocks = field_blocks(view) or ["text"]
+    own = f"field:{reply.field}"
+    return own if own in blocks else blocks[0]
+
+
 class Invalid(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
@@ -232,7 +239,7 @@ def register(app: App, ctx: SlackContext) -> None:
         reply = ctx.run(inv)
         problem = error_text(reply)
         if problem is not None:
-            block = MAIN_BLOCK[callback] or (field_blocks(view) or ["text"])[0]
+            block = MAIN_BLOCK[callback] or error_block(view, reply)
             ack(response_action="errors", errors={block: problem})
             return
         ack()  # the modal closes when this listener returns: the result is shown off the request thread

@@ -237,3 +237,20 @@ def test_the_advance_form_adds_a_new_contact_named_like_another_when_ticked(slac
         deal = s.get(Deal, 1)
         assert deal.stage == "discovery" and deal.contact is not None and deal.contact.name == typed
         assert sorted(s.scalars(select(Contact.name))) == sorted([other, typed])
+
+
+def test_a_refused_value_in_the_advance_form_is_shown_beside_its_own_field(slack, slack_wiring):
+    """Proposal asks for two fields; a budget pasted with a control character in it is refused by the rules (not
+    by the form's own format check), and the error stands under "Budget", not under the first field."""
+    slack.command("U01EMMA", "deal new Acme amount=5000")
+    slack.command("U01EMMA", 'deal set D-1 contact="Ann Lee"')
+    slack.command("U01EMMA", "advance D-1")  # to discovery
+    slack.click("U01EMMA", "deal.advance", "D-1")  # proposal needs a close date and a budget
+    view = slack.opened_view()
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["field:close_date", "field:budget"]
+    body = slack.submit("U01EMMA", view, {"field:close_date": date("2099-06-30"),
+                                          "field:budget": text("approved\u0007")}).json()
+    assert body["response_action"] == "errors", body
+    assert list(body["errors"]) == ["field:budget"], body
+    with slack_wiring.session_factory() as s:
+        assert (s.get(Deal, 1).stage, s.get(Deal, 1).close_date) == ("discovery", None)
