@@ -157,6 +157,8 @@ def bench(label: str, engine: Engine, n: int, runs: int) -> None:
                    "pied", "vpn", "王伟", f"D-{some.id}", "Ｄ－1", some.name[:6]]
         deal_names = [some.name, some.name[:4], "shanghai", "acme", "sh"]
         misspelt = ["shenzen", "hangzou", "globx", "initeck", "acmme"]
+        first_letter = ["qlobex", "unitech", "zcme"]  # a slip in the first letter: the last resort
+        unlike = ["zorblaxx", "newco labs", "quuxworks"]  # nothing is named like these (every new name)
         for who, actor in (("rep", rep), ("admin", admin)):
             rows: list[tuple[str, list[float]]] = []
             rows.append(("search", [x for q in queries for x in timed(lambda q=q: (search(session, actor, q, limit=PAGE),
@@ -164,6 +166,10 @@ def bench(label: str, engine: Engine, n: int, runs: int) -> None:
             rows.append(("name lookup (deal)", [x for q in deal_names for x in timed(
                 lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
             rows.append(("misspelt (deal)", [x for q in misspelt for x in timed(
+                lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
+            rows.append(("first letter (deal)", [x for q in first_letter for x in timed(
+                lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
+            rows.append(("nothing like (deal)", [x for q in unlike for x in timed(
                 lambda q=q: (resolve(session, actor, q, ("deal",)), session.expunge_all()), runs)]))
             rows.append(("floor: deal by id", timed(lambda: (session.execute(
                 select(Deal.id, Deal.name).where(Deal.id == some.id)).one()), runs * len(queries))))

@@ -13,15 +13,18 @@ name prefix 2, contains 3, pinyin 4. Each tier is one bounded index range on sea
 
 When no tier finds anything, the last resort is a name spelled alike (`Cyberdine`, `shenzen`): the keys next to
 what was typed, a few bounded index ranges, within one or two slips of it (crm_core.search_text.slips); rank 5
-and above. A record found that way is never acted on alone (`Resolution.one`): the person is asked.
+and above. When those find none either, a slip in the first letter (`Kyberdyne`) is looked for in the short
+ranges each such slip would start (`first_letter_slips`): one more statement. A record found that way is never acted on alone (`Resolution.one`): the person is asked.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from string import ascii_lowercase
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from crm_core.models import Account, Approval, ApprovalStep, Contact, Contract, Deal, Lead, Quote, Ticket, User
@@ -38,6 +41,7 @@ RANK_REF, RANK_EXACT, RANK_PREFIX, RANK_CONTAINS, RANK_PINYIN = 0, 1, 2, 3, 4
 RANK_NEAR = 5  # spelled alike: 5 for one slip, 6 for two
 TIER_LIMIT = 60  # index rows read per tier
 NEAR_ROWS = 30  # index rows read per range of the spelled-alike look-up
+FIRST_LETTER_ROWS = 4  # …and per range of a slip in the first letter (54 short ranges)
 MIN_KEY = 1
 
 
@@ -242,8 +246,47 @@ def _near_terms(session: Session, scope: _Scope | None, key: str, kinds: Iterabl
                 stmt = stmt.where(seen)
             sub = stmt.order_by(order).limit(NEAR_ROWS).subquery()
             parts.append(select(sub.c.kind, sub.c.record_id, sub.c.key))
+    found = _within_slips(session, union_all(*parts), key, most)
+    if not found and (starts := first_letter_slips(key)):
+        # None: perhaps the slip is in the first letter, where none of those ranges look (one more statement,
+        # built once: who may see a record is checked when the records are read, `_expand`)
+        params: dict[str, Any] = {f"s{i}": start for i, start in enumerate(starts)}
+        params.update({f"e{i}": prefix_end(start) for i, start in enumerate(starts)})
+        found = _within_slips(session, _first_letter_ranges(len(starts)), key, most,
+                              {**params, "kinds": sorted(kinds)})
+    return found
+
+
+@lru_cache(maxsize=2)
+def _first_letter_ranges(n: int) -> Any:
+    """One statement for `n` short index ranges (`:s0`…`:e0`, …) of names and words: built once, since
+    building 2n selects costs more than running them."""
+    parts = []
+    for field_ in ("name", "word"):
+        for i in range(n):
+            sub = (select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.key)
+                   .where(SearchTerm.field == field_, SearchTerm.key >= bindparam(f"s{i}"),
+                          SearchTerm.key < bindparam(f"e{i}"), SearchTerm.kind.in_(bindparam("kinds", expanding=True)))
+                   .order_by(SearchTerm.key.asc()).limit(FIRST_LETTER_ROWS).subquery())
+            parts.append(select(sub.c.kind, sub.c.record_id, sub.c.key))
+    return union_all(*parts)
+
+
+def first_letter_slips(key: str) -> list[str]:
+    """The starts a name has when `key` holds a slip in its first letter (Latin keys only: a letter changed,
+    dropped, added in front, or the first two swapped) — each a short index range; always 53 of them (one may
+    repeat another), so the statement has one shape."""
+    if not (key.isascii() and key[:1].isalpha() and len(key) >= 4):
+        return []
+    changed = [letter + key[1:3] for letter in ascii_lowercase if letter != key[0]]
+    dropped = [letter + key[:2] for letter in ascii_lowercase]
+    return changed + dropped + [key[1:4], key[1] + key[0] + key[2]]  # a letter added in front; first two swapped
+
+
+def _within_slips(session: Session, stmt: Any, key: str, most: int,
+                  params: dict[str, Any] | None = None) -> dict[tuple[str, int], int]:
     found: dict[tuple[str, int], int] = {}
-    for kind, rid, stored in _rows(session, union_all(*parts)):
+    for kind, rid, stored in session.connection().execute(stmt, params or {}):
         n = slips(key, stored, most)
         if n <= most:
             rank = RANK_NEAR + max(n - 1, 0)

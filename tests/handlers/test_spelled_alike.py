@@ -88,3 +88,21 @@ def test_a_name_spelled_alike_is_a_bounded_look_up(console_bot, wiring, as_user,
         with assert_query_count(at_most=3):  # the tiers (nothing), the ranges next to "shenzen", the deals
             res = resolve(s, actor, "shenzen", ("deal",))
         assert len(res.hits) == 10 and res.one is None and all(h.near for h in res.hits)
+
+
+def test_a_slip_in_the_first_letter_is_offered_too(console_bot, wiring, as_user, assert_query_count):  # type: ignore[no-untyped-def]
+    """`Kyberdyne` (C heard as K), `yberdyne` (the C dropped), `Xcyberdyne` (a letter pressed first) found
+    nothing: the keys next to a typed one all start with its first letter. They are offered now."""
+    emma = console_bot("emma")
+    emma.exec('deal new "Cyberdyne GmbH" amount=1000')
+    emma.exec('deal new "Initech" amount=1000')
+    for typed in ("Kyberdyne", "yberdyne", "Xcyberdyne", "Ycberdyne"):
+        out = emma.exec(f"deal {typed}")
+        assert "spelled almost like it" in out and "Cyberdyne GmbH" in out, (typed, out)
+        assert "Initech" not in out
+    assert "Initech" in emma.exec("search Unitech")
+    actor = as_user("emma")
+    with wiring.session_factory() as s:
+        with assert_query_count(at_most=4):  # the tiers, the ranges next to "kyberdyne", those of the first letter, the deals
+            res = resolve(s, actor, "kyberdyne", ("deal",))
+        assert [h.name for h in res.hits] == ["Cyberdyne GmbH"] and res.one is None
