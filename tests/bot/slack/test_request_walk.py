@@ -263,4 +263,7 @@ def test_a_request_runs_through_a_bounded_number_of_files(slack, slack_wiring, f
 
     files = _files_run(request, start)
     assert "handlers/runner.py" in files and "handlers/registry.py" in files  # the profile saw the work
-    assert len(files) <= WALK_FILES[what], sorted(files)
+    # On PostgreSQL the replay claim is a row (bot/slack/replay.py), whose flush runs the search index's hook
+    # (crm_core/search_index.py): one file more for a read, which otherwise writes nothing.
+    extra = 0 if slack_wiring.engine.dialect.name == "sqlite" else 1
+    assert len(files) <= WALK_FILES[what] + extra, sorted(files)
