@@ -83,8 +83,13 @@ def open_form(client: WebClient, trigger_id: str | None, form: dict[str, Any], m
 
 # --- reading a submission -------------------------------------------------------------------------------
 
+def _element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """The submitted state of a block's one element (action id VALUE); empty when the block is not there."""
+    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(VALUE) or {}
+
+
 def state_value(view: dict[str, Any], block_id: str) -> str | None:
-    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(VALUE) or {}
+    element = _element(view, block_id)
     if element.get("selected_option"):
         return str(element["selected_option"].get("value"))
     for key in ("selected_date", "value"):
@@ -95,8 +100,7 @@ def state_value(view: dict[str, Any], block_id: str) -> str | None:
 
 def ticked(view: dict[str, Any], block_id: str) -> bool:
     """A checkboxes block's "yes" option is ticked (Slack sends `selected_options`, empty when none is)."""
-    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(VALUE) or {}
-    return any(o.get("value") == "yes" for o in element.get("selected_options") or [])
+    return any(o.get("value") == "yes" for o in _element(view, block_id).get("selected_options") or [])
 
 
 def field_blocks(view: dict[str, Any]) -> list[str]:

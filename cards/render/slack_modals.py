@@ -166,5 +166,5 @@ def log_message_view(meta: Meta, deals: Sequence[tuple[str, str]], text: str, ch
     return _view(LOG_MESSAGE, "title.log_message", meta, blocks)
 
 
-__all__ = ["ADVANCE", "LOG", "LOG_MESSAGE", "MAX_OPTIONS", "NEW_CONTACT", "QUOTE", "REJECT", "VALUE", "Meta", "advance_view",
-           "deal_picker", "field_label", "log_message_view", "picker_option", "RECORD_PICKER", "log_view", "quote_view", "reject_view"]
+__all__ = ["ADVANCE", "LOG", "LOG_MESSAGE", "MAX_OPTIONS", "NEW_CONTACT", "QUOTE", "REJECT", "VALUE", "Meta",
+           "advance_view", "deal_picker", "field_label", "log_message_view", "picker_option", "RECORD_PICKER", "log_view", "quote_view", "reject_view"]

@@ -14,7 +14,8 @@ name prefix 2, contains 3, pinyin 4. Each tier is one bounded index range on sea
 When no tier finds anything, the last resort is a name spelled alike (`Cyberdine`, `shenzen`): the keys next to
 what was typed, a few bounded index ranges, within one or two slips of it (crm_core.search_text.slips); rank 5
 and above. When those find none either, a slip in the first letter (`Kyberdyne`) is looked for in the short
-ranges each such slip would start (`first_letter_slips`): one more statement. A record found that way is never acted on alone (`Resolution.one`): the person is asked.
+ranges each such slip would start (`first_letter_slips`): one more statement. A record found that way is never
+acted on alone (`Resolution.one`): the person is asked.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ RANK_REF, RANK_EXACT, RANK_PREFIX, RANK_CONTAINS, RANK_PINYIN = 0, 1, 2, 3, 4
 RANK_NEAR = 5  # spelled alike: 5 for one slip, 6 for two
 TIER_LIMIT = 60  # index rows read per tier
 NEAR_ROWS = 30  # index rows read per range of the spelled-alike look-up
-FIRST_LETTER_ROWS = 4  # …and per range of a slip in the first letter (54 short ranges)
+FIRST_LETTER_ROWS = 4  # …and per range of a slip in the first letter (53 starts, of names and of words)
 MIN_KEY = 1
 
 
@@ -286,7 +287,7 @@ def first_letter_slips(key: str) -> list[str]:
 def _within_slips(session: Session, stmt: Any, key: str, most: int,
                   params: dict[str, Any] | None = None) -> dict[tuple[str, int], int]:
     found: dict[tuple[str, int], int] = {}
-    for kind, rid, stored in session.connection().execute(stmt, params or {}):
+    for kind, rid, stored in _rows(session, stmt, params):
         n = slips(key, stored, most)
         if n <= most:
             rank = RANK_NEAR + max(n - 1, 0)
@@ -303,9 +304,9 @@ def _tickets_seen(scope: _Scope) -> Any:
     return and_(SearchTerm.kind == "ticket", SearchTerm.record_id.in_(theirs))
 
 
-def _rows(session: Session, stmt: Any) -> Any:
+def _rows(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> Any:
     """Column queries run on the session's connection (Core): no ORM result machinery per row."""
-    return session.connection().execute(stmt)
+    return session.connection().execute(stmt, params or {})
 
 
 def _ids(terms: dict[tuple[str, int], int], kind: str) -> dict[int, int]:
