@@ -45,6 +45,11 @@ def money_or_dash(amount: Decimal | int | None, currency: str) -> str:
     return money(amount, currency) or NO_AMOUNT
 
 
+def short(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, its last one an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def pct(value: Decimal) -> str:
     """A percentage without trailing zeros: 15, 12.5."""
     return format(Decimal(value).normalize(), "f")

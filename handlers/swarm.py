@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, func, select
 
 from cards.builders.quotes import line_card
 from cards.builders.sales import kind_label
-from cards.format import money, pct, picklist_label, stage_name
-from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, short, swarm_line_card, swarm_status_card,
+from cards.format import money, pct, picklist_label, short, stage_name
+from cards.builders.swarm import (CloseSummary, HistoryLine, history_text, swarm_line_card, swarm_status_card,
                                   swarm_summary_card, t)
 from cards.model import Card, Reply
 from crm_core.company_time import local_time

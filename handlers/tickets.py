@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from cards.builders.service import (TITLE_TEXT_MAX, CsatView, csat_card, my_tickets_card,
-                                    notice, priority_label, short, ticket_card)
-from cards.format import reader_time
+                                    notice, priority_label, ticket_card)
+from cards.format import reader_time, short
 from cards.model import Card, Reply
 from crm_core.clock import Clock
 from crm_core.config import Config

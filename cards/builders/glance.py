@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cards.format import short
 from cards.builders.service import ClockView, HealthView, clock_text, priority_label
 from cards.i18n import translator
 from cards.model import Button, Card, Context, Field, Section
@@ -19,10 +20,6 @@ NAME_MAX = 60
 TEXT_MAX = 60
 MAX_BUTTONS = 6  # WeCom template cards carry at most six
 MAX_PICK = 5
-
-
-def short(text: str, limit: int = TEXT_MAX) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ class TaskView:
 
 
 def task_text(locale: str, task: TaskView) -> str:
-    return t(locale, "task.overdue" if task.overdue else "task.due", title=short(task.title), due=task.due)
+    return t(locale, "task.overdue" if task.overdue else "task.due", title=short(task.title, TEXT_MAX), due=task.due)
 
 
 def deal_extra_fields(locale: str, quote: QuoteStateView | None, task: TaskView | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cards.format import short
 from cards.builders.common import list_card
 from cards.i18n import translator
 from cards.model import Button, Card, Context, Field, Section
@@ -14,10 +15,6 @@ t = translator("service")
 TITLE_TEXT_MAX = 60  # Slack headers stop at 150 characters, WeCom suggests 36: keep titles short
 MAX_RENEWAL_ROWS = 8  # WeCom markdown stops at 2048 bytes (a Chinese row is up to ~200 bytes)
 MAX_RENEW_BUTTONS = 5  # WeCom template cards carry at most 6 buttons
-
-
-def short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def span(locale: str, minutes: int) -> str:

@@ -4,17 +4,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cards.i18n import translator
+from cards.format import short
 from cards.format import t as labels_t  # how a list is joined in the reader's language
+from cards.i18n import translator
 from cards.model import Card, Context, Field, Section
 
 t = translator("swarm")
 
 TITLE_NAME_MAX = 100  # keeps every title well inside Slack's 150-character header
-
-
-def short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def swarm_line_card(locale: str, ref: str, name: str, line: str) -> Card:
