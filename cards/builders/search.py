@@ -49,7 +49,7 @@ def hit_line(locale: str, hit: HitView, number: int | None = None) -> str:
 
 
 def _label(locale: str, hit: HitView) -> str:
-    return hit.ref or hit.name[:LABEL_CHARS]
+    return hit.ref or hit.name[:LABEL_CHARS].rstrip()
 
 
 def pick_card(locale: str, text: str, kinds: Sequence[str], hits: Sequence[HitView], values: Sequence[str],
@@ -85,7 +85,7 @@ def _new_or_which(locale: str, area: str, words: dict[str, str], records: Sequen
                   new_value: str) -> Card:
     lines = [hit_line(locale, h, i) for i, h in enumerate(records, 1)]
     labelled = [(_label(locale, h), v) for h, v in zip(records, values)]
-    labelled.append((t(locale, f"btn.{area}", text=words["text"][:LABEL_CHARS]), new_value))
+    labelled.append((t(locale, f"btn.{area}", text=words["text"][:LABEL_CHARS].rstrip()), new_value))
     buttons: list[Button] = []
     for label, value in labelled:
         if all(b.value != value for b in buttons):  # one button per command: WeCom wants unique keys

@@ -101,6 +101,10 @@ def test_a_slip_in_the_first_letter_is_offered_too(console_bot, wiring, as_user,
         assert "spelled almost like it" in out and "Cyberdyne GmbH" in out, (typed, out)
         assert "Initech" not in out
     assert "Initech" in emma.exec("search Unitech")
+    out = emma.exec("deal new Kyberdyne GmbH amount=5000")  # asked before a second customer is made
+    assert "No account is called “Kyberdyne GmbH”" in out, out
+    # the buttons' short labels end at a word, not in a space (they read "Cyberdyne " and "“Kyberdyne ”")
+    assert "[1] Cyberdyne   [2] New account “Kyberdyne”" in out, out
     actor = as_user("emma")
     with wiring.session_factory() as s:
         with assert_query_count(at_most=4):  # the tiers, the ranges next to "kyberdyne", those of the first letter, the deals
