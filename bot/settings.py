@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Slack requests whose work may run or wait in one web process at once; beyond that the person is told
     # "busy, your command is queued" and the request waits in the inbox (docs/operations.md).
     chatcrm_slack_queue: int = Field(default=200, ge=1)
+    # Threads of one web process that run Slack use cases after the ack (database and CPU; what waits on
+    # Slack's network runs on a pool of its own). Unset: 2 on SQLite, where more threads only fight over the
+    # GIL, 8 on PostgreSQL, where each also waits on the database's round trips (docs/operations.md).
+    chatcrm_slack_work_threads: int | None = Field(default=None, ge=1, le=64)
     # SQLite only: "full" (SQLite's default) waits for the disk at every commit; "normal" (WAL mode) keeps
     # every commit through a crash of the process, but a power loss may undo the last ones — and a commit
     # then costs microseconds instead of an fsync (docs/operations.md "SQLite durability").

@@ -44,6 +44,7 @@ class SlackParts:
     ack_sessions: sessionmaker[Session] | None = None  # a small pool for what happens before an ack
     listener_executor: Executor | None = None  # Bolt's listener threads (tests: an inline executor)
     work_executor: Executor | None = None  # the use cases after the ack (default: the listener executor's)
+    send_executor: Executor | None = None  # their posts to Slack (default: inline with tests' inline listener)
 
 
 @dataclass

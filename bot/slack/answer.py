@@ -10,6 +10,12 @@
   full is still written to the durable inbox (bot/slack/inbox.py), due at once, and the person is told
   "busy, your command is queued"; each worker drains such rows after its own task (on PostgreSQL any web or
   worker process's recovery pass may take them too).
+- Work and sends apart: a task may end by returning its send (a `Send`: the post to the response_url, the
+  Home view's publish), which runs on a pool of its own. The work threads do what needs the CPU and the
+  database and never wait on Slack's network, so there can be few of them: on SQLite every extra runnable
+  thread only hands the GIL back and forth (bench/ack.py: 8 work threads answered reads at 32 users at
+  ~0.65× the rate of 1), while a send mostly waits, its GIL released. A request keeps its place in the
+  queue until its send is done, so the bound still counts every request not yet answered.
 
 Clicks (block_actions) are never answered inline: Slack ignores the body of their HTTP response, so they are
 acked at once and answered through the response_url the moment the work is done.
@@ -71,11 +77,16 @@ class InlineSlot:
             return self._message if self._state == "answered" else None
 
 
-class WorkQueue:
-    """A bounded queue of work in front of an executor: `capacity` tasks running or waiting at most."""
+Send = Callable[[], Any]  # what a task hands on to the send pool: a call that waits on Slack
 
-    def __init__(self, executor: Executor, capacity: int) -> None:
+
+class WorkQueue:
+    """A bounded queue of work in front of an executor: `capacity` tasks running or waiting at most. A task
+    that returns a `Send` has it run on `sends` (inline when there is none) and keeps its place until then."""
+
+    def __init__(self, executor: Executor, capacity: int, sends: Executor | None = None) -> None:
         self.executor = executor
+        self.sends = sends
         self.capacity = capacity
         self._free = threading.BoundedSemaphore(capacity)
         self.overflowed = threading.Event()  # requests were left in the inbox because the queue was full
@@ -88,22 +99,43 @@ class WorkQueue:
     def release(self) -> None:
         self._free.release()
 
-    def run(self, fn: Callable[..., Any], /, **kwargs: Any) -> None:
-        """Run `fn(**kwargs)` in a place taken with `reserve()`; the place is freed when it ends."""
+    def run(self, fn: Callable[..., Send | None], /, **kwargs: Any) -> None:
+        """Run `fn(**kwargs)` in a place taken with `reserve()`; the place is freed when it ends, or when the
+        send it returned is done."""
         def task() -> None:
+            send = None
             try:
-                fn(**kwargs)
+                send = fn(**kwargs)
             finally:
-                self._free.release()
+                if send is None:
+                    self._free.release()
+            if send is not None:
+                self._send(send, self._free.release)
             self._drain_overflow()
 
-        future = self.executor.submit(task)
-        future.add_done_callback(log_escaped)
+        self.executor.submit(task).add_done_callback(log_escaped)
 
-    def submit(self, fn: Callable[..., Any], /, **kwargs: Any) -> None:
+    def submit(self, fn: Callable[..., Send | None], /, **kwargs: Any) -> None:
         """Work that must not be refused (after a modal closed, the Home tab): queued even when full."""
-        future = self.executor.submit(fn, **kwargs)
-        future.add_done_callback(log_escaped)
+        def task() -> None:
+            send = fn(**kwargs)
+            if send is not None:
+                self._send(send, None)
+
+        self.executor.submit(task).add_done_callback(log_escaped)
+
+    def _send(self, send: Send, then: Callable[[], Any] | None) -> None:
+        def task() -> None:
+            try:
+                send()
+            finally:
+                if then is not None:
+                    then()
+
+        if self.sends is None:
+            task()
+        else:
+            self.sends.submit(task).add_done_callback(log_escaped)
 
     def _drain_overflow(self) -> None:
         while self.overflowed.is_set() and self.drain is not None:
@@ -123,4 +155,4 @@ def log_escaped(future: Future[Any]) -> None:
         log.error("slack: deferred work failed outside its guard", exc_info=exc)
 
 
-__all__ = ["InlineSlot", "WorkQueue", "log_escaped"]
+__all__ = ["InlineSlot", "Send", "WorkQueue", "log_escaped"]

@@ -51,22 +51,40 @@ EVENTS_PATH = "/slack/events"
 
 
 LISTENER_THREADS = 64  # Bolt's default is 10; ours only ack, so they are quick to come back
-WORK_THREADS = 8  # use cases after the ack (they serialise on the database anyway)
+SEND_THREADS = 8  # posts to response_url, views.publish: they wait on Slack with the GIL released
+
+
+def work_threads(w: Wiring) -> int:
+    """Threads for the use cases after the ack: CHATCRM_SLACK_WORK_THREADS, else by database. On SQLite the
+    work is CPU in this process and writes take turns anyway: with 32 users reading, 8 threads answered
+    228–246 replies/s and 2 threads 284–317 (bench/ack.py), the difference being threads handing the GIL
+    back and forth. Two, not one, so that a use case waiting on another process's write lock (the
+    scheduler's, a worker's) does not hold up every read. On PostgreSQL each use case also waits on the
+    database's round trips, so more threads keep the CPU busy."""
+    chosen = w.settings.chatcrm_slack_work_threads
+    if chosen is not None:
+        return chosen
+    return 2 if w.engine.dialect.name == "sqlite" else 8
 
 
 def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> App:
     s = w.settings
     # Listener threads only ack; the work after the ack runs on a small pool of its own (fewer threads
-    # fighting for the GIL keeps acks quick). Tests pass an inline executor and get both inline.
+    # fighting for the GIL keeps acks quick), and what it sends to Slack on another (answer.py). Tests pass
+    # an inline executor and get all three inline.
     work_executor = w.slack.work_executor or (listener_executor if listener_executor is not None else
-                                                            ThreadPoolExecutor(max_workers=WORK_THREADS,
-                                                                               thread_name_prefix="slack-work"))
+                                              ThreadPoolExecutor(max_workers=work_threads(w),
+                                                                 thread_name_prefix="slack-work"))
+    send_executor = w.slack.send_executor or (None if listener_executor is not None else
+                                              ThreadPoolExecutor(max_workers=SEND_THREADS,
+                                                                 thread_name_prefix="slack-send"))
     listener_executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                                 thread_name_prefix="slack-listener")
-    # Both pools run tasks in the submitting request's context: log lines and error references of the work
+    # The pools run tasks in the submitting request's context: log lines and error references of the work
     # carry the HTTP request id (bot/logs.py, docs/operations.md "Logs").
     listener_executor, work_executor = ContextExecutor(listener_executor), ContextExecutor(work_executor)
-    queue = WorkQueue(work_executor, s.chatcrm_slack_queue)
+    queue = WorkQueue(work_executor, s.chatcrm_slack_queue,
+                      sends=ContextExecutor(send_executor) if send_executor is not None else None)
     oauth: OAuthParts | None = None
     gate = WorkspaceGate.from_settings(s)  # only invited workspaces get in (workspaces.py)
     w.slack.workspaces = gate

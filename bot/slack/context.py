@@ -40,15 +40,21 @@ class SlackContext:
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
-        listener returns). `fn` reports its own errors; anything escaping even that is logged here."""
+        listener returns); a `Send` it returns (a call that waits on Slack) runs after it, on the send pool.
+        `fn` reports its own errors; anything escaping even that is logged here."""
         if self.queue is not None:
-            self.queue.submit(fn, **kwargs)
+            self.queue.submit(fn, **kwargs)  # a `Send` it returns runs on the send pool (answer.py)
             return
+
+        def task() -> None:
+            send = fn(**kwargs)
+            if send is not None:
+                send()
+
         if self.work is None:
-            fn(**kwargs)
+            task()
             return
-        future = self.work.submit(fn, **kwargs)
-        future.add_done_callback(log_escaped)
+        self.work.submit(task).add_done_callback(log_escaped)
 
     def first_delivery(self, body: dict[str, Any]) -> bool:
         """False for a retried Events API callback whose event_id was already handled (claimed on the first

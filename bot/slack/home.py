@@ -2,6 +2,7 @@
 on me, tickets near breach (everything the `home.show` use case and the areas' `my` sections give)."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from slack_bolt import App
@@ -9,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.models.views import View
 
+from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from cards.builders.common import internal_error_card
 from cards.i18n import translator
@@ -44,7 +46,15 @@ def register(app: App, ctx: SlackContext) -> None:
         # Events are answered when this listener returns: the Home tab is built off the request thread.
         ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context)
 
-    def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any) -> Send | None:
+        """Build the view on a work thread; its publish waits on Slack, so it goes to the send pool."""
         if not ctx.first_delivery(body):
-            return
-        publish_home(ctx, client, event["user"], ctx.actor_id(client, event["user"], body=body))
+            return None
+        view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
+        return functools.partial(_send_view, client=client, user_id=event["user"], view=view, body=body,
+                                 context=context)
+
+
+@guarded("app_home_opened")
+def _send_view(client: WebClient, user_id: str, view: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+    client.views_publish(user_id=user_id, view=view)

@@ -17,6 +17,7 @@ A row left pending or undelivered by a process that died is picked up by `recove
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import replace
@@ -28,7 +29,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import crashpoint
-from bot.slack.answer import InlineSlot
+from bot.slack.answer import InlineSlot, Send
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
 from bot.slack.home import publish_home
@@ -208,10 +209,12 @@ def drain(ctx: SlackContext, limit: int = 5) -> int:
     return len(items)
 
 
-def run_live(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot | None = None) -> None:
-    """After the record, in the process that took it: do the work and answer (inline when `slot` still waits)."""
+def run_live(ctx: SlackContext, item: inbox.Item, client: WebClient | None,
+             slot: InlineSlot | None = None) -> Send | None:
+    """After the record, in the process that took it: do the work and answer (inline when `slot` still waits).
+    An answer that must go over the network is returned, for the work queue's send pool (answer.py)."""
     try:
-        process(ctx, item, client, live=True, slot=slot)
+        return process(ctx, item, client, live=True, slot=slot, later=True)
     finally:
         if slot is not None:
             slot.withdraw()  # no inline answer came of it (a no-op when one did): the request acks empty
@@ -242,22 +245,39 @@ def client_for_team(w: Wiring, team: str | None) -> WebClient | None:
 
 
 def process(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, live: bool,
-            slot: InlineSlot | None = None) -> None:
-    """Do the work of a claimed row unless it is done, then deliver its reply unless sent. Never raises: a
-    failure is recorded on the row, and the next recovery pass (after the lease) tries again."""
-    w = ctx.wiring
+            slot: InlineSlot | None = None, later: bool = False) -> Send | None:
+    """Do the work of a claimed row unless it is done, then deliver its reply unless sent — or, `later`,
+    return the delivery for the caller to run. Never raises: a failure is recorded on the row, and the next
+    recovery pass (after the lease) tries again."""
     try:
         if item.status == "pending":
             try:
                 item = work(ctx, item, client, slot) if item.attempts <= inbox.MAX_ATTEMPTS else give_up(ctx, item)
             except Exception as exc:  # noqa: BLE001 - its transaction rolled back: answered "nothing saved"
                 item = give_up(ctx, item, exc)
-        if item.reply_sent_at is None:
-            deliver(ctx, item, client, live=live)
     except Exception as exc:  # noqa: BLE001 - recorded on the row and logged with an id; recovery retries
-        ref = new_ref()
-        log.error("slack: inbox %s failed ref=%s (left for recovery)", item.key, ref, exc_info=exc)
-        inbox.note_error(w.session_factory, item.key, f"ref={ref} {exc.__class__.__name__}: {exc}")
+        _left_for_recovery(ctx, item, exc)
+        return None
+    if item.reply_sent_at is not None:
+        return None
+    send = functools.partial(_deliver_or_leave, ctx, item, client, live)
+    if later:
+        return send
+    send()
+    return None
+
+
+def _deliver_or_leave(ctx: SlackContext, item: inbox.Item, client: WebClient | None, live: bool) -> None:
+    try:
+        deliver(ctx, item, client, live=live)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row and logged with an id; recovery retries
+        _left_for_recovery(ctx, item, exc)
+
+
+def _left_for_recovery(ctx: SlackContext, item: inbox.Item, exc: Exception) -> None:
+    ref = new_ref()
+    log.error("slack: inbox %s failed ref=%s (left for recovery)", item.key, ref, exc_info=exc)
+    inbox.note_error(ctx.wiring.session_factory, item.key, f"ref={ref} {exc.__class__.__name__}: {exc}")
 
 
 def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: InlineSlot | None = None) -> inbox.Item:

@@ -75,6 +75,7 @@ class FakeSlack:
         self.tokens = {TOKEN}
         self.token_teams: dict[str, str] = {}  # tokens of a workspace other than TEAM (auth.test answers it)
         self.delays: dict[str, float] = {}
+        self.held: dict[str, tuple[threading.Event, threading.Event]] = {}  # method -> (reached, let go)
         self.clock: Any = None  # an app clock (crm_core.clock.Clock): message ts follow it when set
         self._failures: dict[str, list[SlackError]] = {}
         self._lock = threading.Lock()
@@ -177,10 +178,20 @@ class FakeSlack:
         return [m for (ch, _), m in self.messages.items() if ch == channel]
 
     # --- the API ---
+    def hold(self, method: str) -> tuple[threading.Event, threading.Event]:
+        """Slack is slow to answer `method`: its calls wait (each in its own server thread) until the test sets
+        the second event; the first is set when a call is waiting."""
+        self.held[method] = (threading.Event(), threading.Event())
+        return self.held[method]
+
     def handle(self, method: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         delay = self.delays.get(method)
         if delay:
             time.sleep(delay)
+        if method in self.held:
+            reached, let_go = self.held[method]
+            reached.set()
+            let_go.wait(10.0)
         with self._lock:
             self.calls.append(Call(method, method, headers, body))
             injected = False

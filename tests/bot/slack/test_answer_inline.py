@@ -18,11 +18,12 @@ from sqlalchemy import event, select
 
 from bot.app import create_app
 from bot.slack import inbox as slack_inbox
-from bot.slack.answer import InlineSlot
+from bot.slack.answer import InlineSlot, WorkQueue
+from bot.slack.app import work_threads
 from bot.wiring import Wiring
 from crm_core.db import read_only
 from crm_core.models import InboxItem, Lead
-from tests.bot.slack.harness import SlackPlayer, blocks_text
+from tests.bot.slack.harness import InlineExecutor, SlackPlayer, blocks_text
 
 LEAD = 'lead add "Ann Lee" company="Acme Inc." email=ann@acme.example'
 WAIT = 10.0  # seconds a test waits for something that normally takes milliseconds
@@ -187,6 +188,52 @@ def test_a_full_work_queue_says_busy_queued_and_answers_every_request_once(
     assert all(r.status == "replied" for r in _rows(w)) and _leads(w) == 1
 
 
+def test_a_slow_slack_answering_one_person_holds_up_nobody_elses_command(
+        slack_wiring: Wiring, fake_slack: Any, monkeypatch: Any) -> None:
+    """One work thread, as on SQLite: Emma's answer waits on a slow response_url (Slack's network), and Chen's
+    `my` is still answered inline meanwhile — the post runs on the send pool, not on the work thread."""
+    w = slack_wiring
+    work, sends = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
+    w.slack.work_executor, w.slack.send_executor = work, sends
+    reached, let_go = fake_slack.hold("response_url")
+    try:
+        with TestClient(create_app(wiring=w, prepare_database=False), base_url="https://testserver") as tc:
+            slack = SlackPlayer(tc, fake_slack)
+            slack.command("U01CHEN", "help")  # Chen's first request makes his user (inline)
+            monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 0)  # Emma's: through the response_url
+            assert slack.command("U01EMMA", LEAD).text == ""
+            assert reached.wait(WAIT)  # her answer is on its way to a Slack that is slow to take it
+            monkeypatch.setattr(w.settings, "chatcrm_slack_reply_within", 2.5)
+            r = slack.command("U01CHEN", "my")
+            assert r.text != "" and "我的" in blocks_text(r.json())  # answered in its own HTTP response
+            assert _rows(w)[-1].reply_sent_at is None  # Emma's answer is still not through
+            let_go.set()
+            fake_slack.wait_for("response_url", len(fake_slack.inline_answers()) + 1, timeout=WAIT)
+    finally:
+        let_go.set()
+        work.shutdown(wait=True)
+        sends.shutdown(wait=True)
+    (late,) = fake_slack.response_url_posts()
+    assert "Lead L-1 · Ann Lee" in blocks_text(late)
+    assert _rows(w)[-1].status == "replied" and _leads(w) == 1
+
+
+def test_a_request_keeps_its_place_in_the_queue_until_its_answer_is_sent() -> None:
+    """The queue's bound counts every request not yet answered, so a slow Slack still fills it (and the next
+    person hears "busy") rather than piling answers up unseen."""
+    sends = ThreadPoolExecutor(max_workers=1)
+    queue = WorkQueue(InlineExecutor(), 1, sends=sends)
+    let_go = threading.Event()
+    assert queue.reserve()
+    queue.run(lambda: (lambda: let_go.wait(WAIT)))  # the work is done; its send waits on Slack
+    try:
+        assert not queue.reserve()  # still answering: no place for another
+    finally:
+        let_go.set()
+        sends.shutdown(wait=True)
+    assert queue.reserve()  # sent: the place is free
+
+
 # --- the hand-over itself: exactly one of "inline" and "response_url" ------------------------------------
 
 def test_a_reply_ready_before_the_budget_runs_out_goes_inline() -> None:
@@ -218,3 +265,10 @@ def test_a_withdrawn_offer_acks_empty() -> None:
     assert slot.offer()
     slot.withdraw()  # recording "replied" failed: the answer goes to the response_url instead
     assert slot.wait(5.0) is None
+
+
+def test_work_threads_follow_the_database_unless_set(slack_wiring: Wiring, monkeypatch: Any) -> None:
+    sqlite = slack_wiring.engine.dialect.name == "sqlite"
+    assert work_threads(slack_wiring) == (2 if sqlite else 8)  # docs/operations.md "Work threads"
+    monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_work_threads", 3)
+    assert work_threads(slack_wiring) == 3
