@@ -18,6 +18,8 @@ from functools import lru_cache
 
 __all__ = [
     "company_keys_equal",
+    "company_places",
+    "places_differ",
     "normalize_company",
     "normalize_email",
     "normalize_phone",
@@ -330,6 +332,27 @@ def strip_legal_forms(text: str) -> str:
 
 def _company_step(s: str) -> str:
     return _canon(_reduce(s)) or _canon(_strip_junk(s)) or _canon("".join(s.split()))
+
+
+_PLACE_SUFFIXES = ("特别行政区", "自治区", "省", "市")
+
+
+def company_places(raw: str) -> tuple[tuple[str, ...], str]:
+    """The Chinese places a company name starts with, without 省/市, and the rest of the name (lower case):
+    "广东省深圳市某某科技" → (广东, 深圳), "某某科技". Its company key leaves those places out."""
+    s, places = _trim_junk(_canon(raw)), []
+    while (m := _LEADING_PLACE_RE.match(s)) is not None and m.end() < len(s):
+        place = m[0]
+        places.append(next((place[:-len(x)] for x in _PLACE_SUFFIXES if place.endswith(x) and place != x), place))
+        s = _trim_junk(s[m.end():])
+    return tuple(places), s
+
+
+def places_differ(a: str, b: str) -> bool:
+    """Two names of one company key that say different places: 广州华星科技 and 深圳华星科技有限公司 are two
+    companies (a company is registered in its city), while 华星科技 may be either."""
+    (pa, _), (pb, _) = company_places(a), company_places(b)
+    return bool(pa and pb) and pa[-1] != pb[-1]
 
 
 @lru_cache(maxsize=1 << 16)  # an import normalises each distinct company once (pure function of its input)

@@ -17,7 +17,7 @@ from crm_core.errors import InvalidValue
 from crm_core.models import Account, User
 from crm_core.queries.lookup import Hit, find, resolve
 from crm_core.refs import RecordName, parse_ref
-from crm_core.services.accounts import account_named, contacts_to_ask_about
+from crm_core.services.accounts import account_named, contacts_to_ask_about, place_left_out
 from crm_core.uow import UnitOfWork
 from handlers.grammar import split_option
 from handlers.invocation import Invocation
@@ -95,7 +95,10 @@ def _ask(uow: UnitOfWork, actor: User, locale: str, name: str, new_value: str,
          rerun_with: Callable[[str], str]) -> Reply | None:
     if account_named(uow.session, name) is not None:
         return None
-    alike = [hit_view(h) for h in find(uow.session, actor, name, ("account",), limit=MAX_CHOICES) if h.kind == "account"]
+    found = find(uow.session, actor, name, ("account",), limit=MAX_CHOICES)
+    if not found and (elsewhere := place_left_out(name)):  # 广州华星科技: perhaps 深圳华星科技有限公司 was meant
+        found = find(uow.session, actor, elsewhere, ("account",), limit=MAX_CHOICES)
+    alike = [hit_view(h) for h in found if h.kind == "account"]
     return _question(alike, new_value, rerun_with,
                      lambda views, values: account_pick_card(locale, name, views, values, new_value))
 

@@ -43,6 +43,7 @@ RANK_NEAR = 5  # spelled alike: 5 for one slip, 6 for two
 TIER_LIMIT = 60  # index rows read per tier
 NEAR_ROWS = 30  # index rows read per range of the spelled-alike look-up
 FIRST_LETTER_ROWS = 4  # …and per range of a slip in the first letter (53 starts, of names and of words)
+FIRST_CHARACTER_MIN = 4  # a Chinese key whose first character may be taken for a slip: three more to go on
 MIN_KEY = 1
 
 
@@ -255,7 +256,27 @@ def _near_terms(session: Session, scope: _Scope | None, key: str, kinds: Iterabl
         params.update({f"e{i}": prefix_end(start) for i, start in enumerate(starts)})
         found = _within_slips(session, _first_letter_ranges(len(starts)), key, most,
                               {**params, "kinds": sorted(kinds)})
+    elif not found and not key.isascii() and len(key) >= FIRST_CHARACTER_MIN:
+        # Chinese: the first character wrong (sen for shen in Shenzhen: often a homophone the input method
+        # offered first).
+        # The names that go on as the typed key does after its first character, compared whole.
+        rest = key[1:]
+        found = _within_slips(session, _after_first_character(), key, most,
+                              {"rest": rest, "rest_end": prefix_end(rest), "kinds": sorted(kinds)})
     return found
+
+
+@lru_cache(maxsize=1)
+def _after_first_character() -> Any:
+    """The name keys of the records with a name or word key starting `:rest` (at most NEAR_ROWS of those):
+    the names a Chinese key with a wrong first character may mean. Built once."""
+    rest = (select(SearchTerm.kind, SearchTerm.record_id)
+            .where(SearchTerm.field.in_(("name", "word")), SearchTerm.key >= bindparam("rest"),
+                   SearchTerm.key < bindparam("rest_end"), SearchTerm.kind.in_(bindparam("kinds", expanding=True)))
+            .limit(NEAR_ROWS).subquery())
+    return (select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.key)
+            .join(rest, and_(SearchTerm.kind == rest.c.kind, SearchTerm.record_id == rest.c.record_id))
+            .where(SearchTerm.field == "name"))
 
 
 @lru_cache(maxsize=2)

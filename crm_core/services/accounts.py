@@ -13,14 +13,34 @@ from sqlalchemy.orm import Session
 
 from crm_core.fields import COMPANY_MAX, check_text
 from crm_core.models import Account, Contact, User
-from crm_core.normalize import normalize_company
+from crm_core.normalize import company_places, normalize_company, places_differ
 from crm_core.search_text import name_keys, search_key, slips, slips_allowed
 from crm_core.uow import UnitOfWork
 
 
+SAME_KEY_READ = 20  # accounts of one company key compared by place; more than one key ever has
+
+
 def account_named(session: Session, name: str) -> Account | None:
-    """The account a customer's name means: the same company key (`Acme Inc.` is `ACME, Inc`), oldest first."""
-    return session.scalar(select(Account).where(Account.name_key == normalize_company(name)).order_by(Account.id))
+    """The account a customer's name means: the one called exactly that, else the same company key (`Acme Inc.`
+    is `ACME, Inc`; "Huaxing Tech" is "Shenzhen Huaxing Tech Co., Ltd." written in Chinese), oldest first —
+    unless the two name different places ("Guangzhou Huaxing Tech" is not it), or the name says none and the
+    key's accounts are in several (None: ask). Places: crm_core.normalize.company_places."""
+    same_key = session.scalars(select(Account).where(Account.name_key == normalize_company(name))
+                               .order_by(Account.id).limit(SAME_KEY_READ)).all()
+    if exact := next((a for a in same_key if a.name == name.strip()), None):
+        return exact
+    fits = [a for a in same_key if not places_differ(name, a.name)]
+    if len({places[-1] for places, _ in map(company_places, (a.name for a in fits)) if places}) > 1:
+        return None  # "Huaxing Tech", with one in Shenzhen and one in Guangzhou: which is for the person to say
+    return fits[0] if fits else None
+
+
+def place_left_out(name: str) -> str | None:
+    """The name without the places it starts with ("Guangzhou Huaxing Tech" in Chinese → "Huaxing Tech"), for
+    finding the accounts of other places; None when it starts with none."""
+    places, rest = company_places(name)
+    return rest if places else None
 
 
 def find_or_create_account(uow: UnitOfWork, name: str, *, owner: User, now: datetime,

@@ -110,3 +110,46 @@ def test_a_slip_in_the_first_letter_is_offered_too(console_bot, wiring, as_user,
         with assert_query_count(at_most=4):  # the tiers, the ranges next to "kyberdyne", those of the first letter, the deals
             res = resolve(s, actor, "kyberdyne", ("deal",))
         assert [h.name for h in res.hits] == ["Cyberdyne GmbH"] and res.one is None
+
+
+def test_a_wrong_first_chinese_character_is_offered_too(console_bot, wiring, as_user, assert_query_count):  # type: ignore[no-untyped-def]
+    """`森圳华星科技` (森 for 深: the input method's first offer for "sen"/"shen") made a second customer: the
+    keys next to a Chinese key all start with its first character. The names that go on the same way after it
+    are offered now; a name that only contains the rest further in is not."""
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    li.exec("商机 新建 广州华星科技 金额=100 new_account=yes")  # ends like it, two characters differ: not offered
+    out = li.exec("商机 新建 森圳华星科技 金额=200")
+    assert "没有叫「森圳华星科技」的客户" in out and "深圳华星科技有限公司" in out, out
+    assert "广州华星科技" not in out
+    assert _count(wiring, Account) == 2 and _count(wiring, Deal) == 2
+    assert "D-3" in li.exec("1")
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 3).account.name == "深圳华星科技有限公司"
+    assert "深圳华星科技有限公司" in li.exec("商机 申圳华星")  # a homophone first
+    actor = as_user("li")
+    with wiring.session_factory() as s:
+        with assert_query_count(at_most=4):  # the tiers, the ranges next to it, the names going on alike, the deals
+            res = resolve(s, actor, "森圳华星科技", ("deal",))
+        assert [h.name for h in res.hits] == ["深圳华星科技有限公司"] * 2 and res.one is None  # D-1 and D-3
+
+
+def test_a_customer_of_another_city_is_asked_about_not_taken(console_bot, wiring):  # type: ignore[no-untyped-def]
+    """广州华星科技 shares its company key with 深圳华星科技有限公司 (places and legal forms aside), and a deal for it
+    went to the Shenzhen account without a word. A company is registered in its city: two places, two
+    customers. The name without a place (华星科技) still means the one there is."""
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    out = li.exec("商机 新建 广州华星科技 金额=200")
+    assert "没有叫「广州华星科技」的客户" in out and "深圳华星科技有限公司" in out, out
+    assert _count(wiring, Deal) == 1
+    out = li.exec("2")  # the second button: a new account, as typed
+    assert "广州华星科技" in out, out
+    with wiring.session_factory() as s:
+        assert sorted(a.name for a in s.scalars(select(Account))) == ["广州华星科技", "深圳华星科技有限公司"]
+        assert s.get(Deal, 2).account.name == "广州华星科技"
+    out = li.exec("商机 新建 华星科技 金额=300")  # no place: asked, both offered
+    assert "深圳华星科技有限公司" in out and "广州华星科技" in out, out
+    li.exec("商机 新建 深圳市华星科技 金额=400")  # the same place: the same customer
+    with wiring.session_factory() as s:
+        assert s.get(Deal, 3).account.name == "深圳华星科技有限公司"
