@@ -22,7 +22,7 @@ from crm_core.errors import Conflict, DomainError, InvalidValue
 from crm_core.events import Generic
 from crm_core.search_index import index_rows
 from crm_core.models import ImportedRow, Lead, LeadIdentity, LeadMerge
-from crm_core.normalize import normalize_company
+from crm_core.normalize import normalize_company, places_differ
 from crm_core.services.assignment import BatchAssigner
 from crm_core.services.lead_identity import identity_keys
 from crm_core.services.leads import (LeadInput, MergeChange, check_lead_input, input_snapshot,
@@ -196,8 +196,11 @@ class _Index:
 
     def find(self, row: _Valid) -> tuple[LeadRecord, str] | None:
         for key in _keys(row.data, row.company_key):
-            if key in self.by:
-                return self.by[key], key[0]
+            lead = self.by.get(key)
+            # the same name at the company of another city is another person (crm_core.services.leads)
+            if lead is not None and not (key[0] == "name" and places_differ(row.data.company or "",
+                                                                            lead.company or "")):
+                return lead, key[0]
         return None
 
     def new_identities(self) -> list[dict[str, object]]:

@@ -18,7 +18,7 @@ from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_
                              check_text, find_decl, picklist_value, shown, unknown_field)
 from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
-from crm_core.normalize import normalize_email, normalize_phone
+from crm_core.normalize import normalize_email, normalize_phone, places_differ
 from crm_core.queries.lists import LEAD_LINE, LeadLine, read_lines
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
@@ -124,8 +124,11 @@ def check_lead_input(data: LeadInput, config: Config | None = None) -> LeadInput
                      region=region, industry=industry, product=product, tags=tags, fields=custom)
 
 
-def find_duplicate(uow: UnitOfWork, data: LeadInput) -> tuple[Lead, str] | None:
-    """The lead that is the same person: same e-mail, phone, or name at the same company (strongest first).
+def find_duplicate(uow: UnitOfWork, data: LeadInput) -> tuple[Lead | None, str | None]:
+    """The lead that is the same person and the kind of key that says so: same e-mail, phone, or name at the same
+    company (strongest first). (None, "name") when only a namesake holds the name key: the same name at the
+    same company key, but of another city (Zhang Wei of the Guangzhou company is not Zhang Wei of the Shenzhen
+    one, though the key leaves places out) — another person, and that key stays its holder's. (None, None): nobody.
 
     `data` must have been through check_lead_input. The lead row is locked (FOR UPDATE on PostgreSQL), so two
     duplicates arriving at once update it one after the other.
@@ -134,10 +137,14 @@ def find_duplicate(uow: UnitOfWork, data: LeadInput) -> tuple[Lead, str] | None:
                          phone=data.phone)
     found = find_by_keys(uow.session, keys)
     if found is None:
-        return None
+        return None, None
     lead_id, kind = found
     lead = uow.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update(of=Lead))
-    return (lead, kind) if lead is not None else None
+    if lead is None:
+        return None, None
+    if kind == "name" and places_differ(data.company or "", lead.company or ""):
+        return None, "name"
+    return lead, kind
 
 
 def find_by_keys(session: Session, keys: list[tuple[str, str]]) -> tuple[int, str] | None:
@@ -184,16 +191,17 @@ def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now:
     company_key = company_key_of(data.company)
     keys = identity_keys(name=data.name, company_key=company_key, email=data.email, phone=data.phone)
     for _attempt in range(5):
-        dup = find_duplicate(uow, data)
-        if dup is not None:
-            return _update_duplicate(uow, dup[0], dup[1], data, actor, now)
+        dup, matched = find_duplicate(uow, data)
+        if dup is not None and matched is not None:
+            return _update_duplicate(uow, dup, matched, data, actor, now)
+        held = [k for k in keys if k[0] != matched]  # less the name key a namesake of another city holds
         try:
             with uow.session.begin_nested():
                 owner = _pick_owner(uow, data, actor)
                 lead = _new_lead(uow, data, company_key, owner, actor, now)
                 uow.session.add(lead)
                 uow.session.flush()
-                uow.session.add_all([LeadIdentity(kind=k, value=v, lead_id=lead.id) for k, v in sorted(keys)])
+                uow.session.add_all([LeadIdentity(kind=k, value=v, lead_id=lead.id) for k, v in sorted(held)])
                 uow.session.flush()
         except IntegrityError:
             continue  # another transaction stored this person first: find it and update it

@@ -53,6 +53,17 @@ def test_chinese_headers_dedupe_and_a_report_of_rejected_rows(wiring, tmp_path):
     assert "email" in report[0]["reason"] and "at least an email" in report[1]["reason"]
 
 
+def test_a_namesake_at_the_company_of_another_city_is_not_merged(wiring, tmp_path):  # type: ignore[no-untyped-def]
+    """The company key leaves places out: 张伟 of 广州华星科技 was merged into 张伟 of 深圳华星科技. Two cities are two
+    companies, so two people; a row of no stated city still merges into the one there is."""
+    path = write(tmp_path, "姓名,公司,手机\n张伟,深圳华星科技有限公司,13800138000\n张伟,广州华星科技,13900139000\n"
+                           "张伟,深圳市华星科技,\n")
+    s = run_import(wiring, path, show_progress=False).stats
+    assert (s.created, s.merged) == (2, 1)
+    assert [(lead.company, lead.phone) for lead in leads(wiring)] == [
+        ("深圳华星科技有限公司", "+8613800138000"), ("广州华星科技", "+8613900139000")]
+
+
 def test_english_headers_validation_and_region_round_robin(wiring, tmp_path):  # type: ignore[no-untyped-def]
     result = run_import(wiring, write(tmp_path, EN), show_progress=False)
     # Dan is rejected (unknown source), so Eve of "Initech Ltd" is new; Bob of "ACME, Inc" is not Ann: new too;

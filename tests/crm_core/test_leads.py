@@ -51,6 +51,22 @@ class TestDedupe:
         c, created, matched, *_ = create(wiring, LeadInput(name="ann", company="ACME, Inc"), "emma")
         assert a == c and not created and matched == "name"
 
+    def test_a_namesake_at_the_same_company_of_another_city_is_another_person(self, wiring):  # type: ignore[no-untyped-def]
+        """张伟 of 广州华星科技 was merged into 张伟 of 深圳华星科技有限公司: the company key leaves places out, and a
+        name at a company was one person. Two cities are two companies, so two people; and the third 张伟, of no
+        stated city, is still taken for the first."""
+        sz, *_ = create(wiring, LeadInput(name="张伟", company="深圳华星科技有限公司", phone="13800138000"), "li")
+        gz, created, matched, *_ = create(wiring, LeadInput(name="张伟", company="广州华星科技", email="zw@gz.example"), "li")
+        assert created and gz != sz and matched is None
+        with wiring.session_factory() as s:
+            assert s.get(Lead, sz).phone == "+8613800138000" and s.get(Lead, sz).email is None  # nothing merged in
+            assert s.get(Lead, gz).company == "广州华星科技"
+        again, created, matched, *_ = create(wiring, LeadInput(name="张伟", company="广州华星科技", email="zw@gz.example"), "li")
+        assert again == gz and not created and matched == "email"  # the Guangzhou one is found by what it holds
+        same, created, matched, *_ = create(wiring, LeadInput(name="张伟", company="华星科技"), "li")
+        assert same == sz and matched == "name"
+        assert lead_count(wiring) == 2
+
     def test_different_companies_stay_apart(self, wiring):  # type: ignore[no-untyped-def]
         create(wiring, LeadInput(name="Ann", company="Acme Inc."), "emma")
         _, created, *_ = create(wiring, LeadInput(name="Ann", company="Acme Robotics"), "emma")
