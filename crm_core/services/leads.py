@@ -260,13 +260,18 @@ def input_snapshot(data: LeadInput) -> dict[str, Any]:
             "tags": list(data.tags)}
 
 
+SAME_COMPANY_READ = 20  # leads of one company key compared by city
+
+
 def same_company_lead(uow: UnitOfWork, lead: Lead) -> Lead | None:
-    """The oldest other live lead at the same (normalised) company: a colleague, linked by the company key."""
+    """The oldest other live lead at the same (normalised) company: a colleague, linked by the company key. Not
+    one at the company of another stated city (two cities, two companies: find_duplicate)."""
     if not lead.company_key:
         return None
-    return uow.session.scalar(select(Lead).where(Lead.company_key == lead.company_key, Lead.id != lead.id,
-                                                 Lead.status.in_(("open", "converted")))
-                              .order_by(Lead.id).limit(1))
+    others = uow.session.scalars(select(Lead).where(Lead.company_key == lead.company_key, Lead.id != lead.id,
+                                                    Lead.status.in_(("open", "converted")))
+                                 .order_by(Lead.id).limit(SAME_COMPANY_READ))
+    return next((o for o in others if not places_differ(lead.company or "", o.company or "")), None)
 
 
 def _pick_owner(uow: UnitOfWork, data: LeadInput, actor: User | None) -> User:

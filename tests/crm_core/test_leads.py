@@ -11,7 +11,7 @@ from crm_core.events import LeadAssigned
 from crm_core.models import Lead, User
 from crm_core.refs import Ref
 from crm_core.services.activities import do_log_activity
-from crm_core.services.leads import LeadInput, do_create_lead
+from crm_core.services.leads import LeadInput, do_create_lead, same_company_lead
 from cards.errors import error_text
 
 
@@ -63,6 +63,8 @@ class TestDedupe:
             assert s.get(Lead, gz).company == "广州华星科技"
         again, created, matched, *_ = create(wiring, LeadInput(name="张伟", company="广州华星科技", email="zw@gz.example"), "li")
         assert again == gz and not created and matched == "email"  # the Guangzhou one is found by what it holds
+        with wiring.runner.uow() as uow:  # and is not called "the same company as" the Shenzhen one
+            assert same_company_lead(uow, uow.session.get(Lead, gz)) is None
         same, created, matched, *_ = create(wiring, LeadInput(name="张伟", company="华星科技"), "li")
         assert same == sz and matched == "name"
         assert lead_count(wiring) == 2
