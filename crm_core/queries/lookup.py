@@ -241,7 +241,9 @@ def _near_terms(session: Session, scope: _Scope | None, key: str, kinds: Iterabl
               (and_(SearchTerm.key >= half, SearchTerm.key < prefix_end(half)), SearchTerm.key.asc()))
     parts = []
     for field_ in ("name", "word", "pinyin") if key.isascii() else ("name", "word"):
-        for cond, order in ranges:
+        fuzzy = tuple((and_(SearchTerm.key >= start, SearchTerm.key < prefix_end(start[:2])), SearchTerm.key.asc())
+                      for start in fuzzy_starts(key)) if field_ == "pinyin" else ()
+        for cond, order in ranges + fuzzy:
             stmt = select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.key).where(
                 SearchTerm.field == field_, cond, SearchTerm.kind.in_(sorted(kinds)))
             if seen is not None:
@@ -264,6 +266,20 @@ def _near_terms(session: Session, scope: _Scope | None, key: str, kinds: Iterabl
         found = _within_slips(session, _after_first_character(), key, most,
                               {"rest": rest, "rest_end": prefix_end(rest), "kinds": sorted(kinds)})
     return found
+
+
+FUZZY_INITIALS = {"s": "sh", "z": "zh", "c": "ch", "sh": "s", "zh": "z", "ch": "c", "l": "n", "n": "l"}
+
+
+def fuzzy_starts(key: str) -> list[str]:
+    """Where a pinyin key starts when its first initial is one that many speakers do not tell apart (the "fuzzy
+    pinyin" of Chinese input methods: s/sh, z/zh, c/ch, l/n): `senzhen` for shenzhen, `lanjing` for nanjing.
+    The keys next to the typed one share its first letters, so these starts are read too (one range each)."""
+    if not (key.isascii() and key[:1].isalpha() and len(key) >= 4):
+        return []
+    initial = key[:2] if key[:2] in FUZZY_INITIALS else key[:1]
+    other = FUZZY_INITIALS.get(initial)
+    return [other + key[len(initial):]] if other else []
 
 
 @lru_cache(maxsize=1)

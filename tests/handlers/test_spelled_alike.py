@@ -153,3 +153,23 @@ def test_a_customer_of_another_city_is_asked_about_not_taken(console_bot, wiring
     li.exec("商机 新建 深圳市华星科技 金额=400")  # the same place: the same customer
     with wiring.session_factory() as s:
         assert s.get(Deal, 3).account.name == "深圳华星科技有限公司"
+
+
+def test_fuzzy_pinyin_initials_find_the_name_among_many(console_bot, wiring, as_user, assert_query_count):  # type: ignore[no-untyped-def]
+    """`senzhen` for 深圳 (s for sh, as many speakers say it) found 深圳 only while few keys sorted between the two:
+    with forty Shanghai customers between `senzhen` and `shenzhen`, the keys next to it were all theirs. The
+    start with the other initial (s/sh, z/zh, c/ch, l/n) is read too."""
+    li = console_bot("li")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=1")
+    li.exec("商机 新建 南京云图科技有限公司 金额=1")
+    for i in range(40):
+        li.exec(f"商机 新建 上海{'一二三四五六七八九十'[i % 10]}{'甲乙丙丁'[i // 10]}贸易有限公司 金额=1 新客户=是")
+    out = li.exec("商机 senzhenhuaxin")
+    assert "以下名称与它相近" in out, out
+    assert "深圳华星科技有限公司" in out and "上海" not in out, out
+    assert "南京云图科技有限公司" in li.exec("商机 lanjingyuntu")
+    actor = as_user("li")
+    with wiring.session_factory() as s:
+        with assert_query_count(at_most=3):  # the tiers, the ranges (fuzzy starts among them), the deals
+            res = resolve(s, actor, "senzhenhuaxin", ("deal",))
+        assert [h.name for h in res.hits] == ["深圳华星科技有限公司"] and res.one is None
