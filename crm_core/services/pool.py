@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import LeadClaimed, LeadPooled
 from crm_core.models import Account, Lead, LeadHolder, LeadIdentity, User
-from crm_core.normalize import normalize_company, normalize_phone
+from crm_core.normalize import normalize_company, normalize_phone, places_differ
 from crm_core.queries.lookup import named_like
 from crm_core.search_text import search_key
 from crm_core.services import audit
@@ -148,7 +148,10 @@ def check_owner(session: Session, text: str, *, except_lead: int | None = None) 
                                          .order_by(Lead.id).limit(20)))
             accounts = list(session.scalars(select(Account).where(Account.name_key == key)
                                             .order_by(Account.id).limit(20)))
-    found = _owners(leads, accounts)
+    # the company key leaves a leading city out: one of another stated city is another company, named like it
+    found = (_owners([lead for lead in leads if not places_differ(text, lead.company or "")],
+                     [a for a in accounts if not places_differ(text, a.name)])
+             or [replace(f, alike=True) for f in _owners(leads, accounts)])
     if not found and not phone and len(search_key(text)) >= ALIKE_MIN:
         # a short form of a company (its city and brand) has another key than the company; "nobody owns it" would
         # send a rep to call another's customer

@@ -103,3 +103,14 @@ def test_check_of_a_short_or_misspelt_company_name_names_the_owner_of_the_one_li
     assert "owned by 李雷" in emma.exec("check Cyberdine")  # a slip
     assert "名称相近" in console_bot("han").exec("查重 huaxing")  # pinyin
     assert "Nobody owns this customer yet" in emma.exec("check Initech")
+
+
+def test_check_of_a_company_of_another_city_says_it_is_only_named_like_it(console_bot):  # type: ignore[no-untyped-def]
+    """`查重 广州华星科技` answered as if 广州华星科技 were 李雷's customer: the company key leaves the city out. It is
+    another company (docs/leads.md "Cities"), told as one named like it; the same city is the same company."""
+    li, wang = console_bot("li"), console_bot("wang")
+    li.exec("商机 新建 深圳华星科技有限公司 金额=100")
+    out = wang.exec("查重 广州华星科技")
+    assert "没有完全同名的公司，但有名称相近的记录" in out and "李雷" in out, out
+    out = wang.exec("查重 深圳市华星科技")
+    assert "名称相近" not in out and "李雷" in out, out
