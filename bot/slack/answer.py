@@ -14,8 +14,9 @@
   Home view's publish), which runs on a pool of its own. The work threads do what needs the CPU and the
   database and never wait on Slack's network, so there can be few of them: on SQLite every extra runnable
   thread only hands the GIL back and forth (bench/ack.py, 32 users reading: 236 replies/s with 8 work
-  threads, 303 with 2, medians of seven alternated runs), while a send mostly waits, its GIL released. A request keeps its place in the
-  queue until its send is done, so the bound still counts every request not yet answered.
+  threads, 303 with 2, medians of seven alternated runs), while a send mostly waits, its GIL released. A
+  request keeps its place in the queue until its send is done, so the bound still counts every request not
+  yet answered.
 
 Clicks (block_actions) are never answered inline: Slack ignores the body of their HTTP response, so they are
 acked at once and answered through the response_url the moment the work is done.

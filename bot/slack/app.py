@@ -58,8 +58,8 @@ def work_threads(w: Wiring) -> int:
     """Threads for the use cases after the ack: CHATCRM_SLACK_WORK_THREADS, else by database. On SQLite the
     work is CPU in this process and writes take turns anyway: with 32 users reading, 8 threads answered
     236 replies/s and 2 threads 303 (bench/ack.py, medians of seven alternated runs), the difference being
-    threads handing the GIL back and forth. Two, not one, so that a use case waiting on another process's write lock (the
-    scheduler's, a worker's) does not hold up every read. On PostgreSQL each use case also waits on the
+    threads handing the GIL back and forth. Two, not one, so that a use case waiting on another process's
+    write lock (the scheduler's, a worker's) does not hold up every read. On PostgreSQL each use case also waits on the
     database's round trips, so more threads keep the CPU busy."""
     chosen = w.settings.chatcrm_slack_work_threads
     if chosen is not None:
