@@ -81,6 +81,18 @@ class InlineSlot:
 Send = Callable[[], Any]  # what a task hands on to the send pool: a call that waits on Slack
 
 
+class InlineExecutor(Executor):
+    """Runs each task at once, in the caller's thread (a context with no work pool; tests)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the Future, as a real executor does
+            future.set_exception(exc)
+        return future
+
+
 class WorkQueue:
     """A bounded queue of work in front of an executor: `capacity` tasks running or waiting at most. A task
     that returns a `Send` has it run on `sends` (inline when there is none) and keeps its place until then."""

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.slack.answer import WorkQueue, log_escaped
+from bot.slack.answer import InlineExecutor, WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.replay import claim_event
 from bot.slack.workspaces import WorkspaceGate
@@ -42,19 +42,9 @@ class SlackContext:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
         listener returns); a `Send` it returns (a call that waits on Slack) runs after it, on the send pool.
         `fn` reports its own errors; anything escaping even that is logged here."""
-        if self.queue is not None:
-            self.queue.submit(fn, **kwargs)  # a `Send` it returns runs on the send pool (answer.py)
-            return
-
-        def task() -> None:
-            send = fn(**kwargs)
-            if send is not None:
-                send()
-
-        if self.work is None:
-            task()
-            return
-        self.work.submit(task).add_done_callback(log_escaped)
+        if self.queue is None:  # no bounded queue (tests, recovery): the same run-then-send, unbounded
+            self.queue = WorkQueue(self.work or InlineExecutor(), capacity=1)
+        self.queue.submit(fn, **kwargs)
 
     def first_delivery(self, body: dict[str, Any]) -> bool:
         """False for a retried Events API callback whose event_id was already handled (claimed on the first

@@ -7,7 +7,6 @@ import itertools
 import json
 import re
 import time
-from concurrent.futures import Executor, Future
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -15,6 +14,7 @@ import httpx
 from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.answer import InlineExecutor  # noqa: F401 - the tests' inline listener pool
 from tests.bot.slack.fake_slack import BOT_ID, BOT_USER, TEAM, FakeSlack
 
 SECRET = "test-signing-secret"
@@ -35,18 +35,6 @@ def slack_escape(text_: str) -> str:
     return "".join(out)
 FORM = "application/x-www-form-urlencoded"
 _ids = itertools.count(1)
-
-
-class InlineExecutor(Executor):
-    """Runs a listener to its end before Bolt answers, so a test sees every outbound call afterwards."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the Future, as a real executor does
-            future.set_exception(exc)
-        return future
 
 
 def signed_headers(raw: str, content_type: str, *, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
