@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from bot.app import create_app
 from bot.slack import inbox as slack_inbox
 from bot.slack.answer import InlineSlot, WorkQueue
-from bot.slack.app import work_threads
+from bot.slack.app import SEND_THREADS, send_threads, work_threads
 from bot.wiring import Wiring
 from crm_core.db import read_only
 from crm_core.models import InboxItem, Lead
@@ -270,5 +270,9 @@ def test_a_withdrawn_offer_acks_empty() -> None:
 def test_work_threads_follow_the_database_unless_set(slack_wiring: Wiring, monkeypatch: Any) -> None:
     sqlite = slack_wiring.engine.dialect.name == "sqlite"
     assert work_threads(slack_wiring) == (2 if sqlite else 8)  # docs/operations.md "Work threads"
+    assert send_threads(slack_wiring) == (SEND_THREADS if sqlite else 0)
     monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_work_threads", 3)
     assert work_threads(slack_wiring) == 3
+    assert send_threads(slack_wiring) == SEND_THREADS  # fewer work threads than sends: a send pool of its own
+    monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_work_threads", SEND_THREADS)
+    assert send_threads(slack_wiring) == 0  # as many work threads: each sends its own answer
