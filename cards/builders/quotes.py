@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cards.documents.quote_pdf import can_render, pdf_filename, render_quote_pdf
+from cards.documents.quote_view import ProductNames, QuoteLineView, QuoteView, StepView
 from cards.i18n import base_locale, translator
 from cards.model import Attachment, Button, Card, Context, Field, Section
 from cards.templates import render
@@ -17,63 +18,6 @@ t = translator("quotes")
 
 def role_label(locale: str, role: str) -> str:
     return t(locale, f"role.{role}")
-
-
-@dataclass(frozen=True)
-class ProductNames:
-    """A product's name in each language (the configuration's `name = { zh_CN = …, en = … }`)."""
-    zh_CN: str
-    en: str
-
-
-@dataclass(frozen=True)
-class QuoteLineView:
-    sku: str
-    name: str  # as the quote keeps it (the company's language)
-    quantity: int
-    unit_price: str
-    line_total: str
-    local: ProductNames | None = None  # the product's name in each language, while the configuration has it
-
-
-@dataclass(frozen=True)
-class StepView:
-    level: int
-    role: str
-    approver: str
-    status: str
-    decided_by: str | None = None
-    decided_at: str | None = None
-    comment: str | None = None
-
-
-@dataclass(frozen=True)
-class QuoteView:
-    ref: str
-    version: int
-    deal_ref: str
-    deal_name: str
-    account: str
-    owner: str
-    company: str
-    status: str  # pending | approved | rejected
-    created_on: str
-    currency: str
-    lines: Sequence[QuoteLineView]
-    subtotal: str
-    discount_pct: str
-    discount_amount: str
-    tax_rate_pct: str
-    tax_amount: str
-    total: str
-    superseded_by: str | None = None
-    is_latest: bool = True
-    approval_ref: str | None = None
-    steps: Sequence[StepView] = ()
-    invoice_no: str | None = None
-    deal_amount_differs: bool = False  # an approved quote proposes its total as the (open) deal's amount
-    order_flag: str | None = None  # overpaid | cancelled_order: its order received money it should not have
-    order_overpaid: str | None = None
 
 
 def step_line(locale: str, s: StepView) -> str:

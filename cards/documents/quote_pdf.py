@@ -5,17 +5,14 @@ card and the HTML document (cards/builders/quotes.py), so the three always show 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from cards.documents.fonts import cjk_font, needs_cjk
+from cards.documents.quote_view import QuoteView
 from cards.i18n import is_chinese, normalise_locale, translator
-
-if TYPE_CHECKING:
-    from cards.builders.quotes import QuoteView
 
 log = logging.getLogger("chatcrm.documents")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cards.builders.quotes import (ApprovalView, OrderView, ProductNames, QuoteLineView, QuoteView, StepView,
-                                   role_label)
+from cards.builders.quotes import ApprovalView, OrderView, role_label
+from cards.documents.quote_view import ProductNames, QuoteLineView, QuoteView, StepView
 from cards.format import local_time, money_or_dash as fmt_money, pct
 from crm_core.config import Config, LocalName
 from crm_core.models import Approval, Deal, Order, Quote

@@ -262,7 +262,7 @@ def test_the_rejected_rows_csv_holds_no_formula(wiring, tmp_path: Path) -> None:
 
 
 def test_the_quote_document_escapes_html() -> None:
-    from cards.builders.quotes import QuoteView
+    from cards.documents.quote_view import QuoteView
     view = make(QuoteView, "quote", '<script>alert("x")</script> AT&T')
     for locale in LOCALES:
         doc = quote_document(locale, view)

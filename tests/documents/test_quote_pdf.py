@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cards.builders.quotes import QuoteLineView, QuoteView, quote_documents
+from cards.builders.quotes import quote_documents
+from cards.documents.quote_view import QuoteLineView, QuoteView
 from cards.documents import fonts
 from cards.documents.quote_pdf import render_quote_pdf
 from tests.documents.conftest import pdf_fonts
