@@ -184,13 +184,20 @@ def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now:
     again) — unless the work's own transaction already marked the row done. `replied`: the reply leaves in the
     HTTP response the moment this commits, so the row is marked replied in the same transaction (never sent
     again). Returns the row as it stands."""
+    done: dict[str, Any] = {"status": "done", "saved": saved, "reply": reply, "actor_id": actor_id,
+                            "error_ref": error_ref, "done_at": now}
+    if replied:
+        done |= {"status": "replied", "reply_sent_at": now, "last_error": None}
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
-        session.execute(update(InboxItem).where(InboxItem.key == key[:200], InboxItem.status == "pending").values(
-            status="done", saved=saved, reply=reply, actor_id=actor_id, error_ref=error_ref, done_at=now))
-        if replied:
-            mark_replied(session, key, now)
-        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        # The usual case, a pending row never replied to, is one statement that returns the row it finished.
+        row = session.execute(update(InboxItem).where(
+            InboxItem.key == key[:200], InboxItem.status == "pending", InboxItem.reply_sent_at.is_(None))
+            .values(**done).returning(InboxItem)).scalar_one_or_none()
+        if row is None:  # done already (by the work's own transaction, or another process): as it stands
+            if replied:
+                mark_replied(session, key, now)
+            row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
         return Item.of(row) if row is not None else None
 
 

@@ -36,6 +36,7 @@ CEILING_READ = 7  # (8 with the identity and the user in two statements; 12, wit
 CEILING_MY = 10  # (12 with the identity and the user in two statements, and 2 to spare; 16 while a read still wrote its inbox row) `my`: the actor, leads, deals, tasks, approvals waiting, tickets
 # An approver's `my` with an approval waiting: its quote, deal and requester in one read each (14 while the approvals'
 # steps and the quotes' lines were read too, by selectin, for lines that show neither)
+CEILING_REFUSED = 4  # (6 before the finished row came back from its UPDATE) `advance D-9`: the inbox row, the actor, the deal not found, the row finished and replied
 CEILING_MY_APPROVER = 11  # (12 with the identity and the user in two statements)
 SESSIONS = 4  # the inbox row before the ack, its claim, the use case, "replied"
 SKIP = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA)", re.I)
@@ -267,3 +268,18 @@ def test_a_request_runs_through_a_bounded_number_of_files(slack, slack_wiring, f
     # (crm_core/search_index.py): one file more for a read, which otherwise writes nothing.
     extra = 0 if slack_wiring.engine.dialect.name == "sqlite" else 1
     assert len(files) <= WALK_FILES[what] + extra, sorted(files)
+
+
+def test_a_refused_change_finishes_its_inbox_row_in_one_statement(slack, slack_wiring, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _deal_and_approval(slack)
+    w = _measure(monkeypatch, lambda: slack.command("U01EMMA", "advance D-9"))
+    assert "D-9" in blocks_text(slack.last_response())  # answered in the HTTP response: no such deal
+    # The inbox row before the ack (taken by this process as it is written); the use case writes nothing; then
+    # the row is finished and marked replied in one UPDATE that returns it (before: an UPDATE, a second UPDATE
+    # for "replied", and a SELECT of the row).
+    assert _writes(w) == ["INSERT inbox", "UPDATE inbox"], w.listing()
+    assert len(w.statements) <= CEILING_REFUSED + _replay_claim(slack_wiring, w), w.listing()
+    with slack_wiring.session_factory() as s:
+        row = s.scalars(select(InboxItem).order_by(InboxItem.id.desc())).first()
+        assert row is not None and row.status == "replied" and row.reply_sent_at is not None
+        assert not row.saved and "D-9" in str(row.reply)
