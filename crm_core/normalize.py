@@ -348,6 +348,9 @@ def company_places(raw: str) -> tuple[tuple[str, ...], str]:
     return tuple(places), s
 
 
+SAME_KEY_READ = 20  # records of one company key read to compare their places; more than one key ever has
+
+
 def places_differ(a: str, b: str) -> bool:
     """Two names of one company key that say different places: 广州华星科技 and 深圳华星科技有限公司 are two
     companies (a company is registered in its city), while 华星科技 may be either."""

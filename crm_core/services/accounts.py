@@ -13,12 +13,9 @@ from sqlalchemy.orm import Session
 
 from crm_core.fields import COMPANY_MAX, check_text
 from crm_core.models import Account, Contact, User
-from crm_core.normalize import company_places, normalize_company, places_differ
+from crm_core.normalize import SAME_KEY_READ, company_places, normalize_company, places_differ
 from crm_core.search_text import name_keys, search_key, slips, slips_allowed
 from crm_core.uow import UnitOfWork
-
-
-SAME_KEY_READ = 20  # accounts of one company key compared by place; more than one key ever has
 
 
 def account_named(session: Session, name: str) -> Account | None:

@@ -18,7 +18,7 @@ from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_
                              check_text, find_decl, picklist_value, shown, unknown_field)
 from crm_core.events import LeadAssigned, LeadCreated, LeadUpdatedByDuplicate
 from crm_core.models import Lead, LeadIdentity, LeadMerge, User
-from crm_core.normalize import normalize_email, normalize_phone, places_differ
+from crm_core.normalize import SAME_KEY_READ, normalize_email, normalize_phone, places_differ
 from crm_core.queries.lists import LEAD_LINE, LeadLine, read_lines
 from crm_core.services import audit
 from crm_core.services.assignment import choose_pool, next_in_pool
@@ -260,9 +260,6 @@ def input_snapshot(data: LeadInput) -> dict[str, Any]:
             "tags": list(data.tags)}
 
 
-SAME_COMPANY_READ = 20  # leads of one company key compared by city
-
-
 def same_company_lead(uow: UnitOfWork, lead: Lead) -> Lead | None:
     """The oldest other live lead at the same (normalised) company: a colleague, linked by the company key. Not
     one at the company of another stated city (two cities, two companies: find_duplicate)."""
@@ -270,7 +267,7 @@ def same_company_lead(uow: UnitOfWork, lead: Lead) -> Lead | None:
         return None
     others = uow.session.scalars(select(Lead).where(Lead.company_key == lead.company_key, Lead.id != lead.id,
                                                     Lead.status.in_(("open", "converted")))
-                                 .order_by(Lead.id).limit(SAME_COMPANY_READ))
+                                 .order_by(Lead.id).limit(SAME_KEY_READ))
     return next((o for o in others if not places_differ(lead.company or "", o.company or "")), None)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import LeadClaimed, LeadPooled
 from crm_core.models import Account, Lead, LeadHolder, LeadIdentity, User
-from crm_core.normalize import normalize_company, normalize_phone, places_differ
+from crm_core.normalize import SAME_KEY_READ, normalize_company, normalize_phone, places_differ
 from crm_core.queries.lookup import named_like
 from crm_core.search_text import search_key
 from crm_core.services import audit
@@ -145,9 +145,9 @@ def check_owner(session: Session, text: str, *, except_lead: int | None = None) 
         key = normalize_company(text)
         if key:
             leads = list(session.scalars(select(Lead).where(Lead.company_key == key, Lead.id != (except_lead or 0))
-                                         .order_by(Lead.id).limit(20)))
+                                         .order_by(Lead.id).limit(SAME_KEY_READ)))
             accounts = list(session.scalars(select(Account).where(Account.name_key == key)
-                                            .order_by(Account.id).limit(20)))
+                                            .order_by(Account.id).limit(SAME_KEY_READ)))
     # the company key leaves a leading city out: one of another stated city is another company, named like it
     found = (_owners([lead for lead in leads if not places_differ(text, lead.company or "")],
                      [a for a in accounts if not places_differ(text, a.name)])
