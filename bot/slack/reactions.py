@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.slack.context import SlackContext, guarded
 from bot.slack.escaping import unescape
+from crm_core.services.conversation import swarm_deal_id
 from handlers.invocation import Invocation
 
 log = logging.getLogger("chatcrm.slack")
@@ -35,6 +36,13 @@ def read_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | N
     return message
 
 
+def is_swarm_channel(ctx: SlackContext, channel: str) -> bool:
+    """Whether `channel` is a deal's live swarm channel: one read, before anything that costs a Slack call (the
+    message's text, the people's profiles; conversations.history allows ~50 calls a minute) or writes."""
+    with ctx.runner.uow(read_only=True) as uow:
+        return swarm_deal_id(uow, "slack", channel) is not None
+
+
 def register(app: App, ctx: SlackContext) -> None:
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
@@ -45,10 +53,12 @@ def register(app: App, ctx: SlackContext) -> None:
 
     @guarded("reaction")
     def log_pin(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if not ctx.first_delivery(body):
-            return
         item = event["item"]
         channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
+        if not is_swarm_channel(ctx, channel):
+            return  # 📌 is common elsewhere: no Slack call, no user made, nothing written for it
+        if not ctx.first_delivery(body):
+            return
         message = read_message(client, channel, ts)
         if message is None or not (message.get("text") or "").strip():
             return

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crm_core.models import Activity, Swarm
+from crm_core.models import Activity, ProcessedInvocation, Swarm, User
 from tests.bot.slack.fake_slack import BOT_USER, Channel
 from tests.bot.slack.test_full_day import deliver_all
 
@@ -50,11 +50,19 @@ def test_a_pin_outside_a_swarm_channel_logs_nothing(slack, fake_slack, slack_wir
                                              members={BOT_USER, "U01LI"})
     fake_slack.messages[("C0OTHER", TS)] = {"type": "message", "channel": "C0OTHER", "ts": TS, "user": "U01LI",
                                             "text": "lunch?"}
-    event = reaction("U01LI")
+    event = reaction("U0PASSER")  # somebody who never used the CRM pins a message in #random
     event["item"]["channel"] = "C0OTHER"
-    assert slack.event(event).status_code == 200
+    with slack_wiring.session_factory() as s:
+        users_before = s.scalar(select(func.count()).select_from(User))
+        claims_before = s.scalar(select(func.count()).select_from(ProcessedInvocation))
+    assert slack.event(event, event_id="EvELSEWHERE").status_code == 200
     with slack_wiring.session_factory() as s:
         assert s.scalars(select(Activity)).all() == []
+        # nothing was asked of Slack for it (history is rate-limited) and nobody was made a CRM user
+        assert s.scalar(select(func.count()).select_from(User)) == users_before
+        assert s.scalar(select(func.count()).select_from(ProcessedInvocation)) == claims_before
+    assert fake_slack.calls_to("conversations.history") == []
+    assert fake_slack.calls_to("users.info") == []
 
 
 def test_the_closing_summary_carries_what_was_logged_and_stays_on_the_deal(slack, fake_slack, slack_wiring, clock):  # type: ignore[no-untyped-def]
