@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -156,6 +158,13 @@ def make_engine(url: str, *, sqlite_synchronous: str | None = None, **kwargs: An
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def insert_or_skip(session: Session, model: Any, *, on: Sequence[str]) -> Any:
+    """INSERT … ON CONFLICT (`on`) DO NOTHING for `model`, in the dialect of the session's database (both
+    support it; a skipped row counts 0 in the result's rowcount)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing(index_elements=list(on))
 
 
 def read_only_engine(engine: Engine) -> Engine:

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.db import insert_or_skip
 from crm_core.models import DeliveryLogEntry, DeliveryPacing
 
 
@@ -78,9 +78,7 @@ class Pacer:
         if not keyed:
             return answers
         keys = sorted({key for _, key, _ in keyed})
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(DeliveryPacing).values([{"key": key} for key in keys])
-                        .on_conflict_do_nothing(index_elements=["key"]))
+        session.execute(insert_or_skip(session, DeliveryPacing, on=("key",)).values([{"key": key} for key in keys]))
         states = {s.key: s for s in session.scalars(select(DeliveryPacing).where(DeliveryPacing.key.in_(keys))
                                                      .order_by(DeliveryPacing.key).with_for_update())}
         counts: dict[tuple[str, int], int] = {}
@@ -139,9 +137,7 @@ class Pacer:
 
 def _locked_state(session: Session, key: str) -> DeliveryPacing:
     """The key's state row, locked (FOR UPDATE on PostgreSQL) so workers take slots one at a time."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(DeliveryPacing).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(insert_or_skip(session, DeliveryPacing, on=("key",)).values(key=key))
     state = session.scalar(select(DeliveryPacing).where(DeliveryPacing.key == key).with_for_update())
     assert state is not None
     return state

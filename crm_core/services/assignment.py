@@ -4,11 +4,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
+from crm_core.db import insert_or_skip
 from crm_core.models import AssignmentCursor, User
 
 ALL_REPS = "*all-reps*"
@@ -43,9 +42,7 @@ def locked_cursor(session: Session, pool: str) -> AssignmentCursor:
     The row is created with INSERT … ON CONFLICT DO NOTHING, so the first leads of a fresh database, arriving at
     once, all find one row instead of racing to insert it (which was a unique violation, answered 500).
     """
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert(AssignmentCursor) if dialect == "postgresql" else sqlite_insert(AssignmentCursor))
-    session.execute(stmt.values(pool=pool, last_user_id=None).on_conflict_do_nothing(index_elements=["pool"]))
+    session.execute(insert_or_skip(session, AssignmentCursor, on=("pool",)).values(pool=pool, last_user_id=None))
     cursor = session.scalar(select(AssignmentCursor).where(AssignmentCursor.pool == pool)
                             .with_for_update().execution_options(populate_existing=True))
     assert cursor is not None

@@ -7,12 +7,11 @@ from typing import Any, Protocol
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_core.config import Config
+from crm_core.db import insert_or_skip
 from crm_core.errors import Conflict, InvalidValue, NotFound, Problems
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX, check_custom,
                              check_text, find_decl, picklist_value, shown, unknown_field)
@@ -175,10 +174,8 @@ def add_identity_keys(session: Session, lead_id: int, keys: list[tuple[str, str]
 
 
 def insert_ignoring_conflicts(session: Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING on lead_identities, in the dialect of the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(LeadIdentity).on_conflict_do_nothing(index_elements=["kind", "value"])
-    return sqlite_insert(LeadIdentity).on_conflict_do_nothing(index_elements=["kind", "value"])
+    """INSERT … ON CONFLICT DO NOTHING on lead_identities: an identity another lead holds stays with it."""
+    return insert_or_skip(session, LeadIdentity, on=("kind", "value"))
 
 
 def do_create_lead(uow: UnitOfWork, data: LeadInput, *, actor: User | None, now: datetime) -> LeadResult:
