@@ -16,12 +16,18 @@ from cards.builders.common import internal_error_card
 from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
 from handlers.invocation import Invocation
+from handlers.runner import ActorLookup, UnknownActor
 
 t = translator("slack")
 
 
-def home_view(ctx: SlackContext, actor_id: int) -> dict[str, Any]:
-    reply = ctx.run(Invocation(actor_id=actor_id, kind="action", name="home.show", platform="slack"))
+def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
+    """The Home view of `actor`: our user id, or the adapter's look-up of it, run inside the use case's own
+    transaction (one read of the person; UnknownActor on a first contact, having done nothing)."""
+    outcome = ctx.runner.answer(Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action",
+                                           name="home.show", platform="slack"),
+                                actor=None if isinstance(actor, int) else actor)
+    reply, actor_id = outcome.reply, outcome.actor_id
     locale = reply.locale or ctx.locale(actor_id)  # read with the actor inside the run
     hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=t(locale, "home.hint"))])
     try:
@@ -50,7 +56,10 @@ def register(app: App, ctx: SlackContext) -> None:
         """Build the view on a work thread; its publish waits on Slack, so it goes to the send pool."""
         if not ctx.first_delivery(body):
             return None
-        view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
+        try:
+            view = home_view(ctx, ctx.known_actor(event["user"], body))
+        except UnknownActor:  # their first contact: the user is created (or bound) first
+            view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
         return functools.partial(_send_view, client=client, user_id=event["user"], view=view, body=body,
                                  context=context)
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.clock import Clock
+from crm_core.db import insert_or_skip
 from crm_core.models import ProcessedInvocation, SeenSignature
 
 log = logging.getLogger("chatcrm.slack.replay")
@@ -131,14 +132,11 @@ def refuse_replays(session_factory: sessionmaker[Session], clock: Clock, *, in_m
 def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: str) -> bool:
     """True for the first delivery of an Events API event_id (it is claimed), False for any later one."""
     key = f"slack:event:{event_id}"[:KEY_MAX]
-    try:
-        with session_factory.begin() as session:
-            if session.get(ProcessedInvocation, key) is not None:
-                return False
-            session.add(ProcessedInvocation(key=key, reply={}, at=clock.now()))
-    except IntegrityError:
-        return False  # a concurrent delivery of the same event claimed it first
-    return True
+    with session_factory.begin() as session:
+        # One statement: a row already there (an earlier or a concurrent delivery's) is left, and counts 0.
+        claimed = session.execute(insert_or_skip(session, ProcessedInvocation, on=("key",))
+                                  .values(key=key, reply={}, at=clock.now())).rowcount
+    return bool(claimed)
 
 
 __all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "prune", "refuse_replays", "replay_key"]
