@@ -161,8 +161,8 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def insert_or_skip(session: Session, model: Any, *, on: Sequence[str]) -> Any:
-    """INSERT … ON CONFLICT (`on`) DO NOTHING for `model`, in the dialect of the session's database (both
-    support it; a skipped row counts 0 in the result's rowcount)."""
+    """INSERT … ON CONFLICT (`on`) DO NOTHING for `model`, in the dialect of the session's database. To learn
+    whether the row went in, add `.returning(…)`: a skipped row returns nothing (rowcount is -1 on psycopg)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     return insert(model).on_conflict_do_nothing(index_elements=list(on))
 

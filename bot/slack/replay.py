@@ -133,10 +133,11 @@ def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: 
     """True for the first delivery of an Events API event_id (it is claimed), False for any later one."""
     key = f"slack:event:{event_id}"[:KEY_MAX]
     with session_factory.begin() as session:
-        # One statement: a row already there (an earlier or a concurrent delivery's) is left, and counts 0.
+        # One statement: a row already there (an earlier or a concurrent delivery's) is left, and returns none.
         claimed = session.execute(insert_or_skip(session, ProcessedInvocation, on=("key",))
-                                  .values(key=key, reply={}, at=clock.now())).rowcount
-    return bool(claimed)
+                                  .values(key=key, reply={}, at=clock.now())
+                                  .returning(ProcessedInvocation.key)).first()
+    return claimed is not None
 
 
 __all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "prune", "refuse_replays", "replay_key"]
