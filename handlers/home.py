@@ -15,6 +15,7 @@ from handlers.help import my_sections
 from handlers.registry import action
 
 HOME_DEALS = 60
+HOME_TASKS = 30  # the oldest due first; the rest are named by `tasks`
 
 
 @action("home.show", writes=False)
@@ -26,7 +27,9 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
         rows = [f"{d.ref} · {d.name[:80]} · {money_or_dash(d.amount, d.currency)}" for d in deals if d.stage == stage.key]
         if rows:
             groups.append(StageGroup(stage_name(uow.config, stage.key, locale), rows))
+    due = tasks_due(uow, actor, now=now, limit=HOME_TASKS + 1)  # one more: whether there are more to tell of
     tasks = [f"{x.due_date:%Y-%m-%d} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
-             for x in tasks_due(uow, actor, now=now)[:30]]
-    cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)), tasks_due_card(locale, tasks)]
+             for x in due[:HOME_TASKS]]
+    cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)),
+                         tasks_due_card(locale, tasks, more=len(due) > HOME_TASKS)]
     return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))

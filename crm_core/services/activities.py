@@ -74,7 +74,8 @@ def recent_activities(uow: UnitOfWork, *, deal_id: int, limit: int = 5) -> list[
 _OPEN_TASKS_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None))
                         .order_by(Task.due_date, Task.id).limit(bindparam("limit")))
 _TASKS_DUE_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
-                                          Task.due_date <= bindparam("today")).order_by(Task.due_date, Task.id))
+                                          Task.due_date <= bindparam("today")).order_by(Task.due_date, Task.id)
+                       .limit(bindparam("limit")))
 
 
 def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) -> list[Task]:
@@ -82,9 +83,10 @@ def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) 
     return list(uow.session.scalars(_OPEN_TASKS_OF_OWNER, {"owner_id": actor.id, "limit": limit}))
 
 
-def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime) -> list[Task]:
+def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime, limit: int) -> list[Task]:
+    """The person's open tasks due today or earlier (company time), oldest first, at most `limit`."""
     return list(uow.session.scalars(_TASKS_DUE_OF_OWNER,
-                                    {"owner_id": actor.id, "today": local_date(uow.config, now)}))
+                                    {"owner_id": actor.id, "today": local_date(uow.config, now), "limit": limit}))
 
 
 def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from bot.app import create_app
-from crm_core.models import ProcessedInvocation
+from crm_core.models import ProcessedInvocation, Task
+from crm_core.services.users import user_by_identity
 from tests.bot.slack.harness import FORM, SlackPlayer, blocks_text
 
 
@@ -30,6 +32,27 @@ def test_app_home_shows_deals_by_stage_tasks_due_and_approvals_waiting(slack, fa
     slack.home_opened("U01SAM")
     sam = blocks_text(fake_slack.homes["U01SAM"])
     assert "A-1" in sam  # approvals waiting on me
+
+
+def test_a_long_list_of_overdue_tasks_shows_the_oldest_and_says_there_are_more(slack, slack_wiring, fake_slack,
+                                                                                 clock):  # type: ignore[no-untyped-def]
+    slack.command("U01EMMA", "help")  # Emma's first request makes her a user
+    with slack_wiring.session_factory.begin() as s:
+        emma = user_by_identity(s, "slack", "U01EMMA")
+        assert emma is not None
+        s.add_all(Task(title=f"Call back customer {i:02d}", owner_id=emma.id, due_date=date(2026, 1, 1) + timedelta(days=i),
+                       created_at=clock.now()) for i in range(45))
+    slack.home_opened("U01EMMA")
+    text = blocks_text(fake_slack.homes["U01EMMA"])
+    assert "Call back customer 00" in text and "Call back customer 29" in text  # the 30 oldest
+    assert "Call back customer 30" not in text
+    assert "and more are due" in text and "/crm tasks" in text
+    with slack_wiring.session_factory.begin() as s:  # all but 30 done: nothing more to tell of
+        for task in s.scalars(select(Task).where(Task.title >= "Call back customer 30")):
+            task.done_at = clock.now()
+    slack.home_opened("U01EMMA")
+    assert "Call back customer 29" in blocks_text(fake_slack.homes["U01EMMA"])
+    assert "and more are due" not in blocks_text(fake_slack.homes["U01EMMA"])
 
 
 def test_a_retried_event_is_handled_once(slack, fake_slack):
