@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from crm_core.config import load_config
 from crm_core.errors import Conflict, Forbidden, InvalidValue
@@ -17,7 +17,7 @@ from crm_core.services.deals import do_create_deal
 from crm_core.services.leads import LeadInput, do_create_lead
 from crm_core.services.access import access_ticket
 from crm_core.services.tickets import (clock_state, csat_recipient, do_ack, do_close, do_open_ticket,
-                                       near_breach, resolution_overdue, response_overdue, sla_due)
+                                       near_breach, next_due, resolution_overdue, response_overdue, sla_due)
 from crm_core.services.users import user_by_key
 from tests.conftest import T0
 from cards.errors import error_text
@@ -181,6 +181,32 @@ class TestBreaches:
             assert [t.id for t in near_breach(s, sup, T0 + timedelta(hours=1))] == [low]
             assert [t.id for t in near_breach(s, sup, T0 + timedelta(days=2))] == [low]  # breached stays listed
             assert far in [t.id for t in near_breach(s, sup, T0 + timedelta(days=3, hours=1))]
+
+    def test_a_long_breached_list_is_cut_in_the_database_to_the_soonest_next_clocks(self, wiring):  # type: ignore[no-untyped-def]
+        ids = [open_ticket(wiring, "sup", priority=("urgent", "normal", "low")[i % 3], at=T0 + timedelta(hours=i))
+               for i in range(14)]
+        for ticket_id in ids[::4]:  # answered: their next clock is the resolution's
+            act(wiring, "sup", ticket_id, "ack", T0 + timedelta(hours=15))
+        now = T0 + timedelta(days=6)  # every clock has run out: all 14 are listed, soonest first
+        with wiring.session_factory() as s:
+            sup = user_by_key(s, "sup").id
+            everything = sorted(s.scalars(select(Ticket).where(Ticket.owner_id == sup)),
+                                key=lambda t: (next_due(t), t.id))
+            assert len(everything) == 14
+            assert [t.id for t in near_breach(s, sup, now)] == [t.id for t in everything[:10]]
+        loaded: list[int] = []
+
+        def counted(target: Ticket, _ctx: object) -> None:
+            loaded.append(target.id)
+
+        event.listen(Ticket, "load", counted)
+        try:
+            with wiring.session_factory() as s:  # only the page shown is read from the database
+                page = near_breach(s, sup, now, limit=5)
+        finally:
+            event.remove(Ticket, "load", counted)
+        assert [t.id for t in page] == [t.id for t in everything[:5]]
+        assert sorted(loaded) == sorted(t.id for t in page)  # not all 14 brought in, then cut
 
     @pytest.mark.parametrize("done,now,state,minutes", [
         (None, T0 - timedelta(minutes=10), "running", 10), (None, T0 + timedelta(minutes=7), "breached", 7),
