@@ -7,9 +7,11 @@ from cards.builders.home import StageGroup, deals_by_stage_card, tasks_due_card
 from cards.format import money_or_dash, stage_name
 from cards.model import Card, Reply
 from crm_core.clock import Clock
+from crm_core.company_time import local_date
 from crm_core.models import User
 from crm_core.services.activities import tasks_due
 from crm_core.services.deals import list_deals
+from crm_core.services.tasks import open_task_count
 from crm_core.uow import UnitOfWork
 from handlers.help import my_sections
 from handlers.registry import action
@@ -30,6 +32,7 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     due = tasks_due(uow, actor, now=now, limit=HOME_TASKS + 1)  # one more: whether there are more to tell of
     tasks = [f"{x.due_date:%Y-%m-%d} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
              for x in due[:HOME_TASKS]]
-    cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)),
-                         tasks_due_card(locale, tasks, more=len(due) > HOME_TASKS)]
+    more = (open_task_count(uow, actor, due_by=local_date(uow.config, now)) - HOME_TASKS
+            if len(due) > HOME_TASKS else 0)
+    cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)), tasks_due_card(locale, tasks, more=more)]
     return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))

@@ -5,7 +5,7 @@ the reminders table for the scheduler (scheduler/jobs/reminders.py)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cards.builders.tasks import (ReminderView, TaskView, assigned_card, day_text, my_tasks_card, reminder_set_card, t,
                                   task_card)
@@ -20,7 +20,8 @@ from crm_core.outbox import enqueue
 from crm_core.refs import Ref, parse_ref, ref_str
 from crm_core.services.activities import do_complete_task
 from crm_core.services.ownership import resolve_user
-from crm_core.services.tasks import access_task_to_see, do_create_reminder, do_create_task, do_reopen_task, my_tasks
+from crm_core.services.tasks import (access_task_to_see, do_create_reminder, do_create_task, do_reopen_task, my_tasks,
+                                     open_task_count)
 from crm_core.uow import UnitOfWork
 from handlers.grammar import QUOTES, tokenize
 from handlers.invocation import Invocation
@@ -73,12 +74,21 @@ def new_task(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale
     return Reply(cards=(task_card(locale, task_view(uow, task, clock.now(), locale), notes=notes),))
 
 
+TASKS_SHOWN = 30  # `tasks` lists the oldest due first; the card says when there are more
+
+
 @command("tasks", writes=False)
 def list_tasks(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     now = clock.now()
-    views = [task_view(uow, x, now, locale) for x in my_tasks(uow, actor)]
+    tasks = my_tasks(uow, actor, limit=TASKS_SHOWN + 1)  # one more: whether the list is cut
+    views = [task_view(uow, x, now, locale) for x in tasks[:TASKS_SHOWN]]
     today = user_now(uow.config, actor.key, now, actor.timezone).date()
-    return Reply(cards=(my_tasks_card(locale, views, today=today),))
+    if len(tasks) <= TASKS_SHOWN:
+        return Reply(cards=(my_tasks_card(locale, views, today=today),))
+    # Cut: the whole list's figures, counted (two statements, only for a list this long).
+    total = open_task_count(uow, actor)
+    overdue = open_task_count(uow, actor, due_by=today - timedelta(days=1))
+    return Reply(cards=(my_tasks_card(locale, views, today=today, total=total, overdue=overdue),))
 
 
 def _task_number(inv: Invocation) -> int:

@@ -34,9 +34,9 @@ def deals_by_stage_card(locale: str, groups: Sequence[StageGroup], *, total: int
     return Card(title=t(locale, "home.deals", n=total), locale=locale, blocks=blocks, kind="home.deals")
 
 
-def tasks_due_card(locale: str, rows: Sequence[str], *, more: bool = False) -> Card:
-    """`more`: further tasks are due than `rows` shows (the Home tab lists the oldest)."""
+def tasks_due_card(locale: str, rows: Sequence[str], *, more: int = 0) -> Card:
+    """`more`: how many further tasks are due than `rows` shows (the Home tab lists the oldest)."""
     text = _fit_rows("", rows).lstrip("\n") if rows else t(locale, "home.none_tasks")
-    if more:
-        text += "\n" + t(locale, "home.tasks_more")
+    if more > 0:
+        text += "\n" + t(locale, "home.tasks_more", n=more)
     return Card(title=t(locale, "home.tasks"), locale=locale, blocks=(Section(text),), kind="home.tasks")

@@ -66,17 +66,22 @@ def assigned_card(locale: str, task: TaskView) -> Card:
     return task_card(locale, task, notes=(note,))
 
 
-def my_tasks_card(locale: str, tasks: Sequence[TaskView], *, today: date) -> Card:
-    overdue = sum(1 for x in tasks if x.overdue)
+def my_tasks_card(locale: str, tasks: Sequence[TaskView], *, today: date, total: int | None = None,
+                  overdue: int | None = None) -> Card:
+    """`total`, `overdue`: the whole list's figures, when `tasks` shows only its first (the oldest due first)."""
+    overdue = sum(1 for x in tasks if x.overdue) if overdue is None else overdue
     if not tasks:
         return Card(title=t(locale, "list.title", n=0), locale=locale, blocks=(Section(t(locale, "list.empty")),),
                     kind="list")
     blocks: list[Section | Context] = [Section("\n".join(_line(locale, x) for x in tasks))]
     if overdue:
         blocks.insert(0, Context(t(locale, "list.overdue", n=overdue)))
+    total = len(tasks) if total is None else total
+    if total > len(tasks):
+        blocks.append(Context(t(locale, "list.first_of", shown=len(tasks), total=total)))
     blocks.append(Context(t(locale, "list.hint", today=day_text(locale, today))))
     buttons = tuple(Button(t(locale, "btn.done_n", n=x.number), "task.done", str(x.number)) for x in tasks[:5])
-    return Card(title=t(locale, "list.title", n=len(tasks)), locale=locale, blocks=tuple(blocks), buttons=buttons,
+    return Card(title=t(locale, "list.title", n=total), locale=locale, blocks=tuple(blocks), buttons=buttons,
                 kind="list")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm_core.company_time import user_now, user_tz
@@ -104,6 +104,14 @@ def my_tasks(uow: UnitOfWork, actor: User, *, limit: int = 30) -> list[Task]:
     """The actor's open tasks, overdue first (earliest due date first), then by number."""
     return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None))
                                     .order_by(Task.due_date, Task.id).limit(limit)))
+
+
+def open_task_count(uow: UnitOfWork, actor: User, *, due_by: date | None = None) -> int:
+    """How many open tasks the actor has (due on or before `due_by`, when given): for a list that shows a page
+    of them, asked only when the page is full."""
+    due = [Task.due_date <= due_by] if due_by is not None else []
+    return int(uow.session.scalar(select(func.count()).select_from(Task).where(
+        Task.owner_id == actor.id, Task.done_at.is_(None), *due)) or 0)
 
 
 # --- reminders ------------------------------------------------------------------------------------

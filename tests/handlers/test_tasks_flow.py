@@ -2,6 +2,7 @@
 T0 is Monday 2026-03-02 09:00 in Shanghai (the company's zone)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from cards.model import Card
 from crm_core.models import AuditEntry, Deal, Quote, Reminder, Task
+from crm_core.services.users import user_by_key
 
 
 @pytest.fixture(autouse=True)
@@ -112,6 +114,20 @@ class TestTasks:
         assert "My tasks (2)" in out and "1 overdue" in out
         assert out.index("⚠ overdue · 2026-03-03 (Tue) · soon one") < out.index("2026-03-20 (Fri) · later one")
         assert "⚠ overdue" in emma.exec("my")
+
+    def test_a_long_list_says_how_many_there_are_and_that_it_shows_the_first(self, console_bot, wiring,
+                                                                             clock) -> None:  # type: ignore[no-untyped-def]
+        emma = console_bot("emma")
+        with wiring.session_factory.begin() as s:
+            owner = user_by_key(s, "emma")
+            today = clock.now().date()
+            s.add_all(Task(title=f"call back {i:02d}", owner_id=owner.id, created_at=clock.now(),
+                           due_date=today + timedelta(days=i - 40)) for i in range(45))  # 40 overdue, 5 not
+        out = emma.exec("tasks")
+        assert "My tasks (45)" in out and "40 overdue" in out  # the whole list's figures, not the page's
+        assert "Showing the first 30 of 45, the oldest due first" in out
+        assert "call back 29" in out and "call back 30" not in out
+        assert "显示前" not in console_bot("li").exec("任务")
 
     def test_done_and_reopen_by_command_and_button(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
         li, chen = console_bot("li"), console_bot("chen")
