@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cards.builders.common import list_card
 from cards.builders.tasks import overdue_deal_line, t as t_tasks, task_lines
@@ -66,19 +66,30 @@ def _each_command_once(lines: list[str]) -> list[str]:
     return kept
 
 
+MY_ROWS = 10  # of each list in `my`; a longer one says where the whole list is
+
+
 @command("my", writes=False)
 def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    leads = list_leads(uow, actor, limit=10)
-    deals = list_deals(uow, actor, limit=10)
+    # One more row than shown of each: whether to point at the whole list.
+    leads = list_leads(uow, actor, limit=MY_ROWS + 1)
+    deals = list_deals(uow, actor, limit=MY_ROWS + 1)
     now = clock.now()
-    tasks = open_tasks(uow, actor, now=now, limit=10)
+    tasks = open_tasks(uow, actor, now=now, limit=MY_ROWS + 1)
+
+    def more(rows: Sequence[object], key: str) -> str | None:
+        return t(locale, key, n=MY_ROWS) if len(rows) > MY_ROWS else None
+
     cards = [
         list_card(locale, t(locale, "my.leads"),
-                  [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads]),
+                  [f"{x.ref} · {x.name} · {x.company or '—'} · {x.score}" for x in leads[:MY_ROWS]],
+                  hint=more(leads, "my.more_leads")),
         list_card(locale, t(locale, "my.deals"),
                   [f"{d.ref} · {d.name} · {stage_name(uow.config, d.stage, locale)} · {money_or_dash(d.amount, d.currency)}"
-                   for d in deals]),
-        list_card(locale, t(locale, "my.tasks"), task_lines(locale, [task_view(uow, x, now, locale) for x in tasks])),
+                   for d in deals[:MY_ROWS]], hint=more(deals, "my.more_deals")),
+        list_card(locale, t(locale, "my.tasks"),
+                  task_lines(locale, [task_view(uow, x, now, locale) for x in tasks[:MY_ROWS]]),
+                  hint=more(tasks, "my.more_tasks")),
     ]
     late = deals_past_close(uow.session, [actor.id], local_date(uow.config, now))
     if late:  # flagged: an open deal whose expected close date has passed

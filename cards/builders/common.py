@@ -70,12 +70,15 @@ def notice_card(locale: str, title: str, text: str | None = None, *, fields: Seq
 
 
 def list_card(locale: str, title: str, rows: Sequence[str], *, more: Button | None = None,
-              start: int = 1, subtitle: str | None = None) -> Card:
+              start: int = 1, subtitle: str | None = None, hint: str | None = None) -> Card:
+    """`hint`: a line under the rows (where the whole list is, when these are its first)."""
     if not rows:
         return Card(title=title, locale=locale, subtitle=subtitle, blocks=(Section(t(locale, "list.empty")),),
                     kind="list")
     blocks: list[Section | Context] = [Section("\n".join(rows))]
     if more is not None:
         blocks.append(Context(t(locale, "list.showing", start=start, end=start + len(rows) - 1)))
+    if hint:
+        blocks.append(Context(hint))
     return Card(title=title, locale=locale, subtitle=subtitle, blocks=tuple(blocks),
                 buttons=(more,) if more else (), kind="list")

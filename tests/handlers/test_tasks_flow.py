@@ -128,6 +128,14 @@ class TestTasks:
         assert "Showing the first 30 of 45, the oldest due first" in out
         assert "call back 29" in out and "call back 30" not in out
         assert "显示前" not in console_bot("li").exec("任务")
+        my = emma.exec("my")  # `my` shows ten of each list, and says where the rest are
+        assert "The first 10; tasks shows more." in my and "call back 10" not in my
+        assert "deal list shows them all" not in my  # she has fewer deals than that
+        with wiring.session_factory.begin() as s:
+            li = user_by_key(s, "li")
+            s.add_all(Task(title=f"回电 {i:02d}", owner_id=li.id, created_at=clock.now(), due_date=today)
+                      for i in range(12))
+        assert "仅显示前 10 项；输入 任务 查看更多。" in console_bot("li").exec("我的")
 
     def test_done_and_reopen_by_command_and_button(self, console_bot, wiring) -> None:  # type: ignore[no-untyped-def]
         li, chen = console_bot("li"), console_bot("chen")
