@@ -10,7 +10,7 @@ from crm_core.clock import Clock
 from crm_core.company_time import local_date
 from crm_core.models import User
 from crm_core.services.activities import tasks_due
-from crm_core.services.deals import list_deals
+from crm_core.services.deals import list_deals, open_deal_count
 from crm_core.services.tasks import open_task_count
 from crm_core.uow import UnitOfWork
 from handlers.help import my_sections
@@ -23,7 +23,9 @@ HOME_TASKS = 30  # the oldest due first; the rest are named by `tasks`
 @action("home.show", writes=False)
 def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     now = clock.now()
-    deals = list_deals(uow, actor, limit=HOME_DEALS)
+    listed = list_deals(uow, actor, limit=HOME_DEALS + 1)  # one more: whether the card shows them all
+    deals = listed[:HOME_DEALS]
+    total = open_deal_count(uow, actor) if len(listed) > HOME_DEALS else len(deals)
     groups = []
     for stage in uow.config.pipeline.open_stages:
         rows = [f"{d.ref} · {d.name[:80]} · {money_or_dash(d.amount, d.currency)}" for d in deals if d.stage == stage.key]
@@ -34,5 +36,5 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
              for x in due[:HOME_TASKS]]
     more = (open_task_count(uow, actor, due_by=local_date(uow.config, now)) - HOME_TASKS
             if len(due) > HOME_TASKS else 0)
-    cards: list[Card] = [deals_by_stage_card(locale, groups, total=len(deals)), tasks_due_card(locale, tasks, more=more)]
+    cards: list[Card] = [deals_by_stage_card(locale, groups, total=total, shown=len(deals)), tasks_due_card(locale, tasks, more=more)]
     return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards.i18n import translator
-from cards.model import Card, Section
+from cards.model import Card, Context, Section
 
 t = translator("home")
 SECTION_MAX = 2500
@@ -26,12 +26,15 @@ def _fit_rows(head: str, rows: Sequence[str]) -> str:
     return text
 
 
-def deals_by_stage_card(locale: str, groups: Sequence[StageGroup], *, total: int) -> Card:
+def deals_by_stage_card(locale: str, groups: Sequence[StageGroup], *, total: int, shown: int | None = None) -> Card:
+    """`total`: the person's open deals; `shown`: how many of them `groups` holds (the most recently changed)."""
     if not groups:
         return Card(title=t(locale, "home.deals", n=0), locale=locale, blocks=(Section(t(locale, "home.none_deals")),),
                     kind="home.deals")
-    blocks = tuple(Section(_fit_rows(f"*{g.stage}* ({len(g.rows)})", g.rows)) for g in groups)
-    return Card(title=t(locale, "home.deals", n=total), locale=locale, blocks=blocks, kind="home.deals")
+    blocks: list[Section | Context] = [Section(_fit_rows(f"*{g.stage}* ({len(g.rows)})", g.rows)) for g in groups]
+    if shown is not None and total > shown:
+        blocks.append(Context(t(locale, "home.deals_first", n=shown)))
+    return Card(title=t(locale, "home.deals", n=total), locale=locale, blocks=tuple(blocks), kind="home.deals")
 
 
 def tasks_due_card(locale: str, rows: Sequence[str], *, more: int = 0) -> Card:

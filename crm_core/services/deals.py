@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from crm_core.config import Config, PicklistChoice, Pipeline, Stage
 from crm_core.fields import (COMPANY_MAX, FIELD_MAX, NAME_MAX, check_custom, check_date, check_text, find_decl,
@@ -395,6 +395,12 @@ def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int 
     if visible is None:
         return read_lines(uow.session, DealLine, _ALL_OPEN_DEALS, page)
     return read_lines(uow.session, DealLine, _OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page})
+
+
+def open_deal_count(uow: UnitOfWork, actor: User) -> int:
+    """How many open deals the actor owns (for a list that shows the first of them, asked when it is full)."""
+    return int(uow.session.scalar(select(func.count()).select_from(Deal).where(
+        Deal.owner_id == actor.id, Deal.status == "open")) or 0)
 
 
 def weighted_amount(uow: UnitOfWork, deal: Deal) -> Decimal:

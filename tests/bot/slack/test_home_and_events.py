@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
 from bot.app import create_app
-from crm_core.models import ProcessedInvocation, Task
+from crm_core.models import Deal, ProcessedInvocation, Task
 from crm_core.services.users import user_by_identity
 from tests.bot.slack.harness import FORM, SlackPlayer, blocks_text
 
@@ -53,6 +53,21 @@ def test_a_long_list_of_overdue_tasks_shows_the_oldest_and_says_there_are_more(s
     slack.home_opened("U01EMMA")
     assert "Call back customer 29" in blocks_text(fake_slack.homes["U01EMMA"])
     assert "more due" not in blocks_text(fake_slack.homes["U01EMMA"])
+
+
+def test_more_open_deals_than_the_home_tab_lists_are_counted_and_pointed_to(slack, slack_wiring, fake_slack,
+                                                                              clock):  # type: ignore[no-untyped-def]
+    slack.command("U01EMMA", "deal new Acme amount=1000")
+    with slack_wiring.session_factory.begin() as s:
+        first = s.get(Deal, 1)
+        assert first is not None
+        s.add_all(Deal(name=f"Acme expansion {i:02d}", account_id=first.account_id, owner_id=first.owner_id,
+                       stage=first.stage, stage_entered_at=clock.now(), created_at=clock.now(), updated_at=clock.now())
+                  for i in range(64))
+    slack.home_opened("U01EMMA")
+    text = blocks_text(fake_slack.homes["U01EMMA"])
+    assert "My open deals (65)" in text  # all of them, where it said 60
+    assert "The 60 most recently changed; `/crm deal list` shows them all." in text
 
 
 def test_a_retried_event_is_handled_once(slack, fake_slack):
