@@ -18,7 +18,8 @@ from crm_core.models import Ticket, User
 from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
 from crm_core.services.access import access_ticket
-from crm_core.services.tickets import csat_recipient, do_ack, do_close, do_open_ticket, is_priority, near_breach
+from crm_core.services.tickets import (csat_recipient, do_ack, do_close, do_open_ticket, is_priority, near_breach,
+                                       near_breach_count)
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
@@ -156,12 +157,18 @@ def tell_swarm_ticket_closed(uow: UnitOfWork, event: Event, now: datetime) -> No
 
 # --- `my`: tickets near breach -----------------------------------------------------------------------
 
+NEAR_BREACH_SHOWN = 10  # in `my` and on the Home tab, the clocks that run out first; the rest are counted
+
+
 def my_tickets_near_breach(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> Card | None:
     now = clock.now()
-    tickets = near_breach(uow.session, actor.id, now)
+    tickets = near_breach(uow.session, actor.id, now, limit=NEAR_BREACH_SHOWN + 1)
     if not tickets:
         return None
-    return my_tickets_card(locale, [ticket_view(uow, x, locale, now, recent=False, zone=actor.timezone) for x in tickets])
+    more = (near_breach_count(uow.session, actor.id, now) - NEAR_BREACH_SHOWN
+            if len(tickets) > NEAR_BREACH_SHOWN else 0)
+    return my_tickets_card(locale, [ticket_view(uow, x, locale, now, recent=False, zone=actor.timezone)
+                                    for x in tickets[:NEAR_BREACH_SHOWN]], more=more)
 
 
 if my_tickets_near_breach not in MY_SECTIONS:

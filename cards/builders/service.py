@@ -89,8 +89,10 @@ def ticket_line(locale: str, v: TicketView) -> str:
                        clock_text(locale, clock)))
 
 
-def my_tickets_card(locale: str, views: Sequence[TicketView]) -> Card:
-    return list_card(locale, t(locale, "my.tickets"), [ticket_line(locale, v) for v in views])
+def my_tickets_card(locale: str, views: Sequence[TicketView], *, more: int = 0) -> Card:
+    """`more`: how many further tickets are near breach than `views` shows."""
+    return list_card(locale, t(locale, "my.tickets"), [ticket_line(locale, v) for v in views],
+                     hint=t(locale, "my.tickets_more", n=more) if more > 0 else None)
 
 
 @dataclass(frozen=True)

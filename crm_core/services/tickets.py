@@ -209,10 +209,12 @@ def next_due(ticket: Ticket) -> datetime:
 # the join of the owner (and its manager): the one asking, already in the session.
 # Sorted and cut in the database (`next_due` as SQL): an agent with hundreds breached loads only the page shown.
 _NEXT_DUE = case((Ticket.responded_at.is_(None), Ticket.respond_due_at), else_=Ticket.resolve_due_at)
-_NEAR_BREACH = (select(Ticket).where(Ticket.owner_id == bindparam("owner_id"), Ticket.closed_at.is_(None), or_(
+_NEAR_BREACH_WHERE = (Ticket.owner_id == bindparam("owner_id"), Ticket.closed_at.is_(None), or_(
     (Ticket.responded_at.is_(None)) & (Ticket.respond_due_at <= bindparam("horizon")),
-    Ticket.resolve_due_at <= bindparam("horizon"))).options(lazyload(Ticket.owner))
-    .order_by(_NEXT_DUE, Ticket.id).limit(bindparam("limit")))
+    Ticket.resolve_due_at <= bindparam("horizon")))
+_NEAR_BREACH = (select(Ticket).where(*_NEAR_BREACH_WHERE).options(lazyload(Ticket.owner))
+                .order_by(_NEXT_DUE, Ticket.id).limit(bindparam("limit")))
+_NEAR_BREACH_COUNT = select(func.count()).select_from(Ticket).where(*_NEAR_BREACH_WHERE)
 
 
 def near_breach(session: Session, owner_id: int, now: datetime, *, within: timedelta = timedelta(hours=24),
@@ -220,6 +222,12 @@ def near_breach(session: Session, owner_id: int, now: datetime, *, within: timed
     """The owner's open tickets whose next clock (response, else resolution) runs out within `within`
     or already has, soonest first, at most `limit`."""
     return list(session.scalars(_NEAR_BREACH, {"owner_id": owner_id, "horizon": now + within, "limit": limit}))
+
+
+def near_breach_count(session: Session, owner_id: int, now: datetime, *,
+                      within: timedelta = timedelta(hours=24)) -> int:
+    """How many tickets `near_breach` would list without its limit."""
+    return int(session.scalar(_NEAR_BREACH_COUNT, {"owner_id": owner_id, "horizon": now + within}) or 0)
 
 
 def csat_recipient(session: Session, ticket: Ticket) -> tuple[User, Contact | None]:

@@ -64,6 +64,18 @@ def test_my_lists_tickets_near_breach(console_bot, clock):  # type: ignore[no-un
     assert "tickets near breach" not in console_bot("emma").exec("my")
 
 
+def test_my_counts_the_breached_tickets_it_does_not_list(console_bot, clock):  # type: ignore[no-untyped-def]
+    sup = console_bot("sup")
+    for i in range(13):
+        sup.exec(f"工单 新建 Acme normal 无法登录 {i:02d}")
+    clock.advance(hours=9)  # all thirteen past their response clock
+    out = sup.exec("我的")
+    assert "无法登录 09" in out and "无法登录 10" not in out  # the ten whose clocks ran out first
+    assert "另有 3 张工单即将超时或已超时" in out
+    sup.exec("工单 响应 T-1")  # answered: its next clock is the resolution's, days away
+    assert "另有 2 张" in sup.exec("我的")
+
+
 def test_a_won_deal_becomes_a_contract_whose_card_explains_its_health(console_bot, wiring, outbox_rows):  # type: ignore[no-untyped-def]
     emma = console_bot("emma")
     emma.exec("deal new Acme amount=120000")
