@@ -25,7 +25,7 @@ from crm_core.events import (ApprovalCancelled, ApprovalStepDecided, ApprovalSte
 from crm_core.models import Approval, ApprovalStep, Deal, Quote, User
 from crm_core.queries.people import user_name
 from crm_core.outbox import enqueue
-from crm_core.services.approvals import check_decidable, do_decide, waiting_on
+from crm_core.services.approvals import check_decidable, do_decide, waiting_count, waiting_on
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork
 from handlers.help import MY_SECTIONS
@@ -218,7 +218,9 @@ _NAMES_IN = select(User.id, User.name).where(User.id.in_(bindparam("ids", expand
 
 def approvals_waiting_on_me(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> Card | None:
     """A bounded number of queries whatever the number of rows (quotes, deals, requesters in one go each)."""
-    rows = waiting_on(uow.session, actor, limit=MY_LIMIT)
+    rows = waiting_on(uow.session, actor, limit=MY_LIMIT + 1)  # one more: whether to count the rest
+    more = waiting_count(uow.session, actor) - MY_LIMIT if len(rows) > MY_LIMIT else 0
+    rows = rows[:MY_LIMIT]
     if not rows and actor.rank == 0:
         return None
     s = uow.session
@@ -238,7 +240,8 @@ def approvals_waiting_on_me(uow: UnitOfWork, actor: User, locale: str, clock: Cl
         if len(buttons) < MY_BUTTONS:
             buttons.append(Button(f"{t(locale, 'btn.approve')} {approval.ref}", "approval.approve", approval.ref,
                                   "primary"))
-    card = list_card(locale, t(locale, "approval.mine.title"), lines)
+    card = list_card(locale, t(locale, "approval.mine.title"), lines,
+                     hint=t(locale, "approval.mine.more", n=more) if more > 0 else None)
     return Card(title=card.title, locale=locale, blocks=card.blocks, buttons=tuple(buttons), kind="list")
 
 

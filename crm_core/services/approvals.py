@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -235,9 +235,18 @@ def do_withdraw_for_closed_deal(uow: UnitOfWork, actor: User, deal: Deal, *, now
 _STEPS_WAITING_ON = (select(ApprovalStep).where(ApprovalStep.approver_id == bindparam("user_id"),
                                                 ApprovalStep.status == "pending")
                      .order_by(ApprovalStep.id).limit(bindparam("limit")))
+_STEPS_WAITING_COUNT = (select(func.count()).select_from(ApprovalStep)
+                        .join(Approval, Approval.id == ApprovalStep.approval_id)
+                        .where(ApprovalStep.approver_id == bindparam("user_id"), ApprovalStep.status == "pending",
+                               Approval.status == "pending"))
 # (the open step is the one just read: the approvals' steps are not read again, in a second query, by selectin)
 _PENDING_APPROVALS = (select(Approval).where(Approval.id.in_(bindparam("ids", expanding=True)),
                                              Approval.status == "pending").options(lazyload(Approval.steps)))
+
+
+def waiting_count(session: Session, user: User) -> int:
+    """How many approval steps wait for this user (for a list that shows the first of them, asked when full)."""
+    return int(session.scalar(_STEPS_WAITING_COUNT, {"user_id": user.id}) or 0)
 
 
 def waiting_on(session: Session, user: User, *, limit: int = 20) -> list[tuple[Approval, ApprovalStep]]:

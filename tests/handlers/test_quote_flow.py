@@ -131,6 +131,16 @@ def test_the_reject_button_answers_with_the_command_to_type(console_bot, wiring,
     assert "You rejected A-1: too deep for two seats" in reply.text()
 
 
+def test_my_counts_the_approvals_waiting_beyond_the_ten_it_lists(console_bot):  # type: ignore[no-untyped-def]
+    emma, sam = console_bot("emma"), console_bot("sam")
+    for i in range(12):
+        emma.exec(f"deal new Globex{i:02d} amount=5000")
+        emma.exec(f"quote D-{i + 1} ENT x2 discount=12")
+    out = sam.exec("my")
+    assert "A-10 ·" in out and "A-11 ·" not in out  # the ten oldest
+    assert "… and 2 more waiting on you, after these (the oldest first)." in out
+
+
 def test_my_lists_approvals_waiting_on_me_with_a_button(console_bot):  # type: ignore[no-untyped-def]
     emma, sam = console_bot("emma"), console_bot("sam")
     emma.exec("deal new Globex amount=5000")
