@@ -17,7 +17,7 @@ from handlers.help import my_sections
 from handlers.registry import action
 
 HOME_DEALS = 60
-HOME_TASKS = 30  # the oldest due first; the rest are named by `tasks`
+HOME_TASKS = 30  # the oldest due first; the rest are counted
 
 
 @action("home.show", writes=False)
@@ -36,5 +36,6 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
              for x in due[:HOME_TASKS]]
     more = (open_task_count(uow, actor, due_by=local_date(uow.config, now)) - HOME_TASKS
             if len(due) > HOME_TASKS else 0)
-    cards: list[Card] = [deals_by_stage_card(locale, groups, total=total, shown=len(deals)), tasks_due_card(locale, tasks, more=more)]
+    cards: list[Card] = [deals_by_stage_card(locale, groups, total=total, shown=len(deals)),
+                         tasks_due_card(locale, tasks, more=more)]
     return Reply(cards=(*cards, *my_sections(uow, actor, locale, clock)))
