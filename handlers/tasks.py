@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from cards.builders.lists import more_button
 from cards.builders.tasks import (ReminderView, TaskView, assigned_card, day_text, my_tasks_card, reminder_set_card, t,
                                   task_card)
 from cards.format import task_title
@@ -79,16 +80,29 @@ TASKS_SHOWN = 30  # `tasks` lists the oldest due first; the card says when there
 
 @command("tasks", writes=False)
 def list_tasks(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return _tasks_page(uow, clock, actor, locale, 0)
+
+
+@action("task.list_more", writes=False, value=("offset",))
+def list_more_tasks(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    raw = str(inv.args.get("offset", ""))
+    return _tasks_page(uow, clock, actor, locale, int(raw) if raw.isdecimal() and len(raw) < 10 else 0)
+
+
+def _tasks_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, offset: int) -> Reply:
+    """The actor's open tasks from `offset`, oldest due first; a longer list is counted and has a More button."""
     now = clock.now()
-    tasks = my_tasks(uow, actor, limit=TASKS_SHOWN + 1)  # one more: whether the list is cut
+    tasks = my_tasks(uow, actor, limit=TASKS_SHOWN + 1, offset=offset)  # one more: whether the list goes on
     views = [task_view(uow, x, now, locale) for x in tasks[:TASKS_SHOWN]]
     today = user_now(uow.config, actor.key, now, actor.timezone).date()
-    if len(tasks) <= TASKS_SHOWN:
+    if offset == 0 and len(tasks) <= TASKS_SHOWN:
         return Reply(cards=(my_tasks_card(locale, views, today=today),))
-    # Cut: the whole list's figures, counted (two statements, only for a list this long).
+    # A long list: its whole figures, counted (two statements, only for a list this long).
     total = open_task_count(uow, actor)
     overdue = open_task_count(uow, actor, due_by=today - timedelta(days=1))
-    return Reply(cards=(my_tasks_card(locale, views, today=today, total=total, overdue=overdue),))
+    more = more_button(locale, "task.list_more", str(offset + TASKS_SHOWN)) if len(tasks) > TASKS_SHOWN else None
+    return Reply(cards=(my_tasks_card(locale, views, today=today, total=total, overdue=overdue, start=offset + 1,
+                                      more=more),))
 
 
 def _task_number(inv: Invocation) -> int:

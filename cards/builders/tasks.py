@@ -67,22 +67,23 @@ def assigned_card(locale: str, task: TaskView) -> Card:
 
 
 def my_tasks_card(locale: str, tasks: Sequence[TaskView], *, today: date, total: int | None = None,
-                  overdue: int | None = None) -> Card:
-    """`total`, `overdue`: the whole list's figures, when `tasks` shows only its first (the oldest due first)."""
+                  overdue: int | None = None, start: int = 1, more: Button | None = None) -> Card:
+    """A page of the open tasks: `total`, `overdue` are the whole list's figures when `tasks` is part of it (from
+    number `start`, the oldest due first); `more` turns to the next page."""
     overdue = sum(1 for x in tasks if x.overdue) if overdue is None else overdue
+    total = len(tasks) if total is None else total
     if not tasks:
-        return Card(title=t(locale, "list.title", n=0), locale=locale, blocks=(Section(t(locale, "list.empty")),),
+        return Card(title=t(locale, "list.title", n=total), locale=locale, blocks=(Section(t(locale, "list.empty")),),
                     kind="list")
     blocks: list[Section | Context] = [Section("\n".join(_line(locale, x) for x in tasks))]
     if overdue:
         blocks.insert(0, Context(t(locale, "list.overdue", n=overdue)))
-    total = len(tasks) if total is None else total
     if total > len(tasks):
-        blocks.append(Context(t(locale, "list.first_of", shown=len(tasks), total=total)))
+        blocks.append(Context(t(locale, "list.part_of", start=start, end=start + len(tasks) - 1, total=total)))
     blocks.append(Context(t(locale, "list.hint", today=day_text(locale, today))))
     buttons = tuple(Button(t(locale, "btn.done_n", n=x.number), "task.done", str(x.number)) for x in tasks[:5])
-    return Card(title=t(locale, "list.title", n=total), locale=locale, blocks=tuple(blocks), buttons=buttons,
-                kind="list")
+    return Card(title=t(locale, "list.title", n=total), locale=locale, blocks=tuple(blocks),
+                buttons=buttons + ((more,) if more is not None else ()), kind="list")
 
 
 def task_lines(locale: str, tasks: Sequence[TaskView]) -> list[str]:

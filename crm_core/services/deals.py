@@ -18,7 +18,7 @@ from crm_core.errors import (Conflict, DomainError, FieldName, InvalidValue, Mis
                              Term)
 from crm_core.events import DealClosed, DealStageChanged, SwarmRequested
 from crm_core.models import Contact, Deal, Quote, StageChange, Task, User
-from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
+from crm_core.queries.lists import DEAL_LINE, MAX_OFFSET, DealLine, read_lines
 from crm_core.services import audit
 from crm_core.services.accounts import contact_named, find_or_create_account
 from crm_core.services.approvals import do_withdraw_for_closed_deal
@@ -368,7 +368,6 @@ def field_names(config: Config, keys: list[str]) -> list[FieldName]:
     return names
 
 
-MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow
 
 
 def _open_deals_page(*owner_is: Any) -> Any:

@@ -19,7 +19,7 @@ from crm_core.errors import Conflict, InvalidValue, NotFound
 from crm_core.events import TaskAssigned
 from crm_core.fields import TEXT_MAX, check_date, check_text
 from crm_core.models import Deal, Reminder, Task, User
-from crm_core.queries.lists import DEAL_LINE, DealLine, read_lines
+from crm_core.queries.lists import DEAL_LINE, MAX_OFFSET, DealLine, read_lines
 from crm_core.refs import Ref
 from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
@@ -100,10 +100,11 @@ def do_reopen_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime)
     return task
 
 
-def my_tasks(uow: UnitOfWork, actor: User, *, limit: int = 30) -> list[Task]:
-    """The actor's open tasks, overdue first (earliest due date first), then by number."""
+def my_tasks(uow: UnitOfWork, actor: User, *, limit: int = 30, offset: int = 0) -> list[Task]:
+    """The actor's open tasks, overdue first (earliest due date first), then by number; a page from `offset`."""
     return list(uow.session.scalars(select(Task).where(Task.owner_id == actor.id, Task.done_at.is_(None))
-                                    .order_by(Task.due_date, Task.id).limit(limit)))
+                                    .order_by(Task.due_date, Task.id).limit(limit)
+                                    .offset(min(max(0, offset), MAX_OFFSET))))
 
 
 def open_task_count(uow: UnitOfWork, actor: User, *, due_by: date | None = None) -> int:

@@ -125,9 +125,13 @@ class TestTasks:
                            due_date=today + timedelta(days=i - 40)) for i in range(45))  # 40 overdue, 5 not
         out = emma.exec("tasks")
         assert "My tasks (45)" in out and "40 overdue" in out  # the whole list's figures, not the page's
-        assert "Showing the first 30 of 45, the oldest due first" in out
+        assert "Showing 1–30 of 45, the oldest due first." in out
         assert "call back 29" in out and "call back 30" not in out
-        assert "显示前" not in console_bot("li").exec("任务")
+        out = emma.press(1 + [b.action for b in emma.buttons].index("task.list_more"))  # More: the next page
+        assert "Showing 31–45 of 45" in out and "call back 30" in out and "call back 29" not in out
+        assert "My tasks (45)" in out and "40 overdue" in out
+        assert "task.list_more" not in [b.action for b in emma.buttons]  # the last page
+        assert "显示第" not in console_bot("li").exec("任务")
         my = emma.exec("my")  # `my` shows ten of each list, and says where the rest are
         assert "The first 10; tasks shows more." in my and "call back 10" not in my
         assert "deal list shows them all" not in my  # she has fewer deals than that
