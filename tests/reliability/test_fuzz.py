@@ -167,6 +167,7 @@ TARGETED = {
     "pool.claim": ["L-1", "L-99"], "swarm.pin": [""], "chat.log": ["", "D-1"], "chat.link": ["", "D-1"], "search.open": ["D-1", "L-1", ""],
     "search.run": ["Acme", ""], "record.pick": ["deal D-1", "won D-1", ""],
     "task.done": ["1", "#1", "2"], "task.reopen": ["1"], "task.open": ["1", "2"],  # Li's stage tasks on D-1 / D-2
+    "task.list_more": ["30", "0", "x", "-1", "99999999999"],  # a page of the clicker's own tasks, whatever it says
 }
 
 
