@@ -42,9 +42,10 @@ class SlackContext:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
         listener returns); a `Send` it returns (a call that waits on Slack) runs after it, on the send pool.
         `fn` reports its own errors; anything escaping even that is logged here."""
-        if self.queue is None:  # no bounded queue (tests, recovery): the same run-then-send, unbounded
-            self.queue = WorkQueue(self.work or InlineExecutor(), capacity=1)
-        self.queue.submit(fn, **kwargs)
+        # No bounded queue (recovery's context): the same run-then-send, through a queue of this call's own; the
+        # context's `queue` stays None, which is what tells the inbox to run requests inline.
+        queue = self.queue or WorkQueue(self.work or InlineExecutor(), capacity=1)
+        queue.submit(fn, **kwargs)
 
     def first_delivery(self, body: dict[str, Any]) -> bool:
         """False for a retried Events API callback whose event_id was already handled (claimed on the first

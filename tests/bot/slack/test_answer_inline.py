@@ -6,6 +6,7 @@ Real Bolt signature checks, bodies as Slack sends them, the fake Slack for respo
 real thread pool. Slow work is made slow with an Event the test sets, never with a sleep."""
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from bot.app import create_app
 from bot.slack import inbox as slack_inbox
 from bot.slack.answer import InlineSlot, WorkQueue
 from bot.slack.app import SEND_THREADS, send_threads, work_threads
+from bot.slack.context import SlackContext
 from bot.wiring import Wiring
 from crm_core.db import read_only
 from crm_core.models import InboxItem, Lead
@@ -276,3 +278,14 @@ def test_work_threads_follow_the_database_unless_set(slack_wiring: Wiring, monke
     assert send_threads(slack_wiring) == SEND_THREADS  # fewer work threads than sends: a send pool of its own
     monkeypatch.setattr(slack_wiring.settings, "chatcrm_slack_work_threads", SEND_THREADS)
     assert send_threads(slack_wiring) == 0  # as many work threads: each sends its own answer
+
+
+def test_work_deferred_on_a_context_without_a_queue_leaves_it_without_one(slack_wiring: Wiring) -> None:
+    """Recovery's context has no queue, so the inbox runs its requests inline; a deferred task (an event's work)
+    must not give it one: a queue of capacity 1 would turn the next requests away as "busy"."""
+    ctx = SlackContext(slack_wiring)
+    ran: list[str] = []
+    ctx.defer(lambda: ran.append("work") and None)
+    ctx.defer(lambda: functools.partial(ran.append, "sent"))
+    assert ran == ["work", "sent"]  # run inline, the second one's send after it
+    assert ctx.queue is None
