@@ -121,10 +121,10 @@ class Runner:
         if isinstance(parsed, UsageError):
             actor_id, locale = self._actor_and_locale(actor)
             return Outcome(replace(self.usage_reply(locale, parsed), locale=locale), saved=False, actor_id=actor_id)
-        inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="command", name=parsed.name,
+        inv = Invocation(actor_id=0, kind="command", name=parsed.name,
                          args=parsed.args, options=parsed.options, spans=parsed.spans, platform=platform,
                          conversation=conversation, idempotency_key=idempotency_key, text=text, inboxed=inboxed)
-        return self.answer(inv, actor=None if isinstance(actor, int) else actor)
+        return self.answer_as(actor, inv)
 
     def parse_read(self, text: str) -> "Parsed | UsageError | None":
         """The parse of `text` when it can be answered without writing anything (a use case registered
@@ -145,6 +145,13 @@ class Runner:
 
     def run(self, inv: Invocation) -> Reply:
         return self.answer(inv).reply
+
+    def answer_as(self, actor: "int | ActorLookup", inv: Invocation) -> "Outcome":
+        """`inv` run as `actor`: our user id, or the adapter's look-up of it (run inside the request's transaction;
+        UnknownActor when it finds nobody). `inv.actor_id` is not read."""
+        if isinstance(actor, int):
+            return self.answer(replace(inv, actor_id=actor))
+        return self.answer(inv, actor=actor)
 
     def answer(self, inv: Invocation, *, actor: ActorLookup | None = None) -> "Outcome":
         """The reply, and what the request left behind (for the durable inbox: `settle`). With `actor`, the

@@ -24,9 +24,7 @@ t = translator("slack")
 def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
     """The Home view of `actor`: our user id, or the adapter's look-up of it, run inside the use case's own
     transaction (one read of the person; UnknownActor on a first contact, having done nothing)."""
-    outcome = ctx.runner.answer(Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action",
-                                           name="home.show", platform="slack"),
-                                actor=None if isinstance(actor, int) else actor)
+    outcome = ctx.runner.answer_as(actor, Invocation(actor_id=0, kind="action", name="home.show", platform="slack"))
     reply, actor_id = outcome.reply, outcome.actor_id
     locale = reply.locale or ctx.locale(actor_id)  # read with the actor inside the run
     hint = ContextBlock(block_id="home:hint", elements=[MarkdownTextObject(text=t(locale, "home.hint"))])

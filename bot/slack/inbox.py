@@ -300,10 +300,9 @@ def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: In
             if (body.get("view") or {}).get("type") == "modal":
                 # our modals dispatch no block actions; the submission carries the state
                 return Outcome(Reply(), saved=False, actor_id=actor if isinstance(actor, int) else None)
-            inv = Invocation(actor_id=actor if isinstance(actor, int) else 0, kind="action",
-                             name=SLACK_ACTIONS.get(name, name), args={"value": value}, platform="slack",
-                             conversation=_channel(body), idempotency_key=item.key, inboxed=True)
-            return ctx.runner.answer(inv, actor=None if isinstance(actor, int) else actor)
+            return ctx.runner.answer_as(actor, Invocation(
+                actor_id=0, kind="action", name=SLACK_ACTIONS.get(name, name), args={"value": value},
+                platform="slack", conversation=_channel(body), idempotency_key=item.key, inboxed=True))
     inline = inbox.InlineReply(offer=slot.offer) if slot is not None else None
     token = inbox.INLINE.set(inline)  # the runner's transaction may mark the row replied (crm_core.inbox)
     try:
