@@ -13,10 +13,9 @@ from cards.templates import render
 from crm_core.clock import Clock
 from crm_core.company_time import local_date
 from crm_core.models import User
-from crm_core.services.activities import open_tasks
 from crm_core.services.deals import list_deals
 from crm_core.services.leads import list_leads
-from crm_core.services.tasks import deals_past_close
+from crm_core.services.tasks import deals_past_close, my_tasks
 from crm_core.uow import UnitOfWork
 from handlers.grammar import SPECS
 from handlers.invocation import Invocation
@@ -75,7 +74,7 @@ def show_my(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     leads = list_leads(uow, actor, limit=MY_ROWS + 1)
     deals = list_deals(uow, actor, limit=MY_ROWS + 1)
     now = clock.now()
-    tasks = open_tasks(uow, actor, now=now, limit=MY_ROWS + 1)
+    tasks = my_tasks(uow, actor, limit=MY_ROWS + 1)
 
     def more(rows: Sequence[object], key: str) -> str | None:
         return t(locale, key, n=MY_ROWS) if len(rows) > MY_ROWS else None

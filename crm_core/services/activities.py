@@ -70,17 +70,10 @@ def recent_activities(uow: UnitOfWork, *, deal_id: int, limit: int = 5) -> list[
     return [(kind, text) for kind, text in uow.session.execute(_RECENT_OF_DEAL, {"deal_id": deal_id, "limit": limit})]
 
 
-# `my` and the Home tab run these on every call: built once (building a select cost more than running it).
-_OPEN_TASKS_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None))
-                        .order_by(Task.due_date, Task.id).limit(bindparam("limit")))
+# The Home tab runs this on every call: built once (building a select cost more than running it).
 _TASKS_DUE_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
                                           Task.due_date <= bindparam("today")).order_by(Task.due_date, Task.id)
                        .limit(bindparam("limit")))
-
-
-def open_tasks(uow: UnitOfWork, actor: User, *, now: datetime, limit: int = 20) -> list[Task]:
-    del now
-    return list(uow.session.scalars(_OPEN_TASKS_OF_OWNER, {"owner_id": actor.id, "limit": limit}))
 
 
 def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime, limit: int) -> list[Task]:
