@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -17,7 +17,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.answer import InlineExecutor, WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
-from bot.slack.replay import claim_event
+from bot.slack.replay import MemorySeen, claim_event
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
 from cards.builders.common import internal_error_card
@@ -37,6 +37,10 @@ class SlackContext:
     work: Executor | None = None  # where work after the ack runs; None: in the listener's own thread
     workspaces: WorkspaceGate | None = None  # which workspaces are served (configured ids bind to binding_team)
     queue: WorkQueue | None = None  # the bounded queue in front of `work` for commands and clicks (answer.py)
+    _redone: MemorySeen = field(init=False, repr=False)  # event ids of work that may run again harmlessly
+
+    def __post_init__(self) -> None:
+        self._redone = MemorySeen(self.wiring.clock)
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
@@ -47,11 +51,20 @@ class SlackContext:
         queue = self.queue or WorkQueue(self.work or InlineExecutor(), capacity=1)
         queue.submit(fn, **kwargs)
 
-    def first_delivery(self, body: dict[str, Any]) -> bool:
+    def first_delivery(self, body: dict[str, Any], *, harmless_again: bool = False) -> bool:
         """False for a retried Events API callback whose event_id was already handled (claimed on the first
-        delivery); True for anything else. Call it where the event starts its work, after the ack."""
+        delivery); True for anything else. Call it where the event starts its work, after the ack.
+
+        The claim is a row, so a retry that reaches another process, or this one after a restart, is still
+        dropped. `harmless_again`: work that only repeats what the first delivery did (publishing a person's
+        own Home view) remembers the id in this process instead: no write per event, and a retry that slips
+        past (another process) shows the same view again, sending nobody anything."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        return not event_id or claim_event(self.wiring.session_factory, self.wiring.clock, str(event_id))
+        if not event_id:
+            return True
+        if harmless_again:
+            return self._redone.claim(str(event_id))
+        return claim_event(self.wiring.session_factory, self.wiring.clock, str(event_id))
 
     @property
     def runner(self) -> Runner:
