@@ -14,7 +14,6 @@ from crm_core.services import audit
 from crm_core.services.access import access_deal, access_ticket
 from crm_core.services.leads import access_lead
 from crm_core.services.tasks import access_task_to_complete
-from crm_core.company_time import local_date
 from crm_core.uow import UnitOfWork
 from crm_core.vocabulary import ACTIVITY_KIND_ALIASES
 
@@ -68,18 +67,6 @@ _RECENT_OF_DEAL = (select(Activity.kind, Activity.text).where(Activity.deal_id =
 def recent_activities(uow: UnitOfWork, *, deal_id: int, limit: int = 5) -> list[tuple[str, str]]:
     """(kind, text) of the deal's latest activities, newest first."""
     return [(kind, text) for kind, text in uow.session.execute(_RECENT_OF_DEAL, {"deal_id": deal_id, "limit": limit})]
-
-
-# The Home tab runs this on every call: built once (building a select cost more than running it).
-_TASKS_DUE_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
-                                          Task.due_date <= bindparam("today")).order_by(Task.due_date, Task.id)
-                       .limit(bindparam("limit")))
-
-
-def tasks_due(uow: UnitOfWork, actor: User, *, now: datetime, limit: int) -> list[Task]:
-    """The person's open tasks due today or earlier (company time), oldest first, at most `limit`."""
-    return list(uow.session.scalars(_TASKS_DUE_OF_OWNER,
-                                    {"owner_id": actor.id, "today": local_date(uow.config, now), "limit": limit}))
 
 
 def do_complete_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime) -> Task:

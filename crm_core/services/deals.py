@@ -396,10 +396,13 @@ def list_deals(uow: UnitOfWork, actor: User, *, scope: str = "mine", limit: int 
     return read_lines(uow.session, DealLine, _OPEN_DEALS_OF_OWNERS, {"owner_ids": list(visible), **page})
 
 
+_MY_OPEN_DEAL_COUNT = select(func.count()).select_from(Deal).where(Deal.owner_id == bindparam("owner_id"),
+                                                                  Deal.status == "open")
+
+
 def open_deal_count(uow: UnitOfWork, actor: User) -> int:
     """How many open deals the actor owns (for a list that shows the first of them, asked when it is full)."""
-    return int(uow.session.scalar(select(func.count()).select_from(Deal).where(
-        Deal.owner_id == actor.id, Deal.status == "open")) or 0)
+    return int(uow.session.scalar(_MY_OPEN_DEAL_COUNT, {"owner_id": actor.id}) or 0)
 
 
 def weighted_amount(uow: UnitOfWork, deal: Deal) -> Decimal:

@@ -111,12 +111,37 @@ def my_tasks(uow: UnitOfWork, actor: User, *, limit: int = 30, offset: int = 0) 
                                                            "offset": min(max(0, offset), MAX_OFFSET)}))
 
 
+@dataclass(frozen=True)
+class TaskDue:
+    """A line of "tasks due" (the Home tab): what it shows, read as columns, not as Task objects."""
+    due_date: date
+    title: str
+    deal_id: int | None
+
+
+_TASKS_DUE_OF_OWNER = (select(Task.due_date, Task.title, Task.deal_id)
+                       .where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
+                              Task.due_date <= bindparam("due_by"))
+                       .order_by(Task.due_date, Task.id).limit(bindparam("limit")))
+
+
+def tasks_due(uow: UnitOfWork, actor: User, *, due_by: date, limit: int) -> list[TaskDue]:
+    """The actor's open tasks due on or before `due_by`, oldest first, at most `limit`."""
+    return [TaskDue(*row) for row in uow.session.execute(_TASKS_DUE_OF_OWNER,
+                                                         {"owner_id": actor.id, "due_by": due_by, "limit": limit})]
+
+
+_OPEN_TASK_COUNT = select(func.count()).select_from(Task).where(Task.owner_id == bindparam("owner_id"),
+                                                                Task.done_at.is_(None))
+_OPEN_TASK_COUNT_DUE = _OPEN_TASK_COUNT.where(Task.due_date <= bindparam("due_by"))
+
+
 def open_task_count(uow: UnitOfWork, actor: User, *, due_by: date | None = None) -> int:
     """How many open tasks the actor has (due on or before `due_by`, when given): for a list that shows a page
     of them, asked only when the page is full."""
-    due = [Task.due_date <= due_by] if due_by is not None else []
-    return int(uow.session.scalar(select(func.count()).select_from(Task).where(
-        Task.owner_id == actor.id, Task.done_at.is_(None), *due)) or 0)
+    if due_by is None:
+        return int(uow.session.scalar(_OPEN_TASK_COUNT, {"owner_id": actor.id}) or 0)
+    return int(uow.session.scalar(_OPEN_TASK_COUNT_DUE, {"owner_id": actor.id, "due_by": due_by}) or 0)
 
 
 # --- reminders ------------------------------------------------------------------------------------
