@@ -32,7 +32,7 @@ def show_home(uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
             groups.append(StageGroup(stage_name(uow.config, stage.key, locale), rows))
     today = local_date(uow.config, now)
     due = tasks_due(uow, actor, due_by=today, limit=HOME_TASKS + 1)  # one more: whether there are more to tell of
-    tasks = [f"{x.due_date:%Y-%m-%d} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
+    tasks = [f"{x.due_date.isoformat()} · {x.title[:120]}" + (f" · D-{x.deal_id}" if x.deal_id else "")
              for x in due[:HOME_TASKS]]
     more = open_task_count(uow, actor, due_by=today) - HOME_TASKS if len(due) > HOME_TASKS else 0
     cards: list[Card] = [deals_by_stage_card(locale, groups, total=total, shown=len(deals)),
