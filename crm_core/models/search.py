@@ -13,14 +13,15 @@ KeyString = String(120).with_variant(String(120, collation="C"), "postgresql")
 
 
 class SearchTerm(Base):
-    """One key a record is found by. `owner_id` mirrors the record's owner so a rep's search filters in the
-    index, not after it. Kept by crm_core.search_index on every flush that creates, renames, re-owns or
-    deletes a named record (and by the bulk paths: lead import, transfer)."""
+    """One key a record is found by. `owner_id` mirrors the record's owner so a rep's search filters the
+    keys it ranges over without reading the records. It has no index of its own: the filter is an OR with
+    the kinds every reader sees, which neither database answers from an (owner_id, …) index (migration
+    0022). Kept by crm_core.search_index on every flush that creates, renames, re-owns or deletes a named
+    record (and by the bulk paths: lead import, transfer)."""
 
     __tablename__ = "search_terms"
     __table_args__ = (
         Index("ix_search_terms_field_key", "field", "key"),
-        Index("ix_search_terms_owner_field_key", "owner_id", "field", "key"),
         Index("ix_search_terms_record", "kind", "record_id"),
     )
 

@@ -19,7 +19,7 @@ from crm_core.models import Base
 from tests.ops.conftest import ROOT, child_env
 
 EXPECTED = ["0001", "0002", "0003", "0004", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013", "0014",
-            "0015", "0016", "0017", "0018", "0019", "0020", "0021"]
+            "0015", "0016", "0017", "0018", "0019", "0020", "0021", "0022"]
 HEAD = EXPECTED[-1]
 LAST_LEGACY = "0014"  # the newest revision of the old branched layout
 # what `upgrade heads` left in alembic_version with the old layout: every revision no other one named as parent
