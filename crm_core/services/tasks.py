@@ -100,9 +100,16 @@ def do_reopen_task(uow: UnitOfWork, actor: User, task_id: int, *, now: datetime)
     return task
 
 
-# `my` and `tasks` run this on every call: built once (building a select cost more than running it).
-_OPEN_TASKS_OF_OWNER = (select(Task).where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None))
-                        .order_by(Task.due_date, Task.id).limit(bindparam("limit")).offset(bindparam("offset")))
+# A person's open tasks, and those due by a day, oldest due first: the lists and the counts beside them ("… and
+# 15 more") are one set of conditions, so a count never disagrees with the list it completes. The statements
+# are built once: `my`, `tasks` and the Home tab run them on every call, and building a select cost more than
+# running it.
+_OPEN_OF_OWNER = (Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None))
+_DUE_BY = Task.due_date <= bindparam("due_by")
+_OLDEST_DUE_FIRST = (Task.due_date, Task.id)
+
+_OPEN_TASKS_OF_OWNER = (select(Task).where(*_OPEN_OF_OWNER).order_by(*_OLDEST_DUE_FIRST)
+                        .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def my_tasks(uow: UnitOfWork, actor: User, *, limit: int = 30, offset: int = 0) -> list[Task]:
@@ -119,10 +126,8 @@ class TaskDue:
     deal_id: int | None
 
 
-_TASKS_DUE_OF_OWNER = (select(Task.due_date, Task.title, Task.deal_id)
-                       .where(Task.owner_id == bindparam("owner_id"), Task.done_at.is_(None),
-                              Task.due_date <= bindparam("due_by"))
-                       .order_by(Task.due_date, Task.id).limit(bindparam("limit")))
+_TASKS_DUE_OF_OWNER = (select(Task.due_date, Task.title, Task.deal_id).where(*_OPEN_OF_OWNER, _DUE_BY)
+                       .order_by(*_OLDEST_DUE_FIRST).limit(bindparam("limit")))
 
 
 def tasks_due(uow: UnitOfWork, actor: User, *, due_by: date, limit: int) -> list[TaskDue]:
@@ -131,9 +136,8 @@ def tasks_due(uow: UnitOfWork, actor: User, *, due_by: date, limit: int) -> list
                                                          {"owner_id": actor.id, "due_by": due_by, "limit": limit})]
 
 
-_OPEN_TASK_COUNT = select(func.count()).select_from(Task).where(Task.owner_id == bindparam("owner_id"),
-                                                                Task.done_at.is_(None))
-_OPEN_TASK_COUNT_DUE = _OPEN_TASK_COUNT.where(Task.due_date <= bindparam("due_by"))
+_OPEN_TASK_COUNT = select(func.count()).select_from(Task).where(*_OPEN_OF_OWNER)
+_OPEN_TASK_COUNT_DUE = _OPEN_TASK_COUNT.where(_DUE_BY)
 
 
 def open_task_count(uow: UnitOfWork, actor: User, *, due_by: date | None = None) -> int:
