@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.context.context import BoltContext
+from slack_bolt.middleware import Middleware
 from slack_bolt.request.internals import build_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,8 +43,8 @@ from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
 from bot.slack.oauth import OAuthParts, bot_token_for, build_oauth
 from bot.slack.escaping import unescape_incoming
-from bot.slack.replay import refuse_replays
-from bot.slack.workspaces import WorkspaceGate, approved_in_database, refuse_other_workspaces, request_install
+from bot.slack.replay import RefuseReplays
+from bot.slack.workspaces import RefuseOtherWorkspaces, WorkspaceGate, approved_in_database, request_install
 from bot.wiring import Wiring
 from crm_core.models import SentMessage
 
@@ -115,38 +118,52 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     queue.drain = functools.partial(slack_inbox.drain, ctx)  # requests that found the queue full
     w.slack.ctx = ctx  # inbox recovery (bot/processes.py) answers through the same context
 
-    def attach_context(context: Any, next: Any) -> None:  # noqa: A002 - Bolt's name
-        context["chatcrm"] = ctx
-        next()
-
     # Behind Bolt's signature check (replay.py); SQLite is one process, so its memory of signatures is enough.
     # Elsewhere the claim runs before the ack, so it gets a pool of its own: it must never wait for a
     # connection held by work done after other requests' acks (bench/ack.py showed that tail).
+    # Each is a `Middleware` subclass: Bolt calls a function middleware through its keyword-argument
+    # injection, which builds every argument a listener could ask for, on every request.
     in_memory = w.engine.dialect.name == "sqlite"
-    bolt.middleware(refuse_other_workspaces(gate))  # first: a stranger's request writes nothing at all
-    bolt.middleware(_unescape_text)
-    bolt.middleware(refuse_replays(w.session_factory if in_memory else ack_path_sessions(w), w.clock,
-                                   in_memory=in_memory))
-    bolt.middleware(attach_context)
+    bolt.use(RefuseOtherWorkspaces(gate))  # first: a stranger's request writes nothing at all
+    bolt.use(UnescapeText())
+    bolt.use(RefuseReplays(w.session_factory if in_memory else ack_path_sessions(w), w.clock, in_memory=in_memory))
+    bolt.use(AttachContext(ctx))
+    # Bolt tries the listeners in the order they are registered, and each try builds every argument a
+    # listener could ask for (~20 µs). The slash command first; then the events, the bulk of what Slack
+    # sends (a reaction anywhere in a channel the bot is in); clicks, options and form submissions after.
+    commands.register(bolt, ctx)
+    home.register(bolt, ctx)
+    reactions.register(bolt, ctx)
     if oauth is None:  # OAuth mode: Bolt's token revocation listeners handle these two
 
-        @bolt.event("app_uninstalled")
-        @bolt.event("tokens_revoked")
+        @bolt.event(re.compile("^(app_uninstalled|tokens_revoked)$"))
         def on_uninstalled(event: dict[str, Any]) -> None:
             log.warning("slack: %s — the bot token no longer works; reinstall the app", event.get("type"))
 
-    commands.register(bolt, ctx)
     actions.register(bolt, ctx)
     modals.register(bolt, ctx)
-    home.register(bolt, ctx)
-    reactions.register(bolt, ctx)
     return bolt
 
 
-def _unescape_text(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+class UnescapeText(Middleware):
     """Slack's `&amp;` `&lt;` `&gt;` in command and message text, undone once before any listener (escaping.py)."""
-    unescape_incoming(body)
-    return next()  # type: ignore[no-any-return]
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        unescape_incoming(req.body)
+        return next()
+
+
+class AttachContext(Middleware):
+    """The SlackContext in Bolt's context, for `guarded`'s error path (context.py)."""
+
+    def __init__(self, ctx: SlackContext) -> None:
+        self._ctx = ctx
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        req.context["chatcrm"] = self._ctx
+        return next()
 
 
 def bolt_request(raw: str, query: str, headers: dict[str, str]) -> BoltRequest:

@@ -10,6 +10,7 @@ the original `response_url` when there was one, else a DM from the app.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -224,11 +225,7 @@ def register(app: App, ctx: SlackContext) -> None:
         actor = ctx.actor_id(client, user["id"], user.get("name") or user.get("username"), body=body)
         ack(options=deal_options(ctx, actor, str(payload.get("value") or "")))
 
-    @app.view(LOG)
-    @app.view(ADVANCE)
-    @app.view(QUOTE)
-    @app.view(REJECT)
-    @app.view(LOG_MESSAGE)
+    @app.view(re.compile("^(" + "|".join(re.escape(callback) for callback in builders) + ")$"))
     @guarded("view submission")
     def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any) -> None:
         user = body["user"]

@@ -25,10 +25,11 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,24 +110,30 @@ class MemorySeen:
             return True
 
 
-def refuse_replays(session_factory: sessionmaker[Session], clock: Clock, *, in_memory: bool = False) -> Any:
+class RefuseReplays(Middleware):
     """A Bolt middleware (registered after Bolt's own request verification): 401 to a replayed request.
 
-    `in_memory`: remember signatures in this process (SQLite) instead of the shared table (PostgreSQL)."""
-    memory = MemorySeen(clock) if in_memory else None
+    `in_memory`: remember signatures in this process (SQLite) instead of the shared table (PostgreSQL).
+    A `Middleware` subclass, not a function: Bolt calls a function middleware through its keyword-argument
+    injection, which builds every argument a listener could ask for on each request."""
 
-    def claim(key: str) -> bool:
-        return memory.claim(key) if memory is not None else claim_signature(session_factory, clock, key)
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, *, in_memory: bool = False) -> None:
+        self._session_factory, self._clock = session_factory, clock
+        self._memory = MemorySeen(clock) if in_memory else None
 
-    def refuse_replayed_request(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+    def _claim(self, key: str) -> bool:
+        if self._memory is not None:
+            return self._memory.claim(key)
+        return claim_signature(self._session_factory, self._clock, key)
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
         key = replay_key(req)
-        if key is not None and not claim(key):
+        if key is not None and not self._claim(key):
             log.warning("slack: refused a replayed request (signature already used, timestamp %s)",
                         _header(req, "x-slack-request-timestamp"))
             return BoltResponse(status=401, body={"error": "invalid request"})
-        return next()  # type: ignore[no-any-return]
-
-    return refuse_replayed_request
+        return next()
 
 
 def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: str) -> bool:
@@ -140,5 +147,5 @@ def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: 
     return claimed is not None
 
 
-__all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "prune", "refuse_replays", "replay_key"]
+__all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "RefuseReplays", "prune", "replay_key"]
 

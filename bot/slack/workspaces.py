@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -129,20 +130,23 @@ def workspace_of(context: Any) -> str | None:
     return str(team)[:32] if team else None
 
 
-def refuse_other_workspaces(gate: WorkspaceGate) -> Any:
+class RefuseOtherWorkspaces(Middleware):
     """The Bolt middleware (registered first, right behind Bolt's signature check and authorization)."""
 
-    def refuse_other_workspace(context: Any, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
-        gate.learn(context.get("authorize_result"))
+    def __init__(self, gate: WorkspaceGate) -> None:
+        self._gate = gate
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        context, body = req.context, req.body
+        self._gate.learn(context.get("authorize_result"))
         team, enterprise = context.get("team_id"), context.get("enterprise_id")
-        if gate.admits(team, enterprise):
-            return next()  # type: ignore[no-any-return]
+        if self._gate.admits(team, enterprise):
+            return next()
         kind = body.get("type") or ("slash_command" if body.get("command") else "?")
         log.warning("slack: refused a %s from workspace team=%s enterprise=%s user=%s (not served here; allowed: %s)",
-                    kind, team, enterprise, context.get("user_id"), ",".join(gate.allowed) or "none")
+                    kind, team, enterprise, context.get("user_id"), ",".join(self._gate.allowed) or "none")
         return refusal(body, team or enterprise)
-
-    return refuse_other_workspace
 
 
 def refusal(body: dict[str, Any], team: str | None) -> BoltResponse:
@@ -159,4 +163,4 @@ def refusal(body: dict[str, Any], team: str | None) -> BoltResponse:
     return BoltResponse(status=200, body="")
 
 
-__all__ = ["WorkspaceGate", "approved_in_database", "refuse_other_workspaces", "request_install", "workspace_of"]
+__all__ = ["WorkspaceGate", "RefuseOtherWorkspaces", "approved_in_database", "request_install", "workspace_of"]

@@ -303,3 +303,42 @@ def test_opening_the_home_tab_reads_the_person_once_and_writes_nothing(
     assert len(w.statements) <= CEILING_HOME + _replay_claim(slack_wiring, w), w.listing()
     assert w.reads_of_user(_user_id(slack_wiring, "emma"), "U01EMMA") == 1, w.listing()
     assert _writes(w) == [], w.listing()
+
+
+# Bolt tries its listeners in order, and calls function middleware and each listener's matcher through its
+# keyword-argument injection, which builds every argument a listener could ask for (~20 µs each time).
+BOLT_ARGUMENTS_EVENT = 4  # (18 while our four middleware were functions and the events the last of 13 listeners) the slash command's, the Home tab's and the reaction's matchers, then the reaction's listener
+BOLT_ARGUMENTS_COMMAND = 2  # (8 while our middleware were functions and two uninstall listeners came first) its matcher, its listener
+
+
+def _bolt_arguments_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call of Bolt's argument injection from now on, by the function it built arguments for."""
+    from slack_bolt.kwargs_injection import utils
+
+    original = utils.build_required_kwargs
+    calls: list[str] = []
+
+    def counted(**kwargs: Any) -> dict[str, Any]:
+        calls.append(getattr(kwargs.get("this_func"), "__qualname__", "?"))
+        return original(**kwargs)
+
+    for module in list(sys.modules.values()):  # each Bolt module that imported it by name
+        if getattr(module, "build_required_kwargs", None) is original:
+            monkeypatch.setattr(module, "build_required_kwargs", counted)
+    return calls
+
+
+def test_an_event_that_does_nothing_is_matched_in_few_tries_and_a_command_in_one(
+        slack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    slack.command("U01EMMA", "help")  # warm: Bolt's auth.test and first-use caches
+    calls = _bolt_arguments_built(monkeypatch)
+    thumbs = {"type": "reaction_added", "user": "U01LI", "reaction": "thumbsup", "item_user": "U01EMMA",
+              "item": {"type": "message", "channel": "C0GENERAL", "ts": "1700000100.000200"},
+              "event_ts": "1700000200.000300"}
+    assert slack.event(thumbs).status_code == 200
+    assert any("on_reaction" in c for c in calls), calls  # the listener was reached
+    assert len(calls) <= BOLT_ARGUMENTS_EVENT, calls
+    calls.clear()
+    assert slack.command("U01EMMA", "help").status_code == 200
+    assert any("on_crm" in c for c in calls), calls
+    assert len(calls) <= BOLT_ARGUMENTS_COMMAND, calls
