@@ -193,8 +193,32 @@ def quantiles(xs: list[float]) -> tuple[float, float]:
     return q[49] * 1000, q[98] * 1000
 
 
-def drive(url: str, users: int, seconds: float, deals: int, mix: str, floor: bool) -> dict[str, float]:
-    """`users` people, each sending a request and waiting for its reply before the next."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a process and its children so far, from /proc (Linux); None elsewhere.
+    Steadier than a rate on a shared machine: what each request cost the server, whatever else ran."""
+    total = 0.0
+    pids, seen = [pid], set()
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        while pids:
+            p = pids.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            children = Path(f"/proc/{p}/task/{p}/children")
+            if children.exists():
+                pids.extend(int(c) for c in children.read_text().split())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return total
+
+
+def drive(url: str, users: int, seconds: float, deals: int, mix: str, floor: bool,
+          server: int | None = None) -> dict[str, float]:
+    """`users` people, each sending a request and waiting for its reply before the next; `server`: the pid
+    whose CPU time per request is reported."""
     acks: list[float] = []
     replies: list[float] = []
     counts = {"errors": 0, "inline": 0, "late": 0, "lost": 0}
@@ -228,16 +252,21 @@ def drive(url: str, users: int, seconds: float, deals: int, mix: str, floor: boo
                         counts["inline" if inline else "late"] += 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(users)]
+    cpu0 = cpu_seconds(server) if server else None
     t0 = time.time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.time() - t0
+    if not floor:
+        time.sleep(0.5)  # the work after the last acks is part of what the requests cost
+    cpu1 = cpu_seconds(server) if server else None
+    cpu = (cpu1 - cpu0) * 1000 / max(len(acks), 1) if cpu0 is not None and cpu1 is not None else float("nan")
     a50, a99 = quantiles(acks)
     r50, r99 = quantiles(replies)
     return {"acks": len(acks) / wall, "ack50": a50, "ack99": a99, "replies": len(replies) / wall,
-            "rep50": r50, "rep99": r99, **counts}
+            "rep50": r50, "rep99": r99, "cpu": cpu, **counts}
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -284,8 +313,10 @@ def main() -> None:
             for level in [int(x) for x in args.levels.split(",")]:
                 ours, base = results.setdefault((mix, level), ([], []))
                 for _ in range(args.repeats):
-                    ours.append(drive(f"http://127.0.0.1:{p1}/slack/events", level, args.seconds, 60, mix, False))
-                    base.append(drive(f"http://127.0.0.1:{p2}/slack/events", level, args.seconds, 60, mix, True))
+                    ours.append(drive(f"http://127.0.0.1:{p1}/slack/events", level, args.seconds, 60, mix, False,
+                                      crm.pid))
+                    base.append(drive(f"http://127.0.0.1:{p2}/slack/events", level, args.seconds, 60, mix, True,
+                                      bare.pid))
     finally:
         for p in (crm, bare):
             p.terminate()
@@ -300,16 +331,18 @@ def main() -> None:
           f"{args.seconds:.0f} s per run, median of {args.repeats}; floor = bench/bare_bolt.py (acks only)")
     print(f"{'mix':<6}{'users':>6} | {'acks/s':>8}{'floor':>8}{'ratio':>7} | {'ack p50':>8}{'floor':>7}{'ratio':>7}"
           f" | {'replies/s':>9}{'ratio':>7} | {'reply p50':>9}{'p99':>8}{'ratio':>7} | {'inline':>7}{'late':>6}"
-          f"{'lost':>5}{'non-200':>8}")
+          f"{'lost':>5}{'non-200':>8} | {'cpu/req':>7}{'floor':>6}{'ratio':>7}")
     for (mix, level), (ours, base) in results.items():
         b_rps, b50 = med(base, "acks"), med(base, "ack50")
         o_rps, o50, rps, r50, r99 = (med(ours, k) for k in ("acks", "ack50", "replies", "rep50", "rep99"))
         print(f"{mix:<6}{level:>6} | {o_rps:>8.1f}{b_rps:>8.1f}{o_rps / b_rps:>7.2f} | {o50:>8.2f}{b50:>7.2f}"
               f"{b50 / o50:>7.2f} | {rps:>9.1f}{rps / b_rps:>7.2f} | {r50:>9.2f}{r99:>8.1f}{b50 / r50:>7.2f} | "
-              f"{med(ours, 'inline'):>7.0f}{med(ours, 'late'):>6.0f}{med(ours, 'lost'):>5.0f}{med(ours, 'errors'):>8.0f}")
+              f"{med(ours, 'inline'):>7.0f}{med(ours, 'late'):>6.0f}{med(ours, 'lost'):>5.0f}{med(ours, 'errors'):>8.0f}"
+              f" | {med(ours, 'cpu'):>7.2f}{med(base, 'cpu'):>6.2f}{med(base, 'cpu') / med(ours, 'cpu'):>7.2f}")
     print("ms; ratio = chatcrm / floor for rates, floor / chatcrm for latencies (1.00 = as fast as the floor). "
           "The floor's reply is its ack (it does no work).\ninline = answered in the HTTP response; late = answered "
-          "through response_url after the ack; lost = no answer within 30 s.")
+          "through response_url after the ack; lost = no answer within 30 s.\ncpu/req = the server's CPU time "
+          "(ms, user + system, from /proc; nan elsewhere) per request, including the work after its ack.")
     print(f"logs: {tmp}")
 
 
