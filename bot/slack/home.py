@@ -3,6 +3,7 @@ on me, tickets near breach (everything the `home.show` use case and the areas' `
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from slack_bolt import App
@@ -11,6 +12,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
+from bot.slack.identity import team_of
 from cards.builders.common import internal_error_card
 from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
@@ -42,17 +44,51 @@ def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str, actor
     client.views_publish(user_id=slack_user_id, view=home_view(ctx, actor_id))
 
 
+class Queued:
+    """The people whose Home view is queued and not yet begun. Opening the tab again meanwhile queues nothing
+    more: the view waiting is built after this opening, from what the database holds then, so it shows
+    everything this one would. Once a build has begun, the next opening queues another."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, str]) -> bool:
+        """False when a view for `key` is already waiting."""
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def begin(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._keys.discard(key)
+
+
 def register(app: App, ctx: SlackContext) -> None:
+    queued = Queued()
+
     @app.event("app_home_opened")
     @guarded("app_home_opened")
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
         if event.get("tab", "home") != "home":
             return
+        key = (team_of(body) or "", str(event.get("user", "")))
+        if not queued.add(key):
+            return  # their view is waiting to be built, and will show what this opening would
         # Events are answered when this listener returns: the Home tab is built off the request thread.
-        ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context)
+        try:
+            ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context,
+                      key=key)
+        except BaseException:
+            queued.begin(key)  # not queued after all: the next opening must not wait on it
+            raise
 
-    def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any) -> Send | None:
+    def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any,
+                 key: tuple[str, str]) -> Send | None:
         """Build the view on a work thread; its publish waits on Slack, so it goes to the send pool."""
+        queued.begin(key)  # first: an opening from now on may change what this build reads
         if not ctx.first_delivery(body, harmless_again=True):  # publishing a view twice tells nobody anything
             return None
         try:

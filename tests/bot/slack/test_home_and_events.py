@@ -1,10 +1,12 @@
 """Events API: App Home, retried deliveries, url_verification, ssl_check; acks inside 3 s."""
 from __future__ import annotations
 
+import functools
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
@@ -162,3 +164,44 @@ def test_block_kit_in_every_reply_passed_slacks_server_side_limits(slack, fake_s
         slack.command("U01WANG", text)
     assert len(slack.responses()) == 7
     assert all(r["blocks"] for r in slack.responses())
+
+
+class HeldWork(Executor):
+    """The work after the ack, held until the test runs it: what a busy work pool looks like, without threads."""
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.held.append(functools.partial(fn, *args, **kwargs))
+        return Future()
+
+    def run_all(self) -> int:
+        ran, self.held = self.held, []
+        for task in ran:
+            task()
+        return len(ran)
+
+
+def test_opening_the_home_tab_again_while_a_view_waits_builds_one_view_with_the_latest(
+        slack_wiring, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    work = HeldWork()
+    slack_wiring.slack.work_executor = work
+    with TestClient(create_app(wiring=slack_wiring, prepare_database=False), base_url="https://testserver") as tc:
+        slack = SlackPlayer(tc, fake_slack)
+        slack.command("U01EMMA", "deal new Acme amount=250000")  # answered inline: no work left held
+        work.run_all()
+        for n in range(3):  # Emma clicks Home, Messages, Home, … while the work pool is busy
+            assert slack.home_opened("U01EMMA", event_id=f"EvE{n}").status_code == 200
+        assert slack.home_opened("U01LI", event_id="EvL1").status_code == 200
+        slack.command("U01EMMA", "deal new Globex amount=1000")  # after her last opening
+        assert fake_slack.calls_to("views.publish") == []
+        assert len(work.held) == 3  # Emma's view once, Li's, and the command's work
+        work.held.pop()()  # the command's work first: Globex is made after her openings, before her view is built
+        work.run_all()
+        published = [c["user_id"] for c in fake_slack.calls_to("views.publish")]
+        assert sorted(published) == ["U01EMMA", "U01LI"]  # one view each, not three for Emma
+        assert "D-2 · Globex" in blocks_text(fake_slack.homes["U01EMMA"])  # built when it ran: the latest
+        assert slack.home_opened("U01EMMA", event_id="EvE9").status_code == 200  # her view was built: a new one
+        assert work.run_all() == 1
+        assert [c["user_id"] for c in fake_slack.calls_to("views.publish")].count("U01EMMA") == 2
