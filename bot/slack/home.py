@@ -61,7 +61,7 @@ class Queued:
             self._keys.add(key)
             return True
 
-    def begin(self, key: tuple[str, str]) -> None:
+    def discard(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._keys.discard(key)
 
@@ -82,13 +82,13 @@ def register(app: App, ctx: SlackContext) -> None:
             ctx.defer(guarded("app_home_opened")(_publish), client=client, event=event, body=body, context=context,
                       key=key)
         except BaseException:
-            queued.begin(key)  # not queued after all: the next opening must not wait on it
+            queued.discard(key)  # not queued after all: the next opening must not wait on it
             raise
 
     def _publish(client: WebClient, event: dict[str, Any], body: dict[str, Any], context: Any,
                  key: tuple[str, str]) -> Send | None:
         """Build the view on a work thread; its publish waits on Slack, so it goes to the send pool."""
-        queued.begin(key)  # first: an opening from now on may change what this build reads
+        queued.discard(key)  # first: an opening from now on may change what this build reads
         if not ctx.first_delivery(body, harmless_again=True):  # publishing a view twice tells nobody anything
             return None
         try:
