@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError
 
 from bot.wiring import Wiring
@@ -37,64 +36,7 @@ def require_api_key(w: Annotated[Wiring, Depends(wiring)],
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing or wrong X-API-Key header.")
 
 
-# --- limits: every request body, every string ------------------------------------------------------
-
-API_BODY_MAX = 64 * 1024       # bytes of one /api/* request body
-CHAT_BODY_MAX = 1024 * 1024    # bytes of any other request body (Slack, WeCom callbacks)
-
-
-class BodyLimit:
-    """Pure ASGI middleware: a body over the limit is answered 413 (JSON) before anything parses it.
-
-    It reads the body itself (Content-Length first, so a declared 10 MB upload is refused unread) and
-    hands the buffered body on, so chunked uploads without a Content-Length are bounded too.
-    """
-
-    def __init__(self, app: ASGIApp, *, api_max: int = API_BODY_MAX, other_max: int = CHAT_BODY_MAX) -> None:
-        self.app, self.api_max, self.other_max = app, api_max, other_max
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        limit = self.api_max if scope.get("path", "").startswith("/api/") else self.other_max
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or len(declared) > 15 or int(declared) > limit):
-            await self._too_large(send, limit)
-            return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._too_large(send, limit)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body, sent = b"".join(chunks), False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    async def _too_large(send: Send, limit: int) -> None:
-        await JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE, content={
-            "error": "too_large", "message": f"The request body is larger than {limit} bytes.",
-            "message_zh": f"请求体超过 {limit} 字节。"})({"type": "http"}, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
-
+# --- limits: every string (a body's size: bot/body_limit.py) ---------------------------------------
 
 class _Clean(BaseModel):
     """Strings without control characters (NUL, escape …): 422 naming the field, never a database error."""

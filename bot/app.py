@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.ops import mount as mount_ops  # /readyz and /metrics (docs/operations.md)
 from bot import api
+from bot.body_limit import BodyLimit
 from bot.logs import REQUEST_ID_HEADER, SCOPE_KEY, RequestIdMiddleware
 from bot.settings import Settings
 from bot.wiring import Wiring, build
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, *, wiring: Wiring | None = None
                   description="A CRM run from chat. REST API for lead capture and payment write-back.")
     app.state.wiring = w
     install_error_handlers(app)
-    app.add_middleware(api.BodyLimit)  # 413 for bodies over 64 KiB (/api) or 1 MiB (chat callbacks), before parsing
+    app.add_middleware(BodyLimit)  # 413 for bodies over 64 KiB (/api) or 1 MiB (chat callbacks), before parsing
     if w.settings.chatcrm_test_crash_after_ack:  # test-only hook (bot/crashpoint.py); inert unless set
         from bot.crashpoint import CrashAfterAck
         app.add_middleware(CrashAfterAck)

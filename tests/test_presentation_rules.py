@@ -52,9 +52,7 @@ def test_amounts_are_formatted_only_by_the_money_formatter() -> None:
 
 
 def test_company_time_is_converted_only_by_the_company_time_helper() -> None:
-    # bot/api.py still reads a naive REST timestamp as company time by hand: named so a change sees it go.
-    pending = {"bot/api.py"}
-    assert _offenders(r"ZoneInfo\([^)]*timezone", {"crm_core/company_time.py", "crm_core/config.py"} | pending) == []
+    assert _offenders(r"ZoneInfo\([^)]*timezone", {"crm_core/company_time.py", "crm_core/config.py"}) == []
 
 
 def test_stage_names_and_user_names_have_one_lookup_each() -> None:
