@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crm_core.fields import TEXT_MAX, check_text
 from crm_core.models import Activity, Deal, GroupLink, Swarm, User
@@ -26,11 +26,16 @@ class PinnedMessage:
     link: str = ""  # "" where the platform has no link to a message (WeCom): `ts` is then its message id
 
 
+# Asked for every 📌 anywhere a bot is (most are outside any swarm): built once, as building the select cost
+# about as much as running it.
+_SWARM_DEAL_OF_CHANNEL = select(Swarm.record_id).where(
+    Swarm.platform == bindparam("platform"), Swarm.channel == bindparam("channel"), Swarm.record_type == "deal",
+    Swarm.archived_at.is_(None))
+
+
 def swarm_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
     """The id of the deal whose live swarm channel this is (None: not a deal's swarm)."""
-    return uow.session.scalar(select(Swarm.record_id).where(
-        Swarm.platform == platform, Swarm.channel == channel, Swarm.record_type == "deal",
-        Swarm.archived_at.is_(None)))
+    return uow.session.scalar(_SWARM_DEAL_OF_CHANNEL, {"platform": platform, "channel": channel})
 
 
 def chat_deal_id(uow: UnitOfWork, platform: str, channel: str) -> int | None:
