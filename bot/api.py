@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.wiring import Wiring
 from cards.errors import error_texts
+from cards.operator import operator_line
 from crm_core.company_time import company_tz
 from crm_core.errors import Conflict, DomainError, NotFound
 from crm_core.fields import (COMPANY_MAX, EMAIL_MAX, FIELD_MAX, NAME_MAX, PHONE_MAX, SHORT_MAX, TAG_MAX, TAGS_MAX,
@@ -31,9 +32,9 @@ def require_api_key(w: Annotated[Wiring, Depends(wiring)],
                     x_api_key: Annotated[str | None, Header()] = None) -> None:
     expected = w.settings.chatcrm_api_key
     if not expected:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "The REST API is disabled: set CHATCRM_API_KEY.")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, operator_line("api.disabled"))
     if not x_api_key or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Missing or wrong X-API-Key header.")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, operator_line("api.bad_key"))
 
 
 # --- limits: every string (a body's size: bot/body_limit.py) ---------------------------------------

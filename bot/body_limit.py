@@ -5,6 +5,8 @@ from fastapi import status
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cards.operator import operator_texts
+
 API_BODY_MAX = 64 * 1024       # bytes of one /api/* request body
 CHAT_BODY_MAX = 1024 * 1024    # bytes of any other request body (Slack, WeCom callbacks)
 
@@ -53,9 +55,9 @@ class BodyLimit:
 
     @staticmethod
     async def _too_large(send: Send, limit: int) -> None:
+        texts = operator_texts("http.too_large", limit=limit)
         await JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE, content={
-            "error": "too_large", "message": f"The request body is larger than {limit} bytes.",
-            "message_zh": f"请求体超过 {limit} 字节。"})({"type": "http"}, _no_receive, send)
+            "error": "too_large", "message": texts["en"], "message_zh": texts["zh_CN"]})({"type": "http"}, _no_receive, send)
 
 
 async def _no_receive() -> Message:

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import TaskID
 
 from bot.logs import configure
-from bot.settings import Settings, half_configuration_line
+from bot.settings import Settings
+from cards.operator import OPERATOR_LOCALES, half_configured_line, operator_line, operator_lines, say
 from crm_core import migrate
 from crm_core.db import make_engine
 from crm_core.errors import ConfigError
@@ -36,12 +37,11 @@ def _settings(*, platforms: bool = False) -> Settings:
         settings = Settings()
     except ValidationError as exc:
         bad = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
-        typer.echo(f"chatcrm: refusing to start: invalid environment variable {bad} / 拒绝启动：环境变量取值无效 {bad}",
-                   err=True)
+        typer.echo(operator_line("refuse.invalid_setting", problems=bad), err=True)
         raise typer.Exit(2) from None
     problems = settings.missing_variables() if platforms else []
     if problems:
-        typer.echo(half_configuration_line(problems), err=True)
+        typer.echo(half_configured_line(problems), err=True)
         raise typer.Exit(2)
     return settings
 
@@ -89,21 +89,24 @@ def _database_errors(what: str) -> Iterator[None]:
     try:
         yield
     except migrate.MigrationStateError as exc:
-        err.print(f"[red]{what}: {exc}.[/red]")
-        err.print(f"[red]{what}：数据库的迁移版本表 alembic_version 含有本程序不认识的版本（{', '.join(exc.unknown)}）。"
-                  f"请用写入这些版本的 chatcrm 版本运行，或手动修正 alembic_version。[/red]")
+        _red(operator_lines("database.unknown_revisions", what=what, revisions=", ".join(exc.unknown),
+                            table="alembic_version"))
         raise typer.Exit(1) from None
     except DBAPIError as exc:
         ref = secrets.token_hex(4)
         logging.getLogger("chatcrm.cli").error("%s: database error ref=%s", what, ref, exc_info=exc)
-        err.print(f"[red]{what}: the database is unavailable (reference {ref}). Check DATABASE_URL and that the "
-                  f"database is running, then try again.[/red]")
-        err.print(f"[red]{what}：数据库暂时不可用（参考编号 {ref}）。请检查 DATABASE_URL 和数据库是否在运行，然后重试。[/red]")
+        _red(operator_lines("database.unavailable", what=what, ref=ref))
         raise typer.Exit(1) from None
 
 
+def _red(lines: list[str]) -> None:
+    """Lines to stderr in red; what they quote (a path, a revision, "[picklists.region]") is text, not markup."""
+    for line in lines:
+        err.print(line, style="red", markup=False)
+
+
 def _config_problems(exc: ConfigError) -> None:
-    err.print("[red]The configuration has problems: / 配置文件有以下问题：[/red]")
+    _red([operator_line("config.problems")])
     for path, msg in exc.problems:
         err.print(f"  {path}: {msg}", markup=False)  # "[picklists.region]" is text, not rich markup
 
@@ -120,10 +123,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
     w = _wiring(platforms=True)
     configure(w.settings.chatcrm_log_format)
     if workers > 1 and w.engine.dialect.name == "sqlite":
-        err.print("[red]serve --workers: SQLite is served by one web process (one writer at a time, and each process "
-                  "remembers the Slack signatures it saw). Use --workers 1, or PostgreSQL (DATABASE_URL) for more.[/red]")
-        err.print("[red]serve --workers：SQLite 只支持一个 Web 进程（同一时间只有一个写入者，且每个进程只记得自己见过的 "
-                  "Slack 签名）。请使用 --workers 1，或改用 PostgreSQL（DATABASE_URL）以运行多个进程。[/red]")
+        _red(operator_lines("serve.sqlite_one_process", command="serve --workers"))
         raise typer.Exit(2)
     if workers > 1:
         with _database_errors("serve"):
@@ -185,7 +185,7 @@ def db_upgrade() -> None:
     w = _wiring()
     with _database_errors("db upgrade"):
         w.prepare_database()
-    typer.echo(f"Database is up to date ({w.engine.url.render_as_string(hide_password=True)}).")
+    typer.echo(operator_line("db.up_to_date", where=w.engine.url.render_as_string(hide_password=True)))
 
 
 def _engine_only():  # type: ignore[no-untyped-def]
@@ -204,12 +204,13 @@ def db_current() -> None:
     if rows == [head]:
         typer.echo(f"{head} (head) — {where}")
         return
+    run = {"head": head, "command": "chatcrm db upgrade", "where": where}
     if not rows:
-        typer.echo(f"no migrations applied (head is {head}); run: chatcrm db upgrade — {where}")
+        typer.echo(operator_line("db.none_applied", **run))
     elif len(rows) > 1:
-        typer.echo(f"{', '.join(rows)} (the old branched history; head is {head}); run: chatcrm db upgrade — {where}")
+        typer.echo(operator_line("db.branched", revisions=", ".join(rows), **run))
     else:
-        typer.echo(f"{rows[0]} (behind head {head}); run: chatcrm db upgrade — {where}")
+        typer.echo(operator_line("db.behind", revision=rows[0], **run))
     raise typer.Exit(3)
 
 
@@ -222,20 +223,19 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
     _terminal_logging()
     engine = _engine_only()
     if not yes:
-        err.print(f"[red]db downgrade drops the tables and columns added after {revision}, with their data. "
-                  f"Stop every chatcrm process, back up, then run: chatcrm db downgrade {revision} --yes[/red]")
-        err.print(f"[red]db downgrade 会删除 {revision} 之后新增的表和列及其数据。请先停止所有 chatcrm 进程并备份，"
-                  f"再运行：chatcrm db downgrade {revision} --yes[/red]")
+        _red(operator_lines("db.downgrade_confirm", what="db downgrade", revision=revision,
+                            command=f"chatcrm db downgrade {revision} --yes"))
         raise typer.Exit(2)
     with _database_errors("db downgrade"):
         try:
             migrate.downgrade(engine, revision)
         except (CommandError, migrate.MigrationStateError) as exc:
-            err.print(f"[red]db downgrade: {exc}. Type a revision listed by `alembic history`, e.g. 0013, or base.[/red]")
-            err.print(f"[red]db downgrade：{exc}。请输入 `alembic history` 列出的版本号，如 0013，或 base。[/red]")
+            _red(operator_lines("db.downgrade_unknown", what="db downgrade", problem=exc, history="`alembic history`",
+                                base="base"))
             raise typer.Exit(2) from None
     rows, head = migrate.current(engine)
-    typer.echo(f"Database is at {', '.join(rows) or 'base'} (head is {head}); `chatcrm db upgrade` brings it back.")
+    typer.echo(operator_line("db.downgraded", revisions=", ".join(rows) or "base", head=head,
+                             command="`chatcrm db upgrade`"))
 
 
 @app.command()
@@ -248,11 +248,11 @@ def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] 
     with _database_errors("demo"):
         w.prepare_database()
         if demo_loaded(w.runner) and not force:
-            typer.echo("The database already has leads or deals; use --force to add the demo data anyway.")
+            typer.echo(operator_line("demo.has_data"))
             raise typer.Exit(1)
         with _demo_progress(sys.stdout.isatty()) as progress:
             stats = load_demo(w.runner, leads=leads, progress=progress)
-        typer.echo("Demo data loaded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+        typer.echo(operator_line("demo.loaded", counts=", ".join(f"{k}={v}" for k, v in stats.items())))
         for line in tour_lines(w.runner):
             typer.echo(line)
 
@@ -260,7 +260,6 @@ def demo(leads: Annotated[int, typer.Option(help="How many leads to generate")] 
 @contextmanager
 def _demo_progress(terminal: bool) -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per phase on a terminal; otherwise one plain line per quarter of each phase."""
-    from bot.demo import PHASE_TITLES
     if terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         bars = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -268,7 +267,7 @@ def _demo_progress(terminal: bool) -> Iterator[Callable[[str, int, int], None]]:
 
         def bar(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                tasks[phase] = bars.add_task(PHASE_TITLES[phase], total=total)
+                tasks[phase] = bars.add_task(operator_line(f"demo.phase.{phase}"), total=total)
             bars.update(tasks[phase], completed=done, total=total)
 
         with bars:
@@ -280,7 +279,7 @@ def _demo_progress(terminal: bool) -> Iterator[Callable[[str, int, int], None]]:
         quarter = done * 4 // max(total, 1)
         if quarter > quarters.get(phase, 0):
             quarters[phase] = quarter
-            typer.echo(f"demo: {PHASE_TITLES[phase]} {done}/{total}")
+            typer.echo(f"demo: {operator_line(f'demo.phase.{phase}')} {done}/{total}")
             sys.stdout.flush()
 
     yield line
@@ -308,9 +307,10 @@ def check_config(file: Annotated[Path | None, typer.Argument(help="TOML file (de
     except ConfigError as exc:
         _config_problems(exc)
         raise typer.Exit(1) from None
-    typer.echo(f"OK: {path or 'built-in sample team'} — {len(cfg.users)} users, "
-               f"{len(cfg.pipeline.stages)} stages, {len(cfg.approvals.levels)} approval levels, "
-               f"{len(cfg.products)} products, {len(cfg.routes)} notification routes.")
+    counts = {"users": len(cfg.users), "stages": len(cfg.pipeline.stages), "levels": len(cfg.approvals.levels),
+              "products": len(cfg.products), "routes": len(cfg.routes)}
+    for loc in OPERATOR_LOCALES:
+        typer.echo(say(loc, "config.ok", source=path or say(loc, "config.sample"), **counts))
 
 
 def main() -> None:

@@ -129,8 +129,7 @@ def exec_safely(session: ConsoleSession, line: str) -> str:
 def repl(session: ConsoleSession, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     interactive = stdin.isatty()
     if interactive:
-        stdout.write(f"chatcrm console — you are {session.user_name}. Type help, or a number to press a button. "
-                     "Ctrl-D to leave.\n")
+        stdout.write(t(session.locale, "welcome", name=session.user_name) + "\n")
         waiting = exec_safely(session, "")  # messages that arrived while away
         if waiting:
             stdout.write(waiting + "\n\n")

@@ -39,8 +39,6 @@ from scheduler.jobs.ladders import mark_reached
 from scheduler.service import SchedulerService
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-PHASE_TITLES = {"leads": "leads, deals and activities", "service": "contracts and tickets",
-                "settle": "recording past nudges as handled"}
 SETTLE_JOBS = ("lead_sla", "ticket_sla", "stale_deals", "renewals")  # scans whose past nudges are history
 
 CN_COMPANIES = ["华星", "远航", "云图", "金桥", "蓝海", "天衡", "博睿", "鼎盛", "启明", "万联", "青木", "汇通", "朗润",

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.wiring import Wiring
 from cards.escape import csv_cell
 from cards.errors import error_text
+from cards.operator import OPERATOR_LOCALES, operator_line, operator_lines
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
@@ -27,11 +28,7 @@ class EncodingProblem(Exception):
         self.path, self.byte, self.line = path, byte, line
 
     def lines(self) -> list[str]:
-        return [f"{self.path} is neither UTF-8 nor GB18030 text: the first byte that is not UTF-8 is byte {self.byte} "
-                f"(line {self.line}). Nothing was imported. Save it as \"CSV UTF-8\" (Excel: Save As → CSV UTF-8) "
-                f"and import it again.",
-                f"{self.path} 既不是 UTF-8 也不是 GB18030 编码：第 {self.line} 行（第 {self.byte} 字节）起无法按 UTF-8 "
-                f"读取。未导入任何数据。请另存为“CSV UTF-8”（Excel：另存为 → CSV UTF-8）后重新导入。"]
+        return operator_lines("import.not_utf8", path=self.path, byte=self.byte, line=self.line)
 
 
 def _first_error(path: Path, encoding: str) -> tuple[int, int] | None:
@@ -101,7 +98,7 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
 
 def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: bool = True) -> ImportResult:
     if not path.is_file():
-        typer.echo(f"No such file: {path}", err=True)
+        typer.echo(operator_line("import.no_file", path=path), err=True)
         raise typer.Exit(2)
     w.prepare_database()
     try:
@@ -115,7 +112,7 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
-            typer.echo(f"{path} is empty: it needs a header row such as name,company,email,phone", err=True)
+            typer.echo(operator_line("import.empty", path=path), err=True)
             raise typer.Exit(2)
         progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             disable=not show_progress, transient=False)
@@ -129,14 +126,16 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
                 result = import_leads(w.runner.uow_factory, header, _rows(reader), now=w.clock.now(),
                                       batch_size=batch_size, on_batch=advance)
             except DomainError as exc:
-                typer.echo(error_text(exc, "en"), err=True)
+                for loc in OPERATOR_LOCALES:
+                    typer.echo(error_text(exc, loc), err=True)
                 raise typer.Exit(2) from None
     s = result.stats
-    typer.echo(f"read {s.read} rows: {s.created} new leads, {s.merged} merged into existing leads, "
-               f"{s.already_imported} skipped (imported by an earlier run, or an exact repeat), {s.rejected} rejected.")
+    for line in operator_lines("import.summary", read=s.read, created=s.created, merged=s.merged,
+                               skipped=s.already_imported, rejected=s.rejected):
+        typer.echo(line)
     if result.unmapped_columns:
-        typer.echo("ignored columns: " + ", ".join(result.unmapped_columns))
+        typer.echo(operator_line("import.ignored_columns", columns=", ".join(result.unmapped_columns)))
     report = write_report(path, result)
     if report:
-        typer.echo(f"rejected rows and why: {report}")
+        typer.echo(operator_line("import.report", path=report))
     return result

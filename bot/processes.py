@@ -23,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.console_messenger import ConsoleMessenger
 from bot.logs import configure as configure_logging
 from bot.wiring import Wiring
+from cards.operator import operator_line
 from crm_core import inbox
 from handlers.ports import Messenger
 from scheduler.leader import leader_for
@@ -162,7 +163,7 @@ def run_worker(w: Wiring) -> None:
     recovery = InboxRecovery(w)
     recovery.start()
     _stop_on_signals(lambda: (loop.stop_event.set(), recovery.stop_event.set()))
-    typer.echo(f"chatcrm worker: delivering through {', '.join(sorted(loop.deliverer.messengers))}. Ctrl-C to stop.")
+    typer.echo(operator_line("worker.started", platforms=", ".join(sorted(loop.deliverer.messengers))))
     loop.run()
 
 
@@ -173,8 +174,7 @@ def run_scheduler(w: Wiring) -> None:
     service = scheduler_service(w)
     sched = service.build(BlockingScheduler(timezone=w.config.company.timezone))
     _stop_on_signals(lambda: sched.shutdown(wait=False))
-    typer.echo(f"chatcrm scheduler: jobs {', '.join(service.specs)}; on PostgreSQL only the holder of the "
-               "scheduler lock fires them. Ctrl-C to stop.")
+    typer.echo(operator_line("scheduler.started", jobs=", ".join(service.specs)))
     try:
         sched.start()  # blocks until shutdown
     finally:

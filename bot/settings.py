@@ -113,7 +113,7 @@ class Settings(BaseSettings):
             if not self.slack_signing_secret:
                 problems.append(("Slack", ["SLACK_SIGNING_SECRET"]))
             elif not self.slack_bot_token and not self.slack_client_id and not self.slack_client_secret:
-                problems.append(("Slack", ["SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"]))
+                problems.append(("Slack", ["SLACK_BOT_TOKEN"]))  # the operator line names OAuth as the other way
         wecom = unset(*WECOM_VARIABLES)
         if 0 < len(wecom) < len(WECOM_VARIABLES):
             problems.append(("WeCom", wecom))
@@ -122,10 +122,3 @@ class Settings(BaseSettings):
             problems.append(("WeCom AI bot", aibot))
         return problems
 
-
-def half_configuration_line(problems: list[tuple[str, list[str]]]) -> str:
-    """One line for the operator, English then Chinese: what is missing, per platform."""
-    en = "; ".join(f"{platform} is half configured, missing {', '.join(names)}" for platform, names in problems)
-    zh = "；".join(f"{platform} 配置不完整，缺少 {'、'.join(names)}" for platform, names in problems)
-    return (f"chatcrm: refusing to start: {en} (set them, or unset that platform's other variables) / "
-            f"拒绝启动：{zh}（请补全，或删除该平台的其他变量）")

@@ -253,6 +253,16 @@ def option_names(locale: str, keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def typed_option(locale: str, key: str) -> str:
+    """An option as a reader of `locale` would type it: its Chinese label where the grammar reads that label
+    as this option (公司=), else its key (company=)."""
+    if is_chinese(locale):
+        label = t.lookup(locale, f"opt.{key}") or _terms.lookup(locale, f"field.{key}")
+        if label and OPTION_ALIASES.get(label) == key:
+            return label
+    return key
+
+
 def _phrases_by_first_word(specs: tuple[Spec, ...]) -> dict[str, tuple[tuple[Spec, tuple[str, ...]], ...]]:
     """Each spec's words and aliases, lowered once, by their first word, in SPECS order."""
     index: dict[str, list[tuple[Spec, tuple[str, ...]]]] = {}

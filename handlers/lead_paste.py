@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from cards.builders.common import error_card
 from cards.builders.paste import edit_card, note_text, part_label, paste_card, t
-from cards.i18n import is_chinese
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.models import User
 from crm_core.services.lead_paste import do_create_lead_from_signature, lead_input_of, unfielded
 from crm_core.signature import Signature, parse_signature
 from crm_core.uow import UnitOfWork
+from handlers.grammar import SPEC_BY_NAME, typed_option
 from handlers.invocation import Invocation
 from handlers.leads import lead_result_card
 from handlers.registry import action, command
@@ -48,13 +48,11 @@ def edit_paste(inv: Invocation, locale: str) -> Reply:
 
 def add_command(locale: str, sig: Signature) -> str:
     """The `lead add` a person could have typed for this paste (quoted where a value has spaces)."""
-    zh = is_chinese(locale)
-    words = ["线索 新建" if zh else "lead add", _q(sig.name or "?")]
+    words = [SPEC_BY_NAME["lead add"].title(locale), _q(sig.name or "?")]
     lead = lead_input_of(sig) if sig.name else None
-    for key, zh_key, value in (("company", "公司", sig.company), ("phone", "电话", lead.phone if lead else None),
-                               ("email", "邮箱", sig.email)):
+    for key, value in (("company", sig.company), ("phone", lead.phone if lead else None), ("email", sig.email)):
         if value:
-            words.append(f"{zh_key if zh else key}={_q(value)}")
+            words.append(f"{typed_option(locale, key)}={_q(value)}")
     return " ".join(words)
 
 

@@ -372,6 +372,43 @@ def test_crm_core_holds_no_human_language_outside_its_data_tables() -> None:
     assert all((ROOT / rel).exists() for rel in CJK_DATA_TABLES)  # an allowance no longer needed goes
 
 
+# Outside crm_core and cards/, a Chinese string is a word people type (read by the grammar) or demo data;
+# a sentence anyone reads comes from the catalogs (for the command line and HTTP refusals: cards/operator.py).
+# Docstrings and comments may quote Chinese commands; string values may not, except in these modules.
+TYPED_WORDS = {
+    "handlers/grammar.py": "the command words and option keys people type (线索 新建, 金额=)",
+    "handlers/routes.py": "the event, condition and language words of `notify` (赢单, 地区, 中文)",
+    "handlers/record_lists.py": "the scope and filter words of a list (我的, 团队, 逾期)",
+    "handlers/names.py": "the yes-words of an option (是, 确定)",
+    "handlers/tasks.py": "`@我` as an assignee",
+    "handlers/deals.py": "`金额=报价` and `确认` as people type them",
+    "handlers/conversation.py": "`记录` / `绑定` typed in a WeCom group",
+    "bot/demo.py": "demo data: Chinese company, city and person names",
+}
+
+
+def _string_values(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every string constant that is not a docstring."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_adapters_and_jobs_say_nothing_in_chinese_outside_the_catalogs() -> None:
+    found: dict[str, list[int]] = {}
+    for package in ("bot", "handlers", "scheduler"):
+        for path in sources(package):
+            rel = path.relative_to(ROOT).as_posix()
+            lines = sorted({n for n, text in _string_values(path) if CJK.search(text)})
+            if lines and rel not in TYPED_WORDS:
+                found[rel] = lines
+    assert found == {}
+    assert all((ROOT / rel).exists() for rel in TYPED_WORDS)
+
+
 def _error_calls(tree: ast.Module) -> list[tuple[str, ast.Call]]:
     calls = []
     for node in ast.walk(tree):

@@ -89,10 +89,11 @@ def test_the_command_shows_progress_and_the_tour_ids_belong_to_li_and_emma(wirin
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for phase in ("leads, deals and activities 20/20", "contracts and tickets 1/1",
-                  "recording past nudges as handled 5/5"):
+    for phase in ("leads, deals and activities / 线索、商机和跟进记录 20/20", "contracts and tickets / 合同和工单 1/1",
+                  "recording past nudges as handled / 将过去的提醒记为已处理 5/5"):
         assert f"demo: {phase}" in out, out
-    assert out.index("demo: leads, deals and activities 5/20") < out.index("demo: leads, deals and activities 20/20")
+    leads = "demo: leads, deals and activities / 线索、商机和跟进记录"
+    assert out.index(f"{leads} 5/20") < out.index(f"{leads} 20/20")
     assert "Traceback" not in proc.stderr
     li = re.search(r"以 li（李雷）身份试试：chatcrm console --as li\s+然后输入：线索 (L-\d+) · 商机 (D-\d+) · 推进 (D-\d+)", out)
     emma = re.search(r"Try as emma \(Emma Jones\): chatcrm console --as emma\s+then: lead (L-\d+) · deal (D-\d+) · "

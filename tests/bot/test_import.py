@@ -115,6 +115,21 @@ def test_a_file_without_a_name_column_changes_nothing(wiring, tmp_path):  # type
     assert leads(wiring) == []
 
 
+def test_the_operator_reads_the_summary_and_a_refusal_in_chinese_too(wiring, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    import typer
+    run_import(wiring, write(tmp_path, CN), show_progress=False)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["read 6 rows: 4 new leads, 0 merged into existing leads, 0 skipped (imported by an earlier run, "
+                       "or an exact repeat), 2 rejected.",
+                       "读取 6 行：新建线索 4 条，合并到已有线索 0 条，跳过 0 条（之前已导入，或完全重复），拒绝 2 条。"]
+    assert out[2] == "ignored columns: 备注 / 未识别、已忽略的列：备注"
+    with pytest.raises(typer.Exit):
+        run_import(wiring, write(tmp_path, "company,email\nAcme,a@acme.com\n", name="nameless.csv"), show_progress=False)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["header “company,email” is not valid: the file needs a name column (name / 姓名 / 联系人) and a header row",
+                   "表头「company,email」无效：文件需要表头，且包含姓名列（name / 姓名 / 联系人）"]
+
+
 def test_the_import_ledger_points_at_the_lead_each_row_became(wiring, tmp_path):  # type: ignore[no-untyped-def]
     from crm_core.models import ImportedRow
     rows = "name,company,email\n" + "".join(f"p{i},Firm{i % 30} Ltd,p{i % 30}@x.com\n" for i in range(60))

@@ -23,7 +23,8 @@ from handlers.grammar import SPECS
 TYPED = {"budget", "yes", "name", "external_id", "order_id", "invoice_no", "VPN", "shenzhen", "szmm"}  # + pinyin examples
 BRANDS = TYPED | {"chatcrm", "crm", "Slack", "WeCom", "CRM", "PDF", "HTML", "CSV", "PNG", "SKU", "SLA", "NPS", "nps", "CSAT",
           "ID", "UTF", "YYYY", "MM", "DD", "VP", "ERP", "SLACK_ALLOWED_TEAMS", "font", "color", "comment", "console",
-          "as", "pending"}  # `chatcrm console --as li`, WeCom's <font color="comment"> markup, a status in the database
+          "as", "pending",  # `chatcrm console --as li`, WeCom's <font color="comment"> markup, a status in the database
+          "SQLite", "PostgreSQL", "Excel", "REST", "Web"}  # what an operator runs: cards/operator.py
 WORD = re.compile(r"(?<![\w@./:#-])[A-Za-z][A-Za-z_]+(?![\w@-])")
 
 
@@ -38,6 +39,7 @@ def _allowed() -> set[str]:
 def english_words(text: str) -> list[str]:
     text = re.sub(r"\{[^}]*\}", "", text)  # placeholders
     text = re.sub(r"\b[A-Z]+-\d+\b|\S+@\S+|https?://\S+", "", text)  # refs, e-mails, links
+    text = re.sub(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", "", text)  # environment variables (DATABASE_URL)
     allowed = _allowed()
     return [w for w in WORD.findall(text) if w not in allowed]
 

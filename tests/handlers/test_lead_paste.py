@@ -72,3 +72,12 @@ def test_a_paste_without_a_name_says_what_to_type(console_bot, wiring):  # type:
     out = console_bot("li").exec("线索 粘贴 13800138000\nwangwu@huawei.com")
     assert "没有在粘贴内容中找到姓名" in out and "线索 新建 <姓名>" in out
     assert leads(wiring) == []
+
+
+def test_the_chinese_edit_command_typed_back_makes_the_lead_it_showed(console_bot, wiring):  # type: ignore[no-untyped-def]
+    li = console_bot("li")
+    li.exec("线索 粘贴 " + SIG)
+    command = li.press(2).splitlines()[1]
+    assert command == "线索 新建 王五 公司=深圳华为技术有限公司 电话=13800138000 邮箱=wangwu@huawei.com"
+    li.exec(command)
+    assert leads(wiring) == [("王五", "深圳华为技术有限公司", "+8613800138000", "wangwu@huawei.com")]
