@@ -139,6 +139,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         @bolt.event(re.compile("^(app_uninstalled|tokens_revoked)$"))
         def on_uninstalled(event: dict[str, Any]) -> None:
             log.warning("slack: %s — the bot token no longer works; reinstall the app", event.get("type"))
+            ctx.home_views.forget_all()  # a reinstalled app's Home tab starts empty
 
     actions.register(bolt, ctx)
     modals.register(bolt, ctx)

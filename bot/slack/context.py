@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.answer import InlineExecutor, WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
+from bot.slack.published import PublishedViews
 from bot.slack.replay import MemorySeen, claim_event
 from bot.slack.workspaces import WorkspaceGate
 from bot.wiring import Wiring
@@ -38,9 +39,12 @@ class SlackContext:
     workspaces: WorkspaceGate | None = None  # which workspaces are served (configured ids bind to binding_team)
     queue: WorkQueue | None = None  # the bounded queue in front of `work` for commands and clicks (answer.py)
     _redone: MemorySeen = field(init=False, repr=False)  # event ids of work that may run again harmlessly
+    home_views: PublishedViews = field(init=False, repr=False)  # the Home view last published for each person
 
     def __post_init__(self) -> None:
         self._redone = MemorySeen(self.wiring.clock)
+        # SQLite serves one web process, so no other process publishes a newer view behind this one's back.
+        self.home_views = PublishedViews(self.wiring.clock, enabled=self.wiring.engine.dialect.name == "sqlite")
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the

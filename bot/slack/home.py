@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from bot.slack.identity import team_of
+from bot.slack.published import view_digest
 from cards.builders.common import internal_error_card
 from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
@@ -40,8 +41,12 @@ def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
-def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str, actor_id: int) -> None:
-    client.views_publish(user_id=slack_user_id, view=home_view(ctx, actor_id))
+def publish_home(ctx: SlackContext, client: WebClient, team: str | None, slack_user_id: str, actor_id: int) -> None:
+    """Publish the person's Home view now, unless it is the view they already have (published.py)."""
+    key, view = (team or "", slack_user_id), home_view(ctx, actor_id)
+    digest = view_digest(view)
+    if not ctx.home_views.showing(key, digest):
+        _send_view(client, ctx, key, view, digest)
 
 
 class Queued:
@@ -74,7 +79,7 @@ def register(app: App, ctx: SlackContext) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: Any) -> None:
         if event.get("tab", "home") != "home":
             return
-        key = (team_of(body) or "", str(event.get("user", "")))
+        key = (team_of(body) or "", str(event.get("user", "")))  # also the key of published.PublishedViews
         if not queued.add(key):
             return  # their view is waiting to be built, and will show what this opening would
         # Events are answered when this listener returns: the Home tab is built off the request thread.
@@ -95,10 +100,22 @@ def register(app: App, ctx: SlackContext) -> None:
             view = home_view(ctx, ctx.known_actor(event["user"], body))
         except UnknownActor:  # their first contact: the user is created (or bound) first
             view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
-        return functools.partial(_send_view, client=client, user_id=event["user"], view=view, body=body,
-                                 context=context)
+        digest = view_digest(view)
+        if ctx.home_views.showing(key, digest):
+            return None  # the view they have is this one: nothing to send
+        return functools.partial(_send_view_guarded, client=client, ctx=ctx, key=key, view=view, digest=digest,
+                                 body=body, context=context)
 
 
-@guarded("app_home_opened")
-def _send_view(client: WebClient, user_id: str, view: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-    client.views_publish(user_id=user_id, view=view)
+def _send_view(client: WebClient, ctx: SlackContext, key: tuple[str, str], view: dict[str, Any], digest: bytes,
+               body: dict[str, Any] | None = None, context: Any = None) -> None:
+    """views.publish for key's person; remembered once Slack has it, forgotten when that is not known."""
+    try:
+        client.views_publish(user_id=key[1], view=view)
+    except BaseException:
+        ctx.home_views.forget(key)
+        raise
+    ctx.home_views.published(key, digest)
+
+
+_send_view_guarded = guarded("app_home_opened")(_send_view)  # body and context: whom to tell of a failure

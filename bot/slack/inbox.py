@@ -33,6 +33,7 @@ from bot.slack.answer import InlineSlot, Send
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
 from bot.slack.home import publish_home
+from bot.slack.identity import team_of
 from bot.slack.modals import Meta, open_form
 from bot.slack.oauth import bot_token_for, build_oauth
 from bot.wiring import Wiring
@@ -422,7 +423,7 @@ def deliver(ctx: SlackContext, item: inbox.Item, client: WebClient | None, *, li
     if client is not None:
         send_attachments(client, user_id, reply)
         if (body.get("view") or {}).get("type") == "home" and item.actor_id is not None:
-            publish_home(ctx, client, user_id, item.actor_id)
+            publish_home(ctx, client, team_of(body), user_id, item.actor_id)
 
 
 def _with_outcome(item: inbox.Item, reply: Reply, locale: str) -> Reply:

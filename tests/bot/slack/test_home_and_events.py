@@ -202,6 +202,41 @@ def test_opening_the_home_tab_again_while_a_view_waits_builds_one_view_with_the_
         published = [c["user_id"] for c in fake_slack.calls_to("views.publish")]
         assert sorted(published) == ["U01EMMA", "U01LI"]  # one view each, not three for Emma
         assert "D-2 · Globex" in blocks_text(fake_slack.homes["U01EMMA"])  # built when it ran: the latest
+        slack.command("U01EMMA", "deal new Initech amount=500")
+        work.run_all()
         assert slack.home_opened("U01EMMA", event_id="EvE9").status_code == 200  # her view was built: a new one
         assert work.run_all() == 1
         assert [c["user_id"] for c in fake_slack.calls_to("views.publish")].count("U01EMMA") == 2
+        assert "Initech" in blocks_text(fake_slack.homes["U01EMMA"])
+
+
+def _homes_published(fake_slack, user: str) -> int:  # type: ignore[no-untyped-def]
+    return [c["user_id"] for c in fake_slack.calls_to("views.publish")].count(user)
+
+
+def test_opening_the_home_tab_again_with_nothing_changed_sends_slack_nothing(
+        slack, slack_wiring, fake_slack, clock) -> None:  # type: ignore[no-untyped-def]
+    # SQLite serves one web process, so the view it last published is the one the person has. With several
+    # processes (PostgreSQL) another may have published a newer one since: every opening publishes there.
+    only_publisher = slack_wiring.engine.dialect.name == "sqlite"
+    slack.command("U01EMMA", "deal new Acme amount=250000")
+    slack.home_opened("U01EMMA", event_id="EvH1")
+    slack.home_opened("U01EMMA", event_id="EvH2")
+    assert _homes_published(fake_slack, "U01EMMA") == (1 if only_publisher else 2)
+    slack.command("U01EMMA", "deal new Globex amount=1000")  # something on her Home changed
+    slack.home_opened("U01EMMA", event_id="EvH3")
+    assert _homes_published(fake_slack, "U01EMMA") == (2 if only_publisher else 3)
+    assert "Globex" in blocks_text(fake_slack.homes["U01EMMA"])
+    slack.home_opened("U01LI", event_id="EvH4")  # another person's view is their own
+    assert _homes_published(fake_slack, "U01LI") == 1
+    clock.advance(minutes=6)  # remembered views go stale: whatever Slack lost comes back
+    slack.home_opened("U01EMMA", event_id="EvH5")
+    assert _homes_published(fake_slack, "U01EMMA") == (3 if only_publisher else 4)
+
+
+def test_a_home_view_slack_refused_is_published_at_the_next_opening(slack, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    fake_slack.fail("views.publish", "internal_error", status=500)
+    slack.home_opened("U01EMMA", event_id="EvF1")
+    assert "U01EMMA" not in fake_slack.homes
+    slack.home_opened("U01EMMA", event_id="EvF2")
+    assert "U01EMMA" in fake_slack.homes
