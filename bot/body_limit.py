@@ -14,6 +14,10 @@ CHAT_BODY_MAX = 1024 * 1024    # bytes of any other request body (Slack, WeCom c
 class BodyLimit:
     """Pure ASGI middleware: a body over the limit is answered 413 (JSON) before anything parses it.
 
+    Not FastAPI's own `max_body_size` (app, router or route): that limit answers 413 with a plain-text
+    "Content Too Large" from inside the route, which no exception handler can reshape, and the REST API's
+    errors are JSON with a message in both languages (tests/bot/test_api.py).
+
     It reads the body itself (Content-Length first, so a declared 10 MB upload is refused unread) and
     hands the buffered body on, so chunked uploads without a Content-Length are bounded too.
     """
