@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import handlers  # noqa: F401 - registers every command, action and notifier
 from bot.settings import Settings
+from bot.shared import Shared
 from cards.builders.routes import template_problems
 from cards.documents.fonts import configure as configure_font
 from crm_core.clock import Clock, SystemClock
@@ -19,17 +20,16 @@ from crm_core.errors import ConfigError
 from crm_core.db import make_engine, make_session_factory
 from crm_core.migrate import startup_lock, upgrade
 from crm_core.services.users import sync_users
-from crm_core.uow import UnitOfWork
 from handlers.notify import unit_of_work_factory
 from handlers.runner import Runner
 
-if TYPE_CHECKING:  # the adapters import this module; their types are named here for readers and checkers only
+if TYPE_CHECKING:  # for readers and checkers; the adapters import bot/shared.py, never this module's types
     from slack_bolt import App
 
     from bot.slack.context import SlackContext
     from bot.slack.oauth import OAuthParts
     from bot.slack.workspaces import WorkspaceGate
-    from bot.wecom.runtime import WeComRuntime
+    from bot.wecom.parts import WeComRuntime
 
 
 @dataclass
@@ -58,20 +58,12 @@ class Lifespan:
 
 
 @dataclass
-class Wiring:
-    settings: Settings
-    config: Config
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    clock: Clock
-    runner: Runner
-    slack: SlackParts = field(default_factory=SlackParts)
-    wecom: WeComRuntime | None = None  # bot/wecom/runtime.py, made on first use when WeCom is configured
-    lifespan: Lifespan = field(default_factory=Lifespan)
+class Wiring(Shared):
+    """The shared parts (bot/shared.py), and each adapter's parts made once per process."""
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        """A unit of work from the process's one transaction owner: its events become outbox rows on commit."""
-        return self.runner.uow(read_only=read_only)
+    slack: SlackParts = field(default_factory=SlackParts)
+    wecom: WeComRuntime | None = None  # made on first use when WeCom is configured (bot/wecom/runtime.py)
+    lifespan: Lifespan = field(default_factory=Lifespan)
 
     def prepare_database(self) -> None:
         """Apply migrations and bring users in line with the configuration (under the start-up lock, so

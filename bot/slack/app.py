@@ -114,7 +114,12 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
                    process_before_response=True, logger=logging.getLogger("chatcrm.slack.bolt"))
-    ctx = SlackContext(w, work=work_executor, workspaces=gate, queue=queue)
+    in_memory = w.engine.dialect.name == "sqlite"
+    # Before an ack (the inbox row, the replay claim): SQLite's one connection pool; elsewhere a pool of its own,
+    # so that an ack never waits for a connection the work holds (clients.py).
+    ack_sessions = w.session_factory if in_memory else ack_path_sessions(w)
+    ctx = SlackContext(w, work=work_executor, workspaces=gate, queue=queue, ack_sessions=ack_sessions,
+                       client_for=functools.partial(slack_inbox.client_for_team, w))
     queue.drain = functools.partial(slack_inbox.drain, ctx)  # requests that found the queue full
     w.slack.ctx = ctx  # inbox recovery (bot/processes.py) answers through the same context
 
@@ -123,10 +128,9 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
     # connection held by work done after other requests' acks (bench/ack.py showed that tail).
     # Each is a `Middleware` subclass: Bolt calls a function middleware through its keyword-argument
     # injection, which builds every argument a listener could ask for, on every request.
-    in_memory = w.engine.dialect.name == "sqlite"
     bolt.use(RefuseOtherWorkspaces(gate))  # first: a stranger's request writes nothing at all
     bolt.use(UnescapeText())
-    bolt.use(RefuseReplays(w.session_factory if in_memory else ack_path_sessions(w), w.clock, in_memory=in_memory))
+    bolt.use(RefuseReplays(ack_sessions, w.clock, in_memory=in_memory))
     bolt.use(AttachContext(ctx))
     # Bolt tries the listeners in the order they are registered, and each try builds every argument a
     # listener could ask for (~20 µs). The slash command first; then the events, the bulk of what Slack

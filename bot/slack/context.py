@@ -14,13 +14,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack.answer import InlineExecutor, WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.published import PublishedViews
 from bot.slack.replay import MemorySeen, claim_event
 from bot.slack.workspaces import WorkspaceGate
-from bot.wiring import Wiring
+from bot.shared import Shared
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
 from cards.render.slack import SlackLimitError, fit_card, fit_text, to_message
@@ -34,10 +35,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class SlackContext:
-    wiring: Wiring
+    wiring: Shared  # the process's Wiring, of which the context needs only the shared parts
     work: Executor | None = None  # where work after the ack runs; None: in the listener's own thread
     workspaces: WorkspaceGate | None = None  # which workspaces are served (configured ids bind to binding_team)
     queue: WorkQueue | None = None  # the bounded queue in front of `work` for commands and clicks (answer.py)
+    ack_sessions: sessionmaker[Session] | None = None  # the inbox row before an ack (None: wiring.session_factory)
+    client_for: Callable[[str | None], WebClient | None] | None = None  # a workspace's Web API client (inbox.py)
     _redone: MemorySeen = field(init=False, repr=False)  # event ids of work that may run again harmlessly
     home_views: PublishedViews = field(init=False, repr=False)  # the Home view last published for each person
 

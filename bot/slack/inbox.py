@@ -26,16 +26,16 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot import crashpoint
 from bot.slack.answer import InlineSlot, Send
-from bot.slack.clients import ack_path_sessions, web_client
+from bot.slack.clients import web_client
 from bot.slack.context import SlackContext, idempotency_key, message_for, new_ref, send_attachments
 from bot.slack.home import publish_home
 from bot.slack.identity import team_of
 from bot.slack.modals import Meta, open_form
 from bot.slack.oauth import bot_token_for, build_oauth
+from bot.shared import Shared
 from bot.wiring import Wiring
 from cards.builders.common import busy_card, internal_error_card, saved_notice_card
 from cards.model import Reply
@@ -59,14 +59,8 @@ SLACK_ACTIONS = {"deal.advance": "form.advance"}
 ACTION_FIELDS = ("type", "user", "team", "trigger_id", "response_url", "channel", "container", "api_app_id")
 
 
-def lease(w: Wiring) -> timedelta:
+def lease(w: Shared) -> timedelta:
     return timedelta(seconds=w.settings.chatcrm_inbox_lease_seconds)
-
-
-def _ack_sessions(w: Wiring) -> sessionmaker[Session]:
-    if w.engine.dialect.name == "sqlite":
-        return w.session_factory
-    return ack_path_sessions(w)  # the ack path's own small pool (see clients.py)
 
 
 def command_key(body: dict[str, Any]) -> str:
@@ -95,7 +89,7 @@ def accept(ctx: SlackContext, kind: str, key: str, body: dict[str, Any], *, user
     row = inbox.new_row(key=key, platform="slack", kind=kind, external_user=user_id, team=team, payload=payload,
                         reply_to={"response_url": body.get("response_url")}, now=w.clock.now(), lease=lease(w),
                         taken=not queued, due=queued)
-    return inbox.record_item(_ack_sessions(w), row)
+    return inbox.record_item(ctx.ack_sessions or w.session_factory, row)
 
 
 def take_request(ctx: SlackContext, ack: Any, kind: str, key: str, body: dict[str, Any], *, user_id: str,
@@ -206,7 +200,7 @@ def drain(ctx: SlackContext, limit: int = 5) -> int:
     w = ctx.wiring
     items = inbox.claim_due(w.session_factory, w.clock.now(), kinds=KINDS, lease=lease(w), limit=limit)
     for item in items:
-        process(ctx, item, client_for_team(w, item.team), live=False)
+        process(ctx, item, ctx.client_for(item.team) if ctx.client_for else None, live=False)
     return len(items)
 
 
@@ -232,7 +226,7 @@ def take_over(ctx: SlackContext, key: str, client: WebClient | None) -> None:
 
 def recover(w: Wiring, item: inbox.Item) -> None:
     """The recovery pass (bot/processes.py) hands over a claimed row left by a process that died."""
-    ctx = w.slack.ctx or SlackContext(w)
+    ctx = w.slack.ctx or SlackContext(w, client_for=functools.partial(client_for_team, w))
     process(ctx, item, client_for_team(w, item.team), live=False)
 
 
@@ -379,7 +373,7 @@ def _channel(body: dict[str, Any]) -> str | None:
     return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
 
 
-def _actor_of(w: Wiring, item: inbox.Item) -> int | None:
+def _actor_of(w: Shared, item: inbox.Item) -> int | None:
     with w.session_factory() as session:
         user = user_by_identity(session, "slack", item.external_user)
         return user.id if user else None
@@ -442,7 +436,7 @@ def _what(item: inbox.Item) -> str:
     return str(((action.get("text") or {}).get("text")) or action_name(str(action.get("action_id", ""))))
 
 
-def _post_response_url(w: Wiring, key: str, url: str, reply: Reply, locale: str) -> bool:
+def _post_response_url(w: Shared, key: str, url: str, reply: Reply, locale: str) -> bool:
     msg = message_for(reply, locale)
     try:
         resp = WebhookClient(url, logger=logging.getLogger("chatcrm.slack.web")).send(
@@ -460,7 +454,7 @@ def _post_response_url(w: Wiring, key: str, url: str, reply: Reply, locale: str)
     return True
 
 
-def _replied(w: Wiring, key: str) -> None:
+def _replied(w: Shared, key: str) -> None:
     with w.session_factory.begin() as session:
         inbox.mark_replied(session, key, w.clock.now())
 

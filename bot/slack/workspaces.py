@@ -34,7 +34,7 @@ from crm_core.models import ChatWorkspace
 from crm_core.services.workspaces import do_request_workspace, workspace_status
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.shared import Shared
 
 log = logging.getLogger("chatcrm.slack.workspaces")
 PLATFORM = "slack"
@@ -107,7 +107,7 @@ def approved_in_database(session_factory: sessionmaker[Session]) -> Callable[[li
     return approved
 
 
-def request_install(w: Wiring, team: str, name: str | None) -> str:
+def request_install(w: Shared, team: str, name: str | None) -> str:
     """An install from a workspace that is not invited: its status — `pending` (recorded now, the admins
     asked through the outbox in the same transaction, or already waiting), `approved` or `refused`."""
     for _ in range(2):

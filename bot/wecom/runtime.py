@@ -1,30 +1,18 @@
-"""The WeCom adapter's object graph, built once per process from Settings and the Wiring."""
+"""The WeCom adapter's object graph (bot/wecom/parts.py), built once per process from Settings and the Wiring."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
+from bot.wecom.parts import WeComRuntime
 from bot.wecom.identity import WeComIdentity
 from bot.wecom.inbound import CallbackHandler
 from bot.wecom.messenger import WeComMessenger
 from bot.wecom.store import CardStore, InboundLog
 from crm_core import inbox
 from bot.wiring import Wiring
-from crm_core.clock import Clock
 from crm_core.pacing import Pacer
-
-
-@dataclass
-class WeComRuntime:
-    crypto: WeComCrypto
-    client: WeComClient
-    messenger: WeComMessenger
-    inbound: InboundLog
-    handler: CallbackHandler
-    clock: Clock  # callback freshness (routes: a timestamp more than 5 minutes off is refused)
-    crash_after_ack: bool = False  # test only (bot/crashpoint.py): CHATCRM_TEST_CRASH_AFTER_ACK
 
 
 def wecom_runtime(w: Wiring) -> WeComRuntime | None:
