@@ -160,6 +160,7 @@ SPECS: tuple[Spec, ...] = (
           "priority new_account"),
     _spec("ticket ack", ["工单 响应", "工单 受理"], [Arg("ticket", "ref:ticket")], ""),
     _spec("ticket close", ["工单 关闭"], [Arg("ticket", "ref:ticket")], ""),
+    _spec("ticket list", ["工单 列表"], [Arg("filters", "rest", True)], "owner"),
     _spec("ticket", ["工单"], [Arg("ticket", "ref:ticket")], ""),
     _spec("swarm", ["协作群"], [Arg("record", "ref:deal,ticket")], ""),
     _spec("renewals", ["续费"], [Arg("days", "number", True)], ""),

@@ -1,10 +1,12 @@
-"""`deal list` and `lead list` with a scope and filters:
+"""`deal list`, `lead list` and `ticket list` with a scope and filters:
 
     deal list [mine|team|all] [stage=<key or label>] [owner=@name | @name] [overdue]
     商机 列表 [我的|团队|全部] [阶段=方案报价] [@王芳] [逾期]
+    ticket list [mine|team|all] [@name] [overdue]        (工单 列表 …; overdue: its running clock has run out)
 
 A word that is none of these is refused with the nearest words it could have meant; nothing is listed.
-Whose records each scope shows is decided in crm_core.services.permissions.list_owner_ids.
+Whose records each scope shows is decided in crm_core.services.permissions.list_owner_ids; a ticket list of
+`team` or `all` shows a support agent every open ticket, as support may work any (crm_core.services.access).
 """
 from __future__ import annotations
 
@@ -16,18 +18,21 @@ from typing import Any
 
 from cards.builders.common import list_card
 from cards.builders.lists import deal_list_line, lead_list_line, list_subtitle, list_title, more_button
+from cards.builders.service import ticket_line
 from cards.format import local_date, money, stage_name
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.config import Config
 from crm_core.errors import InvalidValue
 from crm_core.models import User
-from crm_core.queries.lists import ListFilter, deal_page, lead_page
+from crm_core.queries.lists import ListFilter, deal_page, lead_page, ticket_page
+from crm_core.services.access import is_support
 from crm_core.services.ownership import resolve_user
 from crm_core.services.deals import stage_named
 from crm_core.services.permissions import list_owner_ids
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
+from handlers.presentation.service import ticket_view
 from handlers.registry import action, command
 
 PAGE = 10
@@ -93,13 +98,17 @@ def _is_stage(config: Config, word: str) -> bool:
     return any(word in (s.key, s.name.en.lower(), s.name.zh_CN) for s in config.pipeline.stages)
 
 
-def _filter(uow: UnitOfWork, actor: User, req: ListRequest) -> tuple[str, ListFilter, str | None]:
+def _filter(uow: UnitOfWork, actor: User, req: ListRequest, *,
+            tickets: bool = False) -> tuple[str, ListFilter, str | None]:
     """The scope (defaulting to mine, or to everything visible when an owner is named), the query filter, and
     the owner's name for the subtitle."""
     owner = resolve_user(uow, req.owner) if req.owner else None
-    manages = actor.is_admin or actor.rank > 0
-    scope = req.scope or ("all" if owner is not None and owner.id != actor.id and manages else "mine")
-    owner_ids = list_owner_ids(uow.session, actor, scope)
+    scope = req.scope or ("all" if owner is not None and owner.id != actor.id and _lists_others(actor, tickets)
+                          else "mine")
+    if tickets and scope != "mine" and is_support(actor):
+        owner_ids: frozenset[int] | None = None  # support works every ticket
+    else:
+        owner_ids = list_owner_ids(uow.session, actor, scope)
     if owner is not None:
         if owner_ids is not None and owner.id not in owner_ids:
             raise InvalidValue("owner", req.owner or "", "list.not_yours", name=owner.name)
@@ -118,6 +127,21 @@ def deal_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req:
     return _page(uow, locale, req, offset, "deal", scope, owner, rows, lambda d, late: deal_list_line(
         locale, d.ref, d.name, stage_name(uow.config, d.stage, locale), money(d.amount, d.currency),
         owner=d.owner.name if scope != "mine" else None, overdue=late))
+
+
+def _lists_others(actor: User, tickets: bool) -> bool:
+    """Whether the actor may list records of others: managers and admins; support agents, tickets."""
+    return actor.is_admin or actor.rank > 0 or (tickets and is_support(actor))
+
+
+def ticket_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest,
+                     offset: int) -> Reply:
+    scope, flt, owner = _filter(uow, actor, req, tickets=True)
+    now = clock.now()
+    rows = ticket_page(uow.session, flt, now, limit=PAGE + 1, offset=offset)
+    return _page(uow, locale, req, offset, "ticket", scope, owner, rows, lambda x, late: ticket_line(
+        locale, ticket_view(uow, x, locale, now, recent=False, zone=actor.timezone))
+        + (f" · {x.owner.name}" if scope != "mine" else ""))
 
 
 def lead_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:
@@ -148,11 +172,12 @@ def _typed(uow: UnitOfWork, inv: Invocation, *, stages: bool) -> ListRequest:
     return parse_list_words(uow.config, str(inv.args.get("filters") or ""), dict(inv.options), stages=stages)
 
 
-def _clicked(uow: UnitOfWork, actor: User, inv: Invocation, *, stages: bool) -> tuple[ListRequest, int]:
+def _clicked(uow: UnitOfWork, actor: User, inv: Invocation, *, stages: bool,
+             tickets: bool = False) -> tuple[ListRequest, int]:
     """The "More" button: scope:offset:filters (older cards: scope:offset). A scope the clicker may not list
     (an old "team" card of a rep, a tampered value) pages their own records, as the list always did."""
     scope, offset = str(inv.args.get("scope", "mine")), str(inv.args.get("offset", "0"))
-    if not (actor.is_admin or actor.rank > 0):
+    if not _lists_others(actor, tickets):
         scope = "mine"
     words = str(inv.args.get("filters") or "")
     options = {}
@@ -185,3 +210,14 @@ def list_leads_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: Us
 def list_more_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
     req, offset = _clicked(uow, actor, inv, stages=False)
     return lead_list_page(uow, clock, actor, locale, req, offset)
+
+
+@command("ticket list", writes=False)
+def list_tickets_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    return ticket_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=False), 0)
+
+
+@action("ticket.list_more", writes=False, value=("scope", "offset", "filters"))
+def list_more_tickets(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+    req, offset = _clicked(uow, actor, inv, stages=False, tickets=True)
+    return ticket_list_page(uow, clock, actor, locale, req, offset)

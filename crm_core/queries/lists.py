@@ -1,4 +1,5 @@
-"""Lists of deals and leads for `deal list` / `lead list`: whose (a scope of owners), which stage, overdue only.
+"""Lists of deals, leads and tickets for `deal list` / `lead list` / `ticket list`: whose (a scope of owners),
+which stage, overdue only.
 
 A scope is the set of owners whose records the list may show (crm_core.services.permissions.list_owner_ids:
 reps their own, managers their team, admins everyone), so a list never shows a record its reader may not
@@ -16,10 +17,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional, TypeVar
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, case, exists, or_, select
 from sqlalchemy.orm import Session
 
-from crm_core.models import Deal, Lead, Task
+from crm_core.models import Deal, Lead, Task, Ticket
 from crm_core.refs import ref_str
 
 MAX_OFFSET = 1_000_000  # a page offset from a button value: anything beyond is an empty page, not an overflow
@@ -106,9 +107,23 @@ def lead_page(session: Session, f: ListFilter, today: date, now: datetime, *, li
                       offset)
 
 
+def ticket_overdue(now: datetime) -> Any:
+    """An open ticket is overdue when the clock still running has run out: the response's until someone
+    responds, then the resolution's."""
+    return or_(and_(Ticket.responded_at.is_(None), Ticket.respond_due_at < now), Ticket.resolve_due_at < now)
+
+
+def ticket_page(session: Session, f: ListFilter, now: datetime, *, limit: int,
+                offset: int = 0) -> list[tuple[Ticket, bool]]:
+    """Open tickets matching `f`, the one whose running clock runs out first first, each with its overdue flag
+    (account and owner come joined: one query a page)."""
+    running = case((Ticket.responded_at.is_(None), Ticket.respond_due_at), else_=Ticket.resolve_due_at)
+    return _open_page(session, Ticket, ticket_overdue(now), (), f, (running, Ticket.id), limit, offset)
+
+
 def _open_page(session: Session, model: Any, overdue: Any, clauses: tuple[Any, ...], f: ListFilter,
                order: tuple[Any, ...], limit: int, offset: int) -> list[tuple[Any, bool]]:
-    """One page of open records of `model` (Deal or Lead) with their overdue flag: the filter's owners, the
+    """One page of open records of `model` (Deal, Lead or Ticket) with their overdue flag: the filter's owners, the
     model's own `clauses` (None: not filtered), only overdue ones when asked."""
     stmt = select(model, overdue.label("overdue")).where(model.status == "open")
     for clause in (_owners(model.owner_id, f.owner_ids), *clauses, overdue if f.overdue else None):
