@@ -168,6 +168,7 @@ TARGETED = {
     "search.run": ["Acme", ""], "record.pick": ["deal D-1", "won D-1", ""],
     "task.done": ["1", "#1", "2"], "task.reopen": ["1"], "task.open": ["1", "2"],  # Li's stage tasks on D-1 / D-2
     "task.list_more": ["30", "0", "x", "-1", "99999999999"],  # a page of the clicker's own tasks, whatever it says
+    "ticket.list_more": ["team:0", "all:0", "all:10:overdue", "mine:0:@li", "x:y:z"],  # a rep pages their own
 }
 
 
