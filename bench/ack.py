@@ -17,7 +17,9 @@ sending the next:
 The floor does no work: its reply is its ack. Mixes: reads (`/crm deal D-n`, `/crm my`) and writes
 (`/crm log D-n call …`, `/crm advance D-n`, the "Advance" button); events (`--mixes event,idle`: Events
 API callbacks — reactions, 📌, Home tab — whose answer is their ack: `event` is the ack rate with the work
-they start running after it, `idle` reactions that start no work, the ack path alone). Prints each figure beside the floor's and the ratio. Not a test.
+they start running after it, `idle` reactions that start no work, the ack path alone; `home` and `pin` one
+kind of work alone: Home-tab openings, 📌 outside any swarm). Prints each figure beside the floor's and the
+ratio. Not a test.
 """
 from __future__ import annotations
 
@@ -136,14 +138,17 @@ FAKE = "http://127.0.0.1:9"  # replaced by the fake's address in main()
 EMOJI = ["thumbsup", "eyes", "tada", "white_check_mark", "pray"]
 
 
-def event_body(rng: random.Random, rid: str, *, idle: bool = False) -> str:
+EVENT_MIXES = ("event", "idle", "home", "pin")
+
+
+def event_body(rng: random.Random, rid: str, *, idle: bool = False, only: str | None = None) -> str:
     """An Events API callback as Slack sends it (authorizations, context team, event_context): mostly
     reactions that do nothing here, some 📌 outside any swarm channel (the message is read, nothing logged)
     and Home tab openings (the Home view is built and published) — both after the ack. `idle`: only the
-    reactions that do nothing (what the ack path alone costs)."""
+    reactions that do nothing (what the ack path alone costs). `only`: "home" or "pin", that kind alone."""
     user = rng.choice(USERS)
     ts = f"{1700000000 + rng.randint(0, 10**6)}.000100"
-    roll = 1.0 if idle else rng.random()
+    roll = 1.0 if idle else {"home": 0.0, "pin": 0.25}.get(only or "", rng.random())
     if roll < 0.2:
         event: dict[str, object] = {"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home",
                                     "event_ts": ts}
@@ -160,8 +165,8 @@ def event_body(rng: random.Random, rid: str, *, idle: bool = False) -> str:
 
 
 def request_body(rng: random.Random, deals: int, mix: str, rid: str) -> str:
-    if mix in ("event", "idle"):
-        return event_body(rng, rid, idle=mix == "idle")
+    if mix in EVENT_MIXES:
+        return event_body(rng, rid, idle=mix == "idle", only=mix if mix in ("home", "pin") else None)
     user = rng.choice(USERS)
     d = rng.randint(1, deals)
     response_url = f"{FAKE}/response/{rid}"
@@ -232,12 +237,12 @@ def drive(url: str, users: int, seconds: float, deals: int, mix: str, floor: boo
                 rid = uuid.uuid4().hex
                 body = request_body(rng, deals, mix, rid)
                 started = time.perf_counter()
-                kind = "application/json" if mix in ("event", "idle") else "application/x-www-form-urlencoded"
+                kind = "application/json" if mix in EVENT_MIXES else "application/x-www-form-urlencoded"
                 r = client.post(url, content=body.encode(), headers=signed(body, kind))
                 acked = time.perf_counter()
                 inline = r.status_code == 200 and bool(r.content) and b'"blocks"' in r.content
                 arrived: float | None = acked
-                if mix in ("event", "idle"):
+                if mix in EVENT_MIXES:
                     inline = True  # an event's answer is its ack
                 elif not floor and not inline and r.status_code == 200:
                     arrived = REPLIES.wait(rid, REPLY_TIMEOUT)
