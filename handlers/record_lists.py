@@ -138,10 +138,11 @@ def ticket_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, re
                      offset: int) -> Reply:
     scope, flt, owner = _filter(uow, actor, req, tickets=True)
     now = clock.now()
-    rows = ticket_page(uow.session, flt, now, limit=PAGE + 1, offset=offset)
+    opened = actor.id if scope == "mine" and owner is None else None  # mine: owned, or opened by me
+    rows = ticket_page(uow.session, flt, now, limit=PAGE + 1, offset=offset, opened_by=opened)
     return _page(uow, locale, req, offset, "ticket", scope, owner, rows, lambda x, late: ticket_line(
         locale, ticket_view(uow, x, locale, now, recent=False, zone=actor.timezone))
-        + (f" · {x.owner.name}" if scope != "mine" else ""))
+        + (f" · {x.owner.name}" if scope != "mine" or x.owner_id != actor.id else ""))
 
 
 def lead_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest, offset: int) -> Reply:

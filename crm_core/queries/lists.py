@@ -113,20 +113,26 @@ def ticket_overdue(now: datetime) -> Any:
     return or_(and_(Ticket.responded_at.is_(None), Ticket.respond_due_at < now), Ticket.resolve_due_at < now)
 
 
-def ticket_page(session: Session, f: ListFilter, now: datetime, *, limit: int,
-                offset: int = 0) -> list[tuple[Ticket, bool]]:
-    """Open tickets matching `f`, the one whose running clock runs out first first, each with its overdue flag
-    (account and owner come joined: one query a page)."""
+def ticket_page(session: Session, f: ListFilter, now: datetime, *, limit: int, offset: int = 0,
+                opened_by: int | None = None) -> list[tuple[Ticket, bool]]:
+    """Open tickets matching `f` (and, `opened_by`, those this person opened, whoever owns them), the one whose
+    running clock runs out first first, each with its overdue flag (account and owner joined: one query)."""
     running = case((Ticket.responded_at.is_(None), Ticket.respond_due_at), else_=Ticket.resolve_due_at)
-    return _open_page(session, Ticket, ticket_overdue(now), (), f, (running, Ticket.id), limit, offset)
+    owners = _owners(Ticket.owner_id, f.owner_ids)
+    if opened_by is not None and owners is not None:
+        owners = or_(owners, Ticket.created_by_id == opened_by)
+    return _open_page(session, Ticket, ticket_overdue(now), (), f, (running, Ticket.id), limit, offset,
+                      owners=owners)
 
 
 def _open_page(session: Session, model: Any, overdue: Any, clauses: tuple[Any, ...], f: ListFilter,
-               order: tuple[Any, ...], limit: int, offset: int) -> list[tuple[Any, bool]]:
+               order: tuple[Any, ...], limit: int, offset: int, *, owners: Any = None) -> list[tuple[Any, bool]]:
     """One page of open records of `model` (Deal, Lead or Ticket) with their overdue flag: the filter's owners, the
-    model's own `clauses` (None: not filtered), only overdue ones when asked."""
+    model's own `clauses` (None: not filtered), only overdue ones when asked. `owners`: the model's own clause
+    for whose records (default: the filter's owners)."""
     stmt = select(model, overdue.label("overdue")).where(model.status == "open")
-    for clause in (_owners(model.owner_id, f.owner_ids), *clauses, overdue if f.overdue else None):
+    whose = owners if owners is not None else _owners(model.owner_id, f.owner_ids)
+    for clause in (whose, *clauses, overdue if f.overdue else None):
         if clause is not None:
             stmt = stmt.where(clause)
     stmt = stmt.order_by(*order).limit(limit).offset(min(max(0, offset), MAX_OFFSET))

@@ -1,4 +1,4 @@
-"""`ticket list` / 工单 列表: a support agent's open tickets, the one whose clock runs out first first; `team`
+"""`ticket list` / 工单 列表: the open tickets one owns or opened, the one whose clock runs out first first; `team`
 and `all` for managers, admins and support (support works every ticket); overdue ones flagged and filtered."""
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def test_support_and_managers_list_others_tickets_and_a_rep_is_told_why_not(cons
     emma, sup = console_bot("emma"), console_bot("sup")
     emma.exec("ticket new Acme urgent VPN down")
     assert refs(sup.exec("ticket list all")) == ["T-1"]  # support: every open ticket
-    assert refs(emma.exec("ticket list")) == []  # she opened it; support owns it
+    mine = emma.exec("ticket list")  # she opened it; support owns it: hers to follow, with who has it
+    assert refs(mine) == ["T-1"] and mine.splitlines()[1].endswith(" · 孙客服")
+    assert refs(console_bot("tom").exec("ticket list")) == []  # nor owned nor opened by Tom
     refused = emma.exec("ticket list all")
     assert refs(refused) == [] and "T-1" not in refused
     wang = console_bot("wang")  # the support agent's manager
