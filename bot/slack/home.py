@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from bot.slack.identity import team_of
-from bot.slack.published import view_digest
 from cards.builders.common import internal_error_card
 from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
@@ -44,7 +43,7 @@ def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
 def publish_home(ctx: SlackContext, client: WebClient, team: str | None, slack_user_id: str, actor_id: int) -> None:
     """Publish the person's Home view now, unless it is the view they already have (published.py)."""
     key, view = (team or "", slack_user_id), home_view(ctx, actor_id)
-    digest = view_digest(view)
+    digest = ctx.home_views.digest(view)
     if not ctx.home_views.showing(key, digest):
         _send_view(client, ctx, key, view, digest)
 
@@ -100,14 +99,14 @@ def register(app: App, ctx: SlackContext) -> None:
             view = home_view(ctx, ctx.known_actor(event["user"], body))
         except UnknownActor:  # their first contact: the user is created (or bound) first
             view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
-        digest = view_digest(view)
+        digest = ctx.home_views.digest(view)
         if ctx.home_views.showing(key, digest):
             return None  # the view they have is this one: nothing to send
         return functools.partial(_send_view_guarded, client=client, ctx=ctx, key=key, view=view, digest=digest,
                                  body=body, context=context)
 
 
-def _send_view(client: WebClient, ctx: SlackContext, key: tuple[str, str], view: dict[str, Any], digest: bytes,
+def _send_view(client: WebClient, ctx: SlackContext, key: tuple[str, str], view: dict[str, Any], digest: bytes | None,
                body: dict[str, Any] | None = None, context: Any = None) -> None:
     """views.publish for key's person; remembered once Slack has it, forgotten when that is not known."""
     try:

@@ -24,11 +24,6 @@ FRESH_FOR = timedelta(minutes=5)
 CAPACITY = 10_000  # people remembered; the least recently published are forgotten first
 
 
-def view_digest(view: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode(),
-                           digest_size=16).digest()
-
-
 class PublishedViews:
     def __init__(self, clock: Clock, *, enabled: bool, fresh_for: timedelta = FRESH_FOR,
                  capacity: int = CAPACITY) -> None:
@@ -36,17 +31,24 @@ class PublishedViews:
         self._last: OrderedDict[Key, tuple[bytes, datetime]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def showing(self, key: Key, digest: bytes) -> bool:
-        """True when this exact view was published for `key` less than `fresh_for` ago."""
+    def digest(self, view: dict[str, Any]) -> bytes | None:
+        """What a view is remembered by; None where nothing is remembered (the view is not even serialised)."""
         if not self.enabled:
+            return None
+        return hashlib.blake2b(json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode(),
+                               digest_size=16).digest()
+
+    def showing(self, key: Key, digest: bytes | None) -> bool:
+        """True when this exact view was published for `key` less than `fresh_for` ago."""
+        if digest is None:
             return False
         with self._lock:
             last = self._last.get(key)
         return last is not None and last[0] == digest and self._clock.now() - last[1] < self._fresh_for
 
-    def published(self, key: Key, digest: bytes) -> None:
+    def published(self, key: Key, digest: bytes | None) -> None:
         """Slack accepted this view for `key`."""
-        if not self.enabled:
+        if digest is None:
             return
         with self._lock:
             self._last[key] = (digest, self._clock.now())
