@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.wiring import Wiring
 from cards.escape import csv_cell
-from cards.errors import error_text
-from cards.operator import OPERATOR_LOCALES, operator_line, operator_lines
+from cards.errors import error_text, error_texts
+from cards.operator import operator_line, operator_lines
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
@@ -126,8 +126,8 @@ def run_import(w: Wiring, path: Path, *, batch_size: int = 1000, show_progress: 
                 result = import_leads(w.runner.uow_factory, header, _rows(reader), now=w.clock.now(),
                                       batch_size=batch_size, on_batch=advance)
             except DomainError as exc:
-                for loc in OPERATOR_LOCALES:
-                    typer.echo(error_text(exc, loc), err=True)
+                for text in error_texts(exc).values():  # English, then Chinese, as the other operator lines
+                    typer.echo(text, err=True)
                 raise typer.Exit(2) from None
     s = result.stats
     for line in operator_lines("import.summary", read=s.read, created=s.created, merged=s.merged,
