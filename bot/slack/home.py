@@ -93,7 +93,8 @@ def register(app: App, ctx: SlackContext) -> None:
                  key: tuple[str, str]) -> Send | None:
         """Build the view on a work thread; its publish waits on Slack, so it goes to the send pool."""
         queued.discard(key)  # first: an opening from now on may change what this build reads
-        if not ctx.first_delivery(body, harmless_again=True):  # publishing a view twice tells nobody anything
+        # publishing a view twice tells nobody anything; replay.GUARDED_BY_EVENT_ID counts on this check
+        if not ctx.first_delivery(body, harmless_again=True):
             return None
         try:
             view = home_view(ctx, ctx.known_actor(event["user"], body))

@@ -57,7 +57,7 @@ def register(app: App, ctx: SlackContext) -> None:
         channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
         if not is_swarm_channel(ctx, channel):
             return  # 📌 is common elsewhere: no Slack call, no user made, nothing written for it
-        if not ctx.first_delivery(body):
+        if not ctx.first_delivery(body):  # before any effect: replay.GUARDED_BY_EVENT_ID counts on it
             return
         message = read_message(client, channel, ts)
         if message is None or not (message.get("text") or "").strip():

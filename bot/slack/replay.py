@@ -16,6 +16,13 @@ dropped. It runs where an event is about to do work, after the ack — not befor
 (a 👍 anywhere, the Messages tab) do nothing, and a claim before the ack made each of them wait for a
 write (an fsync on SQLite).
 
+For the same reason the events in `GUARDED_BY_EVENT_ID` are not claimed by their signature either: each
+of their effects starts behind their event_id (`SlackContext.first_delivery`: a 📌 claims its id in the
+database before it logs anything; a Home opening only shows that person their own view again), so the
+same signed callback sent twice reaches no more than Slack's own retry does. On PostgreSQL the signature
+claim was a write and a commit before every reaction's ack. Every other request — commands, clicks,
+forms, `app_uninstalled` and `tokens_revoked` — is claimed as before.
+
 A signature is remembered for `KEEP`: Bolt accepts it while |now − timestamp| ≤ 300 s, so one first seen
 at t (≥ timestamp − 300 s) can no longer pass verification after t + 600 s. Old rows are pruned by one
 claim in `PRUNE_ONE_IN` (index range scan on `at`), so the table holds about ten minutes of traffic.
@@ -45,6 +52,17 @@ KEEP = 2 * WINDOW
 PRUNE_ONE_IN = 32
 KEY_MAX = 200
 PRUNE_AT = 20_000  # entries kept in memory before expired ones are dropped
+
+
+GUARDED_BY_EVENT_ID = frozenset({"reaction_added", "app_home_opened"})
+
+
+def guarded_by_event_id(body: object) -> bool:
+    """An Events API callback, with an event_id, of a type whose effects all start behind that id."""
+    if not isinstance(body, dict) or body.get("type") != "event_callback" or not body.get("event_id"):
+        return False
+    event = body.get("event")
+    return isinstance(event, dict) and event.get("type") in GUARDED_BY_EVENT_ID
 
 
 def _header(req: BoltRequest, name: str) -> str:
@@ -128,7 +146,7 @@ class RefuseReplays(Middleware):
 
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
-        key = replay_key(req)
+        key = None if guarded_by_event_id(req.body) else replay_key(req)
         if key is not None and not self._claim(key):
             log.warning("slack: refused a replayed request (signature already used, timestamp %s)",
                         _header(req, "x-slack-request-timestamp"))
@@ -147,5 +165,6 @@ def claim_event(session_factory: sessionmaker[Session], clock: Clock, event_id: 
     return claimed is not None
 
 
-__all__ = ["KEEP", "MemorySeen", "claim_event", "claim_signature", "RefuseReplays", "prune", "replay_key"]
+__all__ = ["GUARDED_BY_EVENT_ID", "KEEP", "MemorySeen", "claim_event", "claim_signature", "guarded_by_event_id",
+           "RefuseReplays", "prune", "replay_key"]
 

@@ -169,15 +169,18 @@ class SlackPlayer:
 
     # --- events ---
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> httpx.Response:
-        body = json.dumps({
+        extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.post(self.event_body(event, event_id=event_id), "application/json", extra_headers=extra)
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        """An Events API callback as Slack sends it (authorizations, event_context)."""
+        return json.dumps({
             "token": "vtok", "team_id": TEAM, "api_app_id": "A0001", "type": "event_callback",
             "event_id": event_id or f"Ev{next(_ids):04d}", "event_time": 1700000003, "event_context": "4-xyz",
             "is_ext_shared_channel": False,
             "authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
                                 "is_enterprise_install": False}],
             "event": event})
-        extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
-        return self.post(body, "application/json", extra_headers=extra)
 
     def home_opened(self, user: str, **kw: Any) -> httpx.Response:
         return self.event({"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": "home",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from crm_core.models import Activity, ProcessedInvocation, Swarm, User
 from tests.bot.slack.fake_slack import BOT_USER, Channel
+from tests.bot.slack.harness import signed_headers
 from tests.bot.slack.test_full_day import deliver_all
 
 TS = "1700000100.000200"
@@ -19,7 +20,8 @@ def reaction(user: str, ts: str = TS, reaction: str = "pushpin") -> dict:  # typ
             "item": {"type": "message", "channel": "C0SWARM", "ts": ts}, "event_ts": "1700000200.000300"}
 
 
-def test_a_pinned_message_is_logged_once(slack, fake_slack, slack_wiring, clock):  # type: ignore[no-untyped-def]
+def swarm_with_a_message(slack, fake_slack, slack_wiring) -> None:  # type: ignore[no-untyped-def]
+    """D-1's swarm channel C0SWARM, with 李雷's message at TS."""
     slack.command("U01LI", "deal new Globex amount=300000")
     with slack_wiring.session_factory.begin() as s:  # the deal's swarm channel, as the deliverer records it
         s.add(Swarm(record_type="deal", record_id=1, platform="slack", channel="C0SWARM", name="deal-d-1-globex",
@@ -31,6 +33,10 @@ def test_a_pinned_message_is_logged_once(slack, fake_slack, slack_wiring, clock)
     fake_slack.messages[("C0SWARM", "1700000050.000100")] = {"type": "message", "channel": "C0SWARM",
                                                              "ts": "1700000050.000100", "user": "U01WANG",
                                                              "text": "an earlier message"}
+
+
+def test_a_pinned_message_is_logged_once(slack, fake_slack, slack_wiring, clock):  # type: ignore[no-untyped-def]
+    swarm_with_a_message(slack, fake_slack, slack_wiring)
     assert slack.event(reaction("U01WANG"), event_id="EvPIN1").status_code == 200
     assert slack.event(reaction("U01WANG"), event_id="EvPIN1", retry_num=1).status_code == 200  # Slack's retry
     assert slack.event(reaction("U01LI"), event_id="EvPIN2").status_code == 200  # a second person pins it too
@@ -76,3 +82,16 @@ def test_the_closing_summary_carries_what_was_logged_and_stays_on_the_deal(slack
     with slack_wiring.session_factory() as s:
         notes = [a.text for a in s.scalars(select(Activity).where(Activity.deal_id == 1).order_by(Activity.id))]
     assert len(notes) == 2 and "PO by Friday" in notes[1]  # the summary, kept with the deal
+
+
+def test_the_same_signed_pin_sent_twice_logs_it_once(slack, fake_slack, slack_wiring):  # type: ignore[no-untyped-def]
+    """A 📌's signature is not claimed before its ack (bot/slack/replay.py): its event_id is, before it does
+    anything. The exact same signed callback, sent again, is acked and does nothing a second time."""
+    swarm_with_a_message(slack, fake_slack, slack_wiring)
+    body = slack.event_body(reaction("U01WANG"), event_id="EvPINTWICE")
+    headers = signed_headers(body, "application/json")
+    sent = [slack.client.post("/slack/events", content=body.encode(), headers=headers) for _ in range(2)]
+    assert [r.status_code for r in sent] == [200, 200]
+    with slack_wiring.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Activity).where(Activity.deal_id == 1)) == 1
+    assert len(fake_slack.calls_to("conversations.history")) == 1  # the second asked Slack for nothing
