@@ -17,7 +17,7 @@ from bot.logs import configure
 from bot.settings import Settings
 from cards.operator import OPERATOR_LOCALES, half_configured_line, operator_line, operator_lines, say
 from crm_core import migrate
-from crm_core.db import make_engine
+from crm_core.db import make_engine, one_web_process
 from crm_core.errors import ConfigError
 
 app = typer.Typer(help="chatcrm — a CRM you run from chat.", no_args_is_help=True, add_completion=False)
@@ -122,7 +122,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
     from bot.app import create_app
     w = _wiring(platforms=True)
     configure(w.settings.chatcrm_log_format)
-    if workers > 1 and w.engine.dialect.name == "sqlite":
+    if workers > 1 and one_web_process(w.engine):
         _red(operator_lines("serve.sqlite_one_process", command="serve --workers"))
         raise typer.Exit(2)
     if workers > 1:

@@ -160,6 +160,13 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def one_web_process(engine: Engine) -> bool:
+    """Whether the web app on `engine` runs as a single process: SQLite's embedded mode (`chatcrm serve`
+    refuses `--workers` above 1 there). A process may then keep to itself what several would have to share
+    through the database: the signatures it has seen, the Home views it published."""
+    return engine.dialect.name == "sqlite"
+
+
 def insert_or_skip(session: Session, model: Any, *, on: Sequence[str]) -> Any:
     """INSERT … ON CONFLICT (`on`) DO NOTHING for `model`, in the dialect of the session's database. To learn
     whether the row went in, add `.returning(…)`: a skipped row returns nothing (rowcount is -1 on psycopg)."""

@@ -46,6 +46,7 @@ from bot.slack.escaping import unescape_incoming
 from bot.slack.replay import RefuseReplays
 from bot.slack.workspaces import RefuseOtherWorkspaces, WorkspaceGate, approved_in_database, request_install
 from bot.wiring import Wiring
+from crm_core.db import one_web_process
 from crm_core.models import SentMessage
 
 log = logging.getLogger("chatcrm.slack.app")
@@ -114,7 +115,7 @@ def build_slack_app(w: Wiring, *, listener_executor: Executor | None = None) -> 
         bolt = App(name="chatcrm", signing_secret=s.slack_signing_secret, client=web_client(w, s.slack_bot_token),
                    token_verification_enabled=False, listener_executor=listener_executor,
                    process_before_response=True, logger=logging.getLogger("chatcrm.slack.bolt"))
-    in_memory = w.engine.dialect.name == "sqlite"
+    in_memory = one_web_process(w.engine)
     # Before an ack (the inbox row, the replay claim): SQLite's one connection pool; elsewhere a pool of its own,
     # so that an ack never waits for a connection the work holds (clients.py).
     ack_sessions = w.session_factory if in_memory else ack_path_sessions(w)

@@ -25,6 +25,7 @@ from bot.shared import Shared
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
 from cards.render.slack import SlackLimitError, fit_card, fit_text, to_message
+from crm_core.db import one_web_process
 from crm_core.services.users import locale_of, user_by_identity
 from handlers.invocation import Invocation
 from handlers.runner import ActorLookup, Runner
@@ -47,7 +48,7 @@ class SlackContext:
     def __post_init__(self) -> None:
         self._redone = MemorySeen(self.wiring.clock)
         # SQLite serves one web process, so no other process publishes a newer view behind this one's back.
-        self.home_views = PublishedViews(self.wiring.clock, enabled=self.wiring.engine.dialect.name == "sqlite")
+        self.home_views = PublishedViews(self.wiring.clock, enabled=one_web_process(self.wiring.engine))
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the
