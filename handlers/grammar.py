@@ -130,7 +130,7 @@ def _spec(name: str, aliases: list[str], args: list[Arg], options: str, usage_en
 
 LEAD_OPTS = "company email phone source region industry product tags +"  # +: declared [[fields.lead]], checked by the service
 SPECS: tuple[Spec, ...] = (
-    _spec("help", ["帮助"], [Arg("topic", "word", True)], ""),
+    _spec("help", ["帮助"], [Arg("topic", "rest", True)], ""),
     _spec("lead add", ["线索 新建", "线索 添加"], [Arg("name", "rest")], LEAD_OPTS),
     _spec("lead paste", ["线索 粘贴"], [Arg("text", "block")], ""),
     _spec("lead list", ["线索 列表"], [Arg("filters", "rest", True)], "owner"),
@@ -237,8 +237,10 @@ class UsageError:
     def usage(self, locale: str) -> tuple[str, ...]:
         if self.command and self.command in SPEC_BY_NAME:
             return SPEC_BY_NAME[self.command].usage(locale)
-        wanted = {w.lower() for w in self.suggestions}
-        near = [s.usage(locale)[0] for s in SPECS if {s.words[0], *(a[0] for a in s.aliases)} & wanted]
+        wanted = {w.lower() for w in self.suggestions}  # first words (`deal`), or whole commands (`ticket list`)
+        near = [s.usage(locale)[0] for s in SPECS
+                if {s.words[0], *(a[0] for a in s.aliases), " ".join(s.words), *(" ".join(a) for a in s.aliases)}
+                & wanted]
         return tuple(near) or tuple(dict.fromkeys(s.usage(locale)[0].split()[0] for s in SPECS))
 
 
@@ -295,6 +297,27 @@ def _match(tokens: list[Token]) -> tuple[list[Spec], int] | None:
 def _suggest(word: str) -> tuple[str, ...]:
     vocab = sorted({w for s in SPECS for w in (s.words[0], *(a[0] for a in s.aliases))})
     return tuple(difflib.get_close_matches(word.lower(), vocab, n=3, cutoff=0.5))
+
+
+def help_specs(topic: str) -> list[Spec] | UsageError:
+    """The commands `help <topic>` tells of: those a one-word topic starts (`help ticket`: every ticket
+    command), or the one command a topic of several words names (`help ticket list`, `帮助 工单 列表`). A topic
+    that is neither is a usage error, with the topics it is nearest to."""
+    tokens = tokenize(topic)
+    if len(tokens) == 1:
+        word = normalise_typed(tokens[0].text).lower()
+        specs = [spec for spec, _ in _PHRASES.get(word, ())]
+    else:
+        matched = _match(tokens) if tokens else None
+        specs = matched[0] if matched is not None and matched[1] == len(tokens) else []
+    if specs:
+        return list(dict.fromkeys(specs))
+    typed = " ".join(tok.text for tok in tokens)[:40]
+    phrases = sorted({" ".join(words) for phrases in _PHRASES.values() for _, words in phrases}
+                     | set(_PHRASES)) if len(tokens) > 1 else sorted(_PHRASES)
+    near = tuple(difflib.get_close_matches(" ".join(normalise_typed(typed).lower().split()), phrases, n=3,
+                                           cutoff=0.5))
+    return UsageError(None, "unknown_topic", {"word": typed}, near)
 
 
 def parse(text: str) -> Parsed | UsageError:

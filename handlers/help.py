@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from cards.builders.common import list_card
 from cards.builders.tasks import overdue_deal_line, t as t_tasks, task_lines
-from cards.format import money_or_dash, stage_name, task_title
+from cards.format import money_or_dash, stage_name
 from cards.i18n import translator
 from cards.model import Card, Reply, Section
 from cards.templates import render
@@ -17,10 +17,11 @@ from crm_core.services.deals import list_deals
 from crm_core.services.leads import list_leads
 from crm_core.services.tasks import deals_past_close, my_tasks
 from crm_core.uow import UnitOfWork
-from handlers.grammar import SPECS
+from handlers.grammar import UsageError, help_specs
 from handlers.invocation import Invocation
 from handlers.registry import command
 from handlers.tasks import task_view
+from handlers.usage import usage_reply
 
 t = translator("chat")
 
@@ -35,13 +36,14 @@ def my_sections(uow: UnitOfWork, actor: User, locale: str, clock: Clock) -> list
 
 @command("help", writes=False)
 def show_help(inv: Invocation, locale: str) -> Reply:
-    topic = (inv.args.get("topic") or "").lower()
+    topic = str(inv.args.get("topic") or "").strip()
     usage: list[str] = []
     if topic:
-        for spec in SPECS:
-            words = [spec.words[0], *(a[0] for a in spec.aliases)]
-            if topic in [w.lower() for w in words]:
-                usage.extend(spec.usage(locale))
+        specs = help_specs(topic)
+        if isinstance(specs, UsageError):  # `help dael`: did you mean deal?
+            return usage_reply(locale, specs)
+        for spec in specs:
+            usage.extend(spec.usage(locale))
     text = render(locale, "help.txt.j2", topic_usage=_each_command_once(usage))
     title = t(locale, "help.title")
     return Reply(cards=(Card(title=title, locale=locale, blocks=(Section(text),), kind="help"),))

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cards.builders.common import t as common_t
-from cards.builders.common import UsageView, error_card, internal_error_card, usage_card
+from cards.builders.common import error_card, internal_error_card
 from cards.model import Reply
 from crm_core import inbox
 from crm_core.clock import Clock
@@ -41,10 +41,11 @@ from crm_core.models import ProcessedInvocation, User
 from crm_core.services.users import locale_of
 from crm_core.uow import UnitOfWork, UnitOfWorkFactory
 from handlers import registry
-from handlers.grammar import SPEC_BY_NAME, Parsed, UsageError, parse
+from handlers.grammar import Parsed, UsageError, parse
 from handlers.invocation import Invocation
 from handlers.request_id import current as current_request_id
 from handlers.request_id import error_ref
+from handlers.usage import usage_reply
 
 log = logging.getLogger("chatcrm.runner")
 
@@ -138,10 +139,7 @@ class Runner:
         return parsed if reg is None or not reg.writes else None
 
     def usage_reply(self, locale: str, err: UsageError) -> Reply:
-        spec = SPEC_BY_NAME[err.command or "help"]
-        view = UsageView(command=spec.title(locale), usage_lines=err.usage(locale), problem=err.problem(locale),
-                         suggestions=err.suggestions)
-        return Reply(cards=(usage_card(locale, view),))
+        return usage_reply(locale, err)
 
     def run(self, inv: Invocation) -> Reply:
         return self.answer(inv).reply

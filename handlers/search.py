@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cards.builders.common import UsageView, usage_card
-from cards.i18n import is_chinese
 from cards.builders.search import MAX_CHOICES, related_card, results_card
 from cards.model import Reply
 from crm_core.clock import Clock
@@ -18,6 +16,7 @@ from crm_core.uow import UnitOfWork
 from handlers import registry
 from handlers.grammar import UsageError, parse
 from handlers.invocation import Invocation
+from handlers.usage import usage_reply
 from handlers.names import hit_view
 from handlers.registry import action, command
 
@@ -85,9 +84,7 @@ def pick_record(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, loc
     text = str(inv.args["text"])
     parsed = parse(text)
     if isinstance(parsed, UsageError):  # only a tampered button: the texts are the ones this server wrote
-        problem = parsed.problem_zh if is_chinese(locale) else parsed.problem_en
-        return Reply(cards=(usage_card(locale, UsageView(command=parsed.command or "help",
-                                                         usage_lines=parsed.usage(locale), problem=problem)),))
+        return usage_reply(locale, parsed)
     if parsed.name not in registry.COMMANDS or parsed.name == "search":
         raise NotFound(ref=text[:40])
     rerun = replace(inv, kind="command", name=parsed.name, args=parsed.args, options=parsed.options,
