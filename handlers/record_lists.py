@@ -23,13 +23,13 @@ from cards.format import local_date, money, stage_name
 from cards.model import Reply
 from crm_core.clock import Clock
 from crm_core.config import Config
-from crm_core.errors import InvalidValue
+from crm_core.errors import InvalidValue, Term
 from crm_core.models import User
 from crm_core.queries.lists import ListFilter, deal_page, lead_page, ticket_page
 from crm_core.services.access import is_support
 from crm_core.services.ownership import resolve_user
 from crm_core.services.deals import stage_named
-from crm_core.services.permissions import list_owner_ids
+from crm_core.services.permissions import SCOPE, list_owner_ids
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.presentation.service import ticket_view
@@ -105,6 +105,8 @@ def _filter(uow: UnitOfWork, actor: User, req: ListRequest, *,
     owner = resolve_user(uow, req.owner) if req.owner else None
     scope = req.scope or ("all" if owner is not None and owner.id != actor.id and _lists_others(actor, tickets)
                           else "mine")
+    if tickets and scope != "mine" and not _lists_others(actor, tickets):  # the refusal names support too
+        raise InvalidValue(SCOPE, Term("list_scope", scope), "list.scope_rep_tickets")
     if tickets and scope != "mine" and is_support(actor):
         owner_ids: frozenset[int] | None = None  # support works every ticket
     else:

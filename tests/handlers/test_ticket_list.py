@@ -31,6 +31,8 @@ def test_support_and_managers_list_others_tickets_and_a_rep_is_told_why_not(cons
     assert refs(console_bot("tom").exec("ticket list")) == []  # nor owned nor opened by Tom
     refused = emma.exec("ticket list all")
     assert refs(refused) == [] and "T-1" not in refused
+    assert "managers, admins and support" in refused  # who may: support too, for tickets
+    assert "经理、管理员和客服" in console_bot("li").exec("工单 列表 团队")
     wang = console_bot("wang")  # the support agent's manager
     team = wang.exec("ticket list team")
     assert "== 团队工单 ==" in team and refs(team) == ["T-1"] and team.splitlines()[1].endswith(" · 孙客服")
