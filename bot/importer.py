@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.wiring import Wiring
 from cards.escape import csv_cell
 from cards.errors import error_text, error_texts
-from cards.operator import operator_line, operator_lines
+from cards.operator import OPERATOR_LOCALES, operator_line, operator_lines, say
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
@@ -88,11 +88,13 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
     with report.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         # Cells are what people typed: csv_cell keeps a spreadsheet from running `=HYPERLINK(…)` & co.
-        writer.writerow([csv_cell(c) for c in ["line", "reason", *columns]])
+        # The reason in every operator language (`reason`, `原因`): whoever reads the file is not known here.
+        reasons = [say(loc, "import.reason_column") for loc in OPERATOR_LOCALES]
+        writer.writerow([csv_cell(c) for c in ["line", *reasons, *columns]])
         for r in result.rejected:
-            reason = error_text(r.reason, "en").replace("\n", " | ")  # every problem of the row, on its one line
-            writer.writerow([csv_cell(c) for c in [r.line, reason,
-                                                   *(r.values.get(c, "") for c in columns)]])
+            # every problem of the row, on its one line
+            said = [error_text(r.reason, loc).replace("\n", " | ") for loc in OPERATOR_LOCALES]
+            writer.writerow([csv_cell(c) for c in [r.line, *said, *(r.values.get(c, "") for c in columns)]])
     return report
 
 

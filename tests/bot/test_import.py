@@ -51,6 +51,12 @@ def test_chinese_headers_dedupe_and_a_report_of_rejected_rows(wiring, tmp_path):
     report = list(csv.DictReader((tmp_path / "leads.rejected.csv").open(encoding="utf-8-sig")))
     assert [r["line"] for r in report] == ["6", "7"]
     assert "email" in report[0]["reason"] and "at least an email" in report[1]["reason"]
+    # the file's reader may read Chinese only: every reason in Chinese too, in a column of its own
+    assert "邮箱" in report[0]["原因"] and report[1]["原因"] and not ascii_only(report[1]["原因"])
+
+
+def ascii_only(text: str) -> bool:
+    return all(ord(c) < 128 for c in text)
 
 
 def test_a_namesake_at_the_company_of_another_city_is_not_merged(wiring, tmp_path):  # type: ignore[no-untyped-def]
