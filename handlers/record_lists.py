@@ -193,34 +193,23 @@ def _clicked(uow: UnitOfWork, actor: User, inv: Invocation, *, stages: bool,
             int(offset) if offset.isdecimal() and len(offset) < 10 else 0)
 
 
-@command("deal list", writes=False)
-def list_deals_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return deal_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=True), 0)
+ListPage = Callable[[UnitOfWork, Clock, User, str, ListRequest, int], Reply]
 
 
-@action("deal.list_more", writes=False, value=("scope", "offset", "filters"))
-def list_more_deals(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    req, offset = _clicked(uow, actor, inv, stages=True)
-    return deal_list_page(uow, clock, actor, locale, req, offset)
+def _register_list(kind: str, page: ListPage, *, stages: bool, tickets: bool = False) -> None:
+    """`<kind> list …` as typed, and its More button: one page function; the command reads the filters from
+    the words typed, the button from its value (checked again: a value can be tampered with)."""
+
+    @command(f"{kind} list", writes=False)
+    def typed(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+        return page(uow, clock, actor, locale, _typed(uow, inv, stages=stages), 0)
+
+    @action(f"{kind}.list_more", writes=False, value=("scope", "offset", "filters"))
+    def more(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
+        req, offset = _clicked(uow, actor, inv, stages=stages, tickets=tickets)
+        return page(uow, clock, actor, locale, req, offset)
 
 
-@command("lead list", writes=False)
-def list_leads_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return lead_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=False), 0)
-
-
-@action("lead.list_more", writes=False, value=("scope", "offset", "filters"))
-def list_more_leads(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    req, offset = _clicked(uow, actor, inv, stages=False)
-    return lead_list_page(uow, clock, actor, locale, req, offset)
-
-
-@command("ticket list", writes=False)
-def list_tickets_command(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    return ticket_list_page(uow, clock, actor, locale, _typed(uow, inv, stages=False), 0)
-
-
-@action("ticket.list_more", writes=False, value=("scope", "offset", "filters"))
-def list_more_tickets(inv: Invocation, uow: UnitOfWork, clock: Clock, actor: User, locale: str) -> Reply:
-    req, offset = _clicked(uow, actor, inv, stages=False, tickets=True)
-    return ticket_list_page(uow, clock, actor, locale, req, offset)
+_register_list("deal", deal_list_page, stages=True)
+_register_list("lead", lead_list_page, stages=False)
+_register_list("ticket", ticket_list_page, stages=False, tickets=True)
