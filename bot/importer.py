@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.wiring import Wiring
 from cards.escape import csv_cell
 from cards.errors import error_text, error_texts
-from cards.operator import OPERATOR_LOCALES, operator_line, operator_lines, say
+from cards.operator import OPERATOR_LOCALES, operator_line, operator_lines
 from crm_core.errors import DomainError
 from crm_core.services.importing import ImportResult, ImportStats, import_leads
 
@@ -89,8 +89,7 @@ def write_report(path: Path, result: ImportResult) -> Path | None:
         writer = csv.writer(fh)
         # Cells are what people typed: csv_cell keeps a spreadsheet from running `=HYPERLINK(…)` & co.
         # The reason in every operator language (`reason`, `原因`): whoever reads the file is not known here.
-        reasons = [say(loc, "import.reason_column") for loc in OPERATOR_LOCALES]
-        writer.writerow([csv_cell(c) for c in ["line", *reasons, *columns]])
+        writer.writerow([csv_cell(c) for c in ["line", *operator_lines("import.reason_column"), *columns]])
         for r in result.rejected:
             # every problem of the row, on its one line
             said = [error_text(r.reason, loc).replace("\n", " | ") for loc in OPERATOR_LOCALES]

@@ -313,11 +313,11 @@ def help_specs(topic: str) -> list[Spec] | UsageError:
     if specs:
         return list(dict.fromkeys(specs))
     typed = " ".join(tok.text for tok in tokens)[:40]
-    phrases = sorted({" ".join(words) for phrases in _PHRASES.values() for _, words in phrases}
-                     | set(_PHRASES)) if len(tokens) > 1 else sorted(_PHRASES)
-    near = tuple(difflib.get_close_matches(" ".join(normalise_typed(typed).lower().split()), phrases, n=3,
-                                           cutoff=0.5))
-    return UsageError(None, "unknown_topic", {"word": typed}, near)
+    if len(tokens) == 1:  # a misspelt first word, as for an unknown command
+        return UsageError(None, "unknown_topic", {"word": typed}, _suggest(typed))
+    phrases = sorted({" ".join(words) for phrases in _PHRASES.values() for _, words in phrases} | set(_PHRASES))
+    near = difflib.get_close_matches(" ".join(normalise_typed(typed).lower().split()), phrases, n=3, cutoff=0.5)
+    return UsageError(None, "unknown_topic", {"word": typed}, tuple(near))
 
 
 def parse(text: str) -> Parsed | UsageError:

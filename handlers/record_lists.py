@@ -29,7 +29,7 @@ from crm_core.queries.lists import ListFilter, deal_page, lead_page, ticket_page
 from crm_core.services.access import is_support
 from crm_core.services.ownership import resolve_user
 from crm_core.services.deals import stage_named
-from crm_core.services.permissions import SCOPE, list_owner_ids
+from crm_core.services.permissions import SCOPE, list_owner_ids, lists_others
 from crm_core.uow import UnitOfWork
 from handlers.invocation import Invocation
 from handlers.presentation.service import ticket_view
@@ -133,7 +133,7 @@ def deal_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req:
 
 def _lists_others(actor: User, tickets: bool) -> bool:
     """Whether the actor may list records of others: managers and admins; support agents, tickets."""
-    return actor.is_admin or actor.rank > 0 or (tickets and is_support(actor))
+    return lists_others(actor) or (tickets and is_support(actor))
 
 
 def ticket_list_page(uow: UnitOfWork, clock: Clock, actor: User, locale: str, req: ListRequest,

@@ -71,6 +71,11 @@ LIST_SCOPES = ("mine", "team", "all")
 SCOPE = "scope"
 
 
+def lists_others(actor: User) -> bool:
+    """Whether the actor may list records beyond their own (`team`, `all`): managers and admins."""
+    return actor.is_admin or actor.rank > 0
+
+
 def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] | None:
     """Whose records a list in `scope` shows; None: everyone's.
 
@@ -82,7 +87,7 @@ def list_owner_ids(session: Session, actor: User, scope: str) -> frozenset[int] 
         return frozenset({actor.id})
     if scope not in LIST_SCOPES:
         raise InvalidValue(SCOPE, scope, "list.scope")
-    if actor.rank == 0 and not actor.is_admin:  # the scope as a term: the reader sees the word they typed
+    if not lists_others(actor):  # the scope as a term: the reader sees the word they typed
         raise InvalidValue(SCOPE, Term("list_scope", scope), "list.scope_rep")
     visible = visible_owner_ids(session, actor)
     return None if visible is None else frozenset(visible)
