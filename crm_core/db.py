@@ -33,6 +33,7 @@ from crm_core.search_index import keep_search_index
 
 READ_ONLY = "chatcrm_read_only"
 WRITE_INTENT = "chatcrm_write_intent"  # the default now; kept so existing callers may still say it
+CHANGES = "chatcrm_changes"  # connection info: statements run on it that may have changed something
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the write lock before giving up
 
 _read_engines: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
@@ -60,10 +61,36 @@ def _holds_write_lock_elsewhere(engine: Any, me: int) -> bool:
 SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 
+def _count_changes(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if not statement.startswith("SELECT"):  # anything else may have changed something (BEGIN, PRAGMA: harmless)
+        conn.info[CHANGES] = conn.info.get(CHANGES, 0) + 1
+
+
+def track_changes(engine: Engine) -> Engine:
+    """Count, per connection, the statements that may have changed something (`changes_so_far`)."""
+    if not event.contains(engine, "before_cursor_execute", _count_changes):
+        event.listen(engine, "before_cursor_execute", _count_changes)
+    return engine
+
+
+def changes_so_far(session: Session) -> int | None:
+    """How many statements that may have changed something the session's connection has run (a count to
+    compare with a later one: equal means nothing was written in between); None when its engine does not
+    count them (not built by `make_engine`): then nobody can say, so the caller must assume a change."""
+    conn = session.connection()
+    if not event.contains(conn.engine, "before_cursor_execute", _count_changes):
+        return None
+    return int(conn.info.get(CHANGES, 0))
+
+
 def make_engine(url: str, *, sqlite_synchronous: str | None = None, **kwargs: Any) -> Engine:
     """`sqlite_synchronous`: SQLite's `PRAGMA synchronous` for a database file ("full": SQLite's default, every
     commit waits for the disk; "normal": in WAL mode a commit survives the process dying but the last commits
     may be lost if the machine itself loses power — and a commit costs microseconds instead of an fsync)."""
+    return track_changes(_make_engine(url, sqlite_synchronous=sqlite_synchronous, **kwargs))
+
+
+def _make_engine(url: str, *, sqlite_synchronous: str | None = None, **kwargs: Any) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})

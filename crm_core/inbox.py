@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import Row, bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,7 +57,8 @@ class Item:
     reply_sent_at: datetime | None
 
     @classmethod
-    def of(cls, row: InboxItem) -> "Item":
+    def of(cls, row: "InboxItem | Row[Any]") -> "Item":
+        """From the mapped row, or a plain row of the table's columns (an UPDATE … RETURNING)."""
         return cls(id=row.id, key=row.key, platform=row.platform, kind=row.kind, external_user=row.external_user,
                    team=row.team, payload=dict(row.payload or {}), reply_to=dict(row.reply_to or {}),
                    status=row.status, saved=row.saved, actor_id=row.actor_id,
@@ -90,13 +91,19 @@ def record(factory: sessionmaker[Session], row: InboxItem) -> bool:
 
 # Written before every ack and finished after every change: plain statements built once (an ORM flush of the
 # row, and building the UPDATE per call, cost more than the database's own work on this path).
-_COLUMNS = [c.key for c in InboxItem.__table__.columns if c.key != "id"]
-_INSERT_ROW = insert(InboxItem.__table__).returning(InboxItem.__table__.c.id)
-_MARK_DONE = (update(InboxItem.__table__)
-              .where(InboxItem.__table__.c.key == bindparam("k"), InboxItem.__table__.c.status == "pending")
-              .values(status="done", saved=True, reply=bindparam("reply"), actor_id=bindparam("actor"),
+_TABLE = InboxItem.__table__
+_COLUMNS = [c.key for c in _TABLE.columns if c.key != "id"]
+_INSERT_ROW = insert(_TABLE).returning(_TABLE.c.id)
+_MARK_DONE = (update(_TABLE).where(_TABLE.c.key == bindparam("k"), _TABLE.c.status == "pending")
+              .values(status="done", saved=bindparam("saved"), reply=bindparam("reply"), actor_id=bindparam("actor"),
                       done_at=bindparam("now")))
 _MARK_DONE_REPLIED = _MARK_DONE.values(status="replied", reply_sent_at=bindparam("now"))
+_FINISH = (update(_TABLE)
+           .where(_TABLE.c.key == bindparam("k"), _TABLE.c.status == "pending", _TABLE.c.reply_sent_at.is_(None))
+           .values(status="done", saved=bindparam("saved"), reply=bindparam("reply"), actor_id=bindparam("actor"),
+                   error_ref=bindparam("ref"), done_at=bindparam("now"))
+           .returning(*_TABLE.c))
+_FINISH_REPLIED = _FINISH.values(status="replied", reply_sent_at=bindparam("now"), last_error=None)
 
 
 def record_item(factory: sessionmaker[Session], row: InboxItem) -> Item | None:
@@ -162,16 +169,18 @@ class InlineReply:
 INLINE: ContextVar[InlineReply | None] = ContextVar("chatcrm_inbox_inline", default=None)
 
 
-def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, *, actor_id: int | None) -> int:
-    """In the work's own transaction: the change is saved and this is its reply. 0 when no inbox row
-    (the console, a test calling the runner directly) or the row was finished already. With an
-    `InlineReply` in `INLINE` whose request still waits, the row is marked replied too (see there)."""
+def mark_done(session: Session, key: str, reply: dict[str, Any], now: datetime, *, actor_id: int | None,
+              saved: bool = True) -> int:
+    """In the work's own transaction: the change is saved and this is its reply (`saved=False`: the work was
+    refused before it wrote anything, and this is the refusal). 0 when no inbox row (the console, a test
+    calling the runner directly) or the row was finished already. With an `InlineReply` in `INLINE` whose
+    request still waits, the row is marked replied too (see there)."""
     inline = INLINE.get()
     replied = False
     if inline is not None and not inline.claimed and not reply.get("form") and inline.offer():
         inline.claimed = replied = True
-    done = int(session.execute(_MARK_DONE_REPLIED if replied else _MARK_DONE,
-                               {"k": key[:200], "reply": reply, "actor": actor_id, "now": now}).rowcount or 0)
+    done = int(session.execute(_MARK_DONE_REPLIED if replied else _MARK_DONE, {
+        "k": key[:200], "reply": reply, "actor": actor_id, "now": now, "saved": saved}).rowcount or 0)
     if done and replied:
         event.listen(session, "after_commit", lambda _s: setattr(inline, "committed", True), once=True)
     return done
@@ -184,20 +193,17 @@ def finish(factory: sessionmaker[Session], key: str, reply: dict[str, Any], now:
     again) — unless the work's own transaction already marked the row done. `replied`: the reply leaves in the
     HTTP response the moment this commits, so the row is marked replied in the same transaction (never sent
     again). Returns the row as it stands."""
-    done: dict[str, Any] = {"status": "done", "saved": saved, "reply": reply, "actor_id": actor_id,
-                            "error_ref": error_ref, "done_at": now}
-    if replied:
-        done |= {"status": "replied", "reply_sent_at": now, "last_error": None}
     with factory.begin() as session:
         session.connection(execution_options={WRITE_INTENT: True})
         # The usual case, a pending row never replied to, is one statement that returns the row it finished.
-        row = session.execute(update(InboxItem).where(
-            InboxItem.key == key[:200], InboxItem.status == "pending", InboxItem.reply_sent_at.is_(None))
-            .values(**done).returning(InboxItem)).scalar_one_or_none()
-        if row is None:  # done already (by the work's own transaction, or another process): as it stands
-            if replied:
-                mark_replied(session, key, now)
-            row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
+        found = session.execute(_FINISH_REPLIED if replied else _FINISH, {
+            "k": key[:200], "saved": saved, "reply": reply, "actor": actor_id, "ref": error_ref, "now": now}).first()
+        if found is not None:
+            return Item.of(found)
+        # done already (by the work's own transaction, or another process): as it stands
+        if replied:
+            mark_replied(session, key, now)
+        row = session.scalar(select(InboxItem).where(InboxItem.key == key[:200]))
         return Item.of(row) if row is not None else None
 
 

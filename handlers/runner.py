@@ -1,7 +1,8 @@
 """Runs one invocation in exactly one transaction and turns every outcome into a Reply.
 
 - A DomainError (a user mistake, a refusal, a stale click) rolls back and becomes an error card in
-  the actor's language.
+  the actor's language. A request with an inbox row that was refused before it wrote anything commits that
+  row, finished with the refusal, in the same transaction instead (nothing else was written to roll back).
 - Any other exception rolls back, is logged with a short reference id, and the user sees the id.
 - Events recorded by services become outbox rows before the commit (the unit of work's before-commit step).
 - The actor and its language are read once, inside the transaction; the reply carries the language.
@@ -34,7 +35,7 @@ from cards.model import Reply
 from crm_core import inbox
 from crm_core.clock import Clock
 from crm_core.config import Config
-from crm_core.db import read_only
+from crm_core.db import changes_so_far, read_only
 from cards.errors import error_text
 from crm_core.errors import DomainError
 from crm_core.models import ProcessedInvocation, User
@@ -172,8 +173,10 @@ class Runner:
         - a change: its reply was stored with the change, in the use case's own transaction — nothing to write;
         - a read, on its first attempt: nothing written; should the process die before the reply is out, the
           recovery pass simply reads again (it changed nothing);
-        - a read being redone (its first reply did not get through), or an outcome that saved nothing (a
-          refusal, a usage or internal error): stored now, so that the next pass only delivers it."""
+        - a refusal before anything was written: stored with the refusal, in the use case's transaction;
+        - a read being redone (its first reply did not get through), or another outcome that saved nothing (a
+          refusal after a write, a usage or internal error): stored now, so that the next pass only delivers
+          it."""
         if outcome.row is not None:
             return outcome.row  # another process finished this request first: its row, as it stands
         reply, actor_id = outcome.reply.to_dict(), outcome.actor_id
@@ -210,9 +213,7 @@ class Runner:
             return Outcome(Reply.from_dict(done.row.reply or {}), saved=bool(done.row.saved), recorded=True,
                            row=done.row, actor_id=read.actor_id)
         except DomainError as exc:
-            locale = read.locale_or(self)
-            return Outcome(Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale,
-                                 field=problem_field(exc)), saved=False, actor_id=read.actor_id)
+            return Outcome(_refusal(exc, read.locale_or(self)), saved=False, actor_id=read.actor_id)
         except IntegrityError as exc:
             if keeps_record and inv.idempotency_key and _already_processed(self.session_factory,
                                                                             inv.idempotency_key):
@@ -245,7 +246,17 @@ class Runner:
         locale = read.locale = locale_of(actor, self.config)
         deps: dict[str, Any] = {"inv": inv, "uow": uow, "clock": self.clock, "actor": actor, "locale": locale,
                                 "config": self.config}
-        reply = registry.call(reg, deps)
+        before = changes_so_far(uow.session) if inv.inboxed and inv.idempotency_key and not uow.read_only else None
+        try:
+            reply = registry.call(reg, deps)
+        except DomainError as exc:
+            if before is None or not _wrote_nothing(uow, before):
+                raise  # rolled back; its inbox row is finished on its own (`settle`)
+            # Refused before it wrote anything: its inbox row is finished in this same transaction, which
+            # then commits only that — one write transaction for the request where there were two.
+            refusal = _refusal(exc, locale)
+            self._finish_row(uow, inv, refusal, saved=False)
+            return Outcome(refusal, saved=False, recorded=True, actor_id=inv.actor_id)
         if reply.locale is None:
             reply = replace(reply, locale=locale)
         if uow.read_only or not inv.idempotency_key:
@@ -257,16 +268,21 @@ class Runner:
             inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
                             actor_id=inv.actor_id)
             return Outcome(reply, saved=True, actor_id=inv.actor_id)
-        # The request's inbox row is finished in this same transaction: a crash leaves either "pending, nothing
-        # done" or "done, reply stored" (crm_core.inbox). The row's status is the idempotency record: should
-        # another process have finished it meanwhile (its lease ran out), this transaction rolls back.
-        if not inbox.mark_done(uow.session, inv.idempotency_key, reply.to_dict(), self.clock.now(),
-                               actor_id=inv.actor_id):
-            row = inbox.get(self.session_factory, inv.idempotency_key)
+        self._finish_row(uow, inv, reply, saved=True)
+        return Outcome(reply, saved=True, recorded=True, actor_id=inv.actor_id)
+
+    def _finish_row(self, uow: UnitOfWork, inv: Invocation, reply: Reply, *, saved: bool) -> None:
+        """The request's inbox row is finished in the use case's own transaction: a crash leaves either
+        "pending, nothing done" or "done, reply stored" (crm_core.inbox). The row's status is the idempotency
+        record: should another process have finished it meanwhile (its lease ran out), this transaction rolls
+        back."""
+        key = inv.idempotency_key or ""
+        if not inbox.mark_done(uow.session, key, reply.to_dict(), self.clock.now(), actor_id=inv.actor_id,
+                               saved=saved):
+            row = inbox.get(self.session_factory, key)
             if row is not None:
                 raise _FinishedElsewhere(row)
-            raise RuntimeError(f"no inbox row {inv.idempotency_key!r} for an inboxed invocation")
-        return Outcome(reply, saved=True, recorded=True, actor_id=inv.actor_id)
+            raise RuntimeError(f"no inbox row {key!r} for an inboxed invocation")
 
     def _stored_reply(self, key: str) -> Reply | None:
         with self.session_factory() as session:
@@ -312,6 +328,18 @@ class _ActorRead:
         if self.locale is not None:
             return self.locale
         return runner.locale_for(self.actor_id) if self.actor_id is not None else runner.config.company.locale
+
+
+def _refusal(exc: DomainError, locale: str) -> Reply:
+    return Reply(cards=(error_card(locale, error_text(exc, locale)),), locale=locale, field=problem_field(exc))
+
+
+def _wrote_nothing(uow: UnitOfWork, before: int) -> bool:
+    """Whether the unit of work has changed nothing since `changes_so_far` said `before`: no statement that may
+    have written, nothing waiting to be flushed, no event recorded. Committing it then commits nothing of the
+    use case's."""
+    s = uow.session
+    return not uow.events and not (s.new or s.dirty or s.deleted) and changes_so_far(s) == before
 
 
 def _already_processed(factory: sessionmaker[Session], key: str) -> bool:

@@ -311,11 +311,11 @@ def work(ctx: SlackContext, item: inbox.Item, client: WebClient | None, slot: In
         inbox.INLINE.reset(token)
     reply, actor = outcome.reply, outcome.actor_id
     if slot is not None and inline is not None:
-        if inline.committed:  # saved and marked replied in the work's own transaction: hand it over
+        if inline.committed:  # finished and marked replied in the work's own transaction: hand it over
             now = w.clock.now()
             slot.answer(_inline_message(ctx, reply, actor))
             _attachments(client, item, reply)
-            return replace(item, status="replied", saved=True, reply=reply.to_dict(), actor_id=actor,
+            return replace(item, status="replied", saved=outcome.saved, reply=reply.to_dict(), actor_id=actor,
                            reply_sent_at=now)
         if inline.claimed or (not reply.form and slot.offer()):  # nothing committed (a read, usage error, refusal)
             return _answer_inline(ctx, item, client, slot, reply, actor)

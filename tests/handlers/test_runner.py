@@ -101,3 +101,48 @@ def test_an_inboxed_read_stores_nothing_on_its_first_attempt(runner, user_id, wi
     stored = runner.settle(redo, runner.answer_text(user_id("emma"), "deal D-1", idempotency_key=item.key,
                                                     inboxed=True))
     assert (stored.status, stored.saved, stored.reply is not None) == ("done", True, True)
+
+
+def test_an_inboxed_refusal_finishes_its_row_in_its_own_transaction(runner, user_id, wiring, clock, monkeypatch):  # type: ignore[no-untyped-def]
+    """Refused before it wrote anything: the row is finished with the refusal in the use case's transaction, so
+    the request needs no second one (`settle` then writes nothing)."""
+    from sqlalchemy.orm import Session
+
+    from crm_core import inbox
+    runner.run_text(user_id("emma"), "deal new Globex amount=100")
+    item = _claimed(wiring, "slack:cmd:T1:U1:refused", clock)
+    li = user_id("li")  # not Emma's deal, nor in her team
+    sessions = []
+    init = Session.__init__
+    monkeypatch.setattr(Session, "__init__", lambda self, *a, **k: (sessions.append(1), init(self, *a, **k))[1])
+    outcome = runner.answer_text(li, "advance D-1", idempotency_key=item.key, inboxed=True)
+    settled = runner.settle(item, outcome)
+    assert outcome.reply.cards[0].kind == "error" and "D-1" in outcome.reply.text()
+    assert (outcome.saved, outcome.recorded) == (False, True)
+    assert len(sessions) == 1  # before: the use case's, rolled back, then one to finish the row
+    row = inbox.get(wiring.session_factory, item.key)
+    assert row is not None and (row.status, row.saved, row.reply) == ("done", False, outcome.reply.to_dict())
+    assert (settled.status, settled.saved, settled.reply) == ("done", False, outcome.reply.to_dict())
+
+
+def test_an_inboxed_refusal_after_a_write_still_rolls_the_write_back(runner, user_id, wiring, clock, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                    outbox_rows):
+    from crm_core import inbox
+    from crm_core.errors import DomainError
+    from crm_core.services.deals import do_create_deal
+
+    def half_then_refuse(inv, uow, clock, actor):  # type: ignore[no-untyped-def]
+        do_create_deal(uow, actor, account_name="Half", amount=None, name=None, close_date=None, now=clock.now())
+        uow.session.flush()
+        raise DomainError("forbidden.work_on", ref="D-1")
+
+    monkeypatch.setitem(registry.ACTIONS, "test.refuse", registry.Registered(half_then_refuse, frozenset(
+        {"inv", "uow", "clock", "actor"}), True))
+    item = _claimed(wiring, "slack:act:T1:U1:half", clock)
+    outcome = runner.answer(Invocation(actor_id=user_id("emma"), kind="action", name="test.refuse",
+                                       idempotency_key=item.key, inboxed=True))
+    assert outcome.reply.cards[0].kind == "error" and (outcome.saved, outcome.recorded) == (False, False)
+    assert count_deals(wiring) == 0 and outbox_rows() == []
+    settled = runner.settle(item, outcome)  # finished on its own, after the rollback
+    row = inbox.get(wiring.session_factory, item.key)
+    assert row is not None and (row.status, row.saved) == ("done", False) and settled.status == "done"

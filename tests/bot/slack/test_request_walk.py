@@ -282,6 +282,9 @@ def test_a_refused_change_finishes_its_inbox_row_in_one_statement(slack, slack_w
     # for "replied", and a SELECT of the row).
     assert _writes(w) == ["INSERT inbox", "UPDATE inbox"], w.listing()
     assert len(w.statements) <= CEILING_REFUSED + _replay_claim(slack_wiring, w), w.listing()
+    # Two sessions: the row before the ack, then the use case, which finishes the row with its refusal (3 while
+    # the use case rolled back and the row was finished in a transaction of its own).
+    assert w.sessions <= 2 + _replay_claim(slack_wiring), w.listing()
     with slack_wiring.session_factory() as s:
         row = s.scalars(select(InboxItem).order_by(InboxItem.id.desc())).first()
         assert row is not None and row.status == "replied" and row.reply_sent_at is not None
