@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import TaskID
 
+from bot import heap
 from bot.logs import configure
 from bot.settings import Settings
 from cards.operator import OPERATOR_LOCALES, half_configured_line, operator_line, operator_lines, say
@@ -137,6 +138,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: $PO
         return
     with _database_errors("serve"):
         application = create_app(wiring=w)  # migrates (a no-op when `chatcrm db upgrade` ran first)
+    w.lifespan.on_start.append(heap.settle)  # last: once everything else has started
     uvicorn.run(application, host=host, port=port or w.settings.port, log_level="info", log_config=None)
 
 
@@ -149,7 +151,9 @@ def web_process_app():  # type: ignore[no-untyped-def]
     from bot.app import create_app
     w = _wiring(platforms=True)
     configure(w.settings.chatcrm_log_format)
-    return create_app(wiring=w, prepare_database=False)
+    application = create_app(wiring=w, prepare_database=False)
+    w.lifespan.on_start.append(heap.settle)  # last: once everything else has started
+    return application
 
 
 @app.command()

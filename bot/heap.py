@@ -1,0 +1,17 @@
+"""The web process's heap once it has started: what it loaded to serve (modules, mappers, compiled
+templates, the app itself: some 400 000 objects) is set aside from Python's cyclic garbage collector
+(`gc.freeze`), so that a full collection walks only what requests made since.
+
+Without it, a full collection walked the whole start-up heap every few seconds under load — 80 to 190 ms
+each, with every request of the process waiting — and collections took about a tenth of a write's CPU.
+Frozen objects are still freed by reference counting; only cycles among them would stay, and start-up
+leaves none that matter (it collects first)."""
+from __future__ import annotations
+
+import gc
+
+
+def settle() -> None:
+    """Collect what start-up left behind, then freeze the rest (once, when the process is ready to serve)."""
+    gc.collect()
+    gc.freeze()
