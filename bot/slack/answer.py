@@ -18,6 +18,10 @@
   request keeps its place in the queue until its send is done, so the bound still counts every request not
   yet answered.
 
+- `AFTER_RESPONSE`: work an event starts after its ack (the Home tab built, a 📌 looked up) is handed to the
+  work threads only once the HTTP response has gone (bot/slack/app.py): started earlier, it competed for
+  the GIL with the very response it follows.
+
 Clicks (block_actions) are never answered inline: Slack ignores the body of their HTTP response, so they are
 acked at once and answered through the response_url the moment the work is done.
 """
@@ -25,11 +29,42 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 log = logging.getLogger("chatcrm.slack.answer")
+
+# Set by the route around one request's dispatch: work its listeners deferred, to start after the response.
+AFTER_RESPONSE: ContextVar["list[Callable[[], None]] | None"] = ContextVar("chatcrm_after_response", default=None)
+
+
+@contextmanager
+def held_until_response() -> Iterator[list[Callable[[], None]]]:
+    """Around a dispatch: what its listeners defer (`SlackContext.defer`) is collected here instead of
+    started; the caller starts it once the response is out (`start_all`). Should the dispatch raise, it is
+    started at once: the work was wanted whatever became of the response."""
+    held: list[Callable[[], None]] = []
+    token = AFTER_RESPONSE.set(held)
+    try:
+        yield held
+    except BaseException:
+        start_all(held)
+        raise
+    finally:
+        AFTER_RESPONSE.reset(token)
+
+
+def start_all(held: list[Callable[[], None]]) -> None:
+    """Start what a request held back (a submit each: it never waits)."""
+    for start in held:
+        try:
+            start()
+        except Exception:  # noqa: BLE001 - one that cannot start (shutting down) must not stop the others
+            log.exception("slack: deferred work could not start")
+    held.clear()
 
 
 class InlineSlot:
@@ -168,4 +203,4 @@ def log_escaped(future: Future[Any]) -> None:
         log.error("slack: deferred work failed outside its guard", exc_info=exc)
 
 
-__all__ = ["InlineSlot", "Send", "WorkQueue", "log_escaped"]
+__all__ = ["AFTER_RESPONSE", "InlineSlot", "Send", "WorkQueue", "held_until_response", "log_escaped", "start_all"]

@@ -32,12 +32,13 @@ from slack_bolt.middleware import Middleware
 from slack_bolt.request.internals import build_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from bot.logs import ContextExecutor
 from bot.slack import actions, commands, home, modals, reactions
 from bot.slack import inbox as slack_inbox
-from bot.slack.answer import WorkQueue
+from bot.slack.answer import WorkQueue, held_until_response, start_all
 from bot.slack.clients import ack_path_sessions, web_client
 from bot.slack.context import SlackContext
 from bot.slack.messenger import SlackMessenger
@@ -196,7 +197,11 @@ def mount(api: FastAPI, w: Wiring) -> App:
             return JSONResponse(status_code=401, content={"error": "invalid request"})
         raw = (await request.body()).decode("utf-8", errors="replace")  # not UTF-8: the signature fails
         req = bolt_request(raw, request.url.query, dict(request.headers))
-        return to_starlette_response(await run_in_threadpool(bolt.dispatch, req))
+        with held_until_response() as held:  # the context is copied into the thread: the same list
+            response = to_starlette_response(await run_in_threadpool(bolt.dispatch, req))
+        if held:  # on the event loop, once the response has been handed to the socket (a submit each)
+            response.background = BackgroundTask(_start_after_response, list(held))
+        return response
 
     api.add_api_route(EVENTS_PATH, slack_events, methods=["POST"], include_in_schema=False)
     flow = bolt.oauth_flow
@@ -212,6 +217,10 @@ def mount(api: FastAPI, w: Wiring) -> App:
         api.add_api_route(flow.install_path, slack_install, methods=["GET"], include_in_schema=False)
         api.add_api_route(flow.redirect_uri_path, slack_oauth_redirect, methods=["GET"], include_in_schema=False)
     return bolt
+
+
+async def _start_after_response(held: list[Callable[[], None]]) -> None:
+    start_all(held)  # async so that Starlette runs it on the loop, not through another thread hop
 
 
 def well_formed_signature_headers(headers: Any) -> bool:

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack.answer import InlineExecutor, WorkQueue
+from bot.slack.answer import AFTER_RESPONSE, InlineExecutor, WorkQueue
 from bot.slack.identity import known_user_id, resolve_user_id, team_of
 from bot.slack.published import PublishedViews
 from bot.slack.replay import MemorySeen, claim_event
@@ -57,7 +57,11 @@ class SlackContext:
         # No bounded queue (recovery's context): the same run-then-send, through a queue of this call's own; the
         # context's `queue` stays None, which is what tells the inbox to run requests inline.
         queue = self.queue or WorkQueue(self.work or InlineExecutor(), capacity=1)
-        queue.submit(fn, **kwargs)
+        held = AFTER_RESPONSE.get()
+        if held is None:  # not inside a request's dispatch (recovery, a test calling a listener): start now
+            queue.submit(fn, **kwargs)
+        else:  # once the response is out (bot/slack/app.py): started now, it would compete with it
+            held.append(functools.partial(queue.submit, fn, **kwargs))
 
     def first_delivery(self, body: dict[str, Any], *, harmless_again: bool = False) -> bool:
         """False for a retried Events API callback whose event_id was already handled (claimed on the first

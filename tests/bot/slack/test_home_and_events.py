@@ -242,3 +242,44 @@ def test_a_home_view_slack_refused_is_published_at_the_next_opening(slack, fake_
     assert "U01EMMA" not in fake_slack.homes
     slack.home_opened("U01EMMA", event_id="EvF2")
     assert "U01EMMA" in fake_slack.homes
+
+
+class Recorded(Executor):
+    """Runs each task at once, noting in `order` when it was handed over."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = order
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.order.append("work started")
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_an_events_work_starts_only_once_its_response_has_gone(slack_wiring, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    """The Home tab built, a 📌 looked up: started during the dispatch, that work competed for the one core (the
+    GIL) with the very response it follows, and held up the next request's ack."""
+    order: list[str] = []
+    slack_wiring.slack.work_executor = Recorded(order)
+    app = create_app(wiring=slack_wiring, prepare_database=False)
+
+    async def marking(scope: Any, receive: Any, send: Any) -> None:
+        async def sent(message: dict[str, Any]) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                order.append("response sent")
+        await app(scope, receive, sent)
+
+    with TestClient(marking, base_url="https://testserver") as tc:  # type: ignore[arg-type]
+        slack = SlackPlayer(tc, fake_slack)
+        slack.command("U01EMMA", "deal new Acme amount=250000")
+        order.clear()
+        assert slack.home_opened("U01EMMA", event_id="EvAfter1").status_code == 200
+        assert order == ["response sent", "work started"]
+        assert "Acme" in blocks_text(fake_slack.homes["U01EMMA"])  # and it did its work
+        order.clear()
+        assert slack.event({"type": "reaction_added", "user": "U01EMMA", "reaction": "pushpin",
+                            "item": {"type": "message", "channel": "C0NOSWARM", "ts": "1.000100"}},
+                           event_id="EvAfter2").status_code == 200
+        assert order == ["response sent", "work started"]
