@@ -25,6 +25,7 @@ from bot.shared import Shared
 from cards.builders.common import internal_error_card
 from cards.model import Card, Reply
 from cards.render.slack import SlackLimitError, fit_card, fit_text, to_message
+from crm_core.data_version import DataVersion
 from crm_core.db import one_web_process
 from crm_core.services.users import locale_of, user_by_identity
 from handlers.invocation import Invocation
@@ -44,11 +45,13 @@ class SlackContext:
     client_for: Callable[[str | None], WebClient | None] | None = None  # a workspace's Web API client (inbox.py)
     _redone: MemorySeen = field(init=False, repr=False)  # event ids of work that may run again harmlessly
     home_views: PublishedViews = field(init=False, repr=False)  # the Home view last published for each person
+    data_version: DataVersion = field(init=False, repr=False)  # whether anything was committed since (SQLite)
 
     def __post_init__(self) -> None:
         self._redone = MemorySeen(self.wiring.clock)
         # SQLite serves one web process, so no other process publishes a newer view behind this one's back.
         self.home_views = PublishedViews(self.wiring.clock, enabled=one_web_process(self.wiring.engine))
+        self.data_version = DataVersion(self.wiring.engine)
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run `fn(**kwargs)` after the response, off the request thread (the HTTP response leaves when the

@@ -42,10 +42,13 @@ def home_view(ctx: SlackContext, actor: int | ActorLookup) -> dict[str, Any]:
 
 def publish_home(ctx: SlackContext, client: WebClient, team: str | None, slack_user_id: str, actor_id: int) -> None:
     """Publish the person's Home view now, unless it is the view they already have (published.py)."""
-    key, view = (team or "", slack_user_id), home_view(ctx, actor_id)
+    key, version = (team or "", slack_user_id), ctx.data_version.current()  # before the view is read
+    view = home_view(ctx, actor_id)
     digest = ctx.home_views.digest(view)
-    if not ctx.home_views.showing(key, digest):
-        _send_view(client, ctx, key, view, digest)
+    if ctx.home_views.showing(key, digest):
+        ctx.home_views.built_at(key, digest, version)
+    else:
+        _send_view(client, ctx, key, view, digest, version)
 
 
 class Queued:
@@ -96,26 +99,31 @@ def register(app: App, ctx: SlackContext) -> None:
         # publishing a view twice tells nobody anything; replay.GUARDED_BY_EVENT_ID counts on this check
         if not ctx.first_delivery(body, harmless_again=True):
             return None
+        version = ctx.data_version.current()  # before the view is read: a commit from now on changes it
+        if ctx.home_views.unchanged(key, version):
+            return None  # nothing committed since their view was built, a moment ago: it would be the same
         try:
             view = home_view(ctx, ctx.known_actor(event["user"], body))
         except UnknownActor:  # their first contact: the user is created (or bound) first
             view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
         digest = ctx.home_views.digest(view)
         if ctx.home_views.showing(key, digest):
+            ctx.home_views.built_at(key, digest, version)
             return None  # the view they have is this one: nothing to send
         return functools.partial(_send_view_guarded, client=client, ctx=ctx, key=key, view=view, digest=digest,
-                                 body=body, context=context)
+                                 version=version, body=body, context=context)
 
 
 def _send_view(client: WebClient, ctx: SlackContext, key: tuple[str, str], view: dict[str, Any], digest: bytes | None,
-               body: dict[str, Any] | None = None, context: Any = None) -> None:
-    """views.publish for key's person; remembered once Slack has it, forgotten when that is not known."""
+               version: int | None = None, body: dict[str, Any] | None = None, context: Any = None) -> None:
+    """views.publish for key's person; remembered once Slack has it (with the database version it was built
+    at), forgotten when that is not known."""
     try:
         client.views_publish(user_id=key[1], view=view)
     except BaseException:
         ctx.home_views.forget(key)
         raise
-    ctx.home_views.published(key, digest)
+    ctx.home_views.published(key, digest, version)
 
 
 _send_view_guarded = guarded("app_home_opened")(_send_view)  # body and context: whom to tell of a failure

@@ -7,6 +7,11 @@ Only where this process is the one that publishes Home views (SQLite serves one 
 processes, another may have published a newer view since, and skipping would leave it showing. A view
 remembered for longer than `fresh_for` is published again anyway, so anything Slack lost (an app reinstalled)
 comes back within minutes.
+
+Nor is it built again while nothing was committed to the database since it was built (`unchanged`, with
+crm_core.data_version), for up to `build_every`: a person switching to the Home tab and back costs one
+PRAGMA, not five queries and a view. After `build_every` it is built anyway, so what only time changes (a
+task becoming overdue, a ticket nearing its SLA) shows within a minute.
 """
 from __future__ import annotations
 
@@ -21,15 +26,38 @@ from crm_core.clock import Clock
 
 Key = tuple[str, str]  # (workspace, Slack user id)
 FRESH_FOR = timedelta(minutes=5)
+BUILD_EVERY = timedelta(minutes=1)
 CAPACITY = 10_000  # people remembered; the least recently published are forgotten first
 
 
 class PublishedViews:
     def __init__(self, clock: Clock, *, enabled: bool, fresh_for: timedelta = FRESH_FOR,
-                 capacity: int = CAPACITY) -> None:
+                 capacity: int = CAPACITY, build_every: timedelta = BUILD_EVERY) -> None:
         self.enabled, self._clock, self._fresh_for, self._capacity = enabled, clock, fresh_for, capacity
+        self._build_every = build_every
         self._last: OrderedDict[Key, tuple[bytes, datetime]] = OrderedDict()
+        self._built: dict[Key, tuple[int, datetime]] = {}  # the data version the view shown was built at, when
         self._lock = threading.Lock()
+
+    def unchanged(self, key: Key, version: int | None) -> bool:
+        """True when the view `key` has was built at database version `version` (nothing committed since)
+        less than `build_every` ago, and is still fresh: building it again would give the same view."""
+        if version is None or not self.enabled:
+            return False
+        now = self._clock.now()
+        with self._lock:
+            built, last = self._built.get(key), self._last.get(key)
+        return (built is not None and last is not None and built[0] == version
+                and now - built[1] < self._build_every and now - last[1] < self._fresh_for)
+
+    def built_at(self, key: Key, digest: bytes | None, version: int | None) -> None:
+        """The view `key` has (`digest`, as `showing` found it) was just built again at `version`."""
+        if digest is None or version is None:
+            return
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and last[0] == digest:
+                self._built[key] = (version, self._clock.now())
 
     def digest(self, view: dict[str, Any]) -> bytes | None:
         """What a view is remembered by; None where nothing is remembered (the view is not even serialised)."""
@@ -46,22 +74,29 @@ class PublishedViews:
             last = self._last.get(key)
         return last is not None and last[0] == digest and self._clock.now() - last[1] < self._fresh_for
 
-    def published(self, key: Key, digest: bytes | None) -> None:
-        """Slack accepted this view for `key`."""
+    def published(self, key: Key, digest: bytes | None, version: int | None = None) -> None:
+        """Slack accepted this view for `key` (built at database version `version`, when known)."""
         if digest is None:
             return
+        now = self._clock.now()
         with self._lock:
-            self._last[key] = (digest, self._clock.now())
+            self._last[key] = (digest, now)
             self._last.move_to_end(key)
+            if version is None:
+                self._built.pop(key, None)
+            else:
+                self._built[key] = (version, now)
             while len(self._last) > self._capacity:
-                self._last.popitem(last=False)
+                self._built.pop(self._last.popitem(last=False)[0], None)
 
     def forget(self, key: Key) -> None:
         """The publish failed or its outcome is unknown: the next opening publishes."""
         with self._lock:
             self._last.pop(key, None)
+            self._built.pop(key, None)
 
     def forget_all(self) -> None:
         """The app was uninstalled or its token revoked: whatever Slack showed may be gone."""
         with self._lock:
             self._last.clear()
+            self._built.clear()

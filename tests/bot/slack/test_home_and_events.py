@@ -283,3 +283,40 @@ def test_an_events_work_starts_only_once_its_response_has_gone(slack_wiring, fak
                             "item": {"type": "message", "channel": "C0NOSWARM", "ts": "1.000100"}},
                            event_id="EvAfter2").status_code == 200
         assert order == ["response sent", "work started"]
+
+
+def test_opening_the_home_tab_again_with_nothing_committed_does_not_even_build_it(
+        slack, slack_wiring, fake_slack, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Switching to the Home tab and back (Slack sends app_home_opened each time) costs one PRAGMA while nothing
+    was committed since the view was built; a commit from any connection — another process's too — or a minute
+    passing builds it again. PostgreSQL cannot tell, and builds every time."""
+    from bot.slack import home
+    builds: list[str] = []
+    real = home.home_view
+
+    def counted(ctx: Any, actor: Any) -> dict[str, Any]:
+        view = real(ctx, actor)  # a first contact raises here once, before the user is made
+        builds.append("built")
+        return view
+    monkeypatch.setattr(home, "home_view", counted)
+    sqlite = slack_wiring.engine.dialect.name == "sqlite"
+    slack.command("U01EMMA", "deal new Acme amount=250000")
+    slack.home_opened("U01EMMA", event_id="EvV1")
+    slack.home_opened("U01EMMA", event_id="EvV2")
+    assert len(builds) == (1 if sqlite else 2) and _homes_published(fake_slack, "U01EMMA") == (1 if sqlite else 2)
+    slack.home_opened("U01LI", event_id="EvV3")  # another person's view is built for them
+    assert len(builds) == (2 if sqlite else 3)
+    if sqlite:  # a commit by another process (the worker, an import): seen at the next opening
+        import sqlite3
+        other = sqlite3.connect(str(slack_wiring.engine.url.database))
+        with other:
+            other.execute("UPDATE deals SET name = 'Acme renamed elsewhere' WHERE id = 1")
+        other.close()
+    else:
+        slack.command("U01EMMA", "deal set D-1 name=Acme renamed elsewhere")
+    slack.home_opened("U01EMMA", event_id="EvV4")
+    assert "renamed elsewhere" in blocks_text(fake_slack.homes["U01EMMA"])
+    built = len(builds)
+    clock.advance(seconds=61)  # what only time changes (a task due becoming overdue) shows within a minute
+    slack.home_opened("U01EMMA", event_id="EvV5")
+    assert len(builds) == built + 1
