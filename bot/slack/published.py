@@ -1,6 +1,6 @@
 """The Home view this process last published for each person: opening the tab again when nothing on it has
 changed publishes nothing. `views.publish` is a round trip to Slack (a new HTTPS connection each time with
-slack_sdk's client) and counts against the workspace's rate limit; the view is still built each time, so a
+slack_sdk's client) and counts against the workspace's rate limit; the view is still built (see below), so a
 change anywhere (a task done, a new day making one overdue) is published.
 
 Only where this process is the one that publishes Home views (SQLite serves one web process): with several
@@ -19,6 +19,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,13 +31,23 @@ BUILD_EVERY = timedelta(minutes=1)
 CAPACITY = 10_000  # people remembered; the least recently published are forgotten first
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What Slack shows a person, as far as this process knows: the view it last published (`digest`, `at`),
+    and the database version it was last built at (`version`, `built_at`; None when not known)."""
+
+    digest: bytes
+    at: datetime
+    version: int | None
+    built_at: datetime
+
+
 class PublishedViews:
     def __init__(self, clock: Clock, *, enabled: bool, fresh_for: timedelta = FRESH_FOR,
                  capacity: int = CAPACITY, build_every: timedelta = BUILD_EVERY) -> None:
         self.enabled, self._clock, self._fresh_for, self._capacity = enabled, clock, fresh_for, capacity
         self._build_every = build_every
-        self._last: OrderedDict[Key, tuple[bytes, datetime]] = OrderedDict()
-        self._built: dict[Key, tuple[int, datetime]] = {}  # the data version the view shown was built at, when
+        self._last: OrderedDict[Key, _Shown] = OrderedDict()
         self._lock = threading.Lock()
 
     def unchanged(self, key: Key, version: int | None) -> bool:
@@ -46,9 +57,9 @@ class PublishedViews:
             return False
         now = self._clock.now()
         with self._lock:
-            built, last = self._built.get(key), self._last.get(key)
-        return (built is not None and last is not None and built[0] == version
-                and now - built[1] < self._build_every and now - last[1] < self._fresh_for)
+            last = self._last.get(key)
+        return (last is not None and last.version == version and now - last.built_at < self._build_every
+                and now - last.at < self._fresh_for)
 
     def built_at(self, key: Key, digest: bytes | None, version: int | None) -> None:
         """The view `key` has (`digest`, as `showing` found it) was just built again at `version`."""
@@ -56,8 +67,8 @@ class PublishedViews:
             return
         with self._lock:
             last = self._last.get(key)
-            if last is not None and last[0] == digest:
-                self._built[key] = (version, self._clock.now())
+            if last is not None and last.digest == digest:
+                self._last[key] = replace(last, version=version, built_at=self._clock.now())
 
     def digest(self, view: dict[str, Any]) -> bytes | None:
         """What a view is remembered by; None where nothing is remembered (the view is not even serialised)."""
@@ -72,7 +83,7 @@ class PublishedViews:
             return False
         with self._lock:
             last = self._last.get(key)
-        return last is not None and last[0] == digest and self._clock.now() - last[1] < self._fresh_for
+        return last is not None and last.digest == digest and self._clock.now() - last.at < self._fresh_for
 
     def published(self, key: Key, digest: bytes | None, version: int | None = None) -> None:
         """Slack accepted this view for `key` (built at database version `version`, when known)."""
@@ -80,23 +91,17 @@ class PublishedViews:
             return
         now = self._clock.now()
         with self._lock:
-            self._last[key] = (digest, now)
+            self._last[key] = _Shown(digest, now, version, now)
             self._last.move_to_end(key)
-            if version is None:
-                self._built.pop(key, None)
-            else:
-                self._built[key] = (version, now)
             while len(self._last) > self._capacity:
-                self._built.pop(self._last.popitem(last=False)[0], None)
+                self._last.popitem(last=False)
 
     def forget(self, key: Key) -> None:
         """The publish failed or its outcome is unknown: the next opening publishes."""
         with self._lock:
             self._last.pop(key, None)
-            self._built.pop(key, None)
 
     def forget_all(self) -> None:
         """The app was uninstalled or its token revoked: whatever Slack showed may be gone."""
         with self._lock:
             self._last.clear()
-            self._built.clear()
