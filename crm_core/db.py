@@ -66,10 +66,15 @@ def _count_changes(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         conn.info[CHANGES] = conn.info.get(CHANGES, 0) + 1
 
 
+def _start_counting(_dbapi_conn: Any, record: Any) -> None:
+    record.info[CHANGES] = 0
+
+
 def track_changes(engine: Engine) -> Engine:
-    """Count, per connection, the statements that may have changed something (`changes_so_far`)."""
-    if not event.contains(engine, "before_cursor_execute", _count_changes):
-        event.listen(engine, "before_cursor_execute", _count_changes)
+    """Count, per connection, the statements that may have changed something (`changes_so_far`), from the
+    moment each connection is opened (the engine's pool events outlive `dispose()`)."""
+    event.listen(engine, "connect", _start_counting)
+    event.listen(engine, "before_cursor_execute", _count_changes)
     return engine
 
 
@@ -77,10 +82,8 @@ def changes_so_far(session: Session) -> int | None:
     """How many statements that may have changed something the session's connection has run (a count to
     compare with a later one: equal means nothing was written in between); None when its engine does not
     count them (not built by `make_engine`): then nobody can say, so the caller must assume a change."""
-    conn = session.connection()
-    if not event.contains(conn.engine, "before_cursor_execute", _count_changes):
-        return None
-    return int(conn.info.get(CHANGES, 0))
+    counted = session.connection().info.get(CHANGES)
+    return None if counted is None else int(counted)
 
 
 def make_engine(url: str, *, sqlite_synchronous: str | None = None, **kwargs: Any) -> Engine:

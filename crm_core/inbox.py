@@ -98,10 +98,8 @@ _MARK_DONE = (update(_TABLE).where(_TABLE.c.key == bindparam("k"), _TABLE.c.stat
               .values(status="done", saved=bindparam("saved"), reply=bindparam("reply"), actor_id=bindparam("actor"),
                       done_at=bindparam("now")))
 _MARK_DONE_REPLIED = _MARK_DONE.values(status="replied", reply_sent_at=bindparam("now"))
-_FINISH = (update(_TABLE)
-           .where(_TABLE.c.key == bindparam("k"), _TABLE.c.status == "pending", _TABLE.c.reply_sent_at.is_(None))
-           .values(status="done", saved=bindparam("saved"), reply=bindparam("reply"), actor_id=bindparam("actor"),
-                   error_ref=bindparam("ref"), done_at=bindparam("now"))
+# An outcome that committed nothing: the same, unless a reply went out already, with its error id; the row back.
+_FINISH = (_MARK_DONE.where(_TABLE.c.reply_sent_at.is_(None)).values(error_ref=bindparam("ref"))
            .returning(*_TABLE.c))
 _FINISH_REPLIED = _FINISH.values(status="replied", reply_sent_at=bindparam("now"), last_error=None)
 
