@@ -45,9 +45,7 @@ def publish_home(ctx: SlackContext, client: WebClient, team: str | None, slack_u
     key, version = (team or "", slack_user_id), ctx.data_version.current()  # before the view is read
     view = home_view(ctx, actor_id)
     digest = ctx.home_views.digest(view)
-    if ctx.home_views.showing(key, digest):
-        ctx.home_views.built_at(key, digest, version)
-    else:
+    if not ctx.home_views.showing(key, digest, version):
         _send_view(client, ctx, key, view, digest, version)
 
 
@@ -107,8 +105,7 @@ def register(app: App, ctx: SlackContext) -> None:
         except UnknownActor:  # their first contact: the user is created (or bound) first
             view = home_view(ctx, ctx.actor_id(client, event["user"], body=body))
         digest = ctx.home_views.digest(view)
-        if ctx.home_views.showing(key, digest):
-            ctx.home_views.built_at(key, digest, version)
+        if ctx.home_views.showing(key, digest, version):
             return None  # the view they have is this one: nothing to send
         return functools.partial(_send_view_guarded, client=client, ctx=ctx, key=key, view=view, digest=digest,
                                  version=version, body=body, context=context)

@@ -61,15 +61,6 @@ class PublishedViews:
         return (last is not None and last.version == version and now - last.built_at < self._build_every
                 and now - last.at < self._fresh_for)
 
-    def built_at(self, key: Key, digest: bytes | None, version: int | None) -> None:
-        """The view `key` has (`digest`, as `showing` found it) was just built again at `version`."""
-        if digest is None or version is None:
-            return
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and last.digest == digest:
-                self._last[key] = replace(last, version=version, built_at=self._clock.now())
-
     def digest(self, view: dict[str, Any]) -> bytes | None:
         """What a view is remembered by; None where nothing is remembered (the view is not even serialised)."""
         if not self.enabled:
@@ -77,13 +68,19 @@ class PublishedViews:
         return hashlib.blake2b(json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode(),
                                digest_size=16).digest()
 
-    def showing(self, key: Key, digest: bytes | None) -> bool:
-        """True when this exact view was published for `key` less than `fresh_for` ago."""
+    def showing(self, key: Key, digest: bytes | None, version: int | None = None) -> bool:
+        """True when this exact view was published for `key` less than `fresh_for` ago. Then, with `version`:
+        it was just built again from the database at that version (`unchanged` counts from now)."""
         if digest is None:
             return False
+        now = self._clock.now()
         with self._lock:
             last = self._last.get(key)
-        return last is not None and last.digest == digest and self._clock.now() - last.at < self._fresh_for
+            if last is None or last.digest != digest or now - last.at >= self._fresh_for:
+                return False
+            if version is not None:
+                self._last[key] = replace(last, version=version, built_at=now)
+        return True
 
     def published(self, key: Key, digest: bytes | None, version: int | None = None) -> None:
         """Slack accepted this view for `key` (built at database version `version`, when known)."""
