@@ -45,12 +45,12 @@ class SlackContext:
     client_for: Callable[[str | None], WebClient | None] | None = None  # a workspace's Web API client (inbox.py)
     _redone: MemorySeen = field(init=False, repr=False)  # event ids of work that may run again harmlessly
     home_views: PublishedViews = field(init=False, repr=False)  # the Home view last published for each person
-    data_version: DataVersion = field(init=False, repr=False)  # whether anything was committed since (SQLite)
+    data_version: DataVersion = field(init=False, repr=False)  # whether anything was committed since
 
     def __post_init__(self) -> None:
         self._redone = MemorySeen(self.wiring.clock)
-        # SQLite serves one web process, so no other process publishes a newer view behind this one's back.
-        self.home_views = PublishedViews(self.wiring.clock, enabled=one_web_process(self.wiring.engine))
+        # SQLite serves one web process, so no other process publishes a different view behind this one's back.
+        self.home_views = PublishedViews(self.wiring.clock, sole_publisher=one_web_process(self.wiring.engine))
         self.data_version = DataVersion(self.wiring.engine)
 
     def defer(self, fn: Callable[..., Any], **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from bot.slack.answer import Send
 from bot.slack.context import SlackContext, guarded, log, new_ref
 from bot.slack.identity import team_of
+from bot.slack.published import Version
 from cards.builders.common import internal_error_card
 from cards.i18n import translator
 from cards.render.slack import SlackLimitError, fit_card, to_view_blocks
@@ -112,7 +113,7 @@ def register(app: App, ctx: SlackContext) -> None:
 
 
 def _send_view(client: WebClient, ctx: SlackContext, key: tuple[str, str], view: dict[str, Any], digest: bytes | None,
-               version: int | None = None, body: dict[str, Any] | None = None, context: Any = None) -> None:
+               version: Version = None, body: dict[str, Any] | None = None, context: Any = None) -> None:
     """views.publish for key's person; remembered once Slack has it (with the database version it was built
     at), forgotten when that is not known."""
     try:

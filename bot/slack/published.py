@@ -1,17 +1,20 @@
-"""The Home view this process last published for each person: opening the tab again when nothing on it has
-changed publishes nothing. `views.publish` is a round trip to Slack (a new HTTPS connection each time with
-slack_sdk's client) and counts against the workspace's rate limit; the view is still built (see below), so a
-change anywhere (a task done, a new day making one overdue) is published.
+"""The Home view this process last published for each person, and the database version it was built at.
 
-Only where this process is the one that publishes Home views (SQLite serves one web process): with several
-processes, another may have published a newer view since, and skipping would leave it showing. A view
-remembered for longer than `fresh_for` is published again anyway, so anything Slack lost (an app reinstalled)
-comes back within minutes.
-
-Nor is it built again while nothing was committed to the database since it was built (`unchanged`, with
+Not built again while nothing was committed to the database since it was built (`unchanged`, with
 crm_core.data_version), for up to `build_every`: a person switching to the Home tab and back costs one
-PRAGMA, not five queries and a view. After `build_every` it is built anyway, so what only time changes (a
-task becoming overdue, a ticket nearing its SLA) shows within a minute.
+PRAGMA (SQLite) or one snapshot read (PostgreSQL), not five queries, a view and a `views.publish`. After
+`build_every` it is built anyway, so what only time changes (a task becoming overdue, a ticket nearing its
+SLA) shows within a minute. This holds with several web processes too: a view another process published
+since was built from what the database held then, and any commit since this process's build changes the
+version it reads.
+
+Built again, it is not published when it is the view this process last published (`showing`), only where
+this process is the one that publishes Home views (`sole_publisher`; SQLite serves one web process): with
+several, another may have published a different view since (from a later commit, which a still later one
+undid), and skipping would leave that one showing. `views.publish` is a round trip to Slack (a new HTTPS
+connection each time with slack_sdk's client) and counts against the workspace's rate limit. A view
+remembered for longer than `fresh_for` is published again anyway, so anything Slack lost (an app
+reinstalled) comes back within minutes.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import Any
 from crm_core.clock import Clock
 
 Key = tuple[str, str]  # (workspace, Slack user id)
+Version = int | str | None  # crm_core.data_version: None where unknown
 FRESH_FOR = timedelta(minutes=5)
 BUILD_EVERY = timedelta(minutes=1)
 CAPACITY = 10_000  # people remembered; the least recently published are forgotten first
@@ -36,24 +40,25 @@ class _Shown:
     """What Slack shows a person, as far as this process knows: the view it last published (`digest`, `at`),
     and the database version it was last built at (`version`, `built_at`; None when not known)."""
 
-    digest: bytes
+    digest: bytes | None  # None: not remembered (another process may publish too)
     at: datetime
-    version: int | None
+    version: Version
     built_at: datetime
 
 
 class PublishedViews:
-    def __init__(self, clock: Clock, *, enabled: bool, fresh_for: timedelta = FRESH_FOR,
+    def __init__(self, clock: Clock, *, sole_publisher: bool, fresh_for: timedelta = FRESH_FOR,
                  capacity: int = CAPACITY, build_every: timedelta = BUILD_EVERY) -> None:
-        self.enabled, self._clock, self._fresh_for, self._capacity = enabled, clock, fresh_for, capacity
+        self.sole_publisher, self._clock, self._fresh_for = sole_publisher, clock, fresh_for
+        self._capacity = capacity
         self._build_every = build_every
         self._last: OrderedDict[Key, _Shown] = OrderedDict()
         self._lock = threading.Lock()
 
-    def unchanged(self, key: Key, version: int | None) -> bool:
+    def unchanged(self, key: Key, version: Version) -> bool:
         """True when the view `key` has was built at database version `version` (nothing committed since)
         less than `build_every` ago, and is still fresh: building it again would give the same view."""
-        if version is None or not self.enabled:
+        if version is None:
             return False
         now = self._clock.now()
         with self._lock:
@@ -62,13 +67,14 @@ class PublishedViews:
                 and now - last.at < self._fresh_for)
 
     def digest(self, view: dict[str, Any]) -> bytes | None:
-        """What a view is remembered by; None where nothing is remembered (the view is not even serialised)."""
-        if not self.enabled:
+        """What a view is remembered by; None where it is not (another process may publish too), and the view is
+        not even serialised."""
+        if not self.sole_publisher:
             return None
         return hashlib.blake2b(json.dumps(view, separators=(",", ":"), ensure_ascii=False).encode(),
                                digest_size=16).digest()
 
-    def showing(self, key: Key, digest: bytes | None, version: int | None = None) -> bool:
+    def showing(self, key: Key, digest: bytes | None, version: Version = None) -> bool:
         """True when this exact view was published for `key` less than `fresh_for` ago. Then, with `version`:
         it was just built again from the database at that version (`unchanged` counts from now)."""
         if digest is None:
@@ -82,9 +88,9 @@ class PublishedViews:
                 self._last[key] = replace(last, version=version, built_at=now)
         return True
 
-    def published(self, key: Key, digest: bytes | None, version: int | None = None) -> None:
+    def published(self, key: Key, digest: bytes | None, version: Version = None) -> None:
         """Slack accepted this view for `key` (built at database version `version`, when known)."""
-        if digest is None:
+        if digest is None and version is None:
             return
         now = self._clock.now()
         with self._lock:
