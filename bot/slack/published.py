@@ -4,9 +4,11 @@ Not built again while nothing was committed to the database since it was built (
 crm_core.data_version), for up to `build_every`: a person switching to the Home tab and back costs one
 PRAGMA (SQLite) or one snapshot read (PostgreSQL), not five queries, a view and a `views.publish`. After
 `build_every` it is built anyway, so what only time changes (a task becoming overdue, a ticket nearing its
-SLA) shows within a minute. This holds with several web processes too: a view another process published
-since was built from what the database held then, and any commit since this process's build changes the
-version it reads.
+SLA) shows within a minute. This holds with several web processes too: any commit since this process's
+build changes the version it reads, so a view another process published since from a later commit is not
+left showing. One case stays: two openings by the same person, moments apart, served by two processes, where
+the slower build read the database before a commit and published after the faster one. Its view then shows
+until the next opening `build_every` later.
 
 Built again, it is not published when it is the view this process last published (`showing`), only where
 this process is the one that publishes Home views (`sole_publisher`; SQLite serves one web process): with
