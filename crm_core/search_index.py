@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, event, insert, inspect, select, text, update
+from sqlalchemy import Connection, and_, delete, or_, event, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.models import Account, Contact, Deal, Lead, Ticket
@@ -27,6 +27,8 @@ INDEXED: dict[type, tuple[str, tuple[str, ...]]] = {
 }
 MODEL_OF = {kind: model for model, (kind, _) in INDEXED.items()}
 _KEEPS_INDEX = "_chatcrm_keeps_search_index"  # set on a factory whose sessions index (keep_search_index)
+COPY_FROM = 1000  # keys at once from which PostgreSQL gets them by COPY (a bulk path: import, backfill)
+COPY_SQL = "COPY search_terms (kind, record_id, field, key, owner_id) FROM STDIN"
 
 
 def index_rows(conn: Connection | Session, kind: str,
@@ -45,8 +47,22 @@ def index_rows(conn: Connection | Session, kind: str,
         # processing. Through the ORM's bulk insert, 246 000 keys of a 10 000-lead import cost 1.5 s of Python
         # before the database saw them; through a Core insert of dicts, 0.7 s.
         raw = conn if isinstance(conn, Connection) else conn.connection()
-        raw.exec_driver_sql(_insert_sql(raw.dialect.paramstyle), rows)
+        if len(rows) >= COPY_FROM and raw.dialect.driver == "psycopg":
+            _copy(raw, rows)
+        else:
+            raw.exec_driver_sql(_insert_sql(raw.dialect.paramstyle), rows)
     return len(rows)
+
+
+def _copy(conn: Connection, rows: list[tuple[str, int, str, str, int | None]]) -> None:
+    """PostgreSQL's COPY through psycopg, on the transaction's own connection: 400 000 keys (a 20 000-lead
+    import) in 2.5 s instead of 5.9 s by executemany. The engine's statement events do not see it; the
+    records whose keys these are were written through the engine just before (crm_core.db.changes_so_far
+    counts those)."""
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(COPY_SQL) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _insert_sql(paramstyle: str) -> str:

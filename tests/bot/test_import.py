@@ -240,3 +240,23 @@ def test_a_rejected_row_names_every_problem_it_has(wiring, tmp_path):  # type: i
     problems = row["reason"].split(" | ")
     assert [p.split(" ")[0] for p in problems] == ["email", "phone", "source", "region"], problems
     assert "“bad-email”" in problems[0] and "“12”" in problems[1] and "Trade show" in problems[2]
+
+
+def test_a_large_import_is_found_by_name_part_pinyin_and_initials(wiring, tmp_path, as_user):  # type: ignore[no-untyped-def]
+    """An import batch writes thousands of search keys at once (COPY on PostgreSQL): every lead is found as
+    people type it, and the keys are those a lead created in chat would get."""
+    from crm_core.models import SearchTerm
+    from crm_core.queries.lookup import find
+    from crm_core.search_text import record_keys
+    rows = "姓名,公司\n" + "".join(f"客户{i},深圳华星{i}科技有限公司\n" for i in range(150))
+    result = run_import(wiring, write(tmp_path, rows), show_progress=False)
+    assert result.stats.created == 150
+    by_name = {lead.name: lead for lead in leads(wiring)}
+    with wiring.session_factory() as s:
+        owner = s.get(User, by_name["客户37"].owner_id)
+        for typed in ("华星37", "huaxing37", "shenzhenhuaxing37", "客户37", "kehu37"):
+            assert by_name["客户37"].id in {h.id for h in find(s, owner, typed, ("lead",))}, typed
+        lead = by_name["客户149"]
+        stored = set(s.execute(select(SearchTerm.field, SearchTerm.key).where(
+            SearchTerm.kind == "lead", SearchTerm.record_id == lead.id)).all())
+        assert stored == record_keys(lead.name, lead.company)

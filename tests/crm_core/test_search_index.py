@@ -39,3 +39,25 @@ def test_a_factory_made_where_a_freed_one_stood_still_indexes_what_it_writes(wir
         gc.enable()
     assert reused >= 5  # factories stood where freed ones had: what this test is about
     assert unindexed == []
+
+
+def test_a_bulk_of_keys_is_stored_exactly_and_only_with_its_transaction(wiring, as_user) -> None:  # type: ignore[no-untyped-def]
+    """A bulk of keys (an import's batch: COPY on PostgreSQL) stores the same rows a small one does, and goes
+    with a rollback."""
+    from crm_core.search_index import COPY_FROM, index_rows
+    from crm_core.search_text import record_keys
+    li = as_user("li")
+    records = [(10_000 + i, li.id, (f"客户{i}", f"深圳华星{i}科技有限公司")) for i in range(120)]
+    expected = {("lead", rid, field, key, li.id) for rid, _, texts in records for field, key in record_keys(*texts)}
+    assert len(expected) >= COPY_FROM  # the bulk path, where the database has one
+    with wiring.session_factory() as s:
+        assert index_rows(s, "lead", records) == len(expected)
+        s.rollback()
+    with wiring.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(SearchTerm)) == 0
+    with wiring.session_factory.begin() as s:
+        index_rows(s, "lead", records)
+    with wiring.session_factory() as s:
+        stored = set(s.execute(select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.field, SearchTerm.key,
+                                      SearchTerm.owner_id)).all())
+        assert stored == expected
