@@ -91,12 +91,17 @@ EXTRA_TABLES: list[str] = [
 
 
 def _empty_all(eng: Engine) -> None:
+    """Every table emptied, children first, and on PostgreSQL every sequence back at 1 (`D-1` again). DELETE,
+    not TRUNCATE: a test leaves a few rows, and TRUNCATE of 45 tables gave each a new file, 150 ms after every
+    test (over half of the PostgreSQL run); this is 4 ms."""
     names = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with eng.begin() as conn:
         existing = set(conn.dialect.get_table_names(conn))
         names += [n for n in EXTRA_TABLES if n in existing]
         if eng.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+            conn.execute(text("; ".join(f'DELETE FROM "{n}"' for n in names)))
+            conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                              "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
         else:
             for n in names:
                 conn.execute(text(f'DELETE FROM "{n}"'))
