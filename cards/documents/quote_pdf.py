@@ -4,11 +4,9 @@ card and the HTML document (cards/builders/quotes.py), so the three always show 
 """
 from __future__ import annotations
 
+import functools
 import logging
-
-from fpdf import FPDF
-from fpdf.enums import Align, TableCellFillMode, XPos, YPos
-from fpdf.fonts import FontFace
+from typing import Any
 
 from cards.documents.fonts import cjk_font, needs_cjk
 from cards.documents.quote_view import QuoteView
@@ -36,14 +34,23 @@ def _status(locale: str, v: "QuoteView") -> str:
     return t(locale, f"status.{v.status}") if v.status in ("approved", "rejected") else t(locale, "status.pending")
 
 
-class _QuotePDF(FPDF):
-    footer_text = ""
+@functools.cache
+def _quote_pdf_class() -> type[Any]:
+    """fpdf2 is imported by the first PDF, not by every process that may render one (0.34 s of the start-up
+    of every `chatcrm` command)."""
+    from fpdf import FPDF
+    from fpdf.enums import Align
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, size=8)
-        self.set_text_color(*MUTED)
-        self.cell(0, 5, self.footer_text.replace("{page}", str(self.page_no())), align=Align.C)
+    class QuotePDF(FPDF):  # type: ignore[misc]
+        footer_text = ""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FONT, size=8)
+            self.set_text_color(*MUTED)
+            self.cell(0, 5, self.footer_text.replace("{page}", str(self.page_no())), align=Align.C)
+
+    return QuotePDF
 
 
 def texts_of(v: "QuoteView") -> list[str]:
@@ -57,9 +64,11 @@ def can_render(locale: str, v: "QuoteView") -> bool:
 
 def render_quote_pdf(locale: str, v: "QuoteView", *, payment_terms_days: int = 30) -> bytes:
     """payment_terms_days: `[quotes] payment_terms_days`, the due date of the order's invoice."""
+    from fpdf.enums import Align, TableCellFillMode, XPos, YPos
+    from fpdf.fonts import FontFace
     locale = normalise_locale(locale)
     font = cjk_font()
-    pdf = _QuotePDF(orientation="portrait", unit="mm", format="A4")
+    pdf = _quote_pdf_class()(orientation="portrait", unit="mm", format="A4")
     pdf.set_title(t(locale, "doc.title", ref=v.ref))
     pdf.set_author(v.company)
     pdf.set_creator("chatcrm")

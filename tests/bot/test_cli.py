@@ -72,3 +72,15 @@ def test_unknown_console_user_is_told_who_exists(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, timeout=120,
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode != 0 and "Known users" in proc.stderr and "li" in proc.stderr
+
+
+def test_a_command_that_draws_nothing_starts_without_the_document_libraries() -> None:
+    """matplotlib and fpdf2 were imported by every `chatcrm` command (`db current`, `import`, `console`), about a
+    second of each start; charts and quote PDFs import them on first use, and `serve` loads them before it
+    freezes its heap (bot/heap.py)."""
+    probe = ("import sys, bot.cli, bot.wiring, handlers\n"
+             "print(sorted(m for m in ('matplotlib', 'fpdf') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], text=True,
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
